@@ -1,0 +1,8 @@
+//! wharf: a declarative container orchestrator for compose projects.
+//!
+//! The crate follows the data flow in `docs/architecture.md`: `spec` loads compose files into a
+//! typed `Model`, `graph` orders its services, and later stages converge a Docker Engine on it.
+
+pub mod cli;
+pub mod graph;
+pub mod spec;

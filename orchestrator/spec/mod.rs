@@ -1,0 +1,4 @@
+//! Loading compose files into the canonical `Model`.
+
+pub mod dotenv;
+pub mod interpolate;
