@@ -1,0 +1,1027 @@
+//! The short syntaxes of compose and their long forms: `"8080:80/udp"` becomes a port mapping,
+//! `["A=1"]` an environment map, `"./data:/data:ro"` a bind mount, and so on.
+//!
+//! Each function here is a serde `deserialize_with` that accepts both forms and returns the long
+//! one. Errors carry a hint after a `\n= help: ` marker, which `de::Error` splits off.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Serialize, Serializer};
+
+use super::model::{
+    BindOptions, Build, Dependency, Device, EnvFile, FileReference, MountType, PortConfig,
+    ServiceNetwork, Ulimit, VolumeMount, VolumeOptions,
+};
+
+/// Separates a message from its hint inside a serde custom error.
+pub const HELP: &str = "\n= help: ";
+
+fn invalid<E: de::Error>(message: impl fmt::Display, help: impl fmt::Display) -> E {
+    E::custom(format!("{message}{HELP}{help}"))
+}
+
+/// The text of any scalar, with `null` as `None` (`FOO:` in `environment`).
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        Option::<String>::deserialize(d).map(Text)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic helpers: a list of "K=V" strings or a mapping.
+
+struct ListOrDict {
+    /// Value given to `KEY` with no `=` in list form, and to `KEY:` with a null value.
+    allow_null: bool,
+    what: &'static str,
+}
+
+impl<'de> Visitor<'de> for ListOrDict {
+    type Value = IndexMap<String, Option<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{} as a list of KEY=VALUE or a mapping", self.what)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = IndexMap::new();
+        while let Some(item) = seq.next_element::<String>()? {
+            let (key, value) = match item.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None if self.allow_null => (item.clone(), None),
+                None => (item.clone(), Some(String::new())),
+            };
+            if key.is_empty() {
+                return Err(invalid(
+                    format!("invalid {} entry `{item}`: the key is empty", self.what),
+                    "write it as KEY=VALUE",
+                ));
+            }
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = IndexMap::new();
+        while let Some((key, Text(value))) = map.next_entry::<String, Text>()? {
+            let value = match value {
+                None if !self.allow_null => Some(String::new()),
+                v => v,
+            };
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(IndexMap::new())
+    }
+}
+
+/// `environment` and `build.args`: `KEY` alone or `KEY:` with no value means "take it from
+/// the environment", kept as `None`.
+pub fn environment<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<IndexMap<String, Option<String>>, D::Error> {
+    d.deserialize_any(ListOrDict {
+        allow_null: true,
+        what: "environment",
+    })
+}
+
+/// `labels`, `annotations`, `sysctls`: a missing value is the empty string.
+pub fn labels<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, String>, D::Error> {
+    let map = d.deserialize_any(ListOrDict {
+        allow_null: false,
+        what: "labels",
+    })?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strings or lists of strings.
+
+struct StringOrSeq;
+
+impl<'de> Visitor<'de> for StringOrSeq {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or a list of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(vec![v.to_string()])
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(vec![v.to_string()])
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Text(item)) = seq.next_element::<Text>()? {
+            out.push(item.unwrap_or_default());
+        }
+        Ok(out)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+}
+
+/// `dns`, `dns_search`, `tmpfs`, `cache_from`…: one string or a list.
+pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    d.deserialize_any(StringOrSeq)
+}
+
+/// `expose`: ports as numbers or strings, kept as strings.
+pub fn expose<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    d.deserialize_any(StringOrSeq)
+}
+
+struct CommandVisitor;
+
+impl<'de> Visitor<'de> for CommandVisitor {
+    type Value = Option<Vec<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a command as a string or a list of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        shell_words::split(v).map(Some).map_err(|e| {
+            invalid(
+                format!("cannot split the command `{v}`: {e}"),
+                "close the quote, or write the command as a list",
+            )
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        StringOrSeq.visit_seq(seq).map(Some)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// `command` and `entrypoint`: a string is split as a shell would (without running one).
+pub fn command<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    d.deserialize_any(CommandVisitor)
+}
+
+struct HealthTestVisitor;
+
+impl<'de> Visitor<'de> for HealthTestVisitor {
+    type Value = Option<Vec<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a healthcheck test as a string or a list")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(vec!["CMD-SHELL".to_string(), v.to_string()]))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let test = StringOrSeq.visit_seq(seq)?;
+        match test.first().map(String::as_str) {
+            Some("CMD" | "CMD-SHELL" | "NONE") => Ok(Some(test)),
+            _ => Err(invalid(
+                "a healthcheck test list must start with CMD, CMD-SHELL or NONE",
+                "write [\"CMD\", \"program\", \"arg\"], or a plain string for a shell command",
+            )),
+        }
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// `healthcheck.test`: a string is run by the shell (`CMD-SHELL`).
+pub fn health_test<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    d.deserialize_any(HealthTestVisitor)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Short string or long mapping, for one value or for each item of a list.
+
+/// A type with a one-string short form.
+pub trait FromShort: Sized {
+    fn from_short(text: &str) -> Result<Self, String>;
+}
+
+struct ShortOrLong<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: FromShort + Deserialize<'de>> Visitor<'de> for ShortOrLong<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or a mapping")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        T::from_short(v).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        T::deserialize(SeqAccessDeserializer::new(seq))
+    }
+}
+
+/// One value in short or long form.
+pub struct Short<T>(pub T);
+
+impl<'de, T: FromShort + Deserialize<'de>> Deserialize<'de> for Short<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ShortOrLong(std::marker::PhantomData))
+            .map(Short)
+    }
+}
+
+fn short_list<'de, D: Deserializer<'de>, T: FromShort + Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    let items = Option::<Vec<Short<T>>>::deserialize(d)?;
+    Ok(items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.0)
+        .collect())
+}
+
+impl FromShort for FileReference {
+    fn from_short(text: &str) -> Result<Self, String> {
+        Ok(FileReference {
+            source: text.to_string(),
+            ..FileReference::default()
+        })
+    }
+}
+
+/// A service's `secrets` and `configs`.
+pub fn file_references<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FileReference>, D::Error> {
+    short_list(d)
+}
+
+impl FromShort for EnvFile {
+    fn from_short(text: &str) -> Result<Self, String> {
+        Ok(EnvFile {
+            path: text.to_string(),
+            required: true,
+            format: None,
+        })
+    }
+}
+
+/// `env_file`: a path, a list of paths, or a list of `{path, required}`.
+pub fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<EnvFile>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a path or a list of env files")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(vec![EnvFile::from_short(v).map_err(E::custom)?])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            short_list(SeqAccessDeserializer::new(seq))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+    d.deserialize_any(V)
+}
+
+impl FromShort for Device {
+    fn from_short(text: &str) -> Result<Self, String> {
+        let mut parts = text.splitn(3, ':');
+        let source = parts.next().unwrap_or_default().to_string();
+        let target = parts.next().map(str::to_string);
+        let permissions = parts.next().map(str::to_string);
+        Ok(Device {
+            target: target.or_else(|| Some(source.clone())),
+            source,
+            permissions: permissions.or_else(|| Some("rwm".to_string())),
+        })
+    }
+}
+
+/// `devices`: `/dev/a:/dev/b:rwm` or the long form.
+pub fn devices<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Device>, D::Error> {
+    short_list(d)
+}
+
+impl FromShort for Build {
+    fn from_short(text: &str) -> Result<Self, String> {
+        Ok(Build {
+            context: Some(text.to_string()),
+            ..Build::default()
+        })
+    }
+}
+
+/// `build: ./dir` is `build: {context: ./dir}`.
+pub fn build<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Build>, D::Error> {
+    Ok(Option::<Short<Build>>::deserialize(d)?.map(|s| s.0))
+}
+
+// ---------------------------------------------------------------------------------------------
+// depends_on, networks, ulimits, extra_hosts: a list of names or a mapping.
+
+struct NamesOrMap<T> {
+    what: &'static str,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for NamesOrMap<T> {
+    type Value = IndexMap<String, Option<T>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{} as a list of names or a mapping", self.what)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = IndexMap::new();
+        while let Some(name) = seq.next_element::<String>()? {
+            if out.insert(name.clone(), None).is_some() {
+                return Err(invalid(
+                    format!("`{name}` is listed twice in {}", self.what),
+                    "remove the duplicate",
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = IndexMap::new();
+        while let Some((name, value)) = map.next_entry::<String, Option<T>>()? {
+            out.insert(name, value);
+        }
+        Ok(out)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(IndexMap::new())
+    }
+}
+
+fn names_or_map<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+    d: D,
+    what: &'static str,
+) -> Result<IndexMap<String, Option<T>>, D::Error> {
+    d.deserialize_any(NamesOrMap {
+        what,
+        _t: std::marker::PhantomData,
+    })
+}
+
+/// `depends_on: [db]` is `depends_on: {db: {condition: service_started, required: true}}`.
+pub fn depends_on<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<IndexMap<String, Dependency>, D::Error> {
+    let map = names_or_map::<D, Dependency>(d, "depends_on")?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
+}
+
+/// A service's `networks`: a list of names or a mapping with per-network options.
+pub fn service_networks<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<IndexMap<String, Option<ServiceNetwork>>, D::Error> {
+    names_or_map(d, "networks")
+}
+
+impl Default for Ulimit {
+    fn default() -> Ulimit {
+        Ulimit {
+            single: None,
+            soft: None,
+            hard: None,
+        }
+    }
+}
+
+/// `ulimits`: `nproc: 65535` or `nofile: {soft: 20000, hard: 40000}`.
+pub fn ulimits<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, Ulimit>, D::Error> {
+    struct One(Ulimit);
+    impl<'de> Deserialize<'de> for One {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<One, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Ulimit;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a number or {soft, hard}")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Ulimit, E> {
+                    Ok(Ulimit {
+                        single: Some(v),
+                        ..Ulimit::default()
+                    })
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ulimit, E> {
+                    self.visit_i64(v as i64)
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Ulimit, E> {
+                    let n = v.parse().map_err(|_| {
+                        invalid(
+                            format!("invalid ulimit `{v}`"),
+                            "write a number, or soft: and hard: numbers",
+                        )
+                    })?;
+                    self.visit_i64(n)
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Ulimit, A::Error> {
+                    Ulimit::deserialize(MapAccessDeserializer::new(map))
+                }
+            }
+            d.deserialize_any(V).map(One)
+        }
+    }
+    let map = Option::<IndexMap<String, One>>::deserialize(d)?;
+    Ok(map
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect())
+}
+
+/// `extra_hosts`: `["host:ip"]`, `["host=ip"]` or `{host: ip}`; kept as `host:ip`, the engine's
+/// form.
+pub fn extra_hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of host:ip or a mapping of host to ip")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element::<String>()? {
+                let (host, ip) = item
+                    .split_once('=')
+                    .or_else(|| item.split_once(':'))
+                    .ok_or_else(|| {
+                        invalid(
+                            format!("invalid extra host `{item}`"),
+                            "write it as host=ip or host:ip",
+                        )
+                    })?;
+                out.push(format!("{host}:{ip}"));
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((host, ips)) = map.next_entry::<String, Short<Ips>>()? {
+                out.extend(ips.0.0.into_iter().map(|ip| format!("{host}:{ip}")));
+            }
+            Ok(out)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// One address or several, for a host in `extra_hosts`.
+#[derive(serde::Deserialize)]
+struct Ips(Vec<String>);
+
+impl FromShort for Ips {
+    fn from_short(text: &str) -> Result<Self, String> {
+        Ok(Ips(vec![text.to_string()]))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers with units.
+
+/// `cpus: 0.5` or `cpus: "0.5"`.
+pub fn cpus<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    text.trim().parse().map(Some).map_err(|_| {
+        invalid(
+            format!("invalid number of CPUs `{text}`"),
+            "write a number such as 0.5 or 2",
+        )
+    })
+}
+
+/// Sizes such as `512m`, `1gb`, `1024`: a number of bytes.
+pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    parse_bytes(&text).map(Some).map_err(|()| {
+        invalid(
+            format!("invalid size `{text}`"),
+            "write a number of bytes or a size such as 512m or 1g",
+        )
+    })
+}
+
+pub fn parse_bytes(text: &str) -> Result<u64, ()> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(split);
+    let number: f64 = number.parse().map_err(|_| ())?;
+    let factor: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        "p" | "pb" | "pib" => 1 << 50,
+        _ => return Err(()),
+    };
+    Ok((number * factor as f64) as u64)
+}
+
+/// A port's `published` value: a port or a range, as text.
+pub fn published<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    if let Some(v) = &value
+        && parse_range(v).is_none()
+    {
+        return Err(invalid(
+            format!("invalid published port `{v}`"),
+            "write a port number such as 8080 or a range such as 8000-8010",
+        ));
+    }
+    Ok(value)
+}
+
+/// `external: true`, or the legacy `external: {name: x}` (taken as true).
+pub fn external<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("true or false")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            match v {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(invalid(format!("invalid value `{v}`"), "write true or false")),
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            while map.next_entry::<String, de::IgnoredAny>()?.is_some() {}
+            Ok(true)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+// ---------------------------------------------------------------------------------------------
+// restart
+
+/// `restart`: `no`, `always`, `on-failure[:N]`, `unless-stopped`.
+pub fn restart<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let valid = match text.split_once(':') {
+        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+        Some(_) => false,
+        None => matches!(
+            text.as_str(),
+            "no" | "always" | "on-failure" | "unless-stopped"
+        ),
+    };
+    if !valid {
+        let hint = match super::suggest::closest(
+            &text,
+            ["no", "always", "on-failure", "unless-stopped"],
+        ) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => "use no, always, on-failure, on-failure:N or unless-stopped".to_string(),
+        };
+        return Err(invalid(format!("invalid restart policy `{text}`"), hint));
+    }
+    Ok(Some(text))
+}
+
+// ---------------------------------------------------------------------------------------------
+// ports
+
+/// `"80"`, `"8080:80"`, `"127.0.0.1:8080:80/udp"`, `"[::1]:80:80"`, `"3000-3005"`,
+/// `"9090-9091:8080-8081"`, or the long form. Ranges of targets expand to one entry each.
+pub fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PortConfig>, D::Error> {
+    let entries = Option::<Vec<PortEntry>>::deserialize(d)?;
+    Ok(entries
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|e| e.0)
+        .collect())
+}
+
+/// One item of `ports`: a range in short syntax is several mappings.
+pub struct PortEntry(pub Vec<PortConfig>);
+
+impl<'de> Deserialize<'de> for PortEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PortEntry, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<PortConfig>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a port as a string, a number or a mapping")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                parse_port(v).map_err(|msg| {
+                    invalid(
+                        format!("invalid port `{v}`: {msg}"),
+                        "write [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. \"127.0.0.1:8080:80/tcp\"",
+                    )
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Err(invalid(
+                    format!("invalid port `{v}`"),
+                    "YAML read this as a number: quote the port mapping, e.g. \"8080:80\"",
+                ))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                PortConfig::deserialize(MapAccessDeserializer::new(map)).map(|p| vec![p])
+            }
+        }
+        d.deserialize_any(V).map(PortEntry)
+    }
+}
+
+/// Parses `a` or `a-b` into an inclusive range of ports.
+fn parse_range(text: &str) -> Option<(u16, u16)> {
+    let (start, end) = match text.split_once('-') {
+        Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+        None => {
+            let p = text.parse().ok()?;
+            (p, p)
+        }
+    };
+    (start <= end).then_some((start, end))
+}
+
+pub fn parse_port(spec: &str) -> Result<Vec<PortConfig>, String> {
+    let (rest, protocol) = match spec.rsplit_once('/') {
+        Some((rest, proto)) => (rest, proto.to_ascii_lowercase()),
+        None => (spec, "tcp".to_string()),
+    };
+    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("unknown protocol `{protocol}`"));
+    }
+    let (host_ip, rest) = split_host_ip(rest)?;
+    let (published, target) = match rest.rsplit_once(':') {
+        Some((published, target)) => (Some(published), target),
+        None => (None, rest),
+    };
+    let (t_start, t_end) =
+        parse_range(target).ok_or_else(|| format!("`{target}` is not a port or a range"))?;
+    if t_start == 0 {
+        return Err("the container port cannot be 0".to_string());
+    }
+    let published = match published {
+        Some("") | None => None,
+        Some(p) => Some(parse_range(p).ok_or_else(|| format!("`{p}` is not a port or a range"))?),
+    };
+    let count = t_end - t_start;
+    let config = |target: u16, published: Option<String>| PortConfig {
+        name: None,
+        mode: "ingress".to_string(),
+        host_ip: host_ip.clone(),
+        target,
+        published,
+        protocol: protocol.clone(),
+        app_protocol: None,
+    };
+    match published {
+        None => Ok((t_start..=t_end).map(|t| config(t, None)).collect()),
+        Some((p_start, p_end)) if count == 0 => {
+            let text = if p_start == p_end {
+                p_start.to_string()
+            } else {
+                format!("{p_start}-{p_end}")
+            };
+            Ok(vec![config(t_start, Some(text))])
+        }
+        Some((p_start, p_end)) if p_end - p_start == count => Ok((0..=count)
+            .map(|i| config(t_start + i, Some((p_start + i).to_string())))
+            .collect()),
+        Some(_) => Err("the host and container ranges have different lengths".to_string()),
+    }
+}
+
+/// Splits a leading host IP (`127.0.0.1:` or `[::1]:`) from a port spec.
+fn split_host_ip(spec: &str) -> Result<(Option<String>, &str), String> {
+    if let Some(rest) = spec.strip_prefix('[') {
+        let (ip, rest) = rest
+            .split_once("]:")
+            .ok_or_else(|| "an IPv6 host address must be followed by `:`".to_string())?;
+        return Ok((Some(ip.to_string()), rest));
+    }
+    let colons = spec.matches(':').count();
+    if colons >= 2 {
+        let (ip, rest) = spec.split_once(':').expect("two colons");
+        if ip.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(format!("`{ip}` is not an IP address"));
+        }
+        return Ok((Some(ip.to_string()), rest));
+    }
+    Ok((None, spec))
+}
+
+// ---------------------------------------------------------------------------------------------
+// volumes
+
+/// `"./data:/data:ro"`, `"db:/var/lib/db"`, `"/cache"`, or the long form.
+pub fn volumes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<VolumeMount>, D::Error> {
+    short_list(d)
+}
+
+const VOLUME_MODES: &[&str] = &[
+    "ro", "rw", "z", "Z", "nocopy", "shared", "rshared", "slave", "rslave", "private", "rprivate",
+    "cached", "delegated", "consistent",
+];
+
+impl FromShort for VolumeMount {
+    fn from_short(spec: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (source, target, modes) = match parts.as_slice() {
+            [target] => (None, *target, ""),
+            [source, target] => (Some(*source), *target, ""),
+            [source, target, modes] => (Some(*source), *target, *modes),
+            _ => {
+                return Err(format!(
+                    "invalid volume `{spec}`: too many `:`{HELP}write SOURCE:TARGET[:MODE], e.g. ./data:/data:ro"
+                ));
+            }
+        };
+        if target.is_empty() {
+            return Err(format!(
+                "invalid volume `{spec}`: the target is empty{HELP}write SOURCE:TARGET[:MODE]"
+            ));
+        }
+        let mut mount = VolumeMount {
+            kind: MountType::Volume,
+            source: source.filter(|s| !s.is_empty()).map(str::to_string),
+            target: target.to_string(),
+            read_only: false,
+            consistency: None,
+            bind: None,
+            volume: None,
+            tmpfs: None,
+            image: None,
+        };
+        if mount.source.as_deref().is_some_and(is_path) {
+            mount.kind = MountType::Bind;
+            mount.bind = Some(BindOptions {
+                create_host_path: Some(true),
+                ..BindOptions::default()
+            });
+        } else if mount.source.is_some() {
+            mount.volume = Some(VolumeOptions::default());
+        }
+        for mode in modes.split(',').filter(|m| !m.is_empty()) {
+            if !VOLUME_MODES.contains(&mode) {
+                let hint = match super::suggest::closest(mode, VOLUME_MODES.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("use one of: {}", VOLUME_MODES.join(", ")),
+                };
+                return Err(format!("invalid volume mode `{mode}` in `{spec}`{HELP}{hint}"));
+            }
+            apply_volume_mode(&mut mount, mode);
+        }
+        Ok(mount)
+    }
+}
+
+fn apply_volume_mode(mount: &mut VolumeMount, mode: &str) {
+    match mode {
+        "ro" => mount.read_only = true,
+        "rw" => mount.read_only = false,
+        "nocopy" => mount.volume.get_or_insert_with(Default::default).nocopy = true,
+        "z" | "Z" => mount.bind.get_or_insert_with(Default::default).selinux = Some(mode.into()),
+        "cached" | "delegated" | "consistent" => mount.consistency = Some(mode.into()),
+        propagation => {
+            mount.bind.get_or_insert_with(Default::default).propagation = Some(propagation.into())
+        }
+    }
+}
+
+/// A volume source that names a host path rather than a named volume.
+fn is_path(source: &str) -> bool {
+    source.starts_with(['.', '/', '~'])
+}
+
+// ---------------------------------------------------------------------------------------------
+// durations
+
+/// A duration written as Go writes them: `1m30s`, `500ms`, `1h`, `2.5s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let text = text.trim();
+        if text == "0" {
+            return Ok(Duration::default());
+        }
+        if text.is_empty() {
+            return Err("the duration is empty".into());
+        }
+        let mut total: f64 = 0.0;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let number_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(|| format!("`{text}` has a number without a unit"))?;
+            let number: f64 = rest[..number_len]
+                .parse()
+                .map_err(|_| format!("`{text}` is not a duration"))?;
+            rest = &rest[number_len..];
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
+            let nanos = match &rest[..unit_len] {
+                "ns" => 1.0,
+                "us" | "µs" => 1e3,
+                "ms" => 1e6,
+                "s" => 1e9,
+                "m" => 60e9,
+                "h" => 3600e9,
+                unit => return Err(format!("`{unit}` is not a unit of time in `{text}`")),
+            };
+            total += number * nanos;
+            rest = &rest[unit_len..];
+        }
+        Ok(Duration(std::time::Duration::from_nanos(total.round() as u64)))
+    }
+}
+
+impl fmt::Display for Duration {
+    /// Go's `time.Duration.String()`, which is what compose prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.0.as_nanos();
+        if nanos == 0 {
+            return f.write_str("0s");
+        }
+        if nanos < 1_000_000_000 {
+            let (unit, div) = match nanos {
+                n if n < 1_000 => ("ns", 1u128),
+                n if n < 1_000_000 => ("µs", 1_000),
+                _ => ("ms", 1_000_000),
+            };
+            return write!(f, "{}{unit}", fraction(nanos, div));
+        }
+        let hours = nanos / 3_600_000_000_000;
+        let minutes = (nanos / 60_000_000_000) % 60;
+        let seconds = nanos % 60_000_000_000;
+        if hours > 0 {
+            write!(f, "{hours}h{minutes}m")?;
+        } else if minutes > 0 {
+            write!(f, "{minutes}m")?;
+        }
+        write!(f, "{}s", fraction(seconds, 1_000_000_000))
+    }
+}
+
+/// `value / div` with the fractional digits Go would print (no trailing zeros).
+fn fraction(value: u128, div: u128) -> String {
+    let whole = value / div;
+    let rest = value % div;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = div.ilog10() as usize;
+    let digits = format!("{rest:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        Duration::parse(&text).map_err(|msg| {
+            invalid(
+                format!("invalid duration: {msg}"),
+                "write a duration such as 10s, 1m30s or 500ms",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_print_like_go() {
+        for (text, printed) in [
+            ("1m30s", "1m30s"),
+            ("90s", "1m30s"),
+            ("1h", "1h0m0s"),
+            ("500ms", "500ms"),
+            ("1.5s", "1.5s"),
+            ("0", "0s"),
+            ("2h3m4s", "2h3m4s"),
+            ("100us", "100µs"),
+        ] {
+            assert_eq!(Duration::parse(text).unwrap().to_string(), printed, "{text}");
+        }
+        assert!(Duration::parse("10").is_err());
+        assert!(Duration::parse("10x").is_err());
+    }
+
+    #[test]
+    fn ports_expand_short_syntax() {
+        let p = parse_port("127.0.0.1:8080:80/udp").unwrap();
+        assert_eq!(p[0].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(p[0].published.as_deref(), Some("8080"));
+        assert_eq!((p[0].target, p[0].protocol.as_str()), (80, "udp"));
+        let p = parse_port("9090-9091:8080-8081").unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[1].target, p[1].published.as_deref()), (8081, Some("9091")));
+        assert_eq!(parse_port("3000-3002").unwrap().len(), 3);
+        let p = parse_port("8000-8010:80").unwrap();
+        assert_eq!(p[0].published.as_deref(), Some("8000-8010"));
+        let p = parse_port("[::1]:80:80").unwrap();
+        assert_eq!(p[0].host_ip.as_deref(), Some("::1"));
+        assert!(parse_port("80:abc").is_err());
+        assert!(parse_port("1-3:1-2").is_err());
+        assert!(parse_port("80/xyz").is_err());
+    }
+
+    #[test]
+    fn volumes_pick_their_type_from_the_source() {
+        let v = VolumeMount::from_short("./data:/data:ro").unwrap();
+        assert_eq!(v.kind, MountType::Bind);
+        assert!(v.read_only);
+        let v = VolumeMount::from_short("db:/var/lib/db").unwrap();
+        assert_eq!(v.kind, MountType::Volume);
+        let v = VolumeMount::from_short("/cache").unwrap();
+        assert_eq!((v.kind, v.source.as_deref()), (MountType::Volume, None));
+        assert!(VolumeMount::from_short("a:b:c:d").is_err());
+        assert!(VolumeMount::from_short("a:/b:rx").is_err());
+    }
+
+    #[test]
+    fn sizes_have_units() {
+        assert_eq!(parse_bytes("512m"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1gb"), Ok(1 << 30));
+        assert_eq!(parse_bytes("1024"), Ok(1024));
+        assert!(parse_bytes("lots").is_err());
+    }
+}
