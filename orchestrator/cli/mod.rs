@@ -1,1 +1,147 @@
+//! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
+mod config;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::spec::{self, LoadOptions, Project};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wharf",
+    version,
+    about = "A declarative container orchestrator for compose projects",
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The flags every compose command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Compose configuration files (repeatable; `-` reads standard input)
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Project name
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Alternate working directory (default: the directory of the first compose file)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+    /// Alternate environment files (repeatable; default: `.env` in the project directory)
+    #[arg(id = "env_file", long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Profiles to enable (repeatable)
+    #[arg(
+        id = "profile",
+        long = "profile",
+        global = true,
+        value_name = "PROFILE"
+    )]
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, resolve and render the compose file in canonical format
+    Config(config::ConfigArgs),
+    /// Create and start containers
+    Up(Unimplemented),
+    /// Stop and remove containers and networks
+    Down(Unimplemented),
+    /// List containers
+    Ps(Unimplemented),
+    /// View output from containers
+    Logs(Unimplemented),
+    /// Build or rebuild services
+    Build(Unimplemented),
+    /// Start services
+    Start(Unimplemented),
+    /// Stop services
+    Stop(Unimplemented),
+    /// Restart services
+    Restart(Unimplemented),
+    /// Watch the build context and re-converge when files change
+    Watch(Unimplemented),
+}
+
+/// A verb whose behaviour is not built yet: it accepts any arguments and says so.
+#[derive(Debug, Args)]
+pub struct Unimplemented {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Config(_) => "config",
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Ps(_) => "ps",
+            Command::Logs(_) => "logs",
+            Command::Build(_) => "build",
+            Command::Start(_) => "start",
+            Command::Stop(_) => "stop",
+            Command::Restart(_) => "restart",
+            Command::Watch(_) => "watch",
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Config(ref args) => config::run(&cli.global, args),
+        ref other => {
+            output::error_line(&format!("`wharf {}` is not implemented yet", other.name()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads the project the global flags describe, printing warnings; errors are printed and
+/// turned into the exit code.
+pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
+    let stdin = if global.files.iter().any(|f| f == "-") {
+        let mut text = String::new();
+        if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            output::error_line(&format!(
+                "cannot read the compose file from standard input: {err}"
+            ));
+            return Err(ExitCode::FAILURE);
+        }
+        Some(text)
+    } else {
+        None
+    };
+    let options = LoadOptions {
+        files: global.files.clone(),
+        project_directory: global.project_directory.clone(),
+        project_name: global.project_name.clone(),
+        env_files: global.env_files.clone(),
+        profiles: global.profiles.clone(),
+        environment: std::env::vars().collect(),
+        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        stdin,
+    };
+    match spec::load(&options) {
+        Ok(project) => {
+            for warning in &project.warnings {
+                output::warning(warning);
+            }
+            Ok(project)
+        }
+        Err(diagnostic) => {
+            output::error(&diagnostic);
+            Err(ExitCode::FAILURE)
+        }
+    }
+}

@@ -131,22 +131,30 @@ impl<'de> de::Deserializer<'de> for &'de Node {
             Some("false" | "False" | "FALSE") => false,
             _ => return Err(self.invalid("a boolean (true or false)")),
         };
-        visitor.visit_bool(value).map_err(|e: Error| e.at(&self.span))
+        visitor
+            .visit_bool(value)
+            .map_err(|e: Error| e.at(&self.span))
     }
 
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let value = self.number::<i64>("an integer")?;
-        visitor.visit_i64(value).map_err(|e: Error| e.at(&self.span))
+        visitor
+            .visit_i64(value)
+            .map_err(|e: Error| e.at(&self.span))
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let value = self.number::<u64>("a positive integer")?;
-        visitor.visit_u64(value).map_err(|e: Error| e.at(&self.span))
+        visitor
+            .visit_u64(value)
+            .map_err(|e: Error| e.at(&self.span))
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let value = self.number::<f64>("a number")?;
-        visitor.visit_f64(value).map_err(|e: Error| e.at(&self.span))
+        visitor
+            .visit_f64(value)
+            .map_err(|e: Error| e.at(&self.span))
     }
 
     fn deserialize_i8<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
@@ -173,9 +181,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match &self.value {
-            Value::Scalar { text, .. } if !self.is_null() => {
-                visitor.visit_borrowed_str(text).map_err(|e: Error| e.at(&self.span))
-            }
+            Value::Scalar { text, .. } if !self.is_null() => visitor
+                .visit_borrowed_str(text)
+                .map_err(|e: Error| e.at(&self.span)),
             _ => Err(self.invalid("a string")),
         }
     }
@@ -192,7 +200,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         if self.is_null() {
             visitor.visit_none().map_err(|e: Error| e.at(&self.span))
         } else {
-            visitor.visit_some(self).map_err(|e: Error| e.at(&self.span))
+            visitor
+                .visit_some(self)
+                .map_err(|e: Error| e.at(&self.span))
         }
     }
 
@@ -360,7 +370,10 @@ impl<'de> MapAccess<'de> {
 impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         for (key, entry) in self.entries.by_ref() {
             if key.starts_with("x-") {
                 continue;

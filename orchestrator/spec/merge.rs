@@ -31,12 +31,17 @@ fn rule(path: &[&str]) -> Option<Rule> {
     let rule = match path {
         ["services", _, "command" | "entrypoint"] => Replace,
         ["services", _, "healthcheck", "test"] => Replace,
-        ["services", _, "environment" | "labels" | "annotations" | "sysctls" | "extra_hosts"] => {
-            ByKey
-        }
-        ["services", _, "build", "args" | "labels" | "additional_contexts" | "extra_hosts"] => {
-            ByKey
-        }
+        [
+            "services",
+            _,
+            "environment" | "labels" | "annotations" | "sysctls" | "extra_hosts",
+        ] => ByKey,
+        [
+            "services",
+            _,
+            "build",
+            "args" | "labels" | "additional_contexts" | "extra_hosts",
+        ] => ByKey,
         ["services", _, "deploy", "labels"] => ByKey,
         ["networks" | "volumes" | "secrets" | "configs", _, "labels"] => ByKey,
         ["services", _, "depends_on" | "networks"] => ByName,
@@ -56,9 +61,25 @@ fn rule(path: &[&str]) -> Option<Rule> {
 fn is_set(path: &[&str]) -> bool {
     matches!(
         path,
-        ["services", _, "cap_add" | "cap_drop" | "dns" | "dns_opt" | "dns_search" | "expose"
-            | "security_opt" | "profiles" | "links" | "external_links" | "volumes_from"
-            | "device_cgroup_rules" | "group_add" | "tmpfs" | "label_file"]
+        [
+            "services",
+            _,
+            "cap_add"
+                | "cap_drop"
+                | "dns"
+                | "dns_opt"
+                | "dns_search"
+                | "expose"
+                | "security_opt"
+                | "profiles"
+                | "links"
+                | "external_links"
+                | "volumes_from"
+                | "device_cgroup_rules"
+                | "group_add"
+                | "tmpfs"
+                | "label_file"
+        ]
     )
 }
 
@@ -79,7 +100,11 @@ pub fn merge(base: Node, over: Node, path: &mut Vec<String>) -> Option<Node> {
         Some(Rule::Unique(identity)) => unique(base, over, identity),
         Some(Rule::Set) => unique(base, over, |n| n.scalar_text().unwrap_or("").to_string()),
         Some(Rule::Logging) => {
-            let driver = |n: &Node| n.get("driver").and_then(|d| d.scalar_text()).map(str::to_owned);
+            let driver = |n: &Node| {
+                n.get("driver")
+                    .and_then(|d| d.scalar_text())
+                    .map(str::to_owned)
+            };
             match (driver(&base), driver(&over)) {
                 (Some(a), Some(b)) if a != b => over,
                 _ => merge_maps(base, over, path),
@@ -237,7 +262,10 @@ fn to_key_map(node: Node) -> Node {
 /// `[db, cache]` as `{db: null, cache: null}`.
 fn to_name_map(node: Node) -> Node {
     to_map(node, |item| {
-        Some((item.scalar_text()?.to_string(), Node::null(item.span.clone())))
+        Some((
+            item.scalar_text()?.to_string(),
+            Node::null(item.span.clone()),
+        ))
     })
 }
 

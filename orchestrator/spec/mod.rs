@@ -1,4 +1,24 @@
 //! Loading compose files into the canonical `Model`.
 
+pub mod de;
+pub mod diagnostic;
+pub mod discover;
 pub mod dotenv;
+pub mod extends;
+pub mod include;
 pub mod interpolate;
+pub mod load;
+pub mod merge;
+pub mod model;
+pub mod name;
+pub mod normalize;
+pub mod paths;
+pub mod profiles;
+pub mod short;
+pub mod suggest;
+pub mod validate;
+pub mod yaml;
+
+pub use diagnostic::Diagnostic;
+pub use load::{LoadOptions, Project, load};
+pub use model::Model;

@@ -43,11 +43,19 @@ pub struct Model {
 pub struct Service {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
-    #[serde(default, deserialize_with = "short::labels", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::labels",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub annotations: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<bool>,
-    #[serde(default, deserialize_with = "short::build", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::build",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub build: Option<Build>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blkio_config: Option<serde_json::Value>,
@@ -59,9 +67,17 @@ pub struct Service {
     pub cgroup: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
-    #[serde(default, deserialize_with = "short::command", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::command",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub command: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "short::file_references", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::file_references",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub configs: Vec<FileReference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
@@ -79,13 +95,21 @@ pub struct Service {
     pub cpu_rt_runtime: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
-    #[serde(default, deserialize_with = "short::cpus", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::cpus",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cpus: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpuset: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_spec: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "short::depends_on", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::depends_on",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub depends_on: IndexMap<String, Dependency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<Deploy>,
@@ -93,31 +117,63 @@ pub struct Service {
     pub develop: Option<Develop>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_cgroup_rules: Vec<String>,
-    #[serde(default, deserialize_with = "short::devices", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::devices",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub devices: Vec<Device>,
-    #[serde(default, deserialize_with = "short::string_list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub dns: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_opt: Vec<String>,
-    #[serde(default, deserialize_with = "short::string_list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub dns_search: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
-    #[serde(default, deserialize_with = "short::command", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::command",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub entrypoint: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "short::environment", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::environment",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub environment: IndexMap<String, Option<String>>,
     /// Read into `environment` by the loader, then cleared, as compose does.
-    #[serde(default, deserialize_with = "short::env_files", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::env_files",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub env_file: Vec<EnvFile>,
-    #[serde(default, deserialize_with = "short::expose", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::expose",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub expose: Vec<String>,
     /// Resolved by the loader before the model is built.
     #[serde(default, skip_serializing)]
     pub extends: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_links: Vec<String>,
-    #[serde(default, deserialize_with = "short::extra_hosts", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::extra_hosts",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extra_hosts: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gpus: Vec<serde_json::Value>,
@@ -135,9 +191,17 @@ pub struct Service {
     pub ipc: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<String>,
-    #[serde(default, deserialize_with = "short::labels", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::labels",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub labels: IndexMap<String, String>,
-    #[serde(default, deserialize_with = "short::string_list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub label_file: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
@@ -145,17 +209,33 @@ pub struct Service {
     pub logging: Option<Logging>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
-    #[serde(default, deserialize_with = "short::bytes", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mem_limit: Option<u64>,
-    #[serde(default, deserialize_with = "short::bytes", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mem_reservation: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mem_swappiness: Option<i64>,
-    #[serde(default, deserialize_with = "short::bytes", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub memswap_limit: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
-    #[serde(default, deserialize_with = "short::service_networks", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::service_networks",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub networks: IndexMap<String, Option<ServiceNetwork>>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub oom_kill_disable: bool,
@@ -167,7 +247,11 @@ pub struct Service {
     pub pids_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
-    #[serde(default, deserialize_with = "short::ports", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::ports",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ports: Vec<PortConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<serde_json::Value>,
@@ -179,17 +263,29 @@ pub struct Service {
     pub pull_policy: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
-    #[serde(default, deserialize_with = "short::restart", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::restart",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub restart: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<u32>,
-    #[serde(default, deserialize_with = "short::file_references", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::file_references",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub secrets: Vec<FileReference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_opt: Vec<String>,
-    #[serde(default, deserialize_with = "short::bytes", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shm_size: Option<u64>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub stdin_open: bool,
@@ -199,13 +295,25 @@ pub struct Service {
     pub stop_signal: Option<String>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub storage_opt: IndexMap<String, String>,
-    #[serde(default, deserialize_with = "short::labels", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::labels",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub sysctls: IndexMap<String, String>,
-    #[serde(default, deserialize_with = "short::string_list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tmpfs: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub tty: bool,
-    #[serde(default, deserialize_with = "short::ulimits", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::ulimits",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub ulimits: IndexMap<String, Ulimit>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub use_api_socket: bool,
@@ -217,7 +325,11 @@ pub struct Service {
     pub uts: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_driver: Option<String>,
-    #[serde(default, deserialize_with = "short::volumes", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::volumes",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub volumes: Vec<VolumeMount>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
@@ -256,7 +368,11 @@ pub struct FileReference {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Healthcheck {
-    #[serde(default, deserialize_with = "short::health_test", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::health_test",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub test: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
@@ -288,7 +404,11 @@ pub struct Deploy {
     pub mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
-    #[serde(default, deserialize_with = "short::labels", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::labels",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub labels: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_config: Option<UpdateConfig>,
@@ -375,13 +495,25 @@ impl Resources {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Resource {
-    #[serde(default, deserialize_with = "short::cpus", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::cpus",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cpus: Option<f64>,
-    #[serde(default, deserialize_with = "short::bytes", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "short::bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub memory: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<i64>,
-    #[serde(default, deserialize_with = "short::devices", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::devices",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub devices: Vec<Device>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generic_resources: Vec<serde_json::Value>,
@@ -436,13 +568,21 @@ pub struct Network {
     pub driver_opts: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipam: Option<Ipam>,
-    #[serde(default, deserialize_with = "short::external", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "short::external",
+        skip_serializing_if = "is_false"
+    )]
     pub external: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub internal: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub attachable: bool,
-    #[serde(default, deserialize_with = "short::labels", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::labels",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub labels: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_ipv4: Option<bool>,
@@ -485,9 +625,17 @@ pub struct Volume {
     pub driver: Option<String>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub driver_opts: IndexMap<String, String>,
-    #[serde(default, deserialize_with = "short::external", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "short::external",
+        skip_serializing_if = "is_false"
+    )]
     pub external: bool,
-    #[serde(default, deserialize_with = "short::labels", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::labels",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub labels: IndexMap<String, String>,
     #[serde(flatten, skip_deserializing)]
     pub extensions: Extensions,
@@ -501,13 +649,25 @@ pub struct FileObject {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    #[serde(default, deserialize_with = "short::environment", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::environment",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub environment: IndexMap<String, Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
-    #[serde(default, deserialize_with = "short::external", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "short::external",
+        skip_serializing_if = "is_false"
+    )]
     pub external: bool,
-    #[serde(default, deserialize_with = "short::labels", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::labels",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub labels: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,

@@ -268,11 +268,7 @@ fn short_list<'de, D: Deserializer<'de>, T: FromShort + Deserialize<'de>>(
     d: D,
 ) -> Result<Vec<T>, D::Error> {
     let items = Option::<Vec<Short<T>>>::deserialize(d)?;
-    Ok(items
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s.0)
-        .collect())
+    Ok(items.unwrap_or_default().into_iter().map(|s| s.0).collect())
 }
 
 impl FromShort for FileReference {
@@ -602,7 +598,10 @@ pub fn external<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
             match v {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(invalid(format!("invalid value `{v}`"), "write true or false")),
+                _ => Err(invalid(
+                    format!("invalid value `{v}`"),
+                    "write true or false",
+                )),
             }
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
@@ -787,8 +786,20 @@ pub fn volumes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<VolumeMount>, D::E
 }
 
 const VOLUME_MODES: &[&str] = &[
-    "ro", "rw", "z", "Z", "nocopy", "shared", "rshared", "slave", "rslave", "private", "rprivate",
-    "cached", "delegated", "consistent",
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "nocopy",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "cached",
+    "delegated",
+    "consistent",
 ];
 
 impl FromShort for VolumeMount {
@@ -835,7 +846,9 @@ impl FromShort for VolumeMount {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => format!("use one of: {}", VOLUME_MODES.join(", ")),
                 };
-                return Err(format!("invalid volume mode `{mode}` in `{spec}`{HELP}{hint}"));
+                return Err(format!(
+                    "invalid volume mode `{mode}` in `{spec}`{HELP}{hint}"
+                ));
             }
             apply_volume_mode(&mut mount, mode);
         }
@@ -902,7 +915,9 @@ impl Duration {
             total += number * nanos;
             rest = &rest[unit_len..];
         }
-        Ok(Duration(std::time::Duration::from_nanos(total.round() as u64)))
+        Ok(Duration(std::time::Duration::from_nanos(
+            total.round() as u64
+        )))
     }
 }
 
@@ -979,7 +994,11 @@ mod tests {
             ("2h3m4s", "2h3m4s"),
             ("100us", "100µs"),
         ] {
-            assert_eq!(Duration::parse(text).unwrap().to_string(), printed, "{text}");
+            assert_eq!(
+                Duration::parse(text).unwrap().to_string(),
+                printed,
+                "{text}"
+            );
         }
         assert!(Duration::parse("10").is_err());
         assert!(Duration::parse("10x").is_err());
@@ -993,7 +1012,10 @@ mod tests {
         assert_eq!((p[0].target, p[0].protocol.as_str()), (80, "udp"));
         let p = parse_port("9090-9091:8080-8081").unwrap();
         assert_eq!(p.len(), 2);
-        assert_eq!((p[1].target, p[1].published.as_deref()), (8081, Some("9091")));
+        assert_eq!(
+            (p[1].target, p[1].published.as_deref()),
+            (8081, Some("9091"))
+        );
         assert_eq!(parse_port("3000-3002").unwrap().len(), 3);
         let p = parse_port("8000-8010:80").unwrap();
         assert_eq!(p[0].published.as_deref(), Some("8000-8010"));

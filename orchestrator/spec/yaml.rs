@@ -34,7 +34,10 @@ pub struct Node {
 pub enum Value {
     /// A scalar with its text; `plain` is false for quoted and block scalars, which are always
     /// strings.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Mapping),
 }
@@ -298,8 +301,10 @@ impl Builder {
                     offset,
                     len: 0,
                 };
-                Err(Diagnostic::at(&span, format!("invalid YAML: {}", err.info()))
-                    .with_help("check the indentation and quoting around this position"))
+                Err(
+                    Diagnostic::at(&span, format!("invalid YAML: {}", err.info()))
+                        .with_help("check the indentation and quoting around this position"),
+                )
             }
             None => Ok((Event::StreamEnd, YamlSpan::empty(Default::default()))),
         }
@@ -451,8 +456,11 @@ fn apply_merge_key(mapping: &mut Mapping, source: Node, span: &Span) -> Result<(
 }
 
 fn merge_key_error(span: &Span) -> Diagnostic {
-    Diagnostic::at(span, "the merge key `<<` takes a mapping or a list of mappings")
-        .with_help("write `<<: *anchor` where the anchor names a mapping")
+    Diagnostic::at(
+        span,
+        "the merge key `<<` takes a mapping or a list of mappings",
+    )
+    .with_help("write `<<: *anchor` where the anchor names a mapping")
 }
 
 fn merge_tag(handle: &str, suffix: &str) -> Option<MergeTag> {
@@ -487,7 +495,9 @@ mod tests {
 
     #[test]
     fn scalars_keep_their_text_and_resolve_on_demand() {
-        let node = load("a: 1.0\nb: '1.0'\nc: yes\nd:\ne: 0x1f\n").unwrap().unwrap();
+        let node = load("a: 1.0\nb: '1.0'\nc: yes\nd:\ne: 0x1f\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(node.get("a").unwrap().scalar_text(), Some("1.0"));
         assert_eq!(node.get("a").unwrap().resolve(), Some(Resolved::Float(1.0)));
         assert_eq!(node.get("b").unwrap().resolve(), Some(Resolved::Str("1.0")));
@@ -498,8 +508,16 @@ mod tests {
 
     #[test]
     fn spans_are_one_based() {
-        let node = load("services:\n  web:\n    image: nginx\n").unwrap().unwrap();
-        let image = node.get("services").unwrap().get("web").unwrap().get("image").unwrap();
+        let node = load("services:\n  web:\n    image: nginx\n")
+            .unwrap()
+            .unwrap();
+        let image = node
+            .get("services")
+            .unwrap()
+            .get("web")
+            .unwrap()
+            .get("image")
+            .unwrap();
         assert_eq!((image.span.line, image.span.column), (3, 12));
         let entry = &node.get("services").unwrap().as_map().unwrap()["web"];
         assert_eq!((entry.key_span.line, entry.key_span.column), (2, 3));
@@ -518,7 +536,9 @@ mod tests {
 
     #[test]
     fn compose_tags_are_kept() {
-        let node = load("a: !reset []\nb: !override {x: 1}\nc: !reset null\n").unwrap().unwrap();
+        let node = load("a: !reset []\nb: !override {x: 1}\nc: !reset null\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(node.get("a").unwrap().tag, Some(MergeTag::Reset));
         assert_eq!(node.get("b").unwrap().tag, Some(MergeTag::Override));
         assert_eq!(node.get("c").unwrap().tag, Some(MergeTag::Reset));

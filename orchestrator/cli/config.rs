@@ -1,0 +1,111 @@
+//! `wharf config`: the canonical model, as `docker compose config` prints it.
+
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use super::{GlobalArgs, load_project, output};
+use crate::spec::Project;
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Format the output
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// Only validate the configuration, don't print anything
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print the service names, one per line
+    #[arg(long)]
+    pub services: bool,
+    /// Print the volume names, one per line
+    #[arg(long)]
+    pub volumes: bool,
+    /// Print the profile names, one per line
+    #[arg(long)]
+    pub profiles: bool,
+    /// Print the image names, one per line
+    #[arg(long)]
+    pub images: bool,
+    /// Save to file (default to stdout)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> ExitCode {
+    let project = match load_project(global) {
+        Ok(project) => project,
+        Err(code) => return code,
+    };
+    if args.quiet {
+        return ExitCode::SUCCESS;
+    }
+    let text = match render(&project, args) {
+        Ok(text) => text,
+        Err(message) => {
+            output::error_line(&message);
+            return ExitCode::FAILURE;
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(err) = std::fs::write(path, text) {
+                output::error_line(&format!("cannot write {}: {err}", path.display()));
+                return ExitCode::FAILURE;
+            }
+        }
+        None => print!("{text}"),
+    }
+    ExitCode::SUCCESS
+}
+
+fn lines<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.map(|i| format!("{i}\n")).collect()
+}
+
+fn render(project: &Project, args: &ConfigArgs) -> Result<String, String> {
+    let model = &project.model;
+    if args.services {
+        return Ok(lines(model.services.keys().map(String::as_str)));
+    }
+    if args.volumes {
+        return Ok(lines(model.volumes.keys().map(String::as_str)));
+    }
+    if args.profiles {
+        return Ok(lines(project.all_profiles.iter().map(String::as_str)));
+    }
+    if args.images {
+        let images: Vec<String> = model
+            .services
+            .iter()
+            .map(|(name, s)| {
+                s.image
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-{name}", project.name))
+            })
+            .collect();
+        return Ok(lines(images.iter().map(String::as_str)));
+    }
+    match args.format {
+        Format::Json => serde_json::to_string_pretty(model)
+            .map(|mut s| {
+                s.push('\n');
+                s
+            })
+            .map_err(|e| e.to_string()),
+        Format::Yaml => {
+            // Long strings stay on one line and lists are indented, as compose prints them.
+            let mut options = serde_saphyr::SerializerOptions::default();
+            options.prefer_block_scalars = false;
+            options.compact_list_indent = false;
+            serde_saphyr::to_string_with_options(model, options).map_err(|e| e.to_string())
+        }
+    }
+}
