@@ -144,7 +144,24 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-impl miette::Diagnostic for Diagnostic {
+/// The form miette renders: the message without its location, which the snippet shows.
+#[derive(Debug)]
+struct Rendered {
+    message: String,
+    help: Option<String>,
+    source: NamedSource<String>,
+    at: (usize, usize),
+}
+
+impl fmt::Display for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Rendered {}
+
+impl miette::Diagnostic for Rendered {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help
             .as_ref()
@@ -152,12 +169,11 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.span.as_ref().map(|s| &s.file.text as &dyn SourceCode)
+        Some(&self.source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.span.as_ref()?;
-        let label = LabeledSpan::new_with_span(None, (span.offset, span.len.max(1)));
+        let label = LabeledSpan::new_with_span(None, self.at);
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -171,15 +187,19 @@ pub fn render(diagnostic: &Diagnostic, color: bool) -> String {
         }
         return out;
     };
-    let named = NamedSource::new(span.to_string(), span.file.text.clone());
-    let report = miette::Report::new(diagnostic.clone()).with_source_code(named);
+    let rendered = Rendered {
+        message: diagnostic.message.clone(),
+        help: diagnostic.help.clone(),
+        source: NamedSource::new(display_path(&span.file.path), span.file.text.clone()),
+        at: (span.offset, span.len.max(1)),
+    };
     let handler = if color {
         miette::GraphicalReportHandler::new()
     } else {
         miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
     };
     let mut out = String::new();
-    if handler.render_report(&mut out, report.as_ref()).is_err() {
+    if handler.render_report(&mut out, &rendered).is_err() {
         return diagnostic.plain();
     }
     out

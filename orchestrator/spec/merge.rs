@@ -126,9 +126,14 @@ fn untagged(mut node: Node) -> Node {
 
 /// Merges two mappings key by key; a value that is not a mapping is taken as is.
 fn merge_maps(base: Node, over: Node, path: &mut Vec<String>) -> Node {
+    if !matches!((&base.value, &over.value), (Value::Map(_), Value::Map(_))) {
+        // Shapes that do not merge (a mapping over a string): the later file wins, and the
+        // typed model reports the shape if it is wrong.
+        return over;
+    }
     let span = over.span.clone();
     let (Value::Map(mut left), Value::Map(right)) = (base.value, over.value) else {
-        unreachable!("merge_maps takes two mappings")
+        unreachable!("checked above")
     };
     for (key, entry) in right {
         path.push(key.clone());
