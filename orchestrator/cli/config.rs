@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, load_project, output};
+use crate::graph::ServiceGraph;
 use crate::spec::Project;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -73,7 +74,16 @@ fn lines<'a>(items: impl Iterator<Item = &'a str>) -> String {
 fn render(project: &Project, args: &ConfigArgs) -> Result<String, String> {
     let model = &project.model;
     if args.services {
-        return Ok(lines(model.services.keys().map(String::as_str)));
+        // In start order, as compose lists them.
+        let graph = ServiceGraph::new(
+            model
+                .services
+                .iter()
+                .map(|(name, s)| (name.as_str(), s.depends_on.keys().map(String::as_str))),
+        )
+        .map_err(|e| e.to_string())?;
+        let ordered: Vec<String> = graph.start_levels().into_iter().flatten().collect();
+        return Ok(lines(ordered.iter().map(String::as_str)));
     }
     if args.volumes {
         return Ok(lines(model.volumes.keys().map(String::as_str)));
@@ -93,7 +103,9 @@ fn render(project: &Project, args: &ConfigArgs) -> Result<String, String> {
             .collect();
         return Ok(lines(images.iter().map(String::as_str)));
     }
-    match args.format {
+    // `$` is written `$$` so that the output is itself a compose file that loads to the same
+    // model, as `docker compose config` does.
+    let text = match args.format {
         Format::Json => serde_json::to_string_pretty(model)
             .map(|mut s| {
                 s.push('\n');
@@ -107,5 +119,6 @@ fn render(project: &Project, args: &ConfigArgs) -> Result<String, String> {
             options.compact_list_indent = false;
             serde_saphyr::to_string_with_options(model, options).map_err(|e| e.to_string())
         }
-    }
+    }?;
+    Ok(text.replace('$', "$$"))
 }

@@ -55,29 +55,23 @@ pub struct Project {
 }
 
 pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
+    // `.env` is read before the files are known: it may set COMPOSE_FILE.
+    let env_dir = env_directory(options);
+    let mut context = Context::new(options, &env_dir)?;
     let discovered = discover::discover(&discover::Request {
         files: &options.files,
         project_directory: options.project_directory.as_deref(),
-        compose_file: options.environment.get("COMPOSE_FILE").map(String::as_str),
-        path_separator: options
-            .environment
+        compose_file: context.env.get("COMPOSE_FILE").map(String::as_str),
+        path_separator: context
+            .env
             .get("COMPOSE_PATH_SEPARATOR")
             .map(String::as_str),
         cwd: &options.cwd,
     })?;
     let project_dir = discovered.project_dir.clone();
-    let mut context = Context::new(options, &project_dir)?;
     context.warnings.extend(discovered.warnings);
-    let explicit_name = match (
-        &options.project_name,
-        context.env.get("COMPOSE_PROJECT_NAME"),
-    ) {
-        (Some(n), _) => Some(name::explicit(n, "-p")?),
-        (None, Some(n)) if !n.is_empty() => Some(name::explicit(n, "COMPOSE_PROJECT_NAME")?),
-        _ => None,
-    };
 
-    let mut root: Option<Node> = None;
+    let mut parsed = Vec::new();
     let mut compose_files = Vec::new();
     for source in &discovered.files {
         let path = match source {
@@ -85,16 +79,30 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             Source::Stdin => project_dir.join("-"),
         };
         compose_files.push(path.clone());
-        let Some(mut node) = context.read(source, &project_dir)? else {
-            continue;
-        };
+        if let Some(node) = context.parse(source)? {
+            parsed.push((path, node));
+        }
+    }
+
+    // The name is settled before interpolation, so that files can use ${COMPOSE_PROJECT_NAME}.
+    let name = project_name(options, &mut context, &parsed, &project_dir)?;
+    context
+        .env
+        .entry("COMPOSE_PROJECT_NAME".to_string())
+        .or_insert_with(|| name.clone());
+
+    let mut root: Option<Node> = None;
+    for (path, mut node) in parsed {
+        context.prepare(&mut node, &project_dir)?;
         include::apply(&mut node, &mut context, &path)?;
         extends::apply(&mut node, &mut context, &path)?;
         root = Some(match root {
             None => merge::strip_tags(node),
-            Some(base) => merge::merge(base, node, &mut Vec::new()).unwrap_or_else(|| {
-                Node::map(Default::default(), Span::file_start(context.last_file()))
-            }),
+            Some(base) => {
+                let span = base.span.clone();
+                merge::merge(base, node, &mut Vec::new())
+                    .unwrap_or_else(|| Node::map(Default::default(), span))
+            }
         });
     }
     let Some(mut root) = root else {
@@ -119,16 +127,9 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             help: Some("remove it to avoid potential confusion".to_string()),
         });
     }
-    let name = match explicit_name {
-        Some(n) => n,
-        None => name::derived(
-            Some(model.name.as_str()).filter(|n| !n.is_empty()),
-            &project_dir,
-        )?,
-    };
     model.name = name.clone();
 
-    normalize::normalize(&mut model, &mut context)?;
+    normalize::normalize(&mut model, &mut context, &root, &project_dir)?;
     validate::validate(&model, &root, &selection)?;
 
     let mut source_files = compose_files.clone();
@@ -144,6 +145,49 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         environment: context.env,
         warnings: context.warnings,
     })
+}
+
+/// Where `.env` is looked for: the project directory when it is known before the files are.
+fn env_directory(options: &LoadOptions) -> PathBuf {
+    if let Some(dir) = &options.project_directory {
+        return discover::absolute(&options.cwd, dir);
+    }
+    match options.files.first() {
+        Some(first) if first != "-" => discover::absolute(&options.cwd, Path::new(first))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| options.cwd.clone()),
+        _ => options.cwd.clone(),
+    }
+}
+
+/// `-p`, then `COMPOSE_PROJECT_NAME`, then the last file's `name:` (interpolated), then the
+/// project directory.
+fn project_name(
+    options: &LoadOptions,
+    context: &mut Context,
+    parsed: &[(PathBuf, Node)],
+    project_dir: &Path,
+) -> Result<String, Diagnostic> {
+    if let Some(n) = &options.project_name {
+        return name::explicit(n, "-p");
+    }
+    if let Some(n) = context
+        .env
+        .get("COMPOSE_PROJECT_NAME")
+        .filter(|n| !n.is_empty())
+    {
+        return name::explicit(n, "COMPOSE_PROJECT_NAME");
+    }
+    let mut from_file = None;
+    for (_, node) in parsed {
+        if let Some(value) = node.get("name") {
+            let mut value = value.clone();
+            context.interpolate(&mut value)?;
+            from_file = value.scalar_text().map(str::to_string);
+        }
+    }
+    name::derived(from_file.as_deref().filter(|n| !n.is_empty()), project_dir)
 }
 
 /// The top level must be a mapping; `services` a mapping of mappings.
@@ -208,11 +252,10 @@ pub struct Context {
     pub source_files: Vec<PathBuf>,
     stdin: Option<String>,
     unset_warned: HashSet<String>,
-    last_file: Option<Arc<SourceFile>>,
 }
 
 impl Context {
-    fn new(options: &LoadOptions, project_dir: &Path) -> Result<Context, Diagnostic> {
+    fn new(options: &LoadOptions, env_dir: &Path) -> Result<Context, Diagnostic> {
         let mut context = Context {
             env: IndexMap::new(),
             home: options.environment.get("HOME").map(PathBuf::from),
@@ -220,10 +263,9 @@ impl Context {
             source_files: Vec::new(),
             stdin: options.stdin.clone(),
             unset_warned: HashSet::new(),
-            last_file: None,
         };
         let env_files: Vec<(PathBuf, bool)> = if options.env_files.is_empty() {
-            vec![(project_dir.join(".env"), false)]
+            vec![(env_dir.join(".env"), false)]
         } else {
             options
                 .env_files
@@ -292,9 +334,8 @@ impl Context {
         ))
     }
 
-    /// Reads, parses and interpolates one compose file, and makes its paths absolute against
-    /// `base`.
-    pub fn read(&mut self, source: &Source, base: &Path) -> Result<Option<Node>, Diagnostic> {
+    /// Reads and parses one compose file.
+    pub fn parse(&mut self, source: &Source) -> Result<Option<Node>, Diagnostic> {
         let (path, text) = match source {
             Source::Stdin => (PathBuf::from("-"), self.stdin.clone().unwrap_or_default()),
             Source::Path(path) => match std::fs::read_to_string(path) {
@@ -307,36 +348,39 @@ impl Context {
                 }
             },
         };
-        let file = Arc::new(SourceFile { path, text });
-        self.last_file = Some(file.clone());
-        let Some(mut node) = yaml::parse(file)? else {
+        yaml::parse(Arc::new(SourceFile { path, text }))
+    }
+
+    /// Interpolates a parsed file and makes its paths absolute against `base`.
+    pub fn prepare(&mut self, node: &mut Node, base: &Path) -> Result<(), Diagnostic> {
+        self.interpolate(node)?;
+        super::paths::resolve(node, base, self.home.as_deref());
+        Ok(())
+    }
+
+    /// Reads, parses and prepares one compose file.
+    pub fn read(&mut self, source: &Source, base: &Path) -> Result<Option<Node>, Diagnostic> {
+        let Some(mut node) = self.parse(source)? else {
             return Ok(None);
         };
-        self.interpolate(&mut node)?;
-        super::paths::resolve(&mut node, base, self.home.as_deref());
+        self.prepare(&mut node, base)?;
         Ok(Some(node))
     }
 
-    fn last_file(&self) -> Arc<SourceFile> {
-        self.last_file.clone().unwrap_or_else(|| {
-            Arc::new(SourceFile {
-                path: PathBuf::new(),
-                text: String::new(),
-            })
-        })
-    }
-
     /// Substitutes variables in every value (never in keys).
-    fn interpolate(&mut self, node: &mut Node) -> Result<(), Diagnostic> {
+    pub fn interpolate(&mut self, node: &mut Node) -> Result<(), Diagnostic> {
         match &mut node.value {
             Value::Map(m) => m
                 .values_mut()
                 .try_for_each(|e| self.interpolate(&mut e.node)),
             Value::Seq(items) => items.iter_mut().try_for_each(|n| self.interpolate(n)),
-            Value::Scalar { text, .. } => {
+            Value::Scalar { text, plain } => {
                 if !text.contains('$') {
                     return Ok(());
                 }
+                // Like compose, a substituted value is a string (`${UNSET}` is "", not null);
+                // typed keys still parse it (`replicas: ${N}`).
+                *plain = false;
                 let env = &self.env;
                 let lookup = |name: &str| env.get(name).cloned();
                 match interpolate::substitute(text, &lookup) {

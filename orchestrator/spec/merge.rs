@@ -98,7 +98,9 @@ pub fn merge(base: Node, over: Node, path: &mut Vec<String>) -> Option<Node> {
         Some(Rule::ByName) => merge_maps(to_name_map(base), to_name_map(over), path),
         Some(Rule::Build) => merge_maps(build_map(base), build_map(over), path),
         Some(Rule::Unique(identity)) => unique(base, over, identity),
-        Some(Rule::Set) => unique(base, over, |n| n.scalar_text().unwrap_or("").to_string()),
+        Some(Rule::Set) => unique(as_list(base), as_list(over), |n| {
+            n.scalar_text().unwrap_or("").to_string()
+        }),
         Some(Rule::Logging) => {
             let driver = |n: &Node| {
                 n.get("driver")
@@ -222,6 +224,17 @@ fn unique(base: Node, over: Node, identity: fn(&Node) -> String) -> Node {
         }
     }
     Node::seq(items, span)
+}
+
+/// `dns: 1.1.1.1` merges as `dns: [1.1.1.1]`.
+fn as_list(node: Node) -> Node {
+    match node.value {
+        Value::Scalar { .. } if !node.is_null() => {
+            let span = node.span.clone();
+            Node::seq(vec![node], span)
+        }
+        _ => node,
+    }
 }
 
 fn port_identity(node: &Node) -> String {

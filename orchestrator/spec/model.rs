@@ -362,7 +362,7 @@ pub struct FileReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<serde_json::Value>,
+    pub mode: Option<short::FileMode>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -509,12 +509,8 @@ pub struct Resource {
     pub memory: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<i64>,
-    #[serde(
-        default,
-        deserialize_with = "short::devices",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub devices: Vec<Device>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generic_resources: Vec<serde_json::Value>,
 }
@@ -649,12 +645,8 @@ pub struct FileObject {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "short::environment",
-        skip_serializing_if = "IndexMap::is_empty"
-    )]
-    pub environment: IndexMap<String, Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     #[serde(

@@ -2,25 +2,62 @@
 //! network, resource names prefixed with the project, `env_file` read into `environment`,
 //! build defaults.
 
+use std::path::Path;
+
 use indexmap::IndexMap;
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, Span};
 use super::load::Context;
-use super::model::{Model, Network, Service};
+use super::model::{Dependency, DependencyCondition, Model, Network, Service};
+use super::validate::locate;
+use super::yaml::Node;
 
-pub fn normalize(model: &mut Model, context: &mut Context) -> Result<(), Diagnostic> {
+pub fn normalize(
+    model: &mut Model,
+    context: &mut Context,
+    root: &Node,
+    project_dir: &Path,
+) -> Result<(), Diagnostic> {
     let project = model.name.clone();
     let mut uses_default = false;
-    for service in model.services.values_mut() {
-        resolve_environment(service, context)?;
+    for (name, service) in model.services.iter_mut() {
+        resolve_environment(service, context, &|path| {
+            locate(root, name, &["env_file", path])
+        })?;
+        implicit_dependencies(service);
+        for volume in &mut service.volumes {
+            // `/etc/conf/` and `/etc/conf` are one mount point.
+            if volume.target.len() > 1 {
+                let trimmed = volume.target.trim_end_matches('/');
+                volume.target = if trimmed.is_empty() {
+                    "/".into()
+                } else {
+                    trimmed.into()
+                };
+            }
+        }
+        for secret in &mut service.secrets {
+            secret
+                .target
+                .get_or_insert_with(|| format!("/run/secrets/{}", secret.source));
+        }
         if service.networks.is_empty() && service.network_mode.is_none() {
             service.networks.insert("default".to_string(), None);
         }
         uses_default |= service.networks.contains_key("default");
         if let Some(build) = &mut service.build {
             if build.context.is_none() {
-                build.context = Some(".".to_string());
+                build.context = Some(project_dir.display().to_string());
             }
+            // Build arguments with no value take one from the environment, or are dropped.
+            let args = std::mem::take(&mut build.args);
+            build.args = args
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let value = v.or_else(|| context.env.get(&k).cloned())?;
+                    Some((k, Some(value)))
+                })
+                .collect();
             if build.dockerfile.is_none() && build.dockerfile_inline.is_none() {
                 build.dockerfile = Some("Dockerfile".to_string());
             }
@@ -51,6 +88,34 @@ pub fn normalize(model: &mut Model, context: &mut Context) -> Result<(), Diagnos
     Ok(())
 }
 
+/// `network_mode: service:x`, `volumes_from: [x]` and `links: [x]` need `x` running first and
+/// restarted with it: compose records that as a dependency.
+fn implicit_dependencies(service: &mut Service) {
+    let mut needed: Vec<String> = Vec::new();
+    if let Some(target) = service
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+    {
+        needed.push(target.to_string());
+    }
+    for source in &service.volumes_from {
+        if !source.starts_with("container:") {
+            needed.push(source.split(':').next().unwrap_or(source).to_string());
+        }
+    }
+    for link in &service.links {
+        needed.push(link.split(':').next().unwrap_or(link).to_string());
+    }
+    for name in needed {
+        service.depends_on.entry(name).or_insert(Dependency {
+            condition: DependencyCondition::ServiceStarted,
+            restart: true,
+            required: true,
+        });
+    }
+}
+
 /// `<project>_<key>`, except for external resources, which are named as they are.
 fn scoped(project: &str, key: &str, external: bool) -> String {
     if external {
@@ -62,13 +127,23 @@ fn scoped(project: &str, key: &str, external: bool) -> String {
 
 /// `env_file` values first, `environment` over them, and `KEY` with no value taken from the
 /// environment the project was loaded with (left null when that has none either).
-fn resolve_environment(service: &mut Service, context: &mut Context) -> Result<(), Diagnostic> {
+fn resolve_environment(
+    service: &mut Service,
+    context: &mut Context,
+    at: &dyn Fn(&str) -> Span,
+) -> Result<(), Diagnostic> {
     let mut environment: IndexMap<String, Option<String>> = IndexMap::new();
     for env_file in std::mem::take(&mut service.env_file) {
         let outer = context.env.clone();
         let lookup = move |name: &str| outer.get(name).cloned();
         let path = std::path::PathBuf::from(&env_file.path);
-        if let Some(values) = context.read_env_file(&path, env_file.required, &lookup)? {
+        let values = context
+            .read_env_file(&path, env_file.required, &lookup)
+            .map_err(|mut err| {
+                err.span.get_or_insert_with(|| at(&env_file.path));
+                err
+            })?;
+        if let Some(values) = values {
             environment.extend(values.into_iter().map(|(k, v)| (k, Some(v))));
         }
     }

@@ -306,8 +306,12 @@ pub fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>, D::Err
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             Ok(vec![EnvFile::from_short(v).map_err(E::custom)?])
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            short_list(SeqAccessDeserializer::new(seq))
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Short(item)) = seq.next_element::<Short<EnvFile>>()? {
+                out.push(item);
+            }
+            Ok(out)
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(Vec::new())
@@ -613,6 +617,34 @@ pub fn external<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         }
     }
     d.deserialize_any(V)
+}
+
+/// A file mode, written in octal as compose reads it (`0440`, `0o440`, `"0440"`); printed as
+/// `"0440"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMode(pub u32);
+
+impl<'de> Deserialize<'de> for FileMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FileMode, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = match text.strip_prefix("0o") {
+            Some(octal) => u32::from_str_radix(octal, 8),
+            None if text.starts_with('0') => u32::from_str_radix(&text, 8),
+            None => text.parse(),
+        };
+        parsed.map(FileMode).map_err(|_| {
+            invalid(
+                format!("invalid file mode `{text}`"),
+                "write an octal mode such as 0440",
+            )
+        })
+    }
+}
+
+impl Serialize for FileMode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:04o}", self.0))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

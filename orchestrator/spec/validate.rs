@@ -9,6 +9,8 @@ use super::yaml::Node;
 use crate::graph::{GraphError, ServiceGraph};
 
 pub fn validate(model: &Model, root: &Node, selection: &Selection) -> Result<(), Diagnostic> {
+    check_names(root)?;
+    check_file_objects(model, root)?;
     for (name, service) in &model.services {
         let at = |path: &[&str]| locate(root, name, path);
         check_service(model, name, service, selection, &at)?;
@@ -70,7 +72,7 @@ fn check_service(
             && !model.volumes.contains_key(source)
         {
             return Err(undefined(
-                at(&["volumes"]),
+                at(&["volumes", source]),
                 name,
                 "volume",
                 source,
@@ -81,7 +83,7 @@ fn check_service(
     for secret in &service.secrets {
         if !model.secrets.contains_key(&secret.source) {
             return Err(undefined(
-                at(&["secrets"]),
+                at(&["secrets", &secret.source]),
                 name,
                 "secret",
                 &secret.source,
@@ -92,7 +94,7 @@ fn check_service(
     for config in &service.configs {
         if !model.configs.contains_key(&config.source) {
             return Err(undefined(
-                at(&["configs"]),
+                at(&["configs", &config.source]),
                 name,
                 "config",
                 &config.source,
@@ -172,6 +174,61 @@ fn check_service(
     Ok(())
 }
 
+/// Service names become container and DNS names: compose allows `[a-zA-Z0-9._-]`.
+fn check_names(root: &Node) -> Result<(), Diagnostic> {
+    let Some(services) = root.get("services").and_then(Node::as_map) else {
+        return Ok(());
+    };
+    for (name, entry) in services {
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid {
+            return Err(
+                Diagnostic::at(&entry.key_span, format!("invalid service name {name:?}"))
+                    .with_help("a service name may contain only letters, digits, `.`, `_` and `-`"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A secret or config comes from somewhere: a file, the environment, inline content (configs),
+/// or the engine (external).
+fn check_file_objects(model: &Model, root: &Node) -> Result<(), Diagnostic> {
+    for (kind, objects) in [("secret", &model.secrets), ("config", &model.configs)] {
+        for (name, object) in objects {
+            let has_source = object.file.is_some()
+                || object.environment.is_some()
+                || object.external
+                || (kind == "config" && object.content.is_some());
+            if !has_source {
+                let section = format!("{kind}s");
+                let span = root
+                    .get(&section)
+                    .and_then(Node::as_map)
+                    .and_then(|m| m.get(name))
+                    .map(|e| e.key_span.clone())
+                    .unwrap_or_else(|| root.span.clone());
+                let choices = if kind == "config" {
+                    "`file`, `environment` or `content`"
+                } else {
+                    "`file` or `environment`"
+                };
+                return Err(Diagnostic::at(
+                    &span,
+                    format!("{kind} {name:?} must declare either {choices}"),
+                )
+                .with_help(format!(
+                    "add `file: ./{name}.txt`, or `external: true` if it already exists"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn undefined<'a>(
     span: Span,
     service: &str,
@@ -222,8 +279,9 @@ fn check_graph(model: &Model, root: &Node) -> Result<(), Diagnostic> {
     }
 }
 
-/// The most precise span for a key of a service: the deepest part of `path` that exists.
-fn locate(root: &Node, service: &str, path: &[&str]) -> Span {
+/// The most precise span for a key of a service: the deepest part of `path` that exists. In a
+/// list, an item matches by its text (`db`, `db:/data`) or its `source`.
+pub fn locate(root: &Node, service: &str, path: &[&str]) -> Span {
     let services = root.get("services");
     let mut span = root.span.clone();
     let Some(entry) = services.and_then(Node::as_map).and_then(|m| m.get(service)) else {
@@ -239,11 +297,26 @@ fn locate(root: &Node, service: &str, path: &[&str]) -> Span {
         }
         if let Some(item) = node
             .as_seq()
-            .and_then(|items| items.iter().find(|i| i.scalar_text() == Some(key)))
+            .and_then(|items| items.iter().find_map(|i| item_matches(i, key)))
         {
             span = item.span.clone();
         }
         break;
     }
     span
+}
+
+/// The node of a list item that names `key`: the item itself (`db`, `db:/data`), or its
+/// `source` or `path` value.
+fn item_matches<'a>(item: &'a Node, key: &str) -> Option<&'a Node> {
+    match item.scalar_text() {
+        Some(text) if !item.is_null() => {
+            let named = text == key || text.strip_prefix(key).is_some_and(|r| r.starts_with(':'));
+            named.then_some(item)
+        }
+        _ => ["source", "path"]
+            .iter()
+            .filter_map(|k| item.get(k))
+            .find(|value| value.scalar_text() == Some(key)),
+    }
 }
