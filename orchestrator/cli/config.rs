@@ -120,5 +120,9 @@ fn render(project: &Project, args: &ConfigArgs) -> Result<String, String> {
             serde_saphyr::to_string_with_options(model, options).map_err(|e| e.to_string())
         }
     }?;
-    Ok(text.replace('$', "$$"))
+    let mut text = text.replace('$', "$$");
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
 }

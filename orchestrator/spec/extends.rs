@@ -11,9 +11,13 @@ use super::yaml::{Mapping, Node};
 
 /// Resolves `extends` for every service of one file.
 pub fn apply(root: &mut Node, context: &mut Context, file: &Path) -> Result<(), Diagnostic> {
-    let Some(services) = root.get("services").and_then(Node::as_map).cloned() else {
+    let Some(services) = root.get("services").and_then(Node::as_map) else {
         return Ok(());
     };
+    if !services.values().any(|s| s.node.get("extends").is_some()) {
+        return Ok(());
+    }
+    let services = services.clone();
     let mut resolved = Vec::new();
     for name in services.keys() {
         if services[name].node.get("extends").is_some() {

@@ -7,6 +7,7 @@ pub mod dotenv;
 pub mod extends;
 pub mod include;
 pub mod interpolate;
+pub mod legacy;
 pub mod load;
 pub mod merge;
 pub mod model;

@@ -175,8 +175,9 @@ pub struct Service {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub extra_hosts: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub gpus: Vec<serde_json::Value>,
+    /// `all`, or a list of device requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +254,14 @@ pub struct Service {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub ports: Vec<PortConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_start: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_refresh_after: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -792,7 +801,7 @@ impl PortConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ulimit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -914,6 +923,12 @@ pub struct Build {
     pub cache_to: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_cache: bool,
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub no_cache_filter: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub pull: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -964,4 +979,22 @@ pub struct Build {
     pub provenance: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom: Option<serde_json::Value>,
+}
+
+/// `nproc: 65535` prints as it was written; `{soft, hard}` as a mapping.
+impl Serialize for Ulimit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if let Some(single) = self.single {
+            return s.serialize_i64(single);
+        }
+        let mut map = s.serialize_map(None)?;
+        if let Some(soft) = self.soft {
+            map.serialize_entry("soft", &soft)?;
+        }
+        if let Some(hard) = self.hard {
+            map.serialize_entry("hard", &hard)?;
+        }
+        map.end()
+    }
 }
