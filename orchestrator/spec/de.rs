@@ -63,7 +63,11 @@ impl de::Error for Error {
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Error {
         let help = match super::suggest::closest(field, expected.iter().copied()) {
             Some(best) => format!("did you mean `{best}`?"),
-            None => format!("the keys allowed here are: {}", expected.join(", ")),
+            None => {
+                let mut keys = expected.to_vec();
+                keys.sort_unstable();
+                format!("the keys allowed here are: {}", keys.join(", "))
+            }
         };
         Error {
             message: format!("unknown key `{field}`"),
