@@ -4,5 +4,9 @@
 //! typed `Model`, `graph` orders its services, and later stages converge a Docker Engine on it.
 
 pub mod cli;
+pub mod desired;
 pub mod graph;
+pub mod observe;
+pub mod plan;
+pub mod runtime;
 pub mod spec;

@@ -597,7 +597,7 @@ pub struct Network {
     pub extensions: Extensions,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ipam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -608,7 +608,7 @@ pub struct Ipam {
     pub options: IndexMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IpamPool {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,114 @@
+//! `Project` → `Desired`.
+
+use indexmap::IndexMap;
+
+use super::container::container_spec;
+use super::{Desired, DesiredNetwork, DesiredService, DesiredVolume, VERSION, config_hash, labels};
+use crate::graph::ServiceGraph;
+use crate::spec::Project;
+
+/// What the command line changes about the desired state.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// `up --scale svc=N`, over the file's replicas.
+    pub scale: IndexMap<String, u32>,
+}
+
+pub fn build(project: &Project, options: &BuildOptions) -> Desired {
+    let model = &project.model;
+    let name = project.name.as_str();
+    let networks = model
+        .networks
+        .iter()
+        .map(|(key, n)| {
+            let mut labels = n.labels.clone();
+            if !n.external {
+                labels.insert(labels::PROJECT.into(), name.into());
+                labels.insert(labels::NETWORK.into(), key.clone());
+                labels.insert(labels::VERSION.into(), VERSION.into());
+            }
+            let network = DesiredNetwork {
+                key: key.clone(),
+                name: n.name.clone().unwrap_or_else(|| format!("{name}_{key}")),
+                external: n.external,
+                driver: n.driver.clone(),
+                driver_opts: n.driver_opts.clone(),
+                internal: n.internal,
+                attachable: n.attachable,
+                enable_ipv6: n.enable_ipv6.unwrap_or(false),
+                ipam: n.ipam.clone(),
+                labels,
+            };
+            (key.clone(), network)
+        })
+        .collect();
+    let volumes = model
+        .volumes
+        .iter()
+        .map(|(key, v)| {
+            let mut labels = v.labels.clone();
+            if !v.external {
+                labels.insert(labels::PROJECT.into(), name.into());
+                labels.insert(labels::VOLUME.into(), key.clone());
+                labels.insert(labels::VERSION.into(), VERSION.into());
+            }
+            let volume = DesiredVolume {
+                key: key.clone(),
+                name: v.name.clone().unwrap_or_else(|| format!("{name}_{key}")),
+                external: v.external,
+                driver: v.driver.clone(),
+                driver_opts: v.driver_opts.clone(),
+                labels,
+            };
+            (key.clone(), volume)
+        })
+        .collect();
+    let mut desired = Desired {
+        project: name.to_string(),
+        working_dir: project.working_dir.clone(),
+        networks,
+        volumes,
+        services: IndexMap::new(),
+        graph: ServiceGraph::new(model.services.iter().map(|(n, s)| {
+            (
+                n.as_str(),
+                s.depends_on
+                    .keys()
+                    .filter(|d| model.services.contains_key(*d))
+                    .map(String::as_str),
+            )
+        }))
+        .expect("the loader checked the graph"),
+    };
+    for (service_name, service) in &model.services {
+        let image = service
+            .image
+            .clone()
+            .unwrap_or_else(|| format!("{name}-{service_name}"));
+        let replicas = options
+            .scale
+            .get(service_name)
+            .copied()
+            .unwrap_or_else(|| service.replicas());
+        let hash = config_hash(service);
+        let container = container_spec(project, &desired, service_name, service, &image, &hash);
+        desired.services.insert(
+            service_name.clone(),
+            DesiredService {
+                name: service_name.clone(),
+                replicas,
+                config_hash: hash,
+                image,
+                build: service.build.clone(),
+                pull_policy: service
+                    .pull_policy
+                    .clone()
+                    .unwrap_or_else(|| "missing".into()),
+                depends_on: service.depends_on.clone(),
+                container_name: service.container_name.clone(),
+                container,
+            },
+        );
+    }
+    desired
+}

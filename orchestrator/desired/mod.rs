@@ -1,0 +1,215 @@
+//! What the engine should have for a project: networks, volumes, and for every service its
+//! replicas, each described completely enough to create it. Built from the loaded `Project`
+//! alone; no I/O.
+
+mod build;
+mod container;
+mod hash;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+pub use build::{BuildOptions, build};
+pub use hash::config_hash;
+
+use crate::graph::ServiceGraph;
+use crate::spec::model::{Build, Dependency};
+
+/// The compose labels: `docker compose` and wharf both rebuild a project's state from them.
+pub mod labels {
+    pub const PROJECT: &str = "com.docker.compose.project";
+    pub const SERVICE: &str = "com.docker.compose.service";
+    pub const NUMBER: &str = "com.docker.compose.container-number";
+    pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
+    pub const ONEOFF: &str = "com.docker.compose.oneoff";
+    pub const VERSION: &str = "com.docker.compose.version";
+    pub const NETWORK: &str = "com.docker.compose.network";
+    pub const VOLUME: &str = "com.docker.compose.volume";
+    pub const IMAGE: &str = "com.docker.compose.image";
+    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+    /// Marks what wharf itself created, beside the compose labels.
+    pub const MANAGED_BY: &str = "dev.wharf.managed-by";
+}
+
+/// The value of `com.docker.compose.version` on what wharf creates.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub project: String,
+    pub working_dir: PathBuf,
+    pub networks: IndexMap<String, DesiredNetwork>,
+    pub volumes: IndexMap<String, DesiredVolume>,
+    pub services: IndexMap<String, DesiredService>,
+    pub graph: ServiceGraph,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredNetwork {
+    /// The key in the compose file (`default`, `front`).
+    pub key: String,
+    /// The engine's name (`shop_default`).
+    pub name: String,
+    pub external: bool,
+    pub driver: Option<String>,
+    pub driver_opts: IndexMap<String, String>,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    pub ipam: Option<crate::spec::model::Ipam>,
+    pub labels: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredVolume {
+    pub key: String,
+    pub name: String,
+    pub external: bool,
+    pub driver: Option<String>,
+    pub driver_opts: IndexMap<String, String>,
+    pub labels: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DesiredService {
+    pub name: String,
+    pub replicas: u32,
+    /// Compose's config hash: replicas whose label differs are recreated.
+    pub config_hash: String,
+    /// The image the containers run (`image:`, or `<project>-<service>` when only built).
+    pub image: String,
+    pub build: Option<Build>,
+    /// `pull_policy`: `always`, `missing` (default), `never`, `build`.
+    pub pull_policy: String,
+    pub depends_on: IndexMap<String, Dependency>,
+    /// `container_name`, which only a single replica may have.
+    pub container_name: Option<String>,
+    /// Everything needed to create one replica; the replica number is filled in per container.
+    pub container: ContainerSpec,
+}
+
+impl DesiredService {
+    /// The engine name of replica `number`.
+    pub fn container_name(&self, project: &str, number: u32) -> String {
+        match &self.container_name {
+            Some(name) => name.clone(),
+            None => format!("{project}-{}-{number}", self.name),
+        }
+    }
+}
+
+/// A container as the engine should create it: engine-neutral, translated by the runtime.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerSpec {
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=VALUE`, in order.
+    pub env: Vec<String>,
+    pub labels: IndexMap<String, String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub ports: Vec<PortBinding>,
+    /// Container ports exposed without publishing: `80/tcp`.
+    pub exposed: Vec<String>,
+    pub mounts: Vec<Mount>,
+    /// Networks in attachment order; the first is given at create time, the others are
+    /// connected before start (API 1.41 takes one endpoint at create).
+    pub networks: Vec<NetworkAttachment>,
+    /// `network_mode` when it is not a project network (`host`, `none`, `service:x` resolved
+    /// to `container:<id>` by the executor).
+    pub network_mode: Option<String>,
+    pub healthcheck: Option<Healthcheck>,
+    pub init: Option<bool>,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<Duration>,
+    /// `host:ip`.
+    pub extra_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_opt: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub security_opt: Vec<String>,
+    pub sysctls: IndexMap<String, String>,
+    pub ulimits: Vec<Ulimit>,
+    pub tty: bool,
+    pub stdin_open: bool,
+    pub memory: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub shm_size: Option<i64>,
+    /// `/path[:options]` tmpfs mounts from the `tmpfs:` key.
+    pub tmpfs: IndexMap<String, String>,
+    pub devices: Vec<crate::spec::model::Device>,
+    pub group_add: Vec<String>,
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
+    pub log_driver: Option<String>,
+    pub log_options: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    pub container_port: u16,
+    pub protocol: String,
+    pub host_ip: Option<String>,
+    /// A port, a range `8000-8010`, or none for an ephemeral one.
+    pub host_port: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    Bind,
+    Volume,
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub kind: MountKind,
+    /// Host path (bind), engine volume name (volume; none for anonymous), none (tmpfs).
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+    /// Bind mounts: create the host path when missing.
+    pub create_host_path: bool,
+    pub nocopy: bool,
+    pub tmpfs_size: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAttachment {
+    /// The engine's network name.
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healthcheck {
+    /// `["CMD", …]`, `["CMD-SHELL", "…"]`, or `["NONE"]`.
+    pub test: Vec<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub start_period: Option<Duration>,
+    pub start_interval: Option<Duration>,
+    pub retries: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}

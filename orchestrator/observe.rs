@@ -1,0 +1,157 @@
+//! What the engine has for a project, rebuilt from labels alone: no state file.
+
+use indexmap::IndexMap;
+
+use crate::desired::{Desired, labels};
+use crate::runtime::{
+    self, ContainerState, EngineContainer, EngineNetwork, EngineVolume, Health, Runtime,
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub project: String,
+    /// The project's containers, by service, lowest replica number first.
+    pub services: IndexMap<String, Vec<ObservedContainer>>,
+    /// One-off containers (`run`) of the project; never touched by `up`.
+    pub oneoff: Vec<ObservedContainer>,
+    /// Networks by engine name: the project's (by label) and any the desired state names.
+    pub networks: IndexMap<String, EngineNetwork>,
+    pub volumes: IndexMap<String, EngineVolume>,
+    /// Image reference → local image ID, for the images the desired state runs.
+    pub images: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedContainer {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub number: u32,
+    pub config_hash: String,
+    pub image_id: String,
+    pub state: ContainerState,
+    pub health: Option<Health>,
+    pub exit_code: Option<i64>,
+    pub engine: EngineContainer,
+}
+
+impl ObservedContainer {
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.state,
+            ContainerState::Running | ContainerState::Restarting
+        )
+    }
+
+    /// Reads the compose labels of a container; `None` when it is not a compose container.
+    pub fn from_engine(engine: EngineContainer) -> Option<ObservedContainer> {
+        let service = engine.labels.get(labels::SERVICE)?.clone();
+        let number = engine
+            .labels
+            .get(labels::NUMBER)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        Some(ObservedContainer {
+            id: engine.id.clone(),
+            name: engine.name.clone(),
+            service,
+            number,
+            config_hash: engine
+                .labels
+                .get(labels::CONFIG_HASH)
+                .cloned()
+                .unwrap_or_default(),
+            image_id: engine.image_id.clone(),
+            state: engine.state,
+            health: engine.health,
+            exit_code: engine.exit_code,
+            engine,
+        })
+    }
+
+    fn is_oneoff(&self) -> bool {
+        self.engine
+            .labels
+            .get(labels::ONEOFF)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+}
+
+impl Observed {
+    pub fn containers(&self) -> impl Iterator<Item = &ObservedContainer> {
+        self.services.values().flatten()
+    }
+
+    /// Groups a project's containers by service.
+    pub fn from_containers(project: &str, containers: Vec<EngineContainer>) -> Observed {
+        let mut observed = Observed {
+            project: project.to_string(),
+            ..Observed::default()
+        };
+        for container in containers
+            .into_iter()
+            .filter_map(ObservedContainer::from_engine)
+        {
+            if container.is_oneoff() {
+                observed.oneoff.push(container);
+            } else {
+                observed
+                    .services
+                    .entry(container.service.clone())
+                    .or_default()
+                    .push(container);
+            }
+        }
+        for replicas in observed.services.values_mut() {
+            replicas.sort_by_key(|c| (c.number, c.engine.created));
+        }
+        observed
+    }
+}
+
+/// Lists what the engine has for `project`; with a desired state, also the networks, volumes
+/// and images it names (which may exist without our labels).
+pub async fn observe(
+    runtime: &dyn Runtime,
+    project: &str,
+    desired: Option<&Desired>,
+) -> runtime::Result<Observed> {
+    let (containers, networks, volumes) = tokio::try_join!(
+        runtime.containers(project),
+        runtime.networks(),
+        runtime.volumes()
+    )?;
+    let mut observed = Observed::from_containers(project, containers);
+    let owned = |labels: &std::collections::HashMap<String, String>| {
+        labels.get(labels::PROJECT).map(String::as_str) == Some(project)
+    };
+    let wanted_network =
+        |name: &str| desired.is_some_and(|d| d.networks.values().any(|n| n.name == name));
+    observed.networks = networks
+        .into_iter()
+        .filter(|n| owned(&n.labels) || wanted_network(&n.name))
+        .map(|n| (n.name.clone(), n))
+        .collect();
+    let wanted_volume =
+        |name: &str| desired.is_some_and(|d| d.volumes.values().any(|v| v.name == name));
+    observed.volumes = volumes
+        .into_iter()
+        .filter(|v| owned(&v.labels) || wanted_volume(&v.name))
+        .map(|v| (v.name.clone(), v))
+        .collect();
+    if let Some(desired) = desired {
+        let mut images: Vec<&str> = desired
+            .services
+            .values()
+            .map(|s| s.image.as_str())
+            .collect();
+        images.sort_unstable();
+        images.dedup();
+        for image in images {
+            if let Some(id) = runtime.image_id(image).await? {
+                observed.images.insert(image.to_string(), id);
+            }
+        }
+    }
+    Ok(observed)
+}

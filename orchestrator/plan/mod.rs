@@ -1,0 +1,235 @@
+//! A plan: the engine operations that turn what is observed into what is desired, each with
+//! its cause and the operations it must wait for. `reconcile` makes them; it is pure, so every
+//! decision can be tested without an engine, in the text form `Display` prints.
+
+mod reconcile;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use reconcile::{BuildPolicy, DownOptions, ReconcileOptions, down, reconcile};
+
+use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume};
+use crate::spec::model::{Build, DependencyCondition};
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub operations: Vec<Operation>,
+    /// Things the user should know that are not operations (orphans left in place, a network
+    /// reused without our labels).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// Its index in `Plan::operations`.
+    pub id: usize,
+    pub action: Action,
+    pub cause: Cause,
+    /// Operations that must have succeeded first.
+    pub after: Vec<usize>,
+}
+
+/// A container named by the plan: by ID when it exists already, by name when this plan
+/// creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRef {
+    pub name: String,
+    pub id: Option<String>,
+}
+
+impl ContainerRef {
+    /// What to pass to the engine.
+    pub fn target(&self) -> &str {
+        self.id.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    CreateNetwork(DesiredNetwork),
+    RemoveNetwork {
+        name: String,
+    },
+    CreateVolume(DesiredVolume),
+    RemoveVolume {
+        name: String,
+    },
+    PullImage {
+        service: String,
+        image: String,
+    },
+    BuildImage {
+        service: String,
+        image: String,
+        build: Build,
+    },
+    CreateContainer {
+        service: String,
+        number: u32,
+        name: String,
+        spec: Box<ContainerSpec>,
+    },
+    StartContainer {
+        service: String,
+        container: ContainerRef,
+    },
+    StopContainer {
+        service: String,
+        container: ContainerRef,
+        timeout: Option<Duration>,
+    },
+    RemoveContainer {
+        service: String,
+        container: ContainerRef,
+        volumes: bool,
+    },
+    RenameContainer {
+        service: String,
+        container: ContainerRef,
+        to: String,
+    },
+    /// Waits until `service`'s containers meet a `depends_on` condition.
+    WaitFor {
+        service: String,
+        condition: DependencyCondition,
+        required: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// It does not exist yet.
+    Missing,
+    /// It exists but is not running.
+    NotRunning,
+    /// Its configuration changed (config hash differs).
+    ConfigChanged,
+    /// Its image changed (a new build or pull).
+    ImageChanged,
+    /// `--force-recreate`.
+    Forced,
+    /// A dependency declared with `restart: true` was recreated.
+    DependencyRecreated(String),
+    /// Part of replacing a container (stop, remove or rename of the old/new one).
+    Replacing(String),
+    /// More replicas than desired.
+    ScaleDown,
+    /// The service is no longer in the compose file (`--remove-orphans`).
+    Orphan,
+    /// A dependent service is about to start.
+    DependedOn(String),
+    /// `down`.
+    Down,
+    /// `--build`, or an image that is missing and has a build section.
+    Build,
+    /// A missing image with no build section.
+    ImageMissing,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Missing => f.write_str("missing"),
+            Cause::NotRunning => f.write_str("not running"),
+            Cause::ConfigChanged => f.write_str("config changed"),
+            Cause::ImageChanged => f.write_str("image changed"),
+            Cause::Forced => f.write_str("forced"),
+            Cause::DependencyRecreated(s) => write!(f, "dependency {s} recreated"),
+            Cause::Replacing(name) => write!(f, "replacing {name}"),
+            Cause::ScaleDown => f.write_str("scale down"),
+            Cause::Orphan => f.write_str("orphan"),
+            Cause::DependedOn(s) => write!(f, "{s} depends on it"),
+            Cause::Down => f.write_str("down"),
+            Cause::Build => f.write_str("build"),
+            Cause::ImageMissing => f.write_str("image missing"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::CreateNetwork(n) => write!(f, "create network {}", n.name),
+            Action::RemoveNetwork { name } => write!(f, "remove network {name}"),
+            Action::CreateVolume(v) => write!(f, "create volume {}", v.name),
+            Action::RemoveVolume { name } => write!(f, "remove volume {name}"),
+            Action::PullImage { image, .. } => write!(f, "pull image {image}"),
+            Action::BuildImage { image, .. } => write!(f, "build image {image}"),
+            Action::CreateContainer { name, .. } => write!(f, "create container {name}"),
+            Action::StartContainer { container, .. } => {
+                write!(f, "start container {}", container.name)
+            }
+            Action::StopContainer { container, .. } => {
+                write!(f, "stop container {}", container.name)
+            }
+            Action::RemoveContainer {
+                container, volumes, ..
+            } => {
+                write!(f, "remove container {}", container.name)?;
+                if *volumes {
+                    f.write_str(" with volumes")?;
+                }
+                Ok(())
+            }
+            Action::RenameContainer { container, to, .. } => {
+                write!(f, "rename container {} to {to}", container.name)
+            }
+            Action::WaitFor {
+                service, condition, ..
+            } => {
+                let condition = match condition {
+                    DependencyCondition::ServiceStarted => "started",
+                    DependencyCondition::ServiceHealthy => "healthy",
+                    DependencyCondition::ServiceCompletedSuccessfully => "completed successfully",
+                };
+                write!(f, "wait for {service} {condition}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    /// `#3 create container shop-web-1 (missing) [#1 #2]`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} {} ({})", self.id, self.action, self.cause)?;
+        if !self.after.is_empty() {
+            let deps: Vec<String> = self.after.iter().map(|d| format!("#{d}")).collect();
+            write!(f, " [{}]", deps.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        for operation in &self.operations {
+            writeln!(f, "{operation}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Plan {
+    /// Adds an operation and returns its id.
+    pub fn push(&mut self, action: Action, cause: Cause, after: Vec<usize>) -> usize {
+        let id = self.operations.len();
+        self.operations.push(Operation {
+            id,
+            action,
+            cause,
+            after,
+        });
+        id
+    }
+
+    /// True when applying the plan changes nothing on the engine.
+    pub fn is_empty(&self) -> bool {
+        self.operations
+            .iter()
+            .all(|op| matches!(op.action, Action::WaitFor { .. }))
+    }
+}

@@ -1,0 +1,1 @@
+//! The real runtime: the Docker Engine through bollard.

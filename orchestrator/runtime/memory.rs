@@ -1,0 +1,1 @@
+//! An in-memory engine for the reconciler's unit tests.
