@@ -246,7 +246,7 @@ fn port_identity(node: &Node) -> String {
 
 fn volume_identity(node: &Node) -> String {
     match from_node::<Short<VolumeMount>>(node) {
-        Ok(mount) => mount.0.target,
+        Ok(mount) => super::short::clean_target(&mount.0.target),
         Err(_) => node.scalar_text().unwrap_or("").to_string(),
     }
 }

@@ -25,17 +25,7 @@ pub fn normalize(
             locate(root, name, &["env_file", path])
         })?;
         implicit_dependencies(service);
-        for volume in &mut service.volumes {
-            // `/etc/conf/` and `/etc/conf` are one mount point.
-            if volume.target.len() > 1 {
-                let trimmed = volume.target.trim_end_matches('/');
-                volume.target = if trimmed.is_empty() {
-                    "/".into()
-                } else {
-                    trimmed.into()
-                };
-            }
-        }
+        dedupe_mounts(service);
         for secret in &mut service.secrets {
             secret
                 .target
@@ -86,6 +76,20 @@ pub fn normalize(
         }
     }
     Ok(())
+}
+
+/// One mount per target: a later entry for the same (cleaned) target replaces the earlier one,
+/// as when files merge.
+fn dedupe_mounts(service: &mut Service) {
+    let mut mounts: Vec<crate::spec::model::VolumeMount> = Vec::new();
+    for mut mount in std::mem::take(&mut service.volumes) {
+        mount.target = super::short::clean_target(&mount.target);
+        match mounts.iter_mut().find(|m| m.target == mount.target) {
+            Some(existing) => *existing = mount,
+            None => mounts.push(mount),
+        }
+    }
+    service.volumes = mounts;
 }
 
 /// `network_mode: service:x`, `volumes_from: [x]` and `links: [x]` need `x` running first and

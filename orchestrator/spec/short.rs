@@ -855,7 +855,7 @@ impl FromShort for VolumeMount {
         let mut mount = VolumeMount {
             kind: MountType::Volume,
             source: source.filter(|s| !s.is_empty()).map(str::to_string),
-            target: target.to_string(),
+            target: clean_target(target),
             read_only: false,
             consistency: None,
             bind: None,
@@ -898,6 +898,16 @@ fn apply_volume_mode(mount: &mut VolumeMount, mode: &str) {
         propagation => {
             mount.bind.get_or_insert_with(Default::default).propagation = Some(propagation.into())
         }
+    }
+}
+
+/// `/etc/conf/` and `/etc/conf` are one mount point (compose cleans targets).
+pub fn clean_target(target: &str) -> String {
+    let trimmed = target.trim_end_matches('/');
+    if trimmed.is_empty() && target.starts_with('/') {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
     }
 }
 

@@ -95,7 +95,7 @@ ALLOWED_DIFFERENCES = {
     "network-null": "A service network attached without options is printed `null` by both; "
     "`null` and `{}` are the same (no aliases, no addresses).",
     "secret-target": "A service secret without `target` is mounted at `/run/secrets/<source>` "
-    "(v2 prints that target since compose-go v2.0.0; wharf and 1.29 leave it implicit); a config "
+    "(v2 prints that target since compose-go v2.0.0; 1.29 leaves it implicit); a config "
     "without target at `/<source>`. The default is filled in on both sides.",
     "dollar-escape": "Both compose tools print a config that can be loaded again, so a literal "
     "`$` is written `$$` (docker/compose cmd/compose/config.go escapes the whole output; 1.29 "
@@ -494,7 +494,7 @@ def norm_service(svc):
     return out
 
 
-def norm_resource(kind, key, res, project):
+def norm_resource(kind, res):
     res = dict(res or {})
     external = res.get("external")
     if isinstance(external, dict):  # legacy `external: {name: x}`
@@ -538,7 +538,7 @@ def semantic(doc, project_dir, side):
             resources["default"] = {}  # allowance default-network
         out = {}
         for key, res in resources.items():
-            res = norm_resource(kind, key, res, name)
+            res = norm_resource(kind, res)
             if side == PEER and not res.get("name"):
                 # allowance resource-name (compose-go loader/normalize.go setNameFromKey)
                 res["name"] = key if res.get("external") else "%s_%s" % (name, key)
@@ -556,7 +556,7 @@ def semantic(doc, project_dir, side):
 
 def show(value):
     if isinstance(value, frozenset):
-        return "{" + ", ".join(sorted(value)) + "}"
+        return "[" + ", ".join(sorted(value)) + "]"
     return canon(value) if not isinstance(value, str) else repr(value)
 
 
