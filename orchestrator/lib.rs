@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod desired;
+pub mod execute;
 pub mod graph;
 pub mod observe;
 pub mod plan;

@@ -1,7 +1,14 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
 mod config;
+mod down;
+mod engine;
+mod lifecycle;
+mod logs;
 mod output;
+mod progress;
+mod ps;
+mod up;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,16 +35,16 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Compose configuration files (repeatable; `-` reads standard input)
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<String>,
     /// Project name
-    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
     /// Alternate working directory (default: the directory of the first compose file)
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub project_directory: Option<PathBuf>,
     /// Alternate environment files (repeatable; default: `.env` in the project directory)
-    #[arg(id = "env_file", long = "env-file", global = true, value_name = "FILE")]
+    #[arg(id = "env_file", long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
     /// Profiles to enable (repeatable)
     #[arg(
@@ -54,21 +61,21 @@ pub enum Command {
     /// Parse, resolve and render the compose file in canonical format
     Config(config::ConfigArgs),
     /// Create and start containers
-    Up(Unimplemented),
+    Up(up::UpArgs),
     /// Stop and remove containers and networks
-    Down(Unimplemented),
+    Down(down::DownArgs),
     /// List containers
-    Ps(Unimplemented),
+    Ps(ps::PsArgs),
     /// View output from containers
-    Logs(Unimplemented),
+    Logs(logs::LogsArgs),
     /// Build or rebuild services
-    Build(Unimplemented),
+    Build(lifecycle::ServicesArgs),
     /// Start services
-    Start(Unimplemented),
+    Start(lifecycle::ServicesArgs),
     /// Stop services
-    Stop(Unimplemented),
+    Stop(lifecycle::StopArgs),
     /// Restart services
-    Restart(Unimplemented),
+    Restart(lifecycle::StopArgs),
     /// Watch the build context and re-converge when files change
     Watch(Unimplemented),
 }
@@ -80,30 +87,44 @@ pub struct Unimplemented {
     pub args: Vec<String>,
 }
 
-impl Command {
-    fn name(&self) -> &'static str {
-        match self {
-            Command::Config(_) => "config",
-            Command::Up(_) => "up",
-            Command::Down(_) => "down",
-            Command::Ps(_) => "ps",
-            Command::Logs(_) => "logs",
-            Command::Build(_) => "build",
-            Command::Start(_) => "start",
-            Command::Stop(_) => "stop",
-            Command::Restart(_) => "restart",
-            Command::Watch(_) => "watch",
-        }
-    }
-}
-
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Config(ref args) => config::run(&cli.global, args),
-        ref other => {
-            output::error_line(&format!("`wharf {}` is not implemented yet", other.name()));
+    let global = &cli.global;
+    let engine_command = async {
+        match &cli.command {
+            Command::Up(args) => up::run(global, args).await,
+            Command::Down(args) => down::run(global, args).await,
+            Command::Ps(args) => ps::run(global, args).await,
+            Command::Logs(args) => logs::run(global, args).await,
+            Command::Build(args) => lifecycle::build(global, args).await,
+            Command::Start(args) => {
+                lifecycle::run(global, lifecycle::Verb::Start, &args.services, None).await
+            }
+            Command::Stop(args) => {
+                lifecycle::run(global, lifecycle::Verb::Stop, &args.services, args.timeout).await
+            }
+            Command::Restart(args) => {
+                lifecycle::run(
+                    global,
+                    lifecycle::Verb::Restart,
+                    &args.services,
+                    args.timeout,
+                )
+                .await
+            }
+            Command::Config(_) | Command::Watch(_) => unreachable!("not an engine command"),
+        }
+    };
+    match &cli.command {
+        Command::Config(args) => config::run(global, args),
+        Command::Watch(_) => {
+            output::error_line("`wharf watch` is not implemented yet");
             ExitCode::from(2)
         }
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(engine_command),
     }
 }
 

@@ -2,12 +2,17 @@
 //! its cause and the operations it must wait for. `reconcile` makes them; it is pure, so every
 //! decision can be tested without an engine, in the text form `Display` prints.
 
+pub mod lifecycle;
 mod reconcile;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::time::Duration;
 
-pub use reconcile::{BuildPolicy, DownOptions, ReconcileOptions, down, reconcile};
+pub use reconcile::{
+    BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, down, reconcile,
+};
 
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume};
 use crate::spec::model::{Build, DependencyCondition};
@@ -125,6 +130,10 @@ pub enum Cause {
     Build,
     /// A missing image with no build section.
     ImageMissing,
+    /// `pull_policy: always`.
+    PullAlways,
+    /// The command asked for it (`stop`, `start`, `up --wait`).
+    Requested,
 }
 
 impl fmt::Display for Cause {
@@ -143,6 +152,8 @@ impl fmt::Display for Cause {
             Cause::Down => f.write_str("down"),
             Cause::Build => f.write_str("build"),
             Cause::ImageMissing => f.write_str("image missing"),
+            Cause::PullAlways => f.write_str("pull_policy always"),
+            Cause::Requested => f.write_str("requested"),
         }
     }
 }

@@ -1,19 +1,29 @@
-//! `reconcile`: desired + observed → plan. Pure: no I/O, no clock, no randomness.
+//! `reconcile`: desired + observed → plan, and `down`: observed → plan. Pure: no I/O, no clock,
+//! no randomness; the same inputs always give the same operations in the same order.
+//!
+//! The order of the operations (their ids) is for people: networks, volumes, orphans, images,
+//! then every service in start order (its scale-down, its creates and replacements, the waits
+//! for its dependencies, its starts). What the executor must respect is `after`: every id there
+//! is smaller than the operation's own, so id order is always a valid serial order.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::time::Duration;
 
-use super::Plan;
-use crate::desired::Desired;
-use crate::observe::Observed;
+use super::{Action, Cause, ContainerRef, Plan};
+use crate::desired::{Desired, DesiredService, MountKind, labels};
+use crate::graph::ServiceGraph;
+use crate::observe::{Observed, ObservedContainer};
+use crate::runtime::ContainerState;
 
 /// When images are built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum BuildPolicy {
-    /// Build when the image is missing and the service has a `build` section (`up`).
+    /// Build when the image is missing and the service has a `build` section (`up`). Builds
+    /// the user asks for (`up --build`, `pull_policy: build`) run before the plan is made, so
+    /// that a new image ID shows as `image changed` and an identical rebuild changes nothing.
     #[default]
     IfMissing,
-    /// `up --build`.
-    Always,
     /// `up --no-build`.
     Never,
 }
@@ -40,15 +50,836 @@ pub struct DownOptions {
     pub timeout: Option<Duration>,
 }
 
-pub fn reconcile(_desired: &Desired, _observed: &Observed, _options: &ReconcileOptions) -> Plan {
-    unimplemented!("being written")
+/// What a plan names that is not a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    Network,
+    Volume,
 }
 
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ResourceKind::Network => "network",
+            ResourceKind::Volume => "volume",
+        })
+    }
+}
+
+/// Why no plan can be made: nothing would converge the engine on the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// An `external: true` network or volume that the engine does not have; wharf never
+    /// creates external resources.
+    #[error(
+        "{kind} {name} declared as external, but could not be found (create it with `docker {kind} create {name}`)"
+    )]
+    ExternalMissing { kind: ResourceKind, name: String },
+    /// A service argument that the file does not define.
+    #[error("no such service: {name}")]
+    UnknownService { name: String },
+}
+
+/// Compose's warning for containers of services that are no longer in the file.
+fn orphan_warning(orphans: &[&ObservedContainer]) -> String {
+    let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+    format!(
+        "found orphan containers ([{}]) for this project; run with --remove-orphans to remove them",
+        names.join(", ")
+    )
+}
+
+fn owned(labels: &HashMap<String, String>, project: &str) -> bool {
+    labels.get(labels::PROJECT).map(String::as_str) == Some(project)
+}
+
+fn existing(c: &ObservedContainer) -> ContainerRef {
+    ContainerRef {
+        name: c.name.clone(),
+        id: Some(c.id.clone()),
+    }
+}
+
+fn created(name: &str) -> ContainerRef {
+    ContainerRef {
+        name: name.to_string(),
+        id: None,
+    }
+}
+
+/// A container that must be stopped before it can be removed without force.
+fn needs_stop(c: &ObservedContainer) -> bool {
+    matches!(
+        c.state,
+        ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+    )
+}
+
+/// A kept container that `up` starts again.
+fn needs_start(c: &ObservedContainer) -> bool {
+    matches!(
+        c.state,
+        ContainerState::Created | ContainerState::Exited | ContainerState::Dead
+    )
+}
+
+/// What happens to one replica number of a service.
+enum Replica<'a> {
+    /// Up to date; started when it is not running, renamed when an interrupted replacement
+    /// left it under its temporary name.
+    Keep(&'a ObservedContainer),
+    /// Diverged: replaced by a new container with the same number.
+    Recreate(&'a ObservedContainer, Cause),
+    /// No container has this number.
+    Create,
+}
+
+/// Every decision about one service, made before any operation is written.
+struct Decision<'a> {
+    service: &'a DesiredService,
+    /// Containers to stop and remove (scale down, duplicate numbers), in removal order.
+    removals: Vec<(&'a ObservedContainer, Cause)>,
+    /// By replica number.
+    replicas: Vec<(u32, Replica<'a>)>,
+    /// The image operation this service needs, if any.
+    image: Option<(Action, Cause)>,
+}
+
+/// `service:<name>` in `network_mode`: the service whose network namespace this one joins.
+fn network_mode_service(service: &DesiredService) -> Option<&str> {
+    service
+        .container
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+}
+
+/// The services the plan acts on, in start order.
+fn scope(desired: &Desired, options: &ReconcileOptions) -> Result<Vec<String>, PlanError> {
+    if let Some(unknown) = options
+        .services
+        .iter()
+        .find(|s| !desired.services.contains_key(*s))
+    {
+        return Err(PlanError::UnknownService {
+            name: unknown.clone(),
+        });
+    }
+    if options.services.is_empty() {
+        return Ok(desired.graph.start_levels().into_iter().flatten().collect());
+    }
+    let mut selected: Vec<String> = options.services.clone();
+    if !options.no_deps {
+        for name in &options.services {
+            selected.extend(desired.graph.dependencies_of(name));
+        }
+    }
+    Ok(desired
+        .graph
+        .start_levels_for(selected.iter().map(String::as_str))
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Decides what the service's image needs before containers can be created from it.
+fn image_action(
+    service: &DesiredService,
+    observed: &Observed,
+    options: &ReconcileOptions,
+    needs_containers: bool,
+) -> Option<(Action, Cause)> {
+    let present = observed.images.contains_key(&service.image);
+    let policy = service.pull_policy.as_str();
+    let pull = |cause| {
+        Some((
+            Action::PullImage {
+                service: service.name.clone(),
+                image: service.image.clone(),
+            },
+            cause,
+        ))
+    };
+    if let Some(build) = &service.build
+        && options.build != BuildPolicy::Never
+        && !present
+        && needs_containers
+    {
+        return Some((
+            Action::BuildImage {
+                service: service.name.clone(),
+                image: service.image.clone(),
+                build: build.clone(),
+            },
+            Cause::Build,
+        ));
+    }
+    if policy == "always" {
+        return pull(Cause::PullAlways);
+    }
+    if !present && needs_containers && policy != "never" {
+        // With `--no-build` too: the executor reports that it cannot be pulled.
+        return pull(Cause::ImageMissing);
+    }
+    None
+}
+
+/// Decides the fate of every container of one service.
+fn decide<'a>(
+    project: &str,
+    service: &'a DesiredService,
+    observed: &'a Observed,
+    options: &ReconcileOptions,
+    recreated: &HashSet<String>,
+) -> Decision<'a> {
+    let existing: &[ObservedContainer] = observed
+        .services
+        .get(&service.name)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let image_id = observed.images.get(&service.image);
+    let divergence = |c: &ObservedContainer| -> Option<Cause> {
+        if options.force_recreate {
+            return Some(Cause::Forced);
+        }
+        if c.config_hash != service.config_hash {
+            return Some(Cause::ConfigChanged);
+        }
+        if image_id.is_some_and(|id| *id != c.image_id) {
+            return Some(Cause::ImageChanged);
+        }
+        let restarts = service
+            .depends_on
+            .iter()
+            .filter(|(_, d)| d.restart)
+            .map(|(name, _)| name.as_str());
+        let joined = network_mode_service(service);
+        restarts
+            .chain(joined)
+            .find(|dep| recreated.contains(*dep))
+            .map(|dep| Cause::DependencyRecreated(dep.to_string()))
+    };
+
+    // One container per number: an up-to-date one keeps it before a diverged one, then the
+    // oldest (so an interrupted replacement is finished, not started again); the others, and
+    // containers without a number, are removed.
+    let diverged: HashMap<&str, bool> = existing
+        .iter()
+        .map(|c| (c.id.as_str(), divergence(c).is_some()))
+        .collect();
+    let mut unique: Vec<&ObservedContainer> = Vec::new();
+    let mut removals: Vec<(&ObservedContainer, Cause)> = Vec::new();
+    for c in existing {
+        if c.number == 0 {
+            removals.push((c, Cause::ScaleDown));
+            continue;
+        }
+        match unique.iter_mut().find(|u| u.number == c.number) {
+            None => unique.push(c),
+            Some(holder) if diverged[holder.id.as_str()] && !diverged[c.id.as_str()] => {
+                // The new container of an interrupted replacement takes over.
+                let replacing = Cause::Replacing(service.container_name(project, c.number));
+                removals.push((std::mem::replace(holder, c), replacing));
+            }
+            Some(_) => removals.push((c, Cause::ScaleDown)),
+        }
+    }
+    // Keep up-to-date containers first, then the lowest numbers.
+    let wanted = service.replicas as usize;
+    let mut ranked = unique;
+    ranked.sort_by_key(|c| (diverged[c.id.as_str()], c.number));
+    let mut surplus = ranked.split_off(wanted.min(ranked.len()));
+    let mut kept = ranked;
+    kept.sort_by_key(|c| c.number);
+    // Diverged replicas first, then the highest numbers.
+    surplus.sort_by_key(|c| (!diverged[c.id.as_str()], std::cmp::Reverse(c.number)));
+    removals.extend(surplus.into_iter().map(|c| (c, Cause::ScaleDown)));
+
+    let mut replicas: Vec<(u32, Replica)> = kept
+        .iter()
+        .map(|c| {
+            let replica = match divergence(c) {
+                Some(cause) if !options.no_recreate => Replica::Recreate(c, cause),
+                _ => Replica::Keep(c),
+            };
+            (c.number, replica)
+        })
+        .collect();
+    let mut number = 0;
+    for _ in kept.len()..wanted {
+        number += 1;
+        while kept.iter().any(|c| c.number == number) {
+            number += 1;
+        }
+        replicas.push((number, Replica::Create));
+    }
+    replicas.sort_by_key(|(n, _)| *n);
+
+    let needs_containers = replicas
+        .iter()
+        .any(|(_, r)| matches!(r, Replica::Create | Replica::Recreate(..)));
+    Decision {
+        service,
+        removals,
+        replicas,
+        image: image_action(service, observed, options, needs_containers),
+    }
+}
+
+/// Turns what is observed into what the file describes: see the module documentation of
+/// `plan` and the golden files under `specs/plans/`.
+pub fn reconcile(
+    desired: &Desired,
+    observed: &Observed,
+    options: &ReconcileOptions,
+) -> Result<Plan, PlanError> {
+    let project = desired.project.as_str();
+    let services = scope(desired, options)?;
+    let mut plan = Plan::default();
+
+    // Networks and volumes: every declared one for the whole project, the ones the selected
+    // services use for service arguments.
+    let whole = options.services.is_empty();
+    let used_networks: HashSet<&str> = services
+        .iter()
+        .flat_map(|s| desired.services[s].container.networks.iter())
+        .map(|n| n.network.as_str())
+        .collect();
+    let used_volumes: HashSet<&str> = services
+        .iter()
+        .flat_map(|s| desired.services[s].container.mounts.iter())
+        .filter(|m| m.kind == MountKind::Volume)
+        .filter_map(|m| m.source.as_deref())
+        .collect();
+    // Engine name → the operation that creates it.
+    let mut network_ops: HashMap<&str, usize> = HashMap::new();
+    let mut volume_ops: HashMap<&str, usize> = HashMap::new();
+    for network in desired.networks.values() {
+        if !whole && !used_networks.contains(network.name.as_str()) {
+            continue;
+        }
+        match observed.networks.get(&network.name) {
+            None if network.external => {
+                return Err(PlanError::ExternalMissing {
+                    kind: ResourceKind::Network,
+                    name: network.name.clone(),
+                });
+            }
+            None => {
+                let id = plan.push(
+                    Action::CreateNetwork(network.clone()),
+                    Cause::Missing,
+                    vec![],
+                );
+                network_ops.insert(&network.name, id);
+            }
+            Some(found) if !network.external && !owned(&found.labels, project) => {
+                plan.warnings.push(format!(
+                    "network {} already exists but was not created for project {project}; \
+                     using it (declare it `external: true` to silence this warning)",
+                    network.name
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for volume in desired.volumes.values() {
+        if !whole && !used_volumes.contains(volume.name.as_str()) {
+            continue;
+        }
+        match observed.volumes.get(&volume.name) {
+            None if volume.external => {
+                return Err(PlanError::ExternalMissing {
+                    kind: ResourceKind::Volume,
+                    name: volume.name.clone(),
+                });
+            }
+            None => {
+                let id = plan.push(Action::CreateVolume(volume.clone()), Cause::Missing, vec![]);
+                volume_ops.insert(&volume.name, id);
+            }
+            Some(found) if !volume.external && !owned(&found.labels, project) => {
+                plan.warnings.push(format!(
+                    "volume {} already exists but was not created for project {project}; \
+                     using it (declare it `external: true` to silence this warning)",
+                    volume.name
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+
+    // Orphans: containers of services the file no longer has.
+    let mut orphans: Vec<&ObservedContainer> = observed
+        .containers()
+        .filter(|c| !desired.services.contains_key(&c.service))
+        .collect();
+    orphans.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+    // Container name → the operation that removes the container holding it.
+    let mut freed: HashMap<&str, usize> = HashMap::new();
+    if !orphans.is_empty() {
+        if options.remove_orphans {
+            for c in &orphans {
+                let id = stop_and_remove(&mut plan, c, Cause::Orphan, options.timeout, false);
+                freed.insert(&c.name, id);
+            }
+        } else {
+            plan.warnings.push(orphan_warning(&orphans));
+        }
+    }
+
+    // Decisions, in start order: whether a service is recreated decides its dependents.
+    let mut recreated: HashSet<String> = HashSet::new();
+    let mut decisions: Vec<Decision> = Vec::new();
+    for name in &services {
+        let decision = decide(
+            project,
+            &desired.services[name],
+            observed,
+            options,
+            &recreated,
+        );
+        if decision
+            .replicas
+            .iter()
+            .any(|(_, r)| matches!(r, Replica::Recreate(..)))
+        {
+            recreated.insert(name.clone());
+        }
+        decisions.push(decision);
+    }
+
+    // Images, one operation per image reference.
+    let mut image_ops: HashMap<&str, usize> = HashMap::new();
+    for decision in &decisions {
+        let image = decision.service.image.as_str();
+        if let Some((action, cause)) = &decision.image
+            && !image_ops.contains_key(image)
+        {
+            let id = plan.push(action.clone(), cause.clone(), vec![]);
+            image_ops.insert(image, id);
+        }
+    }
+
+    // Services, in start order.
+    let in_scope: HashSet<&str> = services.iter().map(String::as_str).collect();
+    // Service → the operations after which its containers are running.
+    let mut start_ops: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Service → the operations after which its new containers exist under their names.
+    let mut ready_ops: HashMap<&str, Vec<usize>> = HashMap::new();
+    for decision in &decisions {
+        let service = decision.service;
+        let name = service.name.as_str();
+        for (c, cause) in &decision.removals {
+            let id = stop_and_remove(&mut plan, c, cause.clone(), options.timeout, false);
+            freed.insert(&c.name, id);
+        }
+
+        // What every create of this service waits for.
+        let mut prerequisites: Vec<usize> = Vec::new();
+        for network in &service.container.networks {
+            prerequisites.extend(network_ops.get(network.network.as_str()));
+        }
+        for mount in &service.container.mounts {
+            if mount.kind == MountKind::Volume
+                && let Some(source) = &mount.source
+            {
+                prerequisites.extend(volume_ops.get(source.as_str()));
+            }
+        }
+        prerequisites.extend(image_ops.get(service.image.as_str()));
+        if let Some(joined) = network_mode_service(service) {
+            prerequisites.extend(ready_ops.get(joined).into_iter().flatten());
+        }
+        prerequisites.sort_unstable();
+        prerequisites.dedup();
+
+        let spec = |number: u32| {
+            let mut spec = service.container.clone();
+            spec.labels
+                .insert(labels::NUMBER.to_string(), number.to_string());
+            Box::new(spec)
+        };
+        let mut starts: Vec<(ContainerRef, Cause, Vec<usize>)> = Vec::new();
+        let mut ready: Vec<usize> = Vec::new();
+        for (number, replica) in &decision.replicas {
+            let number = *number;
+            let container_name = service.container_name(project, number);
+            match replica {
+                Replica::Keep(c) => {
+                    let mut container = existing(c);
+                    let mut after = Vec::new();
+                    if c.name != container_name {
+                        let rename = plan.push(
+                            Action::RenameContainer {
+                                service: name.to_string(),
+                                container: existing(c),
+                                to: container_name.clone(),
+                            },
+                            Cause::Replacing(container_name.clone()),
+                            freed
+                                .get(container_name.as_str())
+                                .copied()
+                                .into_iter()
+                                .collect(),
+                        );
+                        ready.push(rename);
+                        after.push(rename);
+                        container.name = container_name.clone();
+                    }
+                    if needs_start(c) {
+                        starts.push((container, Cause::NotRunning, after));
+                    }
+                }
+                Replica::Create => {
+                    let mut after = prerequisites.clone();
+                    after.extend(freed.get(container_name.as_str()));
+                    let id = plan.push(
+                        Action::CreateContainer {
+                            service: name.to_string(),
+                            number,
+                            name: container_name.clone(),
+                            spec: spec(number),
+                        },
+                        Cause::Missing,
+                        after,
+                    );
+                    ready.push(id);
+                    starts.push((created(&container_name), Cause::Missing, vec![id]));
+                }
+                Replica::Recreate(old, cause) => {
+                    let short: String = old.id.chars().take(12).collect();
+                    let temporary = format!("{short}_{container_name}");
+                    let create = plan.push(
+                        Action::CreateContainer {
+                            service: name.to_string(),
+                            number,
+                            name: temporary.clone(),
+                            spec: spec(number),
+                        },
+                        cause.clone(),
+                        prerequisites.clone(),
+                    );
+                    let replacing = Cause::Replacing(container_name.clone());
+                    let mut previous = create;
+                    if needs_stop(old) {
+                        previous = plan.push(
+                            Action::StopContainer {
+                                service: name.to_string(),
+                                container: existing(old),
+                                timeout: options.timeout,
+                            },
+                            replacing.clone(),
+                            vec![previous],
+                        );
+                    }
+                    let remove = plan.push(
+                        Action::RemoveContainer {
+                            service: name.to_string(),
+                            container: existing(old),
+                            volumes: false,
+                        },
+                        replacing.clone(),
+                        vec![previous],
+                    );
+                    let mut after = vec![remove];
+                    if old.name != container_name {
+                        after.extend(freed.get(container_name.as_str()));
+                    }
+                    let rename = plan.push(
+                        Action::RenameContainer {
+                            service: name.to_string(),
+                            container: created(&temporary),
+                            to: container_name.clone(),
+                        },
+                        replacing,
+                        after,
+                    );
+                    ready.push(rename);
+                    starts.push((created(&container_name), cause.clone(), vec![rename]));
+                }
+            }
+        }
+        ready_ops.insert(name, ready);
+        if starts.is_empty() {
+            continue;
+        }
+
+        // Wait for every dependency in scope, once it has been started.
+        let mut waits: Vec<usize> = Vec::new();
+        for (dependency, condition) in &service.depends_on {
+            let scaled_to_zero = desired
+                .services
+                .get(dependency)
+                .is_some_and(|d| d.replicas == 0);
+            if !in_scope.contains(dependency.as_str()) || scaled_to_zero {
+                continue;
+            }
+            let after = start_ops
+                .get(dependency.as_str())
+                .cloned()
+                .unwrap_or_default();
+            waits.push(plan.push(
+                Action::WaitFor {
+                    service: dependency.clone(),
+                    condition: condition.condition,
+                    required: condition.required,
+                },
+                Cause::DependedOn(name.to_string()),
+                after,
+            ));
+        }
+        let mut ids = Vec::new();
+        for (container, cause, mut after) in starts {
+            after.extend(&waits);
+            ids.push(plan.push(
+                Action::StartContainer {
+                    service: name.to_string(),
+                    container,
+                },
+                cause,
+                after,
+            ));
+        }
+        start_ops.insert(name, ids);
+    }
+    Ok(plan)
+}
+
+/// Stops (when it runs) and removes a container; returns the id of the removal.
+fn stop_and_remove(
+    plan: &mut Plan,
+    c: &ObservedContainer,
+    cause: Cause,
+    timeout: Option<Duration>,
+    volumes: bool,
+) -> usize {
+    stop_and_remove_after(plan, c, cause, timeout, volumes, Vec::new()).1
+}
+
+/// Like `stop_and_remove`, with the stop (or the removal, when there is no stop) waiting for
+/// `after`; returns the ids of the stop (if any) and of the removal.
+fn stop_and_remove_after(
+    plan: &mut Plan,
+    c: &ObservedContainer,
+    cause: Cause,
+    timeout: Option<Duration>,
+    volumes: bool,
+    after: Vec<usize>,
+) -> (Option<usize>, usize) {
+    let mut stop = None;
+    let mut previous = after;
+    if needs_stop(c) {
+        let id = plan.push(
+            Action::StopContainer {
+                service: c.service.clone(),
+                container: existing(c),
+                timeout,
+            },
+            cause.clone(),
+            previous,
+        );
+        stop = Some(id);
+        previous = vec![id];
+    }
+    let remove = plan.push(
+        Action::RemoveContainer {
+            service: c.service.clone(),
+            container: existing(c),
+            volumes,
+        },
+        cause,
+        previous,
+    );
+    (stop, remove)
+}
+
+/// The services a container said it depends on (`com.docker.compose.depends_on`:
+/// `svc:condition:restart,…`), for `down` without a file.
+fn label_dependencies(c: &ObservedContainer) -> Vec<String> {
+    c.engine
+        .labels
+        .get(labels::DEPENDS_ON)
+        .map(|value| {
+            value
+                .split(',')
+                .filter_map(|entry| entry.split(':').next())
+                .filter(|name| !name.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `down`: stop and remove the project's containers (dependents first), then its networks,
+/// and with `-v` its volumes. Works from the observed state alone; a desired state gives the
+/// dependency order and tells orphans apart.
 pub fn down(
-    _project: &str,
-    _desired: Option<&Desired>,
-    _observed: &Observed,
-    _options: &DownOptions,
+    project: &str,
+    desired: Option<&Desired>,
+    observed: &Observed,
+    options: &DownOptions,
 ) -> Plan {
-    unimplemented!("being written")
+    let mut plan = Plan::default();
+
+    // Containers by service (one-off containers with their service), by name.
+    let mut by_service: BTreeMap<&str, Vec<&ObservedContainer>> = BTreeMap::new();
+    for c in observed.containers().chain(&observed.oneoff) {
+        by_service.entry(c.service.as_str()).or_default().push(c);
+    }
+    for containers in by_service.values_mut() {
+        containers.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
+    }
+    let is_orphan = |service: &str| desired.is_some_and(|d| !d.services.contains_key(service));
+    let mut left: Vec<&ObservedContainer> = Vec::new();
+    if !options.remove_orphans {
+        by_service.retain(|service, containers| {
+            if is_orphan(service) {
+                left.extend(containers.iter());
+                false
+            } else {
+                true
+            }
+        });
+    }
+    if !left.is_empty() {
+        plan.warnings.push(orphan_warning(&left));
+    }
+
+    // The dependency graph: the file's for its services, the labels' for the others.
+    let mut dependencies: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    if let Some(desired) = desired {
+        for (name, service) in &desired.services {
+            dependencies.insert(name, service.depends_on.keys().cloned().collect());
+        }
+    }
+    for (service, containers) in &by_service {
+        dependencies
+            .entry(service)
+            .or_insert_with(|| label_dependencies(containers[0]));
+    }
+    let known: HashSet<&str> = dependencies.keys().copied().collect();
+    let graph = ServiceGraph::new(dependencies.iter().map(|(name, deps)| {
+        (
+            *name,
+            deps.iter()
+                .map(String::as_str)
+                .filter(|d| known.contains(d)),
+        )
+    }))
+    .or_else(|_| ServiceGraph::new(known.iter().map(|name| (*name, std::iter::empty()))))
+    .expect("a graph without edges is valid");
+
+    // Stop dependents first: a service's stops wait for the stops of its nearest dependents
+    // that have any.
+    let cause = |service: &str| {
+        if is_orphan(service) {
+            Cause::Orphan
+        } else {
+            Cause::Down
+        }
+    };
+    let mut stop_ops: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut removals: Vec<usize> = Vec::new();
+    for service in graph
+        .stop_levels_for(by_service.keys().copied())
+        .into_iter()
+        .flatten()
+    {
+        let after = nearest_stops(&graph, &service, &stop_ops);
+        let mut stops = Vec::new();
+        for c in &by_service[service.as_str()] {
+            let (stop, remove) = stop_and_remove_after(
+                &mut plan,
+                c,
+                cause(&service),
+                options.timeout,
+                options.volumes,
+                after.clone(),
+            );
+            stops.extend(stop);
+            removals.push(remove);
+        }
+        stop_ops.insert(service, stops);
+    }
+
+    // Networks and volumes that carry our label and are not declared external.
+    let external = |kind: ResourceKind, name: &str| {
+        desired.is_some_and(|d| match kind {
+            ResourceKind::Network => d.networks.values().any(|n| n.external && n.name == name),
+            ResourceKind::Volume => d.volumes.values().any(|v| v.external && v.name == name),
+        })
+    };
+    let mut networks: Vec<&str> = observed
+        .networks
+        .values()
+        .filter(|n| owned(&n.labels, project) && !external(ResourceKind::Network, &n.name))
+        .map(|n| n.name.as_str())
+        .collect();
+    networks.sort_unstable();
+    for network in networks {
+        let mut users: Vec<&str> = left
+            .iter()
+            .filter(|c| c.is_running() && c.engine.addresses.contains_key(network))
+            .map(|c| c.name.as_str())
+            .collect();
+        if !users.is_empty() {
+            users.sort_unstable();
+            plan.warnings.push(format!(
+                "network {network} is kept: orphan containers use it ({})",
+                users.join(", ")
+            ));
+            continue;
+        }
+        plan.push(
+            Action::RemoveNetwork {
+                name: network.to_string(),
+            },
+            Cause::Down,
+            removals.clone(),
+        );
+    }
+    if options.volumes {
+        let mut volumes: Vec<&str> = observed
+            .volumes
+            .values()
+            .filter(|v| owned(&v.labels, project) && !external(ResourceKind::Volume, &v.name))
+            .map(|v| v.name.as_str())
+            .collect();
+        volumes.sort_unstable();
+        for volume in volumes {
+            plan.push(
+                Action::RemoveVolume {
+                    name: volume.to_string(),
+                },
+                Cause::Down,
+                removals.clone(),
+            );
+        }
+    }
+    plan
+}
+
+/// The stop operations of the dependents of `service` that are closest to it: a dependent
+/// without stops (not running, or not being removed) is looked through.
+fn nearest_stops(
+    graph: &ServiceGraph,
+    service: &str,
+    stop_ops: &HashMap<String, Vec<usize>>,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut queue = graph.direct_dependents(service);
+    while let Some(dependent) = queue.pop() {
+        if !seen.insert(dependent.clone()) {
+            continue;
+        }
+        match stop_ops.get(&dependent) {
+            Some(ids) if !ids.is_empty() => out.extend(ids),
+            _ => queue.extend(graph.direct_dependents(&dependent)),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -1,1 +1,1922 @@
 //! The real runtime: the Docker Engine through bollard.
+//!
+//! The engine here speaks API 1.41 (Docker 20.10): the client negotiates down to it, and fields
+//! that only newer engines know are sent only when the negotiated version has them. A container
+//! is created with its first network only and connected to the others before `create_container`
+//! returns (API < 1.44 rejects several endpoints at create). Every container gets the engine
+//! restart policy `no`: wharf's supervisor owns restarts.
+
+#[path = "dockerignore.rs"]
+pub mod dockerignore;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
+    ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam, IpamConfig, Mount as EngineMount,
+    MountTmpfsOptions, MountType, MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest,
+    NetworkingConfig, PortBinding as EnginePortBinding, PortMap, ResourcesUlimits, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptions,
+    ListVolumesOptions, LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::stream::{self, BoxStream, StreamExt};
+
+use self::dockerignore::DockerIgnore;
+use super::{
+    BuildRequest, ContainerState, EngineContainer, EngineNetwork, EngineVolume, Health, LogLine,
+    LogOptions, Result, Runtime, RuntimeError,
+};
+use crate::desired::{
+    ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
+    labels,
+};
+
+/// How long a request may wait for the engine's answer (a `stop` gets its timeout on top).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Builds and pulls answer as they go, but the context upload comes first.
+const LONG_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Output lines of a failed build that are kept in its error.
+const BUILD_ERROR_TAIL: usize = 15;
+
+/// The Docker Engine, through bollard.
+#[derive(Debug, Clone)]
+pub struct DockerRuntime {
+    docker: Docker,
+    api: (usize, usize),
+}
+
+impl DockerRuntime {
+    /// Connects as the `docker` CLI does (`DOCKER_HOST`, else the local socket) and negotiates
+    /// the API version with the engine.
+    pub async fn connect() -> Result<Self> {
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| RuntimeError::Unreachable(e.to_string()))?;
+        Self::from_client(docker).await
+    }
+
+    /// Wraps a bollard client (negotiating its API version with the engine).
+    pub async fn from_client(docker: Docker) -> Result<Self> {
+        let docker = docker
+            .with_timeout(REQUEST_TIMEOUT)
+            .negotiate_version()
+            .await
+            .map_err(|e| match engine_error(e) {
+                RuntimeError::Engine { message } => RuntimeError::Unreachable(message),
+                other => other,
+            })?;
+        let version = docker.client_version();
+        Ok(DockerRuntime {
+            docker,
+            api: (version.major_version, version.minor_version),
+        })
+    }
+
+    /// The negotiated API version, `(1, 41)` on Docker 20.10.
+    pub fn api_version(&self) -> (usize, usize) {
+        self.api
+    }
+
+    async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse> {
+        self.docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_network(name, None).await {
+            // Inspect also answers for an ID or an ID prefix: only the same name is a conflict.
+            Ok(network) => Ok(network.name.as_deref() == Some(name)),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Runtime for DockerRuntime {
+    async fn containers(&self, project: &str) -> Result<Vec<EngineContainer>> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={project}", labels::PROJECT)],
+        )]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let summaries = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine_error)?;
+        let mut out = Vec::with_capacity(summaries.len());
+        for summary in summaries {
+            let mut container = from_summary(&summary);
+            // The list's status text carries the exit code; a dead container's needs an inspect.
+            if matches!(
+                container.state,
+                ContainerState::Exited | ContainerState::Dead
+            ) && container.exit_code.is_none()
+            {
+                match self.inspect(&container.id).await {
+                    Ok(inspected) => {
+                        container.exit_code = inspected.state.as_ref().and_then(|s| s.exit_code)
+                    }
+                    // Removed between the list and the inspect.
+                    Err(RuntimeError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            out.push(container);
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    async fn container(&self, id_or_name: &str) -> Result<EngineContainer> {
+        let inspected = self.inspect(id_or_name).await?;
+        Ok(from_inspect(&inspected))
+    }
+
+    async fn networks(&self) -> Result<Vec<EngineNetwork>> {
+        let networks = self
+            .docker
+            .list_networks(None::<ListNetworksOptions>)
+            .await
+            .map_err(engine_error)?;
+        Ok(networks
+            .into_iter()
+            .map(|n| EngineNetwork {
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                labels: n.labels.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn volumes(&self) -> Result<Vec<EngineVolume>> {
+        let response = self
+            .docker
+            .list_volumes(None::<ListVolumesOptions>)
+            .await
+            .map_err(engine_error)?;
+        Ok(response
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| EngineVolume {
+                name: v.name,
+                labels: v.labels,
+            })
+            .collect())
+    }
+
+    async fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => Ok(image.id),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+
+    async fn create_network(&self, network: &DesiredNetwork) -> Result<()> {
+        let what = format!("network {}", network.name);
+        // API < 1.44 creates a second network with the same name unless asked not to, and
+        // bollard no longer sends `CheckDuplicate`: look first.
+        if self.network_exists(&network.name).await? {
+            return Err(RuntimeError::Conflict(what));
+        }
+        self.docker
+            .create_network(network_request(network))
+            .await
+            .map_err(|e| map_error(e, &what, Op::Create))?;
+        Ok(())
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.docker
+            .remove_network(name)
+            .await
+            .map_err(|e| map_error(e, &format!("network {name}"), Op::Other))
+    }
+
+    async fn create_volume(&self, volume: &DesiredVolume) -> Result<()> {
+        let what = format!("volume {}", volume.name);
+        // The engine answers a create of an existing volume with that volume: look first.
+        if self.volume_exists(&volume.name).await? {
+            return Err(RuntimeError::Conflict(what));
+        }
+        let request = VolumeCreateRequest {
+            name: Some(volume.name.clone()),
+            driver: volume.driver.clone(),
+            driver_opts: non_empty_map(&volume.driver_opts),
+            labels: non_empty_map(&volume.labels),
+            cluster_volume_spec: None,
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map_err(|e| map_error(e, &what, Op::Create))?;
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+            .map_err(|e| map_error(e, &format!("volume {name}"), Op::Other))
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<()> {
+        let (repository, tag) = split_reference(reference);
+        let mut options = CreateImageOptionsBuilder::new().from_image(&repository);
+        if let Some(tag) = &tag {
+            options = options.tag(tag);
+        }
+        let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
+        let mut progress = docker.create_image(Some(options.build()), None, None);
+        while let Some(item) = progress.next().await {
+            if let Err(e) = item {
+                return Err(match engine_error(e) {
+                    RuntimeError::Engine { message } => RuntimeError::Engine {
+                        message: format!("cannot pull image {reference}: {message}"),
+                    },
+                    other => other,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn build_image(&self, request: &BuildRequest) -> Result<String> {
+        let owned = request.clone();
+        let context = tokio::task::spawn_blocking(move || build_context(&owned))
+            .await
+            .map_err(|e| RuntimeError::Engine {
+                message: format!("making the build context: {e}"),
+            })??;
+
+        let mut options = BuildImageOptionsBuilder::new()
+            .dockerfile(&context.dockerfile)
+            .t(&request.tag)
+            .rm(true)
+            .forcerm(true)
+            .nocache(request.no_cache);
+        if !request.args.is_empty() {
+            options = options.buildargs(&request.args);
+        }
+        if !request.labels.is_empty() {
+            options = options.labels(&request.labels);
+        }
+        if let Some(target) = &request.target {
+            options = options.target(target);
+        }
+        if request.pull {
+            options = options.pull("1");
+        }
+
+        let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
+        let body = bollard::body_full(context.tar.into());
+        let mut progress = docker.build_image(options.build(), None, Some(body));
+        let mut image_id = None;
+        let mut output: Vec<String> = Vec::new();
+        while let Some(item) = progress.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(id) = info.aux.and_then(|aux| aux.id) {
+                        image_id = Some(id);
+                    }
+                    if let Some(text) = info.stream {
+                        for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                            tracing::debug!(target: "wharf::build", "{}: {line}", request.tag);
+                            output.push(line.to_string());
+                            if output.len() > BUILD_ERROR_TAIL {
+                                output.remove(0);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    return Err(match engine_error(e) {
+                        RuntimeError::Engine { message } => RuntimeError::Engine {
+                            message: build_failure(&request.tag, &message, &output),
+                        },
+                        other => other,
+                    });
+                }
+            }
+        }
+        match image_id {
+            Some(id) => Ok(id),
+            None => self
+                .image_id(&request.tag)
+                .await?
+                .ok_or_else(|| RuntimeError::Engine {
+                    message: format!(
+                        "the build of {} finished but the image is not there",
+                        request.tag
+                    ),
+                }),
+        }
+    }
+
+    async fn create_container(&self, name: &str, spec: &ContainerSpec) -> Result<String> {
+        let translated = translate(spec, self.api);
+        for path in &translated.create_paths {
+            // Best effort: when it fails, the engine's error names the path.
+            let _ = std::fs::create_dir_all(path);
+        }
+        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), translated.body)
+            .await
+            .map_err(|e| create_error(e, name, spec))?;
+        let id = created.id;
+        for (network, endpoint) in translated.later_networks {
+            let request = NetworkConnectRequest {
+                container: id.clone(),
+                endpoint_config: Some(endpoint),
+            };
+            if let Err(e) = self.docker.connect_network(&network, request).await {
+                let error = map_error(e, &format!("network {network}"), Op::Other);
+                // Leave nothing half made: a re-run creates the container again.
+                let remove = RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build();
+                let _ = self.docker.remove_container(&id, Some(remove)).await;
+                return Err(match error {
+                    RuntimeError::Engine { message } => RuntimeError::Engine {
+                        message: format!("connecting {name} to network {network}: {message}"),
+                    },
+                    other => other,
+                });
+            }
+        }
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Option<Duration>) -> Result<()> {
+        let mut options = StopContainerOptionsBuilder::new();
+        let mut client_timeout = REQUEST_TIMEOUT;
+        if let Some(timeout) = timeout {
+            options = options.t(ceil_secs(timeout).min(i32::MAX as i64) as i32);
+            client_timeout += timeout;
+        } else {
+            // The container's own stop timeout applies; it may be long.
+            client_timeout = LONG_REQUEST_TIMEOUT;
+        }
+        let docker = self.docker.clone().with_timeout(client_timeout);
+        // An already stopped container answers 304, which bollard takes as success.
+        docker
+            .stop_container(id, Some(options.build()))
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()> {
+        let options = KillContainerOptionsBuilder::new().signal(signal).build();
+        self.docker
+            .kill_container(id, Some(options))
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn remove_container(&self, id: &str, volumes: bool) -> Result<()> {
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(volumes)
+            .build();
+        self.docker
+            .remove_container(id, Some(options))
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        let options = RenameContainerOptionsBuilder::new().name(name).build();
+        self.docker
+            .rename_container(id, options)
+            .await
+            .map_err(|e| match e {
+                BollardError::DockerResponseServerError {
+                    status_code: 409, ..
+                } => RuntimeError::Conflict(format!("container {name}")),
+                e => map_error(e, &format!("container {id}"), Op::Other),
+            })
+    }
+
+    async fn logs(
+        &self,
+        id: &str,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogLine>>> {
+        // A missing container must fail here, not as the first item of the stream.
+        self.inspect(id).await?;
+        let tail = options
+            .tail
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "all".to_string());
+        let query = LogsOptionsBuilder::new()
+            .follow(options.follow)
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .tail(&tail)
+            .build();
+        let what = format!("container {id}");
+        let frames = self.docker.logs(id, Some(query));
+        let lines = frames.flat_map(move |frame| {
+            let items: Vec<Result<LogLine>> = match frame {
+                Ok(output) => {
+                    use bollard::container::LogOutput;
+                    let (stderr, bytes) = match output {
+                        LogOutput::StdErr { message } => (true, message),
+                        LogOutput::StdOut { message }
+                        | LogOutput::Console { message }
+                        | LogOutput::StdIn { message } => (false, message),
+                    };
+                    log_lines(&String::from_utf8_lossy(&bytes), stderr)
+                        .into_iter()
+                        .map(Ok)
+                        .collect()
+                }
+                Err(e) => vec![Err(map_error(e, &what, Op::Other))],
+            };
+            stream::iter(items)
+        });
+        Ok(lines.boxed())
+    }
+}
+
+// --- errors --------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// A 409 means the thing exists already.
+    Create,
+    /// A 409 is some other conflict ("volume is in use"): the engine's message says which.
+    Other,
+}
+
+/// 404 → `NotFound(what)` (or what the engine says is missing, when that is something else:
+/// a start fails on a missing network); 409 on a create → `Conflict(what)`; a failure to talk
+/// to the engine → `Unreachable`; anything else → `Engine` with the engine's message.
+fn map_error(err: BollardError, what: &str, op: Op) -> RuntimeError {
+    match err {
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => RuntimeError::NotFound(missing_subject(&message).unwrap_or_else(|| what.to_string())),
+        BollardError::DockerResponseServerError {
+            status_code: 409, ..
+        } if op == Op::Create => RuntimeError::Conflict(what.to_string()),
+        other => engine_error(other),
+    }
+}
+
+/// An error without a subject: `Unreachable` or `Engine`.
+fn engine_error(err: BollardError) -> RuntimeError {
+    match err {
+        BollardError::DockerResponseServerError { message, .. } => RuntimeError::Engine {
+            message: message.trim().to_string(),
+        },
+        BollardError::DockerStreamError { error } => RuntimeError::Engine {
+            message: error.trim().to_string(),
+        },
+        e @ (BollardError::HyperLegacyError { .. }
+        | BollardError::HyperResponseError { .. }
+        | BollardError::IOError { .. }
+        | BollardError::SocketNotFoundError(_)
+        | BollardError::RequestTimeoutError
+        | BollardError::UnsupportedURISchemeError { .. }) => {
+            RuntimeError::Unreachable(error_chain(&e))
+        }
+        other => RuntimeError::Engine {
+            message: error_chain(&other),
+        },
+    }
+}
+
+/// An error and its sources, `a: b: c` (hyper's own message is only "client error (Connect)").
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// What a 404's message says is missing: `No such container: x`, `network x not found`,
+/// `No such image: x`, `get x: no such volume`.
+fn missing_subject(message: &str) -> Option<String> {
+    let message = message.trim();
+    let lower = message.to_lowercase();
+    for (marker, kind) in [
+        ("no such container: ", "container"),
+        ("no such image: ", "image"),
+    ] {
+        if let Some(at) = lower.rfind(marker) {
+            let subject = message[at + marker.len()..].trim();
+            if !subject.is_empty() {
+                return Some(format!("{kind} {subject}"));
+            }
+        }
+    }
+    if let Some(rest) = message.strip_prefix("network ") {
+        if let Some(name) = rest.strip_suffix(" not found") {
+            return Some(format!("network {name}"));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("get ") {
+        if let Some(name) = rest.strip_suffix(": no such volume") {
+            return Some(format!("volume {name}"));
+        }
+    }
+    None
+}
+
+/// A 404 at create names the image (or network) that is missing.
+fn create_error(err: BollardError, name: &str, spec: &ContainerSpec) -> RuntimeError {
+    match err {
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => RuntimeError::NotFound(
+            missing_subject(&message).unwrap_or_else(|| format!("image {}", spec.image)),
+        ),
+        e => map_error(e, &format!("container {name}"), Op::Create),
+    }
+}
+
+fn build_failure(tag: &str, message: &str, output: &[String]) -> String {
+    let mut text = format!("building {tag}: {message}");
+    let tail: Vec<&String> = output
+        .iter()
+        .filter(|l| !message.contains(l.as_str()))
+        .collect();
+    if !tail.is_empty() {
+        text.push_str("\n  build output (last lines):");
+        for line in tail {
+            text.push_str("\n    ");
+            text.push_str(line);
+        }
+    }
+    text
+}
+
+// --- containers as the engine lists them -----------------------------------------------------------
+
+fn from_summary(summary: &ContainerSummary) -> EngineContainer {
+    let status = summary.status.as_deref().unwrap_or_default();
+    let state = match summary.state {
+        Some(ContainerSummaryStateEnum::CREATED)
+        | Some(ContainerSummaryStateEnum::EMPTY)
+        | None => ContainerState::Created,
+        Some(ContainerSummaryStateEnum::RUNNING) | Some(ContainerSummaryStateEnum::STOPPING) => {
+            ContainerState::Running
+        }
+        Some(ContainerSummaryStateEnum::PAUSED) => ContainerState::Paused,
+        Some(ContainerSummaryStateEnum::RESTARTING) => ContainerState::Restarting,
+        Some(ContainerSummaryStateEnum::REMOVING) => ContainerState::Removing,
+        Some(ContainerSummaryStateEnum::EXITED) => ContainerState::Exited,
+        Some(ContainerSummaryStateEnum::DEAD) => ContainerState::Dead,
+    };
+    let health = summary
+        .health
+        .as_ref()
+        .and_then(|h| h.status)
+        .and_then(|s| {
+            use bollard::models::ContainerSummaryHealthStatusEnum as H;
+            match s {
+                H::STARTING => Some(Health::Starting),
+                H::HEALTHY => Some(Health::Healthy),
+                H::UNHEALTHY => Some(Health::Unhealthy),
+                H::NONE | H::EMPTY => None,
+            }
+        })
+        .or_else(|| health_from_status(status));
+    let exit_code = match state {
+        ContainerState::Exited | ContainerState::Dead | ContainerState::Restarting => {
+            exit_code_from_status(status)
+        }
+        _ => None,
+    };
+    let mut ports: Vec<String> = summary
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| {
+            let protocol = p
+                .typ
+                .map(|t| {
+                    serde_json::to_value(t)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                })
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "tcp".to_string());
+            format_port(
+                p.ip.as_deref(),
+                p.public_port.map(|p| p.to_string()).as_deref(),
+                &format!("{}/{protocol}", p.private_port),
+            )
+        })
+        .collect();
+    sort_ports(&mut ports);
+    EngineContainer {
+        id: summary.id.clone().unwrap_or_default(),
+        name: summary
+            .names
+            .as_ref()
+            .and_then(|names| names.first())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        image: summary.image.clone().unwrap_or_default(),
+        image_id: summary.image_id.clone().unwrap_or_default(),
+        state,
+        health,
+        exit_code,
+        created: summary.created.unwrap_or_default(),
+        labels: summary.labels.clone().unwrap_or_default(),
+        ports,
+        addresses: summary
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.networks.as_ref())
+            .map(addresses)
+            .unwrap_or_default(),
+    }
+}
+
+fn from_inspect(inspected: &ContainerInspectResponse) -> EngineContainer {
+    let engine_state = inspected.state.as_ref();
+    let state = match engine_state.and_then(|s| s.status) {
+        Some(ContainerStateStatusEnum::CREATED) | Some(ContainerStateStatusEnum::EMPTY) | None => {
+            ContainerState::Created
+        }
+        Some(ContainerStateStatusEnum::RUNNING) | Some(ContainerStateStatusEnum::STOPPING) => {
+            ContainerState::Running
+        }
+        Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
+        Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
+        Some(ContainerStateStatusEnum::REMOVING) => ContainerState::Removing,
+        Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
+        Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
+    };
+    let health = engine_state
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| h.status)
+        .and_then(|s| match s {
+            HealthStatusEnum::STARTING => Some(Health::Starting),
+            HealthStatusEnum::HEALTHY => Some(Health::Healthy),
+            HealthStatusEnum::UNHEALTHY => Some(Health::Unhealthy),
+            HealthStatusEnum::NONE | HealthStatusEnum::EMPTY => None,
+        });
+    let exit_code = match state {
+        ContainerState::Exited | ContainerState::Dead | ContainerState::Restarting => {
+            engine_state.and_then(|s| s.exit_code)
+        }
+        _ => None,
+    };
+    let settings = inspected.network_settings.as_ref();
+    let mut ports: Vec<String> = Vec::new();
+    if let Some(map) = settings.and_then(|s| s.ports.as_ref()) {
+        for (container_port, bindings) in map {
+            match bindings {
+                Some(bindings) if !bindings.is_empty() => {
+                    for binding in bindings {
+                        ports.push(format_port(
+                            binding.host_ip.as_deref(),
+                            binding.host_port.as_deref(),
+                            container_port,
+                        ));
+                    }
+                }
+                _ => ports.push(container_port.clone()),
+            }
+        }
+    }
+    sort_ports(&mut ports);
+    let config = inspected.config.as_ref();
+    EngineContainer {
+        id: inspected.id.clone().unwrap_or_default(),
+        name: inspected
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        image: config.and_then(|c| c.image.clone()).unwrap_or_default(),
+        image_id: inspected.image.clone().unwrap_or_default(),
+        state,
+        health,
+        exit_code,
+        created: inspected
+            .created
+            .as_deref()
+            .and_then(unix_seconds)
+            .unwrap_or_default(),
+        labels: config.and_then(|c| c.labels.clone()).unwrap_or_default(),
+        ports,
+        addresses: settings
+            .and_then(|s| s.networks.as_ref())
+            .map(addresses)
+            .unwrap_or_default(),
+    }
+}
+
+fn addresses(networks: &HashMap<String, EndpointSettings>) -> HashMap<String, String> {
+    networks
+        .iter()
+        .filter_map(|(name, endpoint)| {
+            let ip = endpoint.ip_address.as_deref().filter(|ip| !ip.is_empty())?;
+            Some((name.clone(), ip.to_string()))
+        })
+        .collect()
+}
+
+/// `0.0.0.0:8080->80/tcp`, `[::]:8080->80/tcp`, or `80/tcp` when not published.
+fn format_port(host_ip: Option<&str>, host_port: Option<&str>, container: &str) -> String {
+    match host_port.filter(|p| !p.is_empty() && *p != "0") {
+        Some(port) => {
+            let ip = host_ip.filter(|ip| !ip.is_empty()).unwrap_or("0.0.0.0");
+            if ip.contains(':') {
+                format!("[{ip}]:{port}->{container}")
+            } else {
+                format!("{ip}:{port}->{container}")
+            }
+        }
+        None => container.to_string(),
+    }
+}
+
+fn sort_ports(ports: &mut Vec<String>) {
+    ports.sort_by_key(|p| {
+        let container = p.rsplit("->").next().unwrap_or(p);
+        let number: u32 = container
+            .split('/')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        (number, p.clone())
+    });
+    ports.dedup();
+}
+
+/// `Up 3 minutes (healthy)`, `Up 2 seconds (health: starting)`, `Up 1 hour (unhealthy)`.
+fn health_from_status(status: &str) -> Option<Health> {
+    if status.contains("(health: starting)") {
+        Some(Health::Starting)
+    } else if status.contains("(unhealthy)") {
+        Some(Health::Unhealthy)
+    } else if status.contains("(healthy)") {
+        Some(Health::Healthy)
+    } else {
+        None
+    }
+}
+
+/// `Exited (137) 5 seconds ago`, `Restarting (1) 2 seconds ago`.
+fn exit_code_from_status(status: &str) -> Option<i64> {
+    let start = status.find('(')?;
+    let end = start + status[start..].find(')')?;
+    status[start + 1..end].trim().parse().ok()
+}
+
+/// RFC 3339 (`2024-05-01T10:00:00.123456789Z`, `…+02:00`) to Unix seconds.
+fn unix_seconds(text: &str) -> Option<i64> {
+    let (date, rest) = text.split_once('T')?;
+    let mut date_parts = date.split('-');
+    let year: i64 = date_parts.next()?.parse().ok()?;
+    let month: i64 = date_parts.next()?.parse().ok()?;
+    let day: i64 = date_parts.next()?.parse().ok()?;
+    let hour: i64 = rest.get(0..2)?.parse().ok()?;
+    let minute: i64 = rest.get(3..5)?.parse().ok()?;
+    let second: i64 = rest.get(6..8)?.parse().ok()?;
+    let zone = &rest[8..];
+    let zone = zone.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match zone {
+        "" | "Z" | "z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let hours: i64 = z.get(1..3)?.parse().ok()?;
+            let minutes: i64 = z.get(4..6)?.parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// The lines of one log frame: the engine puts its timestamp before each.
+fn log_lines(text: &str, stderr: bool) -> Vec<LogLine> {
+    let mut out = Vec::new();
+    let mut frame_timestamp = String::new();
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let (timestamp, line) = match raw.split_once(' ') {
+            Some((first, rest)) if looks_like_timestamp(first) => (first.to_string(), rest),
+            None if looks_like_timestamp(raw) => (raw.to_string(), ""),
+            _ => (frame_timestamp.clone(), raw),
+        };
+        frame_timestamp = timestamp.clone();
+        out.push(LogLine {
+            timestamp,
+            stderr,
+            text: line.to_string(),
+        });
+    }
+    out
+}
+
+fn looks_like_timestamp(text: &str) -> bool {
+    text.len() >= 20
+        && text.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && text.as_bytes()[4] == b'-'
+        && text.as_bytes()[10] == b'T'
+        && unix_seconds(text).is_some()
+}
+
+// --- networks, images --------------------------------------------------------------------------
+
+fn network_request(network: &DesiredNetwork) -> NetworkCreateRequest {
+    NetworkCreateRequest {
+        name: network.name.clone(),
+        driver: network.driver.clone(),
+        internal: network.internal.then_some(true),
+        attachable: network.attachable.then_some(true),
+        enable_ipv6: network.enable_ipv6.then_some(true),
+        options: non_empty_map(&network.driver_opts),
+        labels: non_empty_map(&network.labels),
+        ipam: network.ipam.as_ref().map(|ipam| Ipam {
+            driver: ipam.driver.clone(),
+            config: (!ipam.config.is_empty()).then(|| {
+                ipam.config
+                    .iter()
+                    .map(|pool| IpamConfig {
+                        subnet: pool.subnet.clone(),
+                        ip_range: pool.ip_range.clone(),
+                        gateway: pool.gateway.clone(),
+                        auxiliary_addresses: non_empty_map(&pool.aux_addresses),
+                    })
+                    .collect()
+            }),
+            options: non_empty_map(&ipam.options),
+        }),
+        ..Default::default()
+    }
+}
+
+/// `repo[:tag]` or `repo@digest` → the repository and the tag to pull (`latest` when there
+/// is neither: the engine would otherwise pull every tag).
+fn split_reference(reference: &str) -> (String, Option<String>) {
+    if reference.contains('@') {
+        return (reference.to_string(), None);
+    }
+    let last_slash = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match reference[last_slash..].rfind(':') {
+        Some(colon) => {
+            let at = last_slash + colon;
+            (
+                reference[..at].to_string(),
+                Some(reference[at + 1..].to_string()),
+            )
+        }
+        None => (reference.to_string(), Some("latest".to_string())),
+    }
+}
+
+fn non_empty_map(map: &indexmap::IndexMap<String, String>) -> Option<HashMap<String, String>> {
+    (!map.is_empty()).then(|| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn non_empty<T: Clone>(items: &[T]) -> Option<Vec<T>> {
+    (!items.is_empty()).then(|| items.to_vec())
+}
+
+fn ceil_secs(duration: Duration) -> i64 {
+    let secs = duration.as_secs() as i64;
+    if duration.subsec_nanos() > 0 {
+        secs + 1
+    } else {
+        secs
+    }
+}
+
+fn nanos(duration: Option<Duration>) -> Option<i64> {
+    duration.map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+}
+
+// --- the build context -------------------------------------------------------------------------
+
+struct BuildContext {
+    tar: Vec<u8>,
+    /// The Dockerfile's path inside the tar.
+    dockerfile: String,
+}
+
+/// A tar of the context directory, without what `.dockerignore` excludes; the Dockerfile and
+/// `.dockerignore` are always in it. An inline Dockerfile, or one outside the context, is added
+/// under a generated name that the engine leaves out of the context (it is listed in the
+/// `.dockerignore` sent along, and the engine drops listed build files once it has read them).
+fn build_context(request: &BuildRequest) -> Result<BuildContext> {
+    let context = &request.context;
+    let failed = |what: &str, e: &dyn std::fmt::Display| RuntimeError::Engine {
+        message: format!("build context {}: {what}: {e}", context.display()),
+    };
+    let meta = std::fs::metadata(context).map_err(|e| failed("cannot read it", &e))?;
+    if !meta.is_dir() {
+        return Err(RuntimeError::Engine {
+            message: format!("build context {} is not a directory", context.display()),
+        });
+    }
+    let ignore_text = match std::fs::read_to_string(context.join(".dockerignore")) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(failed(".dockerignore", &e)),
+    };
+    let ignore = DockerIgnore::parse(ignore_text.as_deref().unwrap_or_default());
+
+    // Where the Dockerfile comes from: the context, or bytes of our own.
+    let (dockerfile, generated): (String, Option<Vec<u8>>) = match &request.dockerfile_inline {
+        Some(inline) => (
+            generated_name(inline.as_bytes()),
+            Some(inline.clone().into_bytes()),
+        ),
+        None => match relative_inside(&request.dockerfile) {
+            Some(relative) => (relative, None),
+            None => {
+                let path = if Path::new(&request.dockerfile).is_absolute() {
+                    PathBuf::from(&request.dockerfile)
+                } else {
+                    context.join(&request.dockerfile)
+                };
+                let bytes = std::fs::read(&path).map_err(|e| failed(&request.dockerfile, &e))?;
+                (generated_name(&bytes), Some(bytes))
+            }
+        },
+    };
+
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    let mut always: HashSet<String> = HashSet::from([".dockerignore".to_string()]);
+    if generated.is_none() {
+        always.insert(dockerfile.clone());
+    }
+    let mut added: HashSet<String> = HashSet::new();
+    walk(context, "", &ignore, &always, &mut builder, &mut added)
+        .map_err(|e| failed("reading it", &e))?;
+    // A Dockerfile inside an excluded directory was not reached by the walk.
+    for name in &always {
+        let path = context.join(name);
+        if !added.contains(name) && name != ".dockerignore" && path.is_file() {
+            builder
+                .append_path_with_name(&path, name)
+                .map_err(|e| failed(name, &e))?;
+        }
+    }
+    if let Some(bytes) = generated {
+        append_bytes(&mut builder, &dockerfile, &bytes).map_err(|e| failed(&dockerfile, &e))?;
+        let mut text = ignore_text.unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&dockerfile);
+        text.push('\n');
+        append_bytes(&mut builder, ".dockerignore", text.as_bytes())
+            .map_err(|e| failed(".dockerignore", &e))?;
+    }
+    let tar = builder.into_inner().map_err(|e| failed("tar", &e))?;
+    Ok(BuildContext { tar, dockerfile })
+}
+
+/// `Dockerfile`, `docker/Dockerfile.dev` → themselves; `../Dockerfile` or an absolute path →
+/// `None` (not inside the context).
+fn relative_inside(path: &str) -> Option<String> {
+    let path = Path::new(path);
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+fn generated_name(content: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(content);
+    format!(".wharf-dockerfile-{}", &hex::encode(digest)[..12])
+}
+
+fn append_bytes(
+    builder: &mut tar::Builder<Vec<u8>>,
+    name: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+    );
+    header.set_entry_type(tar::EntryType::Regular);
+    builder.append_data(&mut header, name, bytes)
+}
+
+fn walk(
+    root: &Path,
+    relative: &str,
+    ignore: &DockerIgnore,
+    always: &HashSet<String>,
+    builder: &mut tar::Builder<Vec<u8>>,
+    added: &mut HashSet<String>,
+) -> std::io::Result<()> {
+    let dir = if relative.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(relative)
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path_in_tar = if relative.is_empty() {
+            name.clone()
+        } else {
+            format!("{relative}/{name}")
+        };
+        let file_type = entry.file_type()?;
+        let excluded = !always.contains(&path_in_tar) && ignore.excluded(&path_in_tar);
+        if file_type.is_dir() {
+            if !excluded {
+                append_entry(builder, &entry.path(), &path_in_tar)?;
+                walk(root, &path_in_tar, ignore, always, builder, added)?;
+            } else if ignore.may_include_under(&path_in_tar)
+                || always
+                    .iter()
+                    .any(|a| a.starts_with(&format!("{path_in_tar}/")))
+            {
+                // Excluded, but an exception may bring files back: go in without the entry.
+                walk(root, &path_in_tar, ignore, always, builder, added)?;
+            }
+            continue;
+        }
+        if excluded {
+            continue;
+        }
+        append_entry(builder, &entry.path(), &path_in_tar)?;
+        added.insert(path_in_tar);
+    }
+    Ok(())
+}
+
+/// Appends a file, directory or symlink (not followed) owned by root, as `docker build` does.
+fn append_entry(
+    builder: &mut tar::Builder<Vec<u8>>,
+    path: &Path,
+    name: &str,
+) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    header.set_uid(0);
+    header.set_gid(0);
+    let _ = header.set_username("");
+    let _ = header.set_groupname("");
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path)?;
+        header.set_size(0);
+        builder.append_link(&mut header, name, target)
+    } else if meta.is_dir() {
+        header.set_size(0);
+        builder.append_data(&mut header, format!("{name}/"), std::io::empty())
+    } else if meta.is_file() {
+        let file = std::fs::File::open(path)?;
+        builder.append_data(&mut header, name, file)
+    } else {
+        // Sockets, fifos and devices are not part of a build context.
+        Ok(())
+    }
+}
+
+// --- container create --------------------------------------------------------------------------
+
+/// A `ContainerSpec` in the engine's terms.
+struct Translated {
+    body: ContainerCreateBody,
+    /// Networks connected after the create, with their endpoint settings.
+    later_networks: Vec<(String, EndpointSettings)>,
+    /// Bind sources to create before the create (those the `Binds` syntax cannot carry).
+    create_paths: Vec<PathBuf>,
+}
+
+fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
+    let mut exposed: Vec<String> = Vec::new();
+    let mut bindings: PortMap = HashMap::new();
+    for port in &spec.ports {
+        let key = format!("{}/{}", port.container_port, port.protocol);
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(EnginePortBinding {
+                host_ip: port.host_ip.clone().filter(|ip| !ip.is_empty()),
+                host_port: Some(port.host_port.clone().unwrap_or_default()),
+            });
+    }
+    for port in &spec.exposed {
+        let key = if port.contains('/') {
+            port.clone()
+        } else {
+            format!("{port}/tcp")
+        };
+        if !exposed.contains(&key) {
+            exposed.push(key);
+        }
+    }
+
+    let mut binds = Vec::new();
+    let mut mounts = Vec::new();
+    let mut create_paths = Vec::new();
+    for mount in &spec.mounts {
+        match bind_string(mount) {
+            Some(bind) => binds.push(bind),
+            None => {
+                if mount.kind == MountKind::Bind && mount.create_host_path {
+                    if let Some(source) = &mount.source {
+                        if !Path::new(source).exists() {
+                            create_paths.push(PathBuf::from(source));
+                        }
+                    }
+                }
+                mounts.push(engine_mount(mount));
+            }
+        }
+    }
+
+    let (network_mode, first, later_networks) =
+        match (&spec.network_mode, spec.networks.split_first()) {
+            (Some(mode), _) => (Some(mode.clone()), None, Vec::new()),
+            (None, Some((first, rest))) => (
+                Some(first.network.clone()),
+                Some((first.network.clone(), endpoint(first))),
+                rest.iter()
+                    .map(|n| (n.network.clone(), endpoint(n)))
+                    .collect(),
+            ),
+            (None, None) => (None, None, Vec::new()),
+        };
+
+    let log_config =
+        (spec.log_driver.is_some() || !spec.log_options.is_empty()).then(|| HostConfigLogConfig {
+            typ: spec.log_driver.clone(),
+            config: non_empty_map(&spec.log_options),
+        });
+
+    let host_config = HostConfig {
+        binds: non_empty(&binds),
+        mounts: non_empty(&mounts),
+        port_bindings: (!bindings.is_empty()).then_some(bindings),
+        network_mode,
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        }),
+        init: spec.init,
+        privileged: spec.privileged.then_some(true),
+        readonly_rootfs: spec.read_only.then_some(true),
+        security_opt: non_empty(&spec.security_opt),
+        sysctls: non_empty_map(&spec.sysctls),
+        ulimits: non_empty(
+            &spec
+                .ulimits
+                .iter()
+                .map(|u| ResourcesUlimits {
+                    name: Some(u.name.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect::<Vec<_>>(),
+        ),
+        cap_add: non_empty(&spec.cap_add),
+        cap_drop: non_empty(&spec.cap_drop),
+        dns: non_empty(&spec.dns),
+        dns_search: non_empty(&spec.dns_search),
+        dns_options: non_empty(&spec.dns_opt),
+        extra_hosts: non_empty(&spec.extra_hosts),
+        memory: spec.memory,
+        memory_reservation: spec.memory_reservation,
+        nano_cpus: spec.nano_cpus,
+        pids_limit: spec.pids_limit,
+        shm_size: spec.shm_size,
+        tmpfs: non_empty_map(&spec.tmpfs),
+        devices: non_empty(
+            &spec
+                .devices
+                .iter()
+                .map(|d| DeviceMapping {
+                    path_on_host: Some(d.source.clone()),
+                    path_in_container: Some(d.target.clone().unwrap_or_else(|| d.source.clone())),
+                    cgroup_permissions: Some(
+                        d.permissions.clone().unwrap_or_else(|| "rwm".to_string()),
+                    ),
+                })
+                .collect::<Vec<_>>(),
+        ),
+        group_add: non_empty(&spec.group_add),
+        pid_mode: spec.pid.clone(),
+        ipc_mode: spec.ipc.clone(),
+        log_config,
+        ..Default::default()
+    };
+
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: spec.command.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        env: non_empty(&spec.env),
+        labels: non_empty_map(&spec.labels),
+        working_dir: spec.working_dir.clone(),
+        user: spec.user.clone(),
+        hostname: spec.hostname.clone(),
+        domainname: spec.domainname.clone(),
+        exposed_ports: non_empty(&exposed),
+        healthcheck: spec.healthcheck.as_ref().map(|h| health_config(h, api)),
+        stop_signal: spec.stop_signal.clone(),
+        stop_timeout: spec.stop_timeout.map(ceil_secs),
+        tty: spec.tty.then_some(true),
+        open_stdin: spec.stdin_open.then_some(true),
+        attach_stdin: spec.stdin_open.then_some(true),
+        host_config: Some(host_config),
+        networking_config: first.map(|(name, settings)| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(name, settings)])),
+        }),
+        ..Default::default()
+    };
+    Translated {
+        body,
+        later_networks,
+        create_paths,
+    }
+}
+
+/// A bind mount that may create its host path goes through the `Binds` syntax (`src:dst[:ro]`),
+/// the only one with which the engine creates a missing source, as compose does. `None` for
+/// every other mount, and for paths that the syntax cannot carry (a `:` or `,` in them).
+fn bind_string(mount: &Mount) -> Option<String> {
+    if mount.kind != MountKind::Bind || !mount.create_host_path {
+        return None;
+    }
+    let source = mount.source.as_deref()?;
+    if source.contains([':', ',']) || mount.target.contains([':', ',']) {
+        return None;
+    }
+    let mode = if mount.read_only { ":ro" } else { "" };
+    Some(format!("{source}:{}{mode}", mount.target))
+}
+
+fn engine_mount(mount: &Mount) -> EngineMount {
+    let typ = match mount.kind {
+        MountKind::Bind => MountType::BIND,
+        MountKind::Volume => MountType::VOLUME,
+        MountKind::Tmpfs => MountType::TMPFS,
+    };
+    EngineMount {
+        target: Some(mount.target.clone()),
+        source: mount.source.clone().filter(|s| !s.is_empty()),
+        typ: Some(typ),
+        read_only: mount.read_only.then_some(true),
+        volume_options: (mount.kind == MountKind::Volume && mount.nocopy).then(|| {
+            MountVolumeOptions {
+                no_copy: Some(true),
+                ..Default::default()
+            }
+        }),
+        tmpfs_options: (mount.kind == MountKind::Tmpfs && mount.tmpfs_size.is_some()).then(|| {
+            MountTmpfsOptions {
+                size_bytes: mount.tmpfs_size,
+                ..Default::default()
+            }
+        }),
+        ..Default::default()
+    }
+}
+
+fn endpoint(attachment: &NetworkAttachment) -> EndpointSettings {
+    let ipam =
+        (attachment.ipv4_address.is_some() || attachment.ipv6_address.is_some()).then(|| {
+            EndpointIpamConfig {
+                ipv4_address: attachment.ipv4_address.clone(),
+                ipv6_address: attachment.ipv6_address.clone(),
+                link_local_ips: None,
+            }
+        });
+    EndpointSettings {
+        aliases: non_empty(&attachment.aliases),
+        ipam_config: ipam,
+        ..Default::default()
+    }
+}
+
+fn health_config(health: &Healthcheck, api: (usize, usize)) -> HealthConfig {
+    HealthConfig {
+        test: Some(health.test.clone()),
+        interval: nanos(health.interval),
+        timeout: nanos(health.timeout),
+        retries: health.retries.map(|r| r.min(i64::MAX as u64) as i64),
+        start_period: nanos(health.start_period),
+        // `StartInterval` is API 1.44.
+        start_interval: if api >= (1, 44) {
+            nanos(health.start_interval)
+        } else {
+            None
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::{PortBinding, Ulimit};
+    use indexmap::IndexMap;
+
+    const API_1_41: (usize, usize) = (1, 41);
+
+    fn attachment(network: &str, aliases: &[&str]) -> NetworkAttachment {
+        NetworkAttachment {
+            network: network.to_string(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            ipv4_address: None,
+            ipv6_address: None,
+        }
+    }
+
+    #[test]
+    fn only_the_first_network_is_given_at_create() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            networks: vec![
+                attachment("p_front", &["web"]),
+                attachment("p_back", &["web", "api"]),
+            ],
+            ..Default::default()
+        };
+        let t = translate(&spec, API_1_41);
+        let host = t.body.host_config.as_ref().unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("p_front"));
+        let endpoints = t
+            .body
+            .networking_config
+            .as_ref()
+            .unwrap()
+            .endpoints_config
+            .as_ref()
+            .unwrap();
+        assert_eq!(endpoints.len(), 1);
+        assert_eq!(
+            endpoints["p_front"].aliases.as_deref(),
+            Some(&["web".to_string()][..])
+        );
+        assert_eq!(t.later_networks.len(), 1);
+        assert_eq!(t.later_networks[0].0, "p_back");
+        assert_eq!(
+            t.later_networks[0].1.aliases.as_deref(),
+            Some(&["web".to_string(), "api".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn network_mode_wins_over_attachments() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            network_mode: Some("container:abc".into()),
+            ..Default::default()
+        };
+        let t = translate(&spec, API_1_41);
+        assert_eq!(
+            t.body.host_config.unwrap().network_mode.as_deref(),
+            Some("container:abc")
+        );
+        assert!(t.body.networking_config.is_none());
+        assert!(t.later_networks.is_empty());
+    }
+
+    #[test]
+    fn ports_are_exposed_and_bound() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            ports: vec![
+                PortBinding {
+                    container_port: 80,
+                    protocol: "tcp".into(),
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some("8080".into()),
+                },
+                PortBinding {
+                    container_port: 80,
+                    protocol: "tcp".into(),
+                    host_ip: None,
+                    host_port: Some("8000-8010".into()),
+                },
+                PortBinding {
+                    container_port: 53,
+                    protocol: "udp".into(),
+                    host_ip: None,
+                    host_port: None,
+                },
+            ],
+            exposed: vec!["9000/tcp".into(), "80/tcp".into()],
+            ..Default::default()
+        };
+        let t = translate(&spec, API_1_41);
+        let exposed = t.body.exposed_ports.clone().unwrap();
+        assert_eq!(exposed, vec!["80/tcp", "53/udp", "9000/tcp"]);
+        let bindings = t.body.host_config.unwrap().port_bindings.unwrap();
+        let web = bindings["80/tcp"].as_ref().unwrap();
+        assert_eq!(web.len(), 2);
+        assert_eq!(web[0].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(web[0].host_port.as_deref(), Some("8080"));
+        assert_eq!(web[1].host_port.as_deref(), Some("8000-8010"));
+        let dns = bindings["53/udp"].as_ref().unwrap();
+        assert_eq!(dns[0].host_port.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn mounts_binds_and_restart_policy() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            mounts: vec![
+                Mount {
+                    kind: MountKind::Bind,
+                    source: Some("/srv/data".into()),
+                    target: "/data".into(),
+                    read_only: true,
+                    create_host_path: true,
+                    nocopy: false,
+                    tmpfs_size: None,
+                },
+                Mount {
+                    kind: MountKind::Bind,
+                    source: Some("/srv/strict".into()),
+                    target: "/strict".into(),
+                    read_only: false,
+                    create_host_path: false,
+                    nocopy: false,
+                    tmpfs_size: None,
+                },
+                Mount {
+                    kind: MountKind::Volume,
+                    source: Some("p_db".into()),
+                    target: "/var/lib/db".into(),
+                    read_only: false,
+                    create_host_path: false,
+                    nocopy: true,
+                    tmpfs_size: None,
+                },
+                Mount {
+                    kind: MountKind::Volume,
+                    source: None,
+                    target: "/anon".into(),
+                    read_only: false,
+                    create_host_path: false,
+                    nocopy: false,
+                    tmpfs_size: None,
+                },
+                Mount {
+                    kind: MountKind::Tmpfs,
+                    source: None,
+                    target: "/scratch".into(),
+                    read_only: false,
+                    create_host_path: false,
+                    nocopy: false,
+                    tmpfs_size: Some(1 << 20),
+                },
+            ],
+            ..Default::default()
+        };
+        let t = translate(&spec, API_1_41);
+        let host = t.body.host_config.unwrap();
+        assert_eq!(host.binds.unwrap(), vec!["/srv/data:/data:ro"]);
+        let mounts = host.mounts.unwrap();
+        assert_eq!(mounts.len(), 4);
+        assert_eq!(mounts[0].typ, Some(MountType::BIND));
+        assert_eq!(mounts[0].source.as_deref(), Some("/srv/strict"));
+        assert_eq!(mounts[1].typ, Some(MountType::VOLUME));
+        assert_eq!(
+            mounts[1].volume_options.as_ref().unwrap().no_copy,
+            Some(true)
+        );
+        assert_eq!(mounts[2].source, None);
+        assert_eq!(
+            mounts[3].tmpfs_options.as_ref().unwrap().size_bytes,
+            Some(1 << 20)
+        );
+        assert_eq!(
+            host.restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::NO)
+        );
+        assert!(t.create_paths.is_empty());
+    }
+
+    #[test]
+    fn a_bind_path_with_a_colon_is_created_by_us() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            mounts: vec![Mount {
+                kind: MountKind::Bind,
+                source: Some("/nonexistent/wharf:test".into()),
+                target: "/data".into(),
+                read_only: false,
+                create_host_path: true,
+                nocopy: false,
+                tmpfs_size: None,
+            }],
+            ..Default::default()
+        };
+        let t = translate(&spec, API_1_41);
+        assert!(t.body.host_config.as_ref().unwrap().binds.is_none());
+        assert_eq!(
+            t.create_paths,
+            vec![PathBuf::from("/nonexistent/wharf:test")]
+        );
+    }
+
+    #[test]
+    fn healthcheck_in_nanoseconds_and_start_interval_gated() {
+        let spec = ContainerSpec {
+            image: "img".into(),
+            healthcheck: Some(Healthcheck {
+                test: vec!["CMD-SHELL".into(), "true".into()],
+                interval: Some(Duration::from_millis(1500)),
+                timeout: Some(Duration::from_secs(2)),
+                start_period: Some(Duration::from_secs(1)),
+                start_interval: Some(Duration::from_secs(1)),
+                retries: Some(3),
+            }),
+            stop_timeout: Some(Duration::from_millis(2500)),
+            ..Default::default()
+        };
+        let t = translate(&spec, API_1_41);
+        let health = t.body.healthcheck.unwrap();
+        assert_eq!(health.interval, Some(1_500_000_000));
+        assert_eq!(health.timeout, Some(2_000_000_000));
+        assert_eq!(health.retries, Some(3));
+        assert_eq!(health.start_interval, None);
+        assert_eq!(t.body.stop_timeout, Some(3));
+        let t = translate(&spec, (1, 44));
+        assert_eq!(
+            t.body.healthcheck.unwrap().start_interval,
+            Some(1_000_000_000)
+        );
+    }
+
+    #[test]
+    fn host_settings_are_carried() {
+        let mut sysctls = IndexMap::new();
+        sysctls.insert("net.core.somaxconn".to_string(), "1024".to_string());
+        let mut tmpfs = IndexMap::new();
+        tmpfs.insert("/run".to_string(), "size=64k".to_string());
+        let spec = ContainerSpec {
+            image: "img".into(),
+            ulimits: vec![Ulimit {
+                name: "nofile".into(),
+                soft: 1024,
+                hard: 2048,
+            }],
+            sysctls,
+            tmpfs,
+            cap_add: vec!["NET_ADMIN".into()],
+            cap_drop: vec!["MKNOD".into()],
+            extra_hosts: vec!["db:10.0.0.2".into()],
+            dns: vec!["10.0.0.1".into()],
+            init: Some(true),
+            privileged: true,
+            read_only: true,
+            memory: Some(64 << 20),
+            nano_cpus: Some(500_000_000),
+            log_driver: Some("json-file".into()),
+            devices: vec![crate::spec::model::Device {
+                source: "/dev/null".into(),
+                target: Some("/dev/mynull".into()),
+                permissions: None,
+            }],
+            ..Default::default()
+        };
+        let host = translate(&spec, API_1_41).body.host_config.unwrap();
+        assert_eq!(host.ulimits.unwrap()[0].hard, Some(2048));
+        assert_eq!(host.sysctls.unwrap()["net.core.somaxconn"], "1024");
+        assert_eq!(host.tmpfs.unwrap()["/run"], "size=64k");
+        assert_eq!(host.cap_add.unwrap(), vec!["NET_ADMIN"]);
+        assert_eq!(host.cap_drop.unwrap(), vec!["MKNOD"]);
+        assert_eq!(host.extra_hosts.unwrap(), vec!["db:10.0.0.2"]);
+        assert_eq!(host.dns.unwrap(), vec!["10.0.0.1"]);
+        assert_eq!(host.init, Some(true));
+        assert_eq!(host.privileged, Some(true));
+        assert_eq!(host.readonly_rootfs, Some(true));
+        assert_eq!(host.memory, Some(64 << 20));
+        assert_eq!(host.nano_cpus, Some(500_000_000));
+        assert_eq!(host.log_config.unwrap().typ.as_deref(), Some("json-file"));
+        let device = &host.devices.unwrap()[0];
+        assert_eq!(device.path_in_container.as_deref(), Some("/dev/mynull"));
+        assert_eq!(device.cgroup_permissions.as_deref(), Some("rwm"));
+    }
+
+    #[test]
+    fn status_text() {
+        assert_eq!(
+            health_from_status("Up 2 seconds (health: starting)"),
+            Some(Health::Starting)
+        );
+        assert_eq!(
+            health_from_status("Up 2 minutes (healthy)"),
+            Some(Health::Healthy)
+        );
+        assert_eq!(
+            health_from_status("Up 1 hour (unhealthy)"),
+            Some(Health::Unhealthy)
+        );
+        assert_eq!(health_from_status("Up 1 hour"), None);
+        assert_eq!(
+            exit_code_from_status("Exited (137) 5 seconds ago"),
+            Some(137)
+        );
+        assert_eq!(
+            exit_code_from_status("Exited (0) About a minute ago"),
+            Some(0)
+        );
+        assert_eq!(exit_code_from_status("Created"), None);
+    }
+
+    #[test]
+    fn ports_text() {
+        assert_eq!(
+            format_port(Some("0.0.0.0"), Some("8080"), "80/tcp"),
+            "0.0.0.0:8080->80/tcp"
+        );
+        assert_eq!(
+            format_port(Some("::"), Some("8080"), "80/tcp"),
+            "[::]:8080->80/tcp"
+        );
+        assert_eq!(format_port(None, None, "80/tcp"), "80/tcp");
+        let mut ports = vec![
+            "0.0.0.0:9000->9000/tcp".to_string(),
+            "0.0.0.0:8080->80/tcp".to_string(),
+            "0.0.0.0:8080->80/tcp".to_string(),
+        ];
+        sort_ports(&mut ports);
+        assert_eq!(
+            ports,
+            vec!["0.0.0.0:8080->80/tcp", "0.0.0.0:9000->9000/tcp"]
+        );
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_seconds("2024-02-29T12:34:56.123456789Z"),
+            Some(1_709_210_096)
+        );
+        assert_eq!(
+            unix_seconds("2024-02-29T14:34:56+02:00"),
+            Some(1_709_210_096)
+        );
+        assert_eq!(unix_seconds("garbage"), None);
+    }
+
+    #[test]
+    fn log_frames_are_split_into_timestamped_lines() {
+        let lines = log_lines("2024-02-29T12:34:56.000000001Z hello world\n", false);
+        assert_eq!(
+            lines,
+            vec![LogLine {
+                timestamp: "2024-02-29T12:34:56.000000001Z".into(),
+                stderr: false,
+                text: "hello world".into(),
+            }]
+        );
+        let lines = log_lines(
+            "2024-02-29T12:34:56Z a\r\n2024-02-29T12:34:57Z b\r\ncontinued\n",
+            true,
+        );
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1].text, "b");
+        assert_eq!(lines[2].timestamp, "2024-02-29T12:34:57Z");
+        assert_eq!(lines[2].text, "continued");
+        assert!(lines.iter().all(|l| l.stderr));
+        let lines = log_lines("2024-02-29T12:34:56Z \n", false);
+        assert_eq!(lines[0].text, "");
+    }
+
+    #[test]
+    fn missing_subjects() {
+        assert_eq!(
+            missing_subject("No such container: abc").as_deref(),
+            Some("container abc")
+        );
+        assert_eq!(
+            missing_subject("network p_front not found").as_deref(),
+            Some("network p_front")
+        );
+        assert_eq!(
+            missing_subject("no such image: x: No such image: x:latest").as_deref(),
+            Some("image x:latest")
+        );
+        assert_eq!(
+            missing_subject("get p_data: no such volume").as_deref(),
+            Some("volume p_data")
+        );
+        assert_eq!(missing_subject("page not found"), None);
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(
+            split_reference("busybox"),
+            ("busybox".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            split_reference("localhost:5000/a/b:1.2"),
+            ("localhost:5000/a/b".into(), Some("1.2".into()))
+        );
+        assert_eq!(
+            split_reference("localhost:5000/a"),
+            ("localhost:5000/a".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            split_reference("a@sha256:abc"),
+            ("a@sha256:abc".into(), None)
+        );
+    }
+
+    #[test]
+    fn dockerfile_paths() {
+        assert_eq!(relative_inside("Dockerfile").as_deref(), Some("Dockerfile"));
+        assert_eq!(
+            relative_inside("./docker/../build/Dockerfile.dev").as_deref(),
+            Some("build/Dockerfile.dev")
+        );
+        assert_eq!(relative_inside("../Dockerfile"), None);
+        assert_eq!(relative_inside("/abs/Dockerfile"), None);
+    }
+
+    fn context_files(request: &BuildRequest) -> (Vec<String>, BuildContext) {
+        let context = build_context(request).unwrap();
+        let mut archive = tar::Archive::new(&context.tar[..]);
+        let names = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        (names, context)
+    }
+
+    fn request(dir: &Path) -> BuildRequest {
+        BuildRequest {
+            context: dir.to_path_buf(),
+            dockerfile: "Dockerfile".into(),
+            dockerfile_inline: None,
+            tag: "t".into(),
+            args: HashMap::new(),
+            target: None,
+            labels: HashMap::new(),
+            no_cache: false,
+            pull: false,
+        }
+    }
+
+    #[test]
+    fn the_context_honours_dockerignore() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(
+            root.join(".dockerignore"),
+            "Dockerfile\n.dockerignore\n*.secret\nvendor\ndocs\n!docs/keep.md\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("app.txt"), "x").unwrap();
+        std::fs::write(root.join("key.secret"), "x").unwrap();
+        std::fs::create_dir_all(root.join("vendor/deep")).unwrap();
+        std::fs::write(root.join("vendor/deep/lib"), "x").unwrap();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/keep.md"), "x").unwrap();
+        std::fs::write(root.join("docs/drop.md"), "x").unwrap();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/main.rs"), "x").unwrap();
+        std::os::unix::fs::symlink("app.txt", root.join("link")).unwrap();
+
+        let (names, context) = context_files(&request(root));
+        assert_eq!(context.dockerfile, "Dockerfile");
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            vec![
+                ".dockerignore",
+                "Dockerfile",
+                "app.txt",
+                "docs/keep.md",
+                "link",
+                "src/",
+                "src/main.rs"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_inline_dockerfile_gets_a_generated_name_that_the_engine_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.txt"), "x").unwrap();
+        let mut req = request(dir.path());
+        req.dockerfile_inline = Some("FROM scratch\nCOPY app.txt /\n".into());
+        let (names, context) = context_files(&req);
+        assert!(context.dockerfile.starts_with(".wharf-dockerfile-"));
+        assert!(names.contains(&context.dockerfile));
+        assert!(names.contains(&".dockerignore".to_string()));
+        let mut archive = tar::Archive::new(&context.tar[..]);
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_string_lossy() == ".dockerignore" {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+                assert_eq!(text, format!("{}\n", context.dockerfile));
+            }
+        }
+    }
+
+    #[test]
+    fn a_dockerfile_in_an_excluded_directory_is_still_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+        std::fs::write(dir.path().join("docker/Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(dir.path().join("docker/other"), "x").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "docker\n").unwrap();
+        let mut req = request(dir.path());
+        req.dockerfile = "docker/Dockerfile".into();
+        let (names, _) = context_files(&req);
+        assert!(names.contains(&"docker/Dockerfile".to_string()));
+        assert!(!names.contains(&"docker/other".to_string()));
+    }
+}

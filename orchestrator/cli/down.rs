@@ -1,0 +1,45 @@
+//! `wharf down`: stop and remove the project's containers and networks (volumes with `-v`).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::GlobalArgs;
+use super::engine::{self, connect, target};
+use crate::plan::{self, DownOptions};
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Remove named volumes declared in the volumes section and anonymous volumes
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Remove containers for services not defined in the compose file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Shutdown timeout in seconds
+    #[arg(short, long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+pub async fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
+    let target = match target(global) {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let runtime = match connect().await {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let observed = match engine::observe(runtime.as_ref(), target.name(), target.desired()).await {
+        Ok(observed) => observed,
+        Err(code) => return code,
+    };
+    let options = DownOptions {
+        volumes: args.volumes,
+        remove_orphans: args.remove_orphans,
+        timeout: args.timeout.map(Duration::from_secs),
+    };
+    let plan = plan::down(target.name(), target.desired(), &observed, &options);
+    engine::execute(&plan, runtime, target.name()).await
+}

@@ -1,0 +1,129 @@
+//! What the engine commands share: connecting, finding the project, running a plan.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::progress::Progress;
+use super::{GlobalArgs, load_project, output};
+use crate::desired::{self, Desired};
+use crate::execute::{self, ExecuteOptions};
+use crate::observe::{self, Observed};
+use crate::plan::Plan;
+use crate::runtime::Runtime;
+use crate::runtime::docker::DockerRuntime;
+use crate::spec::{self, Project, discover};
+
+pub async fn connect() -> Result<Arc<dyn Runtime>, ExitCode> {
+    match DockerRuntime::connect().await {
+        Ok(runtime) => Ok(Arc::new(runtime)),
+        Err(err) => {
+            output::error_line(&err.to_string());
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The project a command acts on. `down`, `ps`, `logs`, `start`, `stop` and `restart` work
+/// without a compose file, from the project name alone: state lives in the engine's labels.
+pub enum Target {
+    Loaded(Box<Project>, Box<Desired>),
+    NameOnly(String),
+}
+
+impl Target {
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Loaded(project, _) => &project.name,
+            Target::NameOnly(name) => name,
+        }
+    }
+
+    pub fn desired(&self) -> Option<&Desired> {
+        match self {
+            Target::Loaded(_, desired) => Some(desired),
+            Target::NameOnly(_) => None,
+        }
+    }
+}
+
+pub fn target(global: &GlobalArgs) -> Result<Target, ExitCode> {
+    if global.files.is_empty()
+        && std::env::var_os("COMPOSE_FILE").is_none()
+        && !has_compose_file(global)
+    {
+        let name = match (&global.project_name, std::env::var("COMPOSE_PROJECT_NAME")) {
+            (Some(name), _) => spec::name::explicit(name, "-p"),
+            (None, Ok(name)) if !name.is_empty() => {
+                spec::name::explicit(&name, "COMPOSE_PROJECT_NAME")
+            }
+            _ => {
+                let dir = global
+                    .project_directory
+                    .clone()
+                    .or_else(|| std::env::current_dir().ok())
+                    .unwrap_or_default();
+                spec::name::derived(None, &dir)
+            }
+        };
+        return name.map(Target::NameOnly).map_err(|d| {
+            output::error(&d);
+            ExitCode::FAILURE
+        });
+    }
+    let project = load_project(global)?;
+    let desired = desired::build(&project, &Default::default());
+    Ok(Target::Loaded(Box::new(project), Box::new(desired)))
+}
+
+fn has_compose_file(global: &GlobalArgs) -> bool {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    discover::discover(&discover::Request {
+        files: &[],
+        project_directory: global.project_directory.as_deref(),
+        compose_file: None,
+        path_separator: None,
+        cwd: &cwd,
+    })
+    .is_ok()
+}
+
+pub async fn observe(
+    runtime: &dyn Runtime,
+    project: &str,
+    desired: Option<&Desired>,
+) -> Result<Observed, ExitCode> {
+    observe::observe(runtime, project, desired)
+        .await
+        .map_err(|err| {
+            output::error_line(&format!(
+                "cannot read the state of project {project}: {err}"
+            ));
+            ExitCode::FAILURE
+        })
+}
+
+/// Runs a plan with progress output; failures are printed, and the exit code says whether
+/// everything succeeded.
+pub async fn execute(plan: &Plan, runtime: Arc<dyn Runtime>, project: &str) -> ExitCode {
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if plan.operations.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let progress = Progress::new(plan.operations.len());
+    let report = execute::run(
+        plan,
+        runtime,
+        &ExecuteOptions::new(project),
+        &|op, event| progress.report(op, event),
+    )
+    .await;
+    if report.is_success() {
+        return ExitCode::SUCCESS;
+    }
+    for failure in &report.failures {
+        output::error_line(&failure.message);
+    }
+    ExitCode::FAILURE
+}

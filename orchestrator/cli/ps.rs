@@ -1,0 +1,182 @@
+//! `wharf ps`: the project's containers.
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+
+use super::config::Format;
+use super::engine::{connect, target};
+use super::{GlobalArgs, output};
+use crate::observe::{Observed, ObservedContainer};
+use crate::runtime::{ContainerState, Health};
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all stopped containers too
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display services
+    #[arg(long)]
+    pub services: bool,
+    /// Format the output: table or json
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: PsFormat,
+    /// Services to list (default: all)
+    #[arg(value_name = "SERVICE")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PsFormat {
+    Table,
+    Json,
+}
+
+impl From<Format> for PsFormat {
+    fn from(f: Format) -> PsFormat {
+        match f {
+            Format::Json => PsFormat::Json,
+            Format::Yaml => PsFormat::Table,
+        }
+    }
+}
+
+pub async fn run(global: &GlobalArgs, args: &PsArgs) -> ExitCode {
+    let target = match target(global) {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let runtime = match connect().await {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    // One engine call: `ps` must be fast.
+    let containers = match runtime.containers(target.name()).await {
+        Ok(containers) => containers,
+        Err(err) => {
+            output::error_line(&err.to_string());
+            return ExitCode::FAILURE;
+        }
+    };
+    let observed = Observed::from_containers(target.name(), containers);
+    let shown: Vec<&ObservedContainer> = observed
+        .containers()
+        .filter(|c| args.all || c.is_running())
+        .filter(|c| args.filter.is_empty() || args.filter.contains(&c.service))
+        .collect();
+    if args.quiet {
+        shown.iter().for_each(|c| println!("{}", c.id));
+    } else if args.services {
+        let mut names: Vec<&str> = shown.iter().map(|c| c.service.as_str()).collect();
+        names.dedup();
+        names.iter().for_each(|n| println!("{n}"));
+    } else {
+        match args.format {
+            PsFormat::Json => println!("{}", json(target.name(), &shown)),
+            PsFormat::Table => print!("{}", table(&shown)),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `running`, `running (healthy)`, `exited (1)`.
+pub fn status(c: &ObservedContainer) -> String {
+    let state = serde_json::to_value(c.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    match (c.state, c.health) {
+        (ContainerState::Exited | ContainerState::Dead, _) => {
+            format!("{state} ({})", c.exit_code.unwrap_or(0))
+        }
+        (_, Some(health)) => {
+            let health = match health {
+                Health::Starting => "health: starting",
+                Health::Healthy => "healthy",
+                Health::Unhealthy => "unhealthy",
+            };
+            format!("{state} ({health})")
+        }
+        _ => state,
+    }
+}
+
+fn ago(created: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(created);
+    let seconds = (now - created).max(0);
+    match seconds {
+        s if s < 60 => format!("{s} seconds ago"),
+        s if s < 3600 => format!("{} minutes ago", s / 60),
+        s if s < 86400 => format!("{} hours ago", s / 3600),
+        s => format!("{} days ago", s / 86400),
+    }
+}
+
+fn table(containers: &[&ObservedContainer]) -> String {
+    let header = ["NAME", "IMAGE", "SERVICE", "CREATED", "STATUS", "PORTS"];
+    let rows: Vec<[String; 6]> = containers
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                c.engine.image.clone(),
+                c.service.clone(),
+                ago(c.engine.created),
+                status(c),
+                c.engine.ports.join(", "),
+            ]
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let mut out: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        if let Some(last) = out.last_mut() {
+            *last = last.trim_end().to_string();
+        }
+        out.join("   ") + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in &rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn json(project: &str, containers: &[&ObservedContainer]) -> String {
+    let items: Vec<serde_json::Value> = containers
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "ID": c.id,
+                "Name": c.name,
+                "Image": c.engine.image,
+                "Project": project,
+                "Service": c.service,
+                "Number": c.number,
+                "State": c.state,
+                "Health": c.health.map(|h| serde_json::to_value(h).unwrap_or_default()).unwrap_or_else(|| "".into()),
+                "ExitCode": c.exit_code.unwrap_or(0),
+                "Status": status(c),
+                "Created": c.engine.created,
+                "Publishers": c.engine.ports,
+            })
+        })
+        .collect();
+    serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
+}

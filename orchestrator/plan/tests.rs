@@ -1,0 +1,1039 @@
+//! Golden tests of `reconcile` and `down`: a compose file and an engine state (made by applying
+//! an earlier plan to a `MemoryRuntime`, then changed by hand) give a plan whose text form is
+//! compared with `specs/plans/<case>.txt`. `WHARF_BLESS=1` rewrites the files instead.
+//!
+//! Every plan is also applied to the in-memory engine, in id order, and must succeed; after a
+//! plan of `up` is applied, a second reconcile must be empty: plans converge.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{Action, BuildPolicy, DownOptions, Plan, PlanError, ReconcileOptions, down, reconcile};
+use crate::desired::{self, BuildOptions, Desired, labels};
+use crate::observe::{self, Observed};
+use crate::runtime::memory::MemoryRuntime;
+use crate::runtime::{BuildRequest, ContainerState, Health, Runtime};
+use crate::spec::{LoadOptions, load};
+
+const PROJECT: &str = "demo";
+
+/// The project most cases start from: a database with a healthcheck, a one-shot migration,
+/// and a web front end on two networks, with two named volumes.
+const SHOP: &str = r#"
+services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: secret
+    volumes:
+      - dbdata:/var/lib/postgresql/data
+    networks: [back]
+    healthcheck:
+      test: ["CMD", "pg_isready"]
+      interval: 2s
+  migrate:
+    image: demo/app:1
+    command: ["migrate"]
+    networks: [back]
+    depends_on:
+      db:
+        condition: service_healthy
+  web:
+    image: demo/app:1
+    environment:
+      GREETING: hello
+    ports: ["8080:80"]
+    volumes:
+      - uploads:/srv/uploads
+    networks: [front, back]
+    depends_on:
+      db:
+        condition: service_healthy
+      migrate:
+        condition: service_completed_successfully
+networks:
+  front: {}
+  back: {}
+volumes:
+  dbdata: {}
+  uploads: {}
+"#;
+
+/// One test's world: a project directory and an engine.
+struct Fixture {
+    dir: tempfile::TempDir,
+    engine: MemoryRuntime,
+}
+
+impl Fixture {
+    /// An engine that has every image `SHOP` runs.
+    fn new() -> Fixture {
+        let fixture = Fixture::empty();
+        fixture.engine.add_image("postgres:16");
+        fixture.engine.add_image("demo/app:1");
+        fixture
+    }
+
+    fn empty() -> Fixture {
+        Fixture {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            engine: MemoryRuntime::new(),
+        }
+    }
+
+    fn desired(&self, yaml: &str) -> Desired {
+        self.desired_scaled(yaml, &[])
+    }
+
+    fn desired_scaled(&self, yaml: &str, scale: &[(&str, u32)]) -> Desired {
+        let project = load(&LoadOptions {
+            files: vec!["-".into()],
+            stdin: Some(yaml.to_string()),
+            project_name: Some(PROJECT.into()),
+            cwd: self.dir.path().to_path_buf(),
+            ..LoadOptions::default()
+        })
+        .unwrap_or_else(|d| panic!("the compose file loads: {d:?}"));
+        let scale = scale.iter().map(|(s, n)| (s.to_string(), *n)).collect();
+        desired::build(&project, &BuildOptions { scale })
+    }
+
+    fn observe(&self, desired: Option<&Desired>) -> Observed {
+        block_on(observe::observe(&self.engine, PROJECT, desired)).expect("observe")
+    }
+
+    fn plan(&self, desired: &Desired, options: &ReconcileOptions) -> Result<Plan, PlanError> {
+        reconcile(desired, &self.observe(Some(desired)), options)
+    }
+
+    /// Plans, applies and checks convergence, as `wharf up` would.
+    fn up(&self, desired: &Desired, options: &ReconcileOptions) -> Plan {
+        let plan = self.plan(desired, options).expect("a plan");
+        self.apply(&plan);
+        plan
+    }
+
+    fn down(&self, desired: Option<&Desired>, options: &DownOptions) -> Plan {
+        let plan = down(PROJECT, desired, &self.observe(desired), options);
+        self.apply(&plan);
+        plan
+    }
+
+    /// Runs a plan on the in-memory engine in id order (a valid order, which is checked).
+    fn apply(&self, plan: &Plan) {
+        block_on(apply(
+            &self.engine,
+            plan,
+            plan.operations.len(),
+            self.dir.path(),
+        ));
+    }
+
+    /// Runs the first `count` operations of a plan, as an `up` interrupted there would.
+    fn apply_first(&self, plan: &Plan, count: usize) {
+        block_on(apply(&self.engine, plan, count, self.dir.path()));
+    }
+
+    /// Marks every container with a healthcheck healthy, and one-shot containers as done.
+    fn settle(&self, one_shot: &[&str]) {
+        for c in self.engine.all_containers() {
+            if c.health.is_some() {
+                self.engine.set_health(&c.id, Some(Health::Healthy));
+            }
+            let service = c.labels.get(labels::SERVICE).cloned().unwrap_or_default();
+            if one_shot.contains(&service.as_str()) {
+                self.engine
+                    .set_state(&c.id, ContainerState::Exited, Some(0));
+            }
+        }
+    }
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
+    for op in plan.operations.iter().take(count) {
+        for dep in &op.after {
+            assert!(*dep < op.id, "#{} waits for a later #{dep}", op.id);
+        }
+        let result = match &op.action {
+            Action::CreateNetwork(n) => engine.create_network(n).await,
+            Action::RemoveNetwork { name } => engine.remove_network(name).await,
+            Action::CreateVolume(v) => engine.create_volume(v).await,
+            Action::RemoveVolume { name } => engine.remove_volume(name).await,
+            Action::PullImage { image, .. } => engine.pull_image(image).await,
+            Action::BuildImage { image, build, .. } => engine
+                .build_image(&BuildRequest {
+                    context: dir.join(build.context.clone().unwrap_or_default()),
+                    dockerfile: build.dockerfile.clone().unwrap_or("Dockerfile".into()),
+                    dockerfile_inline: build.dockerfile_inline.clone(),
+                    tag: image.clone(),
+                    args: HashMap::new(),
+                    target: build.target.clone(),
+                    labels: HashMap::new(),
+                    no_cache: false,
+                    pull: false,
+                })
+                .await
+                .map(drop),
+            Action::CreateContainer { name, spec, .. } => {
+                engine.create_container(name, spec).await.map(drop)
+            }
+            Action::StartContainer { container, .. } => {
+                engine.start_container(container.target()).await
+            }
+            Action::StopContainer {
+                container, timeout, ..
+            } => engine.stop_container(container.target(), *timeout).await,
+            Action::RemoveContainer {
+                container, volumes, ..
+            } => engine.remove_container(container.target(), *volumes).await,
+            Action::RenameContainer { container, to, .. } => {
+                engine.rename_container(container.target(), to).await
+            }
+            Action::WaitFor { .. } => Ok(()),
+        };
+        if let Err(err) = result {
+            panic!("#{} {} failed: {err}\nplan:\n{plan}", op.id, op.action);
+        }
+    }
+}
+
+fn specs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/plans")
+}
+
+fn blessing() -> bool {
+    std::env::var("WHARF_BLESS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Compares (or with `WHARF_BLESS=1` writes) `specs/plans/<case>.txt`.
+fn golden(case: &str, about: &str, command: &str, result: Result<&Plan, &PlanError>) {
+    let mut text = String::new();
+    for line in about.trim().lines() {
+        text.push_str("# ");
+        text.push_str(line.trim());
+        text.push('\n');
+    }
+    text.push_str(&format!("$ wharf {command}\n"));
+    match result {
+        Ok(plan) if plan.operations.is_empty() && plan.warnings.is_empty() => {
+            text.push_str("(no operations)\n")
+        }
+        Ok(plan) => text.push_str(&plan.to_string()),
+        Err(err) => text.push_str(&format!("error: {err}\n")),
+    }
+    let path = specs_dir().join(format!("{case}.txt"));
+    if blessing() {
+        fs::create_dir_all(specs_dir()).expect("specs/plans");
+        fs::write(&path, &text).expect("write the golden file");
+        return;
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no {} (run with WHARF_BLESS=1 to create it)\nactual:\n{text}",
+            path.display()
+        )
+    });
+    pretty_assertions::assert_eq!(
+        expected,
+        text,
+        "{case}: plan differs from {}",
+        path.display()
+    );
+}
+
+/// The second `up` of a project that the first one converged is empty.
+fn assert_converged(fixture: &Fixture, desired: &Desired, options: &ReconcileOptions) {
+    let again = fixture.plan(desired, options).expect("a plan");
+    assert!(
+        again.operations.is_empty(),
+        "a second reconcile is not empty:\n{again}"
+    );
+}
+
+fn up() -> ReconcileOptions {
+    ReconcileOptions::default()
+}
+
+/// `SHOP` brought up and settled (the database healthy, the migration done).
+fn shop() -> (Fixture, Desired) {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    fixture.up(&desired, &up());
+    fixture.settle(&["migrate"]);
+    // The migration exited on its own: `up` would run it again. Tests that want a converged
+    // project start it as if it were a long-running service.
+    (fixture, desired)
+}
+
+/// `SHOP` with every container running.
+fn shop_running() -> (Fixture, Desired) {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    fixture.up(&desired, &up());
+    fixture.settle(&[]);
+    (fixture, desired)
+}
+
+fn replace(yaml: &str, from: &str, to: &str) -> String {
+    assert!(yaml.contains(from), "{from:?} is not in the file");
+    yaml.replacen(from, to, 1)
+}
+
+#[test]
+fn fresh_project() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "fresh_project",
+        "Nothing exists yet: networks and volumes first, every container created at once,
+         each started after the waits for its dependencies.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+    // The number label is on every container.
+    for c in fixture.engine.all_containers() {
+        assert_eq!(c.labels[labels::NUMBER], "1", "{}", c.name);
+        assert_eq!(c.labels[labels::PROJECT], PROJECT);
+    }
+}
+
+#[test]
+fn unchanged_project_is_an_empty_plan() {
+    let (fixture, desired) = shop_running();
+    fixture.engine.clear_calls();
+    let plan = fixture.up(&desired, &up());
+    assert!(plan.operations.is_empty(), "{plan}");
+    assert!(plan.warnings.is_empty(), "{plan}");
+    assert!(fixture.engine.calls().is_empty());
+    golden(
+        "unchanged",
+        "Everything is running as the file says: zero operations, not even waits.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn exited_one_shot_is_run_again() {
+    let (fixture, desired) = shop();
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "exited_one_shot",
+        "The migration exited: `up` starts it again, as compose does (db stays as it is).",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn env_change_recreates_only_that_service() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&replace(SHOP, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "env_changed",
+        "web's environment changed: only web is recreated, new container first, then the old one
+         is stopped, removed, and the new one renamed and started.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+    assert_eq!(
+        fixture.engine.spec("demo-web-1").unwrap().env,
+        ["GREETING=bonjour"]
+    );
+}
+
+#[test]
+fn changed_while_stopped() {
+    let (fixture, _) = shop_running();
+    fixture
+        .engine
+        .set_state("demo-web-1", ContainerState::Exited, Some(0));
+    let changed = fixture.desired(&replace(SHOP, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "changed_while_stopped",
+        "web changed while its container was stopped: replaced without a stop.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn interrupted_replacement_is_finished() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&replace(SHOP, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.plan(&changed, &up()).unwrap();
+    // Stopped after the old container was removed, before the rename.
+    fixture.apply_first(&plan, 3);
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "interrupted_after_remove",
+        "An `up` that replaced web stopped after removing the old container: the new one is
+         kept, renamed to its name and started.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn interrupted_replacement_before_stop() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&replace(SHOP, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.plan(&changed, &up()).unwrap();
+    // Stopped right after the new container was created.
+    fixture.apply_first(&plan, 1);
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "interrupted_after_create",
+        "An `up` that replaced web stopped after creating the new container: both carry replica
+         number 1; the up-to-date new one keeps it, the old one is removed, the new one renamed.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn dependency_scaled_to_zero_is_not_waited_for() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired_scaled(SHOP, &[("migrate", 0)]);
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "scaled_to_zero",
+        "migrate is scaled to 0: it gets no container, and web does not wait for it.",
+        "up --scale migrate=0",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+}
+
+#[test]
+fn dependent_with_restart_true_is_recreated() {
+    let yaml = replace(
+        SHOP,
+        "      migrate:\n        condition: service_completed_successfully",
+        "      migrate:\n        condition: service_completed_successfully\n        restart: true",
+    );
+    let fixture = Fixture::new();
+    let desired = fixture.desired(&yaml);
+    fixture.up(&desired, &up());
+    fixture.settle(&[]);
+    let changed = fixture.desired(&replace(
+        &yaml,
+        "command: [\"migrate\"]",
+        "command: [\"migrate\", \"--all\"]",
+    ));
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "dependent_restart",
+        "migrate changed, and web declared `restart: true` on it: both are recreated, web after
+         migrate completed; db is untouched.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn dependent_without_restart_is_kept() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&replace(
+        SHOP,
+        "POSTGRES_PASSWORD: secret",
+        "POSTGRES_PASSWORD: other",
+    ));
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "dependency_changed",
+        "db changed; its dependents did not declare `restart: true`: only db is recreated.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn image_id_change_recreates() {
+    let (fixture, desired) = shop_running();
+    // A new image under the same tag (a `docker build -t demo/app:1` or a pull elsewhere).
+    fixture.engine.add_image("demo/app:1");
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "image_changed",
+        "demo/app:1 now names another image: the two services running it are recreated.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+}
+
+#[test]
+fn force_recreate() {
+    let (fixture, desired) = shop_running();
+    let options = ReconcileOptions {
+        force_recreate: true,
+        ..up()
+    };
+    let plan = fixture.up(&desired, &options);
+    golden(
+        "force_recreate",
+        "--force-recreate replaces every container although nothing changed.",
+        "up --force-recreate",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+}
+
+#[test]
+fn no_recreate() {
+    let (fixture, _) = shop_running();
+    fixture
+        .engine
+        .set_state("demo-web-1", ContainerState::Exited, Some(0));
+    let changed = fixture.desired(&replace(SHOP, "GREETING: hello", "GREETING: bonjour"));
+    let options = ReconcileOptions {
+        no_recreate: true,
+        ..up()
+    };
+    let plan = fixture.up(&changed, &options);
+    golden(
+        "no_recreate",
+        "web changed and is stopped; --no-recreate keeps the old container and only starts it.",
+        "up --no-recreate",
+        Ok(&plan),
+    );
+    assert_converged(&fixture, &changed, &options);
+}
+
+#[test]
+fn scale_up() {
+    let (fixture, _) = shop_running();
+    let scaled = fixture.desired_scaled(SHOP, &[("web", 3)]);
+    let plan = fixture.up(&scaled, &up());
+    golden(
+        "scale_up",
+        "web goes from 1 to 3 replicas: replicas 2 and 3 are created; replica 1 is kept.",
+        "up --scale web=3",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &scaled, &up());
+}
+
+#[test]
+fn scale_down_removes_diverged_first() {
+    let fixture = Fixture::new();
+    let three = fixture.desired_scaled(SHOP, &[("web", 3)]);
+    fixture.up(&three, &up());
+    fixture.settle(&[]);
+    // Replica 1 was made from another configuration.
+    fixture
+        .engine
+        .set_label("demo-web-1", labels::CONFIG_HASH, "0ld");
+    let one = fixture.desired(SHOP);
+    let plan = fixture.up(&one, &up());
+    golden(
+        "scale_down",
+        "web goes from 3 to 1 replica and replica 1 has diverged: the diverged one goes first,
+         then the highest number; replica 2 is kept as it is (numbers may have gaps).",
+        "up (web: scale 3 -> 1)",
+        Ok(&plan),
+    );
+    assert_converged(&fixture, &one, &up());
+    let names: Vec<String> = fixture
+        .engine
+        .all_containers()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert!(names.contains(&"demo-web-2".to_string()), "{names:?}");
+}
+
+#[test]
+fn duplicate_numbers_keep_the_oldest() {
+    let (fixture, desired) = shop_running();
+    let web = fixture.engine.container("demo-web-1");
+    let web = block_on(web).unwrap();
+    let labels: Vec<(&str, &str)> = web
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    fixture.engine.add_container(
+        "demo-web-copy",
+        "demo/app:1",
+        &labels,
+        ContainerState::Running,
+    );
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "duplicate_numbers",
+        "Two containers carry web's replica number 1: the older one is kept, the other removed.",
+        "up",
+        Ok(&plan),
+    );
+    assert_converged(&fixture, &desired, &up());
+}
+
+const WITH_WORKER: &str =
+    "  worker:\n    image: demo/app:1\n    command: [\"work\"]\n    networks: [back]\n";
+
+#[test]
+fn orphans_are_warned_about() {
+    let fixture = Fixture::new();
+    let before = fixture.desired(&replace(
+        SHOP,
+        "networks:\n  front",
+        &format!("{WITH_WORKER}networks:\n  front"),
+    ));
+    fixture.up(&before, &up());
+    fixture.settle(&[]);
+    let after = fixture.desired(SHOP);
+    let plan = fixture.up(&after, &up());
+    golden(
+        "orphans_warned",
+        "worker was removed from the file: its container is an orphan, named in a warning and
+         left alone.",
+        "up",
+        Ok(&plan),
+    );
+    assert!(plan.operations.is_empty());
+}
+
+#[test]
+fn remove_orphans() {
+    let fixture = Fixture::new();
+    let before = fixture.desired(&replace(
+        SHOP,
+        "networks:\n  front",
+        &format!("{WITH_WORKER}networks:\n  front"),
+    ));
+    fixture.up(&before, &up());
+    fixture.settle(&[]);
+    let after = fixture.desired(SHOP);
+    let options = ReconcileOptions {
+        remove_orphans: true,
+        ..up()
+    };
+    let plan = fixture.up(&after, &options);
+    golden(
+        "remove_orphans",
+        "--remove-orphans stops and removes the container of the service no longer in the file.",
+        "up --remove-orphans",
+        Ok(&plan),
+    );
+    assert_converged(&fixture, &after, &up());
+}
+
+#[test]
+fn service_arguments_bring_dependencies() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    let options = ReconcileOptions {
+        services: vec!["migrate".into()],
+        ..up()
+    };
+    let plan = fixture.up(&desired, &options);
+    golden(
+        "service_args",
+        "`up migrate` on a fresh project: migrate and its dependency db, with only the network
+         and volume they use; web and its network and volume are left out.",
+        "up migrate",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn service_arguments_without_dependencies() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    let options = ReconcileOptions {
+        services: vec!["migrate".into()],
+        no_deps: true,
+        ..up()
+    };
+    let plan = fixture.up(&desired, &options);
+    golden(
+        "service_args_no_deps",
+        "`up --no-deps migrate`: migrate alone, with no wait for db (which is not brought up).",
+        "up --no-deps migrate",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn unknown_service_argument() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    let options = ReconcileOptions {
+        services: vec!["wbe".into()],
+        ..up()
+    };
+    let result = fixture.plan(&desired, &options);
+    assert_eq!(
+        result.as_ref().unwrap_err(),
+        &PlanError::UnknownService { name: "wbe".into() }
+    );
+    golden(
+        "unknown_service",
+        "A service argument the file does not define.",
+        "up wbe",
+        result.as_ref(),
+    );
+}
+
+#[test]
+fn stopped_container_is_started() {
+    let (fixture, desired) = shop_running();
+    fixture
+        .engine
+        .set_state("demo-web-1", ContainerState::Exited, Some(137));
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "stopped_started",
+        "web's container is up to date but stopped: it is started (after its dependencies are
+         waited for); nothing is recreated.",
+        "up",
+        Ok(&plan),
+    );
+    assert_converged(&fixture, &desired, &up());
+}
+
+#[test]
+fn unlabelled_network_and_volume_are_reused() {
+    let fixture = Fixture::new();
+    fixture.engine.add_network("demo_back", &[]);
+    fixture
+        .engine
+        .add_volume("demo_dbdata", &[(labels::PROJECT, "another")]);
+    let desired = fixture.desired(SHOP);
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "foreign_resources_reused",
+        "demo_back exists without labels and demo_dbdata belongs to another project: both are
+         used as they are, with a warning each; the others are created.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+const EXTERNAL: &str = r#"
+services:
+  web:
+    image: demo/app:1
+    networks: [shared]
+    volumes: [certs:/certs:ro]
+networks:
+  shared:
+    external: true
+    name: proxy
+volumes:
+  certs:
+    external: true
+"#;
+
+#[test]
+fn external_network_missing_is_an_error() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(EXTERNAL);
+    let result = fixture.plan(&desired, &up());
+    golden(
+        "external_missing",
+        "The file uses an external network that does not exist: wharf never creates it.",
+        "up",
+        result.as_ref(),
+    );
+    assert!(matches!(
+        result,
+        Err(PlanError::ExternalMissing { ref name, .. }) if name == "proxy"
+    ));
+}
+
+#[test]
+fn external_resources_present_are_used() {
+    let fixture = Fixture::new();
+    fixture.engine.add_network("proxy", &[]);
+    fixture.engine.add_volume("certs", &[]);
+    let desired = fixture.desired(EXTERNAL);
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "external_present",
+        "External network and volume exist: used, never created, no warning.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    let down_plan = fixture.down(
+        Some(&desired),
+        &DownOptions {
+            volumes: true,
+            ..DownOptions::default()
+        },
+    );
+    golden(
+        "down_external",
+        "`down -v` never removes external networks or volumes.",
+        "down -v",
+        Ok(&down_plan),
+    );
+    assert!(
+        fixture
+            .engine
+            .network_names()
+            .contains(&"proxy".to_string())
+    );
+    assert!(fixture.engine.volume_names().contains(&"certs".to_string()));
+}
+
+const BUILT: &str = r#"
+services:
+  api:
+    build:
+      context: ./api
+    depends_on: [cache]
+  cache:
+    image: redis:7
+"#;
+
+#[test]
+fn build_when_missing() {
+    let fixture = Fixture::empty();
+    fixture.engine.add_remote_image("redis:7");
+    let desired = fixture.desired(BUILT);
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "build_missing",
+        "api has a build section and no image yet: it is built; redis:7 is missing: pulled.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+}
+
+#[test]
+fn build_never_pulls() {
+    let fixture = Fixture::empty();
+    fixture.engine.add_image("redis:7");
+    let desired = fixture.desired(BUILT);
+    let options = ReconcileOptions {
+        build: BuildPolicy::Never,
+        ..up()
+    };
+    let plan = fixture.plan(&desired, &options).unwrap();
+    golden(
+        "build_never",
+        "`up --no-build` with api's image missing: it is pulled instead (the executor reports
+         that it cannot be, naming the service).",
+        "up --no-build",
+        Ok(&plan),
+    );
+}
+
+const PULL_POLICIES: &str = r#"
+services:
+  always:
+    image: demo/always:1
+    pull_policy: always
+  never:
+    image: demo/never:1
+    pull_policy: never
+  missing:
+    image: demo/missing:1
+  present:
+    image: demo/present:1
+"#;
+
+#[test]
+fn pull_policies() {
+    let fixture = Fixture::empty();
+    fixture.engine.add_image("demo/always:1");
+    fixture.engine.add_image("demo/present:1");
+    let desired = fixture.desired(PULL_POLICIES);
+    let plan = fixture.plan(&desired, &up()).unwrap();
+    golden(
+        "pull_policies",
+        "pull_policy always pulls although the image is present; never does not pull the
+         missing image (creating the container will fail); the default pulls missing images only.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn container_name_and_shared_image() {
+    let yaml = r#"
+services:
+  proxy:
+    image: demo/tools:1
+    container_name: edge-proxy
+  sidecar:
+    image: demo/tools:1
+    network_mode: service:proxy
+"#;
+    let fixture = Fixture::empty();
+    fixture.engine.add_remote_image("demo/tools:1");
+    let desired = fixture.desired(yaml);
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "container_name",
+        "container_name is honoured; the image both services run is pulled once; the sidecar
+         joins proxy's network namespace, so it is created once proxy's container exists.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+}
+
+#[test]
+fn down_project() {
+    let (fixture, desired) = shop_running();
+    let plan = fixture.down(Some(&desired), &DownOptions::default());
+    golden(
+        "down",
+        "`down`: containers stopped dependents first (web, then migrate, then db) and removed,
+         then the project's networks; volumes are kept.",
+        "down",
+        Ok(&plan),
+    );
+    assert!(fixture.engine.all_containers().is_empty());
+    assert!(fixture.engine.network_names().is_empty());
+    assert_eq!(
+        fixture.engine.volume_names(),
+        ["demo_dbdata", "demo_uploads"]
+    );
+}
+
+#[test]
+fn down_with_volumes() {
+    let (fixture, desired) = shop();
+    let plan = fixture.down(
+        Some(&desired),
+        &DownOptions {
+            volumes: true,
+            ..DownOptions::default()
+        },
+    );
+    golden(
+        "down_volumes",
+        "`down -v` after the migration exited: its container is only removed; containers go
+         with their anonymous volumes, then the named volumes are removed too.",
+        "down -v",
+        Ok(&plan),
+    );
+    assert!(fixture.engine.volume_names().is_empty());
+}
+
+#[test]
+fn down_without_file_removes_orphans_too() {
+    let fixture = Fixture::new();
+    let before = fixture.desired(&replace(
+        SHOP,
+        "networks:\n  front",
+        &format!("{WITH_WORKER}networks:\n  front"),
+    ));
+    fixture.up(&before, &up());
+    fixture.settle(&[]);
+    // A network another tool made is never removed.
+    fixture.engine.add_network("demo_other", &[]);
+    let plan = fixture.down(None, &DownOptions::default());
+    golden(
+        "down_no_file",
+        "`down` without a compose file: every container of the project (worker included), in the
+         dependency order their labels record, then the networks labelled with the project.",
+        "down (no compose file)",
+        Ok(&plan),
+    );
+    assert!(fixture.engine.all_containers().is_empty());
+    assert_eq!(fixture.engine.network_names(), ["demo_other"]);
+}
+
+#[test]
+fn down_with_file_leaves_orphans_unless_asked() {
+    let fixture = Fixture::new();
+    let before = fixture.desired(&replace(
+        SHOP,
+        "networks:\n  front",
+        &format!("{WITH_WORKER}networks:\n  front"),
+    ));
+    fixture.up(&before, &up());
+    fixture.settle(&[]);
+    let after = fixture.desired(SHOP);
+    let plan = down(
+        PROJECT,
+        Some(&after),
+        &fixture.observe(Some(&after)),
+        &DownOptions::default(),
+    );
+    golden(
+        "down_orphans_kept",
+        "`down` with a file that no longer has worker: its running container is left, with a
+         warning, and so is the network it still uses.",
+        "down",
+        Ok(&plan),
+    );
+    let plan = fixture.down(
+        Some(&after),
+        &DownOptions {
+            remove_orphans: true,
+            ..DownOptions::default()
+        },
+    );
+    golden(
+        "down_remove_orphans",
+        "`down --remove-orphans`: worker's container goes too.",
+        "down --remove-orphans",
+        Ok(&plan),
+    );
+    assert!(fixture.engine.all_containers().is_empty());
+}
+
+#[test]
+fn plans_are_deterministic() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    let observed = fixture.observe(Some(&desired));
+    let first = reconcile(&desired, &observed, &up()).unwrap().to_string();
+    for _ in 0..20 {
+        assert_eq!(
+            reconcile(&desired, &observed, &up()).unwrap().to_string(),
+            first
+        );
+    }
+}
+
+#[test]
+fn every_golden_file_has_a_test() {
+    let source = include_str!("tests.rs");
+    for entry in fs::read_dir(specs_dir()).expect("specs/plans") {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let case = name.trim_end_matches(".txt");
+        assert!(
+            source.contains(&format!("\"{case}\",")),
+            "specs/plans/{name} belongs to no test"
+        );
+    }
+}

@@ -1,0 +1,763 @@
+//! `wharf up`, `down`, `ps`, `logs`, `start`, `stop`, `restart`, `build` against the real
+//! Docker Engine, through the real binary. Every test has its own project and removes what it
+//! made, even when it fails.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
+
+/// A project directory with a compose file, and the guard that cleans its resources up.
+struct Project {
+    dir: tempfile::TempDir,
+    name: String,
+    _cleanup: Cleanup,
+}
+
+impl Project {
+    fn new(prefix: &str, compose: &str) -> Project {
+        let name = unique_project(prefix);
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project {
+            _cleanup: Cleanup::new(&name),
+            dir,
+            name,
+        };
+        project.write(compose);
+        project
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `compose.yaml`, with `IMAGE` standing for the test image.
+    fn write(&self, compose: &str) {
+        std::fs::write(
+            self.path().join("compose.yaml"),
+            compose.replace("IMAGE", busybox_image()),
+        )
+        .unwrap();
+    }
+
+    fn wharf(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+        command
+            .arg("-p")
+            .arg(&self.name)
+            .args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROJECT_NAME");
+        command.output().unwrap()
+    }
+
+    /// Runs wharf and insists on success.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.wharf(args);
+        assert!(
+            out.status.success(),
+            "wharf {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    /// Container name → ID, for every container of the project.
+    fn containers(&self) -> BTreeMap<String, String> {
+        let filter = format!("label=com.docker.compose.project={}", self.name);
+        docker_lines(&[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ])
+        .into_iter()
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(n, i)| (n.to_string(), i.to_string()))
+        })
+        .collect()
+    }
+
+    fn container(&self, service: &str, n: u32) -> String {
+        format!("{}-{service}-{n}", self.name)
+    }
+}
+
+fn inspect(name: &str, format: &str) -> String {
+    docker(&["inspect", "--format", format, name])
+        .trim()
+        .to_string()
+}
+
+const TWO_SERVICES: &str = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    volumes:
+      - data:/data
+  web:
+    image: IMAGE
+    command: ["httpd", "-f", "-p", "80"]
+    init: true
+    environment:
+      GREETING: hello
+    depends_on: [db]
+    networks: [front, back]
+    ports:
+      - "127.0.0.1::80"
+networks:
+  front:
+  back:
+volumes:
+  data:
+"#;
+
+#[test]
+fn up_creates_named_and_labelled_resources_and_a_second_up_changes_nothing() {
+    let p = Project::new("up", TWO_SERVICES);
+    p.ok(&["up", "-d"]);
+    let containers = p.containers();
+    let names: Vec<&String> = containers.keys().collect();
+    assert_eq!(names, [&p.container("db", 1), &p.container("web", 1)]);
+    let web = p.container("web", 1);
+    assert_eq!(inspect(&web, "{{.State.Running}}"), "true");
+    assert_eq!(
+        inspect(
+            &web,
+            "{{index .Config.Labels \"com.docker.compose.service\"}}"
+        ),
+        "web"
+    );
+    assert_eq!(
+        inspect(
+            &web,
+            "{{index .Config.Labels \"com.docker.compose.container-number\"}}"
+        ),
+        "1"
+    );
+    assert_eq!(
+        inspect(
+            &web,
+            "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"
+        ),
+        "False"
+    );
+    assert_eq!(inspect(&web, "{{.HostConfig.RestartPolicy.Name}}"), "no");
+    let networks = inspect(
+        &web,
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+    );
+    assert!(
+        networks.contains(&format!("{}_front", p.name)),
+        "{networks}"
+    );
+    assert!(networks.contains(&format!("{}_back", p.name)), "{networks}");
+    let aliases = inspect(
+        &web,
+        &format!(
+            "{{{{json (index .NetworkSettings.Networks \"{}_front\").Aliases}}}}",
+            p.name
+        ),
+    );
+    assert!(
+        aliases.contains("\"web\""),
+        "service name is an alias: {aliases}"
+    );
+    assert!(inspect(&web, "{{json .Config.Env}}").contains("GREETING=hello"));
+    let volume = format!("{}_data", p.name);
+    assert_eq!(
+        docker(&[
+            "volume",
+            "inspect",
+            "--format",
+            "{{index .Labels \"com.docker.compose.volume\"}}",
+            &volume
+        ])
+        .trim(),
+        "data"
+    );
+
+    // Unchanged: the same containers, nothing printed about any resource, and quickly.
+    let started = Instant::now();
+    let output = p.ok(&["up", "-d"]);
+    let elapsed = started.elapsed();
+    assert_eq!(p.containers(), containers);
+    assert!(
+        !output.contains("Container"),
+        "a no-op up touched something:\n{output}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "no-op up took {elapsed:?}"
+    );
+    assert_eq!(p.ok(&["up", "-d", "--dry-run"]).trim(), "");
+}
+
+#[test]
+fn a_changed_service_is_recreated_alone_and_dependents_that_asked_follow() {
+    let compose = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    environment: {VERSION: "1"}
+  api:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    depends_on:
+      db: {condition: service_started, restart: true}
+  cache:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+"#;
+    let p = Project::new("recreate", compose);
+    p.ok(&["up", "-d"]);
+    let before = p.containers();
+    p.write(&compose.replace("VERSION: \"1\"", "VERSION: \"2\""));
+    let plan = p.ok(&["up", "-d", "--dry-run"]);
+    let db = p.container("db", 1);
+    let order: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.contains(&db))
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        ["create", "stop", "remove", "rename", "start"],
+        "{plan}"
+    );
+    p.ok(&["up", "-d"]);
+    let after = p.containers();
+    assert_ne!(before[&db], after[&db], "db was not recreated");
+    assert_ne!(
+        before[&p.container("api", 1)],
+        after[&p.container("api", 1)],
+        "api asked to follow db"
+    );
+    assert_eq!(
+        before[&p.container("cache", 1)],
+        after[&p.container("cache", 1)],
+        "cache must be kept"
+    );
+    assert!(inspect(&db, "{{json .Config.Env}}").contains("VERSION=2"));
+    assert_eq!(after.len(), 3, "no temporary container is left: {after:?}");
+
+    p.ok(&["up", "-d", "--force-recreate", "cache"]);
+    assert_ne!(
+        after[&p.container("cache", 1)],
+        p.containers()[&p.container("cache", 1)]
+    );
+}
+
+#[test]
+fn scale_up_and_down_removes_the_highest_numbers() {
+    let compose = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    deploy:
+      replicas: 3
+"#;
+    let p = Project::new("scale", compose);
+    p.ok(&["up", "-d"]);
+    let three = p.containers();
+    assert_eq!(three.len(), 3);
+    p.ok(&["up", "-d", "--scale", "web=1"]);
+    let one = p.containers();
+    assert_eq!(one.keys().collect::<Vec<_>>(), [&p.container("web", 1)]);
+    assert_eq!(
+        one[&p.container("web", 1)],
+        three[&p.container("web", 1)],
+        "replica 1 is kept"
+    );
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.containers().len(), 3);
+}
+
+#[test]
+fn orphans_are_named_and_removed_only_when_asked() {
+    let p = Project::new("orphans", TWO_SERVICES);
+    p.ok(&["up", "-d"]);
+    p.write(
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    volumes:
+      - data:/data
+volumes:
+  data:
+"#,
+    );
+    let output = p.ok(&["up", "-d"]);
+    assert!(
+        output.contains("orphan") && output.contains(&p.container("web", 1)),
+        "{output}"
+    );
+    assert!(p.containers().contains_key(&p.container("web", 1)));
+    p.ok(&["up", "-d", "--remove-orphans"]);
+    assert!(!p.containers().contains_key(&p.container("web", 1)));
+}
+
+#[test]
+fn health_gated_start_waits_and_a_failed_dependency_fails_up() {
+    let compose = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 2; touch /tmp/ready; exec sleep 3600"]
+    init: true
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 500ms
+      retries: 20
+  migrate:
+    image: IMAGE
+    command: ["sh", "-c", "exit 0"]
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    depends_on:
+      db: {condition: service_healthy}
+      migrate: {condition: service_completed_successfully}
+"#;
+    let p = Project::new("health", compose);
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        inspect(&p.container("db", 1), "{{.State.Health.Status}}"),
+        "healthy"
+    );
+    let db_healthy = inspect(&p.container("db", 1), "{{(index .State.Health.Log 0).End}}");
+    let app_started = inspect(&p.container("app", 1), "{{.State.StartedAt}}");
+    assert!(
+        app_started >= db_healthy[..19].to_string(),
+        "app started {app_started} before db was healthy {db_healthy}"
+    );
+
+    p.write(&compose.replace("exit 0", "exit 3"));
+    p.ok(&["down"]);
+    let out = p.wharf(&["up", "-d"]);
+    assert!(
+        !out.status.success(),
+        "up must fail when a dependency fails"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("migrate") && stderr.contains("code 3"),
+        "{stderr}"
+    );
+    assert_ne!(
+        inspect(&p.container("app", 1), "{{.State.Running}}"),
+        "true"
+    );
+
+    p.write(&compose.replace("exit 0", "exit 3").replace(
+        "migrate: {condition: service_completed_successfully}",
+        "migrate: {condition: service_completed_successfully, required: false}",
+    ));
+    p.ok(&["down"]);
+    let output = p.ok(&["up", "-d"]);
+    assert!(
+        output.contains("migrate"),
+        "the optional failure is reported: {output}"
+    );
+    assert_eq!(
+        inspect(&p.container("app", 1), "{{.State.Running}}"),
+        "true"
+    );
+}
+
+#[test]
+fn down_keeps_volumes_unless_asked_and_works_without_the_file() {
+    let p = Project::new("down", TWO_SERVICES);
+    p.ok(&["up", "-d"]);
+    let volume = format!("{}_data", p.name);
+    std::fs::remove_file(p.path().join("compose.yaml")).unwrap();
+    p.ok(&["down"]);
+    assert!(p.containers().is_empty());
+    let filter = format!("label=com.docker.compose.project={}", p.name);
+    assert!(docker_lines(&["network", "ls", "-q", "--filter", &filter]).is_empty());
+    assert_eq!(
+        docker_lines(&["volume", "ls", "-q", "--filter", &filter]),
+        [volume.clone()]
+    );
+    p.write(TWO_SERVICES);
+    p.ok(&["down", "-v"]);
+    assert!(docker_lines(&["volume", "ls", "-q", "--filter", &filter]).is_empty());
+}
+
+#[test]
+fn a_named_volume_keeps_its_data_across_down_and_up() {
+    let compose = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "test -f /data/born || date > /data/born; exec sleep 3600"]
+    init: true
+    volumes: [data:/data]
+volumes:
+  data:
+"#;
+    let p = Project::new("persist", compose);
+    p.ok(&["up", "-d"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let born = docker(&["exec", &p.container("db", 1), "cat", "/data/born"]);
+    p.ok(&["down"]);
+    p.ok(&["up", "-d"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        docker(&["exec", &p.container("db", 1), "cat", "/data/born"]),
+        born
+    );
+}
+
+#[test]
+fn external_and_foreign_networks() {
+    let foreign = unique_project("foreign-net");
+    let p = Project::new(
+        "external",
+        &format!(
+            r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    networks: [outside]
+networks:
+  outside:
+    name: {foreign}
+    external: true
+"#
+        ),
+    );
+    let mut cleanup = Cleanup::new(&foreign);
+    let out = p.wharf(&["up", "-d"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&foreign));
+    assert!(p.containers().is_empty(), "a failed plan changes nothing");
+
+    docker(&["network", "create", &foreign]);
+    cleanup.network(&foreign);
+    p.ok(&["up", "-d"]);
+    p.ok(&["down"]);
+    assert_eq!(
+        docker_lines(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{foreign}$")
+        ])
+        .len(),
+        1,
+        "external networks are never removed"
+    );
+}
+
+#[test]
+fn ps_lists_state_in_a_table_and_in_json() {
+    let p = Project::new("ps", TWO_SERVICES);
+    p.ok(&["up", "-d"]);
+    p.ok(&["stop", "web"]);
+    let table = p.ok(&["ps"]);
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.contains(&p.container("db", 1)) && !table.contains(&p.container("web", 1)),
+        "{table}"
+    );
+    let all = p.ok(&["ps", "-a"]);
+    assert!(
+        all.contains(&p.container("web", 1)) && all.contains("exited"),
+        "{all}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&p.ok(&["ps", "-a", "--format", "json"])).unwrap();
+    let items = json.as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let web = items.iter().find(|i| i["Service"] == "web").unwrap();
+    assert_eq!(web["State"], "exited");
+    let ids = p.ok(&["ps", "-q"]);
+    assert_eq!(ids.lines().count(), 1);
+    p.ok(&["start"]);
+    assert_eq!(p.ok(&["ps", "-q"]).lines().count(), 2);
+    let before = p.containers();
+    p.ok(&["restart", "db"]);
+    assert_eq!(p.containers(), before, "restart keeps the containers");
+}
+
+#[test]
+fn logs_are_prefixed_tailed_and_in_time_order() {
+    let compose = r#"
+services:
+  one:
+    image: IMAGE
+    command: ["sh", "-c", "echo first; sleep 0.4; echo third; exec sleep 3600"]
+    init: true
+  two:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 0.2; echo second; exec sleep 3600"]
+    init: true
+"#;
+    let p = Project::new("logs", compose);
+    p.ok(&["up", "-d"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    let out = p.wharf(&["logs"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let position = |word: &str| {
+        lines
+            .iter()
+            .position(|l| l.ends_with(word))
+            .unwrap_or_else(|| panic!("{word} missing: {text}"))
+    };
+    assert!(
+        position("first") < position("second") && position("second") < position("third"),
+        "{text}"
+    );
+    assert!(
+        lines[position("second")].starts_with(&p.container("two", 1)),
+        "{text}"
+    );
+    let tail = p.wharf(&["logs", "--tail", "1", "one"]);
+    let tail = String::from_utf8_lossy(&tail.stdout);
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    assert!(tail.contains("third"));
+    let stamped = p.wharf(&["logs", "-t", "two"]);
+    assert!(
+        String::from_utf8_lossy(&stamped.stdout).contains("T"),
+        "timestamps"
+    );
+}
+
+#[test]
+fn images_are_built_with_dockerignore_and_a_missing_image_names_its_service() {
+    let p = Project::new(
+        "build",
+        r#"
+services:
+  app:
+    build:
+      context: ./app
+      args: {WORD: built}
+    command: ["sleep", "3600"]
+    init: true
+"#,
+    );
+    let app = p.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(
+        app.join("Dockerfile"),
+        format!(
+            "FROM {}\nARG WORD\nCOPY . /src\nRUN echo $WORD > /word\n",
+            busybox_image()
+        ),
+    )
+    .unwrap();
+    std::fs::write(app.join("kept.txt"), "kept").unwrap();
+    std::fs::write(app.join("secret.txt"), "secret").unwrap();
+    std::fs::write(app.join(".dockerignore"), "secret.txt\n").unwrap();
+    let mut cleanup = Cleanup::new(&format!("{}-images", p.name));
+    cleanup.image(&format!("{}-app", p.name));
+    p.ok(&["up", "-d"]);
+    let container = p.container("app", 1);
+    assert_eq!(
+        docker(&["exec", &container, "cat", "/word"]).trim(),
+        "built"
+    );
+    assert_eq!(
+        docker(&["exec", &container, "ls", "/src"])
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["Dockerfile", "kept.txt"]
+    );
+
+    std::fs::write(app.join("kept.txt"), "changed").unwrap();
+    let before = p.containers();
+    p.ok(&["up", "-d", "--build"]);
+    assert_ne!(
+        before,
+        p.containers(),
+        "a rebuilt image recreates the container"
+    );
+    assert_eq!(
+        docker(&["exec", &container, "cat", "/src/kept.txt"]),
+        "changed"
+    );
+
+    p.write(
+        r#"
+services:
+  ghost:
+    image: wharf-test/does-not-exist:1
+"#,
+    );
+    let out = p.wharf(&["up", "-d", "--remove-orphans"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ghost") && stderr.contains("wharf-test/does-not-exist:1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_container_spec_reaches_the_engine() {
+    let p = Project::new(
+        "spec",
+        r#"
+services:
+  box:
+    image: IMAGE
+    entrypoint: ["sh", "-c"]
+    command: ["exec sleep 3600"]
+    working_dir: /tmp
+    user: "1000"
+    hostname: boxhost
+    init: true
+    stop_signal: SIGINT
+    stop_grace_period: 3s
+    extra_hosts: ["db.local:10.0.0.9"]
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    labels: {team: infra}
+    tmpfs: [/scratch]
+    expose: ["9000"]
+    ports: ["127.0.0.1:18000-18001:8000-8001/udp"]
+    volumes:
+      - ./site:/site:ro
+      - type: tmpfs
+        target: /cache
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 2s
+    deploy:
+      resources:
+        limits: {memory: 64m, cpus: "0.5"}
+"#,
+    );
+    std::fs::create_dir(p.path().join("site")).unwrap();
+    p.ok(&["up", "-d"]);
+    let c = p.container("box", 1);
+    assert_eq!(inspect(&c, "{{json .Config.Entrypoint}}"), r#"["sh","-c"]"#);
+    assert_eq!(
+        inspect(&c, "{{json .Config.Cmd}}"),
+        r#"["exec sleep 3600"]"#
+    );
+    assert_eq!(
+        inspect(
+            &c,
+            "{{.Config.WorkingDir}} {{.Config.User}} {{.Config.Hostname}}"
+        ),
+        "/tmp 1000 boxhost"
+    );
+    assert_eq!(
+        inspect(&c, "{{.Config.StopSignal}} {{.Config.StopTimeout}}"),
+        "SIGINT 3"
+    );
+    assert_eq!(inspect(&c, "{{.HostConfig.Init}}"), "true");
+    assert_eq!(
+        inspect(&c, "{{json .HostConfig.ExtraHosts}}"),
+        r#"["db.local:10.0.0.9"]"#
+    );
+    assert!(inspect(&c, "{{json .HostConfig.CapAdd}}").contains("NET_ADMIN"));
+    assert_eq!(inspect(&c, "{{index .Config.Labels \"team\"}}"), "infra");
+    assert_eq!(
+        inspect(&c, "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}"),
+        "67108864 500000000"
+    );
+    let ports = inspect(&c, "{{json .HostConfig.PortBindings}}");
+    assert!(
+        ports.contains("8000/udp") && ports.contains("18001"),
+        "{ports}"
+    );
+    assert!(inspect(&c, "{{json .Config.ExposedPorts}}").contains("9000/tcp"));
+    let mounts = inspect(
+        &c,
+        "{{range .Mounts}}{{.Type}}:{{.Destination}}:{{.RW}} {{end}}",
+    );
+    assert!(mounts.contains("bind:/site:false"), "{mounts}");
+    assert!(inspect(&c, "{{json .HostConfig.Tmpfs}}").contains("/scratch"));
+    assert!(inspect(&c, "{{json .Config.Healthcheck.Test}}").contains("true"));
+}
+
+#[test]
+fn docker_compose_sees_wharf_projects_and_wharf_removes_docker_compose_projects() {
+    let p = Project::new("interop", TWO_SERVICES);
+    p.ok(&["up", "-d"]);
+    let ps = Command::new("docker-compose")
+        .args(["-p", &p.name, "ps"])
+        .current_dir(p.path())
+        .output();
+    let Ok(ps) = ps else {
+        eprintln!("SKIPPED: docker-compose is not installed");
+        return;
+    };
+    let listed = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        listed.contains(&p.container("web", 1)) && listed.contains(&p.container("db", 1)),
+        "{listed}"
+    );
+    p.ok(&["down"]);
+
+    let up = Command::new("docker-compose")
+        .args(["-p", &p.name, "up", "-d"])
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert_eq!(p.containers().len(), 2);
+    p.ok(&["down"]);
+    assert!(
+        p.containers().is_empty(),
+        "wharf down removes what docker-compose made"
+    );
+}
+
+#[test]
+fn a_failed_up_can_simply_be_run_again() {
+    let p = Project::new("rerun", TWO_SERVICES);
+    // Occupy the name wharf wants for `db` with a container that is not part of the project.
+    let squatter = p.container("db", 1);
+    let mut guard = Cleanup::new(&format!("{}-squat", p.name));
+    guard.container(&squatter);
+    docker(&["create", "--name", &squatter, busybox_image(), "true"]);
+    let out = p.wharf(&["up", "-d"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&squatter));
+    assert_eq!(
+        inspect(
+            &squatter,
+            "{{index .Config.Labels \"com.docker.compose.project\"}}"
+        ),
+        "",
+        "a foreign container is never touched"
+    );
+    docker(&["rm", "-f", &squatter]);
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.containers().len(), 2);
+}

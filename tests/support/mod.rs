@@ -1,0 +1,435 @@
+//! What the integration tests against the real Docker Engine share:
+//! - [`busybox_image`]: a local image to run (there is no registry to pull from);
+//! - [`unique_project`]: a project name that no other test (or test process) uses;
+//! - [`Cleanup`]: removes everything labelled with that project when dropped, even when the
+//!   test panics, so that networks do not pile up (the engine has about 30 address pools).
+//!
+//! Use it from a test crate with `mod support;`. It only uses the `docker` CLI, so it works
+//! inside and outside a tokio runtime.
+
+#![allow(dead_code)]
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The image the tests run: Debian's static busybox with its applets linked into `/bin`.
+pub const BUSYBOX_IMAGE: &str = "wharf-test/busybox:latest";
+/// The label every project resource carries.
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
+
+const BUSYBOX_BINARY: &str = "/bin/busybox";
+const LOCK_FILE: &str = "/tmp/wharf-test-busybox-image.lock";
+/// A lock older than this is taken to belong to a process that died while holding it.
+const STALE_LOCK: Duration = Duration::from_secs(120);
+
+/// Makes sure `wharf-test/busybox:latest` exists (made once per machine with `docker import`)
+/// and returns its name. Test processes running in parallel wait for the one that makes it.
+pub fn busybox_image() -> &'static str {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        if image_exists(BUSYBOX_IMAGE) {
+            return;
+        }
+        assert!(
+            Path::new(BUSYBOX_BINARY).is_file(),
+            "{BUSYBOX_BINARY} is missing: the tests make their image from Debian's static \
+             busybox; install it with `apt-get install busybox-static`"
+        );
+        assert!(
+            is_static(Path::new(BUSYBOX_BINARY)),
+            "{BUSYBOX_BINARY} is dynamically linked and cannot run in an image without a C \
+             library; install the static one with `apt-get install busybox-static`"
+        );
+        let _lock = Lock::acquire(LOCK_FILE);
+        // Another process may have made it while this one waited for the lock.
+        if !image_exists(BUSYBOX_IMAGE) {
+            import_busybox();
+        }
+    });
+    BUSYBOX_IMAGE
+}
+
+/// Whether an ELF executable has no program interpreter (`PT_INTERP`): statically linked.
+fn is_static(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 {
+        // Not a 64-bit ELF: let `docker import` and the tests tell.
+        return true;
+    }
+    let le = bytes[5] == 1;
+    let read = |at: usize, len: usize| -> u64 {
+        let mut value = 0u64;
+        for i in 0..len {
+            let byte = u64::from(bytes.get(at + i).copied().unwrap_or(0));
+            value |= if le {
+                byte << (8 * i)
+            } else {
+                byte << (8 * (len - 1 - i))
+            };
+        }
+        value
+    };
+    let phoff = read(0x20, 8) as usize;
+    let phentsize = read(0x36, 2) as usize;
+    let phnum = read(0x38, 2) as usize;
+    const PT_INTERP: u64 = 3;
+    !(0..phnum).any(|i| read(phoff + i * phentsize, 4) == PT_INTERP)
+}
+
+fn import_busybox() {
+    let rootfs = busybox_rootfs();
+    let mut child = Command::new("docker")
+        .args([
+            "import",
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--change",
+            r#"CMD ["sh"]"#,
+            "--message",
+            "wharf test image: Debian's busybox-static",
+            "-",
+            BUSYBOX_IMAGE,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running `docker import`");
+    child
+        .stdin
+        .take()
+        .expect("stdin of docker import")
+        .write_all(&rootfs)
+        .expect("sending the root filesystem to `docker import`");
+    let output = child
+        .wait_with_output()
+        .expect("waiting for `docker import`");
+    assert!(
+        output.status.success(),
+        "docker import {BUSYBOX_IMAGE} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A root filesystem tar: `/bin/busybox`, a link in `/bin` for each of its applets, the usual
+/// directories, and `/etc/passwd`/`/etc/group` with root and nobody.
+fn busybox_rootfs() -> Vec<u8> {
+    let binary = std::fs::read(BUSYBOX_BINARY).expect("reading /bin/busybox");
+    let list = Command::new(BUSYBOX_BINARY)
+        .arg("--list")
+        .output()
+        .expect("running busybox --list");
+    let mut applets: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "busybox" && !a.contains('/'))
+        .map(str::to_string)
+        .collect();
+    // The applets the tests rely on, should `--list` be unavailable.
+    for applet in [
+        "sh", "sleep", "wget", "httpd", "nc", "cat", "echo", "ls", "hostname", "env", "true",
+        "false", "kill", "ps", "test", "grep", "ip", "nslookup", "id", "touch", "mkdir",
+    ] {
+        if !applets.iter().any(|a| a == applet) {
+            applets.push(applet.to_string());
+        }
+    }
+
+    let mut tar = tar::Builder::new(Vec::new());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let dir = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(mode);
+        header.set_size(0);
+        header.set_mtime(now);
+        tar.append_data(&mut header, format!("{path}/"), std::io::empty())
+            .expect("tar directory");
+    };
+    for (path, mode) in [
+        ("bin", 0o755),
+        ("sbin", 0o755),
+        ("usr", 0o755),
+        ("usr/bin", 0o755),
+        ("usr/sbin", 0o755),
+        ("etc", 0o755),
+        ("root", 0o700),
+        ("home", 0o755),
+        ("var", 0o755),
+        ("var/www", 0o755),
+        ("tmp", 0o1777),
+        ("proc", 0o555),
+        ("sys", 0o555),
+        ("dev", 0o755),
+        ("run", 0o755),
+    ] {
+        dir(&mut tar, path, mode);
+    }
+    let file = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(mode);
+        header.set_size(data.len() as u64);
+        header.set_mtime(now);
+        tar.append_data(&mut header, path, data).expect("tar file");
+    };
+    file(&mut tar, "bin/busybox", 0o755, &binary);
+    file(
+        &mut tar,
+        "etc/passwd",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    );
+    file(
+        &mut tar,
+        "etc/group",
+        0o644,
+        b"root:x:0:\nnogroup:x:65534:\n",
+    );
+    for applet in &applets {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_mode(0o777);
+        header.set_size(0);
+        header.set_mtime(now);
+        tar.append_link(&mut header, format!("bin/{applet}"), "busybox")
+            .expect("tar symlink");
+    }
+    tar.into_inner().expect("finishing the tar")
+}
+
+/// Whether a local image exists.
+pub fn image_exists(reference: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", reference])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A lock file created exclusively; removed on drop. A lock whose holder is gone (its process
+/// no longer exists, or the file is older than [`STALE_LOCK`]) is taken over.
+struct Lock {
+    path: &'static str,
+}
+
+impl Lock {
+    fn acquire(path: &'static str) -> Lock {
+        let deadline = Instant::now() + STALE_LOCK * 3;
+        loop {
+            match OpenOptions::new().write(true).create_new(true).open(path) {
+                Ok(mut file) => {
+                    let _ = writeln!(file, "{}", std::process::id());
+                    return Lock { path };
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if lock_is_stale(path) {
+                        let _ = std::fs::remove_file(path);
+                        continue;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "waited too long for the lock {path}; remove it if no test is running"
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("cannot create the lock file {path}: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.path);
+    }
+}
+
+fn lock_is_stale(path: &str) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let old = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age > STALE_LOCK);
+    let holder_gone = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    old || holder_gone
+}
+
+/// A project name for one test: `<prefix>-<pid>-<n>-<time>`, lower case, valid for compose.
+pub fn unique_project(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let prefix: String = prefix
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!(
+        "wt-{}-{:x}-{n}-{:x}",
+        prefix.trim_matches('-'),
+        std::process::id(),
+        nanos >> 8
+    )
+}
+
+/// Removes, when dropped (also when the test panics), every container, network and volume
+/// labelled `com.docker.compose.project=<project>`, plus the images and the extra resources
+/// registered with [`Cleanup::image`], [`Cleanup::network`] and [`Cleanup::volume`].
+pub struct Cleanup {
+    project: String,
+    images: Vec<String>,
+    networks: Vec<String>,
+    volumes: Vec<String>,
+    containers: Vec<String>,
+}
+
+impl Cleanup {
+    pub fn new(project: &str) -> Cleanup {
+        Cleanup {
+            project: project.to_string(),
+            images: Vec::new(),
+            networks: Vec::new(),
+            volumes: Vec::new(),
+            containers: Vec::new(),
+        }
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// Also remove this image (a tag the test built).
+    pub fn image(&mut self, reference: &str) -> &mut Self {
+        self.images.push(reference.to_string());
+        self
+    }
+
+    /// Also remove this network (one made without the project label).
+    pub fn network(&mut self, name: &str) -> &mut Self {
+        self.networks.push(name.to_string());
+        self
+    }
+
+    /// Also remove this volume (one made without the project label).
+    pub fn volume(&mut self, name: &str) -> &mut Self {
+        self.volumes.push(name.to_string());
+        self
+    }
+
+    /// Also remove this container (one made without the project label).
+    pub fn container(&mut self, name: &str) -> &mut Self {
+        self.containers.push(name.to_string());
+        self
+    }
+
+    /// Removes everything now (the drop does it again, which is then a no-op).
+    pub fn run(&self) {
+        let filter = format!("label={PROJECT_LABEL}={}", self.project);
+        let mut containers = docker_lines(&["ps", "-aq", "--filter", &filter]);
+        containers.extend(self.containers.iter().cloned());
+        if !containers.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(containers.iter().map(String::as_str));
+            docker_quiet(&args);
+        }
+        let mut networks = docker_lines(&["network", "ls", "-q", "--filter", &filter]);
+        networks.extend(self.networks.iter().cloned());
+        for network in &networks {
+            docker_quiet(&["network", "rm", network]);
+        }
+        let mut volumes = docker_lines(&["volume", "ls", "-q", "--filter", &filter]);
+        volumes.extend(self.volumes.iter().cloned());
+        for volume in &volumes {
+            docker_quiet(&["volume", "rm", "-f", volume]);
+        }
+        let mut images = docker_lines(&["image", "ls", "-q", "--filter", &filter]);
+        images.extend(self.images.iter().cloned());
+        for image in &images {
+            docker_quiet(&["image", "rm", "-f", image]);
+        }
+    }
+
+    /// What is still labelled with the project: `(containers, networks, volumes)`.
+    pub fn leftovers(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let filter = format!("label={PROJECT_LABEL}={}", self.project);
+        (
+            docker_lines(&["ps", "-aq", "--filter", &filter]),
+            docker_lines(&["network", "ls", "-q", "--filter", &filter]),
+            docker_lines(&["volume", "ls", "-q", "--filter", &filter]),
+        )
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+/// The lines `docker ARGS` prints (empty on failure).
+pub fn docker_lines(args: &[&str]) -> Vec<String> {
+    Command::new("docker")
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs `docker ARGS` and returns its standard output, panicking with its error on failure.
+pub fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("running the docker CLI");
+    assert!(
+        output.status.success(),
+        "docker {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn docker_quiet(args: &[&str]) {
+    let _ = Command::new("docker")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
