@@ -761,3 +761,88 @@ fn a_failed_up_can_simply_be_run_again() {
     p.ok(&["up", "-d"]);
     assert_eq!(p.containers().len(), 2);
 }
+
+#[test]
+fn service_arguments_bring_their_dependencies_unless_no_deps() {
+    let p = Project::new("args", TWO_SERVICES);
+    p.ok(&["up", "-d", "--no-deps", "web"]);
+    assert_eq!(
+        p.containers().keys().collect::<Vec<_>>(),
+        [&p.container("web", 1)]
+    );
+    p.ok(&["down"]);
+    p.ok(&["up", "-d", "web"]);
+    assert_eq!(p.containers().len(), 2, "web brings db");
+    let out = p.wharf(&["up", "-d", "wbe"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wbe"));
+}
+
+#[test]
+fn dry_run_and_no_recreate_change_nothing() {
+    let p = Project::new("dryrun", TWO_SERVICES);
+    let plan = p.ok(&["up", "-d", "--dry-run"]);
+    assert!(
+        plan.contains(&format!("create container {}", p.container("web", 1))),
+        "{plan}"
+    );
+    assert!(p.containers().is_empty(), "--dry-run created something");
+    p.ok(&["up", "-d"]);
+    let before = p.containers();
+    p.write(&TWO_SERVICES.replace("GREETING: hello", "GREETING: bonjour"));
+    p.ok(&["up", "-d", "--no-recreate"]);
+    assert_eq!(p.containers(), before);
+    assert!(inspect(&p.container("web", 1), "{{json .Config.Env}}").contains("GREETING=hello"));
+}
+
+#[test]
+fn wait_returns_once_services_are_healthy() {
+    let p = Project::new(
+        "wait",
+        r#"
+services:
+  slow:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; touch /tmp/ok; exec sleep 3600"]
+    init: true
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 300ms
+      retries: 30
+"#,
+    );
+    p.ok(&["up", "-d", "--wait"]);
+    assert_eq!(
+        inspect(&p.container("slow", 1), "{{.State.Health.Status}}"),
+        "healthy"
+    );
+}
+
+#[test]
+fn an_unlabelled_network_is_reused_with_a_warning_and_kept_on_down() {
+    let p = Project::new(
+        "reuse",
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+"#,
+    );
+    let name = format!("{}_default", p.name);
+    let mut guard = Cleanup::new(&format!("{}-net", p.name));
+    guard.network(&name);
+    docker(&["network", "create", &name]);
+    let output = p.ok(&["up", "-d"]);
+    assert!(
+        output.contains(&name) && output.contains("warning"),
+        "{output}"
+    );
+    p.ok(&["down"]);
+    assert_eq!(
+        docker_lines(&["network", "ls", "-q", "--filter", &format!("name=^{name}$")]).len(),
+        1,
+        "not ours to remove"
+    );
+}
