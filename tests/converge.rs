@@ -93,6 +93,18 @@ impl Project {
     }
 }
 
+/// Seconds since midnight of an RFC 3339 time such as `2026-11-23T06:20:01.123456789Z`.
+fn seconds_of_day(time: &str) -> f64 {
+    let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
+    let mut parts = clock.split(':').map(|p| p.parse::<f64>().unwrap());
+    let (h, m, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    h * 3600.0 + m * 60.0 + s
+}
+
 fn inspect(name: &str, format: &str) -> String {
     docker(&["inspect", "--format", format, name])
         .trim()
@@ -347,11 +359,13 @@ services:
         inspect(&p.container("db", 1), "{{.State.Health.Status}}"),
         "healthy"
     );
-    let db_healthy = inspect(&p.container("db", 1), "{{(index .State.Health.Log 0).End}}");
-    let app_started = inspect(&p.container("app", 1), "{{.State.StartedAt}}");
+    // db becomes healthy two seconds after it starts; app may only start after that.
+    let db_started = seconds_of_day(&inspect(&p.container("db", 1), "{{.State.StartedAt}}"));
+    let app_started = seconds_of_day(&inspect(&p.container("app", 1), "{{.State.StartedAt}}"));
     assert!(
-        app_started >= db_healthy[..19].to_string(),
-        "app started {app_started} before db was healthy {db_healthy}"
+        app_started - db_started >= 1.9,
+        "app started {:.2}s after db, before db could be healthy",
+        app_started - db_started
     );
 
     p.write(&compose.replace("exit 0", "exit 3"));
@@ -399,7 +413,7 @@ fn down_keeps_volumes_unless_asked_and_works_without_the_file() {
     assert!(docker_lines(&["network", "ls", "-q", "--filter", &filter]).is_empty());
     assert_eq!(
         docker_lines(&["volume", "ls", "-q", "--filter", &filter]),
-        [volume.clone()]
+        std::slice::from_ref(&volume)
     );
     p.write(TWO_SERVICES);
     p.ok(&["down", "-v"]);

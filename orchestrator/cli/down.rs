@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::engine::{self, connect, target};
+use super::engine::Session;
 use crate::plan::{self, DownOptions};
 
 #[derive(Debug, Args)]
@@ -22,24 +22,19 @@ pub struct DownArgs {
     pub timeout: Option<u64>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &DownArgs) -> ExitCode {
-    let target = match target(global) {
-        Ok(target) => target,
-        Err(code) => return code,
-    };
-    let runtime = match connect().await {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    let observed = match engine::observe(runtime.as_ref(), target.name(), target.desired()).await {
-        Ok(observed) => observed,
-        Err(code) => return code,
-    };
+pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitCode> {
+    let session = Session::open(global).await?;
+    let observed = session.observe().await?;
     let options = DownOptions {
         volumes: args.volumes,
         remove_orphans: args.remove_orphans,
         timeout: args.timeout.map(Duration::from_secs),
     };
-    let plan = plan::down(target.name(), target.desired(), &observed, &options);
-    engine::execute(&plan, runtime, target.name()).await
+    let plan = plan::down(
+        session.name(),
+        session.target.desired(),
+        &observed,
+        &options,
+    );
+    session.execute(&plan).await
 }

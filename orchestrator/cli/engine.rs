@@ -13,6 +13,47 @@ use crate::runtime::Runtime;
 use crate::runtime::docker::DockerRuntime;
 use crate::spec::{self, Project, discover};
 
+/// A command's project and its connection to the engine.
+pub struct Session {
+    pub target: Target,
+    pub runtime: Arc<dyn Runtime>,
+}
+
+impl Session {
+    /// The project the global flags name (with or without a compose file), connected.
+    pub async fn open(global: &GlobalArgs) -> Result<Session, ExitCode> {
+        let target = target(global)?;
+        Ok(Session {
+            target,
+            runtime: connect().await?,
+        })
+    }
+
+    /// A loaded project with its desired state, connected.
+    pub async fn loaded(project: Project, desired: Desired) -> Result<Session, ExitCode> {
+        Ok(Session {
+            target: Target::Loaded(Box::new(project), Box::new(desired)),
+            runtime: connect().await?,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        self.target.name()
+    }
+
+    pub async fn observe(&self) -> Result<Observed, ExitCode> {
+        observe(self.runtime.as_ref(), self.name(), self.target.desired()).await
+    }
+
+    /// Runs a plan; `Err` when an operation failed, so that `?` ends the command.
+    pub async fn execute(&self, plan: &Plan) -> Result<ExitCode, ExitCode> {
+        match execute(plan, self.runtime.clone(), self.name()).await {
+            code if code == ExitCode::SUCCESS => Ok(code),
+            code => Err(code),
+        }
+    }
+}
+
 pub async fn connect() -> Result<Arc<dyn Runtime>, ExitCode> {
     match DockerRuntime::connect().await {
         Ok(runtime) => Ok(Arc::new(runtime)),

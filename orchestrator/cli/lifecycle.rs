@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::engine::{self, connect, target};
+use super::engine::Session;
 use super::{GlobalArgs, load_project};
 use crate::desired;
 use crate::plan::lifecycle;
@@ -37,47 +37,31 @@ pub async fn run(
     verb: Verb,
     services: &[String],
     timeout: Option<u64>,
-) -> ExitCode {
-    let target = match target(global) {
-        Ok(target) => target,
-        Err(code) => return code,
-    };
-    let runtime = match connect().await {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    let graph = target.desired().map(|d| &d.graph);
-    let timeout = timeout.map(Duration::from_secs);
+) -> Result<ExitCode, ExitCode> {
+    let session = Session::open(global).await?;
+    let graph = session.target.desired().map(|d| &d.graph);
     if matches!(verb, Verb::Stop | Verb::Restart) {
-        let observed =
-            match engine::observe(runtime.as_ref(), target.name(), target.desired()).await {
-                Ok(observed) => observed,
-                Err(code) => return code,
-            };
-        let plan = lifecycle::stop(graph, &observed, services, timeout);
-        let code = engine::execute(&plan, runtime.clone(), target.name()).await;
-        if code != ExitCode::SUCCESS || matches!(verb, Verb::Stop) {
-            return code;
+        let observed = session.observe().await?;
+        let timeout = timeout.map(Duration::from_secs);
+        session
+            .execute(&lifecycle::stop(graph, &observed, services, timeout))
+            .await?;
+        if matches!(verb, Verb::Stop) {
+            return Ok(ExitCode::SUCCESS);
         }
     }
-    let observed = match engine::observe(runtime.as_ref(), target.name(), target.desired()).await {
-        Ok(observed) => observed,
-        Err(code) => return code,
-    };
-    let plan = lifecycle::start(graph, &observed, services);
-    engine::execute(&plan, runtime, target.name()).await
+    let observed = session.observe().await?;
+    session
+        .execute(&lifecycle::start(graph, &observed, services))
+        .await
 }
 
-pub async fn build(global: &GlobalArgs, args: &ServicesArgs) -> ExitCode {
-    let project = match load_project(global) {
-        Ok(project) => project,
-        Err(code) => return code,
-    };
+pub async fn build(global: &GlobalArgs, args: &ServicesArgs) -> Result<ExitCode, ExitCode> {
+    let project = load_project(global)?;
     let desired = desired::build(&project, &Default::default());
-    let runtime = match connect().await {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
     let plan = lifecycle::build(&desired, &args.services, |_| true);
-    engine::execute(&plan, runtime, &project.name).await
+    Session::loaded(project, desired)
+        .await?
+        .execute(&plan)
+        .await
 }

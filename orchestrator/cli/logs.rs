@@ -9,7 +9,7 @@ use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
-use super::engine::{self, connect, target};
+use super::engine::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
 use crate::runtime::{LogLine, LogOptions, Runtime};
@@ -32,29 +32,20 @@ pub struct LogsArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> ExitCode {
+pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitCode> {
     let tail = match args.tail.as_deref() {
         None | Some("all") => None,
         Some(n) => match n.parse() {
             Ok(n) => Some(n),
             Err(_) => {
                 output::error_line(&format!("invalid --tail {n:?}: write a number or `all`"));
-                return ExitCode::FAILURE;
+                return Err(ExitCode::FAILURE);
             }
         },
     };
-    let target = match target(global) {
-        Ok(target) => target,
-        Err(code) => return code,
-    };
-    let runtime = match connect().await {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    let observed = match engine::observe(runtime.as_ref(), target.name(), target.desired()).await {
-        Ok(observed) => observed,
-        Err(code) => return code,
-    };
+    let session = Session::open(global).await?;
+    let observed = session.observe().await?;
+    let runtime = session.runtime.clone();
     let printer = Printer::new(&observed, args.timestamps, !args.no_log_prefix);
     let options = LogOptions {
         follow: args.follow,
@@ -67,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> ExitCode {
         while let Some((container, line)) = merged.next().await {
             printer.print(&container, &line);
         }
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     // Without --follow, every line is read first and printed in time order.
     let mut lines = Vec::new();
@@ -80,7 +71,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> ExitCode {
     for (container, line) in &lines {
         printer.print(container, line);
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Follows the logs of every selected container until they all end (used by attached `up`).

@@ -124,7 +124,8 @@ pub fn run(cli: Cli) -> ExitCode {
             .enable_all()
             .build()
             .expect("a tokio runtime")
-            .block_on(engine_command),
+            .block_on(engine_command)
+            .unwrap_or_else(|code| code),
     }
 }
 

@@ -5,8 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 
-use super::config::Format;
-use super::engine::{connect, target};
+use super::engine::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
 use crate::runtime::{ContainerState, Health};
@@ -36,33 +35,18 @@ pub enum PsFormat {
     Json,
 }
 
-impl From<Format> for PsFormat {
-    fn from(f: Format) -> PsFormat {
-        match f {
-            Format::Json => PsFormat::Json,
-            Format::Yaml => PsFormat::Table,
-        }
-    }
-}
-
-pub async fn run(global: &GlobalArgs, args: &PsArgs) -> ExitCode {
-    let target = match target(global) {
-        Ok(target) => target,
-        Err(code) => return code,
-    };
-    let runtime = match connect().await {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCode> {
+    let session = Session::open(global).await?;
     // One engine call: `ps` must be fast.
-    let containers = match runtime.containers(target.name()).await {
-        Ok(containers) => containers,
-        Err(err) => {
+    let containers = session
+        .runtime
+        .containers(session.name())
+        .await
+        .map_err(|err| {
             output::error_line(&err.to_string());
-            return ExitCode::FAILURE;
-        }
-    };
-    let observed = Observed::from_containers(target.name(), containers);
+            ExitCode::FAILURE
+        })?;
+    let observed = Observed::from_containers(session.name(), containers);
     let shown: Vec<&ObservedContainer> = observed
         .containers()
         .filter(|c| args.all || c.is_running())
@@ -76,11 +60,11 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> ExitCode {
         names.iter().for_each(|n| println!("{n}"));
     } else {
         match args.format {
-            PsFormat::Json => println!("{}", json(target.name(), &shown)),
+            PsFormat::Json => println!("{}", json(session.name(), &shown)),
             PsFormat::Table => print!("{}", table(&shown)),
         }
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `running`, `running (healthy)`, `exited (1)`.

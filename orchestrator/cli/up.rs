@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::engine::{self, connect};
+use super::engine::Session;
 use super::{GlobalArgs, load_project, logs, output};
 use crate::desired::{self, BuildOptions};
 use crate::plan::{self, BuildPolicy, ReconcileOptions};
@@ -59,43 +59,28 @@ fn parse_scale(text: &str) -> Result<(String, u32), String> {
     Ok((service.to_string(), count))
 }
 
-pub async fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
-    let project = match load_project(global) {
-        Ok(project) => project,
-        Err(code) => return code,
-    };
+pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCode> {
+    let project = load_project(global)?;
     for (service, _) in &args.scale {
         if !project.model.services.contains_key(service) {
             output::error_line(&format!(
                 "--scale names service {service:?}, which is not in the compose file"
             ));
-            return ExitCode::FAILURE;
+            return Err(ExitCode::FAILURE);
         }
     }
-    let desired = desired::build(
-        &project,
-        &BuildOptions {
-            scale: args.scale.iter().cloned().collect(),
-        },
-    );
-    let runtime = match connect().await {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
+    let scale = args.scale.iter().cloned().collect();
+    let desired = desired::build(&project, &BuildOptions { scale });
     let always = args.build;
     let builds = plan::lifecycle::build(&desired, &args.services, |s| {
         always || s.pull_policy == "build"
     });
-    if !args.no_build && !args.dry_run && !builds.operations.is_empty() {
-        let code = engine::execute(&builds, runtime.clone(), &project.name).await;
-        if code != ExitCode::SUCCESS {
-            return code;
-        }
+    let session = Session::loaded(project, desired).await?;
+    let desired = session.target.desired().expect("a loaded project");
+    if !args.no_build && !args.dry_run {
+        session.execute(&builds).await?;
     }
-    let observed = match engine::observe(runtime.as_ref(), &project.name, Some(&desired)).await {
-        Ok(observed) => observed,
-        Err(code) => return code,
-    };
+    let observed = session.observe().await?;
     let timeout = args.timeout.map(Duration::from_secs);
     let options = ReconcileOptions {
         services: args.services.clone(),
@@ -110,58 +95,45 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> ExitCode {
         },
         timeout,
     };
-    let plan = match plan::reconcile(&desired, &observed, &options) {
-        Ok(plan) => plan,
-        Err(err) => {
-            output::error_line(&err.to_string());
-            return ExitCode::FAILURE;
-        }
-    };
+    let plan = plan::reconcile(desired, &observed, &options).map_err(|err| {
+        output::error_line(&err.to_string());
+        ExitCode::FAILURE
+    })?;
     if args.dry_run {
         print!("{plan}");
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
-    let code = engine::execute(&plan, runtime.clone(), &project.name).await;
-    if code != ExitCode::SUCCESS {
-        return code;
-    }
+    session.execute(&plan).await?;
     if args.wait {
-        let wait = plan::lifecycle::wait(&desired, &args.services);
-        return engine::execute(&wait, runtime, &project.name).await;
+        return session
+            .execute(&plan::lifecycle::wait(desired, &args.services))
+            .await;
     }
     if args.detach {
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
-    attach(runtime, &project.name, &desired, &args.services, timeout).await
+    attach(&session, &args.services, timeout).await
 }
 
 /// Attached `up`: follow the logs until Ctrl-C or SIGTERM, then stop the project (dependents
 /// first). A second Ctrl-C stops waiting for a graceful stop.
 async fn attach(
-    runtime: std::sync::Arc<dyn crate::runtime::Runtime>,
-    project: &str,
-    desired: &desired::Desired,
+    session: &Session,
     services: &[String],
     timeout: Option<Duration>,
-) -> ExitCode {
-    let observed = match engine::observe(runtime.as_ref(), project, Some(desired)).await {
-        Ok(observed) => observed,
-        Err(code) => return code,
-    };
-    let follow = logs::follow(runtime.clone(), &observed, services, false);
+) -> Result<ExitCode, ExitCode> {
+    let observed = session.observe().await?;
     tokio::select! {
-        _ = follow => {}
+        _ = logs::follow(session.runtime.clone(), &observed, services, false) => {}
         _ = shutdown_signal() => {}
     }
     eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
-    let observed = match engine::observe(runtime.as_ref(), project, Some(desired)).await {
-        Ok(observed) => observed,
-        Err(code) => return code,
-    };
-    let stop = plan::lifecycle::stop(Some(&desired.graph), &observed, services, timeout);
+    let observed = session.observe().await?;
+    let graph = session.target.desired().map(|d| &d.graph);
+    let stop = plan::lifecycle::stop(graph, &observed, services, timeout);
     tokio::select! {
-        code = engine::execute(&stop, runtime, project) => code,
-        _ = tokio::signal::ctrl_c() => ExitCode::from(130),
+        result = session.execute(&stop) => result,
+        _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),
     }
 }
 

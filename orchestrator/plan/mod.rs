@@ -50,6 +50,8 @@ impl ContainerRef {
     }
 }
 
+// Plans hold tens of operations; boxing the large variants would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Action {
     CreateNetwork(DesiredNetwork),

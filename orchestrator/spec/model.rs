@@ -801,7 +801,7 @@ impl PortConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ulimit {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -422,16 +422,6 @@ pub fn service_networks<'de, D: Deserializer<'de>>(
     names_or_map(d, "networks")
 }
 
-impl Default for Ulimit {
-    fn default() -> Ulimit {
-        Ulimit {
-            single: None,
-            soft: None,
-            hard: None,
-        }
-    }
-}
-
 /// `ulimits`: `nproc: 65535` or `nofile: {soft: 20000, hard: 40000}`.
 pub fn ulimits<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, Ulimit>, D::Error> {
     struct One(Ulimit);
@@ -546,7 +536,7 @@ pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let Some(text) = Option::<String>::deserialize(d)? else {
         return Ok(None);
     };
-    parse_bytes(&text).map(Some).map_err(|()| {
+    parse_bytes(&text).map(Some).ok_or_else(|| {
         invalid(
             format!("invalid size `{text}`"),
             "write a number of bytes or a size such as 512m or 1g",
@@ -554,13 +544,13 @@ pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     })
 }
 
-pub fn parse_bytes(text: &str) -> Result<u64, ()> {
+pub fn parse_bytes(text: &str) -> Option<u64> {
     let lower = text.trim().to_ascii_lowercase();
     let split = lower
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(lower.len());
     let (number, unit) = lower.split_at(split);
-    let number: f64 = number.parse().map_err(|_| ())?;
+    let number: f64 = number.parse().ok()?;
     let factor: u64 = match unit.trim() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -568,9 +558,9 @@ pub fn parse_bytes(text: &str) -> Result<u64, ()> {
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
         "p" | "pb" | "pib" => 1 << 50,
-        _ => return Err(()),
+        _ => return None,
     };
-    Ok((number * factor as f64) as u64)
+    Some((number * factor as f64) as u64)
 }
 
 /// A port's `published` value: a port or a range, as text.
@@ -1083,9 +1073,9 @@ mod tests {
 
     #[test]
     fn sizes_have_units() {
-        assert_eq!(parse_bytes("512m"), Ok(512 << 20));
-        assert_eq!(parse_bytes("1gb"), Ok(1 << 30));
-        assert_eq!(parse_bytes("1024"), Ok(1024));
-        assert!(parse_bytes("lots").is_err());
+        assert_eq!(parse_bytes("512m"), Some(512 << 20));
+        assert_eq!(parse_bytes("1gb"), Some(1 << 30));
+        assert_eq!(parse_bytes("1024"), Some(1024));
+        assert!(parse_bytes("lots").is_none());
     }
 }

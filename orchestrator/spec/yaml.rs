@@ -373,7 +373,7 @@ impl Builder {
             }
         };
         if let Some(tag) = tag {
-            node.tag = merge_tag(&tag.handle(), tag.suffix());
+            node.tag = merge_tag(tag.handle(), tag.suffix());
             // A tag such as `!!str` makes a plain scalar a string; the compose tags do not.
             if node.tag.is_some()
                 && let Value::Scalar { plain, .. } = &mut node.value
