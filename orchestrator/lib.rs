@@ -11,3 +11,4 @@ pub mod observe;
 pub mod plan;
 pub mod runtime;
 pub mod spec;
+pub mod supervisor;
