@@ -8,9 +8,8 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::desired::labels;
-use crate::plan::{Action, Operation, Plan};
+use crate::plan::{Action, Operation, Plan, WaitCondition};
 use crate::runtime::{BuildRequest, ContainerState, Health, Runtime, RuntimeError};
-use crate::spec::model::DependencyCondition;
 
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
@@ -208,12 +207,8 @@ async fn perform(
         }
         Action::CreateContainer { service, name, spec, .. } => {
             let mut spec = spec.as_ref().clone();
-            if let Some(target) = spec.network_mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
-                let id = first_container(runtime, &options.project, target)
-                    .await
-                    .map_err(describe)?
-                    .ok_or_else(|| format!("service {service:?} uses the network of {target:?}, which has no container"))?;
-                spec.network_mode = Some(format!("container:{id}"));
+            for mode in [&mut spec.network_mode, &mut spec.pid, &mut spec.ipc] {
+                resolve_namespace(mode, service, runtime, &options.project).await?;
             }
             runtime
                 .create_container(name, &spec)
@@ -247,6 +242,26 @@ async fn perform(
     }
 }
 
+/// `service:x` in `network_mode`, `pid` or `ipc` becomes `container:<id of x's first replica>`.
+async fn resolve_namespace(
+    mode: &mut Option<String>,
+    service: &str,
+    runtime: &dyn Runtime,
+    project: &str,
+) -> Result<(), String> {
+    let Some(target) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) else {
+        return Ok(());
+    };
+    let id = first_container(runtime, project, target)
+        .await
+        .map_err(|e| format!("service {service:?}: looking up {target:?}: {e}"))?
+        .ok_or_else(|| {
+            format!("service {service:?} joins a namespace of {target:?}, which has no container")
+        })?;
+    *mode = Some(format!("container:{id}"));
+    Ok(())
+}
+
 /// Removing or stopping what is already gone is success: the goal is reached.
 fn gone_is_fine(result: Result<(), RuntimeError>) -> Result<Outcome, RuntimeError> {
     match result {
@@ -278,7 +293,7 @@ async fn wait_for(
     runtime: &dyn Runtime,
     options: &ExecuteOptions,
     service: &str,
-    condition: DependencyCondition,
+    condition: WaitCondition,
 ) -> Result<(), String> {
     loop {
         let containers: Vec<_> = runtime
@@ -299,12 +314,23 @@ async fn wait_for(
         let mut met = true;
         for c in &containers {
             match condition {
-                DependencyCondition::ServiceStarted => {
+                WaitCondition::Started => {
                     if c.state == ContainerState::Created {
                         met = false;
                     }
                 }
-                DependencyCondition::ServiceHealthy => match (c.state, c.health) {
+                WaitCondition::Running => match c.state {
+                    ContainerState::Running => {}
+                    ContainerState::Exited | ContainerState::Dead => {
+                        return Err(format!(
+                            "container {} exited ({})",
+                            c.name,
+                            c.exit_code.unwrap_or(-1)
+                        ));
+                    }
+                    _ => met = false,
+                },
+                WaitCondition::Healthy => match (c.state, c.health) {
                     (_, Some(Health::Unhealthy)) => {
                         return Err(format!(
                             "dependency failed to start: container {} is unhealthy",
@@ -327,7 +353,7 @@ async fn wait_for(
                     (_, Some(Health::Healthy)) => {}
                     (_, Some(Health::Starting)) => met = false,
                 },
-                DependencyCondition::ServiceCompletedSuccessfully => match c.state {
+                WaitCondition::CompletedSuccessfully => match c.state {
                     ContainerState::Exited | ContainerState::Dead => {
                         let code = c.exit_code.unwrap_or(-1);
                         if code != 0 {
@@ -345,5 +371,111 @@ async fn wait_for(
             return Ok(());
         }
         tokio::time::sleep(options.poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::labels;
+    use crate::plan::Cause;
+    use crate::runtime::memory::MemoryRuntime;
+
+    fn wait_plan(condition: WaitCondition) -> Plan {
+        let mut plan = Plan::default();
+        plan.push(
+            Action::WaitFor {
+                service: "job".into(),
+                condition,
+                required: true,
+            },
+            Cause::Requested,
+            Vec::new(),
+        );
+        plan
+    }
+
+    async fn run_with(
+        state: ContainerState,
+        exit: Option<i64>,
+        condition: WaitCondition,
+    ) -> Report {
+        let engine = MemoryRuntime::new();
+        engine.add_image("busybox");
+        let labels = [
+            (labels::PROJECT, "p"),
+            (labels::SERVICE, "job"),
+            (labels::NUMBER, "1"),
+        ];
+        engine.add_container("p-job-1", "busybox", &labels, state);
+        engine.set_state("p-job-1", state, exit);
+        run(
+            &wait_plan(condition),
+            Arc::new(engine),
+            &ExecuteOptions::new("p"),
+            &|_, _| {},
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn running_fails_on_an_exited_container_where_started_does_not() {
+        let exited = run_with(ContainerState::Exited, Some(4), WaitCondition::Running).await;
+        assert_eq!(exited.failures.len(), 1);
+        assert!(
+            exited.failures[0].message.contains("exited (4)"),
+            "{:?}",
+            exited.failures
+        );
+        let started = run_with(ContainerState::Exited, Some(4), WaitCondition::Started).await;
+        assert!(started.is_success());
+        let running = run_with(ContainerState::Running, None, WaitCondition::Running).await;
+        assert!(running.is_success());
+    }
+
+    #[tokio::test]
+    async fn completed_successfully_needs_exit_code_zero() {
+        let failed = run_with(
+            ContainerState::Exited,
+            Some(3),
+            WaitCondition::CompletedSuccessfully,
+        )
+        .await;
+        assert!(failed.failures[0].message.contains("code 3"));
+        let ok = run_with(
+            ContainerState::Exited,
+            Some(0),
+            WaitCondition::CompletedSuccessfully,
+        )
+        .await;
+        assert!(ok.is_success());
+    }
+
+    #[tokio::test]
+    async fn a_failure_skips_what_waits_for_it_and_the_rest_goes_on() {
+        let engine = Arc::new(MemoryRuntime::new());
+        let mut plan = wait_plan(WaitCondition::Running);
+        let net = |name: &str| crate::desired::DesiredNetwork {
+            key: name.into(),
+            name: name.into(),
+            external: false,
+            driver: None,
+            driver_opts: Default::default(),
+            internal: false,
+            attachable: false,
+            enable_ipv6: false,
+            ipam: None,
+            labels: Default::default(),
+        };
+        let after = plan.push(Action::CreateNetwork(net("after")), Cause::Missing, vec![0]);
+        plan.push(
+            Action::CreateNetwork(net("independent")),
+            Cause::Missing,
+            Vec::new(),
+        );
+        let report = run(&plan, engine.clone(), &ExecuteOptions::new("p"), &|_, _| {}).await;
+        assert_eq!(report.failures.len(), 1, "no container: the wait fails");
+        assert_eq!(report.skipped, [after]);
+        assert_eq!(engine.network_names(), ["independent"]);
     }
 }

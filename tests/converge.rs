@@ -860,3 +860,81 @@ services:
         "not ours to remove"
     );
 }
+
+#[test]
+fn mistakes_in_service_arguments_and_scale_are_refused() {
+    let p = Project::new(
+        "mistakes",
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    container_name: CNAME
+"#
+        .replace("CNAME", &unique_project("fixed-name"))
+        .as_str(),
+    );
+    for args in [
+        &["stop", "nosuch"][..],
+        &["start", "nosuch"],
+        &["logs", "nosuch"],
+        &["build", "nosuch"],
+    ] {
+        let out = p.wharf(args);
+        assert!(
+            !out.status.success(),
+            "{args:?} accepted an unknown service"
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no such service: nosuch"));
+    }
+    let out = p.wharf(&["up", "-d", "--scale", "web=2"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("container_name"));
+    assert!(p.containers().is_empty());
+}
+
+#[test]
+fn profile_services_are_not_orphans_and_namespaces_can_be_shared() {
+    let p = Project::new(
+        "profiles",
+        r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+  debug:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    profiles: [debug]
+    pid: "service:app"
+"#,
+    );
+    p.ok(&["--profile", "debug", "up", "-d"]);
+    assert_eq!(p.containers().len(), 2);
+    let app_pid_ns = docker(&["exec", &p.container("app", 1), "readlink", "/proc/1/ns/pid"]);
+    let debug_pid_ns = docker(&[
+        "exec",
+        &p.container("debug", 1),
+        "readlink",
+        "/proc/1/ns/pid",
+    ]);
+    assert_eq!(
+        app_pid_ns, debug_pid_ns,
+        "pid: service:app shares app's namespace"
+    );
+    let output = p.ok(&["up", "-d"]);
+    assert!(
+        !output.contains("orphan"),
+        "a disabled profile is not an orphan: {output}"
+    );
+    p.ok(&["up", "-d", "--remove-orphans"]);
+    assert_eq!(
+        p.containers().len(),
+        2,
+        "--remove-orphans keeps the debug container"
+    );
+}

@@ -41,6 +41,22 @@ impl Session {
         self.target.name()
     }
 
+    /// Service arguments must name services of the compose file (or, without one, services
+    /// that have containers), as compose insists.
+    pub fn check_services(&self, names: &[String], observed: &Observed) -> Result<(), ExitCode> {
+        let known = |name: &String| match self.target.desired() {
+            Some(desired) => desired.knows(name),
+            None => observed.services.contains_key(name),
+        };
+        match names.iter().find(|n| !known(n)) {
+            Some(unknown) => {
+                output::error_line(&format!("no such service: {unknown}"));
+                Err(ExitCode::FAILURE)
+            }
+            None => Ok(()),
+        }
+    }
+
     pub async fn observe(&self) -> Result<Observed, ExitCode> {
         observe(self.runtime.as_ref(), self.name(), self.target.desired()).await
     }

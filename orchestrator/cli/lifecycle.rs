@@ -40,6 +40,7 @@ pub async fn run(
 ) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
     let graph = session.target.desired().map(|d| &d.graph);
+    session.check_services(services, &session.observe().await?)?;
     if matches!(verb, Verb::Stop | Verb::Restart) {
         let observed = session.observe().await?;
         let timeout = timeout.map(Duration::from_secs);
@@ -59,7 +60,15 @@ pub async fn run(
 pub async fn build(global: &GlobalArgs, args: &ServicesArgs) -> Result<ExitCode, ExitCode> {
     let project = load_project(global)?;
     let desired = desired::build(&project, &Default::default());
-    let plan = lifecycle::build(&desired, &args.services, |_| true);
+    if let Some(unknown) = args
+        .services
+        .iter()
+        .find(|s| !desired.services.contains_key(*s))
+    {
+        super::output::error_line(&format!("no such service: {unknown}"));
+        return Err(ExitCode::FAILURE);
+    }
+    let plan = lifecycle::build(&desired, &args.services);
     Session::loaded(project, desired)
         .await?
         .execute(&plan)

@@ -45,6 +45,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
     };
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
+    session.check_services(&args.services, &observed)?;
     let runtime = session.runtime.clone();
     let printer = Printer::new(&observed, args.timestamps, !args.no_log_prefix);
     let options = LogOptions {

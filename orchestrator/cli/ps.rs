@@ -47,6 +47,7 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCod
             ExitCode::FAILURE
         })?;
     let observed = Observed::from_containers(session.name(), containers);
+    session.check_services(&args.filter, &observed)?;
     let shown: Vec<&ObservedContainer> = observed
         .containers()
         .filter(|c| args.all || c.is_running())

@@ -69,16 +69,27 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
             return Err(ExitCode::FAILURE);
         }
     }
+    for (service, count) in &args.scale {
+        if *count > 1 && project.model.services[service].container_name.is_some() {
+            output::error_line(&format!(
+                "--scale {service}={count}: service {service:?} sets container_name, which only one container can have"
+            ));
+            return Err(ExitCode::FAILURE);
+        }
+    }
     let scale = args.scale.iter().cloned().collect();
     let desired = desired::build(&project, &BuildOptions { scale });
-    let always = args.build;
-    let builds = plan::lifecycle::build(&desired, &args.services, |s| {
-        always || s.pull_policy == "build"
-    });
+    let images = if args.no_build {
+        plan::Plan::default()
+    } else {
+        plan::lifecycle::prepare_images(&desired, &args.services, args.build)
+    };
     let session = Session::loaded(project, desired).await?;
     let desired = session.target.desired().expect("a loaded project");
-    if !args.no_build && !args.dry_run {
-        session.execute(&builds).await?;
+    if args.dry_run {
+        print!("{images}");
+    } else {
+        session.execute(&images).await?;
     }
     let observed = session.observe().await?;
     let timeout = args.timeout.map(Duration::from_secs);

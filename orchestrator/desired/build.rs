@@ -69,6 +69,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
         networks,
         volumes,
         services: IndexMap::new(),
+        disabled: project.disabled_services.clone(),
         graph: ServiceGraph::new(model.services.iter().map(|(n, s)| {
             (
                 n.as_str(),

@@ -45,7 +45,16 @@ pub struct Desired {
     pub networks: IndexMap<String, DesiredNetwork>,
     pub volumes: IndexMap<String, DesiredVolume>,
     pub services: IndexMap<String, DesiredService>,
+    /// Services the file has but no active profile enables: their containers are not orphans.
+    pub disabled: Vec<String>,
     pub graph: ServiceGraph,
+}
+
+impl Desired {
+    /// Whether the compose file defines `service`, enabled or not.
+    pub fn knows(&self, service: &str) -> bool {
+        self.services.contains_key(service) || self.disabled.iter().any(|d| d == service)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

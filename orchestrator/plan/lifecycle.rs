@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use super::{Action, Cause, ContainerRef, Plan};
+use super::{Action, Cause, ContainerRef, Plan, WaitCondition};
 use crate::desired::{Desired, DesiredService};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
-use crate::spec::model::DependencyCondition;
 
 /// The services a command names, or all of them, in the order `levels` gives.
 fn selected<'a>(
@@ -108,29 +107,54 @@ pub fn start(graph: Option<&ServiceGraph>, observed: &Observed, services: &[Stri
     plan
 }
 
-/// Builds of the services with a `build` section that `wanted` picks: `wharf build` takes
-/// them all, `up --build` too, plain `up` those with `pull_policy: build`.
-pub fn build(
+/// `wharf build`: every service with a `build` section (or the named ones).
+pub fn build(desired: &Desired, services: &[String]) -> Plan {
+    image_operations(desired, services, |_| true, |_| false)
+}
+
+/// What `up` does to images before it plans: the builds the user asks for (`--build`, or
+/// `pull_policy: build`) and the pulls of `pull_policy: always`. Running them first lets the
+/// plan see the new image IDs, so a rebuilt or re-pulled image that did not change changes
+/// nothing, and one that did is replaced in the same `up`.
+pub fn prepare_images(desired: &Desired, services: &[String], build_all: bool) -> Plan {
+    image_operations(
+        desired,
+        services,
+        |s| build_all || s.pull_policy == "build",
+        |s| s.pull_policy == "always",
+    )
+}
+
+fn image_operations(
     desired: &Desired,
     services: &[String],
-    wanted: impl Fn(&DesiredService) -> bool,
+    build: impl Fn(&DesiredService) -> bool,
+    pull: impl Fn(&DesiredService) -> bool,
 ) -> Plan {
     let mut plan = Plan::default();
     for (name, service) in &desired.services {
-        if (!services.is_empty() && !services.contains(name)) || !wanted(service) {
+        if !services.is_empty() && !services.contains(name) {
             continue;
         }
-        if let Some(build) = &service.build {
-            plan.push(
+        let (action, cause) = match &service.build {
+            Some(recipe) if build(service) => (
                 Action::BuildImage {
                     service: name.clone(),
                     image: service.image.clone(),
-                    build: build.clone(),
+                    build: recipe.clone(),
                 },
                 Cause::Build,
-                Vec::new(),
-            );
-        }
+            ),
+            _ if pull(service) => (
+                Action::PullImage {
+                    service: name.clone(),
+                    image: service.image.clone(),
+                },
+                Cause::PullAlways,
+            ),
+            _ => continue,
+        };
+        plan.push(action, cause, Vec::new());
     }
     plan
 }
@@ -148,9 +172,9 @@ pub fn wait(desired: &Desired, services: &[String]) -> Plan {
             .as_ref()
             .is_some_and(|h| h.test.first().map(String::as_str) != Some("NONE"));
         let condition = if healthcheck {
-            DependencyCondition::ServiceHealthy
+            WaitCondition::Healthy
         } else {
-            DependencyCondition::ServiceStarted
+            WaitCondition::Running
         };
         plan.push(
             Action::WaitFor {

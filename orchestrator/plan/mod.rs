@@ -96,12 +96,35 @@ pub enum Action {
         container: ContainerRef,
         to: String,
     },
-    /// Waits until `service`'s containers meet a `depends_on` condition.
+    /// Waits until `service`'s containers meet a condition.
     WaitFor {
         service: String,
-        condition: DependencyCondition,
+        condition: WaitCondition,
         required: bool,
     },
+}
+
+/// What a wait waits for: a `depends_on` condition, or `up --wait`'s "running".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// Started once (it may have exited since: a one-shot job counts).
+    Started,
+    /// Running now; an exited container fails the wait.
+    Running,
+    Healthy,
+    CompletedSuccessfully,
+}
+
+impl From<DependencyCondition> for WaitCondition {
+    fn from(condition: DependencyCondition) -> WaitCondition {
+        match condition {
+            DependencyCondition::ServiceStarted => WaitCondition::Started,
+            DependencyCondition::ServiceHealthy => WaitCondition::Healthy,
+            DependencyCondition::ServiceCompletedSuccessfully => {
+                WaitCondition::CompletedSuccessfully
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,9 +215,10 @@ impl fmt::Display for Action {
                 service, condition, ..
             } => {
                 let condition = match condition {
-                    DependencyCondition::ServiceStarted => "started",
-                    DependencyCondition::ServiceHealthy => "healthy",
-                    DependencyCondition::ServiceCompletedSuccessfully => "completed successfully",
+                    WaitCondition::Started => "started",
+                    WaitCondition::Running => "running",
+                    WaitCondition::Healthy => "healthy",
+                    WaitCondition::CompletedSuccessfully => "completed successfully",
                 };
                 write!(f, "wait for {service} {condition}")
             }

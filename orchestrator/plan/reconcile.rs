@@ -145,13 +145,13 @@ struct Decision<'a> {
     image: Option<(Action, Cause)>,
 }
 
-/// `service:<name>` in `network_mode`: the service whose network namespace this one joins.
-fn network_mode_service(service: &DesiredService) -> Option<&str> {
-    service
-        .container
-        .network_mode
-        .as_deref()
-        .and_then(|m| m.strip_prefix("service:"))
+/// `service:<name>` in `network_mode`, `pid` or `ipc`: the services whose namespaces this one
+/// joins, which must have a container first and whose replacement replaces this one.
+fn namespace_services(service: &DesiredService) -> impl Iterator<Item = &str> {
+    let spec = &service.container;
+    [&spec.network_mode, &spec.pid, &spec.ipc]
+        .into_iter()
+        .filter_map(|mode| mode.as_deref()?.strip_prefix("service:"))
 }
 
 /// The services the plan acts on, in start order.
@@ -214,9 +214,6 @@ fn image_action(
             Cause::Build,
         ));
     }
-    if policy == "always" {
-        return pull(Cause::PullAlways);
-    }
     if !present && needs_containers && policy != "never" {
         // With `--no-build` too: the executor reports that it cannot be pulled.
         return pull(Cause::ImageMissing);
@@ -253,9 +250,8 @@ fn decide<'a>(
             .iter()
             .filter(|(_, d)| d.restart)
             .map(|(name, _)| name.as_str());
-        let joined = network_mode_service(service);
         restarts
-            .chain(joined)
+            .chain(namespace_services(service))
             .find(|dep| recreated.contains(*dep))
             .map(|dep| Cause::DependencyRecreated(dep.to_string()))
     };
@@ -412,7 +408,7 @@ pub fn reconcile(
     // Orphans: containers of services the file no longer has.
     let mut orphans: Vec<&ObservedContainer> = observed
         .containers()
-        .filter(|c| !desired.services.contains_key(&c.service))
+        .filter(|c| !desired.knows(&c.service))
         .collect();
     orphans.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
     // Container name → the operation that removes the container holding it.
@@ -488,7 +484,7 @@ pub fn reconcile(
             }
         }
         prerequisites.extend(image_ops.get(service.image.as_str()));
-        if let Some(joined) = network_mode_service(service) {
+        for joined in namespace_services(service) {
             prerequisites.extend(ready_ops.get(joined).into_iter().flatten());
         }
         prerequisites.sort_unstable();
@@ -622,7 +618,7 @@ pub fn reconcile(
             waits.push(plan.push(
                 Action::WaitFor {
                     service: dependency.clone(),
-                    condition: condition.condition,
+                    condition: condition.condition.into(),
                     required: condition.required,
                 },
                 Cause::DependedOn(name.to_string()),
@@ -730,7 +726,7 @@ pub fn down(
     for containers in by_service.values_mut() {
         containers.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
     }
-    let is_orphan = |service: &str| desired.is_some_and(|d| !d.services.contains_key(service));
+    let is_orphan = |service: &str| desired.is_some_and(|d| !d.knows(service));
     let mut left: Vec<&ObservedContainer> = Vec::new();
     if !options.remove_orphans {
         by_service.retain(|service, containers| {

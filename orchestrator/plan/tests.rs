@@ -875,8 +875,9 @@ fn pull_policies() {
     let plan = fixture.plan(&desired, &up()).unwrap();
     golden(
         "pull_policies",
-        "pull_policy always pulls although the image is present; never does not pull the
-         missing image (creating the container will fail); the default pulls missing images only.",
+        "pull_policy always is pulled before planning (lifecycle::prepare_images), so the plan
+         only sees the present image; never does not pull the missing image (creating the
+         container will fail); the default pulls missing images only.",
         "up",
         Ok(&plan),
     );

@@ -49,6 +49,8 @@ pub struct Project {
     pub model: Model,
     /// Profiles named by any service, enabled or not.
     pub all_profiles: Vec<String>,
+    /// Services that no active profile enables.
+    pub disabled_services: Vec<String>,
     /// The environment used for interpolation: `.env` overridden by the process.
     pub environment: IndexMap<String, String>,
     pub warnings: Vec<Diagnostic>,
@@ -142,6 +144,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         compose_files,
         source_files,
         model,
+        disabled_services: selection.disabled.keys().cloned().collect(),
         all_profiles: selection.all_profiles,
         environment: context.env,
         warnings: context.warnings,
