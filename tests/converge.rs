@@ -593,6 +593,12 @@ services:
     std::fs::write(app.join(".dockerignore"), "secret.txt\n").unwrap();
     let mut cleanup = Cleanup::new(&format!("{}-images", p.name));
     cleanup.image(&format!("{}-app", p.name));
+    p.ok(&["build"]);
+    assert!(
+        support::image_exists(&format!("{}-app", p.name)),
+        "wharf build tags <project>-<service>"
+    );
+    assert!(p.containers().is_empty(), "build creates no container");
     p.ok(&["up", "-d"]);
     let container = p.container("app", 1);
     assert_eq!(
@@ -936,5 +942,56 @@ services:
         p.containers().len(),
         2,
         "--remove-orphans keeps the debug container"
+    );
+}
+
+#[test]
+fn logs_follow_streams_new_lines_until_interrupted() {
+    let p = Project::new(
+        "follow",
+        r#"
+services:
+  ticker:
+    image: IMAGE
+    command: ["sh", "-c", "i=0; while true; do echo tick-$$i; i=$$((i+1)); sleep 0.2; done"]
+    init: true
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(["-p", &p.name, "logs", "-f", "--tail", "1"])
+        .current_dir(p.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take(4)
+            .collect::<Vec<_>>()
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines = reader.join().unwrap();
+    assert_eq!(lines.len(), 4, "follow keeps streaming: {lines:?}");
+    let numbers: Vec<u32> = lines
+        .iter()
+        .map(|l| l.rsplit("tick-").next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "in order, nothing lost: {lines:?}"
+    );
+    assert!(
+        lines[0].starts_with(&p.container("ticker", 1)),
+        "prefixed: {lines:?}"
     );
 }
