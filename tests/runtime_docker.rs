@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use indexmap::IndexMap;
 use serde_json::Value;
 use support::{Cleanup, busybox_image, docker, unique_project};
@@ -18,7 +19,8 @@ use wharf::desired::{
 };
 use wharf::runtime::docker::DockerRuntime;
 use wharf::runtime::{
-    BuildRequest, ContainerState, Health, LogLine, LogOptions, Runtime, RuntimeError,
+    BuildRequest, ContainerState, EngineEvent, EventAction, EventKind, Health, LogLine, LogOptions,
+    Runtime, RuntimeError,
 };
 
 async fn runtime() -> DockerRuntime {
@@ -1016,4 +1018,421 @@ async fn an_engine_that_does_not_answer_is_unreachable() {
             .starts_with("cannot reach the Docker Engine: "),
         "{error}"
     );
+}
+
+// --- events --------------------------------------------------------------------------------------
+
+type Events = BoxStream<'static, wharf::runtime::Result<EngineEvent>>;
+
+/// The next event within `limit`; panics when the stream fails, ends or stays silent.
+async fn next_event(events: &mut Events, limit: Duration) -> EngineEvent {
+    match tokio::time::timeout(limit, events.next()).await {
+        Ok(Some(Ok(event))) => event,
+        Ok(Some(Err(e))) => panic!("the event stream failed: {e}"),
+        Ok(None) => panic!("the event stream ended"),
+        Err(_) => panic!("no event within {limit:?}"),
+    }
+}
+
+/// The events up to the first that `last` accepts, that one included.
+async fn events_until(
+    events: &mut Events,
+    limit: Duration,
+    mut last: impl FnMut(&EngineEvent) -> bool,
+) -> Vec<EngineEvent> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = match tokio::time::timeout(left, events.next()).await {
+            Ok(Some(Ok(event))) => event,
+            Ok(Some(Err(e))) => panic!("the event stream failed: {e}; so far {seen:#?}"),
+            Ok(None) => panic!("the event stream ended; so far {seen:#?}"),
+            Err(_) => panic!("the awaited event did not come within {limit:?}; so far {seen:#?}"),
+        };
+        let done = last(&event);
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn actions(events: &[EngineEvent]) -> Vec<EventAction> {
+    events.iter().map(|e| e.action.clone()).collect()
+}
+
+#[tokio::test]
+async fn events_of_a_container_from_create_to_destroy() {
+    let project = unique_project("events");
+    let _cleanup = Cleanup::new(&project);
+    let runtime = runtime().await;
+    let mut events = runtime.events(&project).await.unwrap();
+
+    let mut spec = shell(&project, "web", "while true; do sleep 0.2; done");
+    spec.labels.insert(labels::NUMBER.into(), "1".into());
+    let name = format!("{project}-web-1");
+    let id = runtime.create_container(&name, &spec).await.unwrap();
+    runtime.start_container(&id).await.unwrap();
+    let create = next_event(&mut events, Duration::from_secs(10)).await;
+    let start = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!(
+        (create.kind, &create.action, start.kind, &start.action),
+        (
+            EventKind::Container,
+            &EventAction::Create,
+            EventKind::Container,
+            &EventAction::Start
+        )
+    );
+    for event in [&create, &start] {
+        assert_eq!(event.id, id);
+        assert_eq!(event.name, name);
+        assert_eq!(event.service(), Some("web"));
+        assert_eq!(event.number(), Some(1));
+        assert_eq!(
+            event.labels.get(labels::PROJECT).map(String::as_str),
+            Some(project.as_str())
+        );
+        assert!(!event.labels.contains_key("name"), "{:?}", event.labels);
+    }
+    assert!(create.time_nanos > 1_600_000_000_000_000_000);
+    assert!(create.time_nanos < start.time_nanos);
+
+    // `docker kill`: SIGKILL, then the exit.
+    docker(&["kill", &id]);
+    let killed = events_until(&mut events, Duration::from_secs(10), |e| {
+        matches!(e.action, EventAction::Die { .. })
+    })
+    .await;
+    assert_eq!(
+        actions(&killed),
+        [
+            EventAction::Kill { signal: Some(9) },
+            EventAction::Die {
+                exit_code: Some(137)
+            }
+        ]
+    );
+
+    // `docker stop`: SIGTERM, which a shell as PID 1 ignores, SIGKILL after the timeout, the
+    // exit, then `stop`.
+    runtime.start_container(&id).await.unwrap();
+    assert_eq!(
+        next_event(&mut events, Duration::from_secs(10))
+            .await
+            .action,
+        EventAction::Start
+    );
+    docker(&["stop", "-t", "1", &id]);
+    let stopped = events_until(&mut events, Duration::from_secs(15), |e| {
+        e.action == EventAction::Stop
+    })
+    .await;
+    assert_eq!(
+        actions(&stopped),
+        [
+            EventAction::Kill { signal: Some(15) },
+            EventAction::Kill { signal: Some(9) },
+            EventAction::Die {
+                exit_code: Some(137)
+            },
+            EventAction::Stop,
+        ]
+    );
+
+    runtime
+        .rename_container(&id, &format!("{project}-web-old"))
+        .await
+        .unwrap();
+    runtime.remove_container(&id, true).await.unwrap();
+    let renamed = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!(
+        renamed.action,
+        EventAction::Rename {
+            old_name: Some(name.clone())
+        }
+    );
+    assert_eq!(renamed.name, format!("{project}-web-old"));
+    let destroyed = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!(
+        (&destroyed.action, &destroyed.id, destroyed.service()),
+        (&EventAction::Destroy, &id, Some("web"))
+    );
+}
+
+#[tokio::test]
+async fn a_container_that_turns_unhealthy_is_an_event() {
+    let project = unique_project("events-health");
+    let _cleanup = Cleanup::new(&project);
+    let runtime = runtime().await;
+    let mut events = runtime.events(&project).await.unwrap();
+
+    // Healthy while /tmp/ok exists, which the container removes after 2 s.
+    let mut spec = shell(
+        &project,
+        "sick",
+        "touch /tmp/ok; sleep 2; rm /tmp/ok; while true; do sleep 0.2; done",
+    );
+    spec.healthcheck = Some(Healthcheck {
+        test: vec!["CMD".into(), "test".into(), "-f".into(), "/tmp/ok".into()],
+        interval: Some(Duration::from_millis(300)),
+        timeout: Some(Duration::from_secs(1)),
+        start_period: None,
+        start_interval: None,
+        retries: Some(1),
+    });
+    let id = runtime
+        .create_container(&format!("{project}-sick-1"), &spec)
+        .await
+        .unwrap();
+    runtime.start_container(&id).await.unwrap();
+    let seen = events_until(&mut events, Duration::from_secs(20), |e| {
+        e.action == EventAction::HealthStatus(Health::Unhealthy)
+    })
+    .await;
+    // The probes' exec events are not reported; the health changes are, in order.
+    let health: Vec<EventAction> = actions(&seen)
+        .into_iter()
+        .filter(|a| !matches!(a, EventAction::Create | EventAction::Start))
+        .collect();
+    assert_eq!(
+        health,
+        [
+            EventAction::HealthStatus(Health::Healthy),
+            EventAction::HealthStatus(Health::Unhealthy)
+        ],
+        "{seen:#?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|e| e.id == id && e.service() == Some("sick"))
+    );
+}
+
+#[tokio::test]
+async fn only_the_projects_own_events_arrive_with_networks_and_volumes() {
+    let project = unique_project("events-own");
+    let other = unique_project("events-other");
+    let _cleanup = Cleanup::new(&project);
+    let _cleanup_other = Cleanup::new(&other);
+    let runtime = runtime().await;
+    let mut events = runtime.events(&project).await.unwrap();
+
+    // Another project's container, network and volume: none of their events arrive.
+    runtime
+        .create_network(&network(&other, "default"))
+        .await
+        .unwrap();
+    runtime
+        .create_volume(&volume(&other, "data"))
+        .await
+        .unwrap();
+    let mut foreign = shell(&other, "web", "sleep 30");
+    foreign.networks.push(NetworkAttachment {
+        network: format!("{other}_default"),
+        aliases: vec![],
+        ipv4_address: None,
+        ipv6_address: None,
+    });
+    let foreign_id = runtime
+        .create_container(&format!("{other}-web-1"), &foreign)
+        .await
+        .unwrap();
+    runtime.start_container(&foreign_id).await.unwrap();
+    runtime.remove_container(&foreign_id, true).await.unwrap();
+
+    // The project's own. A network or volume that is created and removed before the stream
+    // has read its `create` is not reported at all (its labels can no longer be read), so the
+    // test reads those first, as the supervisor would.
+    let limit = Duration::from_secs(10);
+    let net = network(&project, "default");
+    runtime.create_network(&net).await.unwrap();
+    let mut seen = events_until(&mut events, limit, |e| e.kind == EventKind::Network).await;
+    let vol = volume(&project, "data");
+    runtime.create_volume(&vol).await.unwrap();
+    seen.extend(events_until(&mut events, limit, |e| e.kind == EventKind::Volume).await);
+    let mut spec = shell(&project, "db", "sleep 30");
+    spec.networks.push(NetworkAttachment {
+        network: net.name.clone(),
+        aliases: vec![],
+        ipv4_address: None,
+        ipv6_address: None,
+    });
+    let id = runtime
+        .create_container(&format!("{project}-db-1"), &spec)
+        .await
+        .unwrap();
+    runtime.remove_container(&id, true).await.unwrap();
+    runtime.remove_network(&net.name).await.unwrap();
+    runtime.remove_volume(&vol.name).await.unwrap();
+
+    // Containers and the others come on two connections: the two ends may come in any order.
+    let (mut container_gone, mut volume_gone) = (false, false);
+    seen.extend(
+        events_until(&mut events, limit, |e| {
+            let gone = e.action == EventAction::Destroy;
+            container_gone |= gone && e.kind == EventKind::Container;
+            volume_gone |= gone && e.kind == EventKind::Volume;
+            container_gone && volume_gone
+        })
+        .await,
+    );
+    for event in &seen {
+        assert_eq!(
+            event.labels.get(labels::PROJECT),
+            Some(&project),
+            "{event:#?}"
+        );
+        assert!(!event.name.contains(&other), "{event:#?}");
+    }
+    let of = |kind: EventKind| -> Vec<(EventAction, String)> {
+        seen.iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| (e.action.clone(), e.name.clone()))
+            .collect()
+    };
+    assert_eq!(
+        of(EventKind::Container),
+        [
+            (EventAction::Create, format!("{project}-db-1")),
+            (EventAction::Destroy, format!("{project}-db-1"))
+        ]
+    );
+    // A network's and a volume's events carry the labels the runtime read from them.
+    assert_eq!(
+        of(EventKind::Network),
+        [
+            (EventAction::Create, net.name.clone()),
+            (EventAction::Destroy, net.name.clone())
+        ]
+    );
+    assert_eq!(
+        of(EventKind::Volume),
+        [
+            (EventAction::Create, vol.name.clone()),
+            (EventAction::Destroy, vol.name.clone())
+        ]
+    );
+    let network_create = seen.iter().find(|e| e.kind == EventKind::Network).unwrap();
+    assert_eq!(
+        network_create
+            .labels
+            .get(labels::NETWORK)
+            .map(String::as_str),
+        Some("default")
+    );
+    // Nothing else is on its way.
+    let quiet = tokio::time::timeout(Duration::from_millis(500), events.next()).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+}
+
+#[tokio::test]
+async fn an_idle_stream_outlives_the_request_timeout() {
+    let project = unique_project("events-idle");
+    let _cleanup = Cleanup::new(&project);
+    let runtime = runtime().await.with_request_timeout(Duration::from_secs(1));
+    let mut events = runtime.events(&project).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let id = runtime
+        .create_container(&format!("{project}-web-1"), &shell(&project, "web", "true"))
+        .await
+        .unwrap();
+    let event = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!((event.action, event.id), (EventAction::Create, id));
+}
+
+/// A Unix socket that forwards to the engine's, whose connections can be cut.
+struct EngineProxy {
+    path: std::path::PathBuf,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl EngineProxy {
+    fn start() -> EngineProxy {
+        let engine = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|host| host.strip_prefix("unix://").map(str::to_string))
+            .unwrap_or_else(|| "/var/run/docker.sock".to_string());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accepted = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let engine = engine.clone();
+                let forward = tokio::spawn(async move {
+                    if let Ok(mut upstream) = tokio::net::UnixStream::connect(&engine).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+                accepted.lock().unwrap().push(forward.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+        EngineProxy {
+            path,
+            tasks,
+            _dir: dir,
+        }
+    }
+
+    /// Closes every connection and stops accepting: the engine is gone.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for EngineProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+#[tokio::test]
+async fn a_lost_connection_ends_the_stream() {
+    let project = unique_project("events-lost");
+    let _cleanup = Cleanup::new(&project);
+    let direct = runtime().await;
+    let proxy = EngineProxy::start();
+    let client = bollard::Docker::connect_with_unix(
+        &proxy.path.display().to_string(),
+        120,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .unwrap();
+    let through_proxy = DockerRuntime::from_client(client).await.unwrap();
+    let mut events = through_proxy.events(&project).await.unwrap();
+    let id = direct
+        .create_container(&format!("{project}-web-1"), &shell(&project, "web", "true"))
+        .await
+        .unwrap();
+    let event = next_event(&mut events, Duration::from_secs(10)).await;
+    assert_eq!((event.action, event.id), (EventAction::Create, id.clone()));
+
+    proxy.cut();
+    // The stream ends: at once, or after one error.
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        match events.next().await {
+            None => "end".to_string(),
+            Some(Err(e)) => {
+                assert!(events.next().await.is_none(), "more after the error");
+                format!("error: {e}")
+            }
+            Some(Ok(event)) => panic!("an event after the cut: {event:?}"),
+        }
+    })
+    .await
+    .expect("the stream did not end within 10 s of the cut");
+    eprintln!("after the cut: {end}");
+
+    // A new subscription (here straight to the engine) sees what happens next.
+    let mut again = direct.events(&project).await.unwrap();
+    direct.remove_container(&id, true).await.unwrap();
+    let event = next_event(&mut again, Duration::from_secs(10)).await;
+    assert_eq!((event.action, event.id), (EventAction::Destroy, id));
 }

@@ -6,6 +6,10 @@
 //! is no registry unless `add_remote_image` says otherwise). Ids are deterministic (`c0001`,
 //! `n0001`, `sha256:i0001`) and so are creation times, so tests can compare exact output.
 //! Every mutating call is recorded (`calls`), and any call can be made to fail (`fail`).
+//! Every change, whether through `Runtime` or a helper that simulates what happened outside
+//! wharf (`set_state`, `set_health`, `add_*`), is an event on `events` streams, in the engine's
+//! order (`stop` is `kill` 15, `die`, `stop`); `inject_event` sends any event and
+//! `drop_event_streams` ends the current streams as a lost engine connection would.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -15,12 +19,17 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 use indexmap::IndexMap;
+use tokio::sync::broadcast;
 
 use super::{
-    BuildRequest, ContainerState, EngineContainer, EngineNetwork, EngineVolume, Health, LogLine,
-    LogOptions, Result, Runtime, RuntimeError,
+    BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
+    EventAction, EventKind, Health, LogLine, LogOptions, Result, Runtime, RuntimeError,
+    signal_number,
 };
-use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind};
+use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind, labels};
+
+/// Events a stream may fall behind by before it fails (as a lost connection would).
+const EVENT_BUFFER: usize = 1024;
 
 #[derive(Debug, Default)]
 pub struct MemoryRuntime {
@@ -42,6 +51,10 @@ struct State {
     calls: Vec<String>,
     /// (method, target) → message.
     failures: HashMap<(String, String), String>,
+    /// The current event streams' channel; `None` when there is none.
+    events: Option<broadcast::Sender<EngineEvent>>,
+    /// Events so far, for their times.
+    event_count: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +131,41 @@ impl State {
         Ok(())
     }
 
+    /// Sends an event to the current streams; its time is the clock's, in nanoseconds, plus
+    /// the count of events, so that times grow and are the same in every run.
+    fn emit(
+        &mut self,
+        kind: EventKind,
+        action: EventAction,
+        id: &str,
+        name: &str,
+        labels: &HashMap<String, String>,
+    ) {
+        self.event_count += 1;
+        let time_nanos = (1_700_000_000 + self.clock) * 1_000_000_000 + self.event_count;
+        if let Some(sender) = &self.events {
+            // An error only says that no stream listens.
+            let _ = sender.send(EngineEvent {
+                kind,
+                action,
+                id: id.to_string(),
+                name: name.to_string(),
+                labels: labels.clone(),
+                time_nanos,
+            });
+        }
+    }
+
+    fn emit_container(&mut self, i: usize, action: EventAction) {
+        let engine = &self.containers[i].engine;
+        let (id, name, labels) = (
+            engine.id.clone(),
+            engine.name.clone(),
+            engine.labels.clone(),
+        );
+        self.emit(EventKind::Container, action, &id, &name, &labels);
+    }
+
     fn volume_in_use(&self, name: &str) -> bool {
         self.containers
             .iter()
@@ -158,18 +206,23 @@ impl MemoryRuntime {
     pub fn add_network(&self, name: &str, labels: &[(&str, &str)]) {
         let mut state = self.lock();
         let id = state.next("n");
+        let labels = strings(labels);
+        state.emit(EventKind::Network, EventAction::Create, &id, name, &labels);
         state.networks.push(EngineNetwork {
             id,
             name: name.to_string(),
-            labels: strings(labels),
+            labels,
         });
     }
 
     /// A volume wharf did not create.
     pub fn add_volume(&self, name: &str, labels: &[(&str, &str)]) {
-        self.lock().volumes.push(EngineVolume {
+        let mut state = self.lock();
+        let labels = strings(labels);
+        state.emit(EventKind::Volume, EventAction::Create, name, name, &labels);
+        state.volumes.push(EngineVolume {
             name: name.to_string(),
-            labels: strings(labels),
+            labels,
         });
     }
 
@@ -209,26 +262,63 @@ impl MemoryRuntime {
             named: Vec::new(),
             logs: Vec::new(),
         });
+        let last = s.containers.len() - 1;
+        s.emit_container(last, EventAction::Create);
         id
     }
 
-    /// Sets a container's state as if it had happened outside wharf (a crash, `docker stop`).
+    /// Sets a container's state as if it had happened outside wharf (a crash, `docker stop`),
+    /// with the event the engine would send: `start`, `pause`, `unpause`, or `die` with the
+    /// exit code when a running container ends.
     pub fn set_state(&self, id_or_name: &str, state: ContainerState, exit_code: Option<i64>) {
+        use ContainerState::{Dead, Exited, Paused, Restarting, Running};
         let mut s = self.lock();
         let i = s.find(id_or_name).expect("set_state: no such container");
         let engine = &mut s.containers[i].engine;
+        let before = engine.state;
         engine.state = state;
         engine.exit_code = exit_code;
         if state != ContainerState::Running {
             engine.health = None;
             engine.addresses.clear();
         }
+        let action = match (before, state) {
+            (before, after) if before == after => None,
+            (Paused, Running) => Some(EventAction::Unpause),
+            (_, Running) => Some(EventAction::Start),
+            (_, Paused) => Some(EventAction::Pause),
+            (Running | Restarting, Exited | Dead) => Some(EventAction::Die { exit_code }),
+            _ => None,
+        };
+        if let Some(action) = action {
+            s.emit_container(i, action);
+        }
     }
 
+    /// Sets a container's health; a change to healthy or unhealthy is a `health_status` event.
     pub fn set_health(&self, id_or_name: &str, health: Option<Health>) {
         let mut s = self.lock();
         let i = s.find(id_or_name).expect("set_health: no such container");
-        s.containers[i].engine.health = health;
+        let before = std::mem::replace(&mut s.containers[i].engine.health, health);
+        match health {
+            Some(health @ (Health::Healthy | Health::Unhealthy)) if before != Some(health) => {
+                s.emit_container(i, EventAction::HealthStatus(health));
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends an event to the current `events` streams (those of its project label), as it is.
+    pub fn inject_event(&self, event: EngineEvent) {
+        if let Some(sender) = &self.lock().events {
+            let _ = sender.send(event);
+        }
+    }
+
+    /// Ends every current `events` stream (after the events already sent), as a lost engine
+    /// connection would; later subscriptions work again.
+    pub fn drop_event_streams(&self) {
+        self.lock().events = None;
     }
 
     /// Sets a label on a container (to simulate what another tool or version wrote).
@@ -349,10 +439,18 @@ impl Runtime for MemoryRuntime {
             return Err(RuntimeError::Conflict(format!("network {}", network.name)));
         }
         let id = s.next("n");
+        let labels = labels_of(&network.labels);
+        s.emit(
+            EventKind::Network,
+            EventAction::Create,
+            &id,
+            &network.name,
+            &labels,
+        );
         s.networks.push(EngineNetwork {
             id,
             name: network.name.clone(),
-            labels: labels_of(&network.labels),
+            labels,
         });
         Ok(())
     }
@@ -375,7 +473,14 @@ impl Runtime for MemoryRuntime {
                 ),
             });
         }
-        s.networks.remove(i);
+        let removed = s.networks.remove(i);
+        s.emit(
+            EventKind::Network,
+            EventAction::Destroy,
+            &removed.id,
+            &removed.name,
+            &removed.labels,
+        );
         Ok(())
     }
 
@@ -384,9 +489,17 @@ impl Runtime for MemoryRuntime {
         s.call("create_volume", &volume.name)?;
         // The engine returns the existing volume when the name is taken.
         if !s.volumes.iter().any(|v| v.name == volume.name) {
+            let labels = labels_of(&volume.labels);
+            s.emit(
+                EventKind::Volume,
+                EventAction::Create,
+                &volume.name,
+                &volume.name,
+                &labels,
+            );
             s.volumes.push(EngineVolume {
                 name: volume.name.clone(),
-                labels: labels_of(&volume.labels),
+                labels,
             });
         }
         Ok(())
@@ -405,7 +518,14 @@ impl Runtime for MemoryRuntime {
                 message: format!("remove {name}: volume is in use"),
             });
         }
-        s.volumes.remove(i);
+        let removed = s.volumes.remove(i);
+        s.emit(
+            EventKind::Volume,
+            EventAction::Destroy,
+            &removed.name,
+            &removed.name,
+            &removed.labels,
+        );
         Ok(())
     }
 
@@ -469,6 +589,13 @@ impl Runtime for MemoryRuntime {
                 Some(volume) => {
                     // The engine creates a missing named volume, without labels.
                     if !s.volumes.iter().any(|v| &v.name == volume) {
+                        s.emit(
+                            EventKind::Volume,
+                            EventAction::Create,
+                            volume,
+                            volume,
+                            &HashMap::new(),
+                        );
                         s.volumes.push(EngineVolume {
                             name: volume.clone(),
                             labels: HashMap::new(),
@@ -478,6 +605,13 @@ impl Runtime for MemoryRuntime {
                 }
                 None => {
                     let volume = s.next("anonymous-v");
+                    s.emit(
+                        EventKind::Volume,
+                        EventAction::Create,
+                        &volume,
+                        &volume,
+                        &HashMap::new(),
+                    );
                     s.volumes.push(EngineVolume {
                         name: volume.clone(),
                         labels: HashMap::new(),
@@ -507,6 +641,8 @@ impl Runtime for MemoryRuntime {
             named,
             logs: Vec::new(),
         });
+        let last = s.containers.len() - 1;
+        s.emit_container(last, EventAction::Create);
         Ok(id)
     }
 
@@ -547,6 +683,7 @@ impl Runtime for MemoryRuntime {
                 )
             })
             .collect();
+        s.emit_container(i, EventAction::Start);
         Ok(())
     }
 
@@ -560,6 +697,9 @@ impl Runtime for MemoryRuntime {
             engine.exit_code = Some(0);
             engine.health = None;
             engine.addresses.clear();
+            s.emit_container(i, EventAction::Kill { signal: Some(15) });
+            s.emit_container(i, EventAction::Die { exit_code: Some(0) });
+            s.emit_container(i, EventAction::Stop);
         }
         Ok(())
     }
@@ -574,19 +714,19 @@ impl Runtime for MemoryRuntime {
                 message: format!("container {} is not running", engine.name),
             });
         }
-        let number = match signal.trim_start_matches("SIG") {
-            "HUP" => 1,
-            "INT" => 2,
-            "QUIT" => 3,
-            "KILL" => 9,
-            "USR1" => 10,
-            "USR2" => 12,
-            _ => 15,
-        };
+        let number = signal_number(signal).unwrap_or(15);
         engine.state = ContainerState::Exited;
-        engine.exit_code = Some(128 + number);
+        engine.exit_code = Some(128 + i64::from(number));
         engine.health = None;
         engine.addresses.clear();
+        let exit_code = engine.exit_code;
+        s.emit_container(
+            i,
+            EventAction::Kill {
+                signal: Some(number),
+            },
+        );
+        s.emit_container(i, EventAction::Die { exit_code });
         Ok(())
     }
 
@@ -605,8 +745,28 @@ impl Runtime for MemoryRuntime {
             )));
         }
         let removed = s.containers.remove(i);
+        let engine = &removed.engine;
+        s.emit(
+            EventKind::Container,
+            EventAction::Destroy,
+            &engine.id,
+            &engine.name,
+            &engine.labels,
+        );
         if volumes {
             let anonymous: HashSet<String> = removed.anonymous.into_iter().collect();
+            for volume in s.volumes.clone() {
+                if anonymous.contains(&volume.name) {
+                    let name = &volume.name;
+                    s.emit(
+                        EventKind::Volume,
+                        EventAction::Destroy,
+                        name,
+                        name,
+                        &volume.labels,
+                    );
+                }
+            }
             s.volumes.retain(|v| !anonymous.contains(&v.name));
         }
         Ok(())
@@ -619,7 +779,13 @@ impl Runtime for MemoryRuntime {
         if s.containers[i].engine.name != name {
             s.name_in_use(name)?;
         }
-        s.containers[i].engine.name = name.to_string();
+        let old_name = std::mem::replace(&mut s.containers[i].engine.name, name.to_string());
+        s.emit_container(
+            i,
+            EventAction::Rename {
+                old_name: Some(old_name),
+            },
+        );
         Ok(())
     }
 
@@ -638,6 +804,39 @@ impl Runtime for MemoryRuntime {
         let lines: Vec<Result<LogLine>> = lines[skip..].iter().cloned().map(Ok).collect();
         Ok(stream::iter(lines).boxed())
     }
+
+    /// The project's events from now on. A stream that falls [`EVENT_BUFFER`] events behind
+    /// fails (one `Err`, then the end), as a lost connection would.
+    async fn events(&self, project: &str) -> Result<BoxStream<'static, Result<EngineEvent>>> {
+        let receiver = self
+            .lock()
+            .events
+            .get_or_insert_with(|| broadcast::channel(EVENT_BUFFER).0)
+            .subscribe();
+        let project = project.to_string();
+        let events = stream::unfold(Some(receiver), move |receiver| {
+            let project = project.clone();
+            async move {
+                let mut receiver = receiver?;
+                loop {
+                    match receiver.recv().await {
+                        Ok(event) if event.labels.get(labels::PROJECT) == Some(&project) => {
+                            return Some((Ok(event), Some(receiver)));
+                        }
+                        Ok(_) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            let error = RuntimeError::Unreachable(format!(
+                                "the event stream fell {missed} events behind"
+                            ));
+                            return Some((Err(error), None));
+                        }
+                    }
+                }
+            }
+        });
+        Ok(events.boxed())
+    }
 }
 
 /// FNV-1a: a stable hash without a dependency.
@@ -649,6 +848,8 @@ fn fnv(bytes: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
+
     use super::*;
 
     fn spec(image: &str) -> ContainerSpec {
@@ -732,6 +933,150 @@ mod tests {
             "boom"
         );
         rt.start_container(&a).await.unwrap();
+    }
+
+    fn labelled(image: &str, project: &str, service: &str) -> ContainerSpec {
+        let mut spec = spec(image);
+        spec.labels
+            .insert(labels::PROJECT.to_string(), project.to_string());
+        spec.labels
+            .insert(labels::SERVICE.to_string(), service.to_string());
+        spec
+    }
+
+    /// The events a stream has now, as `action name` lines (it must not have ended).
+    fn pending(stream: &mut BoxStream<'static, Result<EngineEvent>>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().now_or_never() {
+            let event = item.expect("the stream ended").expect("an event");
+            out.push(format!("{:?} {}", event.action, event.name));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn state_changes_are_events_of_their_project() {
+        let rt = MemoryRuntime::new();
+        rt.add_image("busybox");
+        let before = rt
+            .create_container("p-early-1", &labelled("busybox", "p", "early"))
+            .await
+            .unwrap();
+        let mut events = rt.events("p").await.unwrap();
+        let mut other = rt.events("q").await.unwrap();
+        rt.start_container(&before).await.unwrap();
+        let id = rt
+            .create_container("p-web-1", &labelled("busybox", "p", "web"))
+            .await
+            .unwrap();
+        rt.create_container("q-web-1", &labelled("busybox", "q", "web"))
+            .await
+            .unwrap();
+        rt.start_container(&id).await.unwrap();
+        rt.set_health(&id, Some(Health::Starting));
+        rt.set_health(&id, Some(Health::Unhealthy));
+        rt.set_health(&id, Some(Health::Unhealthy));
+        rt.kill_container(&id, "SIGKILL").await.unwrap();
+        rt.start_container(&id).await.unwrap();
+        rt.stop_container(&id, None).await.unwrap();
+        rt.set_state(&before, ContainerState::Exited, Some(3));
+        rt.rename_container(&id, "p-web-old").await.unwrap();
+        rt.remove_container(&id, true).await.unwrap();
+        assert_eq!(
+            pending(&mut events),
+            [
+                "Start p-early-1",
+                "Create p-web-1",
+                "Start p-web-1",
+                "HealthStatus(Unhealthy) p-web-1",
+                "Kill { signal: Some(9) } p-web-1",
+                "Die { exit_code: Some(137) } p-web-1",
+                "Start p-web-1",
+                "Kill { signal: Some(15) } p-web-1",
+                "Die { exit_code: Some(0) } p-web-1",
+                "Stop p-web-1",
+                "Die { exit_code: Some(3) } p-early-1",
+                "Rename { old_name: Some(\"p-web-1\") } p-web-old",
+                "Destroy p-web-old",
+            ]
+        );
+        assert_eq!(pending(&mut other), ["Create q-web-1"]);
+    }
+
+    #[tokio::test]
+    async fn events_carry_labels_kind_and_growing_times() {
+        let rt = MemoryRuntime::new();
+        rt.add_image("busybox");
+        let mut events = rt.events("p").await.unwrap();
+        let mut spec = labelled("busybox", "p", "web");
+        spec.labels
+            .insert(labels::NUMBER.to_string(), "2".to_string());
+        let id = rt.create_container("p-web-2", &spec).await.unwrap();
+        rt.add_network("p_default", &[(labels::PROJECT, "p")]);
+        rt.add_volume("p_data", &[(labels::PROJECT, "p")]);
+        rt.add_volume("elsewhere", &[]);
+        let all: Vec<EngineEvent> = (0..3)
+            .map(|_| events.next().now_or_never().unwrap().unwrap().unwrap())
+            .collect();
+        assert_eq!(all[0].kind, EventKind::Container);
+        assert_eq!(all[0].id, id);
+        assert_eq!(all[0].service(), Some("web"));
+        assert_eq!(all[0].number(), Some(2));
+        assert_eq!(
+            (all[1].kind, &all[1].action, all[1].name.as_str()),
+            (EventKind::Network, &EventAction::Create, "p_default")
+        );
+        assert_eq!(
+            (all[2].kind, &all[2].action, all[2].name.as_str()),
+            (EventKind::Volume, &EventAction::Create, "p_data")
+        );
+        assert!(all.windows(2).all(|w| w[0].time_nanos < w[1].time_nanos));
+        assert!(events.next().now_or_never().is_none());
+    }
+
+    #[tokio::test]
+    async fn injected_events_and_dropped_streams() {
+        let rt = MemoryRuntime::new();
+        rt.add_image("busybox");
+        let mut events = rt.events("p").await.unwrap();
+        let injected = EngineEvent {
+            kind: EventKind::Container,
+            action: EventAction::Oom,
+            id: "c0042".into(),
+            name: "p-web-1".into(),
+            labels: strings(&[(labels::PROJECT, "p")]),
+            time_nanos: 7,
+        };
+        rt.inject_event(injected.clone());
+        rt.create_container("p-web-1", &labelled("busybox", "p", "web"))
+            .await
+            .unwrap();
+        rt.drop_event_streams();
+        // What was sent before the drop arrives, then the stream ends.
+        assert_eq!(events.next().await.unwrap().unwrap(), injected);
+        assert_eq!(
+            events.next().await.unwrap().unwrap().action,
+            EventAction::Create
+        );
+        assert!(events.next().await.is_none());
+        // A new subscription works.
+        let mut again = rt.events("p").await.unwrap();
+        rt.start_container("p-web-1").await.unwrap();
+        assert_eq!(pending(&mut again), ["Start p-web-1"]);
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_fails_then_ends() {
+        let rt = MemoryRuntime::new();
+        let mut events = rt.events("p").await.unwrap();
+        for n in 0..EVENT_BUFFER + 1 {
+            rt.add_volume(&format!("p_v{n}"), &[(labels::PROJECT, "p")]);
+        }
+        assert!(matches!(
+            events.next().await,
+            Some(Err(RuntimeError::Unreachable(_)))
+        ));
+        assert!(events.next().await.is_none());
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! The only door to the engine. `DockerRuntime` (bollard) is the real one; `MemoryRuntime`
 //! stands in for it in the reconciler's unit tests. Every method is one engine call (or one
-//! create-and-connect), so that the executor can order, parallelize and report them.
+//! create-and-connect), so that the executor can order, parallelize and report them; `events`
+//! is the engine's event stream, the supervisor's trigger.
 
 pub mod docker;
 pub mod memory;
@@ -113,6 +114,103 @@ pub struct LogOptions {
     pub tail: Option<u64>,
 }
 
+/// What kind of engine object an [`EngineEvent`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Container,
+    Network,
+    Volume,
+}
+
+/// What happened to it, from the engine's `Action`.
+///
+/// A container's life as Docker 20.10 tells it: `create`, `start`, then `die` when the process
+/// ends by itself; `docker kill` is `kill` (9), `die` (137); `docker stop` is `kill` (15),
+/// [`kill` (9) after the timeout], `die`, `stop`; `docker rm` is `destroy`. Networks and volumes
+/// have `create` and `destroy` (and [`Other`](EventAction::Other) for `connect`, `mount`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventAction {
+    Create,
+    Start,
+    /// The container's main process ended, with its exit code (`128 + n` after signal `n`).
+    Die {
+        exit_code: Option<i64>,
+    },
+    Stop,
+    /// A signal was sent to the main process, by its number (`docker stop` sends 15, then 9).
+    Kill {
+        signal: Option<i32>,
+    },
+    Destroy,
+    /// `health_status: healthy` / `unhealthy`: the health changed.
+    HealthStatus(Health),
+    /// The container now has [`EngineEvent::name`]; this was its name before.
+    Rename {
+        old_name: Option<String>,
+    },
+    Pause,
+    Unpause,
+    /// The kernel killed a process of the container for memory (a `die` follows).
+    Oom,
+    /// Any other action, as the engine spells it (`restart`, `update`, `connect`, `mount`, …).
+    /// `exec_*` actions (a healthcheck runs one per probe) are never reported.
+    Other(String),
+}
+
+/// One event of the engine about a project's container, network or volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineEvent {
+    pub kind: EventKind,
+    pub action: EventAction,
+    /// The container's or network's ID; a volume's name (a volume has no other ID).
+    pub id: String,
+    /// Without the leading `/`; a container's new name after a rename.
+    pub name: String,
+    /// The object's labels. A container's come with the event; a network's or a volume's are
+    /// the ones the runtime read when it learnt of it (the engine's events carry none).
+    pub labels: HashMap<String, String>,
+    /// The engine's clock, in Unix nanoseconds.
+    pub time_nanos: i64,
+}
+
+impl EngineEvent {
+    /// The compose service (`com.docker.compose.service`).
+    pub fn service(&self) -> Option<&str> {
+        self.labels
+            .get(crate::desired::labels::SERVICE)
+            .map(String::as_str)
+    }
+
+    /// The replica number (`com.docker.compose.container-number`).
+    pub fn number(&self) -> Option<u32> {
+        self.labels
+            .get(crate::desired::labels::NUMBER)
+            .and_then(|n| n.parse().ok())
+    }
+}
+
+/// A signal's number, from `9`, `KILL` or `SIGKILL` (the common signals only).
+pub fn signal_number(signal: &str) -> Option<i32> {
+    if let Ok(number) = signal.trim().parse() {
+        return Some(number);
+    }
+    let name = signal.trim().to_ascii_uppercase();
+    Some(match name.strip_prefix("SIG").unwrap_or(&name) {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ABRT" => 6,
+        "KILL" => 9,
+        "USR1" => 10,
+        "USR2" => 12,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "STOP" => 19,
+        _ => return None,
+    })
+}
+
 #[async_trait]
 pub trait Runtime: Send + Sync {
     /// Every container (running or not) labelled with this project.
@@ -144,4 +242,28 @@ pub trait Runtime: Send + Sync {
         id: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<LogLine>>>;
+
+    /// The engine's events about this project's containers, networks and volumes (those
+    /// labelled `com.docker.compose.project=<project>`), from now on, in the engine's order
+    /// among containers and among networks and volumes (across the two, compare
+    /// [`EngineEvent::time_nanos`]). `exec_*` events are left out.
+    ///
+    /// The contract, for a caller that must not miss a change (the supervisor):
+    /// - "Now" is when this call returns: every event after that is delivered; a few from just
+    ///   before may be too. So subscribe first, then read the state (`containers`, …): what
+    ///   changed before the subscription is in that state, what changed after is in the stream.
+    ///   One exception: a network or volume created and removed again before the stream has
+    ///   read its `create` may not be reported at all (the engine's events of networks and
+    ///   volumes carry no labels; `DockerRuntime` inspects them to learn whose they are). That
+    ///   changes nothing the caller would see in the state. Read the stream promptly.
+    /// - An `Err` from the call itself means there is no subscription (the engine is
+    ///   unreachable).
+    /// - The stream never ends while the engine connection lives, however long it is idle (no
+    ///   request timeout applies to it).
+    /// - When the connection drops (the engine restarts or the socket closes) the stream ENDS:
+    ///   it returns `None`, or one `Err` item and then `None`. It never reconnects by itself,
+    ///   and what happens between the drop and a new subscription is not reported: the caller
+    ///   subscribes again and then reads the state again (resync), as at the start.
+    /// - Dropping the stream ends the subscription.
+    async fn events(&self, project: &str) -> Result<BoxStream<'static, Result<EngineEvent>>>;
 }
