@@ -9,6 +9,7 @@ pub mod execute;
 pub mod graph;
 pub mod observe;
 pub mod plan;
+pub mod restart;
 pub mod runtime;
 pub mod spec;
 pub mod supervisor;

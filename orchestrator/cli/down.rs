@@ -8,6 +8,7 @@ use clap::Args;
 use super::GlobalArgs;
 use super::engine::Session;
 use crate::plan::{self, DownOptions};
+use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -36,5 +37,9 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
         &observed,
         &options,
     );
-    session.execute(&plan).await
+    let result = session.execute(&plan).await;
+    if result.is_ok() {
+        StateDir::of(session.name()).clear();
+    }
+    result
 }

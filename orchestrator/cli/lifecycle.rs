@@ -9,6 +9,7 @@ use super::engine::Session;
 use super::{GlobalArgs, load_project};
 use crate::desired;
 use crate::plan::lifecycle;
+use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
 pub struct ServicesArgs {
@@ -40,9 +41,21 @@ pub async fn run(
 ) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
     let graph = session.target.desired().map(|d| &d.graph);
-    session.check_services(services, &session.observe().await?)?;
+    let observed = session.observe().await?;
+    session.check_services(services, &observed)?;
+    let state = StateDir::of(session.name());
     if matches!(verb, Verb::Stop | Verb::Restart) {
-        let observed = session.observe().await?;
+        // Marked before stopping, so that a running supervisor leaves them stopped.
+        let names: Vec<&String> = if services.is_empty() {
+            observed.services.keys().collect()
+        } else {
+            services.iter().collect()
+        };
+        for name in names {
+            if let Err(err) = state.mark_user_stopped(name) {
+                super::output::error_line(&format!("cannot record that {name} is stopped: {err}"));
+            }
+        }
         let timeout = timeout.map(Duration::from_secs);
         session
             .execute(&lifecycle::stop(graph, &observed, services, timeout))
@@ -51,6 +64,7 @@ pub async fn run(
             return Ok(ExitCode::SUCCESS);
         }
     }
+    state.clear_user_stopped(services);
     let observed = session.observe().await?;
     session
         .execute(&lifecycle::start(graph, &observed, services))

@@ -8,7 +8,9 @@ use clap::Args;
 use super::engine::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
+use crate::restart::{Millis, RestartBook};
 use crate::runtime::{ContainerState, Health};
+use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
 pub struct PsArgs {
@@ -60,12 +62,48 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCod
         names.dedup();
         names.iter().for_each(|n| println!("{n}"));
     } else {
+        let state = StateDir::of(session.name());
+        let supervised = Supervised {
+            book: state.load_book(),
+            now: Millis::from_system_time(SystemTime::now()),
+        };
+        let supervisor = state.running_supervisor();
         match args.format {
-            PsFormat::Json => println!("{}", json(session.name(), &shown)),
-            PsFormat::Table => print!("{}", table(&shown)),
+            PsFormat::Json => println!("{}", json(session.name(), &shown, &supervised)),
+            PsFormat::Table => {
+                print!("{}", table(&shown, &supervised));
+                if let Some((pid, started)) = supervisor {
+                    println!("supervisor: running (pid {pid}, up {})", uptime(started));
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `ps` knows beyond the engine: the supervisor's restart history.
+struct Supervised {
+    book: RestartBook,
+    now: Millis,
+}
+
+impl Supervised {
+    fn restarts(&self, c: &ObservedContainer) -> u64 {
+        self.book
+            .get(&c.service, c.number)
+            .map_or(0, |s| s.restarts)
+    }
+
+    /// The engine's status, or `restarting (attempt k, next in t)` while a restart is pending.
+    fn status(&self, c: &ObservedContainer) -> String {
+        match c.is_running() {
+            false => self
+                .book
+                .display_status(&c.service, c.number, self.now)
+                .unwrap_or_else(|| status(c)),
+            true => status(c),
+        }
+    }
 }
 
 /// `running`, `running (healthy)`, `exited (1)`.
@@ -90,23 +128,32 @@ pub fn status(c: &ObservedContainer) -> String {
     }
 }
 
+/// How long ago a Unix time was, for people: `up 3 minutes`.
+fn uptime(started: u64) -> String {
+    ago(started as i64).trim_end_matches(" ago").to_string()
+}
+
 fn ago(created: i64) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(created);
     let seconds = (now - created).max(0);
-    match seconds {
-        s if s < 60 => format!("{s} seconds ago"),
-        s if s < 3600 => format!("{} minutes ago", s / 60),
-        s if s < 86400 => format!("{} hours ago", s / 3600),
-        s => format!("{} days ago", s / 86400),
-    }
+    let (count, unit) = match seconds {
+        s if s < 60 => (s, "second"),
+        s if s < 3600 => (s / 60, "minute"),
+        s if s < 86400 => (s / 3600, "hour"),
+        s => (s / 86400, "day"),
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural} ago")
 }
 
-fn table(containers: &[&ObservedContainer]) -> String {
-    let header = ["NAME", "IMAGE", "SERVICE", "CREATED", "STATUS", "PORTS"];
-    let rows: Vec<[String; 6]> = containers
+fn table(containers: &[&ObservedContainer], supervised: &Supervised) -> String {
+    let header = [
+        "NAME", "IMAGE", "SERVICE", "CREATED", "STATUS", "RESTARTS", "PORTS",
+    ];
+    let rows: Vec<[String; 7]> = containers
         .iter()
         .map(|c| {
             [
@@ -114,7 +161,8 @@ fn table(containers: &[&ObservedContainer]) -> String {
                 c.engine.image.clone(),
                 c.service.clone(),
                 ago(c.engine.created),
-                status(c),
+                supervised.status(c),
+                supervised.restarts(c).to_string(),
                 c.engine.ports.join(", "),
             ]
         })
@@ -143,7 +191,7 @@ fn table(containers: &[&ObservedContainer]) -> String {
     out
 }
 
-fn json(project: &str, containers: &[&ObservedContainer]) -> String {
+fn json(project: &str, containers: &[&ObservedContainer], supervised: &Supervised) -> String {
     let items: Vec<serde_json::Value> = containers
         .iter()
         .map(|c| {
@@ -157,7 +205,8 @@ fn json(project: &str, containers: &[&ObservedContainer]) -> String {
                 "State": c.state,
                 "Health": c.health.map(|h| serde_json::to_value(h).unwrap_or_default()).unwrap_or_else(|| "".into()),
                 "ExitCode": c.exit_code.unwrap_or(0),
-                "Status": status(c),
+                "Status": supervised.status(c),
+                "Restarts": supervised.restarts(c),
                 "Created": c.engine.created,
                 "Publishers": c.engine.ports,
             })

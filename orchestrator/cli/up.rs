@@ -9,6 +9,8 @@ use super::engine::Session;
 use super::{GlobalArgs, load_project, logs, output};
 use crate::desired::{self, BuildOptions};
 use crate::plan::{self, BuildPolicy, ReconcileOptions};
+use crate::supervisor::Supervisor;
+use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -86,6 +88,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     };
     let session = Session::loaded(project, desired).await?;
     let desired = session.target.desired().expect("a loaded project");
+    StateDir::of(session.name()).clear_user_stopped(&args.services);
     if args.dry_run {
         print!("{images}");
     } else {
@@ -105,6 +108,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
             BuildPolicy::IfMissing
         },
         timeout,
+        supervision: None,
     };
     let plan = plan::reconcile(desired, &observed, &options).map_err(|err| {
         output::error_line(&err.to_string());
@@ -126,17 +130,25 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     attach(&session, &args.services, timeout).await
 }
 
-/// Attached `up`: follow the logs until Ctrl-C or SIGTERM, then stop the project (dependents
-/// first). A second Ctrl-C stops waiting for a graceful stop.
+/// Attached `up`: the supervisor keeps the project converged (restart policies, drift) and
+/// the logs are followed, until Ctrl-C or SIGTERM; then the project stops, dependents first. A
+/// second Ctrl-C stops waiting for a graceful stop.
 async fn attach(
     session: &Session,
     services: &[String],
     timeout: Option<Duration>,
 ) -> Result<ExitCode, ExitCode> {
+    let shutdown = shutdown_signal();
     let observed = session.observe().await?;
+    let desired = session.target.desired().expect("a loaded project").clone();
+    let supervisor = Supervisor::new(session.runtime.clone(), desired);
+    let follow = async {
+        logs::follow(session.runtime.clone(), &observed, services, false).await;
+        std::future::pending::<()>().await
+    };
     tokio::select! {
-        _ = logs::follow(session.runtime.clone(), &observed, services, false) => {}
-        _ = shutdown_signal() => {}
+        _ = supervisor.run(shutdown) => {}
+        _ = follow => {}
     }
     eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
     let observed = session.observe().await?;
@@ -148,11 +160,16 @@ async fn attach(
     }
 }
 
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first
+/// awaited, so a signal that arrives in between is not lost (nor fatal).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+        }
     }
 }

@@ -5,6 +5,7 @@ use indexmap::IndexMap;
 use super::container::container_spec;
 use super::{Desired, DesiredNetwork, DesiredService, DesiredVolume, VERSION, config_hash, labels};
 use crate::graph::ServiceGraph;
+use crate::restart::RestartPolicy;
 use crate::spec::Project;
 
 /// What the command line changes about the desired state.
@@ -107,6 +108,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                     .unwrap_or_else(|| "missing".into()),
                 depends_on: service.depends_on.clone(),
                 container_name: service.container_name.clone(),
+                restart: RestartPolicy::from_service(service),
                 container,
             },
         );

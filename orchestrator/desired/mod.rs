@@ -97,6 +97,8 @@ pub struct DesiredService {
     pub depends_on: IndexMap<String, Dependency>,
     /// `container_name`, which only a single replica may have.
     pub container_name: Option<String>,
+    /// What the supervisor does when a replica exits or turns unhealthy.
+    pub restart: crate::restart::RestartPolicy,
     /// Everything needed to create one replica; the replica number is filled in per container.
     pub container: ContainerSpec,
 }

@@ -11,7 +11,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub use reconcile::{
-    BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, down, reconcile,
+    BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Supervision, down,
+    reconcile,
 };
 
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume};
@@ -23,6 +24,9 @@ pub struct Plan {
     /// Things the user should know that are not operations (orphans left in place, a network
     /// reused without our labels).
     pub warnings: Vec<String>,
+    /// When a supervised plan wants to be made again: the earliest restart whose backoff has
+    /// not elapsed yet.
+    pub wake_at: Option<crate::restart::Millis>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +163,13 @@ pub enum Cause {
     PullAlways,
     /// The command asked for it (`stop`, `start`, `up --wait`).
     Requested,
+    /// The restart policy restarts an exited replica (the attempt number since its last good
+    /// run).
+    RestartPolicy { attempt: u32 },
+    /// The replica turned unhealthy and its restart policy restarts it.
+    Unhealthy { attempt: u32 },
+    /// The replica was stopped behind wharf's back (`docker stop`): drift, corrected.
+    Drift,
 }
 
 impl fmt::Display for Cause {
@@ -179,6 +190,9 @@ impl fmt::Display for Cause {
             Cause::ImageMissing => f.write_str("image missing"),
             Cause::PullAlways => f.write_str("pull_policy always"),
             Cause::Requested => f.write_str("requested"),
+            Cause::RestartPolicy { attempt } => write!(f, "restart policy, attempt {attempt}"),
+            Cause::Unhealthy { attempt } => write!(f, "unhealthy, attempt {attempt}"),
+            Cause::Drift => f.write_str("stopped behind wharf's back"),
         }
     }
 }

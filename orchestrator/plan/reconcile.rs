@@ -14,7 +14,8 @@ use super::{Action, Cause, ContainerRef, Plan};
 use crate::desired::{Desired, DesiredService, MountKind, labels};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::ContainerState;
+use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
+use crate::runtime::{ContainerState, Health};
 
 /// When images are built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,6 +41,68 @@ pub struct ReconcileOptions {
     pub build: BuildPolicy,
     /// `-t`: the stop timeout for replaced containers.
     pub timeout: Option<Duration>,
+    /// Set by the supervisor: exited and unhealthy replicas follow their restart policy
+    /// instead of being started as `up` starts them.
+    pub supervision: Option<Supervision>,
+}
+
+/// What the supervisor knows that the engine does not say: each slot's restart history, the
+/// replicas stopped behind its back, the services the user stopped, and the time.
+#[derive(Debug, Clone, Default)]
+pub struct Supervision {
+    pub book: RestartBook,
+    pub now: Millis,
+    /// (service, number) of replicas stopped with `docker stop`, not by wharf.
+    pub drifted: HashSet<(String, u32)>,
+    /// Services stopped with `wharf stop`: left alone until `start` or `up`.
+    pub user_stopped: HashSet<String>,
+}
+
+/// What a supervised plan does with one kept replica.
+enum Supervised {
+    Start(Cause),
+    /// Stop the running (unhealthy) container, then start it.
+    Restart(Cause),
+    Later(Millis),
+    Leave,
+}
+
+impl Supervision {
+    fn verdict(&self, service: &DesiredService, c: &ObservedContainer) -> Supervised {
+        let slot_key = (service.name.clone(), c.number);
+        if self.user_stopped.contains(&service.name) {
+            return Supervised::Leave;
+        }
+        let down = needs_start(c);
+        let unhealthy = c.is_running() && c.health == Some(Health::Unhealthy);
+        if !down && !unhealthy {
+            return Supervised::Leave;
+        }
+        if down && (c.state == ContainerState::Created || self.drifted.contains(&slot_key)) {
+            let cause = if c.state == ContainerState::Created {
+                Cause::NotRunning
+            } else {
+                Cause::Drift
+            };
+            return Supervised::Start(cause);
+        }
+        let fresh = SlotState::new(service.config_hash.clone());
+        let slot = self.book.get(&service.name, c.number).unwrap_or(&fresh);
+        let exit = if unhealthy {
+            Exit::Unhealthy
+        } else {
+            Exit::Code(c.exit_code.unwrap_or(0))
+        };
+        let attempt = slot.next_attempt();
+        match restart::decide(&service.restart, slot, self.now, exit) {
+            restart::Decision::RestartNow if unhealthy => {
+                Supervised::Restart(Cause::Unhealthy { attempt })
+            }
+            restart::Decision::RestartNow => Supervised::Start(Cause::RestartPolicy { attempt }),
+            restart::Decision::RestartAt(at) => Supervised::Later(at),
+            restart::Decision::GiveUp { .. } | restart::Decision::Leave => Supervised::Leave,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -523,8 +586,27 @@ pub fn reconcile(
                         after.push(rename);
                         container.name = container_name.clone();
                     }
-                    if needs_start(c) {
-                        starts.push((container, Cause::NotRunning, after));
+                    match options.supervision.as_ref().map(|s| s.verdict(service, c)) {
+                        None if needs_start(c) => {
+                            starts.push((container, Cause::NotRunning, after))
+                        }
+                        None | Some(Supervised::Leave) => {}
+                        Some(Supervised::Start(cause)) => starts.push((container, cause, after)),
+                        Some(Supervised::Restart(cause)) => {
+                            let stop = plan.push(
+                                Action::StopContainer {
+                                    service: name.to_string(),
+                                    container: existing(c),
+                                    timeout: options.timeout,
+                                },
+                                cause.clone(),
+                                after,
+                            );
+                            starts.push((container, cause, vec![stop]));
+                        }
+                        Some(Supervised::Later(at)) => {
+                            plan.wake_at = Some(plan.wake_at.map_or(at, |w| w.min(at)));
+                        }
                     }
                 }
                 Replica::Create => {

@@ -1,0 +1,287 @@
+//! The supervisor of an attached `wharf up`, against the real engine: restart policies, drift
+//! correction, user stops, unhealthy restarts and a graceful stop on SIGTERM.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
+
+/// An attached `wharf up` running in the background, stopped when dropped.
+struct Attached {
+    child: Child,
+    project: String,
+    dir: tempfile::TempDir,
+    _state: tempfile::TempDir,
+    _cleanup: Cleanup,
+}
+
+impl Attached {
+    fn start(prefix: &str, compose: &str) -> Attached {
+        let project = unique_project(prefix);
+        let cleanup = Cleanup::new(&project);
+        let dir = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            compose.replace("IMAGE", busybox_image()),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(["-p", &project, "up"])
+            .current_dir(dir.path())
+            .env("WHARF_STATE_DIR", state.path())
+            .env("RUST_LOG", "wharf=debug")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let attached = Attached {
+            child,
+            project,
+            dir,
+            _state: state,
+            _cleanup: cleanup,
+        };
+        // The supervisor writes its pid file once the project has converged.
+        let pid_file = attached
+            ._state
+            .path()
+            .join(&attached.project)
+            .join("supervisor.pid");
+        attached.until("the supervisor is running", Duration::from_secs(20), || {
+            pid_file.exists()
+        });
+        attached
+    }
+
+    fn name(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.project)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("wharf.log")).unwrap_or_default()
+    }
+
+    fn wharf(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .arg("-p")
+            .arg(&self.project)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("WHARF_STATE_DIR", self._state.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "wharf {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Waits for `condition`, failing with the supervisor's log after `limit`.
+    fn until(&self, what: &str, limit: Duration, condition: impl Fn() -> bool) -> Duration {
+        let start = Instant::now();
+        while !condition() {
+            assert!(
+                start.elapsed() < limit,
+                "{what}: not within {limit:?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        start.elapsed()
+    }
+
+    fn state(&self, service: &str) -> String {
+        inspect(&self.name(service), "{{.State.Status}}")
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn inspect(name: &str, format: &str) -> String {
+    docker_lines(&["inspect", "--format", format, name]).join("")
+}
+
+const ALWAYS: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    restart: always
+  plain:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+"#;
+
+#[test]
+fn a_killed_replica_is_restarted_and_drift_is_corrected() {
+    let up = Attached::start("sv-always", ALWAYS);
+    let web = up.name("web");
+    let id = inspect(&web, "{{.Id}}");
+    docker(&["kill", &web]);
+    let took = up.until("web restarted after a kill", Duration::from_secs(2), || {
+        up.state("web") == "running"
+    });
+    eprintln!("restart after kill took {took:?}");
+    assert_eq!(inspect(&web, "{{.Id}}"), id, "restarted, not recreated");
+
+    // `docker stop` behind wharf's back, on a service with no restart policy: drift, restored.
+    docker(&["stop", "-t", "1", &up.name("plain")]);
+    up.until(
+        "plain restarted after docker stop",
+        Duration::from_secs(2),
+        || up.state("plain") == "running",
+    );
+
+    // `docker rm -f`: recreated.
+    docker(&["rm", "-f", &web]);
+    up.until("web recreated after rm -f", Duration::from_secs(2), || {
+        up.state("web") == "running"
+    });
+    assert_ne!(inspect(&web, "{{.Id}}"), id);
+}
+
+#[test]
+fn a_user_stop_is_respected_until_start() {
+    let up = Attached::start("sv-userstop", ALWAYS);
+    up.wharf(&["stop", "web"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        up.state("web"),
+        "exited",
+        "wharf stop is respected\n{}",
+        up.log()
+    );
+    up.wharf(&["start", "web"]);
+    up.until("web started again", Duration::from_secs(3), || {
+        up.state("web") == "running"
+    });
+    docker(&["kill", &up.name("web")]);
+    up.until(
+        "the policy applies again after start",
+        Duration::from_secs(2),
+        || up.state("web") == "running",
+    );
+}
+
+#[test]
+fn on_failure_gives_up_after_max_attempts_and_no_is_never_restarted() {
+    let up = Attached::start(
+        "sv-onfailure",
+        r#"
+services:
+  flaky:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 0.3; exit 3"]
+    restart: "on-failure:2"
+  clean:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 0.3; exit 0"]
+    restart: on-failure
+  never:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 0.3; exit 1"]
+"#,
+    );
+    up.until("flaky gave up", Duration::from_secs(10), || {
+        up.log().contains("give up: 2 restart attempts")
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let ps: serde_json::Value =
+        serde_json::from_str(&up.wharf(&["ps", "-a", "--format", "json"])).unwrap();
+    let restarts = |service: &str| {
+        ps.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["Service"] == service)
+            .unwrap()["Restarts"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(restarts("flaky"), 2);
+    assert_eq!(
+        restarts("clean"),
+        0,
+        "on-failure does not restart a clean exit"
+    );
+    assert_eq!(restarts("never"), 0, "no policy, no restart");
+    assert_eq!(up.state("flaky"), "exited");
+}
+
+#[test]
+fn a_crash_loop_backs_off_and_ps_says_so() {
+    let up = Attached::start(
+        "sv-backoff",
+        r#"
+services:
+  loop:
+    image: IMAGE
+    command: ["sh", "-c", "exit 1"]
+    restart: always
+    deploy:
+      restart_policy:
+        delay: 2s
+"#,
+    );
+    up.until("a restart is pending", Duration::from_secs(10), || {
+        up.wharf(&["ps", "-a"]).contains("restarting (attempt")
+    });
+    let table = up.wharf(&["ps", "-a"]);
+    assert!(table.contains("next in"), "{table}");
+    assert!(table.contains("supervisor: running (pid"), "{table}");
+}
+
+#[test]
+fn an_unhealthy_replica_is_restarted() {
+    let up = Attached::start(
+        "sv-unhealthy",
+        r#"
+services:
+  sick:
+    image: IMAGE
+    command: ["sh", "-c", "touch /tmp/ok; (sleep 2; rm /tmp/ok) & trap 'exit 0' TERM; sleep 3600 & wait"]
+    restart: always
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 300ms
+      retries: 2
+"#,
+    );
+    let first = inspect(&up.name("sick"), "{{.State.StartedAt}}");
+    up.until(
+        "sick restarted once unhealthy",
+        Duration::from_secs(15),
+        || inspect(&up.name("sick"), "{{.State.StartedAt}}") != first,
+    );
+    assert!(up.log().contains("unhealthy"), "{}", up.log());
+}
+
+#[test]
+fn sigterm_stops_the_project_gracefully() {
+    let mut up = Attached::start("sv-sigterm", ALWAYS);
+    let pid = up.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = up.child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{}", up.log());
+    assert_eq!(up.state("web"), "exited");
+    assert_eq!(up.state("plain"), "exited");
+    let pid_file = up._state.path().join(&up.project).join("supervisor.pid");
+    assert!(!pid_file.exists(), "the pid file is removed");
+}
