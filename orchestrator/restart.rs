@@ -619,7 +619,7 @@ impl RestartBook {
 
 /// A wait for people: tenths of a second, rounded up, under a minute (`0.1s`, `1.6s`, `2s`),
 /// then minutes and whole seconds (`1m`, `1m30s`).
-fn format_span(span: Duration) -> String {
+pub fn format_span(span: Duration) -> String {
     let ms = duration_ms(span);
     let tenths = ms.div_ceil(100);
     if tenths < 600 {

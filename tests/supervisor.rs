@@ -285,3 +285,22 @@ fn sigterm_stops_the_project_gracefully() {
     let pid_file = up._state.path().join(&up.project).join("supervisor.pid");
     assert!(!pid_file.exists(), "the pid file is removed");
 }
+
+#[test]
+fn down_from_another_terminal_stops_the_supervisor_first() {
+    let mut up = Attached::start("sv-down", ALWAYS);
+    up.wharf(&["down"]);
+    let status = up.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the attached up ends cleanly: {status:?}\n{}",
+        up.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let filter = format!("label=com.docker.compose.project={}", up.project);
+    assert!(
+        docker_lines(&["ps", "-aq", "--filter", &filter]).is_empty(),
+        "nothing restored"
+    );
+    assert!(docker_lines(&["network", "ls", "-q", "--filter", &filter]).is_empty());
+}

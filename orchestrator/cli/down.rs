@@ -25,6 +25,13 @@ pub struct DownArgs {
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
+    // The supervisor goes first, or it would restore what `down` removes.
+    let state = StateDir::of(session.name());
+    let limit = Duration::from_secs(args.timeout.unwrap_or(10) + 20);
+    if !tokio::task::block_in_place(|| state.stop_supervisor(limit)) {
+        super::output::error_line("the project's supervisor did not stop; retry, or kill it");
+        return Err(ExitCode::FAILURE);
+    }
     let observed = session.observe().await?;
     let options = DownOptions {
         volumes: args.volumes,
@@ -39,7 +46,7 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
     );
     let result = session.execute(&plan).await;
     if result.is_ok() {
-        StateDir::of(session.name()).clear();
+        state.clear();
     }
     result
 }

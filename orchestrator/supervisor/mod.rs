@@ -15,7 +15,7 @@ use crate::desired::Desired;
 use crate::execute::{self, Event, ExecuteOptions};
 use crate::observe;
 use crate::plan::{self, Action, Cause, ReconcileOptions, Supervision};
-use crate::restart::{Exit, Millis, RestartBook};
+use crate::restart::{self, Exit, Millis, RestartBook};
 use crate::runtime::{EngineEvent, EventAction, EventKind, Health, Runtime};
 use state::StateDir;
 
@@ -37,6 +37,22 @@ pub struct Supervisor {
     /// Containers this supervisor is starting: their `start` events are its own doing.
     starting: HashSet<String>,
     wake_at: Option<Millis>,
+    /// Since when the engine has listed as running a replica the history says is down.
+    stale_since: Option<Millis>,
+}
+
+/// How long a running replica may contradict a recorded exit before it counts as started.
+const STALE_LIMIT: Duration = Duration::from_secs(1);
+
+/// A decision for the log: `restarting in 0.4s`, `gave up: …`.
+fn describe(decision: &restart::Decision, at: Millis) -> String {
+    match decision {
+        restart::Decision::RestartNow => "restarting".to_string(),
+        restart::Decision::RestartAt(due) => {
+            format!("restarting in {}", restart::format_span(due.since(at)))
+        }
+        other => other.to_string(),
+    }
 }
 
 fn now() -> Millis {
@@ -57,6 +73,7 @@ impl Supervisor {
             ours: HashSet::new(),
             starting: HashSet::new(),
             wake_at: None,
+            stale_since: None,
         }
     }
 
@@ -151,21 +168,26 @@ impl Supervisor {
         let at = Millis(u64::try_from(event.time_nanos / 1_000_000).unwrap_or(0));
         let ours = self.ours.contains(&event.id);
         match event.action {
+            EventAction::Die { .. } if !ours && self.state.user_stopped().contains(&service) => {
+                self.book.slot(&service, number).record_user_stop();
+                eprintln!("{} stopped by the user", event.name);
+                true
+            }
             EventAction::Die { exit_code } if !ours => {
                 let exit = Exit::Code(exit_code.unwrap_or(0));
-                let decision = self
-                    .book
-                    .slot(&service, number)
-                    .record_exit(&policy, at, exit);
-                eprintln!("{} exited ({exit}): {decision}", event.name);
+                let slot = self.book.slot(&service, number);
+                let decision = slot.record_exit(&policy, at, exit);
+                eprintln!(
+                    "{} exited ({exit}): {}",
+                    event.name,
+                    describe(&decision, at)
+                );
                 true
             }
             EventAction::HealthStatus(Health::Unhealthy) if !ours => {
-                let decision =
-                    self.book
-                        .slot(&service, number)
-                        .record_exit(&policy, at, Exit::Unhealthy);
-                eprintln!("{} is unhealthy: {decision}", event.name);
+                let slot = self.book.slot(&service, number);
+                let decision = slot.record_exit(&policy, at, Exit::Unhealthy);
+                eprintln!("{} is unhealthy: {}", event.name, describe(&decision, at));
                 true
             }
             EventAction::Stop if !ours => {
@@ -193,7 +215,11 @@ impl Supervisor {
                 self.ours.remove(&event.id);
                 true
             }
-            EventAction::Stop | EventAction::Die { .. } => false,
+            // The last event of a stop the supervisor made: what follows is not its doing.
+            EventAction::Stop => {
+                self.ours.remove(&event.id);
+                false
+            }
             _ => false,
         }
     }
@@ -239,16 +265,32 @@ impl Supervisor {
         self.wake_at = plan.wake_at;
         // The engine lists a container as running for a moment after its `die` event: when the
         // history says a replica is down but the engine does not yet, look again shortly.
-        let stale = observed.containers().any(|c| {
-            c.is_running()
-                && self
-                    .book
+        let stale: Vec<(String, u32)> = observed
+            .containers()
+            .filter(|c| c.is_running())
+            .filter(|c| {
+                self.book
                     .get(&c.service, c.number)
                     .is_some_and(|s| s.is_down())
-        });
-        if stale {
-            let soon = now().plus(RECHECK);
-            self.wake_at = Some(self.wake_at.map_or(soon, |w| w.min(soon)));
+            })
+            .map(|c| (c.service.clone(), c.number))
+            .collect();
+        let at = now();
+        match (stale.is_empty(), self.stale_since) {
+            (true, _) => self.stale_since = None,
+            // Still running long after the recorded exit: someone started it before this
+            // supervisor subscribed (the `up` that launched it): a user start.
+            (false, Some(since)) if at.since(since) > STALE_LIMIT => {
+                for (service, number) in &stale {
+                    self.book.slot(service, *number).record_start(at);
+                }
+                self.stale_since = None;
+            }
+            (false, since) => {
+                self.stale_since = since.or(Some(at));
+                let soon = at.plus(RECHECK);
+                self.wake_at = Some(self.wake_at.map_or(soon, |w| w.min(soon)));
+            }
         }
         if plan.operations.is_empty() {
             self.save();

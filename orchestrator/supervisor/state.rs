@@ -74,7 +74,13 @@ impl StateDir {
     /// `wharf stop SERVICE` marks it, so that the supervisor leaves it stopped.
     pub fn mark_user_stopped(&self, service: &str) -> std::io::Result<()> {
         self.ensure()?;
-        fs::write(self.dir.join("stopped").join(service), b"")
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(self.dir.join("stopped").join(service))
+            .map(drop)
     }
 
     /// `wharf start`/`up` clears the marks of the services they start (all when `services` is
@@ -102,10 +108,10 @@ impl StateDir {
             .unwrap_or_default()
     }
 
-    /// Forgets the project's restart history and user stops (`down`).
+    /// Forgets the project's restart history and user stops (`down`, once the supervisor is
+    /// gone).
     pub fn clear(&self) {
-        self.clear_user_stopped(&[]);
-        let _ = fs::remove_file(self.dir.join("restarts.json"));
+        let _ = fs::remove_dir_all(&self.dir);
     }
 
     /// Records the running supervisor: its pid and when it started (Unix seconds).
@@ -118,6 +124,27 @@ impl StateDir {
 
     pub fn remove_pid(&self) {
         let _ = fs::remove_file(self.dir.join("supervisor.pid"));
+    }
+
+    /// Asks a running supervisor to stop (SIGTERM: it stops the project gracefully and exits)
+    /// and waits until it is gone, at most `limit`. True when none is left running.
+    pub fn stop_supervisor(&self, limit: std::time::Duration) -> bool {
+        let Some((pid, _)) = self.running_supervisor() else {
+            return true;
+        };
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: kill(2) with a pid read from our own pid file and a constant signal.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if !Path::new(&format!("/proc/{pid}")).exists() || self.running_supervisor().is_none() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
     }
 
     /// The supervisor's pid and start time, when one is running.
