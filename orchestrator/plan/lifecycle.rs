@@ -56,48 +56,48 @@ pub fn stop(
     services: &[String],
     timeout: Option<Duration>,
 ) -> Plan {
-    let mut plan = Plan::default();
-    let mut previous: Vec<usize> = Vec::new();
-    for (service, containers) in selected(levels(graph, true), observed, services) {
-        let ids: Vec<usize> = containers
-            .iter()
-            .filter(|c| c.is_running())
-            .map(|c| {
-                plan.push(
-                    Action::StopContainer {
-                        service: service.clone(),
-                        container: container_ref(c),
-                        timeout,
-                    },
-                    Cause::Requested,
-                    previous.clone(),
-                )
-            })
-            .collect();
-        if !ids.is_empty() {
-            previous = ids;
-        }
-    }
-    plan
+    in_order(
+        levels(graph, true),
+        observed,
+        services,
+        ObservedContainer::is_running,
+        |service, container| Action::StopContainer {
+            service,
+            container,
+            timeout,
+        },
+    )
 }
 
 /// `start`: stopped containers of the services, dependencies first.
 pub fn start(graph: Option<&ServiceGraph>, observed: &Observed, services: &[String]) -> Plan {
+    in_order(
+        levels(graph, false),
+        observed,
+        services,
+        |c| !c.is_running(),
+        |service, container| Action::StartContainer { service, container },
+    )
+}
+
+/// One action for each container that `wanted` picks, service by service in `levels` order,
+/// each service's actions waiting for those of the service before it.
+fn in_order(
+    levels: Vec<Vec<String>>,
+    observed: &Observed,
+    services: &[String],
+    wanted: impl Fn(&ObservedContainer) -> bool,
+    action: impl Fn(String, ContainerRef) -> Action,
+) -> Plan {
     let mut plan = Plan::default();
     let mut previous: Vec<usize> = Vec::new();
-    for (service, containers) in selected(levels(graph, false), observed, services) {
+    for (service, containers) in selected(levels, observed, services) {
         let ids: Vec<usize> = containers
             .iter()
-            .filter(|c| !c.is_running())
+            .filter(|c| wanted(c))
             .map(|c| {
-                plan.push(
-                    Action::StartContainer {
-                        service: service.clone(),
-                        container: container_ref(c),
-                    },
-                    Cause::Requested,
-                    previous.clone(),
-                )
+                let op = action(service.clone(), container_ref(c));
+                plan.push(op, Cause::Requested, previous.clone())
             })
             .collect();
         if !ids.is_empty() {
