@@ -16,6 +16,7 @@ use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
 use crate::runtime::{ContainerState, Health};
+use crate::spec::model::DependencyCondition;
 
 /// When images are built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -697,6 +698,13 @@ pub fn reconcile(
                 .get(dependency.as_str())
                 .cloned()
                 .unwrap_or_default();
+            // A required `service_started` on a dependency this plan starts is met when those
+            // starts succeed: wait for them directly, without asking the engine again.
+            let started = DependencyCondition::ServiceStarted;
+            if condition.condition == started && condition.required && !after.is_empty() {
+                waits.extend(after);
+                continue;
+            }
             waits.push(plan.push(
                 Action::WaitFor {
                     service: dependency.clone(),
@@ -710,6 +718,8 @@ pub fn reconcile(
         let mut ids = Vec::new();
         for (container, cause, mut after) in starts {
             after.extend(&waits);
+            after.sort_unstable();
+            after.dedup();
             ids.push(plan.push(
                 Action::StartContainer {
                     service: name.to_string(),
