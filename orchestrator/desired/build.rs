@@ -15,6 +15,24 @@ pub struct BuildOptions {
     pub scale: IndexMap<String, u32>,
 }
 
+/// The user's labels of a network or volume, plus the compose labels that make it the
+/// project's (external resources are not ours and get none).
+fn resource_labels(
+    own: &IndexMap<String, String>,
+    external: bool,
+    project: &str,
+    kind_label: &str,
+    key: &str,
+) -> IndexMap<String, String> {
+    let mut labels = own.clone();
+    if !external {
+        labels.insert(labels::PROJECT.into(), project.into());
+        labels.insert(kind_label.into(), key.into());
+        labels.insert(labels::VERSION.into(), VERSION.into());
+    }
+    labels
+}
+
 pub fn build(project: &Project, options: &BuildOptions) -> Desired {
     let model = &project.model;
     let name = project.name.as_str();
@@ -22,12 +40,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
         .networks
         .iter()
         .map(|(key, n)| {
-            let mut labels = n.labels.clone();
-            if !n.external {
-                labels.insert(labels::PROJECT.into(), name.into());
-                labels.insert(labels::NETWORK.into(), key.clone());
-                labels.insert(labels::VERSION.into(), VERSION.into());
-            }
+            let labels = resource_labels(&n.labels, n.external, name, labels::NETWORK, key);
             let network = DesiredNetwork {
                 key: key.clone(),
                 name: n.name.clone().unwrap_or_else(|| format!("{name}_{key}")),
@@ -47,12 +60,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
         .volumes
         .iter()
         .map(|(key, v)| {
-            let mut labels = v.labels.clone();
-            if !v.external {
-                labels.insert(labels::PROJECT.into(), name.into());
-                labels.insert(labels::VOLUME.into(), key.clone());
-                labels.insert(labels::VERSION.into(), VERSION.into());
-            }
+            let labels = resource_labels(&v.labels, v.external, name, labels::VOLUME, key);
             let volume = DesiredVolume {
                 key: key.clone(),
                 name: v.name.clone().unwrap_or_else(|| format!("{name}_{key}")),

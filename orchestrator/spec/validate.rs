@@ -80,25 +80,19 @@ fn check_service(
             ));
         }
     }
-    for secret in &service.secrets {
-        if !model.secrets.contains_key(&secret.source) {
+    let references = [
+        ("secret", "secrets", &service.secrets, &model.secrets),
+        ("config", "configs", &service.configs, &model.configs),
+    ];
+    for (kind, key, used, defined) in references {
+        if let Some(missing) = used.iter().find(|r| !defined.contains_key(&r.source)) {
+            let source = &missing.source;
             return Err(undefined(
-                at(&["secrets", &secret.source]),
+                at(&[key, source]),
                 name,
-                "secret",
-                &secret.source,
-                model.secrets.keys(),
-            ));
-        }
-    }
-    for config in &service.configs {
-        if !model.configs.contains_key(&config.source) {
-            return Err(undefined(
-                at(&["configs", &config.source]),
-                name,
-                "config",
-                &config.source,
-                model.configs.keys(),
+                kind,
+                source,
+                defined.keys(),
             ));
         }
     }
