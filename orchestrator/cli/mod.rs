@@ -8,6 +8,7 @@ mod logs;
 mod output;
 mod progress;
 mod ps;
+mod supervise;
 mod up;
 
 use std::path::PathBuf;
@@ -78,6 +79,9 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Watch the build context and re-converge when files change
     Watch(Unimplemented),
+    /// The detached supervisor of a project (started by `up -d`)
+    #[command(hide = true)]
+    Supervise(supervise::SuperviseArgs),
 }
 
 /// A verb whose behaviour is not built yet: it accepts any arguments and says so.
@@ -111,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 )
                 .await
             }
+            Command::Supervise(_) => supervise::run(global).await,
             Command::Config(_) | Command::Watch(_) => unreachable!("not an engine command"),
         }
     };
@@ -120,6 +125,7 @@ pub fn run(cli: Cli) -> ExitCode {
             output::error_line("`wharf watch` is not implemented yet");
             ExitCode::from(2)
         }
+        Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -132,6 +138,27 @@ pub fn run(cli: Cli) -> ExitCode {
 /// Loads the project the global flags describe, printing warnings; errors are printed and
 /// turned into the exit code.
 pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
+    match spec::load(&load_options(global)?) {
+        Ok(project) => {
+            print_warnings(&project);
+            Ok(project)
+        }
+        Err(diagnostic) => {
+            output::error(&diagnostic);
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub fn print_warnings(project: &Project) {
+    for warning in &project.warnings {
+        output::warning(warning);
+    }
+}
+
+/// What the loader needs from the command line and the process: flags, environment, working
+/// directory, and standard input when `-f -` reads it.
+pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, ExitCode> {
     let stdin = if global.files.iter().any(|f| f == "-") {
         let mut text = String::new();
         if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
@@ -144,7 +171,7 @@ pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
     } else {
         None
     };
-    let options = LoadOptions {
+    Ok(LoadOptions {
         files: global.files.clone(),
         project_directory: global.project_directory.clone(),
         project_name: global.project_name.clone(),
@@ -153,17 +180,5 @@ pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
         environment: std::env::vars().collect(),
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         stdin,
-    };
-    match spec::load(&options) {
-        Ok(project) => {
-            for warning in &project.warnings {
-                output::warning(warning);
-            }
-            Ok(project)
-        }
-        Err(diagnostic) => {
-            output::error(&diagnostic);
-            Err(ExitCode::FAILURE)
-        }
-    }
+    })
 }
