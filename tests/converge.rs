@@ -15,6 +15,8 @@ use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
 struct Project {
     dir: tempfile::TempDir,
     name: String,
+    /// The project's state directory (`up -d` leaves a supervisor, which keeps its files there).
+    state: tempfile::TempDir,
     _cleanup: Cleanup,
 }
 
@@ -26,6 +28,7 @@ impl Project {
             _cleanup: Cleanup::new(&name),
             dir,
             name,
+            state: tempfile::tempdir().unwrap(),
         };
         project.write(compose);
         project
@@ -52,6 +55,7 @@ impl Project {
             .args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
+            .env("WHARF_STATE_DIR", self.state.path())
             .env_remove("COMPOSE_FILE")
             .env_remove("COMPOSE_PROJECT_NAME");
         command.output().unwrap()

@@ -213,6 +213,9 @@ fn up_d_leaves_one_supervisor_that_a_sigkill_does_not_stop() {
     let before = project.containers();
     let started_at = inspect(&format!("{}-web-1", project.name), "{{.State.StartedAt}}");
     let first = project.supervisor_pid().unwrap();
+    // An edit not yet applied with `up` must not reach the engine through a restarted
+    // supervisor, which reads the files again.
+    project.write(&TWO_SERVICES.replace(r#"VERSION: "1""#, r#"VERSION: "2""#));
     kill(first);
     let back = project.until("a new supervisor", Duration::from_secs(2), || {
         project.supervisor_pid().is_some_and(|pid| pid != first)

@@ -326,12 +326,20 @@ impl Supervisor {
         self.converge(request.reconcile_options(), sink).await
     }
 
-    /// What the supervisor converges on by itself: every service, or those `up` named.
+    /// What the supervisor converges on by itself: every service, or those `up` named. It
+    /// never replaces a replica because its config differs from the files: only an `up` (or
+    /// `watch`) applies a change. A supervisor restarted by its keeper reads the files again,
+    /// and an edit made since the last `up` must not reach the engine that way.
     fn standing_options(&self) -> ReconcileOptions {
-        self.standing
+        let options = self
+            .standing
             .as_ref()
             .map(UpRequest::reconcile_options)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        ReconcileOptions {
+            no_recreate: true,
+            ..options
+        }
     }
 
     /// A plan made outside `converge` (builds), run with the same reporting.

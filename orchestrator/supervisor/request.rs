@@ -107,7 +107,7 @@ impl UpRequest {
     }
 
     /// What the supervisor keeps converging on after this request: the same project, scale and
-    /// services, without the one-shot flags (a restarted supervisor must not recreate anything).
+    /// services, without the one-shot flags (a restarted supervisor must not force a recreate).
     /// Service arguments add up: after `up -d web` then `up -d db` both are supervised.
     pub fn standing(&self, previous: Option<&UpRequest>) -> UpRequest {
         let services = match previous {
