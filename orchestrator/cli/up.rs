@@ -259,7 +259,8 @@ async fn attach(
     let desired = session.target.desired().expect("a loaded project").clone();
     let supervisor = Supervisor::new(session.runtime.clone(), desired);
     let follow = async {
-        logs::follow(session.runtime.clone(), &observed, services, false).await;
+        let printer = logs::Printer::new(&observed, false, true);
+        logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
         std::future::pending::<()>().await
     };
     tokio::select! {
