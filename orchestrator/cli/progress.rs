@@ -11,6 +11,8 @@ use crate::plan::Operation;
 
 pub struct Progress {
     tty: bool,
+    /// How many lines the plan will print; 0 when it is not known (a detached supervisor runs
+    /// the plan).
     total: usize,
     state: Mutex<(usize, Instant)>,
 }
@@ -37,16 +39,24 @@ impl Progress {
         let mut err = std::io::stderr().lock();
         if self.tty {
             let elapsed = state.1.elapsed().as_secs_f64();
-            let _ = write!(
-                err,
-                "\r\x1b[2K{line}\n[+] {}/{} {elapsed:.1}s",
-                state.0, self.total
-            );
+            let count = match self.total {
+                0 => state.0.to_string(),
+                total => format!("{}/{total}", state.0),
+            };
+            let _ = write!(err, "\r\x1b[2K{line}\n[+] {count} {elapsed:.1}s");
             if state.0 == self.total {
                 let _ = writeln!(err);
             }
         } else {
             let _ = writeln!(err, "{line}");
+        }
+    }
+
+    /// Ends the running count's line when the total was not known in advance.
+    pub fn finish(&self) {
+        let state = self.state.lock().expect("progress lock");
+        if self.tty && self.total == 0 && state.0 > 0 {
+            eprintln!();
         }
     }
 }

@@ -172,6 +172,7 @@ async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(),
         Reply::Done { .. } => {}
     })
     .await;
+    progress.finish();
     match outcome {
         Ok(None) => Ok(()),
         Ok(Some(error)) => {
