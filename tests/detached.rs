@@ -286,6 +286,8 @@ fn a_second_up_d_goes_through_the_running_supervisor() {
         "the same supervisor"
     );
     assert_eq!(project.processes().len(), 2);
+    // `--wait` through the supervisor: nothing to change, and the services are running.
+    assert!(!project.ok(&["up", "--wait"]).contains("Recreated"));
     // The supervisor now keeps the new file: a replica it recreated is restored as such.
     docker(&["rm", "-f", &format!("{}-web-2", project.name)]);
     project.until("web-2 restored", Duration::from_secs(5), || {

@@ -80,18 +80,23 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         true => Some(lock(&state)?),
         false => None,
     };
-    let session = Session::loaded(prepared.project, prepared.desired).await?;
-    let desired = session.target.desired().expect("a loaded project");
-    let wait_plan = plan::lifecycle::wait(desired, &args.services);
-    let wait = || session.execute(&wait_plan);
+    let wait_plan = plan::lifecycle::wait(&prepared.desired, &args.services);
     if detach && !args.dry_run && state.is_detached() {
         state.clear_user_stopped(&args.services);
         through_supervisor(&state, &request).await?;
         return match args.wait {
-            true => wait().await,
+            true => {
+                let runtime = super::engine::connect().await?;
+                super::engine::result(
+                    super::engine::execute(&wait_plan, runtime, &prepared.project.name).await,
+                )
+            }
             false => Ok(ExitCode::SUCCESS),
         };
     }
+    let session = Session::loaded(prepared.project, prepared.desired).await?;
+    let desired = session.target.desired().expect("a loaded project");
+    let wait = || session.execute(&wait_plan);
     if args.dry_run {
         print!("{}", prepared.images);
     } else {
