@@ -115,7 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 )
                 .await
             }
-            Command::Supervise(_) => supervise::run(global).await,
+            Command::Supervise(args) => supervise::run(global, args).await,
             Command::Config(_) | Command::Watch(_) => unreachable!("not an engine command"),
         }
     };
