@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::desired::labels;
-use crate::plan::{Action, Operation, Plan, WaitCondition};
-use crate::runtime::{BuildRequest, ContainerState, Health, Runtime, RuntimeError};
+use crate::desired::{FailureAction, labels};
+use crate::plan::{Action, ContainerRef, Operation, Plan, WaitCondition};
+use crate::runtime::{
+    BuildRequest, ContainerState, EngineContainer, Health, Runtime, RuntimeError,
+};
+use crate::spec::short::Duration as GoDuration;
 
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
@@ -69,24 +72,12 @@ pub async fn run(
     options: &ExecuteOptions,
     progress: &(dyn Fn(&Operation, &Event) + Sync),
 ) -> Report {
-    let count = plan.operations.len();
-    let mut waiting: Vec<usize> = plan.operations.iter().map(|op| op.after.len()).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
-    for op in &plan.operations {
-        for &dep in &op.after {
-            dependents[dep].push(op.id);
-        }
-    }
-    let mut ready: Vec<usize> = (0..count).filter(|&i| waiting[i] == 0).collect();
-    ready.reverse();
-    let mut done = vec![false; count];
-    let mut report = Report::default();
+    let mut run = Run::new(plan, progress);
     let mut tasks: JoinSet<(usize, Result<Outcome, String>)> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
-
     loop {
         while tasks.len() < parallelism
-            && let Some(id) = ready.pop()
+            && let Some(id) = run.ready.pop()
         {
             let op = plan.operations[id].clone();
             progress(&op, &Event::Started(id));
@@ -98,55 +89,188 @@ pub async fn run(
             break;
         };
         let (id, result) = joined.expect("an operation task panicked");
+        run.complete(id, result);
+    }
+    run.report
+}
+
+/// Where an operation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Succeeded,
+    Failed,
+    /// An operation it needed failed or was skipped.
+    Skipped,
+    /// A fallback whose operation did not fail, or what only such a fallback led to.
+    NotNeeded,
+}
+
+/// The bookkeeping of one run: what each operation waits for, and how each one ended.
+struct Run<'a> {
+    plan: &'a Plan,
+    progress: &'a (dyn Fn(&Operation, &Event) + Sync),
+    state: Vec<State>,
+    /// Per operation: how many of the operations it waits for have not finished yet.
+    unfinished: Vec<usize>,
+    dependents: Vec<Vec<usize>>,
+    /// Per operation that failed or was skipped: the failure behind it.
+    blame: Vec<Option<String>>,
+    /// Operations whose dependencies allow them to run, lowest id last.
+    ready: Vec<usize>,
+    report: Report,
+}
+
+impl<'a> Run<'a> {
+    fn new(plan: &'a Plan, progress: &'a (dyn Fn(&Operation, &Event) + Sync)) -> Run<'a> {
+        let count = plan.operations.len();
+        let mut unfinished = vec![0; count];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
+        for op in &plan.operations {
+            for &dep in op.after.iter().chain(&op.settled).chain(&op.if_failed) {
+                dependents[dep].push(op.id);
+                unfinished[op.id] += 1;
+            }
+        }
+        let mut run = Run {
+            plan,
+            progress,
+            state: vec![State::Pending; count],
+            unfinished,
+            dependents,
+            blame: vec![None; count],
+            ready: Vec::new(),
+            report: Report::default(),
+        };
+        let free: Vec<usize> = (0..count).filter(|&i| run.unfinished[i] == 0).collect();
+        run.decide(free);
+        run
+    }
+
+    /// Decides, for operations whose dependencies have all finished, whether they run, and
+    /// settles those that do not (and what that unblocks).
+    fn decide(&mut self, mut decidable: Vec<usize>) {
+        decidable.sort_unstable_by(|a, b| b.cmp(a));
+        while let Some(id) = decidable.pop() {
+            let plan = self.plan;
+            let op = &plan.operations[id];
+            let outcome = |dep: usize| self.state[dep];
+            let unblocked = if op.if_failed.is_some_and(|f| outcome(f) != State::Failed) {
+                self.finish(id, State::NotNeeded, None)
+            } else if let Some(&dep) = op
+                .after
+                .iter()
+                .find(|&&d| matches!(outcome(d), State::Failed | State::Skipped))
+            {
+                let blame = self.blame[dep].clone();
+                (self.progress)(op, &Event::Skipped(id));
+                self.finish(id, State::Skipped, blame)
+            } else if op.after.iter().any(|&d| outcome(d) == State::NotNeeded) {
+                self.finish(id, State::NotNeeded, None)
+            } else if let Action::CheckFailures { .. } = &op.action {
+                // A count of outcomes the run already has: no engine call to wait for.
+                (self.progress)(op, &Event::Started(id));
+                let result = self.count_failures(op);
+                self.settle(id, result)
+            } else {
+                self.ready.push(id);
+                Vec::new()
+            };
+            decidable.extend(unblocked);
+            decidable.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        self.ready.sort_unstable_by(|a, b| b.cmp(a));
+    }
+
+    /// An operation that ran has ended.
+    fn complete(&mut self, id: usize, result: Result<Outcome, String>) {
+        let unblocked = self.settle(id, result);
+        self.decide(unblocked);
+    }
+
+    /// Reports how an operation that ran ended; returns what became decidable.
+    fn settle(&mut self, id: usize, result: Result<Outcome, String>) -> Vec<usize> {
+        let plan = self.plan;
         let op = &plan.operations[id];
-        done[id] = true;
         match result {
             Ok(outcome) => {
                 if outcome == Outcome::Changed {
-                    report.mutations += 1;
+                    self.report.mutations += 1;
                 }
-                if let Outcome::Tolerated(message) = &outcome {
-                    progress(op, &Event::Warning(id, message.clone()));
-                } else {
-                    progress(op, &Event::Succeeded(id));
-                }
-                for &next in &dependents[id] {
-                    waiting[next] -= 1;
-                    if waiting[next] == 0 && !done[next] {
-                        ready.push(next);
+                match &outcome {
+                    Outcome::Tolerated(message) => {
+                        (self.progress)(op, &Event::Warning(id, message.clone()))
                     }
+                    _ => (self.progress)(op, &Event::Succeeded(id)),
                 }
+                self.finish(id, State::Succeeded, None)
             }
             Err(message) => {
-                progress(op, &Event::Failed(id, message.clone()));
-                report.failures.push(Failure {
+                (self.progress)(op, &Event::Failed(id, message.clone()));
+                self.report.failures.push(Failure {
                     operation: id,
-                    message,
+                    message: message.clone(),
                 });
-                skip_dependents(id, &dependents, &mut done, &mut report, plan, progress);
+                self.finish(id, State::Failed, Some(message))
             }
         }
     }
-    report
-}
 
-fn skip_dependents(
-    failed: usize,
-    dependents: &[Vec<usize>],
-    done: &mut [bool],
-    report: &mut Report,
-    plan: &Plan,
-    progress: &(dyn Fn(&Operation, &Event) + Sync),
-) {
-    let mut stack = dependents[failed].clone();
-    while let Some(id) = stack.pop() {
-        if done[id] {
-            continue;
+    /// Records how an operation ended; returns the operations that no longer wait for
+    /// anything.
+    fn finish(&mut self, id: usize, state: State, blame: Option<String>) -> Vec<usize> {
+        self.state[id] = state;
+        self.blame[id] = blame;
+        if matches!(state, State::Skipped | State::NotNeeded) {
+            self.report.skipped.push(id);
         }
-        done[id] = true;
-        report.skipped.push(id);
-        progress(&plan.operations[id], &Event::Skipped(id));
-        stack.extend(dependents[id].iter().copied());
+        let mut unblocked = Vec::new();
+        for &next in &self.dependents[id] {
+            self.unfinished[next] -= 1;
+            if self.unfinished[next] == 0 {
+                unblocked.push(next);
+            }
+        }
+        unblocked
+    }
+
+    /// `CheckFailures`: fails when more of the watched operations did not succeed than the
+    /// plan tolerates, naming each failure.
+    fn count_failures(&self, op: &Operation) -> Result<Outcome, String> {
+        let Action::CheckFailures {
+            service,
+            watched,
+            tolerated,
+            updated,
+            failure_action,
+        } = &op.action
+        else {
+            unreachable!("only failure counts are counted");
+        };
+        // The replicas' own messages name the service already; the count names it once.
+        let prefix = format!("service {service:?}: ");
+        let failures: Vec<&str> = watched
+            .iter()
+            .filter(|&&w| self.state[w] != State::Succeeded)
+            .map(|&w| self.blame[w].as_deref().unwrap_or("it did not run"))
+            .map(|m| m.strip_prefix(&prefix).unwrap_or(m))
+            .collect();
+        if failures.len() <= *tolerated {
+            return Ok(Outcome::Unchanged);
+        }
+        let (what, then) = match failure_action {
+            FailureAction::Pause => ("paused", ""),
+            FailureAction::Rollback => (
+                "rolled back",
+                "the failed batch runs its old containers again; ",
+            ),
+            FailureAction::Continue => ("continued", ""),
+        };
+        Err(format!(
+            "{prefix}update {what}: {} of {updated} updated replicas failed ({tolerated} tolerated): {}; {then}the replicas not updated yet keep the old config",
+            failures.len(),
+            failures.join("; "),
+        ))
     }
 }
 
@@ -232,13 +356,25 @@ async fn perform(
             .await
             .map(|()| Outcome::Changed)
             .map_err(describe),
-        Action::WaitFor { service, condition, required } => {
-            match wait_for(runtime, options, service, *condition).await {
+        Action::WaitFor { service, container, condition, required } => {
+            let waited = match container {
+                Some(container) => wait_for_container(runtime, options, service, container, *condition).await,
+                None => wait_for(runtime, options, service, *condition).await,
+            };
+            match waited {
                 Ok(()) => Ok(Outcome::Unchanged),
                 Err(message) if !required => Ok(Outcome::Tolerated(message)),
                 Err(message) => Err(message),
             }
         }
+        Action::Delay { period, .. } => {
+            tokio::time::sleep(*period).await;
+            Ok(Outcome::Unchanged)
+        }
+        Action::Monitor { service, container, period } => {
+            monitor(runtime, options, service, container, *period).await.map(|()| Outcome::Unchanged)
+        }
+        Action::CheckFailures { .. } => unreachable!("the run counts failures itself: it knows the outcomes"),
     }
 }
 
@@ -374,6 +510,83 @@ async fn wait_for(
     }
 }
 
+/// The container an operation names, by ID when it had one when planned, else by name.
+async fn inspect(
+    runtime: &dyn Runtime,
+    service: &str,
+    container: &ContainerRef,
+) -> Result<EngineContainer, String> {
+    runtime
+        .container(container.target())
+        .await
+        .map_err(|e| format!("service {service:?}: container {}: {e}", container.name))
+}
+
+/// Waits until one container is ready (`Running` or `Healthy`); fails as soon as it cannot be.
+async fn wait_for_container(
+    runtime: &dyn Runtime,
+    options: &ExecuteOptions,
+    service: &str,
+    container: &ContainerRef,
+    condition: WaitCondition,
+) -> Result<(), String> {
+    loop {
+        let c = inspect(runtime, service, container).await?;
+        let name = &container.name;
+        if matches!(c.state, ContainerState::Exited | ContainerState::Dead) {
+            let code = c.exit_code.unwrap_or(-1);
+            return Err(format!(
+                "service {service:?}: container {name} exited ({code})"
+            ));
+        }
+        let ready = match (condition, c.health) {
+            (_, Some(Health::Unhealthy)) => {
+                return Err(format!(
+                    "service {service:?}: container {name} is unhealthy"
+                ));
+            }
+            (WaitCondition::Healthy, health) => health == Some(Health::Healthy),
+            (_, _) => c.state == ContainerState::Running,
+        };
+        if ready {
+            return Ok(());
+        }
+        tokio::time::sleep(options.poll).await;
+    }
+}
+
+/// Watches a container for `period`: it must keep running and must not turn unhealthy.
+async fn monitor(
+    runtime: &dyn Runtime,
+    options: &ExecuteOptions,
+    service: &str,
+    container: &ContainerRef,
+    period: Duration,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + period;
+    let during = format!("during its {} monitor", GoDuration(period));
+    loop {
+        let c = inspect(runtime, service, container).await?;
+        let name = &container.name;
+        if c.state != ContainerState::Running {
+            let code = c.exit_code.unwrap_or(-1);
+            return Err(format!(
+                "service {service:?}: container {name} exited ({code}) {during}"
+            ));
+        }
+        if c.health == Some(Health::Unhealthy) {
+            return Err(format!(
+                "service {service:?}: container {name} turned unhealthy {during}"
+            ));
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(options.poll.min(deadline - now)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,6 +599,7 @@ mod tests {
         plan.push(
             Action::WaitFor {
                 service: "job".into(),
+                container: None,
                 condition,
                 required: true,
             },

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-pub use crate::spec::model::{FailureAction, UpdateOrder};
 use crate::spec::model::Service;
+pub use crate::spec::model::{FailureAction, UpdateOrder};
 
 /// Swarm's default `monitor`: how long a new replica must keep running to count as updated.
 pub const DEFAULT_MONITOR: Duration = Duration::from_secs(5);
@@ -71,6 +71,10 @@ mod tests {
         assert_eq!(policy(0.3).tolerated_failures(5), 1);
         assert_eq!(policy(0.5).tolerated_failures(3), 1);
         assert_eq!(policy(1.0).tolerated_failures(3), 3);
-        assert_eq!(policy(7.0).tolerated_failures(3), 3, "clamped to every replica");
+        assert_eq!(
+            policy(7.0).tolerated_failures(3),
+            3,
+            "clamped to every replica"
+        );
     }
 }
