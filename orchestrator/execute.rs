@@ -1,6 +1,12 @@
 //! Runs a plan: operations as a DAG, each started once all it waits for has succeeded, with
 //! at most `parallelism` engine calls at once. A failed operation skips everything that waits
 //! for it; the others go on, so a re-run only has the failed part left to do.
+//!
+//! Two kinds of dependency serve rolling updates, and stay general: an operation may also wait
+//! for operations to be done whatever their outcome (`settled`), and a fallback runs only when
+//! the operation it names failed (`if_failed`); otherwise it is not needed, and neither is what
+//! only it leads to. A `CheckFailures` is counted here, from the outcomes of the operations it
+//! watches; it makes no engine call.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +61,7 @@ pub struct Failure {
 #[derive(Debug, Default)]
 pub struct Report {
     pub failures: Vec<Failure>,
+    /// Operations that did not run: one they needed failed, or a fallback was not needed.
     pub skipped: Vec<usize>,
     /// Operations that changed something on the engine.
     pub mutations: usize,
@@ -591,7 +598,7 @@ async fn monitor(
 mod tests {
     use super::*;
     use crate::desired::labels;
-    use crate::plan::Cause;
+    use crate::plan::{Cause, Deps};
     use crate::runtime::memory::MemoryRuntime;
 
     fn wait_plan(condition: WaitCondition) -> Plan {
@@ -691,5 +698,94 @@ mod tests {
         assert_eq!(report.failures.len(), 1, "no container: the wait fails");
         assert_eq!(report.skipped, [after]);
         assert_eq!(engine.network_names(), ["independent"]);
+    }
+
+    fn network(name: &str) -> Action {
+        Action::CreateNetwork(crate::desired::DesiredNetwork {
+            key: name.into(),
+            name: name.into(),
+            external: false,
+            driver: None,
+            driver_opts: Default::default(),
+            internal: false,
+            attachable: false,
+            enable_ipv6: false,
+            ipam: None,
+            labels: Default::default(),
+        })
+    }
+
+    fn deps(after: &[usize], settled: &[usize], if_failed: Option<usize>) -> Deps {
+        Deps {
+            after: after.to_vec(),
+            settled: settled.to_vec(),
+            if_failed,
+        }
+    }
+
+    /// Runs `plan` on an engine where creating the networks named in `failing` fails; returns
+    /// the report and the networks that exist, by name.
+    async fn run_failing(plan: &Plan, failing: &[&str]) -> (Report, Vec<String>) {
+        let engine = Arc::new(MemoryRuntime::new());
+        for name in failing {
+            engine.fail("create_network", name, "no address pool left");
+        }
+        let options = ExecuteOptions::new("p");
+        let report = run(plan, engine.clone(), &options, &|_, _| {}).await;
+        let mut networks = engine.network_names();
+        networks.sort();
+        (report, networks)
+    }
+
+    #[tokio::test]
+    async fn settled_waits_for_an_end_whatever_it_is_and_fallbacks_run_only_on_failure() {
+        let mut plan = Plan::default();
+        let first = plan.push(network("first"), Cause::Missing, vec![]);
+        let done = deps(&[], &[first], None);
+        plan.push_with(network("after-either"), Cause::Missing, done);
+        let fallback = deps(&[], &[], Some(first));
+        let fallback = plan.push_with(network("fallback"), Cause::Missing, fallback);
+        let behind = plan.push(network("behind-fallback"), Cause::Missing, vec![fallback]);
+
+        let (report, networks) = run_failing(&plan, &["first"]).await;
+        assert_eq!(networks, ["after-either", "behind-fallback", "fallback"]);
+        assert_eq!(report.failures.len(), 1);
+        assert!(report.skipped.is_empty());
+
+        let (report, networks) = run_failing(&plan, &[]).await;
+        assert_eq!(networks, ["after-either", "first"]);
+        assert!(report.is_success());
+        // Not needed: neither the fallback nor what waits for it ran.
+        assert_eq!(report.skipped, [fallback, behind]);
+    }
+
+    #[tokio::test]
+    async fn a_failure_count_fails_beyond_what_it_tolerates_and_names_the_failures() {
+        let mut plan = Plan::default();
+        let watched: Vec<usize> = ["a", "b", "c"]
+            .iter()
+            .map(|name| plan.push(network(name), Cause::Missing, vec![]))
+            .collect();
+        let check = Action::CheckFailures {
+            service: "web".into(),
+            watched: watched.clone(),
+            tolerated: 1,
+            updated: 3,
+            failure_action: FailureAction::Pause,
+        };
+        let check = plan.push_with(check, Cause::Missing, deps(&[], &watched, None));
+        plan.push(network("next"), Cause::Missing, vec![check]);
+
+        let (report, networks) = run_failing(&plan, &["b"]).await;
+        assert_eq!(report.failures.len(), 1, "one failure is tolerated");
+        assert!(networks.contains(&"next".to_string()));
+
+        let (report, networks) = run_failing(&plan, &["a", "c"]).await;
+        let count = &report.failures.last().unwrap().message;
+        assert!(
+            count.starts_with("service \"web\": update paused: 2 of 3 updated replicas failed (1 tolerated): create network a: "),
+            "{count}"
+        );
+        assert!(!networks.contains(&"next".to_string()));
     }
 }

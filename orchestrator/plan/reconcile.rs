@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::rolling::{Replacement, Rollout};
 use super::{Action, Cause, ContainerRef, Plan};
-use crate::desired::{Desired, DesiredService, MountKind, labels};
+use crate::desired::{ContainerSpec, Desired, DesiredService, MountKind, labels};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
@@ -185,6 +185,14 @@ pub(super) fn needs_stop(c: &ObservedContainer) -> bool {
 pub(super) fn temporary_name(old: &ObservedContainer, name: &str) -> String {
     let short: String = old.id.chars().take(12).collect();
     format!("{short}_{name}")
+}
+
+/// The service's container spec for replica `number`: the number is a label.
+pub(super) fn replica_spec(service: &DesiredService, number: u32) -> Box<ContainerSpec> {
+    let mut spec = service.container.clone();
+    spec.labels
+        .insert(labels::NUMBER.to_string(), number.to_string());
+    Box::new(spec)
 }
 
 /// A kept container that `up` starts again.
@@ -562,12 +570,6 @@ pub fn reconcile(
         prerequisites.sort_unstable();
         prerequisites.dedup();
 
-        let spec = |number: u32| {
-            let mut spec = service.container.clone();
-            spec.labels
-                .insert(labels::NUMBER.to_string(), number.to_string());
-            Box::new(spec)
-        };
         let mut starts: Vec<(ContainerRef, Cause, Vec<usize>)> = Vec::new();
         let mut ready: Vec<usize> = Vec::new();
         // Replaced batch by batch, once the waits for the dependencies are known.
@@ -628,7 +630,7 @@ pub fn reconcile(
                             service: name.to_string(),
                             number,
                             name: container_name.clone(),
-                            spec: spec(number),
+                            spec: replica_spec(service, number),
                         },
                         Cause::Missing,
                         after,
@@ -655,7 +657,7 @@ pub fn reconcile(
                             service: name.to_string(),
                             number,
                             name: temporary.clone(),
-                            spec: spec(number),
+                            spec: replica_spec(service, number),
                         },
                         cause.clone(),
                         prerequisites.clone(),

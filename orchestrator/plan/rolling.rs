@@ -18,9 +18,9 @@
 
 use std::time::Duration;
 
-use super::reconcile::{existing, needs_stop, temporary_name};
+use super::reconcile::{existing, needs_stop, replica_spec, temporary_name};
 use super::{Action, Cause, ContainerRef, Deps, Plan, lifecycle};
-use crate::desired::{DesiredService, FailureAction, UpdateOrder, UpdatePolicy, labels};
+use crate::desired::{DesiredService, FailureAction, UpdateOrder, UpdatePolicy};
 use crate::observe::ObservedContainer;
 
 /// One diverged replica to replace.
@@ -61,7 +61,7 @@ struct Replaced {
 impl Rollout<'_> {
     /// `start-first` cannot start a second container on a fixed host port that the old one
     /// holds: such a service is updated stop-first, with a warning.
-    pub fn order(&self, warnings: &mut Vec<String>) -> UpdateOrder {
+    fn order(&self, warnings: &mut Vec<String>) -> UpdateOrder {
         let fixed_port = self
             .service
             .container
@@ -163,9 +163,6 @@ impl Rollout<'_> {
         let final_name = self.service.container_name(self.project, replica.number);
         let new = temporary(replica.old, &final_name);
         let replacing = Cause::Replacing(final_name.clone());
-        let mut spec = self.service.container.clone();
-        spec.labels
-            .insert(labels::NUMBER.to_string(), replica.number.to_string());
         let mut create_deps = gate.clone();
         create_deps.after.extend(self.prerequisites);
         create_deps.after.sort_unstable();
@@ -174,7 +171,7 @@ impl Rollout<'_> {
                 service: name.clone(),
                 number: replica.number,
                 name: new.name.clone(),
-                spec: Box::new(spec),
+                spec: replica_spec(self.service, replica.number),
             },
             replica.cause.clone(),
             create_deps,
