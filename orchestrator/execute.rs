@@ -4,8 +4,8 @@
 //!
 //! Two kinds of dependency serve rolling updates, and stay general: an operation may also wait
 //! for operations to be done whatever their outcome (`settled`), and a fallback runs only when
-//! the operation it names failed (`if_failed`); otherwise it is not needed, and neither is what
-//! only it leads to. A `CheckFailures` is counted here, from the outcomes of the operations it
+//! the operation it names did not succeed (`if_failed`: it failed or was skipped); otherwise it
+//! is not needed, and neither is what only it leads to. A `CheckFailures` is counted here, from the outcomes of the operations it
 //! watches; it makes no engine call.
 
 use std::sync::Arc;
@@ -162,7 +162,8 @@ impl<'a> Run<'a> {
             let plan = self.plan;
             let op = &plan.operations[id];
             let outcome = |dep: usize| self.state[dep];
-            let unblocked = if op.if_failed.is_some_and(|f| outcome(f) != State::Failed) {
+            let fallen_through = |f: usize| matches!(outcome(f), State::Failed | State::Skipped);
+            let unblocked = if op.if_failed.is_some_and(|f| !fallen_through(f)) {
                 self.finish(id, State::NotNeeded, None)
             } else if let Some(&dep) = op
                 .after
@@ -738,7 +739,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn settled_waits_for_an_end_whatever_it_is_and_fallbacks_run_only_on_failure() {
+    async fn settled_waits_for_an_end_whatever_it_is_and_fallbacks_run_only_when_theirs_did_not_succeed()
+     {
         let mut plan = Plan::default();
         let first = plan.push(network("first"), Cause::Missing, vec![]);
         let done = deps(&[], &[first], None);
@@ -746,17 +748,35 @@ mod tests {
         let fallback = deps(&[], &[], Some(first));
         let fallback = plan.push_with(network("fallback"), Cause::Missing, fallback);
         let behind = plan.push(network("behind-fallback"), Cause::Missing, vec![fallback]);
+        let second = plan.push(network("second"), Cause::Missing, vec![first]);
+        let skipped_fallback = deps(&[], &[], Some(second));
+        plan.push_with(
+            network("fallback-of-skipped"),
+            Cause::Missing,
+            skipped_fallback,
+        );
 
         let (report, networks) = run_failing(&plan, &["first"]).await;
-        assert_eq!(networks, ["after-either", "behind-fallback", "fallback"]);
+        let expected = [
+            "after-either",
+            "behind-fallback",
+            "fallback",
+            "fallback-of-skipped",
+        ];
+        assert_eq!(
+            networks, expected,
+            "a skipped operation did not succeed either"
+        );
         assert_eq!(report.failures.len(), 1);
-        assert!(report.skipped.is_empty());
+        assert_eq!(report.skipped, [second]);
 
         let (report, networks) = run_failing(&plan, &[]).await;
-        assert_eq!(networks, ["after-either", "first"]);
+        assert_eq!(networks, ["after-either", "first", "second"]);
         assert!(report.is_success());
-        // Not needed: neither the fallback nor what waits for it ran.
-        assert_eq!(report.skipped, [fallback, behind]);
+        // Not needed: neither the fallbacks nor what waits for them ran.
+        let mut skipped = report.skipped.clone();
+        skipped.sort_unstable();
+        assert_eq!(skipped, [fallback, behind, second + 1]);
     }
 
     #[tokio::test]

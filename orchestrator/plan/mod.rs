@@ -42,8 +42,9 @@ pub struct Operation {
     /// Operations that must have finished first, whatever their outcome: a failure count
     /// waits for the replicas it judges, and a batch goes on after a tolerated failure.
     pub settled: Vec<usize>,
-    /// Makes this operation a fallback (a rollback): it runs only when that operation failed.
-    /// Otherwise it is not needed, and it does not run.
+    /// Makes this operation a fallback (a rollback): it runs only when that operation did not
+    /// succeed (it failed, or was skipped because something before it failed). Otherwise it is
+    /// not needed, and it does not run.
     pub if_failed: Option<usize>,
 }
 

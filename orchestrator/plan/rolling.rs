@@ -14,7 +14,9 @@
 //! ```
 //!
 //! The old container keeps its name and is only stopped until its batch is judged, so a
-//! rollback needs nothing but a start: not the old spec, not a rename.
+//! rollback needs nothing but a start: not the old spec, not a rename. A start-first replica
+//! whose new container never gets ready keeps its old container, which was never stopped, and
+//! the new one is discarded, whatever the failure action.
 
 use std::time::Duration;
 
@@ -49,7 +51,10 @@ pub(super) struct Rollout<'a> {
 
 /// The operations of one replica that the rest of its batch refers to.
 struct Replaced {
-    create: usize,
+    /// The operation after which the new container stands in for the old one: its create
+    /// (stop-first), or its wait for readiness (start-first: before that, the old one still
+    /// serves, and a new one that fails is discarded).
+    stands_in: usize,
     /// The stop of the old container, when it was running.
     stop_old: Option<usize>,
     /// Succeeds when the replica passed: its monitor, or its wait when there is none.
@@ -210,16 +215,23 @@ impl Rollout<'_> {
             };
             plan.push(wait, replacing.clone(), vec![after])
         };
-        let (stop_old, ready) = match order {
+        let (stop_old, ready, stands_in) = match order {
             UpdateOrder::StopFirst => {
                 let stop_old = stop_old(plan, create);
                 let started = start(plan, stop_old.unwrap_or(create));
-                (stop_old, ready(plan, started))
+                (stop_old, ready(plan, started), create)
             }
             UpdateOrder::StartFirst => {
                 let started = start(plan, create);
                 let ready = ready(plan, started);
-                (stop_old(plan, ready), ready)
+                self.remove_new(
+                    plan,
+                    replica,
+                    Cause::RollingBack(final_name.clone()),
+                    ready,
+                    vec![],
+                );
+                (stop_old(plan, ready), ready, ready)
             }
         };
         let passed = if self.policy.monitor.is_zero() {
@@ -238,7 +250,7 @@ impl Rollout<'_> {
             tails.extend(stop_old);
         }
         Replaced {
-            create,
+            stands_in,
             stop_old,
             passed,
             tails,
@@ -281,7 +293,7 @@ impl Rollout<'_> {
         let final_name = self.service.container_name(self.project, replica.number);
         let replacing = Cause::Replacing(final_name.clone());
         let mut deps = confirmed.clone();
-        deps.after.push(r.stop_old.unwrap_or(r.create));
+        deps.after.push(r.stop_old.unwrap_or(r.stands_in));
         deps.after.sort_unstable();
         let remove = plan.push_with(
             Action::RemoveContainer {
@@ -309,43 +321,59 @@ impl Rollout<'_> {
     /// Only when the batch's count failed: the new container goes, and the old one, which
     /// kept its name, runs again if it ran before.
     fn roll_back(&self, plan: &mut Plan, replica: &Replacement, r: &Replaced, check: usize) {
+        let final_name = self.service.container_name(self.project, replica.number);
+        let cause = Cause::RollingBack(final_name);
+        let stop_new = self.remove_new(plan, replica, cause.clone(), check, vec![r.stands_in]);
+        if let Some(stop_old) = r.stop_old {
+            let start_old = Action::StartContainer {
+                service: self.service.name.clone(),
+                container: existing(replica.old),
+            };
+            let deps = Deps {
+                after: vec![stop_old, stop_new],
+                if_failed: Some(check),
+                ..Deps::default()
+            };
+            plan.push_with(start_old, cause, deps);
+        }
+    }
+
+    /// A fallback for when `failed` did not succeed: stops and removes the new container
+    /// (either may find it gone already). Returns the stop.
+    fn remove_new(
+        &self,
+        plan: &mut Plan,
+        replica: &Replacement,
+        cause: Cause,
+        failed: usize,
+        after: Vec<usize>,
+    ) -> usize {
         let name = &self.service.name;
         let final_name = self.service.container_name(self.project, replica.number);
         let new = temporary(replica.old, &final_name);
-        let cause = Cause::RollingBack(final_name);
-        let fallback = |after: Vec<usize>| Deps {
+        let stop = Action::StopContainer {
+            service: name.clone(),
+            container: new.clone(),
+            timeout: self.timeout,
+        };
+        let deps = Deps {
             after,
-            if_failed: Some(check),
+            if_failed: Some(failed),
             ..Deps::default()
         };
-        let stop_new = plan.push_with(
-            Action::StopContainer {
-                service: name.clone(),
-                container: new.clone(),
-                timeout: self.timeout,
-            },
-            cause.clone(),
-            fallback(vec![r.create]),
-        );
-        plan.push_with(
-            Action::RemoveContainer {
-                service: name.clone(),
-                container: new,
-                volumes: false,
-            },
-            cause.clone(),
-            fallback(vec![stop_new]),
-        );
-        if let Some(stop_old) = r.stop_old {
-            plan.push_with(
-                Action::StartContainer {
-                    service: name.clone(),
-                    container: existing(replica.old),
-                },
-                cause,
-                fallback(vec![stop_old, stop_new]),
-            );
-        }
+        let stop = plan.push_with(stop, cause.clone(), deps);
+        let remove = Action::RemoveContainer {
+            service: name.clone(),
+            container: new,
+            volumes: false,
+        };
+        let deps = Deps {
+            after: vec![stop],
+            if_failed: Some(failed),
+            ..Deps::default()
+        };
+        plan.push_with(remove, cause, deps);
+        stop
     }
 }
 

@@ -1122,7 +1122,8 @@ fn rolling_start_first_waits_for_health() {
         "rolling_start_first",
         "order start-first with a healthcheck: the new container is started and waited for until
          healthy before the old one is stopped, so 3 replicas run at every moment; the monitor
-         runs beside the stop.",
+         runs beside the stop. A new container that never gets healthy is stopped and removed
+         (`if #2 failed`), and the old one, never stopped, keeps serving.",
         "up",
         Ok(&plan),
     );
@@ -1425,22 +1426,23 @@ fn start_first_stops_the_old_replica_only_once_the_new_one_is_healthy() {
         ]
     );
 
-    // A new replica that never gets healthy leaves the old one running.
-    let (fixture, changed) = rolling_fixture(
-        2,
-        "order: start-first\nmonitor: 0s\nfailure_action: rollback",
-        true,
-    );
-    fixture
-        .engine
-        .after_start(NEW_CONFIG, AfterStart::Health(Health::Unhealthy));
-    let report = run_update(&fixture, &changed);
-    assert!(!report.is_success());
-    assert_eq!(
-        replicas(&fixture),
-        [
-            replica("demo-web-1", "hello", true),
-            replica("demo-web-2", "hello", true)
-        ]
-    );
+    // A new replica that never gets healthy is discarded and the old one keeps running,
+    // whatever the failure action.
+    for action in ["pause", "rollback", "continue"] {
+        let update = format!("order: start-first\nmonitor: 0s\nfailure_action: {action}");
+        let (fixture, changed) = rolling_fixture(2, &update, true);
+        fixture
+            .engine
+            .after_start(NEW_CONFIG, AfterStart::Health(Health::Unhealthy));
+        let report = run_update(&fixture, &changed);
+        assert!(!report.is_success(), "{action}");
+        assert_eq!(
+            replicas(&fixture),
+            [
+                replica("demo-web-1", "hello", true),
+                replica("demo-web-2", "hello", true)
+            ],
+            "{action}"
+        );
+    }
 }
