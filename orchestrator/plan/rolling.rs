@@ -224,13 +224,9 @@ impl Rollout<'_> {
             UpdateOrder::StartFirst => {
                 let started = start(plan, create);
                 let ready = ready(plan, started);
-                self.remove_new(
-                    plan,
-                    replica,
-                    Cause::RollingBack(final_name.clone()),
-                    ready,
-                    vec![],
-                );
+                // Only what was created can be discarded: a batch that never ran has nothing.
+                let discard = Cause::RollingBack(final_name.clone());
+                self.remove_new(plan, replica, discard, ready, vec![create]);
                 (stop_old(plan, ready), ready, ready)
             }
         };
