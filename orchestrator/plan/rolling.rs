@@ -49,6 +49,19 @@ pub(super) struct Rollout<'a> {
     pub timeout: Option<Duration>,
 }
 
+/// Where the update stands between two batches.
+#[derive(Default)]
+struct Chain {
+    /// Per replica so far, the operation that succeeds when it passed.
+    watched: Vec<usize>,
+    /// The previous batch's failure count, if the update has counts.
+    previous_check: Option<usize>,
+    /// What the next batch's creates wait for.
+    gate: Deps,
+    /// The renames of the replicas so far.
+    renames: Vec<usize>,
+}
+
 /// The operations of one replica that the rest of its batch refers to.
 struct Replaced {
     /// The operation after which the new container stands in for the old one: its create
@@ -96,64 +109,76 @@ impl Rollout<'_> {
             n => usize::try_from(n).unwrap_or(usize::MAX),
         };
         let batches = replicas.len().div_ceil(size);
-        let mut watched = Vec::new();
-        let mut renames = Vec::new();
-        let mut previous_check = None;
-        // What the next batch's creates wait for.
-        let mut gate = Deps::default();
+        let mut chain = Chain::default();
         for (index, batch) in replicas.chunks(size).enumerate() {
-            let rollout = Cause::Rollout {
+            let cause = Cause::Rollout {
                 service: self.service.name.clone(),
                 batch: index + 1,
                 batches,
             };
-            let replaced: Vec<Replaced> = batch
-                .iter()
-                .map(|r| self.replace(plan, r, order, &gate))
-                .collect();
-            watched.extend(replaced.iter().map(|r| r.passed));
-            let mut tails: Vec<usize> = replaced.iter().flat_map(|r| r.tails.clone()).collect();
-            tails.sort_unstable();
-            // A count only matters when the previous one passed: a batch that did not run
-            // has nothing to count.
-            let count_after = Deps {
-                after: previous_check.into_iter().collect(),
-                settled: tails.clone(),
-                ..Deps::default()
-            };
-            let check = self.check(plan, &watched, replicas.len(), rollout.clone(), count_after);
-            previous_check = check;
-            // Only a rollback needs the old containers after a failed count; otherwise the
-            // batch stays on the new config whatever the count says, as in swarm.
-            let confirmed = match (self.policy.failure_action, check) {
-                (FailureAction::Rollback, Some(check)) => Deps::after(vec![check]),
-                (_, Some(check)) => settled(vec![check]),
-                (_, None) => settled(tails.clone()),
-            };
-            for (replica, r) in batch.iter().zip(&replaced) {
-                renames.push(self.confirm(plan, replica, r, &confirmed));
-            }
-            if let Some(check) = check
-                && self.policy.failure_action == FailureAction::Rollback
-            {
-                for (replica, r) in batch.iter().zip(&replaced) {
-                    self.roll_back(plan, replica, r, check);
-                }
-            }
-            // The next batch needs the count to pass; without a count, the batch to be done.
-            gate = match check {
-                Some(check) => Deps::after(vec![check]),
-                None => settled(tails),
-            };
+            self.push_batch(plan, batch, order, replicas.len(), &cause, &mut chain);
             if index + 1 < batches && !self.policy.delay.is_zero() {
                 let delay = Action::Delay {
                     service: self.service.name.clone(),
                     period: self.policy.delay,
                 };
-                gate = Deps::after(vec![plan.push_with(delay, rollout, gate)]);
+                let gate = std::mem::take(&mut chain.gate);
+                chain.gate = Deps::after(vec![plan.push_with(delay, cause, gate)]);
             }
         }
-        renames
+        chain.renames
+    }
+
+    /// One batch: its replicas, its failure count, then its confirmations and fallbacks.
+    fn push_batch(
+        &self,
+        plan: &mut Plan,
+        batch: &[Replacement],
+        order: UpdateOrder,
+        updated: usize,
+        cause: &Cause,
+        chain: &mut Chain,
+    ) {
+        let replaced: Vec<Replaced> = batch
+            .iter()
+            .map(|r| self.replace(plan, r, order, &chain.gate))
+            .collect();
+        chain.watched.extend(replaced.iter().map(|r| r.passed));
+        let mut tails: Vec<usize> = replaced.iter().flat_map(|r| r.tails.clone()).collect();
+        tails.sort_unstable();
+        // A count only matters when the previous one passed: a batch that did not run has
+        // nothing to count.
+        let count_after = Deps {
+            after: chain.previous_check.into_iter().collect(),
+            settled: tails.clone(),
+            ..Deps::default()
+        };
+        let check = self.check(plan, &chain.watched, updated, cause.clone(), count_after);
+        // Only a rollback needs the old containers after a failed count; otherwise the batch
+        // stays on the new config whatever the count says, as in swarm.
+        let confirmed = match (self.policy.failure_action, check) {
+            (FailureAction::Rollback, Some(check)) => Deps::after(vec![check]),
+            (_, Some(check)) => settled(vec![check]),
+            (_, None) => settled(tails.clone()),
+        };
+        for (replica, r) in batch.iter().zip(&replaced) {
+            chain
+                .renames
+                .push(self.confirm(plan, replica, r, &confirmed));
+        }
+        if let Some(check) = check
+            && self.policy.failure_action == FailureAction::Rollback
+        {
+            for (replica, r) in batch.iter().zip(&replaced) {
+                self.roll_back(plan, replica, r, check);
+            }
+        }
+        chain.previous_check = check;
+        // The next batch needs the count to pass; without a count, this batch to be over.
+        chain.gate = match check {
+            Some(check) => Deps::after(vec![check]),
+            None => settled(tails),
+        };
     }
 
     /// Creates, starts and watches the new container of one replica.
