@@ -222,6 +222,7 @@ impl Rollout<'_> {
         let start = |plan: &mut Plan, after: usize| {
             let mut after = vec![after];
             after.extend(self.waits);
+            after.sort_unstable();
             plan.push(
                 Action::StartContainer {
                     service: name.clone(),

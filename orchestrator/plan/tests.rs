@@ -1446,3 +1446,53 @@ fn start_first_stops_the_old_replica_only_once_the_new_one_is_healthy() {
         );
     }
 }
+
+#[test]
+fn rolling_update_waits_for_dependencies() {
+    let yaml = replace(
+        SHOP,
+        "    ports: [\"8080:80\"]\n",
+        "    deploy:\n      replicas: 2\n      update_config:\n        monitor: 0s\n",
+    );
+    let (fixture, _) = {
+        let fixture = Fixture::new();
+        let desired = fixture.desired(&yaml);
+        fixture.up(&desired, &up());
+        fixture.settle(&[]);
+        (fixture, desired)
+    };
+    let changed = fixture.desired(&replace(&yaml, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "rolling_dependencies",
+        "web (2 replicas, update_config with monitor 0s) changed: each new container's start
+         also waits for web's dependencies (db healthy, migrate completed), once.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn interrupted_rolling_update_is_finished() {
+    let yaml = rolling_project(2, "monitor: 0s", false);
+    let fixture = Fixture::new();
+    fixture.up(&fixture.desired(&yaml), &up());
+    fixture.settle(&[]);
+    let changed = fixture.desired(&replace(&yaml, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.plan(&changed, &up()).unwrap();
+    // Stopped once replica 1's new container runs, before its batch was counted.
+    fixture.apply_first(&plan, 3);
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "rolling_interrupted",
+        "An `up` that updated web stopped while replica 1's new container ran under its
+         temporary name beside the stopped old one: the new one keeps number 1 (it is up to
+         date), the old one is removed, the new one renamed; replica 2 is updated as before.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
