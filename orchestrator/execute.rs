@@ -109,7 +109,7 @@ enum State {
     Failed,
     /// An operation it needed failed or was skipped.
     Skipped,
-    /// A fallback whose operation did not fail, or what only such a fallback led to.
+    /// A fallback whose operation succeeded, or what only such a fallback led to.
     NotNeeded,
 }
 
@@ -162,23 +162,29 @@ impl<'a> Run<'a> {
             let plan = self.plan;
             let op = &plan.operations[id];
             let outcome = |dep: usize| self.state[dep];
-            let fallen_through = |f: usize| matches!(outcome(f), State::Failed | State::Skipped);
-            let unblocked = if op.if_failed.is_some_and(|f| !fallen_through(f)) {
+            let did_not_succeed = |d: usize| matches!(outcome(d), State::Failed | State::Skipped);
+            let unblocked = if op.if_failed.is_some_and(|f| !did_not_succeed(f)) {
                 self.finish(id, State::NotNeeded, None)
-            } else if let Some(&dep) = op
-                .after
-                .iter()
-                .find(|&&d| matches!(outcome(d), State::Failed | State::Skipped))
-            {
+            } else if let Some(&dep) = op.after.iter().find(|&&d| did_not_succeed(d)) {
                 let blame = self.blame[dep].clone();
                 (self.progress)(op, &Event::Skipped(id));
                 self.finish(id, State::Skipped, blame)
             } else if op.after.iter().any(|&d| outcome(d) == State::NotNeeded) {
                 self.finish(id, State::NotNeeded, None)
-            } else if let Action::CheckFailures { .. } = &op.action {
+            } else if let Action::CheckFailures {
+                service,
+                watched,
+                tolerated,
+                updated,
+                failure_action,
+            } = &op.action
+            {
                 // A count of outcomes the run already has: no engine call to wait for.
                 (self.progress)(op, &Event::Started(id));
-                let result = self.count_failures(op);
+                let count = self.count_failures(service, watched, *tolerated);
+                let result = count.map(|()| Outcome::Unchanged).map_err(|failures| {
+                    update_stopped(service, &failures, *tolerated, *updated, *failure_action)
+                });
                 self.settle(id, result)
             } else {
                 self.ready.push(id);
@@ -242,44 +248,51 @@ impl<'a> Run<'a> {
         unblocked
     }
 
-    /// `CheckFailures`: fails when more of the watched operations did not succeed than the
-    /// plan tolerates, naming each failure.
-    fn count_failures(&self, op: &Operation) -> Result<Outcome, String> {
-        let Action::CheckFailures {
-            service,
-            watched,
-            tolerated,
-            updated,
-            failure_action,
-        } = &op.action
-        else {
-            unreachable!("only failure counts are counted");
-        };
+    /// `CheckFailures`: the failures of the watched operations (each one's own message, or
+    /// that of the failure that skipped it), as an error when there are more than tolerated.
+    fn count_failures(
+        &self,
+        service: &str,
+        watched: &[usize],
+        tolerated: usize,
+    ) -> Result<(), Vec<String>> {
         // The replicas' own messages name the service already; the count names it once.
         let prefix = format!("service {service:?}: ");
-        let failures: Vec<&str> = watched
+        let failures: Vec<String> = watched
             .iter()
             .filter(|&&w| self.state[w] != State::Succeeded)
             .map(|&w| self.blame[w].as_deref().unwrap_or("it did not run"))
-            .map(|m| m.strip_prefix(&prefix).unwrap_or(m))
+            .map(|m| m.strip_prefix(&prefix).unwrap_or(m).to_string())
             .collect();
-        if failures.len() <= *tolerated {
-            return Ok(Outcome::Unchanged);
+        if failures.len() <= tolerated {
+            return Ok(());
         }
-        let (what, then) = match failure_action {
-            FailureAction::Pause => ("paused", ""),
-            FailureAction::Rollback => (
-                "rolled back",
-                "the failed batch runs its old containers again; ",
-            ),
-            FailureAction::Continue => ("continued", ""),
-        };
-        Err(format!(
-            "{prefix}update {what}: {} of {updated} updated replicas failed ({tolerated} tolerated): {}; {then}the replicas not updated yet keep the old config",
-            failures.len(),
-            failures.join("; "),
-        ))
+        Err(failures)
     }
+}
+
+/// The error of a failure count that stopped an update: the service, the failures, and what
+/// the failure action leaves.
+fn update_stopped(
+    service: &str,
+    failures: &[String],
+    tolerated: usize,
+    updated: usize,
+    action: FailureAction,
+) -> String {
+    let (what, then) = match action {
+        FailureAction::Pause => ("paused", ""),
+        FailureAction::Rollback => (
+            "rolled back",
+            "the failed batch runs its old containers again; ",
+        ),
+        FailureAction::Continue => ("continued", ""),
+    };
+    format!(
+        "service {service:?}: update {what}: {} of {updated} updated replicas failed ({tolerated} tolerated): {}; {then}the replicas not updated yet keep the old config",
+        failures.len(),
+        failures.join("; "),
+    )
 }
 
 #[derive(Debug, PartialEq)]
