@@ -588,17 +588,25 @@ async fn monitor(
     let during = format!("during its {} monitor", GoDuration(period));
     loop {
         let c = inspect(runtime, service, container).await?;
-        let name = &container.name;
-        if c.state != ContainerState::Running {
-            let code = c.exit_code.unwrap_or(-1);
-            return Err(format!(
-                "service {service:?}: container {name} exited ({code}) {during}"
-            ));
-        }
-        if c.health == Some(Health::Unhealthy) {
-            return Err(format!(
-                "service {service:?}: container {name} turned unhealthy {during}"
-            ));
+        let failed = |what: String| {
+            format!(
+                "service {service:?}: container {} {what} {during}",
+                container.name
+            )
+        };
+        match (c.state, c.health) {
+            (ContainerState::Exited | ContainerState::Dead, _) => {
+                let code = c.exit_code.unwrap_or(-1);
+                return Err(failed(format!("exited ({code})")));
+            }
+            (ContainerState::Running, Some(Health::Unhealthy)) => {
+                return Err(failed("turned unhealthy".into()));
+            }
+            (ContainerState::Running, _) => {}
+            (other, _) => {
+                let state = format!("{other:?}").to_lowercase();
+                return Err(failed(format!("stopped running ({state})")));
+            }
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {

@@ -1223,21 +1223,27 @@ const NEW_CONFIG: &str = "GREETING=bonjour";
 
 /// Plans the update and runs it with the executor, as `up` does.
 fn run_update(fixture: &Fixture, desired: &Desired) -> Report {
+    run_update_while(fixture, desired, async {})
+}
+
+/// Like `run_update`, with `meanwhile` running beside the update (what happens to a replica
+/// while it is monitored).
+fn run_update_while(
+    fixture: &Fixture,
+    desired: &Desired,
+    meanwhile: impl std::future::Future<Output = ()>,
+) -> Report {
     let plan = fixture.plan(desired, &up()).expect("a plan");
     let options = ExecuteOptions {
         poll: Duration::from_millis(5),
         ..ExecuteOptions::new(PROJECT)
     };
+    let update = execute::run(&plan, fixture.engine.clone(), &options, &|_, _| {});
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime")
-        .block_on(execute::run(
-            &plan,
-            fixture.engine.clone(),
-            &options,
-            &|_, _| {},
-        ))
+        .block_on(async { tokio::join!(update, meanwhile).0 })
 }
 
 /// Each container's name, its `GREETING` and whether it runs, by name.
@@ -1495,4 +1501,28 @@ fn interrupted_rolling_update_is_finished() {
     );
     fixture.settle(&[]);
     assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn the_monitor_catches_a_replica_that_turns_unhealthy_after_it_ran() {
+    let (fixture, changed) = rolling_fixture(2, "monitor: 2s", false);
+    let engine = fixture.engine.clone();
+    let turn_unhealthy = async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        engine.set_health("c0001_demo-web-1", Some(Health::Unhealthy));
+    };
+    let report = run_update_while(&fixture, &changed, turn_unhealthy);
+    let failures = messages(&report);
+    assert!(
+        failures[0].contains("container c0001_demo-web-1 turned unhealthy during its 2s monitor"),
+        "{failures:?}"
+    );
+    assert_eq!(
+        replicas(&fixture),
+        [
+            replica("demo-web-1", "bonjour", true),
+            replica("demo-web-2", "hello", true),
+        ],
+        "paused after the first batch"
+    );
 }
