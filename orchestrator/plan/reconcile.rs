@@ -3,8 +3,9 @@
 //!
 //! The order of the operations (their ids) is for people: networks, volumes, orphans, images,
 //! then every service in start order (its scale-down, its creates and replacements, the waits
-//! for its dependencies, its starts). What the executor must respect is `after`: every id there
-//! is smaller than the operation's own, so id order is always a valid serial order.
+//! for its dependencies, its starts, its rolling update). What the executor must respect is
+//! what each operation waits for: every id there is smaller than the operation's own, so id
+//! order is always a valid serial order.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -764,6 +765,7 @@ pub fn reconcile(
                 waits: &waits,
                 timeout: options.timeout,
             };
+            // Dependents wait for every replica to be replaced and under its name.
             let renames = rollout.push(&mut plan, &rolling);
             ready.extend(&renames);
             ids.extend(renames);
