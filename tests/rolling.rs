@@ -292,6 +292,39 @@ fn a_failing_new_config_is_rolled_back_and_up_names_the_service() {
     }
 }
 
+#[test]
+fn a_failing_new_config_pauses_the_update_by_default() {
+    let compose = web("parallelism: 1\nmonitor: 2s", "");
+    let project = Project::new("roll-pause", &compose);
+    project.ok(&["up", "-d"]);
+    project.wait_running(3);
+    let before = project.containers();
+
+    project.write(&compose.replace(
+        r#"command: ["httpd", "-f", "-p", "80"]"#,
+        r#"command: ["sh", "-c", "sleep 0.5; exit 1"]"#,
+    ));
+    let out = project.wharf(&["up", "-d"]);
+    let output = text(&out);
+    assert!(!out.status.success(), "up succeeded:\n{output}");
+    assert!(
+        output.contains("service \"web\": update paused: 1 of 3 updated replicas failed"),
+        "{output}"
+    );
+
+    // The failed replica is on the new command (as in swarm); the other two were not touched.
+    let after = project.containers();
+    assert_eq!(after.len(), 3, "{after:?}");
+    let first = project.replica(1);
+    assert_ne!(after[&first], before[&first]);
+    assert_eq!(inspect(&first, "{{.State.Status}}"), "exited");
+    for n in [2, 3] {
+        let name = project.replica(n);
+        assert_eq!(after[&name], before[&name], "{name} was replaced");
+        assert_eq!(inspect(&name, "{{.State.Status}}"), "running");
+    }
+}
+
 /// Seconds since midnight of an RFC 3339 time such as `2026-11-23T06:20:01.123456789Z`.
 fn seconds_of_day(time: &str) -> f64 {
     let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
