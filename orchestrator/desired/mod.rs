@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 
 pub use build::{BuildOptions, build};
 pub use hash::config_hash;
-pub use update::{DEFAULT_MONITOR, FailureAction, UpdateOrder, UpdatePolicy};
+pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
 use crate::graph::ServiceGraph;
 use crate::spec::model::{Build, Dependency};

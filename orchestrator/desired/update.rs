@@ -7,7 +7,7 @@ use crate::spec::model::Service;
 pub use crate::spec::model::{FailureAction, UpdateOrder};
 
 /// Swarm's default `monitor`: how long a new replica must keep running to count as updated.
-pub const DEFAULT_MONITOR: Duration = Duration::from_secs(5);
+const DEFAULT_MONITOR: Duration = Duration::from_secs(5);
 
 /// A rolling update, resolved: every key has its value.
 #[derive(Debug, Clone, Copy, PartialEq)]

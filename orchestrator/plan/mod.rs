@@ -333,7 +333,7 @@ impl fmt::Display for Action {
 }
 
 /// As the compose file writes it.
-pub fn failure_action_name(action: FailureAction) -> &'static str {
+fn failure_action_name(action: FailureAction) -> &'static str {
     match action {
         FailureAction::Pause => "pause",
         FailureAction::Continue => "continue",
