@@ -226,7 +226,8 @@ pub enum Cause {
         batch: usize,
         batches: usize,
     },
-    /// Putting a replica back on its old container after its batch failed.
+    /// Putting a replica back on its old container: its batch failed, or (start-first) its
+    /// new container never got ready.
     RollingBack(String),
 }
 
