@@ -56,6 +56,26 @@ pub enum Event {
 pub struct Failure {
     pub operation: usize,
     pub message: String,
+    /// The engine changed under the plan: a container it names is gone, or a name it creates
+    /// is taken (another process acted meanwhile). Observing again and planning again is the
+    /// way out, where for any other failure it would only fail again.
+    pub stale: bool,
+}
+
+/// Why an operation failed.
+#[derive(Debug)]
+struct OperationError {
+    message: String,
+    stale: bool,
+}
+
+impl From<String> for OperationError {
+    fn from(message: String) -> OperationError {
+        OperationError {
+            message,
+            stale: false,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -80,7 +100,7 @@ pub async fn run(
     progress: &(dyn Fn(&Operation, &Event) + Sync),
 ) -> Report {
     let mut run = Run::new(plan, progress);
-    let mut tasks: JoinSet<(usize, Result<Outcome, String>)> = JoinSet::new();
+    let mut tasks: JoinSet<(usize, Result<Outcome, OperationError>)> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
     loop {
         while tasks.len() < parallelism
@@ -183,7 +203,7 @@ impl<'a> Run<'a> {
                 (self.progress)(op, &Event::Started(id));
                 let count = self.count_failures(service, watched, *tolerated);
                 let result = count.map(|()| Outcome::Unchanged).map_err(|failures| {
-                    update_stopped(service, &failures, *tolerated, *updated, *failure_action)
+                    update_stopped(service, &failures, *tolerated, *updated, *failure_action).into()
                 });
                 self.settle(id, result)
             } else {
@@ -197,13 +217,13 @@ impl<'a> Run<'a> {
     }
 
     /// An operation that ran has ended.
-    fn complete(&mut self, id: usize, result: Result<Outcome, String>) {
+    fn complete(&mut self, id: usize, result: Result<Outcome, OperationError>) {
         let unblocked = self.settle(id, result);
         self.decide(unblocked);
     }
 
     /// Reports how an operation that ran ended; returns what became decidable.
-    fn settle(&mut self, id: usize, result: Result<Outcome, String>) -> Vec<usize> {
+    fn settle(&mut self, id: usize, result: Result<Outcome, OperationError>) -> Vec<usize> {
         let plan = self.plan;
         let op = &plan.operations[id];
         match result {
@@ -219,11 +239,12 @@ impl<'a> Run<'a> {
                 }
                 self.finish(id, State::Succeeded, None)
             }
-            Err(message) => {
+            Err(OperationError { message, stale }) => {
                 (self.progress)(op, &Event::Failed(id, message.clone()));
                 self.report.failures.push(Failure {
                     operation: id,
                     message: message.clone(),
+                    stale,
                 });
                 self.finish(id, State::Failed, Some(message))
             }
@@ -308,8 +329,11 @@ async fn perform(
     op: &Operation,
     runtime: &dyn Runtime,
     options: &ExecuteOptions,
-) -> Result<Outcome, String> {
-    let describe = |err: RuntimeError| format!("{}: {err}", op.action);
+) -> Result<Outcome, OperationError> {
+    let describe = |err: RuntimeError| OperationError {
+        stale: matches!(err, RuntimeError::NotFound(_) | RuntimeError::Conflict(_)),
+        message: format!("{}: {err}", op.action),
+    };
     match &op.action {
         Action::CreateNetwork(network) => match runtime.create_network(network).await {
             Err(RuntimeError::Conflict(_)) => Ok(Outcome::Unchanged),
@@ -326,7 +350,7 @@ async fn perform(
             .await
             .map(|()| Outcome::Changed)
             .map_err(|err| {
-                format!("service {service:?}: image {image} is not available locally and cannot be pulled: {err}")
+                format!("service {service:?}: image {image} is not available locally and cannot be pulled: {err}").into()
             }),
         Action::BuildImage { service, image, build } => {
             let request = BuildRequest {
@@ -348,7 +372,7 @@ async fn perform(
                 .build_image(&request)
                 .await
                 .map(|_| Outcome::Changed)
-                .map_err(|err| format!("service {service:?}: building {image} failed: {err}"))
+                .map_err(|err| format!("service {service:?}: building {image} failed: {err}").into())
         }
         Action::CreateContainer { service, name, spec, .. } => {
             let mut spec = spec.as_ref().clone();
@@ -385,7 +409,7 @@ async fn perform(
             match waited {
                 Ok(()) => Ok(Outcome::Unchanged),
                 Err(message) if !required => Ok(Outcome::Tolerated(message)),
-                Err(message) => Err(message),
+                Err(message) => Err(message.into()),
             }
         }
         Action::Delay { period, .. } => {
@@ -393,7 +417,10 @@ async fn perform(
             Ok(Outcome::Unchanged)
         }
         Action::Monitor { service, container, period } => {
-            monitor(runtime, options, service, container, *period).await.map(|()| Outcome::Unchanged)
+            monitor(runtime, options, service, container, *period)
+                .await
+                .map(|()| Outcome::Unchanged)
+                .map_err(OperationError::from)
         }
         Action::CheckFailures { .. } => unreachable!("the run counts failures itself: it knows the outcomes"),
     }
@@ -698,28 +725,46 @@ mod tests {
     async fn a_failure_skips_what_waits_for_it_and_the_rest_goes_on() {
         let engine = Arc::new(MemoryRuntime::new());
         let mut plan = wait_plan(WaitCondition::Running);
-        let net = |name: &str| crate::desired::DesiredNetwork {
-            key: name.into(),
-            name: name.into(),
-            external: false,
-            driver: None,
-            driver_opts: Default::default(),
-            internal: false,
-            attachable: false,
-            enable_ipv6: false,
-            ipam: None,
-            labels: Default::default(),
-        };
-        let after = plan.push(Action::CreateNetwork(net("after")), Cause::Missing, vec![0]);
-        plan.push(
-            Action::CreateNetwork(net("independent")),
-            Cause::Missing,
-            Vec::new(),
-        );
+        let after = plan.push(network("after"), Cause::Missing, vec![0]);
+        plan.push(network("independent"), Cause::Missing, Vec::new());
         let report = run(&plan, engine.clone(), &ExecuteOptions::new("p"), &|_, _| {}).await;
         assert_eq!(report.failures.len(), 1, "no container: the wait fails");
         assert_eq!(report.skipped, [after]);
         assert_eq!(engine.network_names(), ["independent"]);
+    }
+
+    #[tokio::test]
+    async fn a_container_gone_or_a_name_taken_is_stale_and_a_failed_pull_is_not() {
+        let engine = Arc::new(MemoryRuntime::new());
+        let mut plan = Plan::default();
+        let gone = ContainerRef {
+            name: "p-web-1".into(),
+            id: Some("0123456789ab".into()),
+        };
+        plan.push(
+            Action::StartContainer {
+                service: "web".into(),
+                container: gone,
+            },
+            Cause::NotRunning,
+            Vec::new(),
+        );
+        plan.push(
+            Action::PullImage {
+                service: "web".into(),
+                image: "nowhere/web:1".into(),
+            },
+            Cause::Missing,
+            Vec::new(),
+        );
+        let report = run(&plan, engine, &ExecuteOptions::new("p"), &|_, _| {}).await;
+        let mut failures: Vec<(usize, bool)> = report
+            .failures
+            .iter()
+            .map(|f| (f.operation, f.stale))
+            .collect();
+        failures.sort();
+        assert_eq!(failures, [(0, true), (1, false)]);
     }
 
     fn network(name: &str) -> Action {
