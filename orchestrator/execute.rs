@@ -143,8 +143,11 @@ struct Run<'a> {
     dependents: Vec<Vec<usize>>,
     /// Per operation that failed or was skipped: the failure behind it.
     blame: Vec<Option<String>>,
-    /// Operations whose dependencies allow them to run, lowest id last.
+    /// Operations whose dependencies allow them to run, the next to run last.
     ready: Vec<usize>,
+    /// Per operation: how many operations the longest chain of its dependents holds, itself
+    /// included. Ready operations with the longest chain behind them run first.
+    height: Vec<usize>,
     report: Report,
 }
 
@@ -159,11 +162,17 @@ impl<'a> Run<'a> {
                 unfinished[op.id] += 1;
             }
         }
+        // Dependencies come before their dependents in a plan: one pass from the end.
+        let mut height = vec![1; count];
+        for id in (0..count).rev() {
+            height[id] += dependents[id].iter().map(|&d| height[d]).max().unwrap_or(0);
+        }
         let mut run = Run {
             plan,
             progress,
             state: vec![State::Pending; count],
             unfinished,
+            height,
             dependents,
             blame: vec![None; count],
             ready: Vec::new(),
@@ -213,7 +222,11 @@ impl<'a> Run<'a> {
             decidable.extend(unblocked);
             decidable.sort_unstable_by(|a, b| b.cmp(a));
         }
-        self.ready.sort_unstable_by(|a, b| b.cmp(a));
+        // The engine serves a burst of calls in its own order: the operations that the most
+        // work waits for are sent first (the critical path), then the lowest id.
+        let height = &self.height;
+        self.ready
+            .sort_unstable_by(|&a, &b| (height[a], b).cmp(&(height[b], a)));
     }
 
     /// An operation that ran has ended.
@@ -765,6 +778,58 @@ mod tests {
             .collect();
         failures.sort();
         assert_eq!(failures, [(0, true), (1, false)]);
+    }
+
+    #[tokio::test]
+    async fn the_critical_path_goes_first_and_at_most_parallelism_run_at_once() {
+        let engine = Arc::new(MemoryRuntime::new());
+        let mut plan = Plan::default();
+        let lone = plan.push(network("lone"), Cause::Missing, Vec::new());
+        let head = plan.push(network("head"), Cause::Missing, Vec::new());
+        let middle = plan.push(network("middle"), Cause::Missing, vec![head]);
+        let tail = plan.push(network("tail"), Cause::Missing, vec![middle]);
+        let order = std::sync::Mutex::new(Vec::new());
+        let running = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        let record = |_: &Operation, event: &Event| {
+            use std::sync::atomic::Ordering::SeqCst;
+            match event {
+                Event::Started(id) => {
+                    order.lock().unwrap().push(*id);
+                    let now = running.fetch_add(1, SeqCst) + 1;
+                    most.fetch_max(now, SeqCst);
+                }
+                _ => {
+                    running.fetch_sub(1, SeqCst);
+                }
+            }
+        };
+        let serial = ExecuteOptions {
+            parallelism: 1,
+            ..ExecuteOptions::new("p")
+        };
+        let report = run(&plan, engine, &serial, &record).await;
+        assert!(report.is_success());
+        // The head of the three-long chain first, then the chain, the lone one where its id
+        // puts it among equals.
+        assert_eq!(*order.lock().unwrap(), [head, middle, lone, tail]);
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        let mut wide = Plan::default();
+        for n in 0..40 {
+            wide.push(network(&format!("n{n}")), Cause::Missing, Vec::new());
+        }
+        most.store(0, std::sync::atomic::Ordering::SeqCst);
+        let options = ExecuteOptions {
+            parallelism: 4,
+            ..ExecuteOptions::new("p")
+        };
+        run(&wide, Arc::new(MemoryRuntime::new()), &options, &record).await;
+        assert_eq!(
+            most.load(std::sync::atomic::Ordering::SeqCst),
+            4,
+            "up to the bound, never more"
+        );
     }
 
     fn network(name: &str) -> Action {
