@@ -28,14 +28,25 @@ pub struct ExecuteOptions {
     pub poll: Duration,
 }
 
+/// How many engine calls run at once, unless `COMPOSE_PARALLEL_LIMIT` says otherwise.
+const PARALLELISM: usize = 16;
+
 impl ExecuteOptions {
     pub fn new(project: &str) -> ExecuteOptions {
         ExecuteOptions {
             project: project.to_string(),
-            parallelism: 16,
+            parallelism: parallel_limit(std::env::var("COMPOSE_PARALLEL_LIMIT").ok().as_deref()),
             poll: Duration::from_millis(100),
         }
     }
+}
+
+/// `COMPOSE_PARALLEL_LIMIT`, as compose reads it: a positive number, else the default.
+fn parallel_limit(value: Option<&str>) -> usize {
+    value
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(PARALLELISM)
 }
 
 /// What happens to each operation, for progress output.
@@ -778,6 +789,14 @@ mod tests {
             .collect();
         failures.sort();
         assert_eq!(failures, [(0, true), (1, false)]);
+    }
+
+    #[test]
+    fn compose_parallel_limit_sets_the_bound() {
+        assert_eq!(parallel_limit(None), PARALLELISM);
+        assert_eq!(parallel_limit(Some("4")), 4);
+        assert_eq!(parallel_limit(Some("0")), PARALLELISM);
+        assert_eq!(parallel_limit(Some("many")), PARALLELISM);
     }
 
     #[tokio::test]
