@@ -430,6 +430,113 @@ fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
     );
 }
 
+/// Every kind of supervised decision in one project, at one instant.
+const SUPERVISED: &str = r#"
+services:
+  crashed:
+    image: demo/app:1
+    restart: always
+  backing_off:
+    image: demo/app:1
+    restart: always
+  gave_up:
+    image: demo/app:1
+    restart: "on-failure:1"
+  finished:
+    image: demo/app:1
+  drifted:
+    image: demo/app:1
+  unhealthy:
+    image: demo/app:1
+    restart: always
+    healthcheck:
+      test: ["CMD", "check"]
+  user_stopped:
+    image: demo/app:1
+    restart: always
+"#;
+
+#[test]
+fn supervised_decisions() {
+    use crate::restart::{Exit, Millis};
+    use std::time::Duration;
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SUPERVISED);
+    fixture.up(&desired, &up());
+    let t0 = Millis(1_000_000);
+    let now = t0.plus(Duration::from_secs(30));
+    let mut book = crate::restart::RestartBook::default();
+    let policy = |service: &str| desired.services[service].restart;
+    let exited = |service: &str, code: i64| {
+        fixture.engine.set_state(
+            &format!("{PROJECT}-{service}-1"),
+            ContainerState::Exited,
+            Some(code),
+        )
+    };
+    let before = |ms: u64| Millis(now.0 - ms);
+    // crashed: exited 5 s ago, its 100 ms backoff is over: restarted now.
+    exited("crashed", 137);
+    book.slot("crashed", 1).record_start(t0);
+    book.slot("crashed", 1)
+        .record_exit(&policy("crashed"), before(5_000), Exit::Code(137));
+    // backing_off: its fourth quick exit in a row, 50 ms ago: 800 ms of backoff, 750 ms to go.
+    exited("backing_off", 1);
+    let slot = book.slot("backing_off", 1);
+    slot.record_start(before(3_000));
+    for (exit, restart) in [(2_900, 2_700), (2_600, 2_300), (2_200, 1_700)] {
+        slot.record_exit(&policy("backing_off"), before(exit), Exit::Code(1));
+        slot.record_restart(&policy("backing_off"), before(restart));
+    }
+    slot.record_exit(&policy("backing_off"), before(50), Exit::Code(1));
+    // gave_up: restarted once already, `on-failure:1` allows no more.
+    exited("gave_up", 2);
+    let slot = book.slot("gave_up", 1);
+    slot.record_start(t0);
+    slot.record_exit(
+        &policy("gave_up"),
+        t0.plus(Duration::from_secs(1)),
+        Exit::Code(2),
+    );
+    slot.record_restart(&policy("gave_up"), t0.plus(Duration::from_secs(2)));
+    slot.record_exit(
+        &policy("gave_up"),
+        t0.plus(Duration::from_secs(3)),
+        Exit::Code(2),
+    );
+    // finished: no policy, exited by itself: left exited.
+    exited("finished", 0);
+    // drifted: no policy, but `docker stop` behind wharf's back: started again.
+    exited("drifted", 0);
+    // unhealthy: running but unhealthy under `always`: stopped and started.
+    fixture
+        .engine
+        .set_health(&format!("{PROJECT}-unhealthy-1"), Some(Health::Unhealthy));
+    book.slot("unhealthy", 1).record_start(t0);
+    // user_stopped: `wharf stop`: left alone.
+    exited("user_stopped", 0);
+    let options = ReconcileOptions {
+        supervision: Some(super::Supervision {
+            book,
+            now,
+            drifted: [("drifted".to_string(), 1)].into_iter().collect(),
+            user_stopped: ["user_stopped".to_string()].into_iter().collect(),
+        }),
+        no_recreate: true,
+        ..up()
+    };
+    let plan = fixture.plan(&desired, &options).expect("a plan");
+    golden(
+        "supervised",
+        "The supervisor's plan at one instant: crashed restarts now (its backoff is over), backing_off
+         waits (wake_at is when), gave_up and finished stay exited, drifted is started again
+         whatever its policy, unhealthy is stopped and started, user_stopped is left alone.",
+        "up (supervised)",
+        Ok(&plan),
+    );
+    assert_eq!(plan.wake_at, Some(now.plus(Duration::from_millis(750))));
+}
+
 #[test]
 fn changed_while_stopped() {
     let (fixture, _) = shop_running();
