@@ -13,3 +13,4 @@ pub mod restart;
 pub mod runtime;
 pub mod spec;
 pub mod supervisor;
+pub mod watch;

@@ -9,6 +9,7 @@ mod output;
 mod progress;
 mod ps;
 mod up;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,15 +77,8 @@ pub enum Command {
     Stop(lifecycle::StopArgs),
     /// Restart services
     Restart(lifecycle::StopArgs),
-    /// Watch the build context and re-converge when files change
-    Watch(Unimplemented),
-}
-
-/// A verb whose behaviour is not built yet: it accepts any arguments and says so.
-#[derive(Debug, Args)]
-pub struct Unimplemented {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
+    /// Converge, then re-converge, sync or rebuild as the project's files change
+    Watch(watch::WatchArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -111,15 +105,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 )
                 .await
             }
-            Command::Config(_) | Command::Watch(_) => unreachable!("not an engine command"),
+            Command::Watch(args) => watch::run(global, args).await,
+            Command::Config(_) => unreachable!("not an engine command"),
         }
     };
     match &cli.command {
         Command::Config(args) => config::run(global, args),
-        Command::Watch(_) => {
-            output::error_line("`wharf watch` is not implemented yet");
-            ExitCode::from(2)
-        }
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

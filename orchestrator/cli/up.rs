@@ -162,7 +162,7 @@ async fn attach(
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first
 /// awaited, so a signal that arrives in between is not lost (nor fatal).
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub(super) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
     let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
