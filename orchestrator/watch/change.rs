@@ -213,14 +213,22 @@ mod tests {
             ],
             ..WatchSet::default()
         };
-        let changed = paths(&["/p/web/a.html", "/p/web/b.tmp", "/p/web/.a.html.swp", "/p/x"]);
+        let changed = paths(&[
+            "/p/web/a.html",
+            "/p/web/b.tmp",
+            "/p/web/.a.html.swp",
+            "/p/x",
+        ]);
         let work = work(&set, &changed);
         assert_eq!(work.len(), 1);
         assert_eq!(work[0].service, "web");
         assert!(!work[0].restart && !work[0].rebuild);
         let batch = &work[0].syncs[0];
         assert_eq!(batch.files, paths(&["/p/web/a.html"]));
-        assert_eq!(batch.container_path(Path::new("/p/web/a.html")), "/app/a.html");
+        assert_eq!(
+            batch.container_path(Path::new("/p/web/a.html")),
+            "/app/a.html"
+        );
     }
 
     #[test]
@@ -236,7 +244,10 @@ mod tests {
         let work = work(&set, &paths(&["/p/api/src/m.py", "/p/web/src/i.js"]));
         assert_eq!(work[0].service, "api");
         assert!(work[0].restart);
-        assert_eq!(work[0].syncs[0].container_path(Path::new("/p/api/src/m.py")), "/srv/m.py");
+        assert_eq!(
+            work[0].syncs[0].container_path(Path::new("/p/api/src/m.py")),
+            "/srv/m.py"
+        );
         assert_eq!(work[1].service, "web");
         assert!(work[1].rebuild);
         assert!(work[1].syncs.is_empty() && !work[1].restart);
@@ -245,12 +256,20 @@ mod tests {
     #[test]
     fn a_rule_on_one_file_syncs_it_to_its_target() {
         let set = WatchSet {
-            rules: vec![rule("web", "/p/nginx.conf", WatchAction::Sync, Some("/etc/nginx/nginx.conf"))],
+            rules: vec![rule(
+                "web",
+                "/p/nginx.conf",
+                WatchAction::Sync,
+                Some("/etc/nginx/nginx.conf"),
+            )],
             ..WatchSet::default()
         };
         let work = work(&set, &paths(&["/p/nginx.conf"]));
         let batch = &work[0].syncs[0];
-        assert_eq!(batch.container_path(Path::new("/p/nginx.conf")), "/etc/nginx/nginx.conf");
+        assert_eq!(
+            batch.container_path(Path::new("/p/nginx.conf")),
+            "/etc/nginx/nginx.conf"
+        );
     }
 
     #[test]

@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn a_save_by_rename_gives_both_paths_once_and_reads_give_none() {
         let events = [
-            event(EventKind::Create(CreateKind::File), &["/p/.compose.yaml.swp"]),
+            event(
+                EventKind::Create(CreateKind::File),
+                &["/p/.compose.yaml.swp"],
+            ),
             event(
                 EventKind::Access(AccessKind::Open(AccessMode::Any)),
                 &["/p/other.txt"],
@@ -143,14 +146,21 @@ mod tests {
                 EventKind::Access(AccessKind::Close(AccessMode::Write)),
                 &["/p/compose.yaml"],
             ),
-            event(EventKind::Remove(RemoveKind::File), &["/p/.compose.yaml.swp"]),
+            event(
+                EventKind::Remove(RemoveKind::File),
+                &["/p/.compose.yaml.swp"],
+            ),
         ];
         let paths: Vec<_> = changed_paths(&events).into_iter().collect();
         assert_eq!(
             paths,
-            ["/p/.compose.yaml.swp", "/p/compose.yaml", "/p/compose.yaml.tmp"]
-                .map(PathBuf::from)
-                .to_vec()
+            [
+                "/p/.compose.yaml.swp",
+                "/p/compose.yaml",
+                "/p/compose.yaml.tmp"
+            ]
+            .map(PathBuf::from)
+            .to_vec()
         );
     }
 }

@@ -7,11 +7,16 @@ use crate::desired::Desired;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceChange {
-    Added { replicas: u32 },
+    Added {
+        replicas: u32,
+    },
     Removed,
     /// Its config hash changed: its replicas are replaced.
     Configuration,
-    Scaled { from: u32, to: u32 },
+    Scaled {
+        from: u32,
+        to: u32,
+    },
     /// Only what needs no new container changed (`build`, `depends_on`, `develop`, …).
     Other,
 }

@@ -164,7 +164,10 @@ mod tests {
         assert!(rule.admits(Path::new("/p/src/a.txt")));
         assert!(rule.admits(Path::new("/p/src/static/logo.png")));
         assert!(!rule.admits(Path::new("/p/src/a.py")));
-        assert!(!rule.admits(Path::new("/p/src/secret.txt")), "ignore still wins");
+        assert!(
+            !rule.admits(Path::new("/p/src/secret.txt")),
+            "ignore still wins"
+        );
     }
 
     #[test]

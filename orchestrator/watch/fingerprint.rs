@@ -76,11 +76,19 @@ mod tests {
         assert_eq!(prints.changed([file.as_path()]), vec![file.clone()]);
         assert!(prints.changed([file.as_path()]).is_empty(), "seen once");
         std::fs::remove_file(&file).unwrap();
-        assert_eq!(prints.changed([file.as_path()]), vec![file.clone()], "deleted");
+        assert_eq!(
+            prints.changed([file.as_path()]),
+            vec![file.clone()],
+            "deleted"
+        );
         let never = dir.path().join(".env");
         assert!(prints.changed([never.as_path()]).is_empty(), "still absent");
         std::fs::write(&never, "X=1").unwrap();
-        assert_eq!(prints.changed([never.as_path()]), vec![never.clone()], "created");
+        assert_eq!(
+            prints.changed([never.as_path()]),
+            vec![never.clone()],
+            "created"
+        );
     }
 
     #[test]

@@ -122,7 +122,9 @@ impl Watcher {
     /// A burst of changed paths; whether the watched set changed (the model was reloaded).
     async fn handle(&mut self, paths: &BTreeSet<PathBuf>) -> bool {
         let burst = change::split(paths, &self.set);
-        let sources = self.prints.changed(burst.sources.iter().map(PathBuf::as_path));
+        let sources = self
+            .prints
+            .changed(burst.sources.iter().map(PathBuf::as_path));
         let reloaded = !sources.is_empty() && self.reload(&sources).await;
         let candidates = self.rule_candidates(&burst.others);
         let changed = self.prints.changed(candidates.iter().map(PathBuf::as_path));
@@ -251,7 +253,11 @@ impl Watcher {
                 rule.rule.action,
                 WatchAction::Sync | WatchAction::SyncRestart | WatchAction::SyncExec
             );
-            let Some(target) = rule.rule.target.as_ref().filter(|_| syncs && rule.rule.initial_sync)
+            let Some(target) = rule
+                .rule
+                .target
+                .as_ref()
+                .filter(|_| syncs && rule.rule.initial_sync)
             else {
                 continue;
             };

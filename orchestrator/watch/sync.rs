@@ -145,7 +145,9 @@ mod tests {
             target: "/app".into(),
             files: vec![PathBuf::from("/nowhere/x")],
         };
-        let error = sync(&runtime, &[replica.unwrap()], &[batch]).await.unwrap_err();
+        let error = sync(&runtime, &[replica.unwrap()], &[batch])
+            .await
+            .unwrap_err();
         assert!(error.starts_with("p-web-1: "), "{error}");
     }
 }
