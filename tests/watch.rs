@@ -28,13 +28,19 @@ impl Watched {
     /// Writes the files (`IMAGE` stands for the test image), starts `wharf watch` and waits
     /// until it watches.
     fn start(prefix: &str, files: &[(&str, &str)]) -> Watched {
+        Watched::start_with(prefix, &["watch"], files)
+    }
+
+    /// The same with other arguments after `-p NAME` (`up --watch`).
+    fn start_with(prefix: &str, args: &[&str], files: &[(&str, &str)]) -> Watched {
         let name = unique_project(prefix);
         let dir = tempfile::tempdir().unwrap();
         for (path, content) in files {
             write(&dir.path().join(path), content);
         }
         let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .args(["-p", &name, "watch"])
+            .args(["-p", &name])
+            .args(args)
             .current_dir(dir.path())
             .env("NO_COLOR", "1")
             .env_remove("COMPOSE_FILE")
@@ -387,4 +393,41 @@ fn a_rebuild_rule_builds_a_new_image_and_replaces_the_replicas() {
         assert_ne!(after[&app], before[&app], "{app} is replaced");
         assert_eq!(project.read(&app, "/message.txt").as_deref(), Some("two"));
     }
+}
+
+#[test]
+fn up_watch_supervises_the_reloaded_project() {
+    let compose = TWO_SERVICES.replace("    scale: 2\n", "    scale: 2\n    restart: always\n");
+    let project = Watched::start_with("up", &["up", "--watch"], &[("compose.yaml", &compose)]);
+    let before = project.containers();
+    project.save("compose.yaml", &compose.replace("blue", "green"));
+    project.wait_for("watch: converged", CONVERGE);
+    let after = project.containers();
+    let web = project.container("web", 1);
+    assert_ne!(after[&web], before[&web]);
+
+    // The supervisor now keeps the new state: it neither brings the old one back nor fails
+    // to restart a killed replica.
+    support::docker(&["kill", &web]);
+    let killed = Instant::now();
+    loop {
+        let state = docker_lines(&["inspect", "-f", "{{.State.Status}}", &web]);
+        if state == ["running"] {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "{}",
+            project.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        project.containers(),
+        after,
+        "the same containers, restarted in place"
+    );
+    let env = docker_lines(&["exec", &web, "env"]);
+    assert!(env.contains(&"COLOR=green".to_string()), "{env:?}");
 }

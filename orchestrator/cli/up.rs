@@ -11,6 +11,7 @@ use crate::desired::{self, BuildOptions};
 use crate::plan::{self, BuildPolicy, ReconcileOptions};
 use crate::supervisor::Supervisor;
 use crate::supervisor::state::StateDir;
+use crate::watch::Loader;
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -47,6 +48,9 @@ pub struct UpArgs {
     /// Shutdown timeout in seconds for replaced containers
     #[arg(short, long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Watch the project's files and re-converge as they change (attached only)
+    #[arg(long, conflicts_with_all = ["detach", "wait", "dry_run"])]
+    pub watch: bool,
     /// Services to bring up (default: all)
     pub services: Vec<String>,
 }
@@ -79,8 +83,14 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
             return Err(ExitCode::FAILURE);
         }
     }
-    let scale = args.scale.iter().cloned().collect();
-    let desired = desired::build(&project, &BuildOptions { scale });
+    let options = BuildOptions {
+        scale: args.scale.iter().cloned().collect(),
+    };
+    let watch = match args.watch {
+        true => Some(super::watch::loader(global, options.clone())?),
+        false => None,
+    };
+    let desired = desired::build(&project, &options);
     let images = if args.no_build {
         plan::Plan::default()
     } else {
@@ -127,7 +137,8 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     if args.detach {
         return Ok(ExitCode::SUCCESS);
     }
-    attach(&session, &args.services, timeout).await
+    let watch = watch.map(|load| (load, args.remove_orphans));
+    attach(&session, &args.services, timeout, watch).await
 }
 
 /// Attached `up`: the supervisor keeps the project converged (restart policies, drift) and
@@ -137,17 +148,29 @@ async fn attach(
     session: &Session,
     services: &[String],
     timeout: Option<Duration>,
+    watch: Option<(Loader, bool)>,
 ) -> Result<ExitCode, ExitCode> {
     let shutdown = shutdown_signal();
     let observed = session.observe().await?;
     let desired = session.target.desired().expect("a loaded project").clone();
-    let supervisor = Supervisor::new(session.runtime.clone(), desired);
+    let keep_converged = async {
+        match watch {
+            Some((load, remove_orphans)) => {
+                super::watch::supervise(session, load, remove_orphans, shutdown).await
+            }
+            None => {
+                Supervisor::new(session.runtime.clone(), desired)
+                    .run(shutdown)
+                    .await
+            }
+        }
+    };
     let follow = async {
         logs::follow(session.runtime.clone(), &observed, services, false).await;
         std::future::pending::<()>().await
     };
     tokio::select! {
-        _ = supervisor.run(shutdown) => {}
+        _ = keep_converged => {}
         _ = follow => {}
     }
     eprintln!("Gracefully stopping... (press Ctrl+C again to force)");

@@ -8,12 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use clap::Args;
 
-use super::engine::{self, Session};
+use super::engine::{self, Session, Target};
 use super::{GlobalArgs, load_project, output};
 use crate::desired::{self, BuildOptions, Desired};
 use crate::observe;
 use crate::plan::{self, Plan, ReconcileOptions, lifecycle};
 use crate::runtime::Runtime;
+use crate::spec::Project;
+use crate::supervisor::Supervisor;
 use crate::watch::{Loader, Outcome, WatchTarget, Watcher};
 
 #[derive(Debug, Args)]
@@ -31,29 +33,29 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
     let (project, desired) = load().ok_or(ExitCode::FAILURE)?;
     let session = Session::loaded(project, desired).await?;
     let target = Converger::new(session.runtime.clone(), args.remove_orphans);
-    let desired = session.target.desired().expect("a loaded project").clone();
+    let (project, desired) = loaded(&session);
     if !args.no_up {
-        target.converge(&desired).await.map_err(|message| {
+        target.converge(desired).await.map_err(|message| {
             output::error_line(&message);
             ExitCode::FAILURE
         })?;
     }
-    let super::engine::Target::Loaded(project, _) = &session.target else {
-        unreachable!("a loaded project")
-    };
-    let watcher = Watcher::new(
-        session.runtime.clone(),
-        Arc::new(target),
-        project,
-        desired,
-        load,
-    );
+    let runtime = session.runtime.clone();
+    let watcher = Watcher::new(runtime, Arc::new(target), project, desired.clone(), load);
     match watcher.run(super::up::shutdown_signal()).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(message) => {
             output::error_line(&message);
             Err(ExitCode::FAILURE)
         }
+    }
+}
+
+/// The project of a session opened with [`Session::loaded`].
+fn loaded(session: &Session) -> (&Project, &Desired) {
+    match &session.target {
+        Target::Loaded(project, desired) => (project, desired),
+        Target::NameOnly(_) => unreachable!("a session opened with a loaded project"),
     }
 }
 
@@ -143,5 +145,100 @@ impl WatchTarget for Converger {
         let observed = self.observe(desired).await?;
         let start = lifecycle::start(Some(&desired.graph), &observed, &service);
         self.execute(desired, &start).await
+    }
+}
+
+/// `up --watch`, attached: the supervisor keeps the project converged and the watcher
+/// re-converges it on file changes, until `shutdown`.
+pub async fn supervise(
+    session: &Session,
+    load: Loader,
+    remove_orphans: bool,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (project, desired) = loaded(session);
+    let runtime = session.runtime.clone();
+    let converger = Converger::new(runtime.clone(), remove_orphans);
+    let target = Arc::new(Supervised::start(converger, desired.clone()));
+    let watcher = Watcher::new(runtime, target.clone(), project, desired.clone(), load);
+    if let Err(message) = watcher.run(shutdown).await {
+        output::error_line(&message);
+    }
+    target.stop().await;
+}
+
+/// The watcher's target under a running supervisor, until the supervisor takes commands: the
+/// supervisor holds the desired state it was started with, and would undo a re-converge or
+/// take a restart for a crash. So each action stops it, runs through the [`Converger`], and
+/// starts a new one on the current desired state (it adopts the restart history it saved).
+struct Supervised {
+    converger: Converger,
+    running: tokio::sync::Mutex<Option<RunningSupervisor>>,
+}
+
+struct RunningSupervisor {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSupervisor {
+    fn spawn(runtime: Arc<dyn Runtime>, desired: Desired) -> RunningSupervisor {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let supervisor = Supervisor::new(runtime, desired);
+        let task = tokio::spawn(supervisor.run(async {
+            let _ = stopped.await;
+        }));
+        RunningSupervisor { stop, task }
+    }
+
+    /// Stops it once the plan it may be running has finished.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+impl Supervised {
+    fn start(converger: Converger, desired: Desired) -> Supervised {
+        let running = RunningSupervisor::spawn(converger.runtime.clone(), desired);
+        Supervised {
+            converger,
+            running: tokio::sync::Mutex::new(Some(running)),
+        }
+    }
+
+    /// Runs `action` with the supervisor stopped, then supervises `desired`.
+    async fn paused(&self, desired: &Desired, action: impl Future<Output = Outcome>) -> Outcome {
+        let mut running = self.running.lock().await;
+        if let Some(supervisor) = running.take() {
+            supervisor.stop().await;
+        }
+        let outcome = action.await;
+        let runtime = self.converger.runtime.clone();
+        *running = Some(RunningSupervisor::spawn(runtime, desired.clone()));
+        outcome
+    }
+
+    async fn stop(&self) {
+        if let Some(supervisor) = self.running.lock().await.take() {
+            supervisor.stop().await;
+        }
+    }
+}
+
+#[async_trait]
+impl WatchTarget for Supervised {
+    async fn converge(&self, desired: &Desired) -> Outcome {
+        self.paused(desired, self.converger.converge(desired)).await
+    }
+
+    async fn rebuild(&self, desired: &Desired, service: &str) -> Outcome {
+        self.paused(desired, self.converger.rebuild(desired, service))
+            .await
+    }
+
+    async fn restart(&self, desired: &Desired, service: &str) -> Outcome {
+        self.paused(desired, self.converger.restart(desired, service))
+            .await
     }
 }
