@@ -15,6 +15,8 @@ mod filter;
 mod fingerprint;
 mod sync;
 mod target;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -188,7 +190,7 @@ impl Watcher {
         if work.rebuild {
             say(&format!("{subject}: rebuilding"));
             let outcome = self.target.rebuild(&self.desired, service).await;
-            self.report(service, "rebuilt", outcome);
+            report(service, "rebuilt", outcome);
             return;
         }
         if !work.syncs.is_empty() {
@@ -196,17 +198,10 @@ impl Watcher {
         }
         if work.restart {
             let outcome = self.target.restart(&self.desired, service).await;
-            self.report(service, "restarted", outcome);
+            report(service, "restarted", outcome);
         }
         for exec in &work.execs {
             self.exec(service, exec).await;
-        }
-    }
-
-    fn report(&self, service: &str, done: &str, outcome: Outcome) {
-        match outcome {
-            Ok(()) => say(&format!("{service}: {done}")),
-            Err(message) => say(&format!("{service}: failed: {message}")),
         }
     }
 
@@ -284,7 +279,14 @@ impl Watcher {
     }
 }
 
-/// `compose.yaml, .env` or `3 files`, for messages.
+fn report(service: &str, done: &str, outcome: Outcome) {
+    match outcome {
+        Ok(()) => say(&format!("{service}: {done}")),
+        Err(message) => say(&format!("{service}: failed: {message}")),
+    }
+}
+
+/// `compose.yaml, .env` or `4 files`, for messages.
 fn names(files: &[PathBuf]) -> String {
     match files {
         [] => "nothing".to_string(),
