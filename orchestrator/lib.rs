@@ -8,6 +8,7 @@ pub mod desired;
 pub mod execute;
 pub mod graph;
 pub mod observe;
+pub mod outcome;
 pub mod plan;
 pub mod restart;
 pub mod runtime;

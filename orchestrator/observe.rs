@@ -116,10 +116,25 @@ pub async fn observe(
     project: &str,
     desired: Option<&Desired>,
 ) -> runtime::Result<Observed> {
-    let (containers, networks, volumes) = tokio::try_join!(
+    let mut images: Vec<&str> = desired
+        .map(|d| d.services.values().map(|s| s.image.as_str()).collect())
+        .unwrap_or_default();
+    images.sort_unstable();
+    images.dedup();
+    // Every read at once: the supervisor observes on each trigger, and a restart waits for it.
+    let image_ids = futures_util::future::try_join_all(images.iter().map(|image| async move {
+        Ok::<_, runtime::RuntimeError>(
+            runtime
+                .image_id(image)
+                .await?
+                .map(|id| (image.to_string(), id)),
+        )
+    }));
+    let (containers, networks, volumes, image_ids) = tokio::try_join!(
         runtime.containers(project),
         runtime.networks(),
-        runtime.volumes()
+        runtime.volumes(),
+        image_ids
     )?;
     let mut observed = Observed::from_containers(project, containers);
     let owned = |labels: &std::collections::HashMap<String, String>| {
@@ -139,19 +154,6 @@ pub async fn observe(
         .filter(|v| owned(&v.labels) || wanted_volume(&v.name))
         .map(|v| (v.name.clone(), v))
         .collect();
-    if let Some(desired) = desired {
-        let mut images: Vec<&str> = desired
-            .services
-            .values()
-            .map(|s| s.image.as_str())
-            .collect();
-        images.sort_unstable();
-        images.dedup();
-        for image in images {
-            if let Some(id) = runtime.image_id(image).await? {
-                observed.images.insert(image.to_string(), id);
-            }
-        }
-    }
+    observed.images = image_ids.into_iter().flatten().collect();
     Ok(observed)
 }

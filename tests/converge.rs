@@ -15,6 +15,8 @@ use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
 struct Project {
     dir: tempfile::TempDir,
     name: String,
+    /// The project's state directory (`up -d` leaves a supervisor, which keeps its files there).
+    state: tempfile::TempDir,
     _cleanup: Cleanup,
 }
 
@@ -26,6 +28,7 @@ impl Project {
             _cleanup: Cleanup::new(&name),
             dir,
             name,
+            state: tempfile::tempdir().unwrap(),
         };
         project.write(compose);
         project
@@ -52,6 +55,7 @@ impl Project {
             .args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
+            .env("WHARF_STATE_DIR", self.state.path())
             .env_remove("COMPOSE_FILE")
             .env_remove("COMPOSE_PROJECT_NAME");
         command.output().unwrap()
@@ -994,4 +998,73 @@ services:
         lines[0].starts_with(&p.container("ticker", 1)),
         "prefixed: {lines:?}"
     );
+}
+
+/// Runs wharf under a pseudo-terminal (util-linux `script`), as a user at a terminal would.
+fn on_a_terminal(p: &Project, args: &str) -> String {
+    let command = format!("{} -p {} {args}", env!("CARGO_BIN_EXE_wharf"), p.name);
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(p.path())
+        .env("WHARF_STATE_DIR", p.state.path())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_terminal_gets_a_running_count_and_colours_and_a_pipe_gets_plain_lines() {
+    let p = Project::new(
+        "tty",
+        r#"
+services:
+  hello:
+    image: IMAGE
+    command: ["sh", "-c", "echo hi; sleep 3600"]
+    init: true
+  other:
+    image: IMAGE
+    command: ["sh", "-c", "echo yo; sleep 3600"]
+    init: true
+"#,
+    );
+    let tty = on_a_terminal(&p, "up -d");
+    assert!(
+        tty.contains("\x1b[2K"),
+        "the progress line is redrawn: {tty:?}"
+    );
+    assert!(tty.contains("[+] 5/5 "), "a running count: {tty:?}");
+    assert!(tty.contains(&format!(
+        " ✔ Container {}  Started",
+        p.container("hello", 1)
+    )));
+    std::thread::sleep(Duration::from_millis(500));
+    let logs = on_a_terminal(&p, "logs");
+    assert!(
+        logs.contains("\x1b[36m"),
+        "a colour per service prefix: {logs:?}"
+    );
+    assert!(
+        logs.contains("\x1b[33m"),
+        "another for the second service: {logs:?}"
+    );
+
+    p.ok(&["down"]);
+    let piped = p.ok(&["up", "-d"]);
+    assert!(!piped.contains('\x1b'), "no escapes into a pipe: {piped:?}");
+    assert!(!piped.contains("[+]"), "{piped:?}");
+    for line in piped.lines() {
+        assert!(
+            line.starts_with(" ✔ "),
+            "one plain line per operation: {line:?}"
+        );
+    }
+    let logs = p.ok(&["logs"]);
+    assert!(!logs.contains('\x1b'), "{logs:?}");
 }

@@ -662,6 +662,7 @@ async fn logs_with_tail_timestamps_and_follow() {
         &LogOptions {
             follow: false,
             tail: Some(2),
+            since: None,
         },
     )
     .await;
@@ -685,6 +686,7 @@ async fn logs_with_tail_timestamps_and_follow() {
             &LogOptions {
                 follow: true,
                 tail: Some(0),
+                since: None,
             },
         )
         .await

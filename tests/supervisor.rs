@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
@@ -29,13 +29,14 @@ impl Attached {
         )
         .unwrap();
         let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
+        let out = std::fs::File::create(dir.path().join("out.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
             .args(["-p", &project, "up"])
             .current_dir(dir.path())
             .env("WHARF_STATE_DIR", state.path())
             .env("RUST_LOG", "wharf=debug")
             .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
+            .stdout(out)
             .stderr(log)
             .spawn()
             .unwrap();
@@ -64,6 +65,11 @@ impl Attached {
 
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("wharf.log")).unwrap_or_default()
+    }
+
+    /// What the attached `up` printed on standard output: the containers' logs.
+    fn output(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("out.log")).unwrap_or_default()
     }
 
     fn wharf(&self, args: &[&str]) -> String {
@@ -150,6 +156,39 @@ fn a_killed_replica_is_restarted_and_drift_is_corrected() {
         up.state("web") == "running"
     });
     assert_ne!(inspect(&web, "{{.Id}}"), id);
+}
+
+#[test]
+fn the_logs_of_a_restarted_container_keep_streaming_without_repeats() {
+    let up = Attached::start(
+        "sv-relog",
+        r#"
+services:
+  loop:
+    image: IMAGE
+    command: ["sh", "-c", "echo run-$$RANDOM-$$(date +%s); sleep 0.5; exit 1"]
+    restart: always
+"#,
+    );
+    let runs = || -> Vec<String> {
+        up.output()
+            .lines()
+            .filter_map(|l| l.split_once("| ").map(|(_, text)| text.to_string()))
+            .filter(|text| text.starts_with("run-"))
+            .collect()
+    };
+    up.until("three runs in the stream", Duration::from_secs(15), || {
+        runs().len() >= 3
+    });
+    let runs = runs();
+    let mut unique = runs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        runs.len(),
+        "a line was printed twice: {runs:?}"
+    );
 }
 
 #[test]

@@ -63,10 +63,15 @@ impl Session {
 
     /// Runs a plan; `Err` when an operation failed, so that `?` ends the command.
     pub async fn execute(&self, plan: &Plan) -> Result<ExitCode, ExitCode> {
-        match execute(plan, self.runtime.clone(), self.name()).await {
-            code if code == ExitCode::SUCCESS => Ok(code),
-            code => Err(code),
-        }
+        result(execute(plan, self.runtime.clone(), self.name()).await)
+    }
+}
+
+/// An exit status as a `Result`, so that `?` ends the command on a failure.
+pub fn result(code: ExitCode) -> Result<ExitCode, ExitCode> {
+    match code {
+        ExitCode::SUCCESS => Ok(code),
+        code => Err(code),
     }
 }
 

@@ -12,7 +12,11 @@ use futures_util::stream::{self, BoxStream};
 use super::engine::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::{LogLine, LogOptions, Runtime};
+use std::collections::HashMap;
+
+use crate::runtime::{
+    EngineEvent, EventAction, EventKind, LogLine, LogOptions, Result as RuntimeResult, Runtime,
+};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -51,16 +55,13 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
     let options = LogOptions {
         follow: args.follow,
         tail,
+        since: None,
     };
-    let containers = selected(&observed, &args.services);
     if args.follow {
-        let streams = open(runtime, &containers, &options).await;
-        let mut merged = stream::select_all(streams);
-        while let Some((container, line)) = merged.next().await {
-            printer.print(&container, &line);
-        }
+        follow(runtime, &observed, &args.services, &printer, tail).await;
         return Ok(ExitCode::SUCCESS);
     }
+    let containers = selected(&observed, &args.services);
     // Without --follow, every line is read first and printed in time order.
     let mut lines = Vec::new();
     for mut s in open(runtime, &containers, &options).await {
@@ -75,23 +76,87 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// Follows the logs of every selected container until they all end (used by attached `up`).
+/// Follows the logs of the selected containers (`logs -f`, attached `up`), the last `tail`
+/// lines of each first: a container that starts later (restarted by the supervisor, replaced,
+/// restored after drift) is followed from then on, and no line is printed twice.
 pub async fn follow(
     runtime: Arc<dyn Runtime>,
     observed: &Observed,
     services: &[String],
-    timestamps: bool,
+    printer: &Printer,
+    tail: Option<u64>,
 ) {
-    let printer = Printer::new(observed, timestamps, true);
-    let options = LogOptions {
+    // Subscribed before the first streams open: a start in between is not missed.
+    let mut events = runtime.events(&observed.project).await.ok();
+    let first = LogOptions {
         follow: true,
-        tail: None,
+        tail,
+        since: None,
     };
-    let containers = selected(observed, services);
-    let mut merged = stream::select_all(open(runtime, &containers, &options).await);
-    while let Some((container, line)) = merged.next().await {
-        printer.print(&container, &line);
+    let mut streams = stream::SelectAll::new();
+    streams.extend(open(runtime.clone(), &selected(observed, services), &first).await);
+    // The time of the last line printed per container: a stream reopened on a restart starts
+    // at that second, and what it repeats is skipped.
+    let mut printed: HashMap<String, i128> = HashMap::new();
+    loop {
+        tokio::select! {
+            Some((name, line)) = streams.next() => {
+                let at = unix_nanos(&line.timestamp);
+                if at.is_some_and(|at| printed.get(&name).is_some_and(|&last| at <= last)) {
+                    continue;
+                }
+                if let Some(at) = at {
+                    printed.insert(name.clone(), at);
+                }
+                printer.print(&name, &line);
+            }
+            Some(event) = next_event(&mut events) => {
+                let selected = event
+                    .service()
+                    .is_some_and(|s| services.is_empty() || services.iter().any(|n| n == s));
+                if event.kind == EventKind::Container && event.action == EventAction::Start && selected {
+                    let since = printed.get(&event.name).map(|&at| (at / 1_000_000_000) as i64);
+                    streams.extend(open_one(&runtime, &event.id, &event.name, since).await);
+                }
+            }
+            else => return,
+        }
     }
+}
+
+/// The next engine event; none once the stream ended (or never opened).
+async fn next_event(
+    events: &mut Option<BoxStream<'static, RuntimeResult<EngineEvent>>>,
+) -> Option<EngineEvent> {
+    let stream = events.as_mut()?;
+    match stream.next().await {
+        Some(Ok(event)) => Some(event),
+        _ => {
+            *events = None;
+            None
+        }
+    }
+}
+
+/// Unix nanoseconds of the engine's RFC 3339 timestamps (`2026-11-23T08:17:51.123456789Z`).
+fn unix_nanos(text: &str) -> Option<i128> {
+    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
+    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut hms = clock.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, min, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    let digits: String = fraction.chars().take(9).collect();
+    let nanos: i64 = format!("{digits:0<9}").parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + h * 3600 + min * 60 + sec;
+    Some(i128::from(seconds) * 1_000_000_000 + i128::from(nanos))
 }
 
 fn selected(observed: &Observed, services: &[String]) -> Vec<ObservedContainer> {
@@ -112,25 +177,44 @@ async fn open(
     let mut streams = Vec::new();
     for container in containers {
         match runtime.logs(&container.id, options).await {
-            Ok(lines) => {
-                let name = container.name.clone();
-                streams.push(
-                    lines
-                        .filter_map(move |line| {
-                            let name = name.clone();
-                            async move { line.ok().map(|l| (name, l)) }
-                        })
-                        .boxed(),
-                );
-            }
+            Ok(lines) => streams.push(tagged(&container.name, lines)),
             Err(err) => output::error_line(&format!("logs of {}: {err}", container.name)),
         }
     }
     streams
 }
 
+/// The followed lines of one container from `since` (Unix seconds); none when it is gone.
+async fn open_one(
+    runtime: &Arc<dyn Runtime>,
+    id: &str,
+    name: &str,
+    since: Option<i64>,
+) -> Option<Tagged> {
+    let options = LogOptions {
+        follow: true,
+        tail: None,
+        since,
+    };
+    runtime
+        .logs(id, &options)
+        .await
+        .ok()
+        .map(|lines| tagged(name, lines))
+}
+
+fn tagged(name: &str, lines: BoxStream<'static, RuntimeResult<LogLine>>) -> Tagged {
+    let name = name.to_string();
+    lines
+        .filter_map(move |line| {
+            let name = name.clone();
+            async move { line.ok().map(|l| (name, l)) }
+        })
+        .boxed()
+}
+
 /// Prefixes padded to the longest name; one colour per service on a terminal.
-struct Printer {
+pub struct Printer {
     width: usize,
     colours: std::collections::HashMap<String, &'static str>,
     timestamps: bool,
@@ -140,7 +224,7 @@ struct Printer {
 const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 impl Printer {
-    fn new(observed: &Observed, timestamps: bool, prefix: bool) -> Printer {
+    pub fn new(observed: &Observed, timestamps: bool, prefix: bool) -> Printer {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         let mut colours = std::collections::HashMap::new();
         for (i, (_, containers)) in observed.services.iter().enumerate() {
@@ -183,5 +267,28 @@ impl Printer {
         }
         out.push_str(line.text.trim_end_matches('\n'));
         println!("{out}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unix_nanos;
+
+    #[test]
+    fn engine_timestamps_order_as_numbers_whatever_their_width() {
+        assert_eq!(unix_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_nanos("2026-11-23T08:17:51.5Z"),
+            Some(1_795_421_871_500_000_000)
+        );
+        // RFC3339Nano drops trailing zeros: a shorter string can be the later time.
+        let earlier = unix_nanos("2026-11-23T08:17:51.123456789Z").unwrap();
+        let later = unix_nanos("2026-11-23T08:17:51.2Z").unwrap();
+        assert!(earlier < later);
+        assert_eq!(
+            unix_nanos("2000-03-01T00:00:00Z"),
+            Some(951_868_800_000_000_000)
+        );
+        assert_eq!(unix_nanos("not a time"), None);
     }
 }

@@ -8,6 +8,7 @@ mod logs;
 mod output;
 mod progress;
 mod ps;
+mod supervise;
 mod up;
 mod watch;
 
@@ -79,6 +80,9 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Converge, then re-converge, sync or rebuild as the project's files change
     Watch(watch::WatchArgs),
+    /// The detached supervisor of a project (started by `up -d`)
+    #[command(hide = true)]
+    Supervise(supervise::SuperviseArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -106,11 +110,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 .await
             }
             Command::Watch(args) => watch::run(global, args).await,
+            Command::Supervise(_) => supervise::run(global).await,
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };
     match &cli.command {
         Command::Config(args) => config::run(global, args),
+        Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -123,6 +129,27 @@ pub fn run(cli: Cli) -> ExitCode {
 /// Loads the project the global flags describe, printing warnings; errors are printed and
 /// turned into the exit code.
 pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
+    match spec::load(&load_options(global)?) {
+        Ok(project) => {
+            print_warnings(&project);
+            Ok(project)
+        }
+        Err(diagnostic) => {
+            output::error(&diagnostic);
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub fn print_warnings(project: &Project) {
+    for warning in &project.warnings {
+        output::warning(warning);
+    }
+}
+
+/// What the loader needs from the command line and the process: flags, environment, working
+/// directory, and standard input when `-f -` reads it.
+pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, ExitCode> {
     let stdin = if global.files.iter().any(|f| f == "-") {
         let mut text = String::new();
         if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
@@ -135,7 +162,7 @@ pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
     } else {
         None
     };
-    let options = LoadOptions {
+    Ok(LoadOptions {
         files: global.files.clone(),
         project_directory: global.project_directory.clone(),
         project_name: global.project_name.clone(),
@@ -144,17 +171,5 @@ pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
         environment: std::env::vars().collect(),
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         stdin,
-    };
-    match spec::load(&options) {
-        Ok(project) => {
-            for warning in &project.warnings {
-                output::warning(warning);
-            }
-            Ok(project)
-        }
-        Err(diagnostic) => {
-            output::error(&diagnostic);
-            Err(ExitCode::FAILURE)
-        }
-    }
+    })
 }

@@ -1,15 +1,18 @@
-//! Progress of a plan being executed: one line per finished operation, as compose prints them
-//! (` ✔ Container shop-web-1  Started`); on a terminal, a running count on the last line.
+//! Progress of a plan being executed: one line per finished operation (`outcome::line`); on a
+//! terminal, a running count on the last line.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::execute::Event;
-use crate::plan::{Action, Operation};
+use crate::outcome;
+use crate::plan::Operation;
 
 pub struct Progress {
     tty: bool,
+    /// How many lines the plan will print; 0 when it is not known (a detached supervisor runs
+    /// the plan).
     total: usize,
     state: Mutex<(usize, Instant)>,
 }
@@ -24,24 +27,23 @@ impl Progress {
     }
 
     pub fn report(&self, op: &Operation, event: &Event) {
-        let (subject, done_word) = describe(&op.action);
-        let line = match event {
-            Event::Started(_) => return,
-            Event::Succeeded(_) => format!(" ✔ {subject}  {done_word}"),
-            Event::Failed(_, message) => format!(" ✘ {subject}  Error: {message}"),
-            Event::Skipped(_) => format!(" - {subject}  Skipped"),
-            Event::Warning(_, message) => format!(" ! {subject}  {message}"),
-        };
+        if let Some(line) = outcome::line(op, event) {
+            self.print(&line);
+        }
+    }
+
+    /// Prints a finished operation's line, counting it towards the total.
+    pub fn print(&self, line: &str) {
         let mut state = self.state.lock().expect("progress lock");
         state.0 += 1;
         let mut err = std::io::stderr().lock();
         if self.tty {
             let elapsed = state.1.elapsed().as_secs_f64();
-            let _ = write!(
-                err,
-                "\r\x1b[2K{line}\n[+] {}/{} {elapsed:.1}s",
-                state.0, self.total
-            );
+            let count = match self.total {
+                0 => state.0.to_string(),
+                total => format!("{}/{total}", state.0),
+            };
+            let _ = write!(err, "\r\x1b[2K{line}\n[+] {count} {elapsed:.1}s");
             if state.0 == self.total {
                 let _ = writeln!(err);
             }
@@ -49,28 +51,12 @@ impl Progress {
             let _ = writeln!(err, "{line}");
         }
     }
-}
 
-/// `("Container shop-web-1", "Started")`.
-fn describe(action: &Action) -> (String, &'static str) {
-    match action {
-        Action::CreateNetwork(n) => (format!("Network {}", n.name), "Created"),
-        Action::RemoveNetwork { name } => (format!("Network {name}"), "Removed"),
-        Action::CreateVolume(v) => (format!("Volume {}", v.name), "Created"),
-        Action::RemoveVolume { name } => (format!("Volume {name}"), "Removed"),
-        Action::PullImage { image, .. } => (format!("Image {image}"), "Pulled"),
-        Action::BuildImage { image, .. } => (format!("Image {image}"), "Built"),
-        Action::CreateContainer { name, .. } => (format!("Container {name}"), "Created"),
-        Action::StartContainer { container, .. } => {
-            (format!("Container {}", container.name), "Started")
+    /// Ends the running count's line when the total was not known in advance.
+    pub fn finish(&self) {
+        let state = self.state.lock().expect("progress lock");
+        if self.tty && self.total == 0 && state.0 > 0 {
+            eprintln!();
         }
-        Action::StopContainer { container, .. } => {
-            (format!("Container {}", container.name), "Stopped")
-        }
-        Action::RemoveContainer { container, .. } => {
-            (format!("Container {}", container.name), "Removed")
-        }
-        Action::RenameContainer { to, .. } => (format!("Container {to}"), "Recreated"),
-        Action::WaitFor { service, .. } => (format!("Service {service}"), "Ready"),
     }
 }

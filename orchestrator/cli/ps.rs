@@ -67,18 +67,69 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCod
             book: state.load_book(),
             now: Millis::from_system_time(SystemTime::now()),
         };
-        let supervisor = state.running_supervisor();
+        let supervisor = SupervisorState::of(&state);
         match args.format {
-            PsFormat::Json => println!("{}", json(session.name(), &shown, &supervised)),
+            PsFormat::Json => {
+                println!("{}", json(session.name(), &shown, &supervised, &supervisor))
+            }
             PsFormat::Table => {
                 print!("{}", table(&shown, &supervised));
-                if let Some((pid, started)) = supervisor {
-                    println!("supervisor: running (pid {pid}, up {})", uptime(started));
+                // Only a supervised project says so: the table stays compose's otherwise.
+                if supervisor.running.is_some() || supervisor.detached {
+                    println!("supervisor: {supervisor}");
                 }
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The project's supervisor as `ps` shows it.
+struct SupervisorState {
+    /// Pid and start time (Unix seconds) of a running supervisor.
+    running: Option<(u32, u64)>,
+    /// Started by `up -d` and kept alive by a keeper.
+    detached: bool,
+}
+
+impl SupervisorState {
+    fn of(state: &StateDir) -> SupervisorState {
+        SupervisorState {
+            running: state.running_supervisor(),
+            detached: state.is_detached(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self.running {
+            Some((pid, started)) => serde_json::json!({
+                "State": "running",
+                "Pid": pid,
+                "StartedAt": started,
+                "Detached": self.detached,
+            }),
+            // A keeper without a supervisor is starting it again.
+            None if self.detached => serde_json::json!({ "State": "restarting", "Detached": true }),
+            None => serde_json::json!({ "State": "not running" }),
+        }
+    }
+}
+
+impl std::fmt::Display for SupervisorState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = if self.detached {
+            "detached"
+        } else {
+            "attached"
+        };
+        match self.running {
+            Some((pid, started)) => {
+                write!(f, "running (pid {pid}, up {}, {mode})", uptime(started))
+            }
+            None if self.detached => f.write_str("restarting (its keeper is starting it again)"),
+            None => f.write_str("not running (restart policies and drift are not enforced)"),
+        }
+    }
 }
 
 /// What `ps` knows beyond the engine: the supervisor's restart history.
@@ -191,7 +242,13 @@ fn table(containers: &[&ObservedContainer], supervised: &Supervised) -> String {
     out
 }
 
-fn json(project: &str, containers: &[&ObservedContainer], supervised: &Supervised) -> String {
+fn json(
+    project: &str,
+    containers: &[&ObservedContainer],
+    supervised: &Supervised,
+    supervisor: &SupervisorState,
+) -> String {
+    let supervisor = supervisor.json();
     let items: Vec<serde_json::Value> = containers
         .iter()
         .map(|c| {
@@ -209,6 +266,7 @@ fn json(project: &str, containers: &[&ObservedContainer], supervised: &Supervise
                 "Restarts": supervised.restarts(c),
                 "Created": c.engine.created,
                 "Publishers": c.engine.ports,
+                "Supervisor": supervisor,
             })
         })
         .collect();

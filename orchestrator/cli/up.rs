@@ -6,12 +6,13 @@ use std::time::Duration;
 use clap::Args;
 
 use super::engine::Session;
-use super::{GlobalArgs, load_project, logs, output};
-use crate::desired::{self, BuildOptions};
-use crate::plan::{self, BuildPolicy, ReconcileOptions};
-use crate::supervisor::Supervisor;
+use super::progress::Progress;
+use super::{GlobalArgs, load_options, logs, output};
+use crate::plan;
+use crate::supervisor::control::{self, Reply};
+use crate::supervisor::request::{PrepareError, UpRequest};
 use crate::supervisor::state::StateDir;
-use crate::watch::Loader;
+use crate::supervisor::{Supervisor, keeper};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -66,112 +67,239 @@ fn parse_scale(text: &str) -> Result<(String, u32), String> {
 }
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCode> {
-    let project = load_project(global)?;
-    for (service, _) in &args.scale {
-        if !project.model.services.contains_key(service) {
-            output::error_line(&format!(
-                "--scale names service {service:?}, which is not in the compose file"
-            ));
-            return Err(ExitCode::FAILURE);
+    let request = request(global, args)?;
+    let prepared = request.prepare().map_err(|err| {
+        match err {
+            PrepareError::Load(diagnostic) => output::error(&diagnostic),
+            PrepareError::Flags(message) => output::error_line(&message),
         }
-    }
-    for (service, count) in &args.scale {
-        if *count > 1 && project.model.services[service].container_name.is_some() {
-            output::error_line(&format!(
-                "--scale {service}={count}: service {service:?} sets container_name, which only one container can have"
-            ));
-            return Err(ExitCode::FAILURE);
-        }
-    }
-    let options = BuildOptions {
-        scale: args.scale.iter().cloned().collect(),
-    };
-    let watch = match args.watch {
-        true => Some(super::watch::loader(global, options.clone())?),
-        false => None,
-    };
-    let desired = desired::build(&project, &options);
-    let images = if args.no_build {
-        plan::Plan::default()
-    } else {
-        plan::lifecycle::prepare_images(&desired, &args.services, args.build)
-    };
-    let session = Session::loaded(project, desired).await?;
-    let desired = session.target.desired().expect("a loaded project");
-    StateDir::of(session.name()).clear_user_stopped(&args.services);
-    if args.dry_run {
-        print!("{images}");
-    } else {
-        session.execute(&images).await?;
-    }
-    let observed = session.observe().await?;
-    let timeout = args.timeout.map(Duration::from_secs);
-    let options = ReconcileOptions {
-        services: args.services.clone(),
-        no_deps: args.no_deps,
-        force_recreate: args.force_recreate,
-        no_recreate: args.no_recreate,
-        remove_orphans: args.remove_orphans,
-        build: if args.no_build {
-            BuildPolicy::Never
-        } else {
-            BuildPolicy::IfMissing
-        },
-        timeout,
-        supervision: None,
-    };
-    let plan = plan::reconcile(desired, &observed, &options).map_err(|err| {
-        output::error_line(&err.to_string());
         ExitCode::FAILURE
     })?;
+    super::print_warnings(&prepared.project);
+    let state = StateDir::of(&prepared.project.name);
+    let detach = args.detach || args.wait;
+    // Two `up`s of one project at once: the second waits, then converges what the first left.
+    let _lock = match detach && !args.dry_run {
+        true => Some(lock(&state)?),
+        false => None,
+    };
+    let wait_plan = plan::lifecycle::wait(&prepared.desired, &args.services);
+    if detach && !args.dry_run && state.is_detached() {
+        state.clear_user_stopped(&args.services);
+        through_supervisor(&state, &request).await?;
+        return match args.wait {
+            true => {
+                let runtime = super::engine::connect().await?;
+                super::engine::result(
+                    super::engine::execute(&wait_plan, runtime, &prepared.project.name).await,
+                )
+            }
+            false => Ok(ExitCode::SUCCESS),
+        };
+    }
+    let session = Session::loaded(prepared.project, prepared.desired).await?;
+    let desired = session.target.desired().expect("a loaded project");
+    let wait = || session.execute(&wait_plan);
+    if args.dry_run {
+        print!("{}", prepared.images);
+    } else {
+        if !detach {
+            // The foreground supervisor takes over from a detached one.
+            stop_detached(&state)?;
+        }
+        state.clear_user_stopped(&args.services);
+        session.execute(&prepared.images).await?;
+    }
+    let observed = session.observe().await?;
+    let plan =
+        plan::reconcile(desired, &observed, &request.reconcile_options()).map_err(|err| {
+            output::error_line(&err.to_string());
+            ExitCode::FAILURE
+        })?;
     if args.dry_run {
         print!("{plan}");
         return Ok(ExitCode::SUCCESS);
     }
     session.execute(&plan).await?;
-    if args.wait {
-        return session
-            .execute(&plan::lifecycle::wait(desired, &args.services))
-            .await;
+    if detach {
+        leave_supervisor(&state, &request)?;
+        return match args.wait {
+            true => wait().await,
+            false => Ok(ExitCode::SUCCESS),
+        };
     }
-    if args.detach {
-        return Ok(ExitCode::SUCCESS);
+    let watch = args.watch.then_some(request.clone());
+    attach(
+        &session,
+        &args.services,
+        request.timeout.map(Duration::from_secs),
+        watch,
+    )
+    .await
+}
+
+fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
+    Ok(UpRequest {
+        load: load_options(global)?,
+        scale: args.scale.clone(),
+        services: args.services.clone(),
+        no_deps: args.no_deps,
+        force_recreate: args.force_recreate,
+        no_recreate: args.no_recreate,
+        remove_orphans: args.remove_orphans,
+        build: args.build,
+        no_build: args.no_build,
+        timeout: args.timeout,
+    })
+}
+
+fn lock(state: &StateDir) -> Result<std::fs::File, ExitCode> {
+    let name = state
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string());
+    tokio::task::block_in_place(|| {
+        state.lock_up(|| {
+            eprintln!(
+                "waiting for another `wharf up` of {} to finish",
+                name.as_deref().unwrap_or("this project")
+            )
+        })
+    })
+    .map_err(|err| {
+        output::error_line(&format!("cannot take the project's lock: {err}"));
+        ExitCode::FAILURE
+    })
+}
+
+/// `up -d` while a detached supervisor runs: it does the work, this prints its progress.
+async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
+    let progress = Progress::new(0);
+    let request = control::Request::Up(Box::new(request.clone()));
+    let outcome = send_when_listening(state, &request, |reply| print_reply(&progress, reply)).await;
+    progress.finish();
+    match outcome {
+        Ok(None) => Ok(()),
+        Ok(Some(error)) => {
+            output::error_line(&error);
+            Err(ExitCode::FAILURE)
+        }
+        Err(err) => {
+            output::error_line(&format!(
+                "the project's supervisor went away during `up` ({err}); run `wharf up -d` again"
+            ));
+            Err(ExitCode::FAILURE)
+        }
     }
-    let watch = watch.map(|load| (load, args.remove_orphans));
-    attach(&session, &args.services, timeout, watch).await
+}
+
+/// Prints a supervisor's reply to a request as `up` prints its own progress.
+pub(super) fn print_reply(progress: &Progress, reply: Reply) {
+    match reply {
+        Reply::Line(line) => progress.print(&line),
+        Reply::Warning(text) => eprintln!("warning: {text}"),
+        Reply::Done { .. } => {}
+    }
+}
+
+/// How long `up` waits for a supervisor its keeper is starting again.
+const SOCKET_WAIT: Duration = Duration::from_secs(10);
+
+async fn send_when_listening(
+    state: &StateDir,
+    request: &control::Request,
+    mut on_reply: impl FnMut(Reply),
+) -> std::io::Result<Option<String>> {
+    let deadline = tokio::time::Instant::now() + SOCKET_WAIT;
+    loop {
+        match control::send(&state.socket_path(), request, &mut on_reply).await {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// After the first `up -d`: a keeper and its supervisor stay behind to keep the project
+/// converged on this request.
+fn leave_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
+    let started = state
+        .save_request(&request.standing(None))
+        .and_then(|()| std::env::current_exe())
+        .and_then(|exe| keeper::spawn(&exe, state_name(state), state));
+    started.map_err(|err| {
+        output::error_line(&format!(
+            "the project is up, but its supervisor did not start: {err}"
+        ));
+        ExitCode::FAILURE
+    })
+}
+
+fn state_name(state: &StateDir) -> &str {
+    state
+        .path()
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+}
+
+fn stop_detached(state: &StateDir) -> Result<(), ExitCode> {
+    if !state.is_detached() {
+        return Ok(());
+    }
+    if tokio::task::block_in_place(|| state.stop_supervisor(Duration::from_secs(30))) {
+        Ok(())
+    } else {
+        output::error_line("the project's detached supervisor did not stop; retry, or kill it");
+        Err(ExitCode::FAILURE)
+    }
 }
 
 /// Attached `up`: the supervisor keeps the project converged (restart policies, drift) and
 /// the logs are followed, until Ctrl-C or SIGTERM; then the project stops, dependents first. A
-/// second Ctrl-C stops waiting for a graceful stop.
+/// second Ctrl-C stops waiting for a graceful stop. With `--watch`, file changes become
+/// requests to the supervisor (`watch` is the request to repeat).
 async fn attach(
     session: &Session,
     services: &[String],
     timeout: Option<Duration>,
-    watch: Option<(Loader, bool)>,
+    watch: Option<UpRequest>,
 ) -> Result<ExitCode, ExitCode> {
     let shutdown = shutdown_signal();
     let observed = session.observe().await?;
     let desired = session.target.desired().expect("a loaded project").clone();
-    let keep_converged = async {
-        match watch {
-            Some((load, remove_orphans)) => {
-                super::watch::supervise(session, load, remove_orphans, shutdown).await
-            }
-            None => {
-                Supervisor::new(session.runtime.clone(), desired)
-                    .run(shutdown)
-                    .await
-            }
+    let supervisor = Supervisor::new(session.runtime.clone(), desired);
+    let (commands, watching) = match watch {
+        Some(request) => {
+            let (sender, commands) = tokio::sync::mpsc::channel(1);
+            (
+                Some(commands),
+                Some(super::watch::through(session, request, sender)),
+            )
+        }
+        None => (None, None),
+    };
+    let watching = async {
+        match watching {
+            Some(watching) => watching.await,
+            None => std::future::pending().await,
         }
     };
     let follow = async {
-        logs::follow(session.runtime.clone(), &observed, services, false).await;
+        let printer = logs::Printer::new(&observed, false, true);
+        logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
         std::future::pending::<()>().await
     };
     tokio::select! {
-        _ = keep_converged => {}
+        _ = supervisor.run(shutdown, commands) => {}
         _ = follow => {}
+        _ = watching => {}
     }
     eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
     let observed = session.observe().await?;
@@ -185,7 +313,7 @@ async fn attach(
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first
 /// awaited, so a signal that arrives in between is not lost (nor fatal).
-pub(super) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
     let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");

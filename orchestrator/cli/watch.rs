@@ -1,21 +1,25 @@
 //! `wharf watch`: converge, then keep converging as files change (see `crate::watch`), until
-//! Ctrl-C or SIGTERM; the containers keep running after it. Here the re-converges run as a
-//! standalone loop of their own: load → desired → observe → reconcile → execute.
+//! Ctrl-C or SIGTERM; the containers keep running after it. Its re-converges run as a loop of
+//! their own, the [`Converger`]: load → desired → observe → reconcile → execute. Under
+//! `up --watch` they are requests to the attached supervisor instead ([`through`]).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use clap::Args;
+use tokio::sync::mpsc;
 
 use super::engine::{self, Session, Target};
-use super::{GlobalArgs, load_project, output};
-use crate::desired::{self, BuildOptions, Desired};
+use super::progress::Progress;
+use super::{GlobalArgs, load_options, output, print_warnings};
+use crate::desired::Desired;
 use crate::observe;
-use crate::plan::{self, Plan, ReconcileOptions, lifecycle};
+use crate::plan::{self, Plan, lifecycle};
 use crate::runtime::Runtime;
 use crate::spec::Project;
-use crate::supervisor::Supervisor;
+use crate::supervisor::control::{Command, Reply, Request};
+use crate::supervisor::request::{PrepareError, UpRequest};
 use crate::watch::{Loader, Outcome, WatchTarget, Watcher};
 
 #[derive(Debug, Args)]
@@ -29,10 +33,16 @@ pub struct WatchArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, ExitCode> {
-    let load = loader(global, BuildOptions::default())?;
+    refuse_stdin(global)?;
+    let request = UpRequest {
+        load: load_options(global)?,
+        remove_orphans: args.remove_orphans,
+        ..UpRequest::default()
+    };
+    let load = loader(request.clone());
     let (project, desired) = load().ok_or(ExitCode::FAILURE)?;
     let session = Session::loaded(project, desired).await?;
-    let target = Converger::new(session.runtime.clone(), args.remove_orphans);
+    let target = Converger::new(session.runtime.clone(), request);
     let (project, desired) = loaded(&session);
     if !args.no_up {
         target.converge(desired).await.map_err(|message| {
@@ -51,6 +61,38 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
     }
 }
 
+/// `up --watch`: watches the project of `session` and sends each re-converge to the attached
+/// supervisor through `commands`, as `request` again. Runs until dropped.
+pub async fn through(session: &Session, request: UpRequest, commands: mpsc::Sender<Command>) {
+    let (project, desired) = loaded(session);
+    let target = ThroughSupervisor {
+        commands,
+        converger: Converger::new(session.runtime.clone(), request.clone()),
+    };
+    let runtime = session.runtime.clone();
+    let watcher = Watcher::new(
+        runtime,
+        Arc::new(target),
+        project,
+        desired.clone(),
+        loader(request),
+    );
+    if let Err(message) = watcher.run(std::future::pending()).await {
+        output::error_line(&message);
+    }
+}
+
+/// Standard input cannot be read twice, so `-f -` cannot be watched.
+fn refuse_stdin(global: &GlobalArgs) -> Result<(), ExitCode> {
+    match global.files.iter().any(|f| f == "-") {
+        true => {
+            output::error_line("a compose file read from standard input cannot be watched");
+            Err(ExitCode::FAILURE)
+        }
+        false => Ok(()),
+    }
+}
+
 /// The project of a session opened with [`Session::loaded`].
 fn loaded(session: &Session) -> (&Project, &Desired) {
     match &session.target {
@@ -59,40 +101,35 @@ fn loaded(session: &Session) -> (&Project, &Desired) {
     }
 }
 
-/// Loads the project the global flags describe, each time it is called, printing any
-/// diagnostic. Standard input cannot be read twice, so `-f -` cannot be watched.
-pub fn loader(global: &GlobalArgs, options: BuildOptions) -> Result<Loader, ExitCode> {
-    if global.files.iter().any(|f| f == "-") {
-        output::error_line("a compose file read from standard input cannot be watched");
-        return Err(ExitCode::FAILURE);
-    }
-    let global = GlobalArgs {
-        files: global.files.clone(),
-        project_name: global.project_name.clone(),
-        project_directory: global.project_directory.clone(),
-        env_files: global.env_files.clone(),
-        profiles: global.profiles.clone(),
-    };
-    Ok(Box::new(move || {
-        let project = load_project(&global).ok()?;
-        let desired = desired::build(&project, &options);
-        Some((project, desired))
-    }))
+/// Loads the project as `request` says, each time it is called, printing warnings and any
+/// diagnostic (the same loading as the supervisor's).
+fn loader(request: UpRequest) -> Loader {
+    Box::new(move || match request.prepare() {
+        Ok(prepared) => {
+            print_warnings(&prepared.project);
+            Some((prepared.project, prepared.desired))
+        }
+        Err(PrepareError::Load(diagnostic)) => {
+            output::error(&diagnostic);
+            None
+        }
+        Err(PrepareError::Flags(message)) => {
+            output::error_line(&message);
+            None
+        }
+    })
 }
 
 /// The standalone converge loop: each action is an observe, a plan and its execution, with
 /// the same output as `up`.
-pub struct Converger {
+struct Converger {
     runtime: Arc<dyn Runtime>,
-    remove_orphans: bool,
+    request: UpRequest,
 }
 
 impl Converger {
-    pub fn new(runtime: Arc<dyn Runtime>, remove_orphans: bool) -> Converger {
-        Converger {
-            runtime,
-            remove_orphans,
-        }
+    fn new(runtime: Arc<dyn Runtime>, request: UpRequest) -> Converger {
+        Converger { runtime, request }
     }
 
     async fn observe(&self, desired: &Desired) -> Result<observe::Observed, String> {
@@ -113,13 +150,13 @@ impl Converger {
         let images = lifecycle::prepare_images(desired, services, false);
         self.execute(desired, &images).await?;
         let observed = self.observe(desired).await?;
-        let options = ReconcileOptions {
+        let request = UpRequest {
             services: services.to_vec(),
             no_deps: !services.is_empty(),
-            remove_orphans: self.remove_orphans,
-            ..ReconcileOptions::default()
+            ..self.request.clone()
         };
-        let plan = plan::reconcile(desired, &observed, &options).map_err(|e| e.to_string())?;
+        let plan = plan::reconcile(desired, &observed, &request.reconcile_options())
+            .map_err(|e| e.to_string())?;
         self.execute(desired, &plan).await
     }
 }
@@ -148,97 +185,54 @@ impl WatchTarget for Converger {
     }
 }
 
-/// `up --watch`, attached: the supervisor keeps the project converged and the watcher
-/// re-converges it on file changes, until `shutdown`.
-pub async fn supervise(
-    session: &Session,
-    load: Loader,
-    remove_orphans: bool,
-    shutdown: impl Future<Output = ()>,
-) {
-    let (project, desired) = loaded(session);
-    let runtime = session.runtime.clone();
-    let converger = Converger::new(runtime.clone(), remove_orphans);
-    let target = Arc::new(Supervised::start(converger, desired.clone()));
-    let watcher = Watcher::new(runtime, target.clone(), project, desired.clone(), load);
-    if let Err(message) = watcher.run(shutdown).await {
-        output::error_line(&message);
-    }
-    target.stop().await;
-}
-
-/// The watcher's target under a running supervisor, until the supervisor takes commands: the
-/// supervisor holds the desired state it was started with, and would undo a re-converge or
-/// take a restart for a crash. So each action stops it, runs through the [`Converger`], and
-/// starts a new one on the current desired state (it adopts the restart history it saved).
-struct Supervised {
+/// The attached supervisor as the watcher's target: a re-converge or a rebuild is an `up`
+/// request, which the supervisor runs in its loop (it loads the files again itself) and then
+/// keeps converged. A restart is the [`Converger`]'s: the supervisor has no restart request,
+/// so it sees the stop as made behind its back and may be the one to start the replicas again.
+struct ThroughSupervisor {
+    commands: mpsc::Sender<Command>,
     converger: Converger,
-    running: tokio::sync::Mutex<Option<RunningSupervisor>>,
 }
 
-struct RunningSupervisor {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningSupervisor {
-    fn spawn(runtime: Arc<dyn Runtime>, desired: Desired) -> RunningSupervisor {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let supervisor = Supervisor::new(runtime, desired);
-        let task = tokio::spawn(supervisor.run(async {
-            let _ = stopped.await;
-        }));
-        RunningSupervisor { stop, task }
-    }
-
-    /// Stops it once the plan it may be running has finished.
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
-}
-
-impl Supervised {
-    fn start(converger: Converger, desired: Desired) -> Supervised {
-        let running = RunningSupervisor::spawn(converger.runtime.clone(), desired);
-        Supervised {
-            converger,
-            running: tokio::sync::Mutex::new(Some(running)),
+impl ThroughSupervisor {
+    async fn send(&self, request: UpRequest) -> Outcome {
+        let (replies, mut receiver) = mpsc::unbounded_channel();
+        let command = Command {
+            request: Request::Up(Box::new(request)),
+            replies,
+        };
+        let gone = || "the supervisor has stopped".to_string();
+        self.commands.send(command).await.map_err(|_| gone())?;
+        let progress = Progress::new(0);
+        let mut outcome = Err(gone());
+        while let Some(reply) = receiver.recv().await {
+            if let Reply::Done { error } = &reply {
+                outcome = error.clone().map_or(Ok(()), Err);
+            }
+            super::up::print_reply(&progress, reply);
         }
-    }
-
-    /// Runs `action` with the supervisor stopped, then supervises `desired`.
-    async fn paused(&self, desired: &Desired, action: impl Future<Output = Outcome>) -> Outcome {
-        let mut running = self.running.lock().await;
-        if let Some(supervisor) = running.take() {
-            supervisor.stop().await;
-        }
-        let outcome = action.await;
-        let runtime = self.converger.runtime.clone();
-        *running = Some(RunningSupervisor::spawn(runtime, desired.clone()));
+        progress.finish();
         outcome
-    }
-
-    async fn stop(&self) {
-        if let Some(supervisor) = self.running.lock().await.take() {
-            supervisor.stop().await;
-        }
     }
 }
 
 #[async_trait]
-impl WatchTarget for Supervised {
-    async fn converge(&self, desired: &Desired) -> Outcome {
-        self.paused(desired, self.converger.converge(desired)).await
+impl WatchTarget for ThroughSupervisor {
+    async fn converge(&self, _: &Desired) -> Outcome {
+        self.send(self.converger.request.clone()).await
     }
 
-    async fn rebuild(&self, desired: &Desired, service: &str) -> Outcome {
-        self.paused(desired, self.converger.rebuild(desired, service))
-            .await
+    async fn rebuild(&self, _: &Desired, service: &str) -> Outcome {
+        self.send(UpRequest {
+            services: vec![service.to_string()],
+            no_deps: true,
+            build: true,
+            ..self.converger.request.clone()
+        })
+        .await
     }
 
     async fn restart(&self, desired: &Desired, service: &str) -> Outcome {
-        self.paused(desired, self.converger.restart(desired, service))
-            .await
+        self.converger.restart(desired, service).await
     }
 }

@@ -481,12 +481,17 @@ impl Runtime for DockerRuntime {
             .tail
             .map(|n| n.to_string())
             .unwrap_or_else(|| "all".to_string());
+        let since = options
+            .since
+            .and_then(|s| i32::try_from(s).ok())
+            .unwrap_or(0);
         let query = LogsOptionsBuilder::new()
             .follow(options.follow)
             .stdout(true)
             .stderr(true)
             .timestamps(true)
             .tail(&tail)
+            .since(since)
             .build();
         let what = format!("container {id}");
         let frames = self.docker.logs(id, Some(query));

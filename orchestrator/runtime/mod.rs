@@ -112,6 +112,8 @@ pub struct LogOptions {
     pub follow: bool,
     /// `--tail N`; `None` is all.
     pub tail: Option<u64>,
+    /// Only lines written at or after this Unix second.
+    pub since: Option<i64>,
 }
 
 /// What kind of engine object an [`EngineEvent`] is about.

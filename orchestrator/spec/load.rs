@@ -18,7 +18,7 @@ use super::yaml::{self, Node, Value};
 use super::{dotenv, extends, include, interpolate, merge, name, normalize, profiles, validate};
 
 /// Everything that decides what the project is, as the CLI gathered it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LoadOptions {
     /// `-f` values; `-` is standard input.
     pub files: Vec<String>,

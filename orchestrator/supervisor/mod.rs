@@ -1,8 +1,12 @@
 //! The supervisor keeps a project converged while it runs: engine events, a periodic resync and
 //! restart backoffs trigger a new plan, made by the same pure `plan::reconcile` with the restart
 //! history as one more input. One plan at a time, so a service is never reconciled twice at
-//! once; a lost event stream is reopened and followed by a full resync.
+//! once; a lost event stream is reopened and followed by a full resync. A detached supervisor
+//! also takes `up` requests from its control socket, and runs them in the same loop.
 
+pub mod control;
+pub mod keeper;
+pub mod request;
 pub mod state;
 
 use std::collections::HashSet;
@@ -10,13 +14,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
+use tokio::sync::mpsc;
 
 use crate::desired::Desired;
 use crate::execute::{self, Event, ExecuteOptions};
 use crate::observe;
-use crate::plan::{self, Action, Cause, ReconcileOptions, Supervision};
+use crate::outcome;
+use crate::plan::{self, Action, Cause, Operation, Plan, ReconcileOptions, Supervision};
 use crate::restart::{self, Exit, Millis, RestartBook};
 use crate::runtime::{EngineEvent, EventAction, EventKind, Health, Runtime};
+use control::{Command, Reply, Request};
+use request::UpRequest;
 use state::StateDir;
 
 /// How often the supervisor resyncs even when no event arrives.
@@ -29,6 +37,8 @@ const SETTLE: Duration = Duration::from_millis(30);
 pub struct Supervisor {
     runtime: Arc<dyn Runtime>,
     desired: Desired,
+    /// What a detached supervisor converges on between requests (services, no-deps).
+    standing: Option<UpRequest>,
     state: StateDir,
     book: RestartBook,
     drifted: HashSet<(String, u32)>,
@@ -55,6 +65,57 @@ fn describe(decision: &restart::Decision, at: Millis) -> String {
     }
 }
 
+/// Where a plan's progress goes: the supervisor's log, or the `up` that asked for the plan.
+trait Sink: Sync {
+    fn warning(&self, text: &str);
+    fn event(&self, op: &Operation, event: &Event);
+}
+
+/// The supervisor's own plans: what went wrong goes to its log.
+struct Log;
+
+impl Sink for Log {
+    fn warning(&self, text: &str) {
+        eprintln!("supervisor: warning: {text}");
+    }
+
+    fn event(&self, op: &Operation, event: &Event) {
+        if let Event::Failed(_, message) = event {
+            eprintln!("supervisor: {}: {message}", op.action);
+        }
+    }
+}
+
+/// A request's plans: every line goes back over the control socket.
+struct Replies<'a>(&'a mpsc::UnboundedSender<Reply>);
+
+impl Sink for Replies<'_> {
+    fn warning(&self, text: &str) {
+        let _ = self.0.send(Reply::Warning(text.to_string()));
+    }
+
+    fn event(&self, op: &Operation, event: &Event) {
+        if let Some(line) = outcome::line(op, event) {
+            let _ = self.0.send(Reply::Line(line));
+        }
+    }
+}
+
+fn first_failure(report: &execute::Report) -> Result<(), String> {
+    match report.failures.first() {
+        Some(failure) => Err(failure.message.clone()),
+        None => Ok(()),
+    }
+}
+
+/// The next request of the control socket; never, for a supervisor without one.
+async fn next_command(commands: &mut Option<mpsc::Receiver<Command>>) -> Option<Command> {
+    match commands {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn now() -> Millis {
     Millis::from_system_time(SystemTime::now())
 }
@@ -67,6 +128,7 @@ impl Supervisor {
         Supervisor {
             runtime,
             desired,
+            standing: None,
             state,
             book,
             drifted: HashSet::new(),
@@ -77,8 +139,18 @@ impl Supervisor {
         }
     }
 
-    /// Runs until `shutdown` completes.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+    /// A detached supervisor: it converges on `request` and takes later ones from its socket.
+    pub fn with_standing(mut self, request: UpRequest) -> Supervisor {
+        self.standing = Some(request);
+        self
+    }
+
+    /// Runs until `shutdown` completes, taking requests from `commands` when there are any.
+    pub async fn run(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+        mut commands: Option<mpsc::Receiver<Command>>,
+    ) {
         tokio::pin!(shutdown);
         let started = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -122,6 +194,10 @@ impl Supervisor {
                         Some(Err(_)) | None => break,
                     },
                     _ = tokio::time::sleep(wake) => dirty = true,
+                    Some(command) = next_command(&mut commands) => {
+                        self.command(command).await;
+                        continue;
+                    }
                 }
                 if dirty {
                     // Let the rest of a burst (kill, die, stop) arrive before planning.
@@ -224,16 +300,80 @@ impl Supervisor {
         }
     }
 
-    /// Observe, plan, execute, and record what the restart policy did.
+    /// Runs one request of the control socket, replying as it goes.
+    async fn command(&mut self, command: Command) {
+        let Command { request, replies } = command;
+        let sink = Replies(&replies);
+        let error = match request {
+            Request::Up(request) => self.up(&request, &sink).await.err(),
+        };
+        let _ = replies.send(Reply::Done { error });
+    }
+
+    /// `up` through the supervisor: reload the project, build what is missing, converge with
+    /// the request's flags, and from then on keep the new project converged. The loader's
+    /// warnings are not sent: the `up` that asked printed them when it checked the files.
+    async fn up(&mut self, request: &UpRequest, sink: &dyn Sink) -> Result<(), String> {
+        let prepared = request.prepare().map_err(|err| err.to_string())?;
+        let standing = request.standing(self.standing.as_ref());
+        // Kept before acting: a supervisor restarted in the middle finishes this request.
+        if let Err(err) = self.state.save_request(&standing) {
+            eprintln!("supervisor: cannot save the request: {err}");
+        }
+        self.standing = Some(standing);
+        self.desired = prepared.desired;
+        self.run_plan(&prepared.images, sink).await?;
+        self.converge(request.reconcile_options(), sink).await
+    }
+
+    /// What the supervisor converges on by itself: every service, or those `up` named. It
+    /// never replaces a replica because its config differs from the files: only an `up` (or
+    /// `watch`) applies a change. A supervisor restarted by its keeper reads the files again,
+    /// and an edit made since the last `up` must not reach the engine that way.
+    fn standing_options(&self) -> ReconcileOptions {
+        let options = self
+            .standing
+            .as_ref()
+            .map(UpRequest::reconcile_options)
+            .unwrap_or_default();
+        ReconcileOptions {
+            no_recreate: true,
+            ..options
+        }
+    }
+
+    /// A plan made outside `converge` (builds), run with the same reporting.
+    async fn run_plan(&self, plan: &Plan, sink: &dyn Sink) -> Result<(), String> {
+        if plan.operations.is_empty() {
+            return Ok(());
+        }
+        let result = execute::run(
+            plan,
+            self.runtime.clone(),
+            &ExecuteOptions::new(&self.desired.project),
+            &|op, event| sink.event(op, event),
+        )
+        .await;
+        first_failure(&result)
+    }
+
+    /// Observe, plan and execute on the supervisor's own triggers; failures are in the log.
     async fn reconcile(&mut self) {
+        let options = self.standing_options();
+        let _ = self.converge(options, &Log).await;
+    }
+
+    /// Observe, plan, execute, and record what the restart policy did.
+    async fn converge(&mut self, options: ReconcileOptions, sink: &dyn Sink) -> Result<(), String> {
         let project = self.desired.project.clone();
         let observed =
             match observe::observe(self.runtime.as_ref(), &project, Some(&self.desired)).await {
                 Ok(observed) => observed,
                 Err(err) => {
-                    eprintln!("supervisor: cannot observe the engine: {err}");
+                    let message = format!("cannot observe the engine: {err}");
+                    eprintln!("supervisor: {message}");
                     self.wake_at = Some(now().plus(Duration::from_secs(1)));
-                    return;
+                    return Err(message);
                 }
             };
         for (name, service) in &self.desired.services {
@@ -251,17 +391,20 @@ impl Supervisor {
                 drifted: self.drifted.clone(),
                 user_stopped,
             }),
-            ..ReconcileOptions::default()
+            ..options
         };
         let plan = match plan::reconcile(&self.desired, &observed, &options) {
             Ok(plan) => plan,
             Err(err) => {
                 eprintln!("supervisor: {err}");
                 self.wake_at = Some(now().plus(RESYNC));
-                return;
+                return Err(err.to_string());
             }
         };
         tracing::debug!(wake_at = ?plan.wake_at, "supervisor plan:\n{plan}");
+        for warning in &plan.warnings {
+            sink.warning(warning);
+        }
         self.wake_at = plan.wake_at;
         // The engine lists a container as running for a moment after its `die` event: when the
         // history says a replica is down but the engine does not yet, look again shortly.
@@ -294,7 +437,7 @@ impl Supervisor {
         }
         if plan.operations.is_empty() {
             self.save();
-            return;
+            return Ok(());
         }
         for op in &plan.operations {
             match &op.action {
@@ -312,11 +455,7 @@ impl Supervisor {
             &plan,
             self.runtime.clone(),
             &ExecuteOptions::new(&project),
-            &|op, event| {
-                if let Event::Failed(_, message) = event {
-                    eprintln!("supervisor: {}: {message}", op.action);
-                }
-            },
+            &|op, event| sink.event(op, event),
         )
         .await;
         let failed: HashSet<usize> = report
@@ -352,6 +491,7 @@ impl Supervisor {
             eprintln!("{} started ({})", container.name, op.cause);
         }
         self.save();
+        first_failure(&report)
     }
 
     fn save(&self) {

@@ -1,5 +1,6 @@
-//! A project's state directory: the supervisor's pid, the restart history it must not lose,
-//! and the services the user stopped. Owner-only, under `$WHARF_STATE_DIR`,
+//! A project's state directory: the supervisor's and its keeper's pids, the control socket, the
+//! log of a detached supervisor, the `up` request it converges on, the restart history it must
+//! not lose, and the services the user stopped. Owner-only, under `$WHARF_STATE_DIR`,
 //! `$XDG_STATE_HOME/wharf` or `~/.local/state/wharf`, one folder per project.
 
 use std::fs;
@@ -7,6 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::request::UpRequest;
 use crate::restart::RestartBook;
 
 #[derive(Debug, Clone)]
@@ -116,30 +118,40 @@ impl StateDir {
 
     /// Records the running supervisor: its pid and when it started (Unix seconds).
     pub fn write_pid(&self, started: u64) -> std::io::Result<()> {
-        self.write(
-            "supervisor.pid",
-            format!("{} {started}\n", std::process::id()).as_bytes(),
-        )
+        self.write_pid_file(SUPERVISOR_PID, std::process::id(), started)
     }
 
     pub fn remove_pid(&self) {
-        let _ = fs::remove_file(self.dir.join("supervisor.pid"));
+        let _ = fs::remove_file(self.dir.join(SUPERVISOR_PID));
     }
 
-    /// Asks a running supervisor to stop (SIGTERM: it stops the project gracefully and exits)
-    /// and waits until it is gone, at most `limit`. True when none is left running.
+    /// Records the keeper of a detached supervisor, which restarts it when it dies. The `up`
+    /// that starts it records it too, before it lets go of the lock: the next `up` must find it.
+    pub fn write_keeper_pid(&self, pid: u32) -> std::io::Result<()> {
+        self.write_pid_file(KEEPER_PID, pid, unix_now())
+    }
+
+    pub fn remove_keeper_pid(&self) {
+        let _ = fs::remove_file(self.dir.join(KEEPER_PID));
+    }
+
+    fn write_pid_file(&self, name: &str, pid: u32, started: u64) -> std::io::Result<()> {
+        self.write(name, format!("{pid} {started}\n").as_bytes())
+    }
+
+    /// Asks the supervisor to stop and waits until it is gone, at most `limit`: its keeper
+    /// first (SIGTERM; it passes the signal on and does not restart it), or the supervisor
+    /// itself when none keeps it (an attached `up`, which then stops the project gracefully).
+    /// True when none is left running.
     pub fn stop_supervisor(&self, limit: std::time::Duration) -> bool {
-        let Some((pid, _)) = self.running_supervisor() else {
+        let targets = [self.keeper(), self.running_supervisor()];
+        let Some((pid, _)) = targets.iter().flatten().next() else {
             return true;
         };
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
-            return false;
-        };
-        // SAFETY: kill(2) with a pid read from our own pid file and a constant signal.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        terminate(*pid);
         let deadline = std::time::Instant::now() + limit;
         while std::time::Instant::now() < deadline {
-            if !Path::new(&format!("/proc/{pid}")).exists() || self.running_supervisor().is_none() {
+            if self.keeper().is_none() && self.running_supervisor().is_none() {
                 return true;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -149,13 +161,105 @@ impl StateDir {
 
     /// The supervisor's pid and start time, when one is running.
     pub fn running_supervisor(&self) -> Option<(u32, u64)> {
-        let text = fs::read_to_string(self.dir.join("supervisor.pid")).ok()?;
+        self.live_pid(SUPERVISOR_PID)
+    }
+
+    /// The keeper's pid and start time, when one is running.
+    pub fn keeper(&self) -> Option<(u32, u64)> {
+        self.live_pid(KEEPER_PID)
+    }
+
+    /// Whether a detached supervisor serves the project (or is being restarted by its keeper).
+    pub fn is_detached(&self) -> bool {
+        self.keeper().is_some()
+    }
+
+    fn live_pid(&self, name: &str) -> Option<(u32, u64)> {
+        let text = fs::read_to_string(self.dir.join(name)).ok()?;
         let mut parts = text.split_whitespace();
         let pid: u32 = parts.next()?.parse().ok()?;
         let started: u64 = parts.next()?.parse().ok()?;
-        Path::new(&format!("/proc/{pid}"))
-            .exists()
-            .then_some((pid, started))
+        is_alive(pid).then_some((pid, started))
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.join("control.sock")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("supervisor.log")
+    }
+
+    /// The detached supervisor's log, appended to.
+    pub fn open_log(&self) -> std::io::Result<fs::File> {
+        self.ensure()?;
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(self.log_path())
+    }
+
+    /// The request a detached supervisor converges on, kept so that a restarted one converges
+    /// on the same project.
+    pub fn save_request(&self, request: &UpRequest) -> std::io::Result<()> {
+        let json = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+        self.write("request.json", &json)
+    }
+
+    pub fn load_request(&self) -> std::io::Result<UpRequest> {
+        let bytes = fs::read(self.dir.join("request.json"))?;
+        serde_json::from_slice(&bytes).map_err(std::io::Error::other)
+    }
+
+    /// Takes the project's `up` lock, waiting while another `up` holds it (`on_wait` is told
+    /// once). Held until the file is dropped; the kernel lets go if the process dies.
+    pub fn lock_up(&self, on_wait: impl FnOnce()) -> std::io::Result<fs::File> {
+        self.ensure()?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.dir.join("up.lock"))?;
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: flock(2) on a descriptor this function owns.
+        if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(file);
+        }
+        on_wait();
+        // SAFETY: as above.
+        match unsafe { libc::flock(fd, libc::LOCK_EX) } {
+            0 => Ok(file),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    }
+}
+
+const SUPERVISOR_PID: &str = "supervisor.pid";
+const KEEPER_PID: &str = "keeper.pid";
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A process that exists and has not ended (a zombie, dead but not reaped, has).
+fn is_alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name, which is in parentheses.
+        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+        !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X') | None)
+    })
+}
+
+fn terminate(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) with a pid read from our own pid file and a constant signal.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
     }
 }
 
@@ -211,5 +315,37 @@ mod tests {
         assert_eq!(state.running_supervisor(), Some((std::process::id(), 42)));
         state.remove_pid();
         assert!(state.running_supervisor().is_none());
+    }
+
+    #[test]
+    fn the_up_lock_is_exclusive() {
+        let (_guard, state) = temp_state();
+        let first = state.lock_up(|| panic!("nothing holds it yet")).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let second = state.clone();
+        let waiter = std::thread::spawn(move || {
+            let waited = std::cell::Cell::new(false);
+            let _lock = second.lock_up(|| waited.set(true)).unwrap();
+            tx.send(waited.get()).unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(rx.try_recv().is_err(), "the second `up` must wait");
+        drop(first);
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap());
+        waiter.join().unwrap();
+    }
+
+    #[test]
+    fn the_request_survives_a_restart() {
+        let (_guard, state) = temp_state();
+        let request = UpRequest {
+            services: vec!["web".into()],
+            scale: vec![("web".into(), 3)],
+            ..UpRequest::default()
+        };
+        state.save_request(&request).unwrap();
+        let loaded = state.load_request().unwrap();
+        assert_eq!(loaded.services, ["web"]);
+        assert_eq!(loaded.scale, [("web".to_string(), 3)]);
     }
 }

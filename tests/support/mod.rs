@@ -350,8 +350,10 @@ impl Cleanup {
         self
     }
 
-    /// Removes everything now (the drop does it again, which is then a no-op).
+    /// Removes everything now (the drop does it again, which is then a no-op). A detached
+    /// supervisor of the project goes first, or it would restore what this removes.
     pub fn run(&self) {
+        kill_supervisors(&self.project);
         let filter = format!("label={PROJECT_LABEL}={}", self.project);
         let mut containers = docker_lines(&["ps", "-aq", "--filter", &filter]);
         containers.extend(self.containers.iter().cloned());
@@ -391,6 +393,24 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         self.run();
+    }
+}
+
+/// Kills the keepers and supervisors of `project` (`wharf -p PROJECT supervise`), keepers first.
+pub fn kill_supervisors(project: &str) {
+    for role in ["supervise\0--keep", "supervise"] {
+        let needle = format!("{project}\0{role}");
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let is_ours = std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle));
+            let pid = entry.file_name().to_string_lossy().parse::<i32>();
+            if let (true, Ok(pid)) = (is_ours, pid) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
     }
 }
 

@@ -1,0 +1,70 @@
+//! `wharf supervise` (hidden): the detached supervisor of a project, started by its keeper,
+//! which `wharf up -d` starts. It converges on the request kept in the state directory, takes
+//! later ones from its control socket, and ends on SIGTERM leaving the containers as they are
+//! (`wharf down` removes them).
+
+use std::process::ExitCode;
+
+use clap::Args;
+use tokio::sync::mpsc;
+
+use super::engine::connect;
+use super::{GlobalArgs, up};
+use crate::supervisor::state::StateDir;
+use crate::supervisor::{Supervisor, control, keeper};
+
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// Run as the keeper: start the supervisor and start it again when it dies
+    #[arg(long)]
+    pub keep: bool,
+}
+
+pub fn keep(global: &GlobalArgs) -> ExitCode {
+    let Some((project, state)) = project_state(global) else {
+        return ExitCode::from(2);
+    };
+    match std::env::current_exe() {
+        Ok(exe) => keeper::keep(&exe, &project, &state),
+        Err(err) => {
+            eprintln!("keeper: cannot find its own executable: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(global: &GlobalArgs) -> Result<ExitCode, ExitCode> {
+    let (_, state) = project_state(global).ok_or(ExitCode::from(2))?;
+    let shutdown = up::shutdown_signal();
+    let request = state.load_request().map_err(|err| {
+        eprintln!("supervisor: cannot read its request: {err}");
+        ExitCode::FAILURE
+    })?;
+    let prepared = request.prepare().map_err(|err| {
+        eprintln!("supervisor: {err}");
+        ExitCode::FAILURE
+    })?;
+    let listener = control::bind(&state.socket_path()).map_err(|err| {
+        eprintln!("supervisor: cannot open its control socket: {err}");
+        ExitCode::FAILURE
+    })?;
+    let runtime = connect().await?;
+    let (commands, receiver) = mpsc::channel(8);
+    tokio::spawn(control::serve(listener, commands));
+    Supervisor::new(runtime, prepared.desired)
+        .with_standing(request)
+        .run(shutdown, Some(receiver))
+        .await;
+    let _ = std::fs::remove_file(state.socket_path());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn project_state(global: &GlobalArgs) -> Option<(String, StateDir)> {
+    match &global.project_name {
+        Some(project) => Some((project.clone(), StateDir::of(project))),
+        None => {
+            eprintln!("supervise: --project-name is required");
+            None
+        }
+    }
+}

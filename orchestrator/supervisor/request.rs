@@ -1,0 +1,174 @@
+//! What `wharf up` asks for, in a form that crosses the control socket and is kept in the state
+//! directory: the load options (files, environment, working directory) and the flags. The
+//! attached `up`, the detached supervisor and a supervisor restarted by its keeper all turn it
+//! into a desired state and plan options by the same code.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::desired::{self, BuildOptions, Desired};
+use crate::plan::{self, BuildPolicy, Plan, ReconcileOptions};
+use crate::spec::{self, Diagnostic, LoadOptions, Project};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpRequest {
+    pub load: LoadOptions,
+    /// `--scale SERVICE=NUM`.
+    pub scale: Vec<(String, u32)>,
+    /// Service arguments; empty is every service.
+    pub services: Vec<String>,
+    pub no_deps: bool,
+    pub force_recreate: bool,
+    pub no_recreate: bool,
+    pub remove_orphans: bool,
+    /// `--build`: build images even when they exist.
+    pub build: bool,
+    /// `--no-build`.
+    pub no_build: bool,
+    /// `-t`, in seconds.
+    pub timeout: Option<u64>,
+}
+
+/// A request turned into what the engine should have.
+pub struct Prepared {
+    pub project: Project,
+    pub desired: Desired,
+    /// Builds and pulls of missing images, before the plan.
+    pub images: Plan,
+}
+
+#[derive(Debug)]
+pub enum PrepareError {
+    /// The compose files do not load.
+    Load(Diagnostic),
+    /// The flags contradict the files.
+    Flags(String),
+}
+
+impl std::fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PrepareError::Load(diagnostic) => f.write_str(&diagnostic.plain()),
+            PrepareError::Flags(message) => f.write_str(message),
+        }
+    }
+}
+
+impl UpRequest {
+    /// Loads the project and builds its desired state; no I/O beyond reading the files.
+    pub fn prepare(&self) -> Result<Prepared, PrepareError> {
+        let project = spec::load(&self.load).map_err(PrepareError::Load)?;
+        self.check_scale(&project).map_err(PrepareError::Flags)?;
+        let scale: IndexMap<String, u32> = self.scale.iter().cloned().collect();
+        let desired = desired::build(&project, &BuildOptions { scale });
+        let images = if self.no_build {
+            Plan::default()
+        } else {
+            plan::lifecycle::prepare_images(&desired, &self.services, self.build)
+        };
+        Ok(Prepared {
+            project,
+            desired,
+            images,
+        })
+    }
+
+    fn check_scale(&self, project: &Project) -> Result<(), String> {
+        for (service, count) in &self.scale {
+            let Some(definition) = project.model.services.get(service) else {
+                return Err(format!(
+                    "--scale names service {service:?}, which is not in the compose file"
+                ));
+            };
+            if *count > 1 && definition.container_name.is_some() {
+                return Err(format!(
+                    "--scale {service}={count}: service {service:?} sets container_name, which only one container can have"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn reconcile_options(&self) -> ReconcileOptions {
+        ReconcileOptions {
+            services: self.services.clone(),
+            no_deps: self.no_deps,
+            force_recreate: self.force_recreate,
+            no_recreate: self.no_recreate,
+            remove_orphans: self.remove_orphans,
+            build: if self.no_build {
+                BuildPolicy::Never
+            } else {
+                BuildPolicy::IfMissing
+            },
+            timeout: self.timeout.map(std::time::Duration::from_secs),
+            supervision: None,
+        }
+    }
+
+    /// What the supervisor keeps converging on after this request: the same project, scale and
+    /// services, without the one-shot flags (a restarted supervisor must not force a recreate).
+    /// Service arguments add up: after `up -d web` then `up -d db` both are supervised.
+    pub fn standing(&self, previous: Option<&UpRequest>) -> UpRequest {
+        let services = match previous {
+            // Everything was asked for already, or is now.
+            Some(previous) if previous.services.is_empty() => Vec::new(),
+            _ if self.services.is_empty() => Vec::new(),
+            Some(previous) => {
+                let mut union = previous.services.clone();
+                union.extend(
+                    self.services
+                        .iter()
+                        .filter(|s| !previous.services.contains(s))
+                        .cloned(),
+                );
+                union
+            }
+            None => self.services.clone(),
+        };
+        UpRequest {
+            load: self.load.clone(),
+            scale: self.scale.clone(),
+            services,
+            no_deps: self.no_deps,
+            no_build: self.no_build,
+            ..UpRequest::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(services: &[&str]) -> UpRequest {
+        UpRequest {
+            services: services.iter().map(|s| s.to_string()).collect(),
+            force_recreate: true,
+            build: true,
+            remove_orphans: true,
+            timeout: Some(3),
+            ..UpRequest::default()
+        }
+    }
+
+    #[test]
+    fn the_standing_request_drops_one_shot_flags() {
+        let standing = request(&["web"]).standing(None);
+        assert_eq!(standing.services, ["web"]);
+        assert!(!standing.force_recreate && !standing.build && !standing.remove_orphans);
+        assert_eq!(standing.timeout, None);
+    }
+
+    #[test]
+    fn service_arguments_add_up_and_all_wins() {
+        let first = request(&["web"]).standing(None);
+        assert_eq!(
+            request(&["db", "web"]).standing(Some(&first)).services,
+            ["web", "db"]
+        );
+        assert!(request(&[]).standing(Some(&first)).services.is_empty());
+        let all = request(&[]).standing(None);
+        assert!(request(&["db"]).standing(Some(&all)).services.is_empty());
+    }
+}

@@ -1,0 +1,511 @@
+//! The detached supervisor of `wharf up -d`, against the real engine: one per project, kept
+//! alive by its keeper across a SIGKILL without touching a container, later `up -d`s going
+//! through it, a lock between concurrent `up -d`s, a kill in the middle of an `up`, and an
+//! engine event stream that drops.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
+
+/// A project directory with its own state directory; `down -v` when dropped (the supervisor
+/// first, or it would restore what the cleanup removes), then the label-based cleanup.
+struct Project {
+    name: String,
+    dir: tempfile::TempDir,
+    state: tempfile::TempDir,
+    /// `DOCKER_HOST` for wharf, when a test puts a proxy in front of the engine.
+    docker_host: Option<String>,
+    _cleanup: Cleanup,
+}
+
+impl Project {
+    fn new(prefix: &str, compose: &str) -> Project {
+        let name = unique_project(prefix);
+        let project = Project {
+            _cleanup: Cleanup::new(&name),
+            name,
+            dir: tempfile::tempdir().unwrap(),
+            state: tempfile::tempdir().unwrap(),
+            docker_host: None,
+        };
+        project.write(compose);
+        project
+    }
+
+    fn write(&self, compose: &str) {
+        std::fs::write(
+            self.dir.path().join("compose.yaml"),
+            compose.replace("IMAGE", busybox_image()),
+        )
+        .unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+        command
+            .arg("-p")
+            .arg(&self.name)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("WHARF_STATE_DIR", self.state.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        if let Some(host) = &self.docker_host {
+            command.env("DOCKER_HOST", host);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs wharf and insists that it succeeds; its standard error.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "wharf {args:?} failed: {}\nsupervisor log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.state.path().join(&self.name)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.state_dir().join("supervisor.log")).unwrap_or_default()
+    }
+
+    fn pid(&self, file: &str) -> Option<u32> {
+        let text = std::fs::read_to_string(self.state_dir().join(file)).ok()?;
+        let pid: u32 = text.split_whitespace().next()?.parse().ok()?;
+        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    }
+
+    fn supervisor_pid(&self) -> Option<u32> {
+        self.pid("supervisor.pid")
+    }
+
+    /// The wharf processes serving this project: keepers and supervisors.
+    fn processes(&self) -> Vec<String> {
+        let needle = format!("{}\0supervise", self.name);
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            // A zombie's command line is empty: only live processes count.
+            .filter(|cmdline| cmdline.contains(&needle))
+            .collect()
+    }
+
+    /// Container name → ID, for the project's containers.
+    fn containers(&self) -> BTreeMap<String, String> {
+        docker_lines(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.name),
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ])
+        .iter()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(name, id)| (name.to_string(), id.to_string()))
+        .collect()
+    }
+
+    /// Waits until a detached supervisor runs and listens; its pid.
+    fn supervised(&self) -> u32 {
+        let socket = self.state_dir().join("control.sock");
+        self.until("the supervisor listens", Duration::from_secs(10), || {
+            socket.exists() && self.supervisor_pid().is_some()
+        });
+        self.supervisor_pid().unwrap()
+    }
+
+    fn until(&self, what: &str, limit: Duration, condition: impl Fn() -> bool) -> Duration {
+        let start = Instant::now();
+        while !condition() {
+            assert!(
+                start.elapsed() < limit,
+                "{what}: not within {limit:?}\nsupervisor log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        start.elapsed()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "-t", "1"]);
+        // Should `down` have failed, no keeper may outlive the test and restore containers.
+        for file in ["keeper.pid", "supervisor.pid"] {
+            if let Some(pid) = self.pid(file) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+fn kill(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn inspect(name: &str, format: &str) -> String {
+    docker_lines(&["inspect", "--format", format, name]).join("")
+}
+
+const TWO_SERVICES: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    restart: always
+    environment:
+      VERSION: "1"
+    deploy:
+      replicas: 2
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    restart: always
+"#;
+
+#[test]
+fn up_d_leaves_one_supervisor_that_a_sigkill_does_not_stop() {
+    let project = Project::new("detached-keep", TWO_SERVICES);
+    project.ok(&["up", "-d"]);
+    let state = project.state_dir();
+    project.supervised();
+    for (path, mode) in [
+        (state.clone(), 0o700),
+        (state.join("control.sock"), 0o600),
+        (state.join("supervisor.log"), 0o600),
+        (state.join("supervisor.pid"), 0o600),
+        (state.join("request.json"), 0o600),
+    ] {
+        let actual = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(actual, mode, "{}", path.display());
+    }
+    assert_eq!(project.processes().len(), 2, "a keeper and its supervisor");
+
+    let before = project.containers();
+    let started_at = inspect(&format!("{}-web-1", project.name), "{{.State.StartedAt}}");
+    let first = project.supervisor_pid().unwrap();
+    // An edit not yet applied with `up` must not reach the engine through a restarted
+    // supervisor, which reads the files again.
+    project.write(&TWO_SERVICES.replace(r#"VERSION: "1""#, r#"VERSION: "2""#));
+    kill(first);
+    let back = project.until("a new supervisor", Duration::from_secs(2), || {
+        project.supervisor_pid().is_some_and(|pid| pid != first)
+            && state.join("control.sock").exists()
+    });
+    eprintln!("supervisor back after {back:?}");
+    // It adopted the project: nothing was restarted or recreated.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(project.containers(), before);
+    assert_eq!(
+        inspect(&format!("{}-web-1", project.name), "{{.State.StartedAt}}"),
+        started_at
+    );
+    assert!(project.log().contains("signal: 9"), "{}", project.log());
+
+    // And it supervises: a killed replica comes back.
+    docker(&["kill", &format!("{}-db-1", project.name)]);
+    project.until("db-1 restarted", Duration::from_secs(5), || {
+        inspect(&format!("{}-db-1", project.name), "{{.State.Status}}") == "running"
+            && inspect(&format!("{}-db-1", project.name), "{{.State.StartedAt}}") != started_at
+    });
+
+    let ps = String::from_utf8(project.run(&["ps"]).stdout).unwrap();
+    assert!(ps.contains("supervisor: running (pid"), "{ps}");
+    assert!(ps.contains("detached"), "{ps}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&project.run(&["ps", "--format", "json"]).stdout).unwrap();
+    let supervisor = &json[0]["Supervisor"];
+    assert_eq!(supervisor["State"], "running");
+    assert_eq!(supervisor["Detached"], true);
+    assert_eq!(
+        supervisor["Pid"].as_u64().map(|p| p as u32),
+        project.supervisor_pid()
+    );
+
+    project.ok(&["down"]);
+    assert!(project.processes().is_empty(), "{:?}", project.processes());
+    assert!(project.containers().is_empty());
+}
+
+#[test]
+fn a_second_up_d_goes_through_the_running_supervisor() {
+    let project = Project::new("detached-again", TWO_SERVICES);
+    project.ok(&["up", "-d"]);
+    let supervisor = project.supervised();
+    let before = project.containers();
+    project.write(&TWO_SERVICES.replace(r#"VERSION: "1""#, r#"VERSION: "2""#));
+    let output = project.ok(&["up", "-d"]);
+    assert!(
+        output.contains(&format!("Container {}-web-1  Recreated", project.name)),
+        "{output}"
+    );
+    let after = project.containers();
+    let db = format!("{}-db-1", project.name);
+    assert_eq!(
+        after[&db], before[&db],
+        "db did not change and keeps its container"
+    );
+    for n in [1, 2] {
+        let web = format!("{}-web-{n}", project.name);
+        assert_ne!(after[&web], before[&web], "{web} was replaced");
+        let env = inspect(&web, "{{json .Config.Env}}");
+        assert!(env.contains("VERSION=2"), "{env}");
+    }
+    assert_eq!(
+        project.supervisor_pid(),
+        Some(supervisor),
+        "the same supervisor"
+    );
+    assert_eq!(project.processes().len(), 2);
+    // `--wait` through the supervisor: nothing to change, and the services are running.
+    assert!(!project.ok(&["up", "--wait"]).contains("Recreated"));
+    // The supervisor now keeps the new file: a replica it recreated is restored as such.
+    docker(&["rm", "-f", &format!("{}-web-2", project.name)]);
+    project.until("web-2 restored", Duration::from_secs(5), || {
+        inspect(&format!("{}-web-2", project.name), "{{json .Config.Env}}").contains("VERSION=2")
+    });
+
+    // A broken file is refused by the `up` that reads it; the supervisor goes on.
+    project.write("services:\n  web:\n    image: [\n");
+    let out = project.run(&["up", "-d"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("compose.yaml:"), "{stderr}");
+    assert_eq!(project.supervisor_pid(), Some(supervisor));
+}
+
+#[test]
+fn two_up_d_at_once_make_one_converged_project() {
+    let project = Project::new("detached-race", TWO_SERVICES);
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            project
+                .command(&["up", "-d"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let names: Vec<String> = project.containers().into_keys().collect();
+    assert_eq!(
+        names,
+        ["db-1", "web-1", "web-2"].map(|n| format!("{}-{n}", project.name))
+    );
+    project.until(
+        "one keeper and one supervisor",
+        Duration::from_secs(10),
+        || project.processes().len() == 2 && project.supervisor_pid().is_some(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(project.processes().len(), 2, "{:?}", project.processes());
+}
+
+fn ten_services() -> String {
+    let mut compose = String::from("services:\n");
+    for n in 0..10 {
+        compose.push_str(&format!(
+            "  s{n}:\n    image: IMAGE\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"]\n    restart: always\n"
+        ));
+    }
+    compose
+}
+
+fn assert_ten_services_once(project: &Project) {
+    let names: Vec<String> = project.containers().into_keys().collect();
+    let mut expected: Vec<String> = (0..10)
+        .map(|n| format!("{}-s{n}-1", project.name))
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected, "one container per service, no duplicates");
+    for name in &names {
+        assert_eq!(inspect(name, "{{.State.Status}}"), "running", "{name}");
+    }
+}
+
+#[test]
+fn a_supervisor_killed_in_the_middle_of_up_leaves_a_project_that_up_converges() {
+    let project = Project::new(
+        "detached-midup",
+        "services:\n  s0:\n    image: IMAGE\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"]\n",
+    );
+    project.ok(&["up", "-d"]);
+    project.supervised();
+    project.write(&ten_services());
+    let supervisor = project.supervisor_pid().unwrap();
+    let up = project
+        .command(&["up", "-d"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    project.until("the up is under way", Duration::from_secs(20), || {
+        project.containers().len() > 2
+    });
+    kill(supervisor);
+    let out = up.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        assert!(stderr.contains("went away"), "{stderr}");
+    }
+    project.ok(&["up", "-d"]);
+    assert_ten_services_once(&project);
+    assert_eq!(project.processes().len(), 2, "{:?}", project.processes());
+}
+
+#[test]
+fn an_up_killed_before_its_supervisor_started_is_finished_by_the_next() {
+    let project = Project::new("detached-cli-kill", &ten_services());
+    let mut up = project
+        .command(&["up", "-d"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    project.until("the up is under way", Duration::from_secs(20), || {
+        !project.containers().is_empty()
+    });
+    up.kill().unwrap();
+    up.wait().unwrap();
+    project.ok(&["up", "-d"]);
+    assert_ten_services_once(&project);
+}
+
+/// A proxy in front of the engine's socket that can cut every connection through it and
+/// refuse new ones for a while: the engine's event stream drops as it would on a daemon
+/// restart, without restarting the daemon.
+struct EngineProxy {
+    path: PathBuf,
+    open: Arc<Mutex<Vec<UnixStream>>>,
+    refusing: Arc<AtomicBool>,
+    _dir: tempfile::TempDir,
+}
+
+impl EngineProxy {
+    fn start() -> EngineProxy {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let refusing = Arc::new(AtomicBool::new(false));
+        let (conns, refuse) = (open.clone(), refusing.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if refuse.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(engine) = UnixStream::connect("/var/run/docker.sock") else {
+                    continue;
+                };
+                let mut list = conns.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(engine.try_clone().unwrap());
+                pipe(client.try_clone().unwrap(), engine.try_clone().unwrap());
+                pipe(engine, client);
+            }
+        });
+        EngineProxy {
+            path,
+            open,
+            refusing,
+            _dir: dir,
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.path.display())
+    }
+
+    /// Cuts every open connection and refuses new ones until `restore`.
+    fn cut(&self) {
+        self.refusing.store(true, Ordering::SeqCst);
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.refusing.store(false, Ordering::SeqCst);
+    }
+}
+
+fn pipe(mut from: UnixStream, mut to: UnixStream) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 16 * 1024];
+        while let Ok(n) = from.read(&mut buffer) {
+            if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+#[test]
+fn the_supervisor_reconnects_and_resyncs_when_the_event_stream_drops() {
+    let proxy = EngineProxy::start();
+    let mut project = Project::new("detached-events", TWO_SERVICES);
+    project.docker_host = Some(proxy.host());
+    project.ok(&["up", "-d"]);
+    project.supervised();
+    std::thread::sleep(Duration::from_millis(300));
+    let db = format!("{}-db-1", project.name);
+    let started = inspect(&db, "{{.State.StartedAt}}");
+    proxy.cut();
+    // While the supervisor cannot hear the engine, a replica dies.
+    docker(&["kill", &db]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_ne!(inspect(&db, "{{.State.Status}}"), "running");
+    proxy.restore();
+    let took = project.until(
+        "db-1 restarted after the stream came back",
+        Duration::from_secs(5),
+        || {
+            inspect(&db, "{{.State.Status}}") == "running"
+                && inspect(&db, "{{.State.StartedAt}}") != started
+        },
+    );
+    eprintln!("restarted {took:?} after the engine came back");
+    assert!(
+        project.log().contains("engine events unavailable"),
+        "{}",
+        project.log()
+    );
+}
