@@ -390,8 +390,11 @@ fn a_supervisor_killed_in_the_middle_of_up_leaves_a_project_that_up_converges() 
     assert_eq!(project.processes().len(), 2, "{:?}", project.processes());
 }
 
+/// The supervisor does the converging; the `up` that asked is only its client. Killing that
+/// client leaves the supervisor to finish, and the next `up -d` waits for it, then finds the
+/// project converged.
 #[test]
-fn an_up_killed_before_its_supervisor_started_is_finished_by_the_next() {
+fn an_up_killed_mid_way_is_finished_by_the_supervisor_and_the_next_up() {
     let project = Project::new("detached-cli-kill", &ten_services());
     let mut up = project
         .command(&["up", "-d"])

@@ -110,7 +110,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 .await
             }
             Command::Watch(args) => watch::run(global, args).await,
-            Command::Supervise(_) => supervise::run(global).await,
+            Command::Supervise(args) => supervise::run(global, args).await,
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };

@@ -8,6 +8,8 @@ use std::time::Instant;
 use crate::execute::Event;
 use crate::outcome;
 use crate::plan::Operation;
+use crate::supervisor::Sink;
+use crate::supervisor::control::Reply;
 
 pub struct Progress {
     tty: bool,
@@ -52,11 +54,66 @@ impl Progress {
         }
     }
 
-    /// Ends the running count's line when the total was not known in advance.
+    /// Ends the running count's line when the plan printed fewer lines than it had
+    /// operations (a wait that printed nothing) or the total was not known.
     pub fn finish(&self) {
         let state = self.state.lock().expect("progress lock");
-        if self.tty && self.total == 0 && state.0 > 0 {
+        if self.tty && state.0 > 0 && state.0 != self.total {
             eprintln!();
+        }
+    }
+}
+
+/// The progress of the plans a supervisor runs for `up`, in this process or over its control
+/// socket: each plan gets its own count.
+#[derive(Default)]
+pub struct ProgressSink {
+    current: Mutex<Option<Progress>>,
+}
+
+impl ProgressSink {
+    fn begin(&self, operations: usize) {
+        let mut current = self.current.lock().expect("progress lock");
+        if let Some(previous) = current.take() {
+            previous.finish();
+        }
+        *current = Some(Progress::new(operations));
+    }
+
+    fn line(&self, line: &str) {
+        let mut current = self.current.lock().expect("progress lock");
+        current.get_or_insert_with(|| Progress::new(0)).print(line);
+    }
+
+    /// One reply of a detached supervisor.
+    pub fn reply(&self, reply: Reply) {
+        match reply {
+            Reply::Plan { operations } => self.begin(operations),
+            Reply::Line(line) => self.line(&line),
+            Reply::Warning(text) => eprintln!("warning: {text}"),
+            Reply::Done { .. } => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(progress) = self.current.lock().expect("progress lock").take() {
+            progress.finish();
+        }
+    }
+}
+
+impl Sink for ProgressSink {
+    fn plan(&self, operations: usize) {
+        self.begin(operations);
+    }
+
+    fn warning(&self, text: &str) {
+        eprintln!("warning: {text}");
+    }
+
+    fn event(&self, op: &Operation, event: &Event) {
+        if let Some(line) = outcome::line(op, event) {
+            self.line(&line);
         }
     }
 }

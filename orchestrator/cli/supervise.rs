@@ -18,6 +18,9 @@ pub struct SuperviseArgs {
     /// Run as the keeper: start the supervisor and start it again when it dies
     #[arg(long)]
     pub keep: bool,
+    /// Act on the first request of the control socket before anything else
+    #[arg(long)]
+    pub await_request: bool,
 }
 
 pub fn keep(global: &GlobalArgs) -> ExitCode {
@@ -33,7 +36,7 @@ pub fn keep(global: &GlobalArgs) -> ExitCode {
     }
 }
 
-pub async fn run(global: &GlobalArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, ExitCode> {
     let (_, state) = project_state(global).ok_or(ExitCode::from(2))?;
     let shutdown = up::shutdown_signal();
     let request = state.load_request().map_err(|err| {
@@ -51,10 +54,11 @@ pub async fn run(global: &GlobalArgs) -> Result<ExitCode, ExitCode> {
     let runtime = connect().await?;
     let (commands, receiver) = mpsc::channel(8);
     tokio::spawn(control::serve(listener, commands));
-    Supervisor::new(runtime, prepared.desired)
-        .with_standing(request)
-        .run(shutdown, Some(receiver))
-        .await;
+    let mut supervisor = Supervisor::new(runtime, prepared.desired).with_standing(request);
+    if args.await_request {
+        supervisor = supervisor.awaiting_request();
+    }
+    supervisor.run(shutdown, Some(receiver)).await;
     let _ = std::fs::remove_file(state.socket_path());
     Ok(ExitCode::SUCCESS)
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::engine::Session;
-use super::progress::Progress;
+use super::progress::ProgressSink;
 use super::{GlobalArgs, load_options, logs, output};
 use crate::plan;
 use crate::supervisor::control::{self, Reply};
-use crate::supervisor::request::{PrepareError, UpRequest};
+use crate::supervisor::request::{PrepareError, Prepared, UpRequest};
 use crate::supervisor::state::StateDir;
 use crate::supervisor::{Supervisor, keeper};
 
@@ -68,6 +68,8 @@ fn parse_scale(text: &str) -> Result<(String, u32), String> {
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCode> {
     let request = request(global, args)?;
+    // The files are checked here, whoever converges: a mistake is reported at once, with its
+    // line, and changes nothing.
     let prepared = request.prepare().map_err(|err| {
         match err {
             PrepareError::Load(diagnostic) => output::error(&diagnostic),
@@ -76,66 +78,66 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         ExitCode::FAILURE
     })?;
     super::print_warnings(&prepared.project);
-    let state = StateDir::of(&prepared.project.name);
-    let detach = args.detach || args.wait;
-    // Two `up`s of one project at once: the second waits, then converges what the first left.
-    let _lock = match detach && !args.dry_run {
-        true => Some(lock(&state)?),
-        false => None,
-    };
-    let wait_plan = plan::lifecycle::wait(&prepared.desired, &args.services);
-    if detach && !args.dry_run && state.is_detached() {
-        state.clear_user_stopped(&args.services);
-        through_supervisor(&state, &request).await?;
-        return match args.wait {
-            true => {
-                let runtime = super::engine::connect().await?;
-                super::engine::result(
-                    super::engine::execute(&wait_plan, runtime, &prepared.project.name).await,
-                )
-            }
-            false => Ok(ExitCode::SUCCESS),
-        };
+    if args.dry_run {
+        return dry_run(prepared, &request).await;
     }
+    let state = StateDir::of(&prepared.project.name);
+    state.clear_user_stopped(&args.services);
+    if !(args.detach || args.wait) {
+        return attached(&state, prepared, &request, args.watch).await;
+    }
+    // Two `up`s of one project at once: the second waits, then converges what the first left.
+    let _lock = lock(&state)?;
+    if !state.is_detached() {
+        leave_supervisor(&state, &request)?;
+    }
+    through_supervisor(&state, &request).await?;
+    if !args.wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let wait = plan::lifecycle::wait(&prepared.desired, &args.services);
+    let runtime = super::engine::connect().await?;
+    super::engine::result(super::engine::execute(&wait, runtime, &prepared.project.name).await)
+}
+
+/// `--dry-run`: the plans `up` would run, computed here; nothing changes.
+async fn dry_run(prepared: Prepared, request: &UpRequest) -> Result<ExitCode, ExitCode> {
+    print!("{}", prepared.images);
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project");
-    let wait = || session.execute(&wait_plan);
-    if args.dry_run {
-        print!("{}", prepared.images);
-    } else {
-        if !detach {
-            // The foreground supervisor takes over from a detached one.
-            stop_detached(&state)?;
-        }
-        state.clear_user_stopped(&args.services);
-        session.execute(&prepared.images).await?;
-    }
     let observed = session.observe().await?;
     let plan =
         plan::reconcile(desired, &observed, &request.reconcile_options()).map_err(|err| {
             output::error_line(&err.to_string());
             ExitCode::FAILURE
         })?;
-    if args.dry_run {
-        print!("{plan}");
-        return Ok(ExitCode::SUCCESS);
+    print!("{plan}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Attached `up`: a supervisor in this process converges the project, then keeps it converged
+/// while the logs are followed (and, with `--watch`, the files), until Ctrl-C or SIGTERM.
+async fn attached(
+    state: &StateDir,
+    prepared: Prepared,
+    request: &UpRequest,
+    watch: bool,
+) -> Result<ExitCode, ExitCode> {
+    // The foreground supervisor takes over from a detached one.
+    stop_detached(state)?;
+    let session = Session::loaded(prepared.project, prepared.desired).await?;
+    let desired = session.target.desired().expect("a loaded project").clone();
+    let mut supervisor = Supervisor::new(session.runtime.clone(), desired);
+    let progress = ProgressSink::default();
+    let outcome = supervisor.up(request, &progress).await;
+    progress.finish();
+    if let Err(error) = outcome {
+        output::error_line(&error);
+        return Err(ExitCode::FAILURE);
     }
-    session.execute(&plan).await?;
-    if detach {
-        leave_supervisor(&state, &request)?;
-        return match args.wait {
-            true => wait().await,
-            false => Ok(ExitCode::SUCCESS),
-        };
-    }
-    let watch = args.watch.then_some(request.clone());
-    attach(
-        &session,
-        &args.services,
-        request.timeout.map(Duration::from_secs),
-        watch,
-    )
-    .await
+    let timeout = request.timeout.map(Duration::from_secs);
+    let watch = watch.then(|| request.clone());
+    attach(&session, supervisor, &request.services, timeout, watch).await
 }
 
 fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
@@ -172,11 +174,11 @@ fn lock(state: &StateDir) -> Result<std::fs::File, ExitCode> {
     })
 }
 
-/// `up -d` while a detached supervisor runs: it does the work, this prints its progress.
+/// `up -d`: the detached supervisor does the work, this prints its progress.
 async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
-    let progress = Progress::new(0);
+    let progress = ProgressSink::default();
     let request = control::Request::Up(Box::new(request.clone()));
-    let outcome = send_when_listening(state, &request, |reply| print_reply(&progress, reply)).await;
+    let outcome = send_when_listening(state, &request, |reply| progress.reply(reply)).await;
     progress.finish();
     match outcome {
         Ok(None) => Ok(()),
@@ -190,15 +192,6 @@ async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(),
             ));
             Err(ExitCode::FAILURE)
         }
-    }
-}
-
-/// Prints a supervisor's reply to a request as `up` prints its own progress.
-pub(super) fn print_reply(progress: &Progress, reply: Reply) {
-    match reply {
-        Reply::Line(line) => progress.print(&line),
-        Reply::Warning(text) => eprintln!("warning: {text}"),
-        Reply::Done { .. } => {}
     }
 }
 
@@ -226,8 +219,8 @@ async fn send_when_listening(
     }
 }
 
-/// After the first `up -d`: a keeper and its supervisor stay behind to keep the project
-/// converged on this request.
+/// The first `up -d` of a project starts a keeper and its supervisor, which waits for this
+/// `up`'s request before it acts, and then stays behind to keep the project converged.
 fn leave_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
     let started = state
         .save_request(&request.standing(None))
@@ -267,21 +260,18 @@ fn stop_detached(state: &StateDir) -> Result<(), ExitCode> {
 /// requests to the supervisor (`watch` is the request to repeat).
 async fn attach(
     session: &Session,
+    supervisor: Supervisor,
     services: &[String],
     timeout: Option<Duration>,
     watch: Option<UpRequest>,
 ) -> Result<ExitCode, ExitCode> {
     let shutdown = shutdown_signal();
     let observed = session.observe().await?;
-    let desired = session.target.desired().expect("a loaded project").clone();
-    let supervisor = Supervisor::new(session.runtime.clone(), desired);
     let (commands, watching) = match watch {
         Some(request) => {
             let (sender, commands) = tokio::sync::mpsc::channel(1);
-            (
-                Some(commands),
-                Some(super::watch::through(session, request, sender)),
-            )
+            let watching = super::watch::through(session, request, sender);
+            (Some(commands), Some(watching))
         }
         None => (None, None),
     };

@@ -11,7 +11,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use super::engine::{self, Session, Target};
-use super::progress::Progress;
+use super::progress::ProgressSink;
 use super::{GlobalArgs, load_options, output, print_warnings};
 use crate::desired::Desired;
 use crate::observe;
@@ -203,13 +203,13 @@ impl ThroughSupervisor {
         };
         let gone = || "the supervisor has stopped".to_string();
         self.commands.send(command).await.map_err(|_| gone())?;
-        let progress = Progress::new(0);
+        let progress = ProgressSink::default();
         let mut outcome = Err(gone());
         while let Some(reply) = receiver.recv().await {
             if let Reply::Done { error } = &reply {
                 outcome = error.clone().map_or(Ok(()), Err);
             }
-            super::up::print_reply(&progress, reply);
+            progress.reply(reply);
         }
         progress.finish();
         outcome

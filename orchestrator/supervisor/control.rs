@@ -23,6 +23,8 @@ pub enum Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
+    /// A plan is about to run, with this many operations (for the progress count).
+    Plan { operations: usize },
     /// One finished operation, as `outcome::line` tells it.
     Line(String),
     /// A warning of the loader or of the plan.

@@ -67,12 +67,16 @@ pub fn keep(exe: &Path, project: &str, state: &StateDir) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let mut backoff = Duration::ZERO;
+    // The first supervisor serves the `up` that started the keeper: it waits for its request.
+    let mut first = true;
     let code = loop {
         let started = Instant::now();
-        let child = Command::new(exe)
-            .args(["--project-name", project, "supervise"])
-            .stdin(Stdio::null())
-            .spawn();
+        let mut command = Command::new(exe);
+        command.args(["--project-name", project, "supervise"]);
+        if std::mem::take(&mut first) {
+            command.arg("--await-request");
+        }
+        let child = command.stdin(Stdio::null()).spawn();
         let status = match child {
             Ok(child) => watch(child),
             Err(err) => {

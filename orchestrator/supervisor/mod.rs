@@ -31,6 +31,8 @@ use state::StateDir;
 const RESYNC: Duration = Duration::from_secs(5);
 /// How soon to look again when the engine's list lags behind its events.
 const RECHECK: Duration = Duration::from_millis(50);
+/// How long a supervisor started by `up` waits for that `up`'s request.
+const FIRST_REQUEST: Duration = Duration::from_secs(10);
 /// How long a burst of events is gathered before a plan is made.
 const SETTLE: Duration = Duration::from_millis(30);
 
@@ -39,6 +41,8 @@ pub struct Supervisor {
     desired: Desired,
     /// What a detached supervisor converges on between requests (services, no-deps).
     standing: Option<UpRequest>,
+    /// Started for an `up` that is about to send its request: that request comes first.
+    awaiting_request: bool,
     state: StateDir,
     book: RestartBook,
     drifted: HashSet<(String, u32)>,
@@ -66,7 +70,9 @@ fn describe(decision: &restart::Decision, at: Millis) -> String {
 }
 
 /// Where a plan's progress goes: the supervisor's log, or the `up` that asked for the plan.
-trait Sink: Sync {
+pub trait Sink: Sync {
+    /// A plan of this many operations is about to run.
+    fn plan(&self, operations: usize);
     fn warning(&self, text: &str);
     fn event(&self, op: &Operation, event: &Event);
 }
@@ -75,6 +81,8 @@ trait Sink: Sync {
 struct Log;
 
 impl Sink for Log {
+    fn plan(&self, _: usize) {}
+
     fn warning(&self, text: &str) {
         eprintln!("supervisor: warning: {text}");
     }
@@ -90,6 +98,10 @@ impl Sink for Log {
 struct Replies<'a>(&'a mpsc::UnboundedSender<Reply>);
 
 impl Sink for Replies<'_> {
+    fn plan(&self, operations: usize) {
+        let _ = self.0.send(Reply::Plan { operations });
+    }
+
     fn warning(&self, text: &str) {
         let _ = self.0.send(Reply::Warning(text.to_string()));
     }
@@ -129,6 +141,7 @@ impl Supervisor {
             runtime,
             desired,
             standing: None,
+            awaiting_request: false,
             state,
             book,
             drifted: HashSet::new(),
@@ -142,6 +155,14 @@ impl Supervisor {
     /// A detached supervisor: it converges on `request` and takes later ones from its socket.
     pub fn with_standing(mut self, request: UpRequest) -> Supervisor {
         self.standing = Some(request);
+        self
+    }
+
+    /// The first thing this supervisor does is the request of the `up` that started it (or,
+    /// should none come within `FIRST_REQUEST`, its own reconcile), so that `up` prints the
+    /// progress of its own converge.
+    pub fn awaiting_request(mut self) -> Supervisor {
+        self.awaiting_request = true;
         self
     }
 
@@ -179,7 +200,18 @@ impl Supervisor {
                     continue;
                 }
             };
-            self.reconcile().await;
+            match (
+                std::mem::take(&mut self.awaiting_request),
+                commands.as_mut(),
+            ) {
+                (true, Some(receiver)) => {
+                    match tokio::time::timeout(FIRST_REQUEST, receiver.recv()).await {
+                        Ok(Some(command)) => self.command(command).await,
+                        _ => self.reconcile().await,
+                    }
+                }
+                _ => self.reconcile().await,
+            }
             loop {
                 let wake = self.sleep_time();
                 let dirty;
@@ -310,10 +342,10 @@ impl Supervisor {
         let _ = replies.send(Reply::Done { error });
     }
 
-    /// `up` through the supervisor: reload the project, build what is missing, converge with
-    /// the request's flags, and from then on keep the new project converged. The loader's
-    /// warnings are not sent: the `up` that asked printed them when it checked the files.
-    async fn up(&mut self, request: &UpRequest, sink: &dyn Sink) -> Result<(), String> {
+    /// `up`: load the project, build what is missing, converge with the request's flags, and
+    /// from then on keep the new project converged. The loader's warnings are not reported:
+    /// the `up` that asked printed them when it checked the files.
+    pub async fn up(&mut self, request: &UpRequest, sink: &dyn Sink) -> Result<(), String> {
         let prepared = request.prepare().map_err(|err| err.to_string())?;
         let standing = request.standing(self.standing.as_ref());
         // Kept before acting: a supervisor restarted in the middle finishes this request.
@@ -347,6 +379,7 @@ impl Supervisor {
         if plan.operations.is_empty() {
             return Ok(());
         }
+        sink.plan(plan.operations.len());
         let result = execute::run(
             plan,
             self.runtime.clone(),
@@ -451,6 +484,7 @@ impl Supervisor {
                 _ => {}
             }
         }
+        sink.plan(plan.operations.len());
         let report = execute::run(
             &plan,
             self.runtime.clone(),
