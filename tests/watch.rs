@@ -33,18 +33,32 @@ impl Watched {
 
     /// The same with other arguments after `-p NAME` (`up --watch`).
     fn start_with(prefix: &str, args: &[&str], files: &[(&str, &str)]) -> Watched {
+        Watched::start_after(prefix, &[], args, files)
+    }
+
+    /// The same after another command of wharf has run on the files (`up -d`).
+    fn start_after(
+        prefix: &str,
+        before: &[&str],
+        args: &[&str],
+        files: &[(&str, &str)],
+    ) -> Watched {
         let name = unique_project(prefix);
         let dir = tempfile::tempdir().unwrap();
         for (path, content) in files {
             write(&dir.path().join(path), content);
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .args(["-p", &name])
+        let cleanup = Cleanup::new(&name);
+        if !before.is_empty() {
+            let output = wharf(dir.path(), &name).args(before).output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let mut child = wharf(dir.path(), &name)
             .args(args)
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("COMPOSE_FILE")
-            .env_remove("COMPOSE_PROJECT_NAME")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -58,7 +72,7 @@ impl Watched {
             }
         });
         let watched = Watched {
-            cleanup: Cleanup::new(&name),
+            cleanup,
             dir,
             name,
             child,
@@ -158,6 +172,19 @@ impl Drop for Watched {
         let _ = self.child.wait();
         self.cleanup.run();
     }
+}
+
+/// `wharf -p NAME` in `dir`, with a state directory of its own there.
+fn wharf(dir: &Path, name: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+    command
+        .args(["-p", name])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("WHARF_STATE_DIR", dir.join(".wharf-state"))
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME");
+    command
 }
 
 fn write(path: &Path, content: &str) {
@@ -430,4 +457,33 @@ fn up_watch_supervises_the_reloaded_project() {
     );
     let env = docker_lines(&["exec", &web, "env"]);
     assert!(env.contains(&"COLOR=green".to_string()), "{env:?}");
+}
+
+#[test]
+fn watch_beside_a_detached_supervisor_sends_it_the_changes() {
+    let compose = TWO_SERVICES.replace("    scale: 2\n", "    scale: 2\n    restart: always\n");
+    let files = [("compose.yaml", compose.as_str())];
+    let project = Watched::start_after("detached", &["up", "-d"], &["watch"], &files);
+    let before = project.containers();
+    project.save("compose.yaml", &compose.replace("blue", "green"));
+    project.wait_for("watch: converged", CONVERGE);
+    let web = project.container("web", 1);
+    assert_ne!(project.containers()[&web], before[&web]);
+
+    // The supervisor converges on the new files from now on: a replica removed behind its back
+    // comes back as the files now say.
+    support::docker(&["rm", "-f", &web]);
+    let removed = Instant::now();
+    loop {
+        let env = docker_lines(&["exec", &web, "env"]);
+        if env.contains(&"COLOR=green".to_string()) {
+            break;
+        }
+        assert!(
+            removed.elapsed() < Duration::from_secs(10),
+            "{env:?}\n{}",
+            project.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

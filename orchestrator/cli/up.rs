@@ -198,7 +198,7 @@ async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(),
 /// How long `up` waits for a supervisor its keeper is starting again.
 const SOCKET_WAIT: Duration = Duration::from_secs(10);
 
-async fn send_when_listening(
+pub(super) async fn send_when_listening(
     state: &StateDir,
     request: &control::Request,
     mut on_reply: impl FnMut(Reply),

@@ -1,7 +1,9 @@
 //! `wharf watch`: converge, then keep converging as files change (see `crate::watch`), until
-//! Ctrl-C or SIGTERM; the containers keep running after it. Its re-converges run as a loop of
-//! their own, the [`Converger`]: load → desired → observe → reconcile → execute. Under
-//! `up --watch` they are requests to the attached supervisor instead ([`through`]).
+//! Ctrl-C or SIGTERM; the containers keep running after it. When the project has a detached
+//! supervisor (`up -d`), each re-converge is a request to it, as a later `up -d` would send;
+//! otherwise they run as a loop of their own, the [`Converger`]: load → desired → observe →
+//! reconcile → execute. Under `up --watch` they are requests to the attached supervisor
+//! ([`through`]).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use crate::runtime::Runtime;
 use crate::spec::Project;
 use crate::supervisor::control::{Command, Reply, Request};
 use crate::supervisor::request::{PrepareError, UpRequest};
+use crate::supervisor::state::StateDir;
 use crate::watch::{Loader, Outcome, WatchTarget, Watcher};
 
 #[derive(Debug, Args)]
@@ -41,8 +44,16 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
     };
     let load = loader(request.clone());
     let (project, desired) = load().ok_or(ExitCode::FAILURE)?;
+    let state = StateDir::of(&project.name);
     let session = Session::loaded(project, desired).await?;
-    let target = Converger::new(session.runtime.clone(), request);
+    let converger = Converger::new(session.runtime.clone(), request);
+    let target: Arc<dyn WatchTarget> = match state.is_detached() {
+        true => Arc::new(ThroughSupervisor {
+            supervisor: Channel::Socket(state),
+            converger,
+        }),
+        false => Arc::new(converger),
+    };
     let (project, desired) = loaded(&session);
     if !args.no_up {
         target.converge(desired).await.map_err(|message| {
@@ -51,7 +62,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
         })?;
     }
     let runtime = session.runtime.clone();
-    let watcher = Watcher::new(runtime, Arc::new(target), project, desired.clone(), load);
+    let watcher = Watcher::new(runtime, target, project, desired.clone(), load);
     match watcher.run(super::up::shutdown_signal()).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(message) => {
@@ -66,7 +77,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
 pub async fn through(session: &Session, request: UpRequest, commands: mpsc::Sender<Command>) {
     let (project, desired) = loaded(session);
     let target = ThroughSupervisor {
-        commands,
+        supervisor: Channel::InProcess(commands),
         converger: Converger::new(session.runtime.clone(), request.clone()),
     };
     let runtime = session.runtime.clone();
@@ -185,35 +196,59 @@ impl WatchTarget for Converger {
     }
 }
 
-/// The attached supervisor as the watcher's target: a re-converge or a rebuild is an `up`
-/// request, which the supervisor runs in its loop (it loads the files again itself) and then
-/// keeps converged. A restart is the [`Converger`]'s: the supervisor has no restart request,
-/// so it sees the stop as made behind its back and may be the one to start the replicas again.
+/// A supervisor as the watcher's target: a re-converge or a rebuild is an `up` request, which
+/// the supervisor runs in its loop (it loads the files again itself) and then keeps converged.
+/// A restart is the [`Converger`]'s: the supervisor has no restart request, so it sees the stop
+/// as made behind its back and may be the one to start the replicas again.
 struct ThroughSupervisor {
-    commands: mpsc::Sender<Command>,
+    supervisor: Channel,
     converger: Converger,
 }
 
+/// Where a supervisor takes requests.
+enum Channel {
+    /// The attached supervisor of `up --watch`, in this process.
+    InProcess(mpsc::Sender<Command>),
+    /// A detached supervisor's control socket.
+    Socket(StateDir),
+}
+
 impl ThroughSupervisor {
+    /// Sends `request` and prints the replies as `up` does; the supervisor's verdict.
     async fn send(&self, request: UpRequest) -> Outcome {
-        let (replies, mut receiver) = mpsc::unbounded_channel();
-        let command = Command {
-            request: Request::Up(Box::new(request)),
-            replies,
-        };
-        let gone = || "the supervisor has stopped".to_string();
-        self.commands.send(command).await.map_err(|_| gone())?;
+        let request = Request::Up(Box::new(request));
         let progress = ProgressSink::default();
-        let mut outcome = Err(gone());
-        while let Some(reply) = receiver.recv().await {
-            if let Reply::Done { error } = &reply {
-                outcome = error.clone().map_or(Ok(()), Err);
+        let outcome = match &self.supervisor {
+            Channel::InProcess(commands) => in_process(commands, request, &progress).await,
+            Channel::Socket(state) => {
+                super::up::send_when_listening(state, &request, |reply| progress.reply(reply))
+                    .await
+                    .map_err(|err| format!("the project's supervisor cannot be reached: {err}"))
+                    .and_then(|error| error.map_or(Ok(()), Err))
             }
-            progress.reply(reply);
-        }
+        };
         progress.finish();
         outcome
     }
+}
+
+async fn in_process(
+    commands: &mpsc::Sender<Command>,
+    request: Request,
+    progress: &ProgressSink,
+) -> Outcome {
+    let (replies, mut receiver) = mpsc::unbounded_channel();
+    let gone = || "the supervisor has stopped".to_string();
+    let command = Command { request, replies };
+    commands.send(command).await.map_err(|_| gone())?;
+    let mut outcome = Err(gone());
+    while let Some(reply) = receiver.recv().await {
+        if let Reply::Done { error } = &reply {
+            outcome = error.clone().map_or(Ok(()), Err);
+        }
+        progress.reply(reply);
+    }
+    outcome
 }
 
 #[async_trait]
