@@ -487,3 +487,57 @@ fn watch_beside_a_detached_supervisor_sends_it_the_changes() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn sync_exec_runs_after_the_copy_and_restart_restarts_in_place() {
+    let compose = "services:
+  conf:
+    image: IMAGE
+    command: [sleep, '3600']
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - path: ./conf
+          action: sync+exec
+          target: /etc/app
+          exec:
+            command: sh -c 'cp /etc/app/app.conf /tmp/reloaded'
+  api:
+    image: IMAGE
+    command: [sleep, '3600']
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - path: ./api.env
+          action: restart
+";
+    let project = Watched::start(
+        "actions",
+        &[
+            ("compose.yaml", compose),
+            ("conf/app.conf", "level=info"),
+            ("api.env", "A=1"),
+        ],
+    );
+    let started_at =
+        |container: &str| docker_lines(&["inspect", "-f", "{{.State.StartedAt}}", container]);
+    let api = project.container("api", 1);
+    let before = project.containers();
+    let api_started = started_at(&api);
+
+    project.save("conf/app.conf", "level=debug");
+    project.save("api.env", "A=2");
+    project.wait_for("watch: api: restarted", CONVERGE);
+    let conf = project.container("conf", 1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while project.read(&conf, "/tmp/reloaded").as_deref() != Some("level=debug") {
+        assert!(Instant::now() < deadline, "{}", project.output());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_ne!(started_at(&api), api_started, "api was restarted");
+    assert_eq!(
+        project.containers(),
+        before,
+        "in place: the same containers"
+    );
+}
