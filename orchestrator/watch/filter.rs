@@ -88,7 +88,7 @@ fn relative_to(root: &Path, path: &Path) -> Option<String> {
 /// `.git` directories and the files editors write beside the one being saved: vim's swap files
 /// and its `4913` write test, backups ending in `~`, emacs' lock and auto-save files,
 /// JetBrains' safe-write files, kate's swap files. Saving through them must not trigger twice.
-pub fn is_noise(path: &Path) -> bool {
+fn is_noise(path: &Path) -> bool {
     if path.components().any(|c| c.as_os_str() == ".git") {
         return true;
     }
