@@ -1,15 +1,24 @@
 //! Runs a plan: operations as a DAG, each started once all it waits for has succeeded, with
 //! at most `parallelism` engine calls at once. A failed operation skips everything that waits
 //! for it; the others go on, so a re-run only has the failed part left to do.
+//!
+//! Two kinds of dependency serve rolling updates, and stay general: an operation may also wait
+//! for operations to be done whatever their outcome (`settled`), and a fallback runs only when
+//! the operation it names did not succeed (`if_failed`: it failed or was skipped); otherwise it
+//! is not needed, and neither is what only it leads to. A `CheckFailures` is counted here, from the outcomes of the operations it
+//! watches; it makes no engine call.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::desired::labels;
-use crate::plan::{Action, Operation, Plan, WaitCondition};
-use crate::runtime::{BuildRequest, ContainerState, Health, Runtime, RuntimeError};
+use crate::desired::{FailureAction, labels};
+use crate::plan::{Action, ContainerRef, Operation, Plan, WaitCondition};
+use crate::runtime::{
+    BuildRequest, ContainerState, EngineContainer, Health, Runtime, RuntimeError,
+};
+use crate::spec::short::Duration as GoDuration;
 
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
@@ -52,6 +61,7 @@ pub struct Failure {
 #[derive(Debug, Default)]
 pub struct Report {
     pub failures: Vec<Failure>,
+    /// Operations that did not run: one they needed failed, or a fallback was not needed.
     pub skipped: Vec<usize>,
     /// Operations that changed something on the engine.
     pub mutations: usize,
@@ -69,24 +79,12 @@ pub async fn run(
     options: &ExecuteOptions,
     progress: &(dyn Fn(&Operation, &Event) + Sync),
 ) -> Report {
-    let count = plan.operations.len();
-    let mut waiting: Vec<usize> = plan.operations.iter().map(|op| op.after.len()).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
-    for op in &plan.operations {
-        for &dep in &op.after {
-            dependents[dep].push(op.id);
-        }
-    }
-    let mut ready: Vec<usize> = (0..count).filter(|&i| waiting[i] == 0).collect();
-    ready.reverse();
-    let mut done = vec![false; count];
-    let mut report = Report::default();
+    let mut run = Run::new(plan, progress);
     let mut tasks: JoinSet<(usize, Result<Outcome, String>)> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
-
     loop {
         while tasks.len() < parallelism
-            && let Some(id) = ready.pop()
+            && let Some(id) = run.ready.pop()
         {
             let op = plan.operations[id].clone();
             progress(&op, &Event::Started(id));
@@ -98,56 +96,203 @@ pub async fn run(
             break;
         };
         let (id, result) = joined.expect("an operation task panicked");
+        run.complete(id, result);
+    }
+    run.report
+}
+
+/// Where an operation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Succeeded,
+    Failed,
+    /// An operation it needed failed or was skipped.
+    Skipped,
+    /// A fallback whose operation succeeded, or what only such a fallback led to.
+    NotNeeded,
+}
+
+/// The bookkeeping of one run: what each operation waits for, and how each one ended.
+struct Run<'a> {
+    plan: &'a Plan,
+    progress: &'a (dyn Fn(&Operation, &Event) + Sync),
+    state: Vec<State>,
+    /// Per operation: how many of the operations it waits for have not finished yet.
+    unfinished: Vec<usize>,
+    dependents: Vec<Vec<usize>>,
+    /// Per operation that failed or was skipped: the failure behind it.
+    blame: Vec<Option<String>>,
+    /// Operations whose dependencies allow them to run, lowest id last.
+    ready: Vec<usize>,
+    report: Report,
+}
+
+impl<'a> Run<'a> {
+    fn new(plan: &'a Plan, progress: &'a (dyn Fn(&Operation, &Event) + Sync)) -> Run<'a> {
+        let count = plan.operations.len();
+        let mut unfinished = vec![0; count];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
+        for op in &plan.operations {
+            for &dep in op.after.iter().chain(&op.settled).chain(&op.if_failed) {
+                dependents[dep].push(op.id);
+                unfinished[op.id] += 1;
+            }
+        }
+        let mut run = Run {
+            plan,
+            progress,
+            state: vec![State::Pending; count],
+            unfinished,
+            dependents,
+            blame: vec![None; count],
+            ready: Vec::new(),
+            report: Report::default(),
+        };
+        let free: Vec<usize> = (0..count).filter(|&i| run.unfinished[i] == 0).collect();
+        run.decide(free);
+        run
+    }
+
+    /// Decides, for operations whose dependencies have all finished, whether they run, and
+    /// settles those that do not (and what that unblocks).
+    fn decide(&mut self, mut decidable: Vec<usize>) {
+        decidable.sort_unstable_by(|a, b| b.cmp(a));
+        while let Some(id) = decidable.pop() {
+            let plan = self.plan;
+            let op = &plan.operations[id];
+            let outcome = |dep: usize| self.state[dep];
+            let did_not_succeed = |d: usize| matches!(outcome(d), State::Failed | State::Skipped);
+            let unblocked = if op.if_failed.is_some_and(|f| !did_not_succeed(f)) {
+                self.finish(id, State::NotNeeded, None)
+            } else if let Some(&dep) = op.after.iter().find(|&&d| did_not_succeed(d)) {
+                let blame = self.blame[dep].clone();
+                (self.progress)(op, &Event::Skipped(id));
+                self.finish(id, State::Skipped, blame)
+            } else if op.after.iter().any(|&d| outcome(d) == State::NotNeeded) {
+                self.finish(id, State::NotNeeded, None)
+            } else if let Action::CheckFailures {
+                service,
+                watched,
+                tolerated,
+                updated,
+                failure_action,
+            } = &op.action
+            {
+                // A count of outcomes the run already has: no engine call to wait for.
+                (self.progress)(op, &Event::Started(id));
+                let count = self.count_failures(service, watched, *tolerated);
+                let result = count.map(|()| Outcome::Unchanged).map_err(|failures| {
+                    update_stopped(service, &failures, *tolerated, *updated, *failure_action)
+                });
+                self.settle(id, result)
+            } else {
+                self.ready.push(id);
+                Vec::new()
+            };
+            decidable.extend(unblocked);
+            decidable.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        self.ready.sort_unstable_by(|a, b| b.cmp(a));
+    }
+
+    /// An operation that ran has ended.
+    fn complete(&mut self, id: usize, result: Result<Outcome, String>) {
+        let unblocked = self.settle(id, result);
+        self.decide(unblocked);
+    }
+
+    /// Reports how an operation that ran ended; returns what became decidable.
+    fn settle(&mut self, id: usize, result: Result<Outcome, String>) -> Vec<usize> {
+        let plan = self.plan;
         let op = &plan.operations[id];
-        done[id] = true;
         match result {
             Ok(outcome) => {
                 if outcome == Outcome::Changed {
-                    report.mutations += 1;
+                    self.report.mutations += 1;
                 }
-                if let Outcome::Tolerated(message) = &outcome {
-                    progress(op, &Event::Warning(id, message.clone()));
-                } else {
-                    progress(op, &Event::Succeeded(id));
-                }
-                for &next in &dependents[id] {
-                    waiting[next] -= 1;
-                    if waiting[next] == 0 && !done[next] {
-                        ready.push(next);
+                match &outcome {
+                    Outcome::Tolerated(message) => {
+                        (self.progress)(op, &Event::Warning(id, message.clone()))
                     }
+                    _ => (self.progress)(op, &Event::Succeeded(id)),
                 }
+                self.finish(id, State::Succeeded, None)
             }
             Err(message) => {
-                progress(op, &Event::Failed(id, message.clone()));
-                report.failures.push(Failure {
+                (self.progress)(op, &Event::Failed(id, message.clone()));
+                self.report.failures.push(Failure {
                     operation: id,
-                    message,
+                    message: message.clone(),
                 });
-                skip_dependents(id, &dependents, &mut done, &mut report, plan, progress);
+                self.finish(id, State::Failed, Some(message))
             }
         }
     }
-    report
+
+    /// Records how an operation ended; returns the operations that no longer wait for
+    /// anything.
+    fn finish(&mut self, id: usize, state: State, blame: Option<String>) -> Vec<usize> {
+        self.state[id] = state;
+        self.blame[id] = blame;
+        if matches!(state, State::Skipped | State::NotNeeded) {
+            self.report.skipped.push(id);
+        }
+        let mut unblocked = Vec::new();
+        for &next in &self.dependents[id] {
+            self.unfinished[next] -= 1;
+            if self.unfinished[next] == 0 {
+                unblocked.push(next);
+            }
+        }
+        unblocked
+    }
+
+    /// `CheckFailures`: the failures of the watched operations (each one's own message, or
+    /// that of the failure that skipped it), as an error when there are more than tolerated.
+    fn count_failures(
+        &self,
+        service: &str,
+        watched: &[usize],
+        tolerated: usize,
+    ) -> Result<(), Vec<String>> {
+        // The replicas' own messages name the service already; the count names it once.
+        let prefix = format!("service {service:?}: ");
+        let failures: Vec<String> = watched
+            .iter()
+            .filter(|&&w| self.state[w] != State::Succeeded)
+            .map(|&w| self.blame[w].as_deref().unwrap_or("it did not run"))
+            .map(|m| m.strip_prefix(&prefix).unwrap_or(m).to_string())
+            .collect();
+        if failures.len() <= tolerated {
+            return Ok(());
+        }
+        Err(failures)
+    }
 }
 
-fn skip_dependents(
-    failed: usize,
-    dependents: &[Vec<usize>],
-    done: &mut [bool],
-    report: &mut Report,
-    plan: &Plan,
-    progress: &(dyn Fn(&Operation, &Event) + Sync),
-) {
-    let mut stack = dependents[failed].clone();
-    while let Some(id) = stack.pop() {
-        if done[id] {
-            continue;
-        }
-        done[id] = true;
-        report.skipped.push(id);
-        progress(&plan.operations[id], &Event::Skipped(id));
-        stack.extend(dependents[id].iter().copied());
-    }
+/// The error of a failure count that stopped an update: the service, the failures, and what
+/// the failure action leaves.
+fn update_stopped(
+    service: &str,
+    failures: &[String],
+    tolerated: usize,
+    updated: usize,
+    action: FailureAction,
+) -> String {
+    let (what, then) = match action {
+        FailureAction::Pause => ("paused", ""),
+        FailureAction::Rollback => (
+            "rolled back",
+            "the failed batch runs its old containers again; ",
+        ),
+        FailureAction::Continue => ("continued", ""),
+    };
+    format!(
+        "service {service:?}: update {what}: {} of {updated} updated replicas failed ({tolerated} tolerated): {}; {then}the replicas not updated yet keep the old config",
+        failures.len(),
+        failures.join("; "),
+    )
 }
 
 #[derive(Debug, PartialEq)]
@@ -232,13 +377,25 @@ async fn perform(
             .await
             .map(|()| Outcome::Changed)
             .map_err(describe),
-        Action::WaitFor { service, condition, required } => {
-            match wait_for(runtime, options, service, *condition).await {
+        Action::WaitFor { service, container, condition, required } => {
+            let waited = match container {
+                Some(container) => wait_for_container(runtime, options, service, container, *condition).await,
+                None => wait_for(runtime, options, service, *condition).await,
+            };
+            match waited {
                 Ok(()) => Ok(Outcome::Unchanged),
                 Err(message) if !required => Ok(Outcome::Tolerated(message)),
                 Err(message) => Err(message),
             }
         }
+        Action::Delay { period, .. } => {
+            tokio::time::sleep(*period).await;
+            Ok(Outcome::Unchanged)
+        }
+        Action::Monitor { service, container, period } => {
+            monitor(runtime, options, service, container, *period).await.map(|()| Outcome::Unchanged)
+        }
+        Action::CheckFailures { .. } => unreachable!("the run counts failures itself: it knows the outcomes"),
     }
 }
 
@@ -374,11 +531,96 @@ async fn wait_for(
     }
 }
 
+/// The container an operation names, by ID when it had one when planned, else by name.
+async fn inspect(
+    runtime: &dyn Runtime,
+    service: &str,
+    container: &ContainerRef,
+) -> Result<EngineContainer, String> {
+    runtime
+        .container(container.target())
+        .await
+        .map_err(|e| format!("service {service:?}: container {}: {e}", container.name))
+}
+
+/// Waits until one container is ready (`Running` or `Healthy`); fails as soon as it cannot be.
+async fn wait_for_container(
+    runtime: &dyn Runtime,
+    options: &ExecuteOptions,
+    service: &str,
+    container: &ContainerRef,
+    condition: WaitCondition,
+) -> Result<(), String> {
+    loop {
+        let c = inspect(runtime, service, container).await?;
+        let name = &container.name;
+        if matches!(c.state, ContainerState::Exited | ContainerState::Dead) {
+            let code = c.exit_code.unwrap_or(-1);
+            return Err(format!(
+                "service {service:?}: container {name} exited ({code})"
+            ));
+        }
+        let ready = match (condition, c.health) {
+            (_, Some(Health::Unhealthy)) => {
+                return Err(format!(
+                    "service {service:?}: container {name} is unhealthy"
+                ));
+            }
+            (WaitCondition::Healthy, health) => health == Some(Health::Healthy),
+            (_, _) => c.state == ContainerState::Running,
+        };
+        if ready {
+            return Ok(());
+        }
+        tokio::time::sleep(options.poll).await;
+    }
+}
+
+/// Watches a container for `period`: it must keep running and must not turn unhealthy.
+async fn monitor(
+    runtime: &dyn Runtime,
+    options: &ExecuteOptions,
+    service: &str,
+    container: &ContainerRef,
+    period: Duration,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + period;
+    let during = format!("during its {} monitor", GoDuration(period));
+    loop {
+        let c = inspect(runtime, service, container).await?;
+        let failed = |what: String| {
+            format!(
+                "service {service:?}: container {} {what} {during}",
+                container.name
+            )
+        };
+        match (c.state, c.health) {
+            (ContainerState::Exited | ContainerState::Dead, _) => {
+                let code = c.exit_code.unwrap_or(-1);
+                return Err(failed(format!("exited ({code})")));
+            }
+            (ContainerState::Running, Some(Health::Unhealthy)) => {
+                return Err(failed("turned unhealthy".into()));
+            }
+            (ContainerState::Running, _) => {}
+            (other, _) => {
+                let state = format!("{other:?}").to_lowercase();
+                return Err(failed(format!("stopped running ({state})")));
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(options.poll.min(deadline - now)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::desired::labels;
-    use crate::plan::Cause;
+    use crate::plan::{Cause, Deps};
     use crate::runtime::memory::MemoryRuntime;
 
     fn wait_plan(condition: WaitCondition) -> Plan {
@@ -386,6 +628,7 @@ mod tests {
         plan.push(
             Action::WaitFor {
                 service: "job".into(),
+                container: None,
                 condition,
                 required: true,
             },
@@ -477,5 +720,113 @@ mod tests {
         assert_eq!(report.failures.len(), 1, "no container: the wait fails");
         assert_eq!(report.skipped, [after]);
         assert_eq!(engine.network_names(), ["independent"]);
+    }
+
+    fn network(name: &str) -> Action {
+        Action::CreateNetwork(crate::desired::DesiredNetwork {
+            key: name.into(),
+            name: name.into(),
+            external: false,
+            driver: None,
+            driver_opts: Default::default(),
+            internal: false,
+            attachable: false,
+            enable_ipv6: false,
+            ipam: None,
+            labels: Default::default(),
+        })
+    }
+
+    fn deps(after: &[usize], settled: &[usize], if_failed: Option<usize>) -> Deps {
+        Deps {
+            after: after.to_vec(),
+            settled: settled.to_vec(),
+            if_failed,
+        }
+    }
+
+    /// Runs `plan` on an engine where creating the networks named in `failing` fails; returns
+    /// the report and the networks that exist, by name.
+    async fn run_failing(plan: &Plan, failing: &[&str]) -> (Report, Vec<String>) {
+        let engine = Arc::new(MemoryRuntime::new());
+        for name in failing {
+            engine.fail("create_network", name, "no address pool left");
+        }
+        let options = ExecuteOptions::new("p");
+        let report = run(plan, engine.clone(), &options, &|_, _| {}).await;
+        let mut networks = engine.network_names();
+        networks.sort();
+        (report, networks)
+    }
+
+    #[tokio::test]
+    async fn settled_waits_for_an_end_whatever_it_is_and_fallbacks_run_only_when_theirs_did_not_succeed()
+     {
+        let mut plan = Plan::default();
+        let first = plan.push(network("first"), Cause::Missing, vec![]);
+        let done = deps(&[], &[first], None);
+        plan.push_with(network("after-either"), Cause::Missing, done);
+        let fallback = deps(&[], &[], Some(first));
+        let fallback = plan.push_with(network("fallback"), Cause::Missing, fallback);
+        let behind = plan.push(network("behind-fallback"), Cause::Missing, vec![fallback]);
+        let second = plan.push(network("second"), Cause::Missing, vec![first]);
+        let skipped_fallback = deps(&[], &[], Some(second));
+        plan.push_with(
+            network("fallback-of-skipped"),
+            Cause::Missing,
+            skipped_fallback,
+        );
+
+        let (report, networks) = run_failing(&plan, &["first"]).await;
+        let expected = [
+            "after-either",
+            "behind-fallback",
+            "fallback",
+            "fallback-of-skipped",
+        ];
+        assert_eq!(
+            networks, expected,
+            "a skipped operation did not succeed either"
+        );
+        assert_eq!(report.failures.len(), 1);
+        assert_eq!(report.skipped, [second]);
+
+        let (report, networks) = run_failing(&plan, &[]).await;
+        assert_eq!(networks, ["after-either", "first", "second"]);
+        assert!(report.is_success());
+        // Not needed: neither the fallbacks nor what waits for them ran.
+        let mut skipped = report.skipped.clone();
+        skipped.sort_unstable();
+        assert_eq!(skipped, [fallback, behind, second + 1]);
+    }
+
+    #[tokio::test]
+    async fn a_failure_count_fails_beyond_what_it_tolerates_and_names_the_failures() {
+        let mut plan = Plan::default();
+        let watched: Vec<usize> = ["a", "b", "c"]
+            .iter()
+            .map(|name| plan.push(network(name), Cause::Missing, vec![]))
+            .collect();
+        let check = Action::CheckFailures {
+            service: "web".into(),
+            watched: watched.clone(),
+            tolerated: 1,
+            updated: 3,
+            failure_action: FailureAction::Pause,
+        };
+        let check = plan.push_with(check, Cause::Missing, deps(&[], &watched, None));
+        plan.push(network("next"), Cause::Missing, vec![check]);
+
+        let (report, networks) = run_failing(&plan, &["b"]).await;
+        assert_eq!(report.failures.len(), 1, "one failure is tolerated");
+        assert!(networks.contains(&"next".to_string()));
+
+        let (report, networks) = run_failing(&plan, &["a", "c"]).await;
+        let count = &report.failures.last().unwrap().message;
+        assert!(
+            count.starts_with("service \"web\": update paused: 2 of 3 updated replicas failed (1 tolerated): create network a: "),
+            "{count}"
+        );
+        assert!(!networks.contains(&"next".to_string()));
     }
 }

@@ -38,5 +38,6 @@ fn describe(action: &Action) -> (String, &'static str) {
         }
         Action::RenameContainer { to, .. } => (format!("Container {to}"), "Recreated"),
         Action::WaitFor { service, .. } => (format!("Service {service}"), "Ready"),
+        other => (other.to_string(), "Done"),
     }
 }

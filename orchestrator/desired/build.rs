@@ -3,7 +3,10 @@
 use indexmap::IndexMap;
 
 use super::container::container_spec;
-use super::{Desired, DesiredNetwork, DesiredService, DesiredVolume, VERSION, config_hash, labels};
+use super::{
+    Desired, DesiredNetwork, DesiredService, DesiredVolume, UpdatePolicy, VERSION, config_hash,
+    labels,
+};
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
 use crate::spec::Project;
@@ -117,6 +120,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 depends_on: service.depends_on.clone(),
                 container_name: service.container_name.clone(),
                 restart: RestartPolicy::from_service(service),
+                update: UpdatePolicy::from_service(service),
                 container,
             },
         );

@@ -5,6 +5,7 @@
 mod build;
 mod container;
 mod hash;
+mod update;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use indexmap::IndexMap;
 
 pub use build::{BuildOptions, build};
 pub use hash::config_hash;
+pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
 use crate::graph::ServiceGraph;
 use crate::spec::model::{Build, Dependency};
@@ -99,6 +101,8 @@ pub struct DesiredService {
     pub container_name: Option<String>,
     /// What the supervisor does when a replica exits or turns unhealthy.
     pub restart: crate::restart::RestartPolicy,
+    /// `deploy.update_config`: how diverged replicas are replaced; `None` is all at once.
+    pub update: Option<UpdatePolicy>,
     /// Everything needed to create one replica; the replica number is filled in per container.
     pub container: ContainerSpec,
 }

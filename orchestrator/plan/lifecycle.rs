@@ -166,20 +166,11 @@ pub fn wait(desired: &Desired, services: &[String]) -> Plan {
         if service.replicas == 0 || (!services.is_empty() && !services.contains(name)) {
             continue;
         }
-        let healthcheck = service
-            .container
-            .healthcheck
-            .as_ref()
-            .is_some_and(|h| h.test.first().map(String::as_str) != Some("NONE"));
-        let condition = if healthcheck {
-            WaitCondition::Healthy
-        } else {
-            WaitCondition::Running
-        };
         plan.push(
             Action::WaitFor {
                 service: name.clone(),
-                condition,
+                container: None,
+                condition: ready(service),
                 required: true,
             },
             Cause::Requested,
@@ -187,4 +178,18 @@ pub fn wait(desired: &Desired, services: &[String]) -> Plan {
         );
     }
     plan
+}
+
+/// When a replica of `service` is ready: running, and healthy when it has a healthcheck.
+pub(super) fn ready(service: &DesiredService) -> WaitCondition {
+    let healthcheck = service
+        .container
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| h.test.first().map(String::as_str) != Some("NONE"));
+    if healthcheck {
+        WaitCondition::Healthy
+    } else {
+        WaitCondition::Running
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod lifecycle;
 mod reconcile;
+mod rolling;
 #[cfg(test)]
 mod tests;
 
@@ -15,8 +16,9 @@ pub use reconcile::{
     reconcile,
 };
 
-use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume};
+use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, FailureAction};
 use crate::spec::model::{Build, DependencyCondition};
+use crate::spec::short::Duration as GoDuration;
 
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -37,6 +39,30 @@ pub struct Operation {
     pub cause: Cause,
     /// Operations that must have succeeded first.
     pub after: Vec<usize>,
+    /// Operations that must have finished first, whatever their outcome: a failure count
+    /// waits for the replicas it judges, and a batch goes on after a tolerated failure.
+    pub settled: Vec<usize>,
+    /// Makes this operation a fallback (a rollback): it runs only when that operation did not
+    /// succeed (it failed, or was skipped because something before it failed). Otherwise it is
+    /// not needed, and it does not run.
+    pub if_failed: Option<usize>,
+}
+
+/// What an operation waits for; every id is smaller than the operation's own.
+#[derive(Debug, Clone, Default)]
+pub struct Deps {
+    pub after: Vec<usize>,
+    pub settled: Vec<usize>,
+    pub if_failed: Option<usize>,
+}
+
+impl Deps {
+    pub fn after(after: Vec<usize>) -> Deps {
+        Deps {
+            after,
+            ..Deps::default()
+        }
+    }
 }
 
 /// A container named by the plan: by ID when it exists already, by name when this plan
@@ -100,11 +126,35 @@ pub enum Action {
         container: ContainerRef,
         to: String,
     },
-    /// Waits until `service`'s containers meet a condition.
+    /// Waits until `service`'s containers (or only `container`) meet a condition.
     WaitFor {
         service: String,
+        container: Option<ContainerRef>,
         condition: WaitCondition,
         required: bool,
+    },
+    /// Waits for `period`: `update_config.delay` between two batches.
+    Delay {
+        service: String,
+        period: Duration,
+    },
+    /// Watches a container for `period`: it fails when the container stops running or turns
+    /// unhealthy in that time (`update_config.monitor`).
+    Monitor {
+        service: String,
+        container: ContainerRef,
+        period: Duration,
+    },
+    /// Fails when more than `tolerated` of the `watched` operations did not succeed: the
+    /// failure count of a rolling update, after which its `failure_action` applies. Failing
+    /// is all it does: what happens next is in the operations that wait for it.
+    CheckFailures {
+        service: String,
+        watched: Vec<usize>,
+        tolerated: usize,
+        /// How many replicas the whole update replaces (for the message).
+        updated: usize,
+        failure_action: FailureAction,
     },
 }
 
@@ -170,6 +220,15 @@ pub enum Cause {
     Unhealthy { attempt: u32 },
     /// The replica was stopped behind wharf's back (`docker stop`): drift, corrected.
     Drift,
+    /// A step of a rolling update between or after its batches (a delay, a failure count).
+    Rollout {
+        service: String,
+        batch: usize,
+        batches: usize,
+    },
+    /// Putting a replica back on its old container: its batch failed, or (start-first) its
+    /// new container never got ready.
+    RollingBack(String),
 }
 
 impl fmt::Display for Cause {
@@ -193,6 +252,12 @@ impl fmt::Display for Cause {
             Cause::RestartPolicy { attempt } => write!(f, "restart policy, attempt {attempt}"),
             Cause::Unhealthy { attempt } => write!(f, "unhealthy, attempt {attempt}"),
             Cause::Drift => f.write_str("stopped behind wharf's back"),
+            Cause::Rollout {
+                service,
+                batch,
+                batches,
+            } => write!(f, "update of {service}, batch {batch} of {batches}"),
+            Cause::RollingBack(name) => write!(f, "rolling back {name}"),
         }
     }
 }
@@ -226,7 +291,10 @@ impl fmt::Display for Action {
                 write!(f, "rename container {} to {to}", container.name)
             }
             Action::WaitFor {
-                service, condition, ..
+                service,
+                container,
+                condition,
+                ..
             } => {
                 let condition = match condition {
                     WaitCondition::Started => "started",
@@ -234,19 +302,68 @@ impl fmt::Display for Action {
                     WaitCondition::Healthy => "healthy",
                     WaitCondition::CompletedSuccessfully => "completed successfully",
                 };
-                write!(f, "wait for {service} {condition}")
+                match container {
+                    Some(container) => {
+                        write!(f, "wait for container {} {condition}", container.name)
+                    }
+                    None => write!(f, "wait for {service} {condition}"),
+                }
             }
+            Action::Delay { period, .. } => write!(f, "delay {}", GoDuration(*period)),
+            Action::Monitor {
+                container, period, ..
+            } => write!(
+                f,
+                "monitor container {} for {}",
+                container.name,
+                GoDuration(*period)
+            ),
+            Action::CheckFailures {
+                service,
+                tolerated,
+                updated,
+                failure_action,
+                ..
+            } => write!(
+                f,
+                "check update of {service}: tolerate {tolerated} failed of {updated}, else {}",
+                failure_action_name(*failure_action)
+            ),
         }
     }
 }
 
+/// As the compose file writes it.
+fn failure_action_name(action: FailureAction) -> &'static str {
+    match action {
+        FailureAction::Pause => "pause",
+        FailureAction::Continue => "continue",
+        FailureAction::Rollback => "rollback",
+    }
+}
+
 impl fmt::Display for Operation {
-    /// `#3 create container shop-web-1 (missing) [#1 #2]`
+    /// `#3 create container shop-web-1 (missing) [#1 #2]`; operations it waits for whatever
+    /// their outcome follow `done`, and a fallback ends with `if #k failed`:
+    /// `#9 stop container c0003_shop-web-1 (rolling back shop-web-1) [#0, if #6 failed]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{} {} ({})", self.id, self.action, self.cause)?;
+        let ids = |ids: &[usize]| -> String {
+            let ids: Vec<String> = ids.iter().map(|d| format!("#{d}")).collect();
+            ids.join(" ")
+        };
+        let mut deps = Vec::new();
         if !self.after.is_empty() {
-            let deps: Vec<String> = self.after.iter().map(|d| format!("#{d}")).collect();
-            write!(f, " [{}]", deps.join(" "))?;
+            deps.push(ids(&self.after));
+        }
+        if !self.settled.is_empty() {
+            deps.push(format!("done {}", ids(&self.settled)));
+        }
+        if let Some(failed) = self.if_failed {
+            deps.push(format!("if #{failed} failed"));
+        }
+        if !deps.is_empty() {
+            write!(f, " [{}]", deps.join(", "))?;
         }
         Ok(())
     }
@@ -267,20 +384,39 @@ impl fmt::Display for Plan {
 impl Plan {
     /// Adds an operation and returns its id.
     pub fn push(&mut self, action: Action, cause: Cause, after: Vec<usize>) -> usize {
+        self.push_with(action, cause, Deps::after(after))
+    }
+
+    /// Adds an operation that also waits for operations whatever their outcome, or that is
+    /// a fallback; returns its id.
+    pub fn push_with(&mut self, action: Action, cause: Cause, deps: Deps) -> usize {
         let id = self.operations.len();
         self.operations.push(Operation {
             id,
             action,
             cause,
-            after,
+            after: deps.after,
+            settled: deps.settled,
+            if_failed: deps.if_failed,
         });
         id
     }
 
     /// True when applying the plan changes nothing on the engine.
     pub fn is_empty(&self) -> bool {
-        self.operations
-            .iter()
-            .all(|op| matches!(op.action, Action::WaitFor { .. }))
+        self.operations.iter().all(|op| !op.action.changes_engine())
+    }
+}
+
+impl Action {
+    /// False for the operations that only wait, watch or count.
+    pub fn changes_engine(&self) -> bool {
+        !matches!(
+            self,
+            Action::WaitFor { .. }
+                | Action::Delay { .. }
+                | Action::Monitor { .. }
+                | Action::CheckFailures { .. }
+        )
     }
 }

@@ -3,15 +3,17 @@
 //!
 //! The order of the operations (their ids) is for people: networks, volumes, orphans, images,
 //! then every service in start order (its scale-down, its creates and replacements, the waits
-//! for its dependencies, its starts). What the executor must respect is `after`: every id there
-//! is smaller than the operation's own, so id order is always a valid serial order.
+//! for its dependencies, its starts, its rolling update). What the executor must respect is
+//! what each operation waits for: every id there is smaller than the operation's own, so id
+//! order is always a valid serial order.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
+use super::rolling::{Replacement, Rollout};
 use super::{Action, Cause, ContainerRef, Plan};
-use crate::desired::{Desired, DesiredService, MountKind, labels};
+use crate::desired::{ContainerSpec, Desired, DesiredService, MountKind, labels};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
@@ -157,7 +159,7 @@ fn owned(labels: &HashMap<String, String>, project: &str) -> bool {
     labels.get(labels::PROJECT).map(String::as_str) == Some(project)
 }
 
-fn existing(c: &ObservedContainer) -> ContainerRef {
+pub(super) fn existing(c: &ObservedContainer) -> ContainerRef {
     ContainerRef {
         name: c.name.clone(),
         id: Some(c.id.clone()),
@@ -172,11 +174,26 @@ fn created(name: &str) -> ContainerRef {
 }
 
 /// A container that must be stopped before it can be removed without force.
-fn needs_stop(c: &ObservedContainer) -> bool {
+pub(super) fn needs_stop(c: &ObservedContainer) -> bool {
     matches!(
         c.state,
         ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
     )
+}
+
+/// The name a replacement is created under, until the old container is gone: compose's
+/// `<first 12 characters of the old ID>_<name>`.
+pub(super) fn temporary_name(old: &ObservedContainer, name: &str) -> String {
+    let short: String = old.id.chars().take(12).collect();
+    format!("{short}_{name}")
+}
+
+/// The service's container spec for replica `number`: the number is a label.
+pub(super) fn replica_spec(service: &DesiredService, number: u32) -> Box<ContainerSpec> {
+    let mut spec = service.container.clone();
+    spec.labels
+        .insert(labels::NUMBER.to_string(), number.to_string());
+    Box::new(spec)
 }
 
 /// A kept container that `up` starts again.
@@ -554,14 +571,10 @@ pub fn reconcile(
         prerequisites.sort_unstable();
         prerequisites.dedup();
 
-        let spec = |number: u32| {
-            let mut spec = service.container.clone();
-            spec.labels
-                .insert(labels::NUMBER.to_string(), number.to_string());
-            Box::new(spec)
-        };
         let mut starts: Vec<(ContainerRef, Cause, Vec<usize>)> = Vec::new();
         let mut ready: Vec<usize> = Vec::new();
+        // Replaced batch by batch, once the waits for the dependencies are known.
+        let mut rolling: Vec<Replacement> = Vec::new();
         for (number, replica) in &decision.replicas {
             let number = *number;
             let container_name = service.container_name(project, number);
@@ -618,7 +631,7 @@ pub fn reconcile(
                             service: name.to_string(),
                             number,
                             name: container_name.clone(),
-                            spec: spec(number),
+                            spec: replica_spec(service, number),
                         },
                         Cause::Missing,
                         after,
@@ -626,15 +639,26 @@ pub fn reconcile(
                     ready.push(id);
                     starts.push((created(&container_name), Cause::Missing, vec![id]));
                 }
+                Replica::Recreate(old, cause) if service.update.is_some() => {
+                    let mut rename_after = Vec::new();
+                    if old.name != container_name {
+                        rename_after.extend(freed.get(container_name.as_str()));
+                    }
+                    rolling.push(Replacement {
+                        number,
+                        old,
+                        cause: cause.clone(),
+                        rename_after,
+                    });
+                }
                 Replica::Recreate(old, cause) => {
-                    let short: String = old.id.chars().take(12).collect();
-                    let temporary = format!("{short}_{container_name}");
+                    let temporary = temporary_name(old, &container_name);
                     let create = plan.push(
                         Action::CreateContainer {
                             service: name.to_string(),
                             number,
                             name: temporary.clone(),
-                            spec: spec(number),
+                            spec: replica_spec(service, number),
                         },
                         cause.clone(),
                         prerequisites.clone(),
@@ -679,8 +703,8 @@ pub fn reconcile(
                 }
             }
         }
-        ready_ops.insert(name, ready);
-        if starts.is_empty() {
+        if starts.is_empty() && rolling.is_empty() {
+            ready_ops.insert(name, ready);
             continue;
         }
 
@@ -708,6 +732,7 @@ pub fn reconcile(
             waits.push(plan.push(
                 Action::WaitFor {
                     service: dependency.clone(),
+                    container: None,
                     condition: condition.condition.into(),
                     required: condition.required,
                 },
@@ -729,6 +754,23 @@ pub fn reconcile(
                 after,
             ));
         }
+        if let Some(policy) = service.update
+            && !rolling.is_empty()
+        {
+            let rollout = Rollout {
+                project,
+                service,
+                policy,
+                prerequisites: &prerequisites,
+                waits: &waits,
+                timeout: options.timeout,
+            };
+            // Dependents wait for every replica to be replaced and under its name.
+            let renames = rollout.push(&mut plan, &rolling);
+            ready.extend(&renames);
+            ids.extend(renames);
+        }
+        ready_ops.insert(name, ready);
         start_ops.insert(name, ids);
     }
     Ok(plan)

@@ -4,15 +4,22 @@
 //!
 //! Every plan is also applied to the in-memory engine, in id order, and must succeed; after a
 //! plan of `up` is applied, a second reconcile must be empty: plans converge.
+//!
+//! The last tests run rolling updates with the executor instead, on an engine where the new
+//! replicas crash or turn unhealthy: what `failure_action` and `max_failure_ratio` leave
+//! behind depends on what the replicas do, which a plan alone cannot show.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::{Action, BuildPolicy, DownOptions, Plan, PlanError, ReconcileOptions, down, reconcile};
 use crate::desired::{self, BuildOptions, Desired, labels};
+use crate::execute::{self, ExecuteOptions, Report};
 use crate::observe::{self, Observed};
-use crate::runtime::memory::MemoryRuntime;
+use crate::runtime::memory::{AfterStart, MemoryRuntime};
 use crate::runtime::{BuildRequest, ContainerState, Health, Runtime};
 use crate::spec::{LoadOptions, load};
 
@@ -63,7 +70,7 @@ volumes:
 /// One test's world: a project directory and an engine.
 struct Fixture {
     dir: tempfile::TempDir,
-    engine: MemoryRuntime,
+    engine: Arc<MemoryRuntime>,
 }
 
 impl Fixture {
@@ -78,7 +85,7 @@ impl Fixture {
     fn empty() -> Fixture {
         Fixture {
             dir: tempfile::tempdir().expect("a temporary directory"),
-            engine: MemoryRuntime::new(),
+            engine: Arc::new(MemoryRuntime::new()),
         }
     }
 
@@ -100,7 +107,7 @@ impl Fixture {
     }
 
     fn observe(&self, desired: Option<&Desired>) -> Observed {
-        block_on(observe::observe(&self.engine, PROJECT, desired)).expect("observe")
+        block_on(observe::observe(&*self.engine, PROJECT, desired)).expect("observe")
     }
 
     fn plan(&self, desired: &Desired, options: &ReconcileOptions) -> Result<Plan, PlanError> {
@@ -159,8 +166,12 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
     for op in plan.operations.iter().take(count) {
-        for dep in &op.after {
+        for dep in op.after.iter().chain(&op.settled).chain(&op.if_failed) {
             assert!(*dep < op.id, "#{} waits for a later #{dep}", op.id);
+        }
+        // Every operation succeeds here, so no fallback is needed.
+        if op.if_failed.is_some() {
+            continue;
         }
         let result = match &op.action {
             Action::CreateNetwork(n) => engine.create_network(n).await,
@@ -197,7 +208,10 @@ async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
             Action::RenameContainer { container, to, .. } => {
                 engine.rename_container(container.target(), to).await
             }
-            Action::WaitFor { .. } => Ok(()),
+            Action::WaitFor { .. }
+            | Action::Delay { .. }
+            | Action::Monitor { .. }
+            | Action::CheckFailures { .. } => Ok(()),
         };
         if let Err(err) = result {
             panic!("#{} {} failed: {err}\nplan:\n{plan}", op.id, op.action);
@@ -1037,4 +1051,478 @@ fn every_golden_file_has_a_test() {
             "specs/plans/{name} belongs to no test"
         );
     }
+}
+
+/// `web` with `replicas` replicas and the given `update_config` lines (and a healthcheck when
+/// `healthcheck` is set); `GREETING` is what the updates change.
+fn rolling_project(replicas: u32, update_config: &str, healthcheck: bool) -> String {
+    let mut yaml = format!(
+        "services:\n  web:\n    image: demo/app:1\n    environment:\n      GREETING: hello\n    deploy:\n      replicas: {replicas}\n      update_config:\n"
+    );
+    for line in update_config.lines() {
+        yaml.push_str(&format!("        {}\n", line.trim()));
+    }
+    if healthcheck {
+        yaml.push_str("    healthcheck:\n      test: [\"CMD\", \"true\"]\n");
+    }
+    yaml
+}
+
+/// Brings up `yaml`, changes web's environment, and returns the plan of the update (applied,
+/// as if every replica passed) and the fixture.
+fn rolling_update(yaml: &str) -> (Fixture, Plan) {
+    let fixture = Fixture::new();
+    fixture.up(&fixture.desired(yaml), &up());
+    fixture.settle(&[]);
+    let changed = fixture.desired(&replace(yaml, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.up(&changed, &up());
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+    for c in fixture.engine.all_containers() {
+        let spec = fixture.engine.spec(&c.id).unwrap();
+        assert_eq!(spec.env, ["GREETING=bonjour"], "{}", c.name);
+    }
+    (fixture, plan)
+}
+
+#[test]
+fn rolling_parallelism_two_of_five() {
+    let yaml = rolling_project(5, "parallelism: 2", false);
+    let (_, plan) = rolling_update(&yaml);
+    golden(
+        "rolling_parallelism",
+        "5 replicas, update_config parallelism 2 (the rest are swarm's defaults: stop-first,
+         monitor 5s, failure_action pause, max_failure_ratio 0): batches of 2, 2 and 1. Each
+         replica: new container under a temporary name, old one stopped, new one started, waited
+         for and monitored; the batch's failures are counted; then the old container is removed
+         and the new one renamed. The next batch starts once the count passed.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn rolling_delay_between_batches() {
+    let yaml = rolling_project(3, "parallelism: 1\ndelay: 10s\nmonitor: 0s", false);
+    let (_, plan) = rolling_update(&yaml);
+    golden(
+        "rolling_delay",
+        "parallelism 1, delay 10s, monitor 0s: one replica at a time, a 10s delay operation
+         between batches (none after the last), and no monitor: a replica passes once it runs.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn rolling_start_first_waits_for_health() {
+    let yaml = rolling_project(3, "parallelism: 1\norder: start-first\nmonitor: 2s", true);
+    let (_, plan) = rolling_update(&yaml);
+    golden(
+        "rolling_start_first",
+        "order start-first with a healthcheck: the new container is started and waited for until
+         healthy before the old one is stopped, so 3 replicas run at every moment; the monitor
+         runs beside the stop. A new container that never gets healthy is stopped and removed
+         (`if #2 failed`), and the old one, never stopped, keeps serving.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn rolling_start_first_with_a_fixed_host_port_is_stop_first() {
+    let yaml = replace(
+        &rolling_project(1, "order: start-first\nmonitor: 0s", false),
+        "    deploy:",
+        "    ports: [\"8080:80\"]\n    deploy:",
+    );
+    let (_, plan) = rolling_update(&yaml);
+    golden(
+        "rolling_start_first_port",
+        "start-first cannot start a second container on host port 8080 while the old one holds
+         it: the replica is replaced stop-first, with a warning.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn rolling_rollback_plan() {
+    let yaml = rolling_project(2, "failure_action: rollback\nmonitor: 3s", false);
+    let (_, plan) = rolling_update(&yaml);
+    golden(
+        "rolling_rollback",
+        "failure_action rollback: the old container is only stopped until its batch's count
+         passed. The fallbacks `if #k failed` run only when the count failed: they stop and
+         remove the new container and start the old one again; the next batch waits for the
+         count and is skipped then, which stops the update.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn rolling_pause_plan() {
+    let yaml = rolling_project(
+        3,
+        "failure_action: pause\nmax_failure_ratio: 0.34\nmonitor: 3s",
+        false,
+    );
+    let (_, plan) = rolling_update(&yaml);
+    golden(
+        "rolling_pause",
+        "failure_action pause with max_failure_ratio 0.34 of 3 replicas: one failure is
+         tolerated, the second stops the update. Each count covers every batch so far. A batch is
+         kept on the new config whatever its count says (`done #k`: after it, whatever its
+         outcome); only the next batch needs the count to pass.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn rolling_continue_plan() {
+    let yaml = rolling_project(2, "failure_action: continue\nmonitor: 3s", false);
+    let (_, plan) = rolling_update(&yaml);
+    golden(
+        "rolling_continue",
+        "failure_action continue: no failure count; the next batch waits for the previous one
+         to be done, whatever its outcome.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+#[test]
+fn without_update_config_replicas_are_replaced_at_once() {
+    let yaml = "services:\n  web:\n    image: demo/app:1\n    environment:\n      GREETING: hello\n    deploy:\n      replicas: 2\n";
+    let (_, plan) = rolling_update(yaml);
+    golden(
+        "replace_at_once",
+        "No update_config: compose's replacement, every replica at once, with no wait, monitor
+         or count.",
+        "up",
+        Ok(&plan),
+    );
+}
+
+// Rolling updates run by the executor.
+
+/// `rolling_project` brought up (every replica running and healthy), and the desired state
+/// with `GREETING: bonjour`, the new config the tests make crash or turn unhealthy.
+fn rolling_fixture(replicas: u32, update_config: &str, healthcheck: bool) -> (Fixture, Desired) {
+    let yaml = rolling_project(replicas, update_config, healthcheck);
+    let fixture = Fixture::new();
+    fixture.up(&fixture.desired(&yaml), &up());
+    fixture.settle(&[]);
+    let changed = fixture.desired(&replace(&yaml, "GREETING: hello", "GREETING: bonjour"));
+    (fixture, changed)
+}
+
+const NEW_CONFIG: &str = "GREETING=bonjour";
+
+/// Plans the update and runs it with the executor, as `up` does.
+fn run_update(fixture: &Fixture, desired: &Desired) -> Report {
+    run_update_while(fixture, desired, async {})
+}
+
+/// Like `run_update`, with `meanwhile` running beside the update (what happens to a replica
+/// while it is monitored).
+fn run_update_while(
+    fixture: &Fixture,
+    desired: &Desired,
+    meanwhile: impl std::future::Future<Output = ()>,
+) -> Report {
+    let plan = fixture.plan(desired, &up()).expect("a plan");
+    let options = ExecuteOptions {
+        poll: Duration::from_millis(5),
+        ..ExecuteOptions::new(PROJECT)
+    };
+    let update = execute::run(&plan, fixture.engine.clone(), &options, &|_, _| {});
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(async { tokio::join!(update, meanwhile).0 })
+}
+
+/// Each container's name, its `GREETING` and whether it runs, by name.
+fn replicas(fixture: &Fixture) -> Vec<(String, String, bool)> {
+    let mut out: Vec<(String, String, bool)> = fixture
+        .engine
+        .all_containers()
+        .into_iter()
+        .map(|c| {
+            let env = fixture.engine.spec(&c.id).unwrap().env.join(",");
+            (c.name, env, c.state == ContainerState::Running)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn replica(name: &str, env: &str, running: bool) -> (String, String, bool) {
+    (name.to_string(), format!("GREETING={env}"), running)
+}
+
+fn messages(report: &Report) -> Vec<&str> {
+    report.failures.iter().map(|f| f.message.as_str()).collect()
+}
+
+#[test]
+fn pause_stops_the_update_at_the_failed_batch() {
+    let (fixture, changed) = rolling_fixture(3, "monitor: 0s", false);
+    fixture.engine.after_start(NEW_CONFIG, AfterStart::Exit(1));
+    let report = run_update(&fixture, &changed);
+    let failures = messages(&report);
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures[0].contains("container c0001_demo-web-1 exited (1)"),
+        "{failures:?}"
+    );
+    assert!(
+        failures[1].starts_with("service \"web\": update paused: 1 of 3 updated replicas failed (0 tolerated): container c0001_demo-web-1 exited (1);"),
+        "{failures:?}"
+    );
+    // The failed batch stays on the new config, as in swarm; the others keep the old one.
+    assert_eq!(
+        replicas(&fixture),
+        [
+            replica("demo-web-1", "bonjour", false),
+            replica("demo-web-2", "hello", true),
+            replica("demo-web-3", "hello", true),
+        ]
+    );
+}
+
+#[test]
+fn rollback_puts_the_failed_batch_back_on_its_old_containers() {
+    let (fixture, changed) = rolling_fixture(3, "failure_action: rollback\nmonitor: 50ms", false);
+    // The new config runs for a moment, then turns unhealthy: the monitor catches it.
+    fixture
+        .engine
+        .after_start(NEW_CONFIG, AfterStart::Health(Health::Unhealthy));
+    let before: Vec<String> = fixture
+        .engine
+        .all_containers()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let report = run_update(&fixture, &changed);
+    let failures = messages(&report);
+    assert!(
+        failures
+            .iter()
+            .any(|m| m.contains("container c0001_demo-web-1 is unhealthy")),
+        "{failures:?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|m| m.contains("update rolled back: 1 of 3")),
+        "{failures:?}"
+    );
+    assert_eq!(
+        replicas(&fixture),
+        [
+            replica("demo-web-1", "hello", true),
+            replica("demo-web-2", "hello", true),
+            replica("demo-web-3", "hello", true),
+        ]
+    );
+    let after: Vec<String> = fixture
+        .engine
+        .all_containers()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(after, before, "the very same old containers run again");
+}
+
+#[test]
+fn continue_replaces_every_replica_despite_failures() {
+    let (fixture, changed) = rolling_fixture(3, "failure_action: continue\nmonitor: 0s", false);
+    fixture.engine.after_start(NEW_CONFIG, AfterStart::Exit(1));
+    let report = run_update(&fixture, &changed);
+    // Each failed replica is reported; nothing stops the update.
+    assert_eq!(messages(&report).len(), 3, "{:?}", messages(&report));
+    assert_eq!(
+        replicas(&fixture),
+        [
+            replica("demo-web-1", "bonjour", false),
+            replica("demo-web-2", "bonjour", false),
+            replica("demo-web-3", "bonjour", false),
+        ]
+    );
+}
+
+#[test]
+fn max_failure_ratio_tolerates_failures_up_to_the_ratio() {
+    // 1 failure of 4 is not more than 0.25: the update goes on to the end.
+    let (fixture, changed) = rolling_fixture(4, "max_failure_ratio: 0.25\nmonitor: 0s", false);
+    fixture
+        .engine
+        .after_start("c0002_demo-web-2", AfterStart::Exit(1));
+    let report = run_update(&fixture, &changed);
+    let failures = messages(&report);
+    assert_eq!(
+        failures.len(),
+        1,
+        "only the replica's own failure: {failures:?}"
+    );
+    assert_eq!(
+        replicas(&fixture),
+        [
+            replica("demo-web-1", "bonjour", true),
+            replica("demo-web-2", "bonjour", false),
+            replica("demo-web-3", "bonjour", true),
+            replica("demo-web-4", "bonjour", true),
+        ]
+    );
+
+    // A second failure is more than 0.25 of 4: the update pauses after it.
+    let (fixture, changed) = rolling_fixture(4, "max_failure_ratio: 0.25\nmonitor: 0s", false);
+    fixture
+        .engine
+        .after_start("c0002_demo-web-2", AfterStart::Exit(1));
+    fixture
+        .engine
+        .after_start("c0003_demo-web-3", AfterStart::Exit(1));
+    let report = run_update(&fixture, &changed);
+    let failures = messages(&report);
+    assert!(
+        failures
+            .last()
+            .is_some_and(|m| m.contains("2 of 4 updated replicas failed (1 tolerated)")),
+        "{failures:?}"
+    );
+    assert_eq!(
+        replicas(&fixture),
+        [
+            replica("demo-web-1", "bonjour", true),
+            replica("demo-web-2", "bonjour", false),
+            replica("demo-web-3", "bonjour", false),
+            replica("demo-web-4", "hello", true),
+        ]
+    );
+}
+
+#[test]
+fn start_first_stops_the_old_replica_only_once_the_new_one_is_healthy() {
+    let (fixture, changed) = rolling_fixture(2, "order: start-first\nmonitor: 0s", true);
+    fixture
+        .engine
+        .after_start(NEW_CONFIG, AfterStart::Health(Health::Healthy));
+    fixture.engine.clear_calls();
+    let report = run_update(&fixture, &changed);
+    assert!(report.is_success(), "{:?}", messages(&report));
+    let calls: Vec<String> = fixture
+        .engine
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("start") || c.starts_with("stop"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "start_container c0001_demo-web-1",
+            "stop_container c0001",
+            "start_container c0002_demo-web-2",
+            "stop_container c0002",
+        ]
+    );
+
+    // A new replica that never gets healthy is discarded and the old one keeps running,
+    // whatever the failure action.
+    for action in ["pause", "rollback", "continue"] {
+        let update = format!("order: start-first\nmonitor: 0s\nfailure_action: {action}");
+        let (fixture, changed) = rolling_fixture(2, &update, true);
+        fixture
+            .engine
+            .after_start(NEW_CONFIG, AfterStart::Health(Health::Unhealthy));
+        let report = run_update(&fixture, &changed);
+        assert!(!report.is_success(), "{action}");
+        assert_eq!(
+            replicas(&fixture),
+            [
+                replica("demo-web-1", "hello", true),
+                replica("demo-web-2", "hello", true)
+            ],
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn rolling_update_waits_for_dependencies() {
+    let yaml = replace(
+        SHOP,
+        "    ports: [\"8080:80\"]\n",
+        "    deploy:\n      replicas: 2\n      update_config:\n        monitor: 0s\n",
+    );
+    let (fixture, _) = {
+        let fixture = Fixture::new();
+        let desired = fixture.desired(&yaml);
+        fixture.up(&desired, &up());
+        fixture.settle(&[]);
+        (fixture, desired)
+    };
+    let changed = fixture.desired(&replace(&yaml, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "rolling_dependencies",
+        "web (2 replicas, update_config with monitor 0s) changed: each new container's start
+         also waits for web's dependencies (db healthy, migrate completed), once.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn interrupted_rolling_update_is_finished() {
+    let yaml = rolling_project(2, "monitor: 0s", false);
+    let fixture = Fixture::new();
+    fixture.up(&fixture.desired(&yaml), &up());
+    fixture.settle(&[]);
+    let changed = fixture.desired(&replace(&yaml, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.plan(&changed, &up()).unwrap();
+    // Stopped once replica 1's new container runs, before its batch was counted.
+    fixture.apply_first(&plan, 3);
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "rolling_interrupted",
+        "An `up` that updated web stopped while replica 1's new container ran under its
+         temporary name beside the stopped old one: the new one keeps number 1 (it is up to
+         date), the old one is removed, the new one renamed; replica 2 is updated as before.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
+#[test]
+fn the_monitor_catches_a_replica_that_turns_unhealthy_after_it_ran() {
+    let (fixture, changed) = rolling_fixture(2, "monitor: 2s", false);
+    let engine = fixture.engine.clone();
+    let turn_unhealthy = async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        engine.set_health("c0001_demo-web-1", Some(Health::Unhealthy));
+    };
+    let report = run_update_while(&fixture, &changed, turn_unhealthy);
+    let failures = messages(&report);
+    assert!(
+        failures[0].contains("container c0001_demo-web-1 turned unhealthy during its 2s monitor"),
+        "{failures:?}"
+    );
+    assert_eq!(
+        replicas(&fixture),
+        [
+            replica("demo-web-1", "bonjour", true),
+            replica("demo-web-2", "hello", true),
+        ],
+        "paused after the first batch"
+    );
 }

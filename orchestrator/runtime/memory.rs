@@ -10,6 +10,8 @@
 //! wharf (`set_state`, `set_health`, `add_*`), is an event on `events` streams, in the engine's
 //! order (`stop` is `kill` 15, `die`, `stop`); `inject_event` sends any event and
 //! `drop_event_streams` ends the current streams as a lost engine connection would.
+//! `after_start` makes containers with a given name or environment entry exit or change health
+//! as soon as they start, as a broken new config would.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -55,6 +57,18 @@ struct State {
     events: Option<broadcast::Sender<EngineEvent>>,
     /// Events so far, for their times.
     event_count: i64,
+    /// (name or environment entry, behaviour): what the containers with that name or created
+    /// with that entry do as soon as they start.
+    after_start: Vec<(String, AfterStart)>,
+}
+
+/// What a container does right after it starts, as its command or healthcheck would decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterStart {
+    /// Its process ends with this code.
+    Exit(i64),
+    /// Its healthcheck reports this.
+    Health(Health),
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +145,64 @@ impl State {
             });
         }
         Ok(i)
+    }
+
+    /// A state change with the event the engine would send: `start`, `pause`, `unpause`, or
+    /// `die` with the exit code when a running container ends.
+    fn change_state(&mut self, i: usize, state: ContainerState, exit_code: Option<i64>) {
+        use ContainerState::{Dead, Exited, Paused, Restarting, Running};
+        let engine = &mut self.containers[i].engine;
+        let before = engine.state;
+        engine.state = state;
+        engine.exit_code = exit_code;
+        if state != ContainerState::Running {
+            engine.health = None;
+            engine.addresses.clear();
+        }
+        let action = match (before, state) {
+            (before, after) if before == after => None,
+            (Paused, Running) => Some(EventAction::Unpause),
+            (_, Running) => Some(EventAction::Start),
+            (_, Paused) => Some(EventAction::Pause),
+            (Running | Restarting, Exited | Dead) => Some(EventAction::Die { exit_code }),
+            _ => None,
+        };
+        if let Some(action) = action {
+            self.emit_container(i, action);
+        }
+    }
+
+    /// A health change; to healthy or unhealthy, it is a `health_status` event.
+    fn change_health(&mut self, i: usize, health: Option<Health>) {
+        let before = std::mem::replace(&mut self.containers[i].engine.health, health);
+        match health {
+            Some(health @ (Health::Healthy | Health::Unhealthy)) if before != Some(health) => {
+                self.emit_container(i, EventAction::HealthStatus(health));
+            }
+            _ => {}
+        }
+    }
+
+    /// What a container that just started does on its own (see `MemoryRuntime::after_start`).
+    fn behave_after_start(&mut self, i: usize) {
+        let container = &self.containers[i];
+        let env = container
+            .spec
+            .as_ref()
+            .map(|spec| &spec.env[..])
+            .unwrap_or_default();
+        let behaviour = self
+            .after_start
+            .iter()
+            .find(|(key, _)| *key == container.engine.name || env.contains(key))
+            .map(|(_, behaviour)| *behaviour);
+        match behaviour {
+            Some(AfterStart::Exit(code)) => {
+                self.change_state(i, ContainerState::Exited, Some(code))
+            }
+            Some(AfterStart::Health(health)) => self.change_health(i, Some(health)),
+            None => {}
+        }
     }
 
     fn name_in_use(&self, name: &str) -> Result<()> {
@@ -282,41 +354,22 @@ impl MemoryRuntime {
     /// with the event the engine would send: `start`, `pause`, `unpause`, or `die` with the
     /// exit code when a running container ends.
     pub fn set_state(&self, id_or_name: &str, state: ContainerState, exit_code: Option<i64>) {
-        use ContainerState::{Dead, Exited, Paused, Restarting, Running};
         let mut s = self.lock();
         let i = s.find(id_or_name).expect("set_state: no such container");
-        let engine = &mut s.containers[i].engine;
-        let before = engine.state;
-        engine.state = state;
-        engine.exit_code = exit_code;
-        if state != ContainerState::Running {
-            engine.health = None;
-            engine.addresses.clear();
-        }
-        let action = match (before, state) {
-            (before, after) if before == after => None,
-            (Paused, Running) => Some(EventAction::Unpause),
-            (_, Running) => Some(EventAction::Start),
-            (_, Paused) => Some(EventAction::Pause),
-            (Running | Restarting, Exited | Dead) => Some(EventAction::Die { exit_code }),
-            _ => None,
-        };
-        if let Some(action) = action {
-            s.emit_container(i, action);
-        }
+        s.change_state(i, state, exit_code);
     }
 
     /// Sets a container's health; a change to healthy or unhealthy is a `health_status` event.
     pub fn set_health(&self, id_or_name: &str, health: Option<Health>) {
         let mut s = self.lock();
         let i = s.find(id_or_name).expect("set_health: no such container");
-        let before = std::mem::replace(&mut s.containers[i].engine.health, health);
-        match health {
-            Some(health @ (Health::Healthy | Health::Unhealthy)) if before != Some(health) => {
-                s.emit_container(i, EventAction::HealthStatus(health));
-            }
-            _ => {}
-        }
+        s.change_health(i, health);
+    }
+
+    /// Containers named `key`, or created with `key` (`KEY=VALUE`) in their environment, do
+    /// `behaviour` as soon as they start: a new config that crashes or turns unhealthy.
+    pub fn after_start(&self, key: &str, behaviour: AfterStart) {
+        self.lock().after_start.push((key.to_string(), behaviour));
     }
 
     /// Sends an event to the current `events` streams (those of its project label), as it is.
@@ -695,6 +748,7 @@ impl Runtime for MemoryRuntime {
             })
             .collect();
         s.emit_container(i, EventAction::Start);
+        s.behave_after_start(i);
         Ok(())
     }
 
