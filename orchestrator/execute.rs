@@ -56,6 +56,26 @@ pub enum Event {
 pub struct Failure {
     pub operation: usize,
     pub message: String,
+    /// The engine changed under the plan: a container it names is gone, or a name it creates
+    /// is taken (another process acted meanwhile). Observing again and planning again is the
+    /// way out, where for any other failure it would only fail again.
+    pub stale: bool,
+}
+
+/// Why an operation failed.
+#[derive(Debug)]
+struct OperationError {
+    message: String,
+    stale: bool,
+}
+
+impl From<String> for OperationError {
+    fn from(message: String) -> OperationError {
+        OperationError {
+            message,
+            stale: false,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -80,7 +100,7 @@ pub async fn run(
     progress: &(dyn Fn(&Operation, &Event) + Sync),
 ) -> Report {
     let mut run = Run::new(plan, progress);
-    let mut tasks: JoinSet<(usize, Result<Outcome, String>)> = JoinSet::new();
+    let mut tasks: JoinSet<(usize, Result<Outcome, OperationError>)> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
     loop {
         while tasks.len() < parallelism
@@ -123,8 +143,11 @@ struct Run<'a> {
     dependents: Vec<Vec<usize>>,
     /// Per operation that failed or was skipped: the failure behind it.
     blame: Vec<Option<String>>,
-    /// Operations whose dependencies allow them to run, lowest id last.
+    /// Operations whose dependencies allow them to run, the next to run last.
     ready: Vec<usize>,
+    /// Per operation: how many operations the longest chain of its dependents holds, itself
+    /// included. Ready operations with the longest chain behind them run first.
+    height: Vec<usize>,
     report: Report,
 }
 
@@ -139,11 +162,17 @@ impl<'a> Run<'a> {
                 unfinished[op.id] += 1;
             }
         }
+        // Dependencies come before their dependents in a plan: one pass from the end.
+        let mut height = vec![1; count];
+        for id in (0..count).rev() {
+            height[id] += dependents[id].iter().map(|&d| height[d]).max().unwrap_or(0);
+        }
         let mut run = Run {
             plan,
             progress,
             state: vec![State::Pending; count],
             unfinished,
+            height,
             dependents,
             blame: vec![None; count],
             ready: Vec::new(),
@@ -183,7 +212,7 @@ impl<'a> Run<'a> {
                 (self.progress)(op, &Event::Started(id));
                 let count = self.count_failures(service, watched, *tolerated);
                 let result = count.map(|()| Outcome::Unchanged).map_err(|failures| {
-                    update_stopped(service, &failures, *tolerated, *updated, *failure_action)
+                    update_stopped(service, &failures, *tolerated, *updated, *failure_action).into()
                 });
                 self.settle(id, result)
             } else {
@@ -193,17 +222,21 @@ impl<'a> Run<'a> {
             decidable.extend(unblocked);
             decidable.sort_unstable_by(|a, b| b.cmp(a));
         }
-        self.ready.sort_unstable_by(|a, b| b.cmp(a));
+        // The engine serves a burst of calls in its own order: the operations that the most
+        // work waits for are sent first (the critical path), then the lowest id.
+        let height = &self.height;
+        self.ready
+            .sort_unstable_by(|&a, &b| (height[a], b).cmp(&(height[b], a)));
     }
 
     /// An operation that ran has ended.
-    fn complete(&mut self, id: usize, result: Result<Outcome, String>) {
+    fn complete(&mut self, id: usize, result: Result<Outcome, OperationError>) {
         let unblocked = self.settle(id, result);
         self.decide(unblocked);
     }
 
     /// Reports how an operation that ran ended; returns what became decidable.
-    fn settle(&mut self, id: usize, result: Result<Outcome, String>) -> Vec<usize> {
+    fn settle(&mut self, id: usize, result: Result<Outcome, OperationError>) -> Vec<usize> {
         let plan = self.plan;
         let op = &plan.operations[id];
         match result {
@@ -219,11 +252,12 @@ impl<'a> Run<'a> {
                 }
                 self.finish(id, State::Succeeded, None)
             }
-            Err(message) => {
+            Err(OperationError { message, stale }) => {
                 (self.progress)(op, &Event::Failed(id, message.clone()));
                 self.report.failures.push(Failure {
                     operation: id,
                     message: message.clone(),
+                    stale,
                 });
                 self.finish(id, State::Failed, Some(message))
             }
@@ -308,8 +342,11 @@ async fn perform(
     op: &Operation,
     runtime: &dyn Runtime,
     options: &ExecuteOptions,
-) -> Result<Outcome, String> {
-    let describe = |err: RuntimeError| format!("{}: {err}", op.action);
+) -> Result<Outcome, OperationError> {
+    let describe = |err: RuntimeError| OperationError {
+        stale: matches!(err, RuntimeError::NotFound(_) | RuntimeError::Conflict(_)),
+        message: format!("{}: {err}", op.action),
+    };
     match &op.action {
         Action::CreateNetwork(network) => match runtime.create_network(network).await {
             Err(RuntimeError::Conflict(_)) => Ok(Outcome::Unchanged),
@@ -326,7 +363,7 @@ async fn perform(
             .await
             .map(|()| Outcome::Changed)
             .map_err(|err| {
-                format!("service {service:?}: image {image} is not available locally and cannot be pulled: {err}")
+                format!("service {service:?}: image {image} is not available locally and cannot be pulled: {err}").into()
             }),
         Action::BuildImage { service, image, build } => {
             let request = BuildRequest {
@@ -348,7 +385,7 @@ async fn perform(
                 .build_image(&request)
                 .await
                 .map(|_| Outcome::Changed)
-                .map_err(|err| format!("service {service:?}: building {image} failed: {err}"))
+                .map_err(|err| format!("service {service:?}: building {image} failed: {err}").into())
         }
         Action::CreateContainer { service, name, spec, .. } => {
             let mut spec = spec.as_ref().clone();
@@ -385,7 +422,7 @@ async fn perform(
             match waited {
                 Ok(()) => Ok(Outcome::Unchanged),
                 Err(message) if !required => Ok(Outcome::Tolerated(message)),
-                Err(message) => Err(message),
+                Err(message) => Err(message.into()),
             }
         }
         Action::Delay { period, .. } => {
@@ -393,7 +430,10 @@ async fn perform(
             Ok(Outcome::Unchanged)
         }
         Action::Monitor { service, container, period } => {
-            monitor(runtime, options, service, container, *period).await.map(|()| Outcome::Unchanged)
+            monitor(runtime, options, service, container, *period)
+                .await
+                .map(|()| Outcome::Unchanged)
+                .map_err(OperationError::from)
         }
         Action::CheckFailures { .. } => unreachable!("the run counts failures itself: it knows the outcomes"),
     }
@@ -698,28 +738,98 @@ mod tests {
     async fn a_failure_skips_what_waits_for_it_and_the_rest_goes_on() {
         let engine = Arc::new(MemoryRuntime::new());
         let mut plan = wait_plan(WaitCondition::Running);
-        let net = |name: &str| crate::desired::DesiredNetwork {
-            key: name.into(),
-            name: name.into(),
-            external: false,
-            driver: None,
-            driver_opts: Default::default(),
-            internal: false,
-            attachable: false,
-            enable_ipv6: false,
-            ipam: None,
-            labels: Default::default(),
-        };
-        let after = plan.push(Action::CreateNetwork(net("after")), Cause::Missing, vec![0]);
-        plan.push(
-            Action::CreateNetwork(net("independent")),
-            Cause::Missing,
-            Vec::new(),
-        );
+        let after = plan.push(network("after"), Cause::Missing, vec![0]);
+        plan.push(network("independent"), Cause::Missing, Vec::new());
         let report = run(&plan, engine.clone(), &ExecuteOptions::new("p"), &|_, _| {}).await;
         assert_eq!(report.failures.len(), 1, "no container: the wait fails");
         assert_eq!(report.skipped, [after]);
         assert_eq!(engine.network_names(), ["independent"]);
+    }
+
+    #[tokio::test]
+    async fn a_container_gone_or_a_name_taken_is_stale_and_a_failed_pull_is_not() {
+        let engine = Arc::new(MemoryRuntime::new());
+        let mut plan = Plan::default();
+        let gone = ContainerRef {
+            name: "p-web-1".into(),
+            id: Some("0123456789ab".into()),
+        };
+        plan.push(
+            Action::StartContainer {
+                service: "web".into(),
+                container: gone,
+            },
+            Cause::NotRunning,
+            Vec::new(),
+        );
+        plan.push(
+            Action::PullImage {
+                service: "web".into(),
+                image: "nowhere/web:1".into(),
+            },
+            Cause::Missing,
+            Vec::new(),
+        );
+        let report = run(&plan, engine, &ExecuteOptions::new("p"), &|_, _| {}).await;
+        let mut failures: Vec<(usize, bool)> = report
+            .failures
+            .iter()
+            .map(|f| (f.operation, f.stale))
+            .collect();
+        failures.sort();
+        assert_eq!(failures, [(0, true), (1, false)]);
+    }
+
+    #[tokio::test]
+    async fn the_critical_path_goes_first_and_at_most_parallelism_run_at_once() {
+        let engine = Arc::new(MemoryRuntime::new());
+        let mut plan = Plan::default();
+        let lone = plan.push(network("lone"), Cause::Missing, Vec::new());
+        let head = plan.push(network("head"), Cause::Missing, Vec::new());
+        let middle = plan.push(network("middle"), Cause::Missing, vec![head]);
+        let tail = plan.push(network("tail"), Cause::Missing, vec![middle]);
+        let order = std::sync::Mutex::new(Vec::new());
+        let running = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        let record = |_: &Operation, event: &Event| {
+            use std::sync::atomic::Ordering::SeqCst;
+            match event {
+                Event::Started(id) => {
+                    order.lock().unwrap().push(*id);
+                    let now = running.fetch_add(1, SeqCst) + 1;
+                    most.fetch_max(now, SeqCst);
+                }
+                _ => {
+                    running.fetch_sub(1, SeqCst);
+                }
+            }
+        };
+        let serial = ExecuteOptions {
+            parallelism: 1,
+            ..ExecuteOptions::new("p")
+        };
+        let report = run(&plan, engine, &serial, &record).await;
+        assert!(report.is_success());
+        // The head of the three-long chain first, then the chain, the lone one where its id
+        // puts it among equals.
+        assert_eq!(*order.lock().unwrap(), [head, middle, lone, tail]);
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        let mut wide = Plan::default();
+        for n in 0..40 {
+            wide.push(network(&format!("n{n}")), Cause::Missing, Vec::new());
+        }
+        most.store(0, std::sync::atomic::Ordering::SeqCst);
+        let options = ExecuteOptions {
+            parallelism: 4,
+            ..ExecuteOptions::new("p")
+        };
+        run(&wide, Arc::new(MemoryRuntime::new()), &options, &record).await;
+        assert_eq!(
+            most.load(std::sync::atomic::Ordering::SeqCst),
+            4,
+            "up to the bound, never more"
+        );
     }
 
     fn network(name: &str) -> Action {

@@ -1068,3 +1068,47 @@ services:
     let logs = p.ok(&["logs"]);
     assert!(!logs.contains('\x1b'), "{logs:?}");
 }
+
+#[test]
+fn a_recreated_container_keeps_the_data_of_its_anonymous_volume_unless_renewed() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    environment:
+      VERSION: "1"
+    volumes: ["/data"]
+"#;
+    let p = Project::new("anonvol", file);
+    p.ok(&["up", "-d"]);
+    let app = p.container("app", 1);
+    docker(&["exec", &app, "sh", "-c", "echo kept > /data/file"]);
+    let first = inspect(&app, "{{.Id}}");
+    p.write(&file.replace(r#"VERSION: "1""#, r#"VERSION: "2""#));
+    p.ok(&["up", "-d"]);
+    assert_ne!(inspect(&app, "{{.Id}}"), first, "recreated");
+    assert_eq!(docker(&["exec", &app, "cat", "/data/file"]).trim(), "kept");
+
+    let volume = || inspect(&app, "{{range .Mounts}}{{.Name}}{{end}}");
+    let carried = volume();
+    p.write(&file.replace(r#"VERSION: "1""#, r#"VERSION: "3""#));
+    p.ok(&["up", "-d", "-V"]);
+    let out = Command::new("docker")
+        .args(["exec", &app, "cat", "/data/file"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "-V gives a new, empty volume");
+    // `-V` leaves the old volume behind, unmounted, as compose does: it is this test's to remove.
+    docker(&["volume", "rm", &carried]);
+
+    // `down -v` removes the anonymous volume, also one passed on by a recreate.
+    p.write(&file.replace(r#"VERSION: "1""#, r#"VERSION: "4""#));
+    p.ok(&["up", "-d"]);
+    let current = volume();
+    p.ok(&["down", "-v"]);
+    assert!(
+        docker_lines(&["volume", "ls", "-q", "--filter", &format!("name={current}")]).is_empty(),
+        "{current} is left after down -v"
+    );
+}

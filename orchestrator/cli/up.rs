@@ -46,6 +46,9 @@ pub struct UpArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Recreate anonymous volumes instead of retrieving data from the previous containers
+    #[arg(short = 'V', long)]
+    pub renew_anon_volumes: bool,
     /// Shutdown timeout in seconds for replaced containers
     #[arg(short, long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -152,6 +155,7 @@ fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
         build: args.build,
         no_build: args.no_build,
         timeout: args.timeout,
+        renew_anon_volumes: args.renew_anon_volumes,
     })
 }
 

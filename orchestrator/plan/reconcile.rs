@@ -44,6 +44,8 @@ pub struct ReconcileOptions {
     pub build: BuildPolicy,
     /// `-t`: the stop timeout for replaced containers.
     pub timeout: Option<Duration>,
+    /// `-V`: a replaced container's anonymous volumes are not passed on to its replacement.
+    pub renew_anon_volumes: bool,
     /// Set by the supervisor: exited and unhealthy replicas follow their restart policy
     /// instead of being started as `up` starts them.
     pub supervision: Option<Supervision>,
@@ -194,6 +196,29 @@ pub(super) fn replica_spec(service: &DesiredService, number: u32) -> Box<Contain
     spec.labels
         .insert(labels::NUMBER.to_string(), number.to_string());
     Box::new(spec)
+}
+
+/// The spec of the container that replaces `old`. The anonymous volumes that `old` has where
+/// the file still asks for an anonymous volume are mounted again, so that a recreate keeps
+/// their data, as compose does (unless `renew`: `up -V`).
+pub(super) fn replacement_spec(
+    service: &DesiredService,
+    number: u32,
+    old: &ObservedContainer,
+    renew: bool,
+) -> Box<ContainerSpec> {
+    let mut spec = replica_spec(service, number);
+    if !renew {
+        for volume in old.engine.volumes.iter().filter(|v| v.anonymous) {
+            let anonymous = spec.mounts.iter_mut().find(|m| {
+                m.kind == MountKind::Volume && m.source.is_none() && m.target == volume.target
+            });
+            if let Some(mount) = anonymous {
+                mount.source = Some(volume.name.clone());
+            }
+        }
+    }
+    spec
 }
 
 /// A kept container that `up` starts again.
@@ -658,7 +683,12 @@ pub fn reconcile(
                             service: name.to_string(),
                             number,
                             name: temporary.clone(),
-                            spec: replica_spec(service, number),
+                            spec: replacement_spec(
+                                service,
+                                number,
+                                old,
+                                options.renew_anon_volumes,
+                            ),
                         },
                         cause.clone(),
                         prerequisites.clone(),
@@ -764,6 +794,7 @@ pub fn reconcile(
                 prerequisites: &prerequisites,
                 waits: &waits,
                 timeout: options.timeout,
+                renew_anon_volumes: options.renew_anon_volumes,
             };
             // Dependents wait for every replica to be replaced and under its name.
             let renames = rollout.push(&mut plan, &rolling);
@@ -976,7 +1007,23 @@ pub fn down(
             .filter(|v| owned(&v.labels, project) && !external(ResourceKind::Volume, &v.name))
             .map(|v| v.name.as_str())
             .collect();
+        // The anonymous volumes of the removed containers too: the engine removes those with
+        // the container, but not one a recreate passed on by name to the new container.
+        let kept: HashSet<&str> = left
+            .iter()
+            .flat_map(|c| &c.engine.volumes)
+            .map(|v| v.name.as_str())
+            .collect();
+        volumes.extend(
+            by_service
+                .values()
+                .flatten()
+                .flat_map(|c| &c.engine.volumes)
+                .filter(|v| v.anonymous && !kept.contains(v.name.as_str()))
+                .map(|v| v.name.as_str()),
+        );
         volumes.sort_unstable();
+        volumes.dedup();
         for volume in volumes {
             plan.push(
                 Action::RemoveVolume {

@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use super::reconcile::{existing, needs_stop, replica_spec, temporary_name};
+use super::reconcile::{existing, needs_stop, replacement_spec, temporary_name};
 use super::{Action, Cause, ContainerRef, Deps, Plan, lifecycle};
 use crate::desired::{DesiredService, FailureAction, UpdateOrder, UpdatePolicy};
 use crate::observe::ObservedContainer;
@@ -47,6 +47,8 @@ pub(super) struct Rollout<'a> {
     pub waits: &'a [usize],
     /// `up -t`: the stop timeout.
     pub timeout: Option<Duration>,
+    /// `up -V`.
+    pub renew_anon_volumes: bool,
 }
 
 /// Where the update stands between two batches.
@@ -201,7 +203,12 @@ impl Rollout<'_> {
                 service: name.clone(),
                 number: replica.number,
                 name: new.name.clone(),
-                spec: replica_spec(self.service, replica.number),
+                spec: replacement_spec(
+                    self.service,
+                    replica.number,
+                    replica.old,
+                    self.renew_anon_volumes,
+                ),
             },
             replica.cause.clone(),
             create_deps,

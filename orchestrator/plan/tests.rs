@@ -371,6 +371,66 @@ fn env_change_recreates_only_that_service() {
 }
 
 #[test]
+fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
+    let fixture = Fixture::new();
+    let file = "services:\n  web:\n    image: demo/app:1\n    environment: {V: '1'}\n    volumes: [/cache, /data, 'named:/named']\nvolumes:\n  named: {}\n";
+    let first = fixture.desired(file);
+    fixture.up(&first, &up());
+    let volumes = |fixture: &Fixture| -> Vec<(String, String)> {
+        let mounts = fixture.engine.spec("demo-web-1").unwrap().mounts;
+        mounts
+            .iter()
+            .map(|m| (m.target.clone(), m.source.clone().unwrap_or_default()))
+            .collect()
+    };
+    let before = volumes(&fixture);
+    let anonymous: Vec<&(String, String)> = before.iter().filter(|(t, _)| t != "/named").collect();
+    assert!(anonymous.iter().all(|(_, source)| source.is_empty()));
+
+    // The first recreate passes the engine's anonymous volumes on, by name, at their targets.
+    let observed = fixture.observe(Some(&first));
+    let old: Vec<(String, String)> = observed.services["web"][0]
+        .engine
+        .volumes
+        .iter()
+        .filter(|v| v.anonymous)
+        .map(|v| (v.target.clone(), v.name.clone()))
+        .collect();
+    assert_eq!(old.len(), 2);
+    let second = fixture.desired(&file.replace("'1'", "'2'"));
+    fixture.up(&second, &up());
+    let after = volumes(&fixture);
+    for (target, name) in &old {
+        assert!(
+            after.contains(&(target.clone(), name.clone())),
+            "{target}: {after:?}"
+        );
+    }
+    assert!(after.contains(&("/named".to_string(), "demo_named".to_string())));
+
+    // And again on the next one: they are still anonymous volumes.
+    let third = fixture.desired(&file.replace("'1'", "'3'"));
+    fixture.up(&third, &up());
+    assert_eq!(volumes(&fixture), after);
+
+    // `up -V` starts the replacement with new ones.
+    let fourth = fixture.desired(&file.replace("'1'", "'4'"));
+    let renew = ReconcileOptions {
+        renew_anon_volumes: true,
+        ..up()
+    };
+    fixture.up(&fourth, &renew);
+    let renewed = volumes(&fixture);
+    assert!(
+        renewed
+            .iter()
+            .filter(|(t, _)| t != "/named")
+            .all(|(_, s)| s.is_empty()),
+        "{renewed:?}"
+    );
+}
+
+#[test]
 fn changed_while_stopped() {
     let (fixture, _) = shop_running();
     fixture

@@ -21,8 +21,8 @@ use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings, EventMessage,
     EventMessageTypeEnum, ExecConfig, HealthConfig, HealthStatusEnum, HostConfig,
-    HostConfigLogConfig, Ipam, IpamConfig, Mount as EngineMount, MountTmpfsOptions, MountType,
-    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+    HostConfigLogConfig, Ipam, IpamConfig, Mount as EngineMount, MountPoint, MountTmpfsOptions,
+    MountType, MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
     PortBinding as EnginePortBinding, PortMap, ResourcesUlimits, RestartPolicy,
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
@@ -38,8 +38,8 @@ use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use self::dockerignore::DockerIgnore;
 use super::{
     BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, Result, Runtime,
-    RuntimeError, signal_number,
+    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, MountedVolume,
+    Result, Runtime, RuntimeError, signal_number,
 };
 use crate::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
@@ -1053,7 +1053,26 @@ fn from_summary(summary: &ContainerSummary) -> EngineContainer {
             .and_then(|n| n.networks.as_ref())
             .map(addresses)
             .unwrap_or_default(),
+        volumes: mounted_volumes(summary.mounts.as_deref()),
     }
+}
+
+/// The volume mounts of a container. The engine names an anonymous volume with 64 hex digits
+/// and keeps no other mark of it.
+fn mounted_volumes(mounts: Option<&[MountPoint]>) -> Vec<MountedVolume> {
+    mounts
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| {
+            let name = m.name.clone()?;
+            Some(MountedVolume {
+                anonymous: name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+                target: m.destination.clone()?,
+                name,
+            })
+        })
+        .collect()
 }
 
 fn from_inspect(inspected: &ContainerInspectResponse) -> EngineContainer {
@@ -1130,6 +1149,7 @@ fn from_inspect(inspected: &ContainerInspectResponse) -> EngineContainer {
             .and_then(|s| s.networks.as_ref())
             .map(addresses)
             .unwrap_or_default(),
+        volumes: mounted_volumes(inspected.mounts.as_deref()),
     }
 }
 

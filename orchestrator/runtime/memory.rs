@@ -25,9 +25,12 @@ use tokio::sync::broadcast;
 
 use super::{
     BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, Result, Runtime,
-    RuntimeError, signal_number,
+    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, MountedVolume,
+    Result, Runtime, RuntimeError, signal_number,
 };
+
+/// The names this engine gives anonymous volumes.
+const ANONYMOUS_PREFIX: &str = "anonymous-v";
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind, labels};
 
 /// Events a stream may fall behind by before it fails (as a lost connection would).
@@ -339,6 +342,7 @@ impl MemoryRuntime {
                 labels: strings(labels),
                 ports: Vec::new(),
                 addresses: HashMap::new(),
+                volumes: Vec::new(),
             },
             spec: None,
             anonymous: Vec::new(),
@@ -648,6 +652,7 @@ impl Runtime for MemoryRuntime {
         }
         let mut named = Vec::new();
         let mut anonymous = Vec::new();
+        let mut volumes = Vec::new();
         for mount in spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
             match &mount.source {
                 Some(volume) => {
@@ -666,9 +671,16 @@ impl Runtime for MemoryRuntime {
                         });
                     }
                     named.push(volume.clone());
+                    // An anonymous volume passed on by name stays one by its name, as the
+                    // engine's generated names do.
+                    volumes.push(MountedVolume {
+                        name: volume.clone(),
+                        target: mount.target.clone(),
+                        anonymous: volume.starts_with(ANONYMOUS_PREFIX),
+                    });
                 }
                 None => {
-                    let volume = s.next("anonymous-v");
+                    let volume = s.next(ANONYMOUS_PREFIX);
                     s.emit(
                         EventKind::Volume,
                         EventAction::Create,
@@ -679,6 +691,11 @@ impl Runtime for MemoryRuntime {
                     s.volumes.push(EngineVolume {
                         name: volume.clone(),
                         labels: HashMap::new(),
+                    });
+                    volumes.push(MountedVolume {
+                        name: volume.clone(),
+                        target: mount.target.clone(),
+                        anonymous: true,
                     });
                     anonymous.push(volume);
                 }
@@ -699,6 +716,7 @@ impl Runtime for MemoryRuntime {
                 labels: labels_of(&spec.labels),
                 ports: Vec::new(),
                 addresses: HashMap::new(),
+                volumes,
             },
             spec: Some(spec.clone()),
             anonymous,

@@ -68,6 +68,18 @@ pub struct EngineContainer {
     pub ports: Vec<String>,
     /// Network name → IPv4 address.
     pub addresses: HashMap<String, String>,
+    /// The volumes mounted in it.
+    pub volumes: Vec<MountedVolume>,
+}
+
+/// A volume mounted in a container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountedVolume {
+    pub name: String,
+    pub target: String,
+    /// Made by the engine for this container (an anonymous volume of the spec or the image),
+    /// not a volume anyone named.
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -113,6 +113,24 @@ impl Sink for Replies<'_> {
     }
 }
 
+/// Why a converge failed; `stale` when every failure was the engine changing under the plan.
+struct ConvergeFailure {
+    message: String,
+    stale: bool,
+}
+
+impl From<String> for ConvergeFailure {
+    fn from(message: String) -> ConvergeFailure {
+        ConvergeFailure {
+            message,
+            stale: false,
+        }
+    }
+}
+
+/// How many times a plan that the engine outran is made again.
+const STALE_RETRIES: usize = 2;
+
 fn first_failure(report: &execute::Report) -> Result<(), String> {
     match report.failures.first() {
         Some(failure) => Err(failure.message.clone()),
@@ -396,8 +414,30 @@ impl Supervisor {
         let _ = self.converge(options, &Log).await;
     }
 
-    /// Observe, plan, execute, and record what the restart policy did.
+    /// Observe, plan, execute, and record what the restart policy did. A plan that failed only
+    /// because the engine changed under it (another process created or removed a container
+    /// meanwhile) is made again from a new observation, up to `STALE_RETRIES` times.
     async fn converge(&mut self, options: ReconcileOptions, sink: &dyn Sink) -> Result<(), String> {
+        let mut retries = 0;
+        loop {
+            match self.converge_once(options.clone(), sink).await {
+                Err(failure) if failure.stale && retries < STALE_RETRIES => {
+                    retries += 1;
+                    sink.warning(&format!(
+                        "the engine changed while the plan ran ({}); planning again",
+                        failure.message
+                    ));
+                }
+                outcome => return outcome.map_err(|failure| failure.message),
+            }
+        }
+    }
+
+    async fn converge_once(
+        &mut self,
+        options: ReconcileOptions,
+        sink: &dyn Sink,
+    ) -> Result<(), ConvergeFailure> {
         let project = self.desired.project.clone();
         let observed =
             match observe::observe(self.runtime.as_ref(), &project, Some(&self.desired)).await {
@@ -406,7 +446,7 @@ impl Supervisor {
                     let message = format!("cannot observe the engine: {err}");
                     eprintln!("supervisor: {message}");
                     self.wake_at = Some(now().plus(Duration::from_secs(1)));
-                    return Err(message);
+                    return Err(message.into());
                 }
             };
         for (name, service) in &self.desired.services {
@@ -431,7 +471,7 @@ impl Supervisor {
             Err(err) => {
                 eprintln!("supervisor: {err}");
                 self.wake_at = Some(now().plus(RESYNC));
-                return Err(err.to_string());
+                return Err(err.to_string().into());
             }
         };
         tracing::debug!(wake_at = ?plan.wake_at, "supervisor plan:\n{plan}");
@@ -525,7 +565,13 @@ impl Supervisor {
             eprintln!("{} started ({})", container.name, op.cause);
         }
         self.save();
-        first_failure(&report)
+        match report.failures.first() {
+            Some(first) => Err(ConvergeFailure {
+                message: first.message.clone(),
+                stale: report.failures.iter().all(|f| f.stale),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn save(&self) {

@@ -27,6 +27,8 @@ pub struct UpRequest {
     pub no_build: bool,
     /// `-t`, in seconds.
     pub timeout: Option<u64>,
+    /// `-V`: recreated containers get new anonymous volumes.
+    pub renew_anon_volumes: bool,
 }
 
 /// A request turned into what the engine should have.
@@ -102,6 +104,7 @@ impl UpRequest {
                 BuildPolicy::IfMissing
             },
             timeout: self.timeout.map(std::time::Duration::from_secs),
+            renew_anon_volumes: self.renew_anon_volumes,
             supervision: None,
         }
     }
