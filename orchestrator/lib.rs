@@ -14,3 +14,4 @@ pub mod restart;
 pub mod runtime;
 pub mod spec;
 pub mod supervisor;
+pub mod watch;

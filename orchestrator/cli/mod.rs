@@ -10,6 +10,7 @@ mod progress;
 mod ps;
 mod supervise;
 mod up;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,18 +78,11 @@ pub enum Command {
     Stop(lifecycle::StopArgs),
     /// Restart services
     Restart(lifecycle::StopArgs),
-    /// Watch the build context and re-converge when files change
-    Watch(Unimplemented),
+    /// Converge, then re-converge, sync or rebuild as the project's files change
+    Watch(watch::WatchArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
-}
-
-/// A verb whose behaviour is not built yet: it accepts any arguments and says so.
-#[derive(Debug, Args)]
-pub struct Unimplemented {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -115,16 +109,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 )
                 .await
             }
+            Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
-            Command::Config(_) | Command::Watch(_) => unreachable!("not an engine command"),
+            Command::Config(_) => unreachable!("not an engine command"),
         }
     };
     match &cli.command {
         Command::Config(args) => config::run(global, args),
-        Command::Watch(_) => {
-            output::error_line("`wharf watch` is not implemented yet");
-            ExitCode::from(2)
-        }
         Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()

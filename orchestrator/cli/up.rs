@@ -52,6 +52,9 @@ pub struct UpArgs {
     /// Shutdown timeout in seconds for replaced containers
     #[arg(short, long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Watch the project's files and re-converge as they change (attached only)
+    #[arg(long, conflicts_with_all = ["detach", "wait", "dry_run"])]
+    pub watch: bool,
     /// Services to bring up (default: all)
     pub services: Vec<String>,
 }
@@ -84,7 +87,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     let state = StateDir::of(&prepared.project.name);
     state.clear_user_stopped(&args.services);
     if !(args.detach || args.wait) {
-        return attached(&state, prepared, &request).await;
+        return attached(&state, prepared, &request, args.watch).await;
     }
     // Two `up`s of one project at once: the second waits, then converges what the first left.
     let _lock = lock(&state)?;
@@ -116,11 +119,12 @@ async fn dry_run(prepared: Prepared, request: &UpRequest) -> Result<ExitCode, Ex
 }
 
 /// Attached `up`: a supervisor in this process converges the project, then keeps it converged
-/// while the logs are followed, until Ctrl-C or SIGTERM.
+/// while the logs are followed (and, with `--watch`, the files), until Ctrl-C or SIGTERM.
 async fn attached(
     state: &StateDir,
     prepared: Prepared,
     request: &UpRequest,
+    watch: bool,
 ) -> Result<ExitCode, ExitCode> {
     // The foreground supervisor takes over from a detached one.
     stop_detached(state)?;
@@ -135,7 +139,8 @@ async fn attached(
         return Err(ExitCode::FAILURE);
     }
     let timeout = request.timeout.map(Duration::from_secs);
-    attach(&session, supervisor, &request.services, timeout).await
+    let watch = watch.then(|| request.clone());
+    attach(&session, supervisor, &request.services, timeout, watch).await
 }
 
 fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
@@ -197,7 +202,7 @@ async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(),
 /// How long `up` waits for a supervisor its keeper is starting again.
 const SOCKET_WAIT: Duration = Duration::from_secs(10);
 
-async fn send_when_listening(
+pub(super) async fn send_when_listening(
     state: &StateDir,
     request: &control::Request,
     mut on_reply: impl FnMut(Reply),
@@ -255,23 +260,40 @@ fn stop_detached(state: &StateDir) -> Result<(), ExitCode> {
 
 /// Attached `up`: the supervisor keeps the project converged (restart policies, drift) and
 /// the logs are followed, until Ctrl-C or SIGTERM; then the project stops, dependents first. A
-/// second Ctrl-C stops waiting for a graceful stop.
+/// second Ctrl-C stops waiting for a graceful stop. With `--watch`, file changes become
+/// requests to the supervisor (`watch` is the request to repeat).
 async fn attach(
     session: &Session,
     supervisor: Supervisor,
     services: &[String],
     timeout: Option<Duration>,
+    watch: Option<UpRequest>,
 ) -> Result<ExitCode, ExitCode> {
     let shutdown = shutdown_signal();
     let observed = session.observe().await?;
+    let (commands, watching) = match watch {
+        Some(request) => {
+            let (sender, commands) = tokio::sync::mpsc::channel(1);
+            let watching = super::watch::through(session, request, sender);
+            (Some(commands), Some(watching))
+        }
+        None => (None, None),
+    };
+    let watching = async {
+        match watching {
+            Some(watching) => watching.await,
+            None => std::future::pending().await,
+        }
+    };
     let follow = async {
         let printer = logs::Printer::new(&observed, false, true);
         logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
         std::future::pending::<()>().await
     };
     tokio::select! {
-        _ = supervisor.run(shutdown, None) => {}
+        _ = supervisor.run(shutdown, commands) => {}
         _ = follow => {}
+        _ = watching => {}
     }
     eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
     let observed = session.observe().await?;

@@ -16,12 +16,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
+use bollard::exec::StartExecResults;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings, EventMessage,
-    EventMessageTypeEnum, HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam,
-    IpamConfig, Mount as EngineMount, MountPoint, MountTmpfsOptions, MountType, MountVolumeOptions,
-    NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+    EventMessageTypeEnum, ExecConfig, HealthConfig, HealthStatusEnum, HostConfig,
+    HostConfigLogConfig, Ipam, IpamConfig, Mount as EngineMount, MountPoint, MountTmpfsOptions,
+    MountType, MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
     PortBinding as EnginePortBinding, PortMap, ResourcesUlimits, RestartPolicy,
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
@@ -30,15 +31,15 @@ use bollard::query_parameters::{
     EventsOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
     ListNetworksOptions, ListNetworksOptionsBuilder, ListVolumesOptions, ListVolumesOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
-    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
 use self::dockerignore::DockerIgnore;
 use super::{
     BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, Health, LogLine, LogOptions, MountedVolume, Result, Runtime,
-    RuntimeError, signal_number,
+    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, MountedVolume,
+    Result, Runtime, RuntimeError, signal_number,
 };
 use crate::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
@@ -556,6 +557,58 @@ impl Runtime for DockerRuntime {
             vec!["network", "volume"],
         )]))));
         Ok(until_either_ends(containers, resources.events(others)))
+    }
+
+    async fn upload_archive(&self, id: &str, dir: &str, archive: Vec<u8>) -> Result<()> {
+        let options = UploadToContainerOptionsBuilder::new().path(dir).build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    /// Create, start attached (reading the output to its end), then inspect for the exit code.
+    async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput> {
+        let config = ExecConfig {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(request.command.clone()),
+            user: request.user.clone(),
+            working_dir: request.working_dir.clone(),
+            env: non_empty(&request.environment),
+            privileged: Some(request.privileged),
+            ..ExecConfig::default()
+        };
+        let what = format!("container {id}");
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| map_error(e, &what, Op::Other))?;
+        let mut output = String::new();
+        let started = self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(|e| map_error(e, &what, Op::Other))?;
+        if let StartExecResults::Attached {
+            output: mut frames, ..
+        } = started
+        {
+            while let Some(frame) = frames.next().await {
+                let frame = frame.map_err(|e| map_error(e, &what, Op::Other))?;
+                output.push_str(&String::from_utf8_lossy(&frame.into_bytes()));
+            }
+        }
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| map_error(e, &what, Op::Other))?;
+        Ok(ExecOutput {
+            exit_code: inspected.exit_code,
+            output,
+        })
     }
 }
 

@@ -25,8 +25,8 @@ use tokio::sync::broadcast;
 
 use super::{
     BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, Health, LogLine, LogOptions, MountedVolume, Result, Runtime,
-    RuntimeError, signal_number,
+    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, MountedVolume,
+    Result, Runtime, RuntimeError, signal_number,
 };
 
 /// The names this engine gives anonymous volumes.
@@ -137,6 +137,17 @@ impl State {
             [i] if !id_or_name.is_empty() => Ok(*i),
             _ => Err(RuntimeError::NotFound(format!("container {id_or_name}"))),
         }
+    }
+
+    /// A running container, as the archive and exec calls need (the engine answers 409).
+    fn running(&self, id_or_name: &str) -> Result<usize> {
+        let i = self.find(id_or_name)?;
+        if self.containers[i].engine.state != ContainerState::Running {
+            return Err(RuntimeError::Engine {
+                message: format!("Container {} is not running", self.containers[i].engine.id),
+            });
+        }
+        Ok(i)
     }
 
     /// A state change with the event the engine would send: `start`, `pause`, `unpause`, or
@@ -909,6 +920,58 @@ impl Runtime for MemoryRuntime {
         });
         Ok(events.boxed())
     }
+
+    /// Recorded with the archive's entry names: `upload_archive c0001 / [app/a.txt]`.
+    async fn upload_archive(&self, id: &str, dir: &str, archive: Vec<u8>) -> Result<()> {
+        let entries = archive_entries(&archive)?;
+        let mut s = self.lock();
+        s.call("upload_archive", id)?;
+        let i = s.running(id)?;
+        let call = format!(
+            "upload_archive {} {dir} [{}]",
+            s.containers[i].engine.id,
+            entries.join(", ")
+        );
+        *s.calls.last_mut().expect("the call just recorded") = call;
+        Ok(())
+    }
+
+    /// Recorded with the command: `exec c0001 rm -rf /app/a.txt`; always exits 0.
+    async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput> {
+        let mut s = self.lock();
+        s.call("exec", id)?;
+        let i = s.running(id)?;
+        let call = format!(
+            "exec {} {}",
+            s.containers[i].engine.id,
+            request.command.join(" ")
+        );
+        *s.calls.last_mut().expect("the call just recorded") = call;
+        Ok(ExecOutput {
+            exit_code: Some(0),
+            output: String::new(),
+        })
+    }
+}
+
+/// The names of a tar archive's entries, in order.
+fn archive_entries(archive: &[u8]) -> Result<Vec<String>> {
+    let invalid = |e: std::io::Error| RuntimeError::Engine {
+        message: format!("invalid tar archive: {e}"),
+    };
+    let mut reader = tar::Archive::new(archive);
+    let mut names = Vec::new();
+    for entry in reader.entries().map_err(invalid)? {
+        let entry = entry.map_err(invalid)?;
+        names.push(
+            entry
+                .path()
+                .map_err(invalid)?
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    Ok(names)
 }
 
 /// FNV-1a: a stable hash without a dependency.

@@ -225,6 +225,27 @@ pub fn signal_number(signal: &str) -> Option<i32> {
     })
 }
 
+/// A command to run inside a running container (`develop.watch`'s `sync+exec`, and the
+/// removal of files deleted on the host).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecRequest {
+    pub command: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    /// `KEY=VALUE`.
+    pub environment: Vec<String>,
+    pub privileged: bool,
+}
+
+/// How an exec ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecOutput {
+    /// `None` when the engine does not tell.
+    pub exit_code: Option<i64>,
+    /// Standard output and error, interleaved as the engine sent them.
+    pub output: String,
+}
+
 #[async_trait]
 pub trait Runtime: Send + Sync {
     /// Every container (running or not) labelled with this project.
@@ -280,4 +301,12 @@ pub trait Runtime: Send + Sync {
     ///   subscribes again and then reads the state again (resync), as at the start.
     /// - Dropping the stream ends the subscription.
     async fn events(&self, project: &str) -> Result<BoxStream<'static, Result<EngineEvent>>>;
+
+    // --- files into running containers (watch mode) ---
+
+    /// Extracts a tar archive into directory `dir` of a container through the engine's archive
+    /// API; parent directories of its entries are created, existing files are replaced.
+    async fn upload_archive(&self, id: &str, dir: &str, archive: Vec<u8>) -> Result<()>;
+    /// Runs a command in a running container and waits for it to end.
+    async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput>;
 }

@@ -1,0 +1,107 @@
+//! The content of every watched file as last seen, so that an event is acted on only when a
+//! file's content really changed: a `touch`, a save without edits, or the engine reading a
+//! file for a sync gives events but changes nothing, and must do nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// sha256 of a file's bytes; `None` when it does not exist (or is not a readable file).
+type Content = Option<[u8; 32]>;
+
+#[derive(Debug, Default)]
+pub struct Fingerprints {
+    seen: BTreeMap<PathBuf, Content>,
+}
+
+impl Fingerprints {
+    /// Reads `paths` again and returns those whose content differs from when they were last
+    /// seen; a path never seen before counts as changed unless it still does not exist.
+    /// A directory that is gone, with files seen under it, counts as changed once (its files
+    /// are then gone too).
+    pub fn changed<'a>(&mut self, paths: impl IntoIterator<Item = &'a Path>) -> Vec<PathBuf> {
+        paths
+            .into_iter()
+            .filter(|path| {
+                let now = content(path);
+                let before = self.seen.insert(path.to_path_buf(), now);
+                before.unwrap_or(None) != now || (now.is_none() && self.forget_under(path))
+            })
+            .map(Path::to_path_buf)
+            .collect()
+    }
+
+    /// Records the current content of the paths not seen yet, reporting nothing: the state
+    /// that later changes are compared with. Paths already seen keep their content, so that a
+    /// change not yet handled is not lost.
+    pub fn remember<'a>(&mut self, paths: impl IntoIterator<Item = &'a Path>) {
+        for path in paths {
+            if !self.seen.contains_key(path) {
+                self.seen.insert(path.to_path_buf(), content(path));
+            }
+        }
+    }
+
+    /// Marks every file seen under `dir` as gone; whether there was one.
+    fn forget_under(&mut self, dir: &Path) -> bool {
+        let mut any = false;
+        let below = self.seen.range_mut(dir.to_path_buf()..);
+        for (_, content) in below.take_while(|(path, _)| path.starts_with(dir)) {
+            any |= content.take().is_some();
+        }
+        any
+    }
+}
+
+fn content(path: &Path) -> Content {
+    let bytes = std::fs::read(path).ok()?;
+    Some(Sha256::digest(&bytes).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_real_change_of_content_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("compose.yaml");
+        std::fs::write(&file, "a").unwrap();
+        let mut prints = Fingerprints::default();
+        prints.remember([file.as_path()]);
+        std::fs::write(&file, "a").unwrap();
+        assert!(prints.changed([file.as_path()]).is_empty(), "same bytes");
+        std::fs::write(&file, "b").unwrap();
+        assert_eq!(prints.changed([file.as_path()]), vec![file.clone()]);
+        assert!(prints.changed([file.as_path()]).is_empty(), "seen once");
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(
+            prints.changed([file.as_path()]),
+            vec![file.clone()],
+            "deleted"
+        );
+        let never = dir.path().join(".env");
+        assert!(prints.changed([never.as_path()]).is_empty(), "still absent");
+        std::fs::write(&never, "X=1").unwrap();
+        assert_eq!(
+            prints.changed([never.as_path()]),
+            vec![never.clone()],
+            "created"
+        );
+    }
+
+    #[test]
+    fn a_removed_directory_counts_once_when_files_were_seen_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("static");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("a.css"), "a").unwrap();
+        let mut prints = Fingerprints::default();
+        prints.remember([sub.join("a.css").as_path()]);
+        std::fs::remove_dir_all(&sub).unwrap();
+        assert_eq!(prints.changed([sub.as_path()]), vec![sub.clone()]);
+        assert!(prints.changed([sub.join("a.css").as_path()]).is_empty());
+        assert!(prints.changed([sub.as_path()]).is_empty());
+    }
+}

@@ -1,0 +1,300 @@
+//! Watch mode: file changes are one more trigger of convergence. A change to a file the model
+//! was read from loads the project again and converges on it (only what changed is replaced);
+//! a change under a `develop.watch` rule's path syncs, rebuilds, restarts or execs, as the
+//! rule says. Every trigger is a real change of content: bursts are debounced, and files are
+//! hashed again before anything is done.
+//!
+//! The watcher decides when and what for; [`WatchTarget`] does the converging (the standalone
+//! loop of `wharf watch`, or the supervisor), and syncs and execs go straight to the engine.
+
+mod change;
+mod debounce;
+mod diff;
+mod files;
+mod filter;
+mod fingerprint;
+mod sync;
+mod target;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use target::{Outcome, WatchTarget};
+
+use self::change::{ServiceWork, SyncBatch};
+use self::debounce::FileEvents;
+use self::files::WatchSet;
+use self::fingerprint::Fingerprints;
+use crate::desired::Desired;
+use crate::observe::{Observed, ObservedContainer};
+use crate::runtime::Runtime;
+use crate::spec::Project;
+use crate::spec::model::WatchAction;
+
+/// Loads the project again, as it was first loaded; `None` when it is not valid (the loader
+/// has printed the diagnostic).
+pub type Loader = Box<dyn Fn() -> Option<(Project, Desired)> + Send + Sync>;
+
+pub struct Watcher {
+    runtime: Arc<dyn Runtime>,
+    target: Arc<dyn WatchTarget>,
+    load: Loader,
+    desired: Desired,
+    set: WatchSet,
+    prints: Fingerprints,
+}
+
+/// One line of watch mode's output.
+fn say(line: &str) {
+    eprintln!("watch: {line}");
+}
+
+impl Watcher {
+    /// A watcher for `project`, whose desired state the engine has been converged on.
+    pub fn new(
+        runtime: Arc<dyn Runtime>,
+        target: Arc<dyn WatchTarget>,
+        project: &Project,
+        desired: Desired,
+        load: Loader,
+    ) -> Watcher {
+        Watcher {
+            runtime,
+            target,
+            load,
+            desired,
+            set: WatchSet::of(project),
+            prints: Fingerprints::default(),
+        }
+    }
+
+    /// Watches until `shutdown` completes (an action under way is then abandoned; the next
+    /// converge finishes it). `Err` when files cannot be watched at all.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+        let mut events = FileEvents::start()?;
+        // Subscribed before the contents are read, so that no change falls in between.
+        self.subscribe(&mut events);
+        self.remember();
+        tokio::pin!(shutdown);
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            _ = self.initial_sync() => {}
+        }
+        say(&format!(
+            "watching {} project files and {} develop.watch rules (Ctrl-C stops)",
+            self.set.sources.len(),
+            self.set.rules.len()
+        ));
+        loop {
+            let (paths, problems) = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                burst = events.next() => burst.ok_or("the file watcher stopped")?,
+            };
+            problems.iter().for_each(|p| say(p));
+            let resubscribe = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                resubscribe = self.handle(&paths) => resubscribe,
+            };
+            if resubscribe {
+                self.subscribe(&mut events);
+                self.remember();
+            }
+        }
+    }
+
+    fn subscribe(&self, events: &mut FileEvents) {
+        for problem in events.subscribe(&self.set.subscriptions()) {
+            say(&problem);
+        }
+    }
+
+    /// The contents that later changes are compared with.
+    fn remember(&mut self) {
+        let sources: Vec<&Path> = self.set.sources.iter().map(PathBuf::as_path).collect();
+        self.prints.remember(sources);
+        for rule in &self.set.rules {
+            self.prints
+                .remember(rule.files_under(rule.root()).iter().map(PathBuf::as_path));
+        }
+    }
+
+    /// A burst of changed paths; whether the watched set changed (the model was reloaded).
+    async fn handle(&mut self, paths: &BTreeSet<PathBuf>) -> bool {
+        let burst = change::split(paths, &self.set);
+        let sources = self
+            .prints
+            .changed(burst.sources.iter().map(PathBuf::as_path));
+        let reloaded = !sources.is_empty() && self.reload(&sources).await;
+        let candidates = self.rule_candidates(&burst.others);
+        let changed = self.prints.changed(candidates.iter().map(PathBuf::as_path));
+        for work in change::work(&self.set, &changed) {
+            self.apply(work).await;
+        }
+        reloaded
+    }
+
+    /// The files of a burst that some rule may act on: a directory stands for the files under
+    /// it (a directory copied in arrives as one event), a path that is gone for itself.
+    fn rule_candidates(&self, paths: &[PathBuf]) -> BTreeSet<PathBuf> {
+        let mut candidates = BTreeSet::new();
+        for path in paths {
+            for rule in &self.set.rules {
+                if !path.starts_with(rule.root()) {
+                    continue;
+                }
+                match path.is_dir() {
+                    true => candidates.extend(rule.files_under(path)),
+                    false if rule.filter.admits(path) => {
+                        candidates.insert(path.clone());
+                    }
+                    false => {}
+                }
+            }
+        }
+        candidates
+    }
+
+    /// The model's files changed: load, say what differs, converge. An invalid project
+    /// changes nothing. Whether the project was reloaded.
+    async fn reload(&mut self, changed: &[PathBuf]) -> bool {
+        say(&format!("{} changed: loading the project", names(changed)));
+        let Some((project, desired)) = (self.load)() else {
+            say("the project is not valid: nothing was changed (the next valid save converges)");
+            return false;
+        };
+        let diffs = diff::services(&self.desired, &desired);
+        if diffs.is_empty() {
+            say("no service changed");
+        }
+        for diff in &diffs {
+            say(&diff.to_string());
+        }
+        tracing::info!(target: "wharf::watch", "converging on the reloaded project");
+        match self.target.converge(&desired).await {
+            Ok(()) => say("converged"),
+            Err(message) => say(&format!("converging failed: {message}")),
+        }
+        self.desired = desired;
+        self.set = WatchSet::of(&project);
+        true
+    }
+
+    /// One service's work for the files that changed.
+    async fn apply(&self, work: ServiceWork) {
+        let service = &work.service;
+        let files: Vec<PathBuf> = work.files.iter().cloned().collect();
+        let subject = format!("{service}: {} changed", names(&files));
+        if work.rebuild {
+            say(&format!("{subject}: rebuilding"));
+            let outcome = self.target.rebuild(&self.desired, service).await;
+            report(service, "rebuilt", outcome);
+            return;
+        }
+        if !work.syncs.is_empty() {
+            self.sync(&subject, service, &work.syncs).await;
+        }
+        if work.restart {
+            let outcome = self.target.restart(&self.desired, service).await;
+            report(service, "restarted", outcome);
+        }
+        for exec in &work.execs {
+            self.exec(service, exec).await;
+        }
+    }
+
+    async fn sync(&self, subject: &str, service: &str, batches: &[SyncBatch]) {
+        let replicas = match self.running_replicas(service).await {
+            Ok(replicas) => replicas,
+            Err(message) => return say(&format!("{subject}: cannot sync: {message}")),
+        };
+        match sync::sync(self.runtime.as_ref(), &replicas, batches).await {
+            Ok(synced) => say(&format!(
+                "{subject}: synced ({} copied, {} deleted) into {} replicas",
+                synced.copied, synced.deleted, synced.replicas
+            )),
+            Err(message) => say(&format!("{subject}: sync failed: {message}")),
+        }
+    }
+
+    async fn exec(&self, service: &str, exec: &crate::runtime::ExecRequest) {
+        let replicas = match self.running_replicas(service).await {
+            Ok(replicas) => replicas,
+            Err(message) => return say(&format!("{service}: cannot exec: {message}")),
+        };
+        let command = exec.command.join(" ");
+        for replica in replicas {
+            match self.runtime.exec(&replica.id, exec).await {
+                Ok(output) if output.exit_code == Some(0) => {
+                    say(&format!("{}: ran `{command}`", replica.name))
+                }
+                Ok(output) => say(&format!(
+                    "{}: `{command}` exited with {:?}: {}",
+                    replica.name,
+                    output.exit_code,
+                    output.output.trim()
+                )),
+                Err(e) => say(&format!("{}: cannot run `{command}`: {e}", replica.name)),
+            }
+        }
+    }
+
+    /// `initial_sync` rules copy everything they cover once, before watching.
+    async fn initial_sync(&self) {
+        for rule in &self.set.rules {
+            let syncs = matches!(
+                rule.rule.action,
+                WatchAction::Sync | WatchAction::SyncRestart | WatchAction::SyncExec
+            );
+            let Some(target) = rule
+                .rule
+                .target
+                .as_ref()
+                .filter(|_| syncs && rule.rule.initial_sync)
+            else {
+                continue;
+            };
+            let batch = SyncBatch {
+                root: rule.root().to_path_buf(),
+                target: target.clone(),
+                files: rule.files_under(rule.root()),
+            };
+            let subject = format!("{}: initial sync of {}", rule.service, rule.rule.path);
+            self.sync(&subject, &rule.service, &[batch]).await;
+        }
+    }
+
+    async fn running_replicas(&self, service: &str) -> Result<Vec<ObservedContainer>, String> {
+        let project = &self.desired.project;
+        let containers = self
+            .runtime
+            .containers(project)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut observed = Observed::from_containers(project, containers);
+        let replicas = observed.services.swap_remove(service).unwrap_or_default();
+        Ok(replicas.into_iter().filter(|c| c.is_running()).collect())
+    }
+}
+
+fn report(service: &str, done: &str, outcome: Outcome) {
+    match outcome {
+        Ok(()) => say(&format!("{service}: {done}")),
+        Err(message) => say(&format!("{service}: failed: {message}")),
+    }
+}
+
+/// `compose.yaml, .env` or `4 files`, for messages.
+fn names(files: &[PathBuf]) -> String {
+    match files {
+        [] => "nothing".to_string(),
+        [_, _, _, _, ..] => format!("{} files", files.len()),
+        _ => files
+            .iter()
+            .map(|f| f.file_name().unwrap_or(f.as_os_str()).to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}

@@ -1,0 +1,128 @@
+//! The watcher's loop on real files, with a target that records what it is asked to do: a
+//! failed converge is reported and watching goes on, an invalid save asks for nothing, the next
+//! valid save converges, a save that changes nothing asks for nothing.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{Outcome, WatchTarget, Watcher};
+use crate::desired::{self, BuildOptions, Desired};
+use crate::runtime::memory::MemoryRuntime;
+use crate::spec::{self, LoadOptions};
+
+/// Records each call as `converge COLOR=…`; the first converge fails, as with the engine away.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl WatchTarget for Recorder {
+    async fn converge(&self, desired: &Desired) -> Outcome {
+        let environment = &desired.services["web"].container.env;
+        let mut calls = self.calls.lock().unwrap();
+        calls.push(format!("converge {}", environment.join(" ")));
+        match calls.len() {
+            1 => Err("cannot reach the Docker Engine".to_string()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn rebuild(&self, _: &Desired, service: &str) -> Outcome {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("rebuild {service}"));
+        Ok(())
+    }
+
+    async fn restart(&self, _: &Desired, service: &str) -> Outcome {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("restart {service}"));
+        Ok(())
+    }
+}
+
+fn compose(color: &str) -> String {
+    format!("services:\n  web:\n    image: busybox\n    environment: [COLOR={color}]\n")
+}
+
+fn save(path: &Path, content: &str) {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, content).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}
+
+async fn wait_for_calls(recorder: &Recorder, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let calls = recorder.calls.lock().unwrap().clone();
+        if calls.len() >= count || Instant::now() > deadline {
+            return calls;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_converge_or_an_invalid_save_does_not_end_watching() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, compose("blue")).unwrap();
+    let options = LoadOptions {
+        project_name: Some("demo".into()),
+        cwd: dir.path().to_path_buf(),
+        ..LoadOptions::default()
+    };
+    let load = move || {
+        let project = spec::load(&options).ok()?;
+        let desired = desired::build(&project, &BuildOptions::default());
+        Some((project, desired))
+    };
+    let (project, desired) = load().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let watcher = Watcher::new(
+        Arc::new(MemoryRuntime::new()),
+        recorder.clone(),
+        &project,
+        desired,
+        Box::new(load),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(watcher.run(async {
+        let _ = stopped.await;
+    }));
+    // The subscription is made as soon as the task runs.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    save(&file, &compose("green"));
+    assert_eq!(wait_for_calls(&recorder, 1).await, ["converge COLOR=green"]);
+
+    save(&file, "services:\n  web: [unclosed\n");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        recorder.calls.lock().unwrap().len(),
+        1,
+        "an invalid save asks nothing"
+    );
+
+    save(&file, &compose("red"));
+    let calls = wait_for_calls(&recorder, 2).await;
+    assert_eq!(calls, ["converge COLOR=green", "converge COLOR=red"]);
+
+    save(&file, &compose("red"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        recorder.calls.lock().unwrap().len(),
+        2,
+        "the same content asks nothing"
+    );
+
+    stop.send(()).unwrap();
+    assert_eq!(running.await.unwrap(), Ok(()));
+}
