@@ -36,9 +36,9 @@ use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
 use self::dockerignore::DockerIgnore;
 use super::{
-    BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, Health, LogLine, LogOptions, Result, Runtime, RuntimeError,
-    signal_number,
+    AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
+    EngineVolume, EventAction, EventKind, Health, LogLine, LogOptions, Result, Runtime,
+    RuntimeError, signal_number,
 };
 use crate::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
@@ -200,6 +200,13 @@ impl Runtime for DockerRuntime {
         Ok(networks
             .into_iter()
             .map(|n| EngineNetwork {
+                pools: n
+                    .ipam
+                    .and_then(|ipam| ipam.config)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(address_pool)
+                    .collect(),
                 id: n.id.unwrap_or_default(),
                 name: n.name.unwrap_or_default(),
                 labels: n.labels.unwrap_or_default(),
@@ -818,6 +825,18 @@ fn map_error(err: BollardError, what: &str, op: Op) -> RuntimeError {
 }
 
 /// An error without a subject: `Unreachable` or `Engine`.
+/// A pool the engine reports; one whose subnet does not parse (never seen) is left out.
+fn address_pool(config: &IpamConfig) -> Option<AddressPool> {
+    Some(AddressPool {
+        subnet: config.subnet.as_deref()?.parse().ok()?,
+        // The engine writes a gateway with or without a prefix length.
+        gateway: config
+            .gateway
+            .as_deref()
+            .and_then(|g| g.split('/').next()?.parse().ok()),
+    })
+}
+
 fn engine_error(err: BollardError) -> RuntimeError {
     match err {
         BollardError::DockerResponseServerError { message, .. } => RuntimeError::Engine {

@@ -22,9 +22,9 @@ use indexmap::IndexMap;
 use tokio::sync::broadcast;
 
 use super::{
-    BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, Health, LogLine, LogOptions, Result, Runtime, RuntimeError,
-    signal_number,
+    AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
+    EngineVolume, EventAction, EventKind, Health, LogLine, LogOptions, Result, Runtime,
+    RuntimeError, signal_number,
 };
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind, labels};
 
@@ -212,6 +212,7 @@ impl MemoryRuntime {
             id,
             name: name.to_string(),
             labels,
+            pools: Vec::new(),
         });
     }
 
@@ -447,10 +448,12 @@ impl Runtime for MemoryRuntime {
             &network.name,
             &labels,
         );
+        let pools = address_pools(network, s.networks.len());
         s.networks.push(EngineNetwork {
             id,
             name: network.name.clone(),
             labels,
+            pools,
         });
         Ok(())
     }
@@ -1101,4 +1104,33 @@ mod tests {
         rt.remove_container(&b, true).await.unwrap();
         assert_eq!(rt.volume_names().len(), 1);
     }
+}
+
+/// The pools a network gets: the ones its IPAM names, else `10.<index>.0.0/24` with the
+/// gateway `.1`, as the engine hands out a fresh pool per network.
+fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
+    let declared: Vec<AddressPool> = network
+        .ipam
+        .iter()
+        .flat_map(|ipam| &ipam.config)
+        .filter_map(|pool| {
+            let subnet: ipnet::IpNet = pool.subnet.as_deref()?.parse().ok()?;
+            let gateway = match pool.gateway.as_deref() {
+                Some(gateway) => gateway.parse().ok(),
+                None => subnet.hosts().next(),
+            };
+            Some(AddressPool { subnet, gateway })
+        })
+        .collect();
+    if !declared.is_empty() {
+        return declared;
+    }
+    let octet = (index % 250) as u8;
+    vec![AddressPool {
+        subnet: ipnet::IpNet::V4(
+            ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, octet, 0, 0), 24)
+                .expect("a /24 is a valid prefix"),
+        ),
+        gateway: Some(std::net::Ipv4Addr::new(10, octet, 0, 1).into()),
+    }]
 }
