@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::engine::Session;
+use indexmap::IndexMap;
+
+use super::engine::{Session, Target};
 use super::{GlobalArgs, load_project, logs, output};
-use crate::desired::{self, BuildOptions};
+use crate::desired::{self, BuildOptions, Discovery};
+use crate::dns::{Dns, DnsConfig};
 use crate::plan::{self, BuildPolicy, ReconcileOptions};
 use crate::supervisor::Supervisor;
 use crate::supervisor::state::StateDir;
@@ -79,22 +82,33 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
             return Err(ExitCode::FAILURE);
         }
     }
-    let scale = args.scale.iter().cloned().collect();
-    let desired = desired::build(&project, &BuildOptions { scale });
+    let scale: IndexMap<String, u32> = args.scale.iter().cloned().collect();
+    // Only an attached `up` runs the supervisor, and with it wharf's DNS.
+    let attached = !(args.detach || args.wait || args.dry_run);
+    let discovery = if attached {
+        Discovery::WharfDns
+    } else {
+        Discovery::DockerAliases
+    };
+    let desired = desired::build(
+        &project,
+        &BuildOptions {
+            scale: scale.clone(),
+            discovery,
+        },
+    );
     let images = if args.no_build {
         plan::Plan::default()
     } else {
         plan::lifecycle::prepare_images(&desired, &args.services, args.build)
     };
-    let session = Session::loaded(project, desired).await?;
-    let desired = session.target.desired().expect("a loaded project");
+    let mut session = Session::loaded(project, desired).await?;
     StateDir::of(session.name()).clear_user_stopped(&args.services);
     if args.dry_run {
         print!("{images}");
     } else {
         session.execute(&images).await?;
     }
-    let observed = session.observe().await?;
     let timeout = args.timeout.map(Duration::from_secs);
     let options = ReconcileOptions {
         services: args.services.clone(),
@@ -110,6 +124,13 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         timeout,
         supervision: None,
     };
+    let dns = if attached {
+        start_dns(&mut session, &options, scale).await?
+    } else {
+        None
+    };
+    let desired = session.target.desired().expect("a loaded project");
+    let observed = session.observe().await?;
     let plan = plan::reconcile(desired, &observed, &options).map_err(|err| {
         output::error_line(&err.to_string());
         ExitCode::FAILURE
@@ -127,7 +148,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     if args.detach {
         return Ok(ExitCode::SUCCESS);
     }
-    attach(&session, &args.services, timeout).await
+    attach(&session, &args.services, timeout, dns).await
 }
 
 /// Attached `up`: the supervisor keeps the project converged (restart policies, drift) and
@@ -137,11 +158,12 @@ async fn attach(
     session: &Session,
     services: &[String],
     timeout: Option<Duration>,
+    dns: Option<Dns>,
 ) -> Result<ExitCode, ExitCode> {
     let shutdown = shutdown_signal();
     let observed = session.observe().await?;
     let desired = session.target.desired().expect("a loaded project").clone();
-    let supervisor = Supervisor::new(session.runtime.clone(), desired);
+    let supervisor = Supervisor::new(session.runtime.clone(), desired).with_dns(dns);
     let follow = async {
         logs::follow(session.runtime.clone(), &observed, services, false).await;
         std::future::pending::<()>().await
@@ -157,6 +179,69 @@ async fn attach(
     tokio::select! {
         result = session.execute(&stop) => result,
         _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),
+    }
+}
+
+/// wharf's DNS for an attached `up`. It listens on the gateways of the project's networks, so
+/// those are created first (the plan's network operations, run ahead of the rest). When it
+/// cannot listen (port 53 taken, not root), `up` says so and the containers get their service
+/// names as Docker aliases instead, so the project still works.
+async fn start_dns(
+    session: &mut Session,
+    options: &ReconcileOptions,
+    scale: IndexMap<String, u32>,
+) -> Result<Option<Dns>, ExitCode> {
+    let config = DnsConfig::from_env().map_err(|err| {
+        output::error_line(&err);
+        ExitCode::FAILURE
+    })?;
+    let desired = session.target.desired().expect("a loaded project");
+    let observed = session.observe().await?;
+    let plan = plan::reconcile(desired, &observed, options).map_err(|err| {
+        output::error_line(&err.to_string());
+        ExitCode::FAILURE
+    })?;
+    session.execute(&networks_only(&plan)).await?;
+    let observed = session.observe().await?;
+    let networks: Vec<_> = desired
+        .networks
+        .values()
+        .filter_map(|n| observed.networks.get(&n.name))
+        .collect();
+    match Dns::start(&config, &networks).await {
+        Ok(dns) => Ok(Some(dns)),
+        Err(reason) => {
+            eprintln!(
+                "warning: wharf's DNS {reason}; service names resolve through Docker aliases instead (no health checks, no round robin)"
+            );
+            if let Target::Loaded(project, desired) = &mut session.target {
+                let options = BuildOptions {
+                    scale,
+                    discovery: Discovery::DockerAliases,
+                };
+                **desired = desired::build(project, &options);
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The network creations of a plan, as a plan of their own (they depend on nothing).
+fn networks_only(plan: &plan::Plan) -> plan::Plan {
+    let operations = plan
+        .operations
+        .iter()
+        .filter(|op| matches!(op.action, plan::Action::CreateNetwork(_)))
+        .enumerate()
+        .map(|(id, op)| plan::Operation {
+            id,
+            after: Vec::new(),
+            ..op.clone()
+        })
+        .collect();
+    plan::Plan {
+        operations,
+        ..plan::Plan::default()
     }
 }
 

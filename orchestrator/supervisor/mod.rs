@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::StreamExt;
 
 use crate::desired::Desired;
+use crate::dns::Dns;
 use crate::execute::{self, Event, ExecuteOptions};
 use crate::observe;
 use crate::plan::{self, Action, Cause, ReconcileOptions, Supervision};
@@ -39,6 +40,8 @@ pub struct Supervisor {
     wake_at: Option<Millis>,
     /// Since when the engine has listed as running a replica the history says is down.
     stale_since: Option<Millis>,
+    /// wharf's DNS, given a new table after every observe.
+    dns: Option<Dns>,
 }
 
 /// How long a running replica may contradict a recorded exit before it counts as started.
@@ -74,7 +77,15 @@ impl Supervisor {
             starting: HashSet::new(),
             wake_at: None,
             stale_since: None,
+            dns: None,
         }
+    }
+
+    /// Publishes what it observes to wharf's DNS, and observes again on every start and
+    /// health change, so that answers follow the engine within a second.
+    pub fn with_dns(mut self, dns: Option<Dns>) -> Supervisor {
+        self.dns = dns;
+        self
     }
 
     /// Runs until `shutdown` completes.
@@ -209,7 +220,7 @@ impl Supervisor {
                 {
                     self.book.slot(&service, number).record_start(at);
                 }
-                false
+                self.dns.is_some()
             }
             EventAction::Destroy => {
                 self.ours.remove(&event.id);
@@ -220,6 +231,7 @@ impl Supervisor {
                 self.ours.remove(&event.id);
                 false
             }
+            EventAction::HealthStatus(_) => self.dns.is_some(),
             _ => false,
         }
     }
@@ -262,6 +274,9 @@ impl Supervisor {
             }
         };
         tracing::debug!(wake_at = ?plan.wake_at, "supervisor plan:\n{plan}");
+        if let Some(dns) = &mut self.dns {
+            dns.publish(&self.desired, &observed, &plan).await;
+        }
         self.wake_at = plan.wake_at;
         // The engine lists a container as running for a moment after its `die` event: when the
         // history says a replica is down but the engine does not yet, look again shortly.
