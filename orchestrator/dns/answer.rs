@@ -107,16 +107,17 @@ fn forward(mut response: Message) -> Reply {
     }
 }
 
-/// Names wharf is the authority for, even when no network has them: every project name (a
-/// service on another network is NXDOMAIN here: networks stay isolated), anything under
+/// Names wharf is the authority for, even when this network has none of them: project names
+/// and the names under them (a service on another network is NXDOMAIN here: networks stay
+/// isolated; `_81._tcp.web` is NXDOMAIN when `web` has no port 81), anything under
 /// `<project>.`, and single labels, which Docker's resolver would have answered itself if a
 /// container or alias had that name (forwarding them would leak them to the upstream).
 fn is_ours(key: &str, table: &ServiceTable) -> bool {
-    table.knows(key)
-        || !key.contains('.')
-        || key
-            .strip_suffix(table.project.as_str())
-            .is_some_and(|head| head.ends_with('.'))
+    let suffixes = std::iter::successors(Some(key), |k| k.split_once('.').map(|(_, rest)| rest));
+    !key.contains('.')
+        || suffixes
+            .into_iter()
+            .any(|suffix| table.knows(suffix) || suffix == table.project)
 }
 
 fn add_records(response: &mut Message, qname: &Name, qtype: RecordType, entry: &Entry, ttl: u32) {

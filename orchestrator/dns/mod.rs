@@ -5,8 +5,12 @@
 //! loopback address if asked. The supervisor publishes a new table after every observe.
 
 mod answer;
+#[cfg(test)]
+mod answer_tests;
 mod forward;
 mod server;
+#[cfg(test)]
+mod server_tests;
 mod table;
 
 use std::collections::{HashMap, HashSet};

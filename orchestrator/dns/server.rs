@@ -62,8 +62,9 @@ impl Listener {
         shared: Arc<Shared>,
     ) -> std::io::Result<Listener> {
         let udp = Arc::new(UdpSocket::bind(address).await?);
-        let tcp = TcpListener::bind(address).await?;
+        // TCP on the port UDP got (the same one, or the one the kernel chose for port 0).
         let address = udp.local_addr()?;
+        let tcp = TcpListener::bind(address).await?;
         let door = Arc::new(Door {
             arrival,
             clients,
