@@ -136,7 +136,7 @@ fn add_records(response: &mut Message, qname: &Name, qtype: RecordType, entry: &
                 RecordType::AAAA => a.is_ipv6(),
                 _ => true,
             };
-            for address in entry.addresses().into_iter().filter(wanted) {
+            for address in entry.addresses(wanted) {
                 response.add_answer(address_record(qname.clone(), address, ttl));
             }
         }

@@ -518,3 +518,13 @@ fn a_large_answer_fits_in_udp_when_edns_allows_it_and_is_truncated_otherwise() {
     );
     assert!(fits.extensions().is_some(), "EDNS answered with EDNS");
 }
+
+#[test]
+fn a_query_for_the_other_family_does_not_move_the_rotation() {
+    let table = table_of(healthy_project());
+    let first = web_on_front(&table);
+    answered(&table, &front(), "web.", RecordType::AAAA);
+    let mut expected = first.clone();
+    expected.rotate_left(1);
+    assert_eq!(web_on_front(&table), expected);
+}

@@ -35,17 +35,21 @@ pub enum Entry {
 }
 
 impl Entry {
-    /// The addresses of an address entry, the service's rotated by one more position.
-    pub fn addresses(&self) -> Vec<IpAddr> {
+    /// The addresses of an address entry that are `wanted` (one family); a service's are
+    /// rotated by one more position, only when there are some to give, so that a query for
+    /// the other family does not move the round robin.
+    pub fn addresses(&self, wanted: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
         match self {
-            Entry::Service { addresses, turn } if !addresses.is_empty() => {
-                let start = turn.fetch_add(1, Ordering::Relaxed) % addresses.len();
-                let mut rotated = addresses.clone();
-                rotated.rotate_left(start);
-                rotated
+            Entry::Service { addresses, turn } => {
+                let mut chosen: Vec<IpAddr> = addresses.iter().copied().filter(wanted).collect();
+                if !chosen.is_empty() {
+                    let start = turn.fetch_add(1, Ordering::Relaxed) % chosen.len();
+                    chosen.rotate_left(start);
+                }
+                chosen
             }
-            Entry::Service { .. } | Entry::Srv(_) => Vec::new(),
-            Entry::Addresses(addresses) => addresses.clone(),
+            Entry::Addresses(addresses) => addresses.iter().copied().filter(wanted).collect(),
+            Entry::Srv(_) => Vec::new(),
         }
     }
 }
