@@ -130,13 +130,10 @@ impl Dns {
         self.loopback.as_ref().map(|l| l.address)
     }
 
-    /// Answers from now on with the state in `observed`, leaving out the containers `plan`
-    /// is about to stop or remove (they leave the answers before they stop), and listens on
-    /// project networks that appeared since.
+    /// Answers from now on with the state in `observed` (see [`Dns::answer_from`]), and
+    /// listens on project networks that appeared since.
     pub async fn publish(&mut self, desired: &Desired, observed: &Observed, plan: &Plan) {
-        let previous = self.shared.table.load();
-        let table = build(desired, observed, &leaving(plan), self.ttl, &previous);
-        self.shared.table.store(Arc::new(table));
+        self.answer_from(desired, observed, plan);
         let networks = desired
             .networks
             .values()
@@ -146,6 +143,14 @@ impl Dns {
                 eprintln!("dns: {err}");
             }
         }
+    }
+
+    /// Answers from now on with the state in `observed`, leaving out the containers `plan` is
+    /// about to stop or remove (they leave the answers before they stop).
+    pub fn answer_from(&self, desired: &Desired, observed: &Observed, plan: &Plan) {
+        let previous = self.shared.table.load();
+        let table = build(desired, observed, &leaving(plan), self.ttl, &previous);
+        self.shared.table.store(Arc::new(table));
     }
 
     /// A listener on the network's gateway, unless it has one already on that address.
