@@ -34,7 +34,7 @@ async fn serve() -> Result<(), String> {
         .ok_or("usage: dns_serve COMPOSE_FILE")?;
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     let project = load(&LoadOptions {
-        files: vec![file.into()],
+        files: vec![file],
         project_name: Some(PROJECT.into()),
         cwd,
         ..LoadOptions::default()

@@ -40,10 +40,6 @@ impl Forwarder {
         }
     }
 
-    pub fn upstreams(&self) -> &[SocketAddr] {
-        &self.upstreams
-    }
-
     /// The first upstream reply to `query`, tried in order; `None` when every upstream failed
     /// or timed out, or too many queries are in flight already.
     pub async fn forward(&self, query: &[u8], transport: Transport) -> Option<Vec<u8>> {

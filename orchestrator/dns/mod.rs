@@ -19,10 +19,9 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-pub use answer::{Decision, Reply, decide, encode};
-pub use forward::{Forwarder, nameservers, parse_upstreams};
-pub use server::{Clients, Listener, Shared};
-pub use table::{Arrival, Entry, ServiceTable, SrvTarget, build};
+use forward::{Forwarder, nameservers, parse_upstreams};
+use server::{Clients, Listener, Shared};
+use table::{Arrival, ServiceTable, build};
 
 use crate::desired::Desired;
 use crate::observe::Observed;

@@ -50,7 +50,8 @@ pub struct Shared {
 /// A UDP socket and a TCP listener on one address; dropping it stops both.
 pub struct Listener {
     pub address: SocketAddr,
-    tasks: JoinSet<()>,
+    /// The receive and accept loops: a `JoinSet` aborts its tasks when dropped.
+    _tasks: JoinSet<()>,
 }
 
 impl Listener {
@@ -78,13 +79,10 @@ impl Listener {
             tasks.spawn(serve_udp(udp.clone(), door.clone()));
         }
         tasks.spawn(serve_tcp(tcp, door));
-        Ok(Listener { address, tasks })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.tasks.abort_all();
+        Ok(Listener {
+            address,
+            _tasks: tasks,
+        })
     }
 }
 

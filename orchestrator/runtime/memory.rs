@@ -849,6 +849,35 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The pools a network gets: the ones its IPAM names, else `10.<index>.0.0/24` with the
+/// gateway `.1`, as the engine hands out a fresh pool per network.
+fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
+    let declared: Vec<AddressPool> = network
+        .ipam
+        .iter()
+        .flat_map(|ipam| &ipam.config)
+        .filter_map(|pool| {
+            let subnet: ipnet::IpNet = pool.subnet.as_deref()?.parse().ok()?;
+            let gateway = match pool.gateway.as_deref() {
+                Some(gateway) => gateway.parse().ok(),
+                None => subnet.hosts().next(),
+            };
+            Some(AddressPool { subnet, gateway })
+        })
+        .collect();
+    if !declared.is_empty() {
+        return declared;
+    }
+    let octet = (index % 250) as u8;
+    vec![AddressPool {
+        subnet: ipnet::IpNet::V4(
+            ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, octet, 0, 0), 24)
+                .expect("a /24 is a valid prefix"),
+        ),
+        gateway: Some(std::net::Ipv4Addr::new(10, octet, 0, 1).into()),
+    }]
+}
+
 #[cfg(test)]
 mod tests {
     use futures_util::FutureExt;
@@ -1104,33 +1133,4 @@ mod tests {
         rt.remove_container(&b, true).await.unwrap();
         assert_eq!(rt.volume_names().len(), 1);
     }
-}
-
-/// The pools a network gets: the ones its IPAM names, else `10.<index>.0.0/24` with the
-/// gateway `.1`, as the engine hands out a fresh pool per network.
-fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
-    let declared: Vec<AddressPool> = network
-        .ipam
-        .iter()
-        .flat_map(|ipam| &ipam.config)
-        .filter_map(|pool| {
-            let subnet: ipnet::IpNet = pool.subnet.as_deref()?.parse().ok()?;
-            let gateway = match pool.gateway.as_deref() {
-                Some(gateway) => gateway.parse().ok(),
-                None => subnet.hosts().next(),
-            };
-            Some(AddressPool { subnet, gateway })
-        })
-        .collect();
-    if !declared.is_empty() {
-        return declared;
-    }
-    let octet = (index % 250) as u8;
-    vec![AddressPool {
-        subnet: ipnet::IpNet::V4(
-            ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, octet, 0, 0), 24)
-                .expect("a /24 is a valid prefix"),
-        ),
-        gateway: Some(std::net::Ipv4Addr::new(10, octet, 0, 1).into()),
-    }]
 }
