@@ -7,7 +7,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, PTR, SRV};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
-use super::table::{Arrival, Entry, ServiceTable};
+use super::table::{Arrival, Entry, Family, ServiceTable};
 
 /// The largest UDP reply wharf sends, whatever a client advertises (the usual safe EDNS size).
 pub const MAX_UDP_PAYLOAD: u16 = 4096;
@@ -126,22 +126,24 @@ fn add_records(response: &mut Message, qname: &Name, qtype: RecordType, entry: &
             for target in targets {
                 let srv = SRV::new(0, 1, target.port, fqdn(&target.name));
                 response.add_answer(Record::from_rdata(qname.clone(), ttl, RData::SRV(srv)));
-                response.add_additional(address_record(fqdn(&target.name), target.address, ttl));
+                for address in &target.addresses {
+                    response.add_additional(address_record(fqdn(&target.name), *address, ttl));
+                }
             }
         }
         (Entry::Srv(_), _) => {}
-        (_, RecordType::A | RecordType::AAAA | RecordType::ANY) => {
-            let wanted = |a: &IpAddr| match qtype {
-                RecordType::A => a.is_ipv4(),
-                RecordType::AAAA => a.is_ipv6(),
-                _ => true,
-            };
-            for address in entry.addresses(wanted) {
-                response.add_answer(address_record(qname.clone(), address, ttl));
-            }
+        (_, RecordType::A | RecordType::ANY) => {
+            add_addresses(response, qname, entry, Family::V4, ttl)
         }
+        (_, RecordType::AAAA) => add_addresses(response, qname, entry, Family::V6, ttl),
         // The name exists, with no record of that type: NOERROR and no answer (NODATA).
         _ => {}
+    }
+}
+
+fn add_addresses(response: &mut Message, qname: &Name, entry: &Entry, family: Family, ttl: u32) {
+    for address in entry.addresses(family) {
+        response.add_answer(address_record(qname.clone(), address, ttl));
     }
 }
 

@@ -26,7 +26,7 @@ pub enum Entry {
     /// `web`, `web.<project>`: the replicas that may take traffic, rotated on every query.
     Service {
         addresses: Vec<IpAddr>,
-        turn: Arc<AtomicUsize>,
+        turns: Arc<Turns>,
     },
     /// `tasks.web`, `1.web`, `<project>-web-1`: addresses in a fixed order.
     Addresses(Vec<IpAddr>),
@@ -34,32 +34,65 @@ pub enum Entry {
     Srv(Vec<SrvTarget>),
 }
 
+/// The round-robin counters of a service name, one per address family: a client asks for A
+/// and AAAA on every lookup, and one shared counter would move by two each time (with two
+/// replicas, never moving at all as the client sees it).
+#[derive(Debug, Default)]
+pub struct Turns {
+    v4: AtomicUsize,
+    v6: AtomicUsize,
+}
+
+/// Which addresses a query asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn of(address: &IpAddr) -> Family {
+        match address {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+}
+
 impl Entry {
-    /// The addresses of an address entry that are `wanted` (one family); a service's are
-    /// rotated by one more position, only when there are some to give, so that a query for
-    /// the other family does not move the round robin.
-    pub fn addresses(&self, wanted: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
+    /// The entry's addresses of one family; a service's are rotated by one more position on
+    /// each call that has some to give.
+    pub fn addresses(&self, family: Family) -> Vec<IpAddr> {
         match self {
-            Entry::Service { addresses, turn } => {
-                let mut chosen: Vec<IpAddr> = addresses.iter().copied().filter(wanted).collect();
+            Entry::Service { addresses, turns } => {
+                let mut chosen = of_family(addresses, family);
                 if !chosen.is_empty() {
+                    let turn = match family {
+                        Family::V4 => &turns.v4,
+                        Family::V6 => &turns.v6,
+                    };
                     let start = turn.fetch_add(1, Ordering::Relaxed) % chosen.len();
                     chosen.rotate_left(start);
                 }
                 chosen
             }
-            Entry::Addresses(addresses) => addresses.iter().copied().filter(wanted).collect(),
+            Entry::Addresses(addresses) => of_family(addresses, family),
             Entry::Srv(_) => Vec::new(),
         }
     }
 }
 
+fn of_family(addresses: &[IpAddr], family: Family) -> Vec<IpAddr> {
+    let wanted = addresses.iter().filter(|a| Family::of(a) == family);
+    wanted.copied().collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SrvTarget {
-    /// The replica's container name, which resolves to `address`.
+    /// The replica's container name, which resolves to `addresses`.
     pub name: String,
     pub port: u16,
-    pub address: IpAddr,
+    pub addresses: Vec<IpAddr>,
 }
 
 /// The names of one network (or of the host's view).
@@ -104,9 +137,9 @@ impl ServiceTable {
 
     /// The rotation counter of a service name, kept across tables so that a republish does
     /// not restart the round robin.
-    fn turn(&self, arrival: &Arrival, name: &str) -> Option<Arc<AtomicUsize>> {
+    fn turns(&self, arrival: &Arrival, name: &str) -> Option<Arc<Turns>> {
         match self.views.get(arrival)?.entries.get(name)? {
-            Entry::Service { turn, .. } => Some(turn.clone()),
+            Entry::Service { turns, .. } => Some(turns.clone()),
             _ => None,
         }
     }
@@ -148,7 +181,7 @@ pub fn build(
                     leaving,
                 };
                 let view = table.views.entry(arrival.clone()).or_default();
-                names.add_to(view, |name| previous.turn(&arrival, name));
+                names.add_to(view, |name| previous.turns(&arrival, name));
             }
         }
     }
@@ -170,49 +203,42 @@ struct ServiceNames<'a> {
 }
 
 impl ServiceNames<'_> {
-    fn add_to(&self, view: &mut Names, turn: impl Fn(&str) -> Option<Arc<AtomicUsize>>) {
+    fn add_to(&self, view: &mut Names, turns: impl Fn(&str) -> Option<Arc<Turns>>) {
         let service = self.service.name.to_ascii_lowercase();
         let serving: Vec<&ObservedContainer> = self
             .replicas
             .iter()
             .filter(|c| self.takes_traffic(c))
             .collect();
-        let turn = turn(&service).unwrap_or_default();
-        let addresses: Vec<IpAddr> = serving.iter().filter_map(|c| self.address(c)).collect();
-        self.insert(
-            view,
-            &service,
-            Entry::Service {
-                addresses,
-                turn: turn.clone(),
-            },
-        );
+        let turns = turns(&service).unwrap_or_default();
+        let addresses = serving.iter().flat_map(|c| self.addresses(c)).collect();
+        self.insert(view, &service, Entry::Service { addresses, turns });
         let running = self.replicas.iter().filter(|c| is_running(c));
-        let tasks = running.filter_map(|c| self.address(c)).collect();
+        let tasks = running.flat_map(|c| self.addresses(c)).collect();
         self.insert(view, &format!("tasks.{service}"), Entry::Addresses(tasks));
         for replica in self.replicas {
-            let address = Some(replica)
-                .filter(|c| is_running(c))
-                .and_then(|c| self.address(c));
-            let entry = Entry::Addresses(address.into_iter().collect());
+            let addresses = match is_running(replica) {
+                true => self.addresses(replica),
+                false => Vec::new(),
+            };
+            let name = replica.name.to_ascii_lowercase();
+            for address in &addresses {
+                view.reverse.insert(*address, name.clone());
+            }
+            let entry = Entry::Addresses(addresses);
             let number = format!("{}.{service}", replica.number);
             self.insert(view, &number, entry.clone());
-            let name = replica.name.to_ascii_lowercase();
-            view.entries.insert(name.clone(), entry);
-            if let Some(address) = address {
-                view.reverse.insert(address, name);
-            }
+            view.entries.insert(name, entry);
         }
         for (port, protocol) in self.ports() {
             let targets = serving
                 .iter()
-                .filter_map(|c| {
-                    Some(SrvTarget {
-                        name: c.name.to_ascii_lowercase(),
-                        port,
-                        address: self.address(c)?,
-                    })
+                .map(|c| SrvTarget {
+                    name: c.name.to_ascii_lowercase(),
+                    port,
+                    addresses: self.addresses(c),
                 })
+                .filter(|t| !t.addresses.is_empty())
                 .collect();
             let name = format!("_{port}._{protocol}.{service}");
             self.insert(view, &name, Entry::Srv(targets));
@@ -233,8 +259,13 @@ impl ServiceNames<'_> {
             && !self.leaving.contains(&container.id)
     }
 
-    fn address(&self, container: &ObservedContainer) -> Option<IpAddr> {
-        container.engine.addresses.get(self.network)?.parse().ok()
+    /// The container's addresses on the network: IPv4, then IPv6 where the network has it.
+    fn addresses(&self, container: &ObservedContainer) -> Vec<IpAddr> {
+        let engine = &container.engine;
+        [&engine.addresses, &engine.addresses_v6]
+            .into_iter()
+            .filter_map(|by_network| by_network.get(self.network)?.parse().ok())
+            .collect()
     }
 
     /// The ports the service exposes or publishes, as (container port, `tcp`/`udp`), once.

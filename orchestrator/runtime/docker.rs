@@ -1012,7 +1012,13 @@ fn from_summary(summary: &ContainerSummary) -> EngineContainer {
             .network_settings
             .as_ref()
             .and_then(|n| n.networks.as_ref())
-            .map(addresses)
+            .map(|n| addresses(n, |e| e.ip_address.as_ref()))
+            .unwrap_or_default(),
+        addresses_v6: summary
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.networks.as_ref())
+            .map(|n| addresses(n, |e| e.global_ipv6_address.as_ref()))
             .unwrap_or_default(),
     }
 }
@@ -1089,17 +1095,25 @@ fn from_inspect(inspected: &ContainerInspectResponse) -> EngineContainer {
         ports,
         addresses: settings
             .and_then(|s| s.networks.as_ref())
-            .map(addresses)
+            .map(|n| addresses(n, |e| e.ip_address.as_ref()))
+            .unwrap_or_default(),
+        addresses_v6: settings
+            .and_then(|s| s.networks.as_ref())
+            .map(|n| addresses(n, |e| e.global_ipv6_address.as_ref()))
             .unwrap_or_default(),
     }
 }
 
-fn addresses(networks: &HashMap<String, EndpointSettings>) -> HashMap<String, String> {
+/// Network name → the endpoint's address that `address` picks (IPv4 or IPv6), where it has one.
+fn addresses(
+    networks: &HashMap<String, EndpointSettings>,
+    address: impl Fn(&EndpointSettings) -> Option<&String>,
+) -> HashMap<String, String> {
     networks
         .iter()
         .filter_map(|(name, endpoint)| {
-            let ip = endpoint.ip_address.as_deref().filter(|ip| !ip.is_empty())?;
-            Some((name.clone(), ip.to_string()))
+            let ip = address(endpoint).filter(|ip| !ip.is_empty())?;
+            Some((name.clone(), ip.clone()))
         })
         .collect()
 }

@@ -68,6 +68,8 @@ pub struct EngineContainer {
     pub ports: Vec<String>,
     /// Network name → IPv4 address.
     pub addresses: HashMap<String, String>,
+    /// Network name → IPv6 address, on networks with IPv6.
+    pub addresses_v6: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
