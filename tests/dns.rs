@@ -61,7 +61,7 @@ struct Project {
 impl Project {
     /// Starts it and waits until every `web` replica is healthy in the DNS's answers.
     fn up(prefix: &str, upstream: SocketAddr) -> Project {
-        let project = Project::launch(prefix, free_loopback_port(), upstream);
+        let project = Project::launch(prefix, PROJECT_FILE, free_loopback_port(), upstream);
         project.until(
             "three healthy web replicas",
             Duration::from_secs(30),
@@ -70,13 +70,13 @@ impl Project {
         project
     }
 
-    /// Starts it, with the loopback listener on `dns`.
-    fn launch(prefix: &str, dns: SocketAddr, upstream: SocketAddr) -> Project {
+    /// Starts the project of `file`, with the loopback listener on `dns`.
+    fn launch(prefix: &str, file: &str, dns: SocketAddr, upstream: SocketAddr) -> Project {
         let name = unique_project(prefix);
         let cleanup = Cleanup::new(&name);
         let dir = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
-        let file = PROJECT_FILE.replace("IMAGE", busybox_image());
+        let file = file.replace("IMAGE", busybox_image());
         std::fs::write(dir.path().join("compose.yaml"), file).unwrap();
         let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
@@ -364,7 +364,8 @@ fn an_unhealthy_replica_leaves_the_answers_and_a_recovered_one_comes_back() {
 fn when_the_dns_cannot_listen_service_names_fall_back_to_docker_aliases() {
     // The loopback port is taken, so the DNS cannot start: `up` says so and goes on.
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let project = Project::launch("dns-fallback", taken.local_addr().unwrap(), fake_upstream());
+    let dns = taken.local_addr().unwrap();
+    let project = Project::launch("dns-fallback", PROJECT_FILE, dns, fake_upstream());
     project.until("the warning", Duration::from_secs(30), || {
         project
             .log()
@@ -375,4 +376,50 @@ fn when_the_dns_cannot_listen_service_names_fall_back_to_docker_aliases() {
         Duration::from_secs(30),
         || project.nslookup(&["web"]).0.len() == 3,
     );
+}
+
+#[test]
+fn a_network_with_ipv6_gets_aaaa_records() {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let subnet = format!(
+        "fd00:{:x}:{:x}::/64",
+        std::process::id() & 0xffff,
+        nanos & 0xffff
+    );
+    let file = format!(
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    deploy:
+      replicas: 2
+    networks: [v6]
+networks:
+  v6:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: "{subnet}"
+"#
+    );
+    let project = Project::launch("dns-v6", &file, free_loopback_port(), fake_upstream());
+    project.until("two AAAA records", Duration::from_secs(30), || {
+        exchange(project.dns, "web.", RecordType::AAAA).is_some_and(|r| r.answers().len() == 2)
+    });
+    let reply = project.ask("web.", RecordType::AAAA);
+    let prefix = subnet.trim_end_matches("::/64");
+    for record in reply.answers() {
+        let RData::AAAA(address) = record.data() else {
+            panic!("an AAAA record: {record:?}");
+        };
+        assert!(
+            address.0.to_string().starts_with(prefix),
+            "{address} in {subnet}"
+        );
+    }
+    assert_eq!(project.addresses("web.").len(), 2, "and the A records");
 }
