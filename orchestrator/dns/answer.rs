@@ -10,7 +10,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use super::table::{Arrival, Entry, Family, ServiceTable};
 
 /// The largest UDP reply wharf sends, whatever a client advertises (the usual safe EDNS size).
-pub const MAX_UDP_PAYLOAD: u16 = 4096;
+const MAX_UDP_PAYLOAD: u16 = 4096;
 /// A UDP reply without EDNS fits in 512 bytes (RFC 1035).
 const PLAIN_UDP_PAYLOAD: u16 = 512;
 
@@ -47,9 +47,10 @@ pub fn decide(packet: &[u8], arrival: &Arrival, table: &ServiceTable) -> Option<
     }
 }
 
-/// FORMERR for a packet that has a query's header but does not parse; nothing for noise.
+/// FORMERR for a packet that has a query's 12-byte header but does not parse; nothing for
+/// noise.
 fn format_error(packet: &[u8]) -> Option<Message> {
-    let header = packet.get(..4)?;
+    let header = packet.get(..12)?;
     let is_query = header[2] & 0x80 == 0;
     is_query.then(|| {
         let id = u16::from_be_bytes([header[0], header[1]]);
@@ -57,7 +58,7 @@ fn format_error(packet: &[u8]) -> Option<Message> {
     })
 }
 
-pub fn answer(request: &Message, arrival: &Arrival, table: &ServiceTable) -> Reply {
+fn answer(request: &Message, arrival: &Arrival, table: &ServiceTable) -> Reply {
     let mut response = response_to(request);
     if request.op_code() != OpCode::Query {
         response.set_response_code(ResponseCode::NotImp);
