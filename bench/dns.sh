@@ -2,7 +2,9 @@
 # wharf's DNS beside dnsmasq, over loopback, both serving the same three A records for `web`
 # (issue 5), in one run with the same dnsperf settings:
 #  1. the queries per second each sustains (dnsperf sending as fast as answers come back);
-#  2. wharf's p99 latency at half of dnsmasq's rate (dnsperf -Q), from dnsperf's per-query log.
+#  2. wharf's p99 latency at half of dnsmasq's rate (dnsperf -Q), from dnsperf's per-query log,
+#     and dnsmasq's at the same rate, to tell the server's latency from the machine's (a busy
+#     machine's scheduler delays both alike).
 # Targets: wharf's qps >= dnsmasq's; wharf's p99 <= 1 ms at 50 % of that load.
 #
 # wharf's side is bench/dns_serve.rs (a release example): bench/dns/compose.yaml brought up on
@@ -62,12 +64,17 @@ wharf_qps=$(qps <"$work/wharf.out")
 [ "$dnsmasq_qps" -gt 0 ] || die "dnsmasq answered nothing: $(cat "$work/dnsmasq.log")"
 [ "$wharf_qps" -gt 0 ] || die "wharf answered nothing"
 half=$((dnsmasq_qps / 2))
-perf -p "$wharf_port" -Q "$half" -v >"$work/half.out"
-p99=$(awk '/^> / { print $NF * 1000 }' "$work/half.out" | sort -n |
-  awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f", v[i] }')
-half_qps=$(qps <"$work/half.out")
+# p99 in milliseconds of the per-query latencies that `dnsperf -v` logs (`> NOERROR web A 0.000110`).
+p99() {
+  awk '/^> / { print $NF * 1000 }' | sort -n |
+    awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f", v[i] }'
+}
+perf -p "$wharf_port" -Q "$half" -v >"$work/wharf-half.out"
+perf -p "$dnsmasq_port" -Q "$half" -v >"$work/dnsmasq-half.out"
 
 echo "dnsmasq: $dnsmasq_qps queries/s (lost $(lost <"$work/dnsmasq.out"))"
 echo "wharf:   $wharf_qps queries/s (lost $(lost <"$work/wharf.out"))"
 echo "ratio wharf/dnsmasq: $(awk -v w="$wharf_qps" -v d="$dnsmasq_qps" 'BEGIN { printf "%.2f", w / d }')"
-echo "wharf at 50% of dnsmasq's rate ($half_qps queries/s asked $half): p99 latency $p99 ms"
+echo "at 50% of dnsmasq's rate ($half queries/s asked):"
+echo "  wharf:   $(qps <"$work/wharf-half.out") queries/s, p99 latency $(p99 <"$work/wharf-half.out") ms"
+echo "  dnsmasq: $(qps <"$work/dnsmasq-half.out") queries/s, p99 latency $(p99 <"$work/dnsmasq-half.out") ms"
