@@ -72,7 +72,10 @@ impl Project {
 
     /// Starts the project of `file`, with the loopback listener on `dns`.
     fn launch(prefix: &str, file: &str, dns: SocketAddr, upstream: SocketAddr) -> Project {
-        let name = unique_project(prefix);
+        Project::launch_named(unique_project(prefix), file, dns, upstream)
+    }
+
+    fn launch_named(name: String, file: &str, dns: SocketAddr, upstream: SocketAddr) -> Project {
         let cleanup = Cleanup::new(&name);
         let dir = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
@@ -361,21 +364,49 @@ fn an_unhealthy_replica_leaves_the_answers_and_a_recovered_one_comes_back() {
 }
 
 #[test]
-fn when_the_dns_cannot_listen_service_names_fall_back_to_docker_aliases() {
-    // The loopback port is taken, so the DNS cannot start: `up` says so and goes on.
-    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let dns = taken.local_addr().unwrap();
-    let project = Project::launch("dns-fallback", PROJECT_FILE, dns, fake_upstream());
+fn when_port_53_is_taken_service_names_fall_back_to_docker_aliases() {
+    // The project's network exists already (with its labels, so `up` adopts it), and
+    // something holds port 53 on its gateway: wharf's DNS cannot listen there.
+    let name = unique_project("dns-fallback");
+    let network = format!("{name}_default");
+    // Removes the network even if the test fails before the project starts.
+    let _early_cleanup = Cleanup::new(&name);
+    docker(&[
+        "network",
+        "create",
+        "--label",
+        &format!("com.docker.compose.project={name}"),
+        "--label",
+        "com.docker.compose.network=default",
+        &network,
+    ]);
+    let gateway = docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+        &network,
+    ]);
+    let taken = UdpSocket::bind((gateway.trim(), 53)).expect("port 53 on the gateway is free");
+    let project = Project::launch_named(name, PROJECT_FILE, free_loopback_port(), fake_upstream());
     project.until("the warning", Duration::from_secs(30), || {
         project
             .log()
-            .contains("service names resolve through Docker aliases instead")
+            .contains(&format!("cannot listen on {}:53", gateway.trim()))
     });
+    assert!(
+        project
+            .log()
+            .contains("service names resolve through Docker aliases instead"),
+        "{}",
+        project.log()
+    );
     project.until(
         "web resolves through Docker's aliases",
         Duration::from_secs(30),
         || project.nslookup(&["web"]).0.len() == 3,
     );
+    drop(taken);
 }
 
 #[test]
