@@ -181,7 +181,8 @@ fn authoritative(mut response: Message) -> Message {
 
 /// The table's key for a query name: lowercase, without the trailing dot.
 fn lookup_key(name: &Name) -> String {
-    let mut key = name.to_ascii().to_ascii_lowercase();
+    let mut key = name.to_ascii();
+    key.make_ascii_lowercase();
     if key.ends_with('.') {
         key.pop();
     }

@@ -13,7 +13,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use super::answer_tests::{desired, healthy_project, replica};
 use super::{Dns, DnsConfig};
 use crate::observe::Observed;
-use crate::plan::Plan;
+use crate::plan::{Action, Cause, ContainerRef, Operation, Plan};
 use crate::runtime::{ContainerState, Health};
 
 /// What the fake upstream answers for every name.
@@ -257,4 +257,31 @@ async fn a_flood_does_not_stall_other_queries() {
         slowest < Duration::from_millis(500),
         "slowest answer took {slowest:?}"
     );
+}
+
+#[tokio::test]
+async fn a_replica_the_plan_stops_leaves_the_answers_before_it_is_stopped() {
+    let (mut dns, server) = serve(healthy_project(), Vec::new()).await;
+    let stop = |number: u32| Operation {
+        id: 0,
+        action: Action::StopContainer {
+            service: "web".into(),
+            container: ContainerRef {
+                name: format!("shop-web-{number}"),
+                id: Some(format!("web{number}")),
+            },
+            timeout: None,
+        },
+        cause: Cause::ScaleDown,
+        after: Vec::new(),
+    };
+    let plan = Plan {
+        operations: vec![stop(2), stop(3)],
+        ..Plan::default()
+    };
+    // The supervisor publishes what it observed (all three still running) with the plan it
+    // is about to run.
+    let observed = Observed::from_containers("shop", healthy_project());
+    dns.publish(&desired(), &observed, &plan).await;
+    assert_eq!(web_addresses(server).await, 1);
 }
