@@ -454,3 +454,44 @@ networks:
     }
     assert_eq!(project.addresses("web.").len(), 2, "and the A records");
 }
+
+#[test]
+fn a_dependent_started_by_up_resolves_its_dependency_at_once() {
+    // `app` looks `db` up the moment it starts, during `up`'s own plan, before the supervisor
+    // runs; it exits (and stays exited: restart "no") if the name does not resolve.
+    let file = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "ping -c 1 -W 2 db || exit 1; exec sleep 3600"]
+    restart: "no"
+    depends_on: [db]
+"#;
+    let project = Project::launch("dns-early", file, free_loopback_port(), fake_upstream());
+    let app = project.container("app", 1);
+    let state = || {
+        let out = Command::new("docker")
+            .args([
+                "inspect",
+                "--format",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                &app,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    project.until("app started", Duration::from_secs(30), || {
+        !state().is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        state(),
+        "running 0",
+        "app could not resolve db:\n{}",
+        project.log()
+    );
+}

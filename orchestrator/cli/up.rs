@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use futures_util::StreamExt;
 
 use indexmap::IndexMap;
 
@@ -12,6 +13,7 @@ use super::{GlobalArgs, load_project, logs, output};
 use crate::desired::{self, BuildOptions, Discovery};
 use crate::dns::{Dns, DnsConfig};
 use crate::plan::{self, BuildPolicy, ReconcileOptions};
+use crate::runtime::EventAction;
 use crate::supervisor::Supervisor;
 use crate::supervisor::state::StateDir;
 
@@ -139,7 +141,10 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         print!("{plan}");
         return Ok(ExitCode::SUCCESS);
     }
-    session.execute(&plan).await?;
+    match &dns {
+        Some(dns) => execute_publishing(&session, &plan, dns).await?,
+        None => session.execute(&plan).await?,
+    };
     if args.wait {
         return session
             .execute(&plan::lifecycle::wait(desired, &args.services))
@@ -224,6 +229,46 @@ async fn start_dns(
             Ok(None)
         }
     }
+}
+
+/// Runs `up`'s plan while the DNS follows it: every container that starts or changes health
+/// during the plan is in the answers at once, so a dependent started by the same plan resolves
+/// its dependencies before the supervisor takes over.
+async fn execute_publishing(
+    session: &Session,
+    plan: &plan::Plan,
+    dns: &Dns,
+) -> Result<ExitCode, ExitCode> {
+    let desired = session.target.desired().expect("a loaded project");
+    let publish = |observed: &crate::observe::Observed| dns.answer_from(desired, observed, plan);
+    publish(&session.observe().await?);
+    let Ok(mut events) = session.runtime.events(session.name()).await else {
+        return session.execute(plan).await;
+    };
+    let execution = session.execute(plan);
+    tokio::pin!(execution);
+    loop {
+        tokio::select! {
+            result = &mut execution => return result,
+            event = events.next() => match event {
+                Some(Ok(event)) if changes_answers(&event.action) => {
+                    if let Ok(observed) = session.observe().await {
+                        publish(&observed);
+                    }
+                }
+                Some(Ok(_)) => {}
+                // No more events: the supervisor catches up once the plan is done.
+                _ => return execution.await,
+            },
+        }
+    }
+}
+
+fn changes_answers(action: &EventAction) -> bool {
+    matches!(
+        action,
+        EventAction::Start | EventAction::HealthStatus(_) | EventAction::Die { .. }
+    )
 }
 
 /// The network creations of a plan, as a plan of their own (they depend on nothing).
