@@ -485,8 +485,10 @@ services:
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     project.until("app started", Duration::from_secs(30), || {
-        !state().is_empty()
+        let state = state();
+        state.starts_with("running") || state.starts_with("exited")
     });
+    // A name that does not resolve makes `ping` fail at once; give it time to.
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
         state(),
