@@ -33,7 +33,7 @@ pub enum Clients {
 }
 
 impl Clients {
-    fn admits(&self, source: IpAddr) -> bool {
+    pub(super) fn admits(&self, source: IpAddr) -> bool {
         match self {
             Clients::Subnets(subnets) => subnets.iter().any(|s| s.contains(&source)),
             Clients::Loopback => source.is_loopback(),

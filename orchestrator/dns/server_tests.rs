@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::answer_tests::{desired, healthy_project, replica};
+use super::server::Clients;
 use super::{Dns, DnsConfig};
 use crate::observe::Observed;
 use crate::plan::{Action, Cause, ContainerRef, Operation, Plan};
@@ -284,4 +285,14 @@ async fn a_replica_the_plan_stops_leaves_the_answers_before_it_is_stopped() {
     let observed = Observed::from_containers("shop", healthy_project());
     dns.publish(&desired(), &observed, &plan).await;
     assert_eq!(web_addresses(server).await, 1);
+}
+
+#[test]
+fn a_listener_admits_only_its_network_or_the_host() {
+    let network = Clients::Subnets(vec!["172.30.0.0/16".parse().unwrap()]);
+    assert!(network.admits([172, 30, 4, 2].into()));
+    assert!(!network.admits([172, 31, 0, 2].into()), "another network");
+    assert!(!network.admits([8, 8, 8, 8].into()), "the outside world");
+    assert!(Clients::Loopback.admits([127, 0, 0, 1].into()));
+    assert!(!Clients::Loopback.admits([172, 30, 4, 2].into()));
 }
