@@ -83,28 +83,47 @@ async fn web_addresses(server: SocketAddr) -> usize {
     reply.expect("web answered").answers().len()
 }
 
-/// An upstream that answers every query with [`UPSTREAM_ADDRESS`].
+/// The fake upstream's reply to a query: [`UPSTREAM_ADDRESS`] for its name.
+fn upstream_reply(query: &[u8]) -> Option<Vec<u8>> {
+    let request = Message::from_vec(query).ok()?;
+    let mut reply = Message::new();
+    reply
+        .set_id(request.id())
+        .set_message_type(MessageType::Response)
+        .add_queries(request.queries().iter().cloned());
+    let name = request.queries().first()?.name().clone();
+    let address = RData::A(A(UPSTREAM_ADDRESS.into()));
+    reply.add_answer(Record::from_rdata(name, 60, address));
+    reply.to_vec().ok()
+}
+
+/// An upstream that answers every query with [`UPSTREAM_ADDRESS`], over UDP and TCP.
 async fn fake_upstream() -> SocketAddr {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let address = socket.local_addr().unwrap();
     tokio::spawn(async move {
         let mut buffer = vec![0; 4096];
         while let Ok((length, from)) = socket.recv_from(&mut buffer).await {
-            let Ok(request) = Message::from_vec(&buffer[..length]) else {
+            if let Some(reply) = upstream_reply(&buffer[..length]) {
+                let _ = socket.send_to(&reply, from).await;
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let Ok(length) = stream.read_u16().await else {
                 continue;
             };
-            let mut reply = Message::new();
-            reply
-                .set_id(request.id())
-                .set_message_type(MessageType::Response)
-                .add_queries(request.queries().iter().cloned());
-            let name = request.queries()[0].name().clone();
-            reply.add_answer(Record::from_rdata(
-                name,
-                60,
-                RData::A(A(UPSTREAM_ADDRESS.into())),
-            ));
-            let _ = socket.send_to(&reply.to_vec().unwrap(), from).await;
+            let mut query = vec![0; usize::from(length)];
+            if stream.read_exact(&mut query).await.is_err() {
+                continue;
+            }
+            if let Some(reply) = upstream_reply(&query) {
+                let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+                framed.extend_from_slice(&reply);
+                let _ = stream.write_all(&framed).await;
+            }
         }
     });
     address
@@ -157,6 +176,16 @@ async fn other_names_are_forwarded_to_the_next_upstream_when_one_is_dead() {
     )
     .await
     .expect("the second upstream answers");
+    let RData::A(address) = reply.answers()[0].data() else {
+        panic!("an A record");
+    };
+    assert_eq!(address.0.octets(), UPSTREAM_ADDRESS);
+}
+
+#[tokio::test]
+async fn a_tcp_client_s_query_is_forwarded_over_tcp() {
+    let (_dns, server) = serve(healthy_project(), vec![fake_upstream().await]).await;
+    let reply = tcp(server, &query("example.org.", RecordType::A, None)).await;
     let RData::A(address) = reply.answers()[0].data() else {
         panic!("an A record");
     };
