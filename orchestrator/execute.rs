@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::desired::{FailureAction, labels};
+use crate::desired::{ContainerSpec, FailureAction, labels};
 use crate::plan::{Action, ContainerRef, Operation, Plan, WaitCondition};
 use crate::runtime::{
     BuildRequest, ContainerState, EngineContainer, Health, Runtime, RuntimeError,
@@ -403,6 +403,7 @@ async fn perform(
             for mode in [&mut spec.network_mode, &mut spec.pid, &mut spec.ipc] {
                 resolve_namespace(mode, service, runtime, &options.project).await?;
             }
+            resolve_dns_gateway(&mut spec, service, runtime).await?;
             runtime
                 .create_container(name, &spec)
                 .await
@@ -467,6 +468,30 @@ async fn resolve_namespace(
             format!("service {service:?} joins a namespace of {target:?}, which has no container")
         })?;
     *mode = Some(format!("container:{id}"));
+    Ok(())
+}
+
+/// wharf's DNS goes first in `dns`: the gateway of the network `dns_gateway_of` names.
+async fn resolve_dns_gateway(
+    spec: &mut ContainerSpec,
+    service: &str,
+    runtime: &dyn Runtime,
+) -> Result<(), String> {
+    let Some(network) = spec.dns_gateway_of.take() else {
+        return Ok(());
+    };
+    let networks = runtime
+        .networks()
+        .await
+        .map_err(|e| format!("service {service:?}: looking up network {network:?}: {e}"))?;
+    let gateway = networks
+        .iter()
+        .find(|n| n.name == network)
+        .and_then(|n| n.gateway_v4())
+        .ok_or_else(|| {
+            format!("service {service:?}: network {network:?} has no IPv4 gateway for wharf's DNS")
+        })?;
+    spec.dns.insert(0, gateway.to_string());
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod desired;
+pub mod dns;
 pub mod execute;
 pub mod graph;
 pub mod observe;

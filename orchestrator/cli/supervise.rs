@@ -54,9 +54,11 @@ pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, 
     let runtime = connect().await?;
     let (commands, receiver) = mpsc::channel(8);
     tokio::spawn(control::serve(listener, commands));
-    let mut supervisor = Supervisor::new(runtime, prepared.desired).with_standing(request);
+    let mut supervisor = Supervisor::new(runtime, prepared.desired).with_standing(request.clone());
     if args.await_request {
         supervisor = supervisor.awaiting_request();
+    } else {
+        supervisor.resume(&request, &prepared.project).await;
     }
     supervisor.run(shutdown, Some(receiver)).await;
     let _ = std::fs::remove_file(state.socket_path());

@@ -16,6 +16,20 @@ use crate::spec::Project;
 pub struct BuildOptions {
     /// `up --scale svc=N`, over the file's replicas.
     pub scale: IndexMap<String, u32>,
+    /// Who answers service names: Docker's aliases, or wharf's DNS.
+    pub discovery: Discovery,
+}
+
+/// How containers find a service by its name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Discovery {
+    /// The service name is a Docker network alias, as compose registers it: what works
+    /// when no wharf DNS runs for the project.
+    #[default]
+    DockerAliases,
+    /// wharf's DNS answers service names; each container's first DNS server is the gateway
+    /// of its first network, where that DNS listens.
+    WharfDns,
 }
 
 /// The user's labels of a network or volume, plus the compose labels that make it the
@@ -104,7 +118,15 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
             .copied()
             .unwrap_or_else(|| service.replicas());
         let hash = config_hash(service);
-        let container = container_spec(project, &desired, service_name, service, &image, &hash);
+        let container = container_spec(
+            project,
+            &desired,
+            service_name,
+            service,
+            &image,
+            &hash,
+            options.discovery,
+        );
         desired.services.insert(
             service_name.clone(),
             DesiredService {

@@ -3,8 +3,8 @@
 use indexmap::IndexMap;
 
 use super::{
-    ContainerSpec, Desired, Healthcheck, Mount, MountKind, NetworkAttachment, PortBinding, Ulimit,
-    VERSION, labels,
+    ContainerSpec, Desired, Discovery, Healthcheck, Mount, MountKind, NetworkAttachment,
+    PortBinding, Ulimit, VERSION, labels,
 };
 use crate::spec::Project;
 use crate::spec::model::{MountType, Service};
@@ -16,6 +16,7 @@ pub fn container_spec(
     service: &Service,
     image: &str,
     hash: &str,
+    discovery: Discovery,
 ) -> ContainerSpec {
     let limits = service
         .deploy
@@ -25,7 +26,11 @@ pub fn container_spec(
         .deploy
         .as_ref()
         .and_then(|d| d.resources.reservations.as_ref());
-    let (network_mode, networks) = networking(desired, name, service);
+    let (network_mode, networks) = networking(desired, name, service, discovery);
+    let dns_gateway_of = match discovery {
+        Discovery::WharfDns => networks.first().map(|n| n.network.clone()),
+        Discovery::DockerAliases => None,
+    };
     ContainerSpec {
         image: image.to_string(),
         command: service.command.clone(),
@@ -84,6 +89,7 @@ pub fn container_spec(
         stop_timeout: service.stop_grace_period.map(|d| d.0),
         extra_hosts: service.extra_hosts.clone(),
         dns: service.dns.clone(),
+        dns_gateway_of,
         dns_search: service.dns_search.clone(),
         dns_opt: service.dns_opt.clone(),
         cap_add: service.cap_add.clone(),
@@ -177,12 +183,13 @@ fn container_labels(
     out
 }
 
-/// The project networks a container joins (service names as aliases, as compose registers
-/// them), or the `network_mode` it uses instead.
+/// The project networks a container joins, with the user's aliases (and the service name, when
+/// Docker's aliases are how names resolve), or the `network_mode` it uses instead.
 fn networking(
     desired: &Desired,
     name: &str,
     service: &Service,
+    discovery: Discovery,
 ) -> (Option<String>, Vec<NetworkAttachment>) {
     if let Some(mode) = &service.network_mode {
         return (Some(mode.clone()), Vec::new());
@@ -192,7 +199,10 @@ fn networking(
         .iter()
         .map(|(key, options)| {
             let options = options.clone().unwrap_or_default();
-            let mut aliases = vec![name.to_string()];
+            let mut aliases = match discovery {
+                Discovery::DockerAliases => vec![name.to_string()],
+                Discovery::WharfDns => Vec::new(),
+            };
             aliases.extend(options.aliases.iter().cloned());
             NetworkAttachment {
                 network: desired

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-pub use build::{BuildOptions, build};
+pub use build::{BuildOptions, Discovery, build};
 pub use hash::config_hash;
 pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
@@ -147,6 +147,9 @@ pub struct ContainerSpec {
     /// `host:ip`.
     pub extra_hosts: Vec<String>,
     pub dns: Vec<String>,
+    /// The network whose gateway goes first in `dns` (wharf's DNS listens there). The gateway
+    /// is known only once the network exists, so the executor fills it in at create time.
+    pub dns_gateway_of: Option<String>,
     pub dns_search: Vec<String>,
     pub dns_opt: Vec<String>,
     pub cap_add: Vec<String>,

@@ -103,7 +103,13 @@ impl Fixture {
         })
         .unwrap_or_else(|d| panic!("the compose file loads: {d:?}"));
         let scale = scale.iter().map(|(s, n)| (s.to_string(), *n)).collect();
-        desired::build(&project, &BuildOptions { scale })
+        desired::build(
+            &project,
+            &BuildOptions {
+                scale,
+                ..BuildOptions::default()
+            },
+        )
     }
 
     fn observe(&self, desired: Option<&Desired>) -> Observed {

@@ -37,9 +37,9 @@ use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
 use self::dockerignore::DockerIgnore;
 use super::{
-    BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, MountedVolume,
-    Result, Runtime, RuntimeError, signal_number,
+    AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
+    EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions,
+    MountedVolume, Result, Runtime, RuntimeError, signal_number,
 };
 use crate::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
@@ -201,6 +201,13 @@ impl Runtime for DockerRuntime {
         Ok(networks
             .into_iter()
             .map(|n| EngineNetwork {
+                pools: n
+                    .ipam
+                    .and_then(|ipam| ipam.config)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(address_pool)
+                    .collect(),
                 id: n.id.unwrap_or_default(),
                 name: n.name.unwrap_or_default(),
                 labels: n.labels.unwrap_or_default(),
@@ -876,6 +883,18 @@ fn map_error(err: BollardError, what: &str, op: Op) -> RuntimeError {
 }
 
 /// An error without a subject: `Unreachable` or `Engine`.
+/// A pool the engine reports; one whose subnet does not parse (never seen) is left out.
+fn address_pool(config: &IpamConfig) -> Option<AddressPool> {
+    Some(AddressPool {
+        subnet: config.subnet.as_deref()?.parse().ok()?,
+        // The engine writes a gateway with or without a prefix length.
+        gateway: config
+            .gateway
+            .as_deref()
+            .and_then(|g| g.split('/').next()?.parse().ok()),
+    })
+}
+
 fn engine_error(err: BollardError) -> RuntimeError {
     match err {
         BollardError::DockerResponseServerError { message, .. } => RuntimeError::Engine {
@@ -1051,7 +1070,13 @@ fn from_summary(summary: &ContainerSummary) -> EngineContainer {
             .network_settings
             .as_ref()
             .and_then(|n| n.networks.as_ref())
-            .map(addresses)
+            .map(|n| addresses(n, |e| e.ip_address.as_ref()))
+            .unwrap_or_default(),
+        addresses_v6: summary
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.networks.as_ref())
+            .map(|n| addresses(n, |e| e.global_ipv6_address.as_ref()))
             .unwrap_or_default(),
         volumes: mounted_volumes(summary.mounts.as_deref()),
     }
@@ -1147,18 +1172,26 @@ fn from_inspect(inspected: &ContainerInspectResponse) -> EngineContainer {
         ports,
         addresses: settings
             .and_then(|s| s.networks.as_ref())
-            .map(addresses)
+            .map(|n| addresses(n, |e| e.ip_address.as_ref()))
+            .unwrap_or_default(),
+        addresses_v6: settings
+            .and_then(|s| s.networks.as_ref())
+            .map(|n| addresses(n, |e| e.global_ipv6_address.as_ref()))
             .unwrap_or_default(),
         volumes: mounted_volumes(inspected.mounts.as_deref()),
     }
 }
 
-fn addresses(networks: &HashMap<String, EndpointSettings>) -> HashMap<String, String> {
+/// Network name → the endpoint's address that `address` picks (IPv4 or IPv6), where it has one.
+fn addresses(
+    networks: &HashMap<String, EndpointSettings>,
+    address: impl Fn(&EndpointSettings) -> Option<&String>,
+) -> HashMap<String, String> {
     networks
         .iter()
         .filter_map(|(name, endpoint)| {
-            let ip = endpoint.ip_address.as_deref().filter(|ip| !ip.is_empty())?;
-            Some((name.clone(), ip.to_string()))
+            let ip = address(endpoint).filter(|ip| !ip.is_empty())?;
+            Some((name.clone(), ip.clone()))
         })
         .collect()
 }

@@ -24,9 +24,9 @@ use indexmap::IndexMap;
 use tokio::sync::broadcast;
 
 use super::{
-    BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork, EngineVolume,
-    EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions, MountedVolume,
-    Result, Runtime, RuntimeError, signal_number,
+    AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
+    EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions,
+    MountedVolume, Result, Runtime, RuntimeError, signal_number,
 };
 
 /// The names this engine gives anonymous volumes.
@@ -298,6 +298,7 @@ impl MemoryRuntime {
             id,
             name: name.to_string(),
             labels,
+            pools: Vec::new(),
         });
     }
 
@@ -343,6 +344,7 @@ impl MemoryRuntime {
                 ports: Vec::new(),
                 addresses: HashMap::new(),
                 volumes: Vec::new(),
+                addresses_v6: HashMap::new(),
             },
             spec: None,
             anonymous: Vec::new(),
@@ -515,10 +517,12 @@ impl Runtime for MemoryRuntime {
             &network.name,
             &labels,
         );
+        let pools = address_pools(network, s.networks.len());
         s.networks.push(EngineNetwork {
             id,
             name: network.name.clone(),
             labels,
+            pools,
         });
         Ok(())
     }
@@ -717,6 +721,7 @@ impl Runtime for MemoryRuntime {
                 ports: Vec::new(),
                 addresses: HashMap::new(),
                 volumes,
+                addresses_v6: HashMap::new(),
             },
             spec: Some(spec.clone()),
             anonymous,
@@ -979,6 +984,35 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// The pools a network gets: the ones its IPAM names, else `10.<index>.0.0/24` with the
+/// gateway `.1`, as the engine hands out a fresh pool per network.
+fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
+    let declared: Vec<AddressPool> = network
+        .ipam
+        .iter()
+        .flat_map(|ipam| &ipam.config)
+        .filter_map(|pool| {
+            let subnet: ipnet::IpNet = pool.subnet.as_deref()?.parse().ok()?;
+            let gateway = match pool.gateway.as_deref() {
+                Some(gateway) => gateway.parse().ok(),
+                None => subnet.hosts().next(),
+            };
+            Some(AddressPool { subnet, gateway })
+        })
+        .collect();
+    if !declared.is_empty() {
+        return declared;
+    }
+    let octet = (index % 250) as u8;
+    vec![AddressPool {
+        subnet: ipnet::IpNet::V4(
+            ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(10, octet, 0, 0), 24)
+                .expect("a /24 is a valid prefix"),
+        ),
+        gateway: Some(std::net::Ipv4Addr::new(10, octet, 0, 1).into()),
+    }]
 }
 
 #[cfg(test)]

@@ -68,6 +68,8 @@ pub struct EngineContainer {
     pub ports: Vec<String>,
     /// Network name → IPv4 address.
     pub addresses: HashMap<String, String>,
+    /// Network name → IPv6 address, on networks with IPv6.
+    pub addresses_v6: HashMap<String, String>,
     /// The volumes mounted in it.
     pub volumes: Vec<MountedVolume>,
 }
@@ -87,6 +89,31 @@ pub struct EngineNetwork {
     pub id: String,
     pub name: String,
     pub labels: HashMap<String, String>,
+    /// The network's address pools (IPAM), IPv4 and IPv6 alike.
+    pub pools: Vec<AddressPool>,
+}
+
+/// One address pool of a network: its subnet and the host's address on it, the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressPool {
+    pub subnet: ipnet::IpNet,
+    pub gateway: Option<std::net::IpAddr>,
+}
+
+impl EngineNetwork {
+    /// The gateway of the first IPv4 pool: the host's address on the network, where wharf's
+    /// DNS listens for the network's containers.
+    pub fn gateway_v4(&self) -> Option<std::net::IpAddr> {
+        self.pools
+            .iter()
+            .filter_map(|p| p.gateway)
+            .find(std::net::IpAddr::is_ipv4)
+    }
+
+    /// Whether `address` is inside one of the network's subnets.
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        self.pools.iter().any(|p| p.subnet.contains(&address))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@
 //! also takes `up` requests from its control socket, and runs them in the same loop.
 
 pub mod control;
+mod discovery;
 pub mod keeper;
 pub mod request;
 pub mod state;
@@ -16,13 +17,15 @@ use std::time::{Duration, SystemTime};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::desired::Desired;
+use crate::desired::{Desired, Discovery};
+use crate::dns::Dns;
 use crate::execute::{self, Event, ExecuteOptions};
 use crate::observe;
 use crate::outcome;
 use crate::plan::{self, Action, Cause, Operation, Plan, ReconcileOptions, Supervision};
 use crate::restart::{self, Exit, Millis, RestartBook};
 use crate::runtime::{EngineEvent, EventAction, EventKind, Health, Runtime};
+use crate::spec::Project;
 use control::{Command, Reply, Request};
 use request::UpRequest;
 use state::StateDir;
@@ -53,6 +56,8 @@ pub struct Supervisor {
     wake_at: Option<Millis>,
     /// Since when the engine has listed as running a replica the history says is down.
     stale_since: Option<Millis>,
+    /// wharf's DNS, given a new table after every observe.
+    dns: Option<Dns>,
 }
 
 /// How long a running replica may contradict a recorded exit before it counts as started.
@@ -167,6 +172,7 @@ impl Supervisor {
             starting: HashSet::new(),
             wake_at: None,
             stale_since: None,
+            dns: None,
         }
     }
 
@@ -335,7 +341,7 @@ impl Supervisor {
                 {
                     self.book.slot(&service, number).record_start(at);
                 }
-                false
+                self.dns.is_some()
             }
             EventAction::Destroy => {
                 self.ours.remove(&event.id);
@@ -346,6 +352,7 @@ impl Supervisor {
                 self.ours.remove(&event.id);
                 false
             }
+            EventAction::HealthStatus(_) => self.dns.is_some(),
             _ => false,
         }
     }
@@ -371,9 +378,28 @@ impl Supervisor {
             eprintln!("supervisor: cannot save the request: {err}");
         }
         self.standing = Some(standing);
-        self.desired = prepared.desired;
         self.run_plan(&prepared.images, sink).await?;
-        self.converge(request.reconcile_options(), sink).await
+        let options = request.reconcile_options();
+        self.desired = match self
+            .prepare_discovery(&prepared.desired, &options, sink)
+            .await?
+        {
+            Discovery::WharfDns => prepared.desired,
+            aliases => request.desired(&prepared.project, aliases),
+        };
+        self.converge(options, sink).await
+    }
+
+    /// A supervisor that starts on a project that is up already (its keeper restarted it):
+    /// its DNS listens again before it plans anything.
+    pub async fn resume(&mut self, request: &UpRequest, project: &Project) {
+        let desired = self.desired.clone();
+        let options = self.standing_options();
+        match self.prepare_discovery(&desired, &options, &Log).await {
+            Ok(Discovery::WharfDns) => {}
+            Ok(aliases) => self.desired = request.desired(project, aliases),
+            Err(err) => eprintln!("supervisor: {err}"),
+        }
     }
 
     /// What the supervisor converges on by itself: every service, or those `up` named. It
@@ -478,6 +504,9 @@ impl Supervisor {
         for warning in &plan.warnings {
             sink.warning(warning);
         }
+        if let Some(dns) = &mut self.dns {
+            dns.publish(&self.desired, &observed, &plan).await;
+        }
         self.wake_at = plan.wake_at;
         // The engine lists a container as running for a moment after its `die` event: when the
         // history says a replica is down but the engine does not yet, look again shortly.
@@ -525,13 +554,16 @@ impl Supervisor {
             }
         }
         sink.plan(plan.operations.len());
-        let report = execute::run(
-            &plan,
-            self.runtime.clone(),
-            &ExecuteOptions::new(&project),
-            &|op, event| sink.event(op, event),
-        )
-        .await;
+        let execute_options = ExecuteOptions::new(&project);
+        let progress = |op: &Operation, event: &Event| sink.event(op, event);
+        let execution = execute::run(&plan, self.runtime.clone(), &execute_options, &progress);
+        let report = match &self.dns {
+            Some(dns) => {
+                let runtime = self.runtime.as_ref();
+                discovery::publishing(dns, runtime, &self.desired, &plan, execution).await
+            }
+            None => execution.await,
+        };
         let failed: HashSet<usize> = report
             .failures
             .iter()

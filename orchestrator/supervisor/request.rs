@@ -6,7 +6,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::desired::{self, BuildOptions, Desired};
+use crate::desired::{self, BuildOptions, Desired, Discovery};
 use crate::plan::{self, BuildPolicy, Plan, ReconcileOptions};
 use crate::spec::{self, Diagnostic, LoadOptions, Project};
 
@@ -57,12 +57,12 @@ impl std::fmt::Display for PrepareError {
 }
 
 impl UpRequest {
-    /// Loads the project and builds its desired state; no I/O beyond reading the files.
+    /// Loads the project and builds its desired state, service names answered by wharf's DNS;
+    /// no I/O beyond reading the files.
     pub fn prepare(&self) -> Result<Prepared, PrepareError> {
         let project = spec::load(&self.load).map_err(PrepareError::Load)?;
         self.check_scale(&project).map_err(PrepareError::Flags)?;
-        let scale: IndexMap<String, u32> = self.scale.iter().cloned().collect();
-        let desired = desired::build(&project, &BuildOptions { scale });
+        let desired = self.desired(&project, Discovery::WharfDns);
         let images = if self.no_build {
             Plan::default()
         } else {
@@ -73,6 +73,12 @@ impl UpRequest {
             desired,
             images,
         })
+    }
+
+    /// The desired state of `project` under this request's `--scale`.
+    pub fn desired(&self, project: &Project, discovery: Discovery) -> Desired {
+        let scale: IndexMap<String, u32> = self.scale.iter().cloned().collect();
+        desired::build(project, &BuildOptions { scale, discovery })
     }
 
     fn check_scale(&self, project: &Project) -> Result<(), String> {

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# wharf's DNS beside dnsmasq, over loopback, both serving the same three A records for `web`
+# (issue 5), in one run with the same dnsperf settings:
+#  1. the queries per second each sustains (dnsperf sending as fast as answers come back);
+#  2. wharf's p99 latency at half of dnsmasq's rate (dnsperf -Q), from dnsperf's per-query log,
+#     and dnsmasq's at the same rate, to tell the server's latency from the machine's (a busy
+#     machine's scheduler delays both alike).
+# Targets: wharf's qps >= dnsmasq's; wharf's p99 <= 1 ms at 50 % of that load.
+#
+# wharf's side is bench/dns_serve.rs (a release example): bench/dns/compose.yaml brought up on
+# the in-memory engine, answered by the same table, answers and server as `wharf up`, on a
+# loopback listener. Nothing here touches the Docker Engine.
+#
+# usage: bench/dns.sh     (env: BENCH_SECONDS per measurement, default 10)
+# needs: dnsperf and dnsmasq (Debian: apt-get install dnsperf dnsmasq-base)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+seconds=${BENCH_SECONDS:-10}
+
+die() { echo "bench: $*" >&2; exit 2; }
+command -v dnsperf >/dev/null || die "dnsperf is missing (apt-get install dnsperf)"
+command -v dnsmasq >/dev/null || die "dnsmasq is missing (apt-get install dnsmasq-base)"
+cargo build --release --quiet --example dns_serve || die "cargo build failed"
+target=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+serve=$target/release/examples/dns_serve
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wharf_port=$(free_port)
+dnsmasq_port=$(free_port)
+
+WHARF_DNS_LISTEN=127.0.0.1:$wharf_port "$serve" bench/dns/compose.yaml >"$work/records" &
+pids+=($!)
+for _ in $(seq 100); do [ "$(wc -l <"$work/records")" -ge 3 ] && break; sleep 0.1; done
+[ "$(wc -l <"$work/records")" -ge 3 ] || die "dns_serve did not start"
+# The same records for dnsmasq: a hosts file with `web`'s three addresses.
+awk '{ print $2, $1 }' "$work/records" >"$work/hosts"
+dnsmasq --keep-in-foreground --port="$dnsmasq_port" --listen-address=127.0.0.1 \
+  --bind-interfaces --no-resolv --no-hosts --addn-hosts="$work/hosts" --local-ttl=1 \
+  --pid-file= --user=nobody 2>"$work/dnsmasq.log" &
+pids+=($!)
+sleep 0.5
+echo "web A" >"$work/queries"
+
+# The same load for both: one dnsperf thread, 8 clients, up to 200 queries outstanding.
+perf() { dnsperf -s 127.0.0.1 -d "$work/queries" -l "$seconds" -c 8 -q 200 "$@"; }
+qps() { awk '/Queries per second/ { printf "%d", $4 }'; }
+lost() { awk '/Queries lost/ { print $3 }'; }
+
+perf -p "$dnsmasq_port" >"$work/dnsmasq.out"
+perf -p "$wharf_port" >"$work/wharf.out"
+dnsmasq_qps=$(qps <"$work/dnsmasq.out")
+wharf_qps=$(qps <"$work/wharf.out")
+[ "$dnsmasq_qps" -gt 0 ] || die "dnsmasq answered nothing: $(cat "$work/dnsmasq.log")"
+[ "$wharf_qps" -gt 0 ] || die "wharf answered nothing"
+half=$((dnsmasq_qps / 2))
+# p99 in milliseconds of the per-query latencies that `dnsperf -v` logs (`> NOERROR web A 0.000110`).
+p99() {
+  awk '/^> / { print $NF * 1000 }' | sort -n |
+    awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f", v[i] }'
+}
+perf -p "$wharf_port" -Q "$half" -v >"$work/wharf-half.out"
+perf -p "$dnsmasq_port" -Q "$half" -v >"$work/dnsmasq-half.out"
+
+echo "dnsmasq: $dnsmasq_qps queries/s (lost $(lost <"$work/dnsmasq.out"))"
+echo "wharf:   $wharf_qps queries/s (lost $(lost <"$work/wharf.out"))"
+echo "ratio wharf/dnsmasq: $(awk -v w="$wharf_qps" -v d="$dnsmasq_qps" 'BEGIN { printf "%.2f", w / d }')"
+echo "at 50% of dnsmasq's rate ($half queries/s asked):"
+echo "  wharf:   $(qps <"$work/wharf-half.out") queries/s, p99 latency $(p99 <"$work/wharf-half.out") ms"
+echo "  dnsmasq: $(qps <"$work/dnsmasq-half.out") queries/s, p99 latency $(p99 <"$work/dnsmasq-half.out") ms"

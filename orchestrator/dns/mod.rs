@@ -1,0 +1,194 @@
+//! wharf's DNS: service names resolve to the replicas that may take traffic, rotated on every
+//! query, with SRV, `tasks.<service>` and PTR; other names go to the host's resolvers. It
+//! listens on the gateway of every project network (containers reach it through Docker's
+//! resolver, which forwards the names it does not know to the container's `dns`), and on a
+//! loopback address if asked. The supervisor publishes a new table after every observe.
+
+mod answer;
+#[cfg(test)]
+mod answer_tests;
+mod forward;
+mod server;
+#[cfg(test)]
+mod server_tests;
+mod table;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use forward::{Forwarder, nameservers, parse_upstreams};
+use server::{Clients, Listener, Shared};
+use table::{Arrival, ServiceTable, build};
+
+use crate::desired::Desired;
+use crate::observe::Observed;
+use crate::plan::{Action, Plan};
+use crate::runtime::EngineNetwork;
+
+/// The port Docker's resolver forwards to.
+pub const PORT: u16 = 53;
+/// The longest TTL wharf gives: a client that caches an answer must not keep a gone replica
+/// for long.
+pub const MAX_TTL: u32 = 5;
+
+/// How the DNS is set up, from the environment: `WHARF_DNS_LISTEN` (a loopback address and
+/// port for tools on the host), `WHARF_DNS_TTL` (seconds, at most 5, default 1),
+/// `WHARF_DNS_UPSTREAM` (the resolvers for other names, instead of /etc/resolv.conf's).
+#[derive(Debug, Clone)]
+pub struct DnsConfig {
+    pub ttl: u32,
+    pub loopback: Option<SocketAddr>,
+    pub upstreams: Vec<SocketAddr>,
+}
+
+impl DnsConfig {
+    pub fn from_env() -> Result<DnsConfig, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let ttl = match var("WHARF_DNS_TTL") {
+            Some(text) => text
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|t| *t <= MAX_TTL)
+                .ok_or_else(|| {
+                    format!("WHARF_DNS_TTL={text:?}: write a number of seconds from 0 to {MAX_TTL}")
+                })?,
+            None => 1,
+        };
+        let loopback = match var("WHARF_DNS_LISTEN") {
+            Some(text) => Some(loopback_address(&text)?),
+            None => None,
+        };
+        let upstreams = match var("WHARF_DNS_UPSTREAM") {
+            Some(text) => parse_upstreams(&text).map_err(|e| format!("WHARF_DNS_UPSTREAM: {e}"))?,
+            None => nameservers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()),
+        };
+        Ok(DnsConfig {
+            ttl,
+            loopback,
+            upstreams,
+        })
+    }
+}
+
+fn loopback_address(text: &str) -> Result<SocketAddr, String> {
+    match text.trim().parse::<SocketAddr>() {
+        Ok(address) if address.ip().is_loopback() => Ok(address),
+        _ => Err(format!(
+            "WHARF_DNS_LISTEN={text:?}: write a loopback address and port, such as 127.0.0.1:5353"
+        )),
+    }
+}
+
+/// The running DNS of one project: its listeners and the table they answer from.
+pub struct Dns {
+    shared: Arc<Shared>,
+    ttl: u32,
+    /// By network name.
+    listeners: HashMap<String, Listener>,
+    loopback: Option<Listener>,
+}
+
+impl Dns {
+    /// Listens on the loopback address if configured and on port 53 of every network's
+    /// gateway; fails, naming the address, if any of them cannot be bound.
+    pub async fn start(config: &DnsConfig, networks: &[&EngineNetwork]) -> Result<Dns, String> {
+        let shared = Arc::new(Shared {
+            table: ArcSwap::from_pointee(ServiceTable::default()),
+            forwarder: Forwarder::new(config.upstreams.clone()),
+        });
+        let loopback = match config.loopback {
+            Some(address) => {
+                let bound =
+                    Listener::bind(address, Arrival::Host, Clients::Loopback, shared.clone());
+                Some(
+                    bound
+                        .await
+                        .map_err(|e| format!("cannot listen on {address}: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        let mut dns = Dns {
+            shared,
+            ttl: config.ttl,
+            listeners: HashMap::new(),
+            loopback,
+        };
+        dns.listen(networks).await?;
+        Ok(dns)
+    }
+
+    /// Listens on the gateways of these networks too; fails, naming the address, if one of
+    /// them cannot be bound.
+    pub async fn listen(&mut self, networks: &[&EngineNetwork]) -> Result<(), String> {
+        for network in networks {
+            self.listen_on(network).await?;
+        }
+        Ok(())
+    }
+
+    /// The loopback listener's address (its port, when `:0` was asked for).
+    pub fn loopback(&self) -> Option<SocketAddr> {
+        self.loopback.as_ref().map(|l| l.address)
+    }
+
+    /// Answers from now on with the state in `observed` (see [`Dns::answer_from`]), and
+    /// listens on project networks that appeared since.
+    pub async fn publish(&mut self, desired: &Desired, observed: &Observed, plan: &Plan) {
+        self.answer_from(desired, observed, plan);
+        let networks = desired
+            .networks
+            .values()
+            .filter_map(|n| observed.networks.get(&n.name));
+        for network in networks {
+            if let Err(err) = self.listen_on(network).await {
+                eprintln!("dns: {err}");
+            }
+        }
+    }
+
+    /// Answers from now on with the state in `observed`, leaving out the containers `plan` is
+    /// about to stop or remove (they leave the answers before they stop).
+    pub fn answer_from(&self, desired: &Desired, observed: &Observed, plan: &Plan) {
+        let previous = self.shared.table.load();
+        let table = build(desired, observed, &leaving(plan), self.ttl, &previous);
+        self.shared.table.store(Arc::new(table));
+    }
+
+    /// A listener on the network's gateway, unless it has one already on that address.
+    async fn listen_on(&mut self, network: &EngineNetwork) -> Result<(), String> {
+        let Some(gateway) = network.gateway_v4() else {
+            return Ok(());
+        };
+        let address = SocketAddr::new(gateway, PORT);
+        if self.listeners.get(&network.name).map(|l| l.address) == Some(address) {
+            return Ok(());
+        }
+        // A network recreated with another subnet: its old listener goes first.
+        self.listeners.remove(&network.name);
+        let clients = Clients::Subnets(network.pools.iter().map(|p| p.subnet).collect());
+        let arrival = Arrival::Network(network.name.clone());
+        let listener = Listener::bind(address, arrival, clients, self.shared.clone())
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        self.listeners.insert(network.name.clone(), listener);
+        Ok(())
+    }
+}
+
+/// The containers a plan stops or removes.
+fn leaving(plan: &Plan) -> HashSet<String> {
+    plan.operations
+        .iter()
+        .filter_map(|op| match &op.action {
+            Action::StopContainer { container, .. } | Action::RemoveContainer { container, .. } => {
+                container.id.clone()
+            }
+            _ => None,
+        })
+        .collect()
+}

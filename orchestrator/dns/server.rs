@@ -1,0 +1,189 @@
+//! The listeners: UDP and TCP on one address each, answering from the current table. A query
+//! is answered inline from the table (no lock, no await but the send); only forwarded queries
+//! become tasks, and those are capped, so a flood or a dead upstream never stalls the rest.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+
+use super::answer::{self, Decision, Reply};
+use super::forward::{Forwarder, Transport};
+use super::table::{Arrival, ServiceTable};
+
+/// A UDP query larger than this is not a query wharf answers.
+const MAX_QUERY: usize = 4096;
+/// TCP connections served at once per listener; more wait in the kernel's backlog.
+const MAX_TCP_CONNECTIONS: usize = 64;
+/// A TCP client that sends nothing for this long is disconnected (RFC 7766 suggests seconds).
+const TCP_IDLE: Duration = Duration::from_secs(10);
+
+/// Who may ask a listener: a network's listener answers only addresses of that network, the
+/// loopback listener only the host's own processes. wharf is not an open resolver.
+#[derive(Debug, Clone)]
+pub enum Clients {
+    Subnets(Vec<ipnet::IpNet>),
+    Loopback,
+}
+
+impl Clients {
+    pub(super) fn admits(&self, source: IpAddr) -> bool {
+        match self {
+            Clients::Subnets(subnets) => subnets.iter().any(|s| s.contains(&source)),
+            Clients::Loopback => source.is_loopback(),
+        }
+    }
+}
+
+/// What every listener shares: the table (swapped whole by `publish`) and the forwarder.
+pub struct Shared {
+    pub table: ArcSwap<ServiceTable>,
+    pub forwarder: Forwarder,
+}
+
+/// A UDP socket and a TCP listener on one address; dropping it stops both.
+pub struct Listener {
+    pub address: SocketAddr,
+    /// The receive and accept loops: a `JoinSet` aborts its tasks when dropped.
+    _tasks: JoinSet<()>,
+}
+
+impl Listener {
+    /// Binds UDP and TCP on `address` (both or neither) and serves them.
+    pub async fn bind(
+        address: SocketAddr,
+        arrival: Arrival,
+        clients: Clients,
+        shared: Arc<Shared>,
+    ) -> std::io::Result<Listener> {
+        let udp = Arc::new(UdpSocket::bind(address).await?);
+        // TCP on the port UDP got (the same one, or the one the kernel chose for port 0).
+        let address = udp.local_addr()?;
+        let tcp = TcpListener::bind(address).await?;
+        let door = Arc::new(Door {
+            arrival,
+            clients,
+            shared,
+        });
+        let mut tasks = JoinSet::new();
+        // One receive loop per core on the same socket: the kernel hands each datagram to one
+        // of them, so answering uses every core.
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        for _ in 0..workers {
+            tasks.spawn(serve_udp(udp.clone(), door.clone()));
+        }
+        tasks.spawn(serve_tcp(tcp, door));
+        Ok(Listener {
+            address,
+            _tasks: tasks,
+        })
+    }
+}
+
+/// One listener's view: where its queries arrive and who may send them.
+struct Door {
+    arrival: Arrival,
+    clients: Clients,
+    shared: Arc<Shared>,
+}
+
+impl Door {
+    fn decide(&self, source: IpAddr, packet: &[u8]) -> Option<Decision> {
+        if !self.clients.admits(source) {
+            return None;
+        }
+        answer::decide(packet, &self.arrival, &self.shared.table.load())
+    }
+}
+
+async fn serve_udp(socket: Arc<UdpSocket>, door: Arc<Door>) {
+    let mut buffer = vec![0; MAX_QUERY];
+    loop {
+        // An error here is about one datagram (or the ICMP after one): the next may be fine.
+        let Ok((length, source)) = socket.recv_from(&mut buffer).await else {
+            continue;
+        };
+        let packet = &buffer[..length];
+        let Some(Decision { reply, udp_limit }) = door.decide(source.ip(), packet) else {
+            continue;
+        };
+        match reply {
+            Reply::Answer(message) => {
+                if let Some(bytes) = answer::encode(&message, udp_limit) {
+                    let _ = socket.send_to(&bytes, source).await;
+                }
+            }
+            Reply::Forward { otherwise } => {
+                let (socket, door, query) = (socket.clone(), door.clone(), packet.to_vec());
+                tokio::spawn(async move {
+                    let forwarded = door.shared.forwarder.forward(&query, Transport::Udp).await;
+                    let bytes = forwarded.or_else(|| answer::encode(&otherwise, udp_limit));
+                    if let Some(bytes) = bytes {
+                        let _ = socket.send_to(&bytes, source).await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, door: Arc<Door>) {
+    let connections = Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS));
+    loop {
+        let Ok(permit) = connections.clone().acquire_owned().await else {
+            return;
+        };
+        let Ok((stream, source)) = listener.accept().await else {
+            continue;
+        };
+        if !door.clients.admits(source.ip()) {
+            continue;
+        }
+        let door = door.clone();
+        tokio::spawn(async move {
+            let _ = serve_connection(stream, source.ip(), &door).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Length-prefixed queries, answered in order, until the client closes or goes quiet.
+async fn serve_connection(
+    mut stream: TcpStream,
+    source: IpAddr,
+    door: &Door,
+) -> std::io::Result<()> {
+    loop {
+        let length = match timeout(TCP_IDLE, stream.read_u16()).await {
+            Ok(length) => usize::from(length?),
+            Err(_) => return Ok(()),
+        };
+        let mut query = vec![0; length];
+        timeout(TCP_IDLE, stream.read_exact(&mut query))
+            .await
+            .map_err(std::io::Error::other)??;
+        let Some(Decision { reply, .. }) = door.decide(source, &query) else {
+            return Ok(());
+        };
+        let bytes = match reply {
+            Reply::Answer(message) => answer::encode(&message, usize::from(u16::MAX)),
+            Reply::Forward { otherwise } => {
+                let forwarded = door.shared.forwarder.forward(&query, Transport::Tcp).await;
+                forwarded.or_else(|| answer::encode(&otherwise, usize::from(u16::MAX)))
+            }
+        };
+        let Some(bytes) = bytes else {
+            return Ok(());
+        };
+        let length = u16::try_from(bytes.len()).map_err(std::io::Error::other)?;
+        let mut framed = length.to_be_bytes().to_vec();
+        framed.extend_from_slice(&bytes);
+        stream.write_all(&framed).await?;
+    }
+}

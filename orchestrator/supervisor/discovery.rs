@@ -1,0 +1,116 @@
+//! wharf's DNS in the supervisor. Containers are given the gateway of their first network as
+//! their DNS server, so the DNS must listen there before a container is created: the networks
+//! a plan needs are created first, then the DNS binds port 53 on their gateways. When it cannot
+//! (port 53 taken, not root), service names become Docker aliases again, and `up` says so.
+//! While a plan runs, the answers follow it: a dependent started by the same plan finds the
+//! replicas of its dependencies.
+
+use futures_util::StreamExt;
+
+use super::{Sink, Supervisor};
+use crate::desired::{Desired, Discovery};
+use crate::dns::{Dns, DnsConfig};
+use crate::execute::Report;
+use crate::observe::{self, Observed};
+use crate::plan::{self, Action, Plan, ReconcileOptions};
+use crate::runtime::{EngineNetwork, EventAction, Runtime};
+
+impl Supervisor {
+    /// Makes `desired`'s networks exist and the DNS listen on their gateways; says how
+    /// containers should find services.
+    pub(super) async fn prepare_discovery(
+        &mut self,
+        desired: &Desired,
+        options: &ReconcileOptions,
+        sink: &dyn Sink,
+    ) -> Result<Discovery, String> {
+        let config = DnsConfig::from_env()?;
+        let observed = self.observe(desired).await?;
+        let plan = plan::reconcile(desired, &observed, options).map_err(|e| e.to_string())?;
+        self.run_plan(&networks_only(&plan), sink).await?;
+        let observed = self.observe(desired).await?;
+        let networks: Vec<&EngineNetwork> = desired
+            .networks
+            .values()
+            .filter_map(|n| observed.networks.get(&n.name))
+            .collect();
+        let listening = match &mut self.dns {
+            Some(dns) => dns.listen(&networks).await,
+            None => Dns::start(&config, &networks)
+                .await
+                .map(|dns| self.dns = Some(dns)),
+        };
+        match listening {
+            Ok(()) => Ok(Discovery::WharfDns),
+            Err(reason) => {
+                sink.warning(&format!(
+                    "wharf's DNS {reason}; service names resolve through Docker aliases instead (no health checks, no round robin)"
+                ));
+                Ok(Discovery::DockerAliases)
+            }
+        }
+    }
+
+    async fn observe(&self, desired: &Desired) -> Result<Observed, String> {
+        observe::observe(self.runtime.as_ref(), &desired.project, Some(desired))
+            .await
+            .map_err(|err| format!("cannot observe the engine: {err}"))
+    }
+}
+
+/// The network creations of a plan, as a plan of their own (they depend on nothing).
+fn networks_only(plan: &Plan) -> Plan {
+    let operations = plan
+        .operations
+        .iter()
+        .filter(|op| matches!(op.action, Action::CreateNetwork(_)))
+        .enumerate()
+        .map(|(id, op)| plan::Operation {
+            id,
+            after: Vec::new(),
+            ..op.clone()
+        })
+        .collect();
+    Plan {
+        operations,
+        ..Plan::default()
+    }
+}
+
+/// Runs `execution` (the plan's) while the DNS follows the engine: every container that starts,
+/// dies or changes health during the plan is in the answers at once, not at the next observe.
+pub(super) async fn publishing(
+    dns: &Dns,
+    runtime: &dyn Runtime,
+    desired: &Desired,
+    plan: &Plan,
+    execution: impl std::future::Future<Output = Report>,
+) -> Report {
+    let Ok(mut events) = runtime.events(&desired.project).await else {
+        return execution.await;
+    };
+    tokio::pin!(execution);
+    loop {
+        tokio::select! {
+            report = &mut execution => return report,
+            event = events.next() => match event {
+                Some(Ok(event)) if changes_answers(&event.action) => {
+                    let observed = observe::observe(runtime, &desired.project, Some(desired));
+                    if let Ok(observed) = observed.await {
+                        dns.answer_from(desired, &observed, plan);
+                    }
+                }
+                Some(Ok(_)) => {}
+                // No more events: the next observe catches up once the plan is done.
+                _ => return execution.await,
+            },
+        }
+    }
+}
+
+fn changes_answers(action: &EventAction) -> bool {
+    matches!(
+        action,
+        EventAction::Start | EventAction::HealthStatus(_) | EventAction::Die { .. }
+    )
+}

@@ -1,0 +1,499 @@
+//! wharf's DNS against the real engine: an attached `wharf up` runs the supervisor and its
+//! DNS on the project network's gateway; a client container asks through Docker's resolver,
+//! and the test process asks the loopback listener (`WHARF_DNS_LISTEN`) directly. There is
+//! no internet here: names outside the project are forwarded to a fake upstream on loopback
+//! (`WHARF_DNS_UPSTREAM`).
+
+mod support;
+
+use std::collections::HashSet;
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use support::{Cleanup, busybox_image, docker, unique_project};
+
+/// What the fake upstream answers for every name.
+const UPSTREAM_ANSWER: &str = "192.0.2.7";
+
+/// `web` serves its own hostname over HTTP, with a healthcheck on a file the test removes to
+/// make a replica unhealthy; `restart: "no"` so that the supervisor leaves a replica the
+/// test kills or spoils as it is. `db` is on another network than the client.
+const PROJECT_FILE: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "hostname > /tmp/index.html; touch /tmp/ok; exec httpd -f -p 80 -h /tmp"]
+    deploy:
+      replicas: 3
+    restart: "no"
+    expose: ["80"]
+    networks: [default, back]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ok"]
+      interval: 1s
+      timeout: 1s
+      retries: 1
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    networks: [back]
+  client:
+    image: IMAGE
+    command: ["sleep", "3600"]
+networks:
+  back: {}
+"#;
+
+/// An attached `wharf up` with its DNS listening on a loopback port too, stopped when dropped.
+struct Project {
+    child: Child,
+    name: String,
+    dir: tempfile::TempDir,
+    _state: tempfile::TempDir,
+    dns: SocketAddr,
+    _cleanup: Cleanup,
+}
+
+impl Project {
+    /// Starts it and waits until every `web` replica is healthy in the DNS's answers.
+    fn up(prefix: &str, upstream: SocketAddr) -> Project {
+        let project = Project::launch(prefix, PROJECT_FILE, free_loopback_port(), upstream);
+        project.until(
+            "three healthy web replicas",
+            Duration::from_secs(30),
+            || exchange(project.dns, "web.", RecordType::A).is_some_and(|r| r.answers().len() == 3),
+        );
+        project
+    }
+
+    /// Starts the project of `file`, with the loopback listener on `dns`.
+    fn launch(prefix: &str, file: &str, dns: SocketAddr, upstream: SocketAddr) -> Project {
+        Project::launch_named(unique_project(prefix), file, dns, upstream)
+    }
+
+    fn launch_named(name: String, file: &str, dns: SocketAddr, upstream: SocketAddr) -> Project {
+        let cleanup = Cleanup::new(&name);
+        let dir = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let file = file.replace("IMAGE", busybox_image());
+        std::fs::write(dir.path().join("compose.yaml"), file).unwrap();
+        let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(["-p", &name, "up"])
+            .current_dir(dir.path())
+            .env("WHARF_STATE_DIR", state.path())
+            .env("WHARF_DNS_LISTEN", dns.to_string())
+            .env("WHARF_DNS_UPSTREAM", upstream.to_string())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Project {
+            child,
+            name,
+            dir,
+            _state: state,
+            dns,
+            _cleanup: cleanup,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("wharf.log")).unwrap_or_default()
+    }
+
+    fn container(&self, service: &str, number: u32) -> String {
+        format!("{}-{service}-{number}", self.name)
+    }
+
+    /// Asks the loopback listener; panics with the log when it does not answer.
+    fn ask(&self, name: &str, kind: RecordType) -> Message {
+        match exchange(self.dns, name, kind) {
+            Some(reply) => reply,
+            None => panic!("no answer for {name} from {}\n{}", self.dns, self.log()),
+        }
+    }
+
+    fn addresses(&self, name: &str) -> Vec<String> {
+        addresses(&self.ask(name, RecordType::A))
+    }
+
+    /// `nslookup` in the client container, through Docker's resolver: the addresses it
+    /// prints for the name, and its whole output.
+    fn nslookup(&self, args: &[&str]) -> (Vec<String>, String) {
+        let client = self.container("client", 1);
+        let out = Command::new("docker")
+            .args(["exec", &client, "nslookup"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The first block names the server; the addresses of the answer come after it.
+        let answer = text.split("\n\n").skip(1).collect::<Vec<_>>().join("\n");
+        let found = answer
+            .lines()
+            .filter_map(|l| l.strip_prefix("Address:"))
+            .map(|a| a.trim().to_string())
+            .collect();
+        (found, text)
+    }
+
+    /// Waits for `condition`; fails with wharf's log after `limit`. Returns the time taken.
+    fn until(&self, what: &str, limit: Duration, condition: impl Fn() -> bool) -> Duration {
+        let start = Instant::now();
+        while !condition() {
+            assert!(
+                start.elapsed() < limit,
+                "{what}: not within {limit:?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        start.elapsed()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_loopback_port() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap()
+}
+
+/// One UDP exchange with a DNS server; `None` after a second without a reply.
+fn exchange(server: SocketAddr, name: &str, kind: RecordType) -> Option<Message> {
+    let mut message = Message::new();
+    message
+        .set_id(0x5151)
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Query)
+        .set_recursion_desired(true)
+        .add_query(Query::query(Name::from_ascii(name).unwrap(), kind));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    socket.send_to(&message.to_vec().unwrap(), server).unwrap();
+    let mut buffer = vec![0; 65_535];
+    let length = socket.recv(&mut buffer).ok()?;
+    Message::from_vec(&buffer[..length]).ok()
+}
+
+fn addresses(message: &Message) -> Vec<String> {
+    message
+        .answers()
+        .iter()
+        .filter_map(|r| match r.data() {
+            RData::A(a) => Some(a.0.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A resolver on loopback that answers [`UPSTREAM_ANSWER`] for every name, for as long as
+/// the test process lives.
+fn fake_upstream() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = socket.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buffer = vec![0; 4096];
+        while let Ok((length, from)) = socket.recv_from(&mut buffer) {
+            let Ok(request) = Message::from_vec(&buffer[..length]) else {
+                continue;
+            };
+            let mut reply = Message::new();
+            reply
+                .set_id(request.id())
+                .set_message_type(MessageType::Response)
+                .set_recursion_available(true)
+                .add_queries(request.queries().iter().cloned());
+            if let Some(query) = request.query().filter(|q| q.query_type() == RecordType::A) {
+                let address = UPSTREAM_ANSWER.parse().unwrap();
+                let record = Record::from_rdata(query.name().clone(), 60, RData::A(A(address)));
+                reply.add_answer(record);
+            }
+            let _ = socket.send_to(&reply.to_vec().unwrap(), from);
+        }
+    });
+    address
+}
+
+fn rotated(list: &[String], by: usize) -> Vec<String> {
+    let mut list = list.to_vec();
+    let by = by % list.len().max(1);
+    list.rotate_left(by);
+    list
+}
+
+#[test]
+fn a_client_container_resolves_the_service_and_reaches_every_replica_in_turn() {
+    let project = Project::up("dns-rr", fake_upstream());
+    let (first, output) = project.nslookup(&["web"]);
+    assert_eq!(first.len(), 3, "three replicas:\n{output}");
+    let replicas: HashSet<String> = (1..=3)
+        .map(|n| {
+            let name = project.container("web", n);
+            let format = format!(
+                "{{{{(index .NetworkSettings.Networks \"{}_default\").IPAddress}}}}",
+                project.name
+            );
+            docker(&["inspect", "--format", &format, &name])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(first.iter().cloned().collect::<HashSet<_>>(), replicas);
+    // Every answer is a rotation of the one before it.
+    let mut previous = first;
+    for _ in 0..3 {
+        let (next, output) = project.nslookup(&["web"]);
+        assert!(
+            (1..3).any(|k| next == rotated(&previous, k)),
+            "{next:?} is not a rotation of {previous:?}:\n{output}"
+        );
+        previous = next;
+    }
+    let client = project.container("client", 1);
+    let hosts: Vec<String> = (0..6)
+        .map(|_| docker(&["exec", &client, "wget", "-q", "-O", "-", "http://web/"]))
+        .collect();
+    let distinct: HashSet<&String> = hosts.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        3,
+        "six requests reach all three replicas: {hosts:?}"
+    );
+}
+
+#[test]
+fn tasks_srv_ptr_nxdomain_and_forwarding() {
+    let project = Project::up("dns-names", fake_upstream());
+    let (tasks, output) = project.nslookup(&["tasks.web"]);
+    assert_eq!(tasks.len(), 3, "{output}");
+    let (_, srv) = project.nslookup(&["-type=srv", "_80._tcp.web"]);
+    for n in 1..=3 {
+        let target = project.container("web", n);
+        assert!(
+            srv.contains(&format!("80 {target}")),
+            "SRV names {target}:\n{srv}"
+        );
+    }
+    let srv = project.ask("_80._tcp.web.", RecordType::SRV);
+    assert_eq!(srv.answers().len(), 3);
+    assert_eq!(
+        srv.additionals().len(),
+        3,
+        "each target's A record comes along"
+    );
+
+    // Inside a container, Docker's resolver answers PTR for container addresses itself;
+    // wharf's own PTR answers the host.
+    let address = &project.addresses("1.web.")[0];
+    let (_, reverse) = project.nslookup(&[address]);
+    assert!(reverse.contains(&project.container("web", 1)), "{reverse}");
+    let arpa = Name::from(address.parse::<std::net::IpAddr>().unwrap()).to_ascii();
+    let ptr = project.ask(&arpa, RecordType::PTR);
+    let RData::PTR(name) = ptr.answers()[0].data() else {
+        panic!("a PTR record: {ptr:?}");
+    };
+    assert!(name.0.to_ascii().starts_with(&project.container("web", 1)));
+
+    let (_, unknown) = project.nslookup(&["nosuchservice"]);
+    assert!(unknown.contains("NXDOMAIN"), "{unknown}");
+    // `db` is only on `back`; the client only on `default`.
+    let (_, isolated) = project.nslookup(&["db"]);
+    assert!(isolated.contains("NXDOMAIN"), "{isolated}");
+    let (external, output) = project.nslookup(&["example.org"]);
+    assert_eq!(external, [UPSTREAM_ANSWER], "forwarded upstream:\n{output}");
+}
+
+#[test]
+fn a_replica_that_dies_leaves_the_answers_within_a_second() {
+    let project = Project::up("dns-die", fake_upstream());
+    for n in [2, 3] {
+        docker(&["kill", &project.container("web", n)]);
+    }
+    let took = project.until("one address left", Duration::from_secs(1), || {
+        project.addresses("web.").len() == 1
+    });
+    eprintln!("the dead replicas left the answers after {took:?}");
+    let (through_docker, output) = project.nslookup(&["web"]);
+    assert_eq!(through_docker.len(), 1, "{output}");
+}
+
+#[test]
+fn an_unhealthy_replica_leaves_the_answers_and_a_recovered_one_comes_back() {
+    let project = Project::up("dns-health", fake_upstream());
+    let spoiled = project.container("web", 2);
+    let address = project.addresses("2.web.")[0].clone();
+    docker(&["exec", &spoiled, "rm", "/tmp/ok"]);
+    // The engine needs an interval or two to call it unhealthy; wharf follows within a second.
+    project.until(
+        "the unhealthy replica leaves",
+        Duration::from_secs(6),
+        || {
+            let web = project.addresses("web.");
+            web.len() == 2 && !web.contains(&address)
+        },
+    );
+    assert_eq!(
+        project.addresses("tasks.web.").len(),
+        3,
+        "tasks.web still lists it"
+    );
+    docker(&["exec", &spoiled, "touch", "/tmp/ok"]);
+    project.until(
+        "the recovered replica is back",
+        Duration::from_secs(6),
+        || project.addresses("web.").contains(&address),
+    );
+}
+
+#[test]
+fn when_port_53_is_taken_service_names_fall_back_to_docker_aliases() {
+    // The project's network exists already (with its labels, so `up` adopts it), and
+    // something holds port 53 on its gateway: wharf's DNS cannot listen there.
+    let name = unique_project("dns-fallback");
+    let network = format!("{name}_default");
+    // Removes the network even if the test fails before the project starts.
+    let _early_cleanup = Cleanup::new(&name);
+    docker(&[
+        "network",
+        "create",
+        "--label",
+        &format!("com.docker.compose.project={name}"),
+        "--label",
+        "com.docker.compose.network=default",
+        &network,
+    ]);
+    let gateway = docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+        &network,
+    ]);
+    let taken = UdpSocket::bind((gateway.trim(), 53)).expect("port 53 on the gateway is free");
+    let project = Project::launch_named(name, PROJECT_FILE, free_loopback_port(), fake_upstream());
+    project.until("the warning", Duration::from_secs(30), || {
+        project
+            .log()
+            .contains(&format!("cannot listen on {}:53", gateway.trim()))
+    });
+    assert!(
+        project
+            .log()
+            .contains("service names resolve through Docker aliases instead"),
+        "{}",
+        project.log()
+    );
+    project.until(
+        "web resolves through Docker's aliases",
+        Duration::from_secs(30),
+        || project.nslookup(&["web"]).0.len() == 3,
+    );
+    drop(taken);
+}
+
+#[test]
+fn a_network_with_ipv6_gets_aaaa_records() {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let subnet = format!(
+        "fd00:{:x}:{:x}::/64",
+        std::process::id() & 0xffff,
+        nanos & 0xffff
+    );
+    let file = format!(
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    deploy:
+      replicas: 2
+    networks: [v6]
+networks:
+  v6:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: "{subnet}"
+"#
+    );
+    let project = Project::launch("dns-v6", &file, free_loopback_port(), fake_upstream());
+    project.until("two AAAA records", Duration::from_secs(30), || {
+        exchange(project.dns, "web.", RecordType::AAAA).is_some_and(|r| r.answers().len() == 2)
+    });
+    let reply = project.ask("web.", RecordType::AAAA);
+    let prefix = subnet.trim_end_matches("::/64");
+    for record in reply.answers() {
+        let RData::AAAA(address) = record.data() else {
+            panic!("an AAAA record: {record:?}");
+        };
+        assert!(
+            address.0.to_string().starts_with(prefix),
+            "{address} in {subnet}"
+        );
+    }
+    assert_eq!(project.addresses("web.").len(), 2, "and the A records");
+}
+
+#[test]
+fn a_dependent_started_by_up_resolves_its_dependency_at_once() {
+    // `app` looks `db` up the moment it starts, during `up`'s own plan, before the supervisor
+    // runs; it exits (and stays exited: restart "no") if the name does not resolve.
+    let file = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "ping -c 1 -W 2 db || exit 1; exec sleep 3600"]
+    restart: "no"
+    depends_on: [db]
+"#;
+    let project = Project::launch("dns-early", file, free_loopback_port(), fake_upstream());
+    let app = project.container("app", 1);
+    let state = || {
+        let out = Command::new("docker")
+            .args([
+                "inspect",
+                "--format",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                &app,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    project.until("app started", Duration::from_secs(30), || {
+        let state = state();
+        state.starts_with("running") || state.starts_with("exited")
+    });
+    // A name that does not resolve makes `ping` fail at once; give it time to.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        state(),
+        "running 0",
+        "app could not resolve db:\n{}",
+        project.log()
+    );
+}
