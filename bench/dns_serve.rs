@@ -11,7 +11,7 @@ use wharf::desired::{self, BuildOptions, Discovery};
 use wharf::dns::{Dns, DnsConfig};
 use wharf::execute::{self, ExecuteOptions};
 use wharf::observe::observe;
-use wharf::plan::{self, Plan, ReconcileOptions};
+use wharf::plan::{self, ReconcileOptions};
 use wharf::runtime::memory::MemoryRuntime;
 use wharf::spec::{LoadOptions, load};
 
@@ -72,7 +72,7 @@ async fn serve() -> Result<(), String> {
         return Err("set WHARF_DNS_LISTEN to the loopback address and port to serve on".into());
     }
     let dns = Dns::start(&config, &[]).await?;
-    dns.answer_from(&desired, &observed, &Plan::default());
+    dns.answer(&desired, &observed, &Default::default());
     for container in observed.containers() {
         for address in container.engine.addresses.values() {
             println!("{} {address}", container.service);

@@ -15,7 +15,7 @@ mod table;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
@@ -25,7 +25,7 @@ use table::{Arrival, ServiceTable, build};
 
 use crate::desired::Desired;
 use crate::observe::Observed;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Operation};
 use crate::runtime::EngineNetwork;
 
 /// The port Docker's resolver forwards to.
@@ -136,10 +136,10 @@ impl Dns {
         self.loopback.as_ref().map(|l| l.address)
     }
 
-    /// Answers from now on with the state in `observed` (see [`Dns::answer_from`]), and
-    /// listens on project networks that appeared since.
-    pub async fn publish(&mut self, desired: &Desired, observed: &Observed, plan: &Plan) {
-        self.answer_from(desired, observed, plan);
+    /// Answers from now on with the state in `observed`, and listens on project networks that
+    /// appeared since.
+    pub async fn publish(&mut self, desired: &Desired, observed: &Observed) {
+        self.answer(desired, observed, &HashSet::new());
         let networks = desired
             .networks
             .values()
@@ -151,11 +151,11 @@ impl Dns {
         }
     }
 
-    /// Answers from now on with the state in `observed`, leaving out the containers `plan` is
-    /// about to stop or remove (they leave the answers before they stop).
-    pub fn answer_from(&self, desired: &Desired, observed: &Observed, plan: &Plan) {
+    /// Answers from now on with the state in `observed`, leaving out the containers (by ID)
+    /// in `leaving`.
+    pub fn answer(&self, desired: &Desired, observed: &Observed, leaving: &HashSet<String>) {
         let previous = self.shared.table.load();
-        let table = build(desired, observed, &leaving(plan), self.ttl, &previous);
+        let table = build(desired, observed, leaving, self.ttl, &previous);
         self.shared.table.store(Arc::new(table));
     }
 
@@ -180,15 +180,40 @@ impl Dns {
     }
 }
 
-/// The containers a plan stops or removes.
-fn leaving(plan: &Plan) -> HashSet<String> {
-    plan.operations
-        .iter()
-        .filter_map(|op| match &op.action {
-            Action::StopContainer { container, .. } | Action::RemoveContainer { container, .. } => {
-                container.id.clone()
-            }
-            _ => None,
-        })
-        .collect()
+/// What the DNS answers while a plan runs: the last observed state, without the containers the
+/// plan has begun to stop or remove. A container leaves the answers when its stop starts, not
+/// when the plan starts: during a rolling update, the replicas of later batches keep serving.
+pub struct PlanView<'a> {
+    dns: &'a Dns,
+    desired: &'a Desired,
+    state: Mutex<(Observed, HashSet<String>)>,
+}
+
+impl<'a> PlanView<'a> {
+    pub fn new(dns: &'a Dns, desired: &'a Desired, observed: Observed) -> PlanView<'a> {
+        PlanView {
+            dns,
+            desired,
+            state: Mutex::new((observed, HashSet::new())),
+        }
+    }
+
+    /// An operation is about to run: a container it stops or removes leaves the answers now.
+    pub fn operation_started(&self, op: &Operation) {
+        if let Action::StopContainer { container, .. } | Action::RemoveContainer { container, .. } =
+            &op.action
+            && let Some(id) = &container.id
+        {
+            let mut state = self.state.lock().expect("plan view lock");
+            state.1.insert(id.clone());
+            self.dns.answer(self.desired, &state.0, &state.1);
+        }
+    }
+
+    /// The engine was observed again while the plan runs.
+    pub fn observed(&self, observed: Observed) {
+        let mut state = self.state.lock().expect("plan view lock");
+        state.0 = observed;
+        self.dns.answer(self.desired, &state.0, &state.1);
+    }
 }

@@ -12,9 +12,9 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::answer_tests::{desired, healthy_project, replica};
 use super::server::Clients;
-use super::{Dns, DnsConfig};
+use super::{Dns, DnsConfig, PlanView};
 use crate::observe::Observed;
-use crate::plan::{Action, Cause, ContainerRef, Operation, Plan};
+use crate::plan::{Action, Cause, ContainerRef, Operation};
 use crate::runtime::{ContainerState, Health};
 
 /// What the fake upstream answers for every name.
@@ -32,7 +32,7 @@ async fn serve(
     };
     let mut dns = Dns::start(&config, &[]).await.expect("the DNS starts");
     let observed = Observed::from_containers("shop", containers);
-    dns.publish(&desired(), &observed, &Plan::default()).await;
+    dns.publish(&desired(), &observed).await;
     let address = dns.loopback().expect("a loopback listener");
     (dns, address)
 }
@@ -307,14 +307,15 @@ async fn a_replica_the_plan_stops_leaves_the_answers_before_it_is_stopped() {
         settled: Vec::new(),
         if_failed: None,
     };
-    let plan = Plan {
-        operations: vec![stop(2), stop(3)],
-        ..Plan::default()
-    };
-    // The supervisor publishes what it observed (all three still running) with the plan it
-    // is about to run.
     let observed = Observed::from_containers("shop", healthy_project());
-    dns.publish(&desired(), &observed, &plan).await;
+    let desired = desired();
+    dns.publish(&desired, &observed).await;
+    assert_eq!(web_addresses(server).await, 3);
+    // While a plan runs, a replica leaves the answers as its stop starts, the others stay.
+    let view = PlanView::new(&dns, &desired, observed);
+    view.operation_started(&stop(2));
+    assert_eq!(web_addresses(server).await, 2);
+    view.operation_started(&stop(3));
     assert_eq!(web_addresses(server).await, 1);
 }
 

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 
 use super::{Sink, Supervisor};
 use crate::desired::{Desired, Discovery};
-use crate::dns::{Dns, DnsConfig};
+use crate::dns::{Dns, DnsConfig, PlanView};
 use crate::execute::Report;
 use crate::observe::{self, Observed};
 use crate::plan::{self, Action, Plan, ReconcileOptions};
@@ -77,13 +77,13 @@ fn networks_only(plan: &Plan) -> Plan {
     }
 }
 
-/// Runs `execution` (the plan's) while the DNS follows the engine: every container that starts,
+/// Runs `execution` (a plan's) while the DNS follows the engine: every container that starts,
 /// dies or changes health during the plan is in the answers at once, not at the next observe.
+/// (`view` also takes the operations as they start, from the plan's progress.)
 pub(super) async fn publishing(
-    dns: &Dns,
+    view: &PlanView<'_>,
     runtime: &dyn Runtime,
     desired: &Desired,
-    plan: &Plan,
     execution: impl std::future::Future<Output = Report>,
 ) -> Report {
     let Ok(mut events) = runtime.events(&desired.project).await else {
@@ -97,7 +97,7 @@ pub(super) async fn publishing(
                 Some(Ok(event)) if changes_answers(&event.action) => {
                     let observed = observe::observe(runtime, &desired.project, Some(desired));
                     if let Ok(observed) = observed.await {
-                        dns.answer_from(desired, &observed, plan);
+                        view.observed(observed);
                     }
                 }
                 Some(Ok(_)) => {}

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::desired::{Desired, Discovery};
-use crate::dns::Dns;
+use crate::dns::{Dns, PlanView};
 use crate::execute::{self, Event, ExecuteOptions};
 use crate::observe;
 use crate::outcome;
@@ -505,7 +505,7 @@ impl Supervisor {
             sink.warning(warning);
         }
         if let Some(dns) = &mut self.dns {
-            dns.publish(&self.desired, &observed, &plan).await;
+            dns.publish(&self.desired, &observed).await;
         }
         self.wake_at = plan.wake_at;
         // The engine lists a container as running for a moment after its `die` event: when the
@@ -555,12 +555,21 @@ impl Supervisor {
         }
         sink.plan(plan.operations.len());
         let execute_options = ExecuteOptions::new(&project);
-        let progress = |op: &Operation, event: &Event| sink.event(op, event);
+        let view = self
+            .dns
+            .as_ref()
+            .map(|dns| PlanView::new(dns, &self.desired, observed.clone()));
+        let progress = |op: &Operation, event: &Event| {
+            if let (Some(view), Event::Started(_)) = (&view, event) {
+                view.operation_started(op);
+            }
+            sink.event(op, event)
+        };
         let execution = execute::run(&plan, self.runtime.clone(), &execute_options, &progress);
-        let report = match &self.dns {
-            Some(dns) => {
+        let report = match &view {
+            Some(view) => {
                 let runtime = self.runtime.as_ref();
-                discovery::publishing(dns, runtime, &self.desired, &plan, execution).await
+                discovery::publishing(view, runtime, &self.desired, execution).await
             }
             None => execution.await,
         };
