@@ -107,6 +107,25 @@ impl Project {
         std::fs::read_to_string(self.dir.path().join("wharf.log")).unwrap_or_default()
     }
 
+    /// Runs another wharf command on the project, as from a second terminal.
+    fn wharf(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(["-p", &self.name])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("WHARF_STATE_DIR", self._state.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "wharf {args:?}: {stderr}\n{}",
+            self.log()
+        );
+        stderr
+    }
+
     fn container(&self, service: &str, number: u32) -> String {
         format!("{}-{service}-{number}", self.name)
     }
@@ -333,6 +352,25 @@ fn a_replica_that_dies_leaves_the_answers_within_a_second() {
     eprintln!("the dead replicas left the answers after {took:?}");
     let (through_docker, output) = project.nslookup(&["web"]);
     assert_eq!(through_docker.len(), 1, "{output}");
+}
+
+#[test]
+fn scaling_down_leaves_one_address_within_a_second() {
+    let project = Project::up("dns-scale", fake_upstream());
+    // An `up -d` from another terminal goes through the running supervisor's control socket.
+    let output = project.wharf(&["up", "-d", "--scale", "web=1"]);
+    assert!(output.contains("Removed"), "{output}");
+    let took = project.until("one address left", Duration::from_secs(1), || {
+        project.addresses("web.").len() == 1
+    });
+    eprintln!("scaled to one address after {took:?}");
+    let (through_docker, output) = project.nslookup(&["web"]);
+    assert_eq!(through_docker.len(), 1, "{output}");
+    // And back to three.
+    project.wharf(&["up", "-d", "--scale", "web=3"]);
+    project.until("three addresses again", Duration::from_secs(15), || {
+        project.addresses("web.").len() == 3
+    });
 }
 
 #[test]

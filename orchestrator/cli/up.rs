@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use tokio::sync::mpsc;
 
 use super::engine::Session;
 use super::progress::ProgressSink;
@@ -91,7 +92,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     }
     // Two `up`s of one project at once: the second waits, then converges what the first left.
     let _lock = lock(&state)?;
-    if !state.is_detached() {
+    if !state.is_supervised() {
         leave_supervisor(&state, &request)?;
     }
     through_supervisor(&state, &request).await?;
@@ -126,11 +127,17 @@ async fn attached(
     request: &UpRequest,
     watch: bool,
 ) -> Result<ExitCode, ExitCode> {
+    let shutdown = shutdown_signal();
     // The foreground supervisor takes over from a detached one.
     stop_detached(state)?;
+    // Until this supervisor has converged and says so in its pid file, another `up` waits
+    // rather than start a second supervisor.
+    let lock = lock(state)?;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project").clone();
     let mut supervisor = Supervisor::new(session.runtime.clone(), desired);
+    let (commands, requests) = mpsc::channel(8);
+    let socket = listen(state, commands.clone());
     let progress = ProgressSink::default();
     let outcome = supervisor.up(request, &progress).await;
     progress.finish();
@@ -138,9 +145,38 @@ async fn attached(
         output::error_line(&error);
         return Err(ExitCode::FAILURE);
     }
+    supervisor.write_pid();
+    drop(lock);
     let timeout = request.timeout.map(Duration::from_secs);
-    let watch = watch.then(|| request.clone());
-    attach(&session, supervisor, &request.services, timeout, watch).await
+    let watch = watch.then(|| (request.clone(), commands));
+    let attached = Attached {
+        session: &session,
+        supervisor,
+        requests,
+        services: &request.services,
+        timeout,
+        watch,
+    };
+    let result = attached.run(shutdown).await;
+    if socket {
+        let _ = std::fs::remove_file(state.socket_path());
+    }
+    result
+}
+
+/// The attached supervisor's control socket, so that an `up -d` or a `watch` in another
+/// terminal goes through it. True when it listens (without it, only Ctrl-C reaches it).
+fn listen(state: &StateDir, commands: mpsc::Sender<control::Command>) -> bool {
+    match control::bind(&state.socket_path()) {
+        Ok(listener) => {
+            tokio::spawn(control::serve(listener, commands));
+            true
+        }
+        Err(err) => {
+            eprintln!("warning: the supervisor cannot open its control socket: {err}");
+            false
+        }
+    }
 }
 
 fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
@@ -258,50 +294,60 @@ fn stop_detached(state: &StateDir) -> Result<(), ExitCode> {
     }
 }
 
-/// Attached `up`: the supervisor keeps the project converged (restart policies, drift) and
-/// the logs are followed, until Ctrl-C or SIGTERM; then the project stops, dependents first. A
-/// second Ctrl-C stops waiting for a graceful stop. With `--watch`, file changes become
-/// requests to the supervisor (`watch` is the request to repeat).
-async fn attach(
-    session: &Session,
+/// An attached `up` once its project has converged: the supervisor keeps it converged
+/// (restart policies, drift, requests of other `up`s) and the logs are followed. With
+/// `--watch`, file changes become requests to the supervisor (`watch` is the request to repeat).
+struct Attached<'a> {
+    session: &'a Session,
     supervisor: Supervisor,
-    services: &[String],
+    requests: mpsc::Receiver<control::Command>,
+    services: &'a [String],
     timeout: Option<Duration>,
-    watch: Option<UpRequest>,
-) -> Result<ExitCode, ExitCode> {
-    let shutdown = shutdown_signal();
-    let observed = session.observe().await?;
-    let (commands, watching) = match watch {
-        Some(request) => {
-            let (sender, commands) = tokio::sync::mpsc::channel(1);
-            let watching = super::watch::through(session, request, sender);
-            (Some(commands), Some(watching))
+    watch: Option<(UpRequest, mpsc::Sender<control::Command>)>,
+}
+
+impl Attached<'_> {
+    /// Supervises and follows the logs until Ctrl-C or SIGTERM; then stops the project,
+    /// dependents first. A second Ctrl-C stops waiting for a graceful stop.
+    async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<ExitCode, ExitCode> {
+        let Attached {
+            session,
+            supervisor,
+            requests,
+            services,
+            timeout,
+            watch,
+        } = self;
+        let observed = session.observe().await?;
+        let watching = async {
+            match watch {
+                Some((request, commands)) => {
+                    super::watch::through(session, request, commands).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let follow = async {
+            let printer = logs::Printer::new(&observed, false, true);
+            logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            _ = supervisor.run(shutdown, Some(requests)) => {}
+            _ = follow => {}
+            _ = watching => {}
         }
-        None => (None, None),
-    };
-    let watching = async {
-        match watching {
-            Some(watching) => watching.await,
-            None => std::future::pending().await,
+        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+        let observed = session.observe().await?;
+        let graph = session.target.desired().map(|d| &d.graph);
+        let stop = plan::lifecycle::stop(graph, &observed, services, timeout);
+        tokio::select! {
+            result = session.execute(&stop) => result,
+            _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),
         }
-    };
-    let follow = async {
-        let printer = logs::Printer::new(&observed, false, true);
-        logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
-        std::future::pending::<()>().await
-    };
-    tokio::select! {
-        _ = supervisor.run(shutdown, commands) => {}
-        _ = follow => {}
-        _ = watching => {}
-    }
-    eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
-    let observed = session.observe().await?;
-    let graph = session.target.desired().map(|d| &d.graph);
-    let stop = plan::lifecycle::stop(graph, &observed, services, timeout);
-    tokio::select! {
-        result = session.execute(&stop) => result,
-        _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),
     }
 }
 

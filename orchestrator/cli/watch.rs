@@ -47,7 +47,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
     let state = StateDir::of(&project.name);
     let session = Session::loaded(project, desired).await?;
     let converger = Converger::new(session.runtime.clone(), request);
-    let target: Arc<dyn WatchTarget> = match state.is_detached() {
+    let target: Arc<dyn WatchTarget> = match state.is_supervised() {
         true => Arc::new(ThroughSupervisor {
             supervisor: Channel::Socket(state),
             converger,

@@ -176,6 +176,18 @@ impl Supervisor {
         }
     }
 
+    /// Says in the state directory that this process supervises the project (`ps` shows it,
+    /// and another `up` sends its request here instead of starting a supervisor).
+    pub fn write_pid(&self) {
+        let started = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if let Err(err) = self.state.write_pid(started) {
+            eprintln!("supervisor: cannot write its pid file: {err}");
+        }
+    }
+
     /// A detached supervisor: it converges on `request` and takes later ones from its socket.
     pub fn with_standing(mut self, request: UpRequest) -> Supervisor {
         self.standing = Some(request);
@@ -197,13 +209,7 @@ impl Supervisor {
         mut commands: Option<mpsc::Receiver<Command>>,
     ) {
         tokio::pin!(shutdown);
-        let started = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        if let Err(err) = self.state.write_pid(started) {
-            eprintln!("supervisor: cannot write its pid file: {err}");
-        }
+        self.write_pid();
         let mut retry = Duration::from_millis(100);
         loop {
             // Subscribe first, then resync: nothing that happens in between is lost.

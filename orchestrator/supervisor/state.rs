@@ -174,6 +174,12 @@ impl StateDir {
         self.keeper().is_some()
     }
 
+    /// Whether a supervisor serves the project, detached or in an attached `up`: an `up` then
+    /// sends it its request instead of starting another.
+    pub fn is_supervised(&self) -> bool {
+        self.is_detached() || self.running_supervisor().is_some()
+    }
+
     fn live_pid(&self, name: &str) -> Option<(u32, u64)> {
         let text = fs::read_to_string(self.dir.join(name)).ok()?;
         let mut parts = text.split_whitespace();
