@@ -541,3 +541,72 @@ fn sync_exec_runs_after_the_copy_and_restart_restarts_in_place() {
         "in place: the same containers"
     );
 }
+
+#[test]
+fn up_d_watch_leaves_watching_with_the_supervisor_until_watch_stop() {
+    let name = unique_project("detached-watch");
+    let dir = tempfile::tempdir().unwrap();
+    let compose = dir.path().join("compose.yaml");
+    write(&compose, TWO_SERVICES);
+    let _cleanup = Cleanup::new(&name);
+    // Runs wharf, insisting on success; the detached supervisor's log.
+    let ok = |args: &[&str]| {
+        let out = wharf(dir.path(), &name).args(args).output().unwrap();
+        let log = std::fs::read_to_string(
+            dir.path()
+                .join(".wharf-state")
+                .join(&name)
+                .join("supervisor.log"),
+        )
+        .unwrap_or_default();
+        assert!(
+            out.status.success(),
+            "wharf {args:?}: {}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        log
+    };
+    // An editor's save: a new file renamed over the old one.
+    let save = |content: &str| {
+        let temporary = compose.with_extension("wharf-test-tmp");
+        write(&temporary, content);
+        std::fs::rename(&temporary, &compose).unwrap();
+    };
+    let web = format!("{name}-web-1");
+    let env = || docker_lines(&["inspect", "--format", "{{json .Config.Env}}", &web]).join("");
+    ok(&["up", "-d", "--watch"]);
+    let started = Instant::now();
+    while !ok(&["ps"]).contains("watch: watching") {
+        assert!(
+            started.elapsed() < CONVERGE,
+            "the supervisor does not watch:\n{}",
+            ok(&["ps"])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // `up -d` returned; the supervisor it left watches the files.
+    save(&TWO_SERVICES.replace("blue", "green"));
+    let saved = Instant::now();
+    while !env().contains("COLOR=green") {
+        assert!(
+            saved.elapsed() < CONVERGE,
+            "not re-converged:\n{}",
+            ok(&["ps"])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("re-converged {:?} after the save", saved.elapsed());
+
+    // `watch --stop`: the project stays up, edits are no longer applied.
+    ok(&["watch", "--stop"]);
+    let kept = docker_lines(&["inspect", "--format", "{{.Id}}", &web]);
+    save(&TWO_SERVICES.replace("blue", "red"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        docker_lines(&["inspect", "--format", "{{.Id}}", &web]),
+        kept
+    );
+    assert!(env().contains("COLOR=green"));
+    ok(&["down"]);
+}

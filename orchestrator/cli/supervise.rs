@@ -5,11 +5,15 @@
 
 use std::process::ExitCode;
 
-use clap::Args;
-use tokio::sync::mpsc;
+use std::sync::Arc;
 
-use super::engine::connect;
+use clap::Args;
+use tokio::sync::{mpsc, watch};
+
+use super::engine::{Session, Target, connect};
 use super::{GlobalArgs, up};
+use crate::runtime::Runtime;
+use crate::supervisor::control::Command;
 use crate::supervisor::state::StateDir;
 use crate::supervisor::{Supervisor, control, keeper};
 
@@ -53,8 +57,17 @@ pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, 
     })?;
     let runtime = connect().await?;
     let (commands, receiver) = mpsc::channel(8);
-    tokio::spawn(control::serve(listener, commands));
-    let mut supervisor = Supervisor::new(runtime, prepared.desired).with_standing(request.clone());
+    tokio::spawn(control::serve(listener, commands.clone()));
+    let (switch, watching) = watch::channel(request.watch);
+    tokio::spawn(watch_while_on(
+        watching,
+        state.clone(),
+        runtime.clone(),
+        commands,
+    ));
+    let mut supervisor = Supervisor::new(runtime, prepared.desired)
+        .with_standing(request.clone())
+        .with_watch_switch(switch);
     if args.await_request {
         supervisor = supervisor.awaiting_request();
     } else {
@@ -63,6 +76,48 @@ pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, 
     supervisor.run(shutdown, Some(receiver)).await;
     let _ = std::fs::remove_file(state.socket_path());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `up -d --watch`: the project's files are watched beside the supervisor, each change a
+/// request to it, while the standing request says `watch` (until `watch --stop` or `down`).
+async fn watch_while_on(
+    mut switch: watch::Receiver<bool>,
+    state: StateDir,
+    runtime: Arc<dyn Runtime>,
+    commands: mpsc::Sender<Command>,
+) {
+    loop {
+        if *switch.borrow_and_update() {
+            tokio::select! {
+                _ = watch_files(&state, runtime.clone(), commands.clone()) => {}
+                changed = switch.changed() => match changed {
+                    Ok(()) => continue,
+                    Err(_) => return,
+                },
+            }
+        }
+        if switch.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Watches the project of the standing request until the watcher gives up.
+async fn watch_files(state: &StateDir, runtime: Arc<dyn Runtime>, commands: mpsc::Sender<Command>) {
+    let request = match state.load_request() {
+        Ok(request) => request,
+        Err(err) => return eprintln!("watch: cannot read the request: {err}"),
+    };
+    let prepared = match request.prepare() {
+        Ok(prepared) => prepared,
+        Err(err) => return eprintln!("watch: {err}"),
+    };
+    let session = Session {
+        target: Target::Loaded(Box::new(prepared.project), Box::new(prepared.desired)),
+        runtime,
+    };
+    eprintln!("watch: watching the project's files");
+    super::watch::through(&session, request, commands).await;
 }
 
 fn project_state(global: &GlobalArgs) -> Option<(String, StateDir)> {

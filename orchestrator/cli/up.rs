@@ -53,8 +53,8 @@ pub struct UpArgs {
     /// Shutdown timeout in seconds for replaced containers
     #[arg(short, long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
-    /// Watch the project's files and re-converge as they change (attached only)
-    #[arg(long, conflicts_with_all = ["detach", "wait", "dry_run"])]
+    /// Watch the project's files and re-converge as they change (with -d, until `watch --stop`)
+    #[arg(long, conflicts_with = "dry_run")]
     pub watch: bool,
     /// Services to bring up (default: all)
     pub services: Vec<String>,
@@ -192,6 +192,7 @@ fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
         no_build: args.no_build,
         timeout: args.timeout,
         renew_anon_volumes: args.renew_anon_volumes,
+        watch: args.watch,
     })
 }
 

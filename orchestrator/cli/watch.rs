@@ -33,9 +33,15 @@ pub struct WatchArgs {
     /// Don't converge before watching: act on changes only
     #[arg(long)]
     pub no_up: bool,
+    /// Stop the watching that `up -d --watch` left with the project's supervisor
+    #[arg(long, conflicts_with_all = ["remove_orphans", "no_up"])]
+    pub stop: bool,
 }
 
 pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, ExitCode> {
+    if args.stop {
+        return stop(global).await;
+    }
     refuse_stdin(global)?;
     let request = UpRequest {
         load: load_options(global)?,
@@ -67,6 +73,36 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(message) => {
             output::error_line(&message);
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `watch --stop`: the project's supervisor stops watching; the project stays up.
+async fn stop(global: &GlobalArgs) -> Result<ExitCode, ExitCode> {
+    let session = Session::open(global).await?;
+    let state = StateDir::of(session.name());
+    if !state.is_supervised() {
+        output::error_line(&format!(
+            "no supervisor runs for project {}",
+            session.name()
+        ));
+        return Err(ExitCode::FAILURE);
+    }
+    let request = Request::Watch(false);
+    match super::up::send_when_listening(&state, &request, |_| {}).await {
+        Ok(None) => {
+            eprintln!("watch: stopped for project {}", session.name());
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Some(error)) => {
+            output::error_line(&error);
+            Err(ExitCode::FAILURE)
+        }
+        Err(err) => {
+            output::error_line(&format!(
+                "the project's supervisor cannot be reached: {err}"
+            ));
             Err(ExitCode::FAILURE)
         }
     }

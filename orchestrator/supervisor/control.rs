@@ -18,6 +18,8 @@ use super::request::UpRequest;
 pub enum Request {
     /// Converge on this project (a reloaded compose file, new flags) and keep it converged.
     Up(Box<UpRequest>),
+    /// Start or stop watching the project's files (`up -d --watch`, `watch --stop`).
+    Watch(bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,7 +136,9 @@ mod tests {
         tokio::spawn(serve(listener, commands));
         tokio::spawn(async move {
             let command = receiver.recv().await.unwrap();
-            let Request::Up(request) = command.request;
+            let Request::Up(request) = command.request else {
+                panic!("an up request");
+            };
             assert_eq!(request.services, ["web"]);
             command
                 .replies

@@ -46,6 +46,8 @@ pub struct Supervisor {
     standing: Option<UpRequest>,
     /// Started for an `up` that is about to send its request: that request comes first.
     awaiting_request: bool,
+    /// A detached supervisor's watcher: on while the standing request says `watch`.
+    watch_switch: Option<tokio::sync::watch::Sender<bool>>,
     state: StateDir,
     book: RestartBook,
     drifted: HashSet<(String, u32)>,
@@ -165,6 +167,7 @@ impl Supervisor {
             desired,
             standing: None,
             awaiting_request: false,
+            watch_switch: None,
             state,
             book,
             drifted: HashSet::new(),
@@ -369,6 +372,7 @@ impl Supervisor {
         let sink = Replies(&replies);
         let error = match request {
             Request::Up(request) => self.up(&request, &sink).await.err(),
+            Request::Watch(watch) => self.set_watch(watch).err(),
         };
         let _ = replies.send(Reply::Done { error });
     }
@@ -384,6 +388,7 @@ impl Supervisor {
             eprintln!("supervisor: cannot save the request: {err}");
         }
         self.standing = Some(standing);
+        self.tell_watcher();
         self.run_plan(&prepared.images, sink).await?;
         let options = request.reconcile_options();
         self.desired = match self
@@ -405,6 +410,36 @@ impl Supervisor {
             Ok(Discovery::WharfDns) => {}
             Ok(aliases) => self.desired = request.desired(project, aliases),
             Err(err) => eprintln!("supervisor: {err}"),
+        }
+    }
+
+    /// `watch --stop` (or an `up -d --watch` on a project that was not watched): kept in the
+    /// standing request, and passed to whoever runs the watcher beside this supervisor.
+    fn set_watch(&mut self, watch: bool) -> Result<(), String> {
+        let Some(standing) = self.standing.as_mut() else {
+            return Err(
+                "this supervisor serves an attached `up`; its watching ends with it".into(),
+            );
+        };
+        standing.watch = watch;
+        if let Err(err) = self.state.save_request(standing) {
+            eprintln!("supervisor: cannot save the request: {err}");
+        }
+        self.tell_watcher();
+        Ok(())
+    }
+
+    /// Where the standing request's `watch` goes when it changes.
+    pub fn with_watch_switch(mut self, switch: tokio::sync::watch::Sender<bool>) -> Supervisor {
+        self.watch_switch = Some(switch);
+        self
+    }
+
+    fn tell_watcher(&self) {
+        if let (Some(switch), Some(standing)) = (&self.watch_switch, &self.standing) {
+            switch.send_if_modified(|watching| {
+                std::mem::replace(watching, standing.watch) != standing.watch
+            });
         }
     }
 

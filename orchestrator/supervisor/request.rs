@@ -29,6 +29,9 @@ pub struct UpRequest {
     pub timeout: Option<u64>,
     /// `-V`: recreated containers get new anonymous volumes.
     pub renew_anon_volumes: bool,
+    /// `up -d --watch`: the supervisor also watches the project's files.
+    #[serde(default)]
+    pub watch: bool,
 }
 
 /// A request turned into what the engine should have.
@@ -141,6 +144,8 @@ impl UpRequest {
             services,
             no_deps: self.no_deps,
             no_build: self.no_build,
+            // Watching goes on until `watch --stop` or `down`, whatever later `up`s say.
+            watch: self.watch || previous.is_some_and(|p| p.watch),
             ..UpRequest::default()
         }
     }
