@@ -253,7 +253,7 @@ pub(super) async fn send_when_listening(
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
                 ) && tokio::time::Instant::now() < deadline =>
             {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
             outcome => return outcome,
         }

@@ -26,7 +26,7 @@ use table::{Arrival, ServiceTable, build};
 use crate::desired::Desired;
 use crate::observe::Observed;
 use crate::plan::{Action, Operation};
-use crate::runtime::EngineNetwork;
+use crate::runtime::{EngineContainer, EngineNetwork};
 
 /// The port Docker's resolver forwards to.
 pub const PORT: u16 = 53;
@@ -210,10 +210,13 @@ impl<'a> PlanView<'a> {
         }
     }
 
-    /// The engine was observed again while the plan runs.
-    pub fn observed(&self, observed: Observed) {
+    /// The project's containers were listed again while the plan runs (its networks, volumes
+    /// and images are as last observed).
+    pub fn containers(&self, containers: Vec<EngineContainer>) {
         let mut state = self.state.lock().expect("plan view lock");
-        state.0 = observed;
+        let listed = Observed::from_containers(&state.0.project, containers);
+        state.0.services = listed.services;
+        state.0.oneoff = listed.oneoff;
         self.dns.answer(self.desired, &state.0, &state.1);
     }
 }

@@ -79,7 +79,9 @@ fn networks_only(plan: &Plan) -> Plan {
 
 /// Runs `execution` (a plan's) while the DNS follows the engine: every container that starts,
 /// dies or changes health during the plan is in the answers at once, not at the next observe.
-/// (`view` also takes the operations as they start, from the plan's progress.)
+/// (`view` also takes the operations as they start, from the plan's progress.) The engine is
+/// listed again once per burst of such events, never twice at once: a cold `up` starts
+/// dozens of containers, and a list per start would slow the plan it follows.
 pub(super) async fn publishing(
     view: &PlanView<'_>,
     runtime: &dyn Runtime,
@@ -89,18 +91,27 @@ pub(super) async fn publishing(
     let Ok(mut events) = runtime.events(&desired.project).await else {
         return execution.await;
     };
+    let project = desired.project.as_str();
     tokio::pin!(execution);
+    let mut listing = std::pin::pin!(futures_util::future::OptionFuture::default());
+    let mut listing_now = false;
+    let mut dirty = false;
     loop {
+        if dirty && !listing_now {
+            listing.set(Some(runtime.containers(project)).into());
+            listing_now = true;
+            dirty = false;
+        }
         tokio::select! {
             report = &mut execution => return report,
-            event = events.next() => match event {
-                Some(Ok(event)) if changes_answers(&event.action) => {
-                    let observed = observe::observe(runtime, &desired.project, Some(desired));
-                    if let Ok(observed) = observed.await {
-                        view.observed(observed);
-                    }
+            Some(listed) = &mut listing, if listing_now => {
+                listing_now = false;
+                if let Ok(containers) = listed {
+                    view.containers(containers);
                 }
-                Some(Ok(_)) => {}
+            }
+            event = events.next() => match event {
+                Some(Ok(event)) => dirty |= changes_answers(&event.action),
                 // No more events: the next observe catches up once the plan is done.
                 _ => return execution.await,
             },

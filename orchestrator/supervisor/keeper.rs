@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::state::StateDir;
 
 /// How often the keeper looks at its supervisor.
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(20);
 /// A supervisor that ran this long before dying is restarted at once; one that dies sooner
 /// waits for a backoff that doubles up to `MAX_BACKOFF`, so a broken project does not spin.
 const HEALTHY_RUN: Duration = Duration::from_secs(10);

@@ -154,7 +154,7 @@ impl StateDir {
             if self.keeper().is_none() && self.running_supervisor().is_none() {
                 return true;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
         false
     }
