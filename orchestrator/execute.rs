@@ -8,6 +8,8 @@
 //! is not needed, and neither is what only it leads to. A `CheckFailures` is counted here, from the outcomes of the operations it
 //! watches; it makes no engine call.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,6 +115,7 @@ pub async fn run(
     let mut run = Run::new(plan, progress);
     let mut tasks: JoinSet<(usize, Result<Outcome, OperationError>)> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
+    let gateways = Arc::new(Gateways::default());
     loop {
         while tasks.len() < parallelism
             && let Some(id) = run.ready.pop()
@@ -121,7 +124,13 @@ pub async fn run(
             progress(&op, &Event::Started(id));
             let runtime = runtime.clone();
             let options = options.clone();
-            tasks.spawn(async move { (id, perform(&op, runtime.as_ref(), &options).await) });
+            let gateways = gateways.clone();
+            tasks.spawn(async move {
+                (
+                    id,
+                    perform(&op, runtime.as_ref(), &options, &gateways).await,
+                )
+            });
         }
         let Some(joined) = tasks.join_next().await else {
             break;
@@ -353,6 +362,7 @@ async fn perform(
     op: &Operation,
     runtime: &dyn Runtime,
     options: &ExecuteOptions,
+    gateways: &Gateways,
 ) -> Result<Outcome, OperationError> {
     let describe = |err: RuntimeError| OperationError {
         stale: matches!(err, RuntimeError::NotFound(_) | RuntimeError::Conflict(_)),
@@ -403,7 +413,7 @@ async fn perform(
             for mode in [&mut spec.network_mode, &mut spec.pid, &mut spec.ipc] {
                 resolve_namespace(mode, service, runtime, &options.project).await?;
             }
-            resolve_dns_gateway(&mut spec, service, runtime).await?;
+            resolve_dns_gateway(&mut spec, service, runtime, gateways).await?;
             runtime
                 .create_container(name, &spec)
                 .await
@@ -471,23 +481,47 @@ async fn resolve_namespace(
     Ok(())
 }
 
+/// The IPv4 gateways of the engine's networks, by name, as one run has seen them. Every
+/// container create needs its network's gateway: one list of the networks serves them all,
+/// instead of one list per create contending with the creates themselves.
+#[derive(Default)]
+struct Gateways(tokio::sync::Mutex<HashMap<String, IpAddr>>);
+
+impl Gateways {
+    /// The gateway of `network`; the engine is asked again only for a network not seen yet
+    /// (one this run created after the last list).
+    async fn of(
+        &self,
+        network: &str,
+        runtime: &dyn Runtime,
+    ) -> Result<Option<IpAddr>, RuntimeError> {
+        // Held across the list: concurrent creates wait for one list instead of each sending one.
+        let mut known = self.0.lock().await;
+        if !known.contains_key(network) {
+            for n in runtime.networks().await? {
+                if let Some(gateway) = n.gateway_v4() {
+                    known.insert(n.name, gateway);
+                }
+            }
+        }
+        Ok(known.get(network).copied())
+    }
+}
+
 /// wharf's DNS goes first in `dns`: the gateway of the network `dns_gateway_of` names.
 async fn resolve_dns_gateway(
     spec: &mut ContainerSpec,
     service: &str,
     runtime: &dyn Runtime,
+    gateways: &Gateways,
 ) -> Result<(), String> {
     let Some(network) = spec.dns_gateway_of.take() else {
         return Ok(());
     };
-    let networks = runtime
-        .networks()
+    let gateway = gateways
+        .of(&network, runtime)
         .await
-        .map_err(|e| format!("service {service:?}: looking up network {network:?}: {e}"))?;
-    let gateway = networks
-        .iter()
-        .find(|n| n.name == network)
-        .and_then(|n| n.gateway_v4())
+        .map_err(|e| format!("service {service:?}: looking up network {network:?}: {e}"))?
         .ok_or_else(|| {
             format!("service {service:?}: network {network:?} has no IPv4 gateway for wharf's DNS")
         })?;
