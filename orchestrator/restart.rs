@@ -30,10 +30,12 @@
 //! - Giving up after an exit is latched in the slot (it survives a supervisor restart and a
 //!   sliding window): only a user start, a recreate or a config change revives the slot. A
 //!   container that is still running (an unhealthy report that is not acted on) latches nothing.
-//! - Backoff between attempts: starts at `delay` (or 100 ms when `delay` is absent or zero),
-//!   doubles on each consecutive restart, is capped at 60 s (or at `delay` if that is longer),
-//!   and goes back to the start value when the container had run at least 10 s before exiting.
-//!   It is measured from the exit, not from the decision.
+//! - Backoff between attempts: with a `delay`, every restart waits `delay`, doubled on each
+//!   consecutive restart; without one (or zero), the first restart is immediate and the next
+//!   ones wait 100 ms, doubled each time. Capped at 60 s (or at `delay` if that is longer); it
+//!   goes back to the start when the container had run at least 10 s before exiting, and is
+//!   measured from the exit, not from the decision. (The engine's own `--restart` waits 100 ms
+//!   before the first restart too; a supervisor that sees the exit at once need not.)
 //! - `unless-stopped` is `always`: every policy respects a user `stop` until `start`/`up`
 //!   (the `stopped_by_user` flag), so the two only differ on engines wharf does not drive.
 //! - An unhealthy container is a failure: it is restarted under `on-failure` too.
@@ -111,7 +113,8 @@ pub struct RestartPolicy {
     pub condition: Condition,
     /// Policy restarts allowed (inside `window` if there is one); `None` is unlimited.
     pub max_attempts: Option<u64>,
-    /// Where the backoff starts; `None` is [`DEFAULT_BACKOFF`]. Never zero.
+    /// Where the backoff starts; `None` restarts at once first, then from [`DEFAULT_BACKOFF`].
+    /// Never zero.
     pub delay: Option<Duration>,
     /// Swarm's sliding window for counting attempts; `None` counts them all. Never zero.
     pub window: Option<Duration>,
@@ -134,7 +137,7 @@ impl RestartPolicy {
         self
     }
 
-    /// `delay`; zero is the default backoff.
+    /// `delay`; zero is none.
     pub fn with_delay(mut self, delay: Duration) -> RestartPolicy {
         self.delay = (!delay.is_zero()).then_some(delay);
         self
@@ -187,12 +190,19 @@ impl RestartPolicy {
         }
     }
 
-    /// The wait before a restart that follows `streak` consecutive quick restarts: the start
-    /// value doubled `streak` times, capped at [`MAX_BACKOFF`] (or at `delay` if that is longer).
+    /// The wait before a restart that follows `streak` consecutive quick restarts. With a
+    /// `delay`, `delay` doubled `streak` times. Without one, the first restart after a good run
+    /// is immediate, so that a crash costs its replica no more than the start itself; a quick
+    /// exit after that waits [`DEFAULT_BACKOFF`], doubled on each further one. Capped at
+    /// [`MAX_BACKOFF`] (or at `delay` if that is longer).
     pub fn backoff(&self, streak: u32) -> Duration {
-        let start = self.delay.unwrap_or(DEFAULT_BACKOFF);
+        let (start, doublings) = match (self.delay, streak) {
+            (Some(delay), _) => (delay, streak),
+            (None, 0) => return Duration::ZERO,
+            (None, _) => (DEFAULT_BACKOFF, streak - 1),
+        };
         let cap = start.max(MAX_BACKOFF);
-        let factor = 1u32.checked_shl(streak).unwrap_or(u32::MAX);
+        let factor = 1u32.checked_shl(doublings).unwrap_or(u32::MAX);
         start.saturating_mul(factor).min(cap)
     }
 
@@ -691,17 +701,25 @@ mod tests {
 
     /// A crash loop: the container exits `run` ms after each start and is restarted as soon as
     /// the decision allows; returns the waits between each exit and the following restart.
+    /// When a restart decided at `now` is due; panics on any other decision.
+    fn due(decision: Decision, now: u64) -> u64 {
+        match decision {
+            Decision::RestartAt(due) => due.0,
+            Decision::RestartNow => now,
+            other => panic!("restart expected, not {other:?}"),
+        }
+    }
+
     fn crash_loop(policy: &RestartPolicy, run: u64, exits: usize) -> Vec<u64> {
         let mut state = started(0);
         let mut now = 0;
         let mut waits = Vec::new();
         for _ in 0..exits {
             let exit_at = now + run;
-            let due = match state.record_exit(policy, ms(exit_at), Exit::Code(1)) {
-                Decision::RestartAt(due) => due.0,
-                Decision::RestartNow => exit_at,
-                other => panic!("unexpected {other:?}"),
-            };
+            let due = due(
+                state.record_exit(policy, ms(exit_at), Exit::Code(1)),
+                exit_at,
+            );
             assert_eq!(
                 decide(policy, &state, ms(due), Exit::Code(1)),
                 Decision::RestartNow
@@ -776,7 +794,8 @@ mod tests {
         let zeros = deploy(Some(RestartCondition::Any), Some("0s"), Some(3), Some("0"));
         let resolved = RestartPolicy::from_service(&service(None, Some(zeros)));
         assert_eq!(resolved, ALWAYS.with_max_attempts(3));
-        assert_eq!(resolved.backoff(0), DEFAULT_BACKOFF);
+        assert_eq!(resolved.backoff(0), Duration::ZERO);
+        assert_eq!(resolved.backoff(1), DEFAULT_BACKOFF);
     }
 
     // --- each policy × exit ------------------------------------------------------------------
@@ -788,24 +807,20 @@ mod tests {
             (NEVER, Exit::Code(1), give_up(GiveUpReason::PolicyNo)),
             (NEVER, Exit::Code(137), give_up(GiveUpReason::PolicyNo)),
             (NEVER, Exit::Unhealthy, give_up(GiveUpReason::PolicyNo)),
-            (ALWAYS, Exit::Code(0), Decision::RestartAt(ms(1100))),
-            (ALWAYS, Exit::Code(1), Decision::RestartAt(ms(1100))),
-            (ALWAYS, Exit::Unhealthy, Decision::RestartAt(ms(1100))),
+            (ALWAYS, Exit::Code(0), Decision::RestartNow),
+            (ALWAYS, Exit::Code(1), Decision::RestartNow),
+            (ALWAYS, Exit::Unhealthy, Decision::RestartNow),
             (ON_FAILURE, Exit::Code(0), give_up(GiveUpReason::CleanExit)),
-            (ON_FAILURE, Exit::Code(1), Decision::RestartAt(ms(1100))),
-            (ON_FAILURE, Exit::Code(-1), Decision::RestartAt(ms(1100))),
-            (ON_FAILURE, Exit::Unhealthy, Decision::RestartAt(ms(1100))),
+            (ON_FAILURE, Exit::Code(1), Decision::RestartNow),
+            (ON_FAILURE, Exit::Code(-1), Decision::RestartNow),
+            (ON_FAILURE, Exit::Unhealthy, Decision::RestartNow),
         ];
         for (policy, exit, expected) in cases {
             let what = format!("{:?} after {exit}", policy.condition);
             // Straight from the observation, without a recorded exit: due now.
             let fresh = decide(&policy, &started(0), ms(1000), exit);
-            let expected_fresh = match &expected {
-                Decision::RestartAt(_) => Decision::RestartNow,
-                other => other.clone(),
-            };
-            assert_eq!(fresh, expected_fresh, "{what}, unrecorded");
-            // Recorded: the first backoff is 100 ms, measured from the exit.
+            assert_eq!(fresh, expected, "{what}, unrecorded");
+            // Recorded after a run of a second: the first restart is immediate.
             let mut state = started(0);
             assert_eq!(
                 state.record_exit(&policy, ms(1000), exit),
@@ -813,13 +828,6 @@ mod tests {
                 "{what}"
             );
             assert_eq!(decide(&policy, &state, ms(1000), exit), expected, "{what}");
-            if let Decision::RestartAt(due) = expected {
-                assert_eq!(decide(&policy, &state, due, exit), Decision::RestartNow);
-                assert_eq!(
-                    decide(&policy, &state, ms(5000), exit),
-                    Decision::RestartNow
-                );
-            }
         }
     }
 
@@ -845,7 +853,7 @@ mod tests {
             let expected = if policy.condition == Condition::Never {
                 give_up(GiveUpReason::PolicyNo)
             } else {
-                Decision::RestartAt(ms(300_100))
+                Decision::RestartNow
             };
             assert_eq!(
                 state.record_exit(&policy, ms(300_000), Exit::Code(1)),
@@ -864,12 +872,12 @@ mod tests {
     // --- backoff -----------------------------------------------------------------------------
 
     #[test]
-    fn backoff_doubles_from_100ms_and_is_capped_at_a_minute() {
+    fn the_first_restart_is_immediate_then_the_backoff_doubles_from_100ms_up_to_a_minute() {
         let waits = crash_loop(&ALWAYS, 50, 13);
         assert_eq!(
             waits,
             [
-                100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000, 60000
+                0, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000
             ]
         );
         assert_eq!(ALWAYS.backoff(1000), MAX_BACKOFF, "no overflow");
@@ -880,36 +888,35 @@ mod tests {
         let mut state = started(0);
         let mut now = 0;
         for _ in 0..5 {
-            let Decision::RestartAt(due) = state.record_exit(&ALWAYS, ms(now + 10), Exit::Code(1))
-            else {
-                panic!("restart expected");
-            };
-            state.record_restart(&ALWAYS, due);
-            now = due.0;
+            now = due(
+                state.record_exit(&ALWAYS, ms(now + 10), Exit::Code(1)),
+                now + 10,
+            );
+            state.record_restart(&ALWAYS, ms(now));
         }
-        // 9.999 s is not enough: the sixth wait is 3.2 s.
+        // 9.999 s is not enough: the sixth wait is 1.6 s.
         let mut short = state.clone();
         assert_eq!(
             short.record_exit(&ALWAYS, ms(now + 9_999), Exit::Code(1)),
-            Decision::RestartAt(ms(now + 9_999 + 3_200))
+            Decision::RestartAt(ms(now + 9_999 + 1_600))
         );
-        // 10 s is: back to 100 ms, then doubling again.
+        // 10 s is: the restart is immediate again, then 100 ms, doubling.
         assert_eq!(
             state.record_exit(&ALWAYS, ms(now + 10_000), Exit::Code(1)),
-            Decision::RestartAt(ms(now + 10_100))
+            Decision::RestartNow
         );
         assert_eq!(state.next_attempt(), 1);
-        state.record_restart(&ALWAYS, ms(now + 10_100));
+        state.record_restart(&ALWAYS, ms(now + 10_000));
         assert_eq!(
             state.record_exit(&ALWAYS, ms(now + 10_200), Exit::Code(1)),
-            Decision::RestartAt(ms(now + 10_400))
+            Decision::RestartAt(ms(now + 10_300))
         );
         // A long unhealthy run resets it too.
         let mut state = started(0);
         state.streak = 7;
         assert_eq!(
             state.record_exit(&ON_FAILURE, ms(40_000), Exit::Unhealthy),
-            Decision::RestartAt(ms(40_100))
+            Decision::RestartNow
         );
     }
 
@@ -944,13 +951,11 @@ mod tests {
         // Three restarts are allowed, however long each run lasts.
         let mut now = 0;
         for _ in 0..3 {
-            now += 60_000;
-            let Decision::RestartAt(due) = state.record_exit(&policy, ms(now), Exit::Code(2))
-            else {
-                panic!("restart expected");
-            };
-            state.record_restart(&policy, due);
-            now = due.0;
+            now = due(
+                state.record_exit(&policy, ms(now + 60_000), Exit::Code(2)),
+                now + 60_000,
+            );
+            state.record_restart(&policy, ms(now));
         }
         assert_eq!(state.restarts, 3);
         let reason = GiveUpReason::MaxAttempts {
@@ -990,14 +995,12 @@ mod tests {
             max: 3,
             window_ms: Some(10_000),
         };
-        // Exit at 1 s, restarted at 1.1 s; exit at 2 s, restarted at 2.2 s; exit at 3 s,
-        // restarted at 3.4 s: three attempts.
+        // Exit at 1 s, restarted at once; exit at 2 s, restarted at 2.1 s; exit at 3 s,
+        // restarted at 3.2 s: three attempts.
         let mut state = started(0);
-        for (exit, restart) in [(1000, 1100), (2000, 2200), (3000, 3400)] {
-            assert_eq!(
-                state.record_exit(&policy, ms(exit), Exit::Code(1)),
-                Decision::RestartAt(ms(restart))
-            );
+        for (exit, restart) in [(1000, 1000), (2000, 2100), (3000, 3200)] {
+            let decision = state.record_exit(&policy, ms(exit), Exit::Code(1));
+            assert_eq!(due(decision, exit), restart);
             state.record_restart(&policy, ms(restart));
         }
         assert_eq!(state.attempts_counted(&policy, ms(4500)), 3);
@@ -1012,13 +1015,13 @@ mod tests {
             decide(&policy, &quick, ms(60_000), Exit::Code(1)),
             give_up(reason.clone())
         );
-        // The third attempt ran until 12 s after the first one: the first two have left the
-        // window (only 3.4 s is inside (3.1 s, 13.1 s]), so it is restarted again.
+        // The third attempt ran until 12.1 s after the first one: the first two have left the
+        // window (only 3.2 s is inside (3.1 s, 13.1 s]), so it is restarted again.
         let mut later = state.clone();
         assert_eq!(later.attempts_counted(&policy, ms(13_100)), 1);
         assert_eq!(
             later.record_exit(&policy, ms(13_100), Exit::Code(1)),
-            Decision::RestartAt(ms(13_900))
+            Decision::RestartAt(ms(13_500))
         );
         // Without the window the same history gives up.
         let no_window = ALWAYS.with_max_attempts(3);
@@ -1110,7 +1113,7 @@ mod tests {
         assert!(!state.is_down());
         assert_eq!(
             state.record_exit(&policy, ms(10_050), Exit::Code(1)),
-            Decision::RestartAt(ms(10_150))
+            Decision::RestartNow
         );
         assert_eq!(
             state.restarts, 1,
@@ -1123,16 +1126,12 @@ mod tests {
         let mut state = started(0);
         assert_eq!(
             state.record_exit(&ON_FAILURE, ms(30_000), Exit::Unhealthy),
-            Decision::RestartAt(ms(30_100))
+            Decision::RestartNow
         );
         // The supervisor stops it to restart it: a graceful exit 0 reported afterwards changes
         // nothing, and the decision still follows the unhealthy report.
         assert_eq!(
             state.record_exit(&ON_FAILURE, ms(30_050), Exit::Code(0)),
-            Decision::RestartAt(ms(30_100))
-        );
-        assert_eq!(
-            decide(&ON_FAILURE, &state, ms(30_100), Exit::Code(0)),
             Decision::RestartNow
         );
         state.record_restart(&ON_FAILURE, ms(30_100));
@@ -1167,28 +1166,27 @@ mod tests {
         slot.observe_config("h1");
         slot.record_start(ms(0));
         let mut now = 0;
-        for _ in 0..4 {
-            let Decision::RestartAt(due) = slot.record_exit(&ALWAYS, ms(now + 10), Exit::Code(1))
-            else {
-                panic!("restart expected");
-            };
-            slot.record_restart(&ALWAYS, due);
-            now = due.0;
+        for _ in 0..5 {
+            now = due(
+                slot.record_exit(&ALWAYS, ms(now + 10), Exit::Code(1)),
+                now + 10,
+            );
+            slot.record_restart(&ALWAYS, ms(now));
         }
         assert_eq!(book.display_status("web", 2, ms(now)), None, "running");
         let slot = book.slot("web", 2);
         slot.record_exit(&ALWAYS, ms(now + 10), Exit::Code(1));
         assert_eq!(
             book.display_status("web", 2, ms(now + 10)),
-            Some("restarting (attempt 5, next in 1.6s)".to_string())
+            Some("restarting (attempt 6, next in 1.6s)".to_string())
         );
         assert_eq!(
             book.display_status("web", 2, ms(now + 1_000)),
-            Some("restarting (attempt 5, next in 0.7s)".to_string())
+            Some("restarting (attempt 6, next in 0.7s)".to_string())
         );
         assert_eq!(
             book.display_status("web", 2, ms(now + 1_610)),
-            Some("restarting (attempt 5)".to_string())
+            Some("restarting (attempt 6)".to_string())
         );
         assert_eq!(book.display_status("web", 1, ms(now)), None);
         assert_eq!(book.display_status("db", 2, ms(now)), None);

@@ -23,8 +23,8 @@ use crate::execute::{self, Event, ExecuteOptions};
 use crate::observe;
 use crate::outcome;
 use crate::plan::{self, Action, Cause, Operation, Plan, ReconcileOptions, Supervision};
-use crate::restart::{self, Exit, Millis, RestartBook};
-use crate::runtime::{EngineEvent, EventAction, EventKind, Health, Runtime};
+use crate::restart::{self, Ended, Exit, Millis, RestartBook};
+use crate::runtime::{ContainerState, EngineEvent, EventAction, EventKind, Health, Runtime};
 use crate::spec::Project;
 use control::{Command, Reply, Request};
 use request::UpRequest;
@@ -32,8 +32,6 @@ use state::StateDir;
 
 /// How often the supervisor resyncs even when no event arrives.
 const RESYNC: Duration = Duration::from_secs(5);
-/// How soon to look again when the engine's list lags behind its events.
-const RECHECK: Duration = Duration::from_millis(50);
 /// How long a supervisor started by `up` waits for that `up`'s request.
 const FIRST_REQUEST: Duration = Duration::from_secs(10);
 /// How long a burst of events is gathered before a plan is made.
@@ -56,13 +54,12 @@ pub struct Supervisor {
     /// Containers this supervisor is starting: their `start` events are its own doing.
     starting: HashSet<String>,
     wake_at: Option<Millis>,
-    /// Since when the engine has listed as running a replica the history says is down.
-    stale_since: Option<Millis>,
     /// wharf's DNS, given a new table after every observe.
     dns: Option<Dns>,
 }
 
-/// How long a running replica may contradict a recorded exit before it counts as started.
+/// How long after a recorded exit the engine may still list the replica as running (it
+/// lists it so until it has cleaned up after the exit); after that, it was started again.
 const STALE_LIMIT: Duration = Duration::from_secs(1);
 
 /// A decision for the log: `restarting in 0.4s`, `gave up: …`.
@@ -174,7 +171,6 @@ impl Supervisor {
             ours: HashSet::new(),
             starting: HashSet::new(),
             wake_at: None,
-            stale_since: None,
             dns: None,
         }
     }
@@ -506,7 +502,7 @@ impl Supervisor {
         sink: &dyn Sink,
     ) -> Result<(), ConvergeFailure> {
         let project = self.desired.project.clone();
-        let observed =
+        let mut observed =
             match observe::observe(self.runtime.as_ref(), &project, Some(&self.desired)).await {
                 Ok(observed) => observed,
                 Err(err) => {
@@ -523,6 +519,7 @@ impl Supervisor {
                     .observe_config(&service.config_hash);
             }
         }
+        self.trust_recorded_exits(&mut observed);
         let user_stopped: HashSet<String> = self.state.user_stopped().into_iter().collect();
         let options = ReconcileOptions {
             supervision: Some(Supervision {
@@ -549,35 +546,6 @@ impl Supervisor {
             dns.publish(&self.desired, &observed).await;
         }
         self.wake_at = plan.wake_at;
-        // The engine lists a container as running for a moment after its `die` event: when the
-        // history says a replica is down but the engine does not yet, look again shortly.
-        let stale: Vec<(String, u32)> = observed
-            .containers()
-            .filter(|c| c.is_running())
-            .filter(|c| {
-                self.book
-                    .get(&c.service, c.number)
-                    .is_some_and(|s| s.is_down())
-            })
-            .map(|c| (c.service.clone(), c.number))
-            .collect();
-        let at = now();
-        match (stale.is_empty(), self.stale_since) {
-            (true, _) => self.stale_since = None,
-            // Still running long after the recorded exit: someone started it before this
-            // supervisor subscribed (the `up` that launched it): a user start.
-            (false, Some(since)) if at.since(since) > STALE_LIMIT => {
-                for (service, number) in &stale {
-                    self.book.slot(service, *number).record_start(at);
-                }
-                self.stale_since = None;
-            }
-            (false, since) => {
-                self.stale_since = since.or(Some(at));
-                let soon = at.plus(RECHECK);
-                self.wake_at = Some(self.wake_at.map_or(soon, |w| w.min(soon)));
-            }
-        }
         if plan.operations.is_empty() {
             self.save();
             return Ok(());
@@ -653,6 +621,39 @@ impl Supervisor {
                 stale: report.failures.iter().all(|f| f.stale),
             }),
             None => Ok(()),
+        }
+    }
+
+    /// The engine lists a container as running until it has cleaned up after its exit, tens of
+    /// milliseconds after the `die` event the history recorded. Such a replica is taken as
+    /// exited: the plan restarts it at once, and the engine serves the start after its cleanup
+    /// (both hold the container's lock), instead of a second observe later. One still listed as
+    /// running long after its recorded exit was started by someone else meanwhile (the `up`
+    /// that launched this supervisor, before it subscribed): a user start.
+    fn trust_recorded_exits(&mut self, observed: &mut observe::Observed) {
+        let at = now();
+        for c in observed.services.values_mut().flatten() {
+            let Some(slot) = self.book.get_mut(&c.service, c.number) else {
+                continue;
+            };
+            // An unhealthy replica is really still running: its restart stops it first.
+            let Some(&Ended {
+                at: exited,
+                exit: Exit::Code(code),
+                ..
+            }) = slot.ended.as_ref()
+            else {
+                continue;
+            };
+            if !c.is_running() {
+                continue;
+            }
+            if at.since(exited) > STALE_LIMIT {
+                slot.record_start(at);
+            } else {
+                c.state = ContainerState::Exited;
+                c.exit_code = Some(code);
+            }
         }
     }
 
