@@ -481,12 +481,12 @@ fn supervised_decisions() {
         )
     };
     let before = |ms: u64| Millis(now.0 - ms);
-    // crashed: exited 5 s ago, its 100 ms backoff is over: restarted now.
+    // crashed: exited 5 s ago after a run of 25 s: restarted now.
     exited("crashed", 137);
     book.slot("crashed", 1).record_start(t0);
     book.slot("crashed", 1)
         .record_exit(&policy("crashed"), before(5_000), Exit::Code(137));
-    // backing_off: its fourth quick exit in a row, 50 ms ago: 800 ms of backoff, 750 ms to go.
+    // backing_off: its fourth quick exit in a row, 50 ms ago: 400 ms of backoff, 350 ms to go.
     exited("backing_off", 1);
     let slot = book.slot("backing_off", 1);
     slot.record_start(before(3_000));
@@ -540,7 +540,7 @@ fn supervised_decisions() {
         "up (supervised)",
         Ok(&plan),
     );
-    assert_eq!(plan.wake_at, Some(now.plus(Duration::from_millis(750))));
+    assert_eq!(plan.wake_at, Some(now.plus(Duration::from_millis(350))));
 }
 
 #[test]
