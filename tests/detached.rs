@@ -338,6 +338,36 @@ fn two_up_d_at_once_make_one_converged_project() {
     assert_eq!(project.processes().len(), 2, "{:?}", project.processes());
 }
 
+/// An `up` under way may be starting a keeper that no pid file names yet; a `down` that ran
+/// beside it would find no supervisor to stop, and the keeper would restore what `down`
+/// removed. So `down` waits for the `up`'s lock (held here by the test) before it acts.
+#[test]
+fn down_waits_for_an_up_under_way_then_leaves_nothing_behind() {
+    let project = Project::new("detached-down-race", TWO_SERVICES);
+    project.ok(&["up", "-d"]);
+    project.supervised();
+    let up_lock = std::fs::File::open(project.state_dir().join("up.lock")).unwrap();
+    up_lock.lock().unwrap();
+    let mut down = project
+        .command(&["down", "-v", "-t", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(down.try_wait().unwrap().is_none(), "down did not wait");
+    assert_eq!(project.containers().len(), 3);
+    drop(up_lock);
+    let out = down.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(project.processes(), Vec::<String>::new());
+    assert_eq!(project.containers(), BTreeMap::new());
+}
+
 fn ten_services() -> String {
     let mut compose = String::from("services:\n");
     for n in 0..10 {
