@@ -154,13 +154,8 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
+        // Should `down` fail, the cleanup guard still kills the keeper and removes the rest.
         let _ = self.run(&["down", "-v", "-t", "1"]);
-        // Should `down` have failed, no keeper may outlive the test and restore containers.
-        for file in ["keeper.pid", "supervisor.pid"] {
-            if let Some(pid) = self.pid(file) {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
     }
 }
 
@@ -316,8 +311,13 @@ fn two_up_d_at_once_make_one_converged_project() {
                 .unwrap()
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
+    // Both are waited for before either is judged: an `up -d` left running by a failed
+    // assertion could start a keeper after the cleanup.
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+    for out in outputs {
         assert!(
             out.status.success(),
             "{}",
