@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
@@ -473,6 +474,92 @@ pub fn wharf_processes(project: &str) -> Vec<WharfProcess> {
             })
         })
         .collect()
+}
+
+/// `wharf -p PROJECT` run in `dir` with the state directory `state`: each test gets its own,
+/// so that it never talks to another test's supervisor, and neither colours nor the caller's
+/// `COMPOSE_*` variables change what wharf prints or which project it loads.
+pub fn wharf_command(project: &str, dir: &Path, state: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+    command
+        .args(["-p", project])
+        .current_dir(dir)
+        .env("WHARF_STATE_DIR", state)
+        .env("NO_COLOR", "1")
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME");
+    command
+}
+
+/// Polls `condition` until it holds and returns how long that took; after `limit`, fails
+/// with `what` and `log()`, which is read only then (it is usually wharf's log, the one thing
+/// that says why).
+pub fn wait_until(
+    what: &str,
+    limit: Duration,
+    condition: impl Fn() -> bool,
+    log: impl Fn() -> String,
+) -> Duration {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < limit,
+            "{what}: not within {limit:?}\n{}",
+            log()
+        );
+        std::thread::sleep(POLL);
+    }
+    start.elapsed()
+}
+
+/// How often [`wait_until`] looks: often enough that the times it returns are meaningful.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Container name → full ID, for every container labelled with `project`, running or not.
+pub fn project_containers(project: &str) -> BTreeMap<String, String> {
+    let filter = format!("label={PROJECT_LABEL}={project}");
+    let format = "{{.Names}} {{.ID}}";
+    docker_lines(&[
+        "ps",
+        "-a",
+        "--no-trunc",
+        "--filter",
+        &filter,
+        "--format",
+        format,
+    ])
+    .into_iter()
+    .filter_map(|line| {
+        let (name, id) = line.split_once(' ')?;
+        Some((name.to_string(), id.to_string()))
+    })
+    .collect()
+}
+
+/// Seconds since midnight of an RFC 3339 time such as `2026-11-23T06:20:01.123456789Z`: the
+/// engine's timestamps, compared within one test.
+pub fn seconds_of_day(time: &str) -> f64 {
+    let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
+    let mut parts = clock.split(':').map(|p| p.parse::<f64>().unwrap());
+    let (h, m, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    h * 3600.0 + m * 60.0 + s
+}
+
+/// `docker inspect --format FORMAT NAME`, trimmed; panics when the object does not exist.
+pub fn inspect(name: &str, format: &str) -> String {
+    docker(&["inspect", "--format", format, name])
+        .trim()
+        .to_string()
+}
+
+/// Like [`inspect`], but empty when the object does not exist: for polling an object that a
+/// supervisor may be replacing at that moment.
+pub fn inspect_if_exists(name: &str, format: &str) -> String {
+    docker_lines(&["inspect", "--format", format, name]).join("")
 }
 
 /// The lines `docker ARGS` prints (empty on failure).
