@@ -24,7 +24,7 @@ timer=${BENCH_TIMER:-auto}
 corpus=${BENCH_CORPUS:-$root/../shared/corpus/awesome-compose}
 limit_ms=100
 
-die() { echo "bench: $*" >&2; exit 2; }
+. bench/lib.sh
 
 command -v python3 >/dev/null || die "python3 is required"
 command -v docker-compose >/dev/null || die "docker-compose (Debian's 1.29) is not on PATH"
@@ -54,16 +54,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/wharf-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin"
 
-if [ -n "${BENCH_WHARF:-}" ]; then
-  [ -x "$BENCH_WHARF" ] || die "BENCH_WHARF is not an executable: $BENCH_WHARF"
-  ln -s "$(realpath "$BENCH_WHARF")" "$work/bin/wharf"
-else
-  echo "bench: cargo build --release"
-  cargo build --release --quiet --bin wharf || die "cargo build failed"
-  target_dir=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  ln -s "$target_dir/release/wharf" "$work/bin/wharf"
-fi
+binary=$(bench_wharf)
+ln -s "$binary" "$work/bin/wharf"
 wharf=$work/bin/wharf
 "$wharf" config --help >/dev/null 2>&1 || die "'wharf config' is not available in $(realpath "$wharf")"
 

@@ -32,7 +32,7 @@ only_peer=${BENCH_ONLY_PEER:-}
 prefix=${BENCH_PROJECT:-wharfbench}
 image="wharf-demo/busybox:latest"
 
-die() { echo "bench: $*" >&2; exit 2; }
+. bench/lib.sh
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
 
 case $runs in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
@@ -40,26 +40,12 @@ case $services in '' | *[!0-9]* | 0) die "BENCH_SERVICES must be a positive inte
 command -v python3 >/dev/null || die "python3 is required"
 command -v docker >/dev/null || die "the docker CLI is not installed"
 command -v docker-compose >/dev/null || die "docker-compose (Debian's 1.29) is not on PATH"
-docker info >/dev/null 2>&1 || die "the Docker Engine does not answer"
-
-if ! docker image inspect "$image" >/dev/null 2>&1; then
-  echo "bench: $image is missing; making it with examples/images.sh"
-  bash examples/images.sh || die "examples/images.sh failed"
-fi
+require_engine_and_image "$image"
 
 # --- the binary -------------------------------------------------------------------------------
 wharf=
 if [ -z "$only_peer" ]; then
-  if [ -n "${BENCH_WHARF:-}" ]; then
-    [ -x "$BENCH_WHARF" ] || die "BENCH_WHARF is not an executable: $BENCH_WHARF"
-    wharf=$(realpath "$BENCH_WHARF")
-  else
-    echo "bench: cargo build --release"
-    cargo build --release --quiet --bin wharf || die "cargo build failed"
-    target_dir=$(cargo metadata --format-version 1 --no-deps |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    wharf=$target_dir/release/wharf
-  fi
+  wharf=$(bench_wharf)
   "$wharf" up --help >/dev/null 2>&1 || die "'wharf up' is not available in $wharf"
 fi
 

@@ -19,13 +19,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${BENCH_SECONDS:-10}
 
-die() { echo "bench: $*" >&2; exit 2; }
+. bench/lib.sh
 command -v dnsperf >/dev/null || die "dnsperf is missing (apt-get install dnsperf)"
 command -v dnsmasq >/dev/null || die "dnsmasq is missing (apt-get install dnsmasq-base)"
 cargo build --release --quiet --example dns_serve || die "cargo build failed"
-target=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-serve=$target/release/examples/dns_serve
+serve=$(target_dir)/release/examples/dns_serve
 
 work=$(mktemp -d)
 pids=()

@@ -17,18 +17,9 @@ cd "$root"
 kills=${BENCH_KILLS:-20}   # each kill waits 10.5 s first: 20 kills take about 8 minutes
 image=wharf-demo/busybox:latest
 
-die() { echo "bench: $*" >&2; exit 2; }
-docker info >/dev/null 2>&1 || die "the Docker Engine does not answer"
-if ! docker image inspect "$image" >/dev/null 2>&1; then
-  bash examples/images.sh || die "examples/images.sh failed"
-fi
-if [ -n "${BENCH_WHARF:-}" ]; then
-  wharf=$(realpath "$BENCH_WHARF")
-else
-  cargo build --release --quiet --bin wharf || die "cargo build failed"
-  wharf=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/wharf
-fi
+. bench/lib.sh
+require_engine_and_image "$image"
+wharf=$(bench_wharf)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wharf-supervisor.XXXXXX")
 export WHARF_STATE_DIR=$work/state

@@ -18,19 +18,10 @@ edits=${BENCH_EDITS:-20}
 image=wharf-demo/busybox:latest
 project=wharfbench-watch
 
-die() { echo "bench: $*" >&2; exit 2; }
-docker info >/dev/null 2>&1 || die "the Docker Engine does not answer"
+. bench/lib.sh
 [ "$(id -u)" = 0 ] || die "run as root: the sync is read through /proc/<pid>/root"
-if ! docker image inspect "$image" >/dev/null 2>&1; then
-  bash examples/images.sh || die "examples/images.sh failed"
-fi
-if [ -n "${BENCH_WHARF:-}" ]; then
-  wharf=$(realpath "$BENCH_WHARF")
-else
-  cargo build --release --quiet --bin wharf || die "cargo build failed"
-  wharf=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/wharf
-fi
+require_engine_and_image "$image"
+wharf=$(bench_wharf)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wharf-watch.XXXXXX")
 export WHARF_STATE_DIR=$work/state

@@ -9,7 +9,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
+use support::{
+    Cleanup, busybox_image, docker, docker_lines, inspect, project_containers, seconds_of_day,
+    unique_project, wharf_command,
+};
 
 /// A project directory with a compose file, and the guard that cleans its resources up.
 struct Project {
@@ -47,18 +50,15 @@ impl Project {
         .unwrap();
     }
 
-    fn wharf(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+    /// `wharf -p NAME ARGS` in the project's directory, with its state directory.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = wharf_command(&self.name, self.path(), self.state.path());
+        command.args(args);
         command
-            .arg("-p")
-            .arg(&self.name)
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env("WHARF_STATE_DIR", self.state.path())
-            .env_remove("COMPOSE_FILE")
-            .env_remove("COMPOSE_PROJECT_NAME");
-        command.output().unwrap()
+    }
+
+    fn wharf(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Runs wharf and insists on success.
@@ -75,44 +75,12 @@ impl Project {
 
     /// Container name → ID, for every container of the project.
     fn containers(&self) -> BTreeMap<String, String> {
-        let filter = format!("label=com.docker.compose.project={}", self.name);
-        docker_lines(&[
-            "ps",
-            "-a",
-            "--filter",
-            &filter,
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ])
-        .into_iter()
-        .filter_map(|l| {
-            l.split_once(' ')
-                .map(|(n, i)| (n.to_string(), i.to_string()))
-        })
-        .collect()
+        project_containers(&self.name)
     }
 
     fn container(&self, service: &str, n: u32) -> String {
         format!("{}-{service}-{n}", self.name)
     }
-}
-
-/// Seconds since midnight of an RFC 3339 time such as `2026-11-23T06:20:01.123456789Z`.
-fn seconds_of_day(time: &str) -> f64 {
-    let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
-    let mut parts = clock.split(':').map(|p| p.parse::<f64>().unwrap());
-    let (h, m, s) = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-    );
-    h * 3600.0 + m * 60.0 + s
-}
-
-fn inspect(name: &str, format: &str) -> String {
-    docker(&["inspect", "--format", format, name])
-        .trim()
-        .to_string()
 }
 
 const TWO_SERVICES: &str = r#"
@@ -973,10 +941,8 @@ services:
 "#,
     );
     p.ok(&["up", "-d"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-        .args(["-p", &p.name, "logs", "-f", "--tail", "1"])
-        .current_dir(p.path())
-        .env("NO_COLOR", "1")
+    let mut child = p
+        .command(&["logs", "-f", "--tail", "1"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
+use support::{
+    Cleanup, busybox_image, docker, inspect_if_exists, project_containers, unique_project,
+    wait_until, wharf_command, wharf_processes,
+};
 
 /// A project directory with its own state directory; `down -v` when dropped (the supervisor
 /// first, or it would restore what the cleanup removes), then the label-based cleanup.
@@ -51,15 +54,8 @@ impl Project {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
-        command
-            .arg("-p")
-            .arg(&self.name)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("WHARF_STATE_DIR", self.state.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
+        let mut command = wharf_command(&self.name, self.dir.path(), self.state.path());
+        command.args(args).stdin(Stdio::null());
         if let Some(host) = &self.docker_host {
             command.env("DOCKER_HOST", host);
         }
@@ -102,31 +98,16 @@ impl Project {
 
     /// The wharf processes serving this project: keepers and supervisors.
     fn processes(&self) -> Vec<String> {
-        let needle = format!("{}\0supervise", self.name);
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            // A zombie's command line is empty: only live processes count.
-            .filter(|cmdline| cmdline.contains(&needle))
+        wharf_processes(&self.name)
+            .into_iter()
+            .filter(|process| process.args.iter().any(|arg| arg == "supervise"))
+            .map(|process| process.args.join(" "))
             .collect()
     }
 
     /// Container name → ID, for the project's containers.
     fn containers(&self) -> BTreeMap<String, String> {
-        docker_lines(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label=com.docker.compose.project={}", self.name),
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ])
-        .iter()
-        .filter_map(|line| line.split_once(' '))
-        .map(|(name, id)| (name.to_string(), id.to_string()))
-        .collect()
+        project_containers(&self.name)
     }
 
     /// Waits until a detached supervisor runs and listens; its pid.
@@ -138,29 +119,16 @@ impl Project {
         self.supervisor_pid().unwrap()
     }
 
+    /// Waits for `condition`, failing with the supervisor's log after `limit`.
     fn until(&self, what: &str, limit: Duration, condition: impl Fn() -> bool) -> Duration {
-        let start = Instant::now();
-        while !condition() {
-            assert!(
-                start.elapsed() < limit,
-                "{what}: not within {limit:?}\nsupervisor log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        start.elapsed()
+        wait_until(what, limit, condition, || self.log())
     }
 }
 
 impl Drop for Project {
     fn drop(&mut self) {
+        // Should `down` fail, the cleanup guard still kills the keeper and removes the rest.
         let _ = self.run(&["down", "-v", "-t", "1"]);
-        // Should `down` have failed, no keeper may outlive the test and restore containers.
-        for file in ["keeper.pid", "supervisor.pid"] {
-            if let Some(pid) = self.pid(file) {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
     }
 }
 
@@ -170,10 +138,6 @@ fn kill(pid: u32) {
         .status()
         .unwrap();
     assert!(status.success());
-}
-
-fn inspect(name: &str, format: &str) -> String {
-    docker_lines(&["inspect", "--format", format, name]).join("")
 }
 
 const TWO_SERVICES: &str = r#"
@@ -211,7 +175,7 @@ fn up_d_leaves_one_supervisor_that_a_sigkill_does_not_stop() {
     assert_eq!(project.processes().len(), 2, "a keeper and its supervisor");
 
     let before = project.containers();
-    let started_at = inspect(&format!("{}-web-1", project.name), "{{.State.StartedAt}}");
+    let started_at = inspect_if_exists(&format!("{}-web-1", project.name), "{{.State.StartedAt}}");
     let first = project.supervisor_pid().unwrap();
     // An edit not yet applied with `up` must not reach the engine through a restarted
     // supervisor, which reads the files again.
@@ -226,7 +190,7 @@ fn up_d_leaves_one_supervisor_that_a_sigkill_does_not_stop() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(project.containers(), before);
     assert_eq!(
-        inspect(&format!("{}-web-1", project.name), "{{.State.StartedAt}}"),
+        inspect_if_exists(&format!("{}-web-1", project.name), "{{.State.StartedAt}}"),
         started_at
     );
     assert!(project.log().contains("signal: 9"), "{}", project.log());
@@ -234,8 +198,9 @@ fn up_d_leaves_one_supervisor_that_a_sigkill_does_not_stop() {
     // And it supervises: a killed replica comes back.
     docker(&["kill", &format!("{}-db-1", project.name)]);
     project.until("db-1 restarted", Duration::from_secs(5), || {
-        inspect(&format!("{}-db-1", project.name), "{{.State.Status}}") == "running"
-            && inspect(&format!("{}-db-1", project.name), "{{.State.StartedAt}}") != started_at
+        inspect_if_exists(&format!("{}-db-1", project.name), "{{.State.Status}}") == "running"
+            && inspect_if_exists(&format!("{}-db-1", project.name), "{{.State.StartedAt}}")
+                != started_at
     });
 
     let ps = String::from_utf8(project.run(&["ps"]).stdout).unwrap();
@@ -277,7 +242,7 @@ fn a_second_up_d_goes_through_the_running_supervisor() {
     for n in [1, 2] {
         let web = format!("{}-web-{n}", project.name);
         assert_ne!(after[&web], before[&web], "{web} was replaced");
-        let env = inspect(&web, "{{json .Config.Env}}");
+        let env = inspect_if_exists(&web, "{{json .Config.Env}}");
         assert!(env.contains("VERSION=2"), "{env}");
     }
     assert_eq!(
@@ -291,7 +256,8 @@ fn a_second_up_d_goes_through_the_running_supervisor() {
     // The supervisor now keeps the new file: a replica it recreated is restored as such.
     docker(&["rm", "-f", &format!("{}-web-2", project.name)]);
     project.until("web-2 restored", Duration::from_secs(5), || {
-        inspect(&format!("{}-web-2", project.name), "{{json .Config.Env}}").contains("VERSION=2")
+        inspect_if_exists(&format!("{}-web-2", project.name), "{{json .Config.Env}}")
+            .contains("VERSION=2")
     });
 
     // A broken file is refused by the `up` that reads it; the supervisor goes on.
@@ -316,8 +282,13 @@ fn two_up_d_at_once_make_one_converged_project() {
                 .unwrap()
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
+    // Both are waited for before either is judged: an `up -d` left running by a failed
+    // assertion could start a keeper after the cleanup.
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+    for out in outputs {
         assert!(
             out.status.success(),
             "{}",
@@ -338,6 +309,36 @@ fn two_up_d_at_once_make_one_converged_project() {
     assert_eq!(project.processes().len(), 2, "{:?}", project.processes());
 }
 
+/// An `up` under way may be starting a keeper that no pid file names yet; a `down` that ran
+/// beside it would find no supervisor to stop, and the keeper would restore what `down`
+/// removed. So `down` waits for the `up`'s lock (held here by the test) before it acts.
+#[test]
+fn down_waits_for_an_up_under_way_then_leaves_nothing_behind() {
+    let project = Project::new("detached-down-race", TWO_SERVICES);
+    project.ok(&["up", "-d"]);
+    project.supervised();
+    let up_lock = std::fs::File::open(project.state_dir().join("up.lock")).unwrap();
+    up_lock.lock().unwrap();
+    let mut down = project
+        .command(&["down", "-v", "-t", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(down.try_wait().unwrap().is_none(), "down did not wait");
+    assert_eq!(project.containers().len(), 3);
+    drop(up_lock);
+    let out = down.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(project.processes(), Vec::<String>::new());
+    assert_eq!(project.containers(), BTreeMap::new());
+}
+
 fn ten_services() -> String {
     let mut compose = String::from("services:\n");
     for n in 0..10 {
@@ -356,7 +357,11 @@ fn assert_ten_services_once(project: &Project) {
     expected.sort();
     assert_eq!(names, expected, "one container per service, no duplicates");
     for name in &names {
-        assert_eq!(inspect(name, "{{.State.Status}}"), "running", "{name}");
+        assert_eq!(
+            inspect_if_exists(name, "{{.State.Status}}"),
+            "running",
+            "{name}"
+        );
     }
 }
 
@@ -490,19 +495,19 @@ fn the_supervisor_reconnects_and_resyncs_when_the_event_stream_drops() {
     project.supervised();
     std::thread::sleep(Duration::from_millis(300));
     let db = format!("{}-db-1", project.name);
-    let started = inspect(&db, "{{.State.StartedAt}}");
+    let started = inspect_if_exists(&db, "{{.State.StartedAt}}");
     proxy.cut();
     // While the supervisor cannot hear the engine, a replica dies.
     docker(&["kill", &db]);
     std::thread::sleep(Duration::from_secs(1));
-    assert_ne!(inspect(&db, "{{.State.Status}}"), "running");
+    assert_ne!(inspect_if_exists(&db, "{{.State.Status}}"), "running");
     proxy.restore();
     let took = project.until(
         "db-1 restarted after the stream came back",
         Duration::from_secs(5),
         || {
-            inspect(&db, "{{.State.Status}}") == "running"
-                && inspect(&db, "{{.State.StartedAt}}") != started
+            inspect_if_exists(&db, "{{.State.Status}}") == "running"
+                && inspect_if_exists(&db, "{{.State.StartedAt}}") != started
         },
     );
     eprintln!("restarted {took:?} after the engine came back");

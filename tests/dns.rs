@@ -9,12 +9,12 @@ mod support;
 use std::collections::HashSet;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use support::{Cleanup, busybox_image, docker, unique_project};
+use support::{Cleanup, busybox_image, docker, unique_project, wait_until, wharf_command};
 
 /// What the fake upstream answers for every name.
 const UPSTREAM_ANSWER: &str = "192.0.2.7";
@@ -82,13 +82,10 @@ impl Project {
         let file = file.replace("IMAGE", busybox_image());
         std::fs::write(dir.path().join("compose.yaml"), file).unwrap();
         let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .args(["-p", &name, "up"])
-            .current_dir(dir.path())
-            .env("WHARF_STATE_DIR", state.path())
+        let child = wharf_command(&name, dir.path(), state.path())
+            .arg("up")
             .env("WHARF_DNS_LISTEN", dns.to_string())
             .env("WHARF_DNS_UPSTREAM", upstream.to_string())
-            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -109,12 +106,8 @@ impl Project {
 
     /// Runs another wharf command on the project, as from a second terminal.
     fn wharf(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .args(["-p", &self.name])
+        let out = wharf_command(&self.name, self.dir.path(), self._state.path())
             .args(args)
-            .current_dir(self.dir.path())
-            .env("WHARF_STATE_DIR", self._state.path())
-            .env("NO_COLOR", "1")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -168,16 +161,7 @@ impl Project {
 
     /// Waits for `condition`; fails with wharf's log after `limit`. Returns the time taken.
     fn until(&self, what: &str, limit: Duration, condition: impl Fn() -> bool) -> Duration {
-        let start = Instant::now();
-        while !condition() {
-            assert!(
-                start.elapsed() < limit,
-                "{what}: not within {limit:?}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        start.elapsed()
+        wait_until(what, limit, condition, || self.log())
     }
 }
 

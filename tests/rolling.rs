@@ -8,13 +8,16 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
+use support::{
+    Cleanup, busybox_image, docker_lines, inspect, project_containers, seconds_of_day,
+    unique_project, wharf_command,
+};
 
 /// A project directory with a compose file and its own state directory, and the guard that
 /// removes its resources.
@@ -47,15 +50,8 @@ impl Project {
     }
 
     fn wharf(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .arg("-p")
-            .arg(&self.name)
+        wharf_command(&self.name, self.path(), &self.path().join("state"))
             .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env("WHARF_STATE_DIR", self.path().join("state"))
-            .env_remove("COMPOSE_FILE")
-            .env_remove("COMPOSE_PROJECT_NAME")
             .output()
             .unwrap()
     }
@@ -76,23 +72,7 @@ impl Project {
 
     /// Container name → ID, for every container of the project, running or not.
     fn containers(&self) -> BTreeMap<String, String> {
-        let filter = self.filter();
-        let format = "{{.Names}} {{.ID}}";
-        docker_lines(&[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &filter,
-            "--format",
-            format,
-        ])
-        .into_iter()
-        .filter_map(|l| {
-            let (name, id) = l.split_once(' ')?;
-            Some((name.to_string(), id.to_string()))
-        })
-        .collect()
+        project_containers(&self.name)
     }
 
     fn running(&self) -> usize {
@@ -124,12 +104,6 @@ impl Project {
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
-}
-
-fn inspect(name: &str, format: &str) -> String {
-    docker(&["inspect", "--format", format, name])
-        .trim()
-        .to_string()
 }
 
 /// Counts the project's running containers with `docker ps`, over and over, until stopped;
@@ -323,16 +297,4 @@ fn a_failing_new_config_pauses_the_update_by_default() {
         assert_eq!(after[&name], before[&name], "{name} was replaced");
         assert_eq!(inspect(&name, "{{.State.Status}}"), "running");
     }
-}
-
-/// Seconds since midnight of an RFC 3339 time such as `2026-11-23T06:20:01.123456789Z`.
-fn seconds_of_day(time: &str) -> f64 {
-    let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
-    let mut parts = clock.split(':').map(|p| p.parse::<f64>().unwrap());
-    let (h, m, s) = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-    );
-    h * 3600.0 + m * 60.0 + s
 }

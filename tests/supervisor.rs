@@ -4,9 +4,12 @@
 mod support;
 
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{Cleanup, busybox_image, docker, docker_lines, unique_project};
+use support::{
+    Cleanup, busybox_image, docker, docker_lines, inspect_if_exists, unique_project, wait_until,
+    wharf_command,
+};
 
 /// An attached `wharf up` running in the background, stopped when dropped.
 struct Attached {
@@ -30,12 +33,9 @@ impl Attached {
         .unwrap();
         let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
         let out = std::fs::File::create(dir.path().join("out.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .args(["-p", &project, "up"])
-            .current_dir(dir.path())
-            .env("WHARF_STATE_DIR", state.path())
+        let child = wharf_command(&project, dir.path(), state.path())
+            .arg("up")
             .env("RUST_LOG", "wharf=debug")
-            .env("NO_COLOR", "1")
             .stdout(out)
             .stderr(log)
             .spawn()
@@ -73,12 +73,8 @@ impl Attached {
     }
 
     fn wharf(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
-            .arg("-p")
-            .arg(&self.project)
+        let out = wharf_command(&self.project, self.dir.path(), self._state.path())
             .args(args)
-            .current_dir(self.dir.path())
-            .env("WHARF_STATE_DIR", self._state.path())
             .output()
             .unwrap();
         assert!(
@@ -91,20 +87,11 @@ impl Attached {
 
     /// Waits for `condition`, failing with the supervisor's log after `limit`.
     fn until(&self, what: &str, limit: Duration, condition: impl Fn() -> bool) -> Duration {
-        let start = Instant::now();
-        while !condition() {
-            assert!(
-                start.elapsed() < limit,
-                "{what}: not within {limit:?}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        start.elapsed()
+        wait_until(what, limit, condition, || self.log())
     }
 
     fn state(&self, service: &str) -> String {
-        inspect(&self.name(service), "{{.State.Status}}")
+        inspect_if_exists(&self.name(service), "{{.State.Status}}")
     }
 }
 
@@ -113,10 +100,6 @@ impl Drop for Attached {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn inspect(name: &str, format: &str) -> String {
-    docker_lines(&["inspect", "--format", format, name]).join("")
 }
 
 const ALWAYS: &str = r#"
@@ -134,13 +117,17 @@ services:
 fn a_killed_replica_is_restarted_and_drift_is_corrected() {
     let up = Attached::start("sv-always", ALWAYS);
     let web = up.name("web");
-    let id = inspect(&web, "{{.Id}}");
+    let id = inspect_if_exists(&web, "{{.Id}}");
     docker(&["kill", &web]);
     let took = up.until("web restarted after a kill", Duration::from_secs(2), || {
         up.state("web") == "running"
     });
     eprintln!("restart after kill took {took:?}");
-    assert_eq!(inspect(&web, "{{.Id}}"), id, "restarted, not recreated");
+    assert_eq!(
+        inspect_if_exists(&web, "{{.Id}}"),
+        id,
+        "restarted, not recreated"
+    );
 
     // `docker stop` behind wharf's back, on a service with no restart policy: drift, restored.
     docker(&["stop", "-t", "1", &up.name("plain")]);
@@ -155,7 +142,7 @@ fn a_killed_replica_is_restarted_and_drift_is_corrected() {
     up.until("web recreated after rm -f", Duration::from_secs(2), || {
         up.state("web") == "running"
     });
-    assert_ne!(inspect(&web, "{{.Id}}"), id);
+    assert_ne!(inspect_if_exists(&web, "{{.Id}}"), id);
 }
 
 #[test]
@@ -297,11 +284,11 @@ services:
       retries: 2
 "#,
     );
-    let first = inspect(&up.name("sick"), "{{.State.StartedAt}}");
+    let first = inspect_if_exists(&up.name("sick"), "{{.State.StartedAt}}");
     up.until(
         "sick restarted once unhealthy",
         Duration::from_secs(15),
-        || inspect(&up.name("sick"), "{{.State.StartedAt}}") != first,
+        || inspect_if_exists(&up.name("sick"), "{{.State.StartedAt}}") != first,
     );
     assert!(up.log().contains("unhealthy"), "{}", up.log());
 }

@@ -13,7 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Cleanup, busybox_image, docker_lines, unique_project};
+use support::{
+    Cleanup, busybox_image, docker_lines, project_containers, unique_project, wharf_command,
+};
 
 /// A project directory, a running `wharf watch` on it, and what it has printed so far.
 struct Watched {
@@ -128,21 +130,7 @@ impl Watched {
 
     /// Container name → ID, for every container of the project.
     fn containers(&self) -> BTreeMap<String, String> {
-        let filter = format!("label=com.docker.compose.project={}", self.name);
-        docker_lines(&[
-            "ps",
-            "-a",
-            "--filter",
-            &filter,
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ])
-        .into_iter()
-        .filter_map(|l| {
-            let (name, id) = l.split_once(' ')?;
-            Some((name.to_string(), id.to_string()))
-        })
-        .collect()
+        project_containers(&self.name)
     }
 
     fn container(&self, service: &str, number: u32) -> String {
@@ -176,15 +164,7 @@ impl Drop for Watched {
 
 /// `wharf -p NAME` in `dir`, with a state directory of its own there.
 fn wharf(dir: &Path, name: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
-    command
-        .args(["-p", name])
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("WHARF_STATE_DIR", dir.join(".wharf-state"))
-        .env_remove("COMPOSE_FILE")
-        .env_remove("COMPOSE_PROJECT_NAME");
-    command
+    wharf_command(name, dir, &dir.join(".wharf-state"))
 }
 
 fn write(path: &Path, content: &str) {

@@ -25,8 +25,10 @@ pub struct DownArgs {
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
-    // The supervisor goes first, or it would restore what `down` removes.
+    // The supervisor goes first, or it would restore what `down` removes. An `up` under way
+    // may be starting a keeper that no pid file names yet: `down` waits for it to finish.
     let state = StateDir::of(session.name());
+    let _lock = super::up::lock(&state)?;
     let limit = Duration::from_secs(args.timeout.unwrap_or(10) + 20);
     if !tokio::task::block_in_place(|| state.stop_supervisor(limit)) {
         super::output::error_line("the project's supervisor did not stop; retry, or kill it");

@@ -196,7 +196,8 @@ fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
     })
 }
 
-fn lock(state: &StateDir) -> Result<std::fs::File, ExitCode> {
+/// The project's `up` lock, held by whatever starts or stops its supervisor.
+pub(super) fn lock(state: &StateDir) -> Result<std::fs::File, ExitCode> {
     let name = state
         .path()
         .file_name()

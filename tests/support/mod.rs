@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
@@ -350,32 +351,45 @@ impl Cleanup {
         self
     }
 
-    /// Removes everything now (the drop does it again, which is then a no-op). A detached
-    /// supervisor of the project goes first, or it would restore what this removes.
+    /// Removes everything now (the drop does it again, which is then a no-op). Every wharf
+    /// process of the project goes first, or a keeper would restore what this removes; and a
+    /// request a killed process had already sent may still land, so the removal is repeated
+    /// until nothing labelled is left.
     pub fn run(&self) {
-        kill_supervisors(&self.project);
+        kill_wharf_processes(&self.project);
         let filter = format!("label={PROJECT_LABEL}={}", self.project);
-        let mut containers = docker_lines(&["ps", "-aq", "--filter", &filter]);
+        for _ in 0..REMOVAL_ROUNDS {
+            self.remove_labelled(&filter);
+            if self.leftovers() == (Vec::new(), Vec::new(), Vec::new()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let mut images = docker_lines(&["image", "ls", "-q", "--filter", &filter]);
+        images.extend(self.images.iter().cloned());
+        for image in &images {
+            docker_quiet(&["image", "rm", "-f", image]);
+        }
+    }
+
+    /// Removes the containers, networks and volumes of the project and those registered.
+    fn remove_labelled(&self, filter: &str) {
+        let mut containers = docker_lines(&["ps", "-aq", "--filter", filter]);
         containers.extend(self.containers.iter().cloned());
         if !containers.is_empty() {
             let mut args = vec!["rm", "-f", "-v"];
             args.extend(containers.iter().map(String::as_str));
             docker_quiet(&args);
         }
-        let mut networks = docker_lines(&["network", "ls", "-q", "--filter", &filter]);
+        let mut networks = docker_lines(&["network", "ls", "-q", "--filter", filter]);
         networks.extend(self.networks.iter().cloned());
         for network in &networks {
             docker_quiet(&["network", "rm", network]);
         }
-        let mut volumes = docker_lines(&["volume", "ls", "-q", "--filter", &filter]);
+        let mut volumes = docker_lines(&["volume", "ls", "-q", "--filter", filter]);
         volumes.extend(self.volumes.iter().cloned());
         for volume in &volumes {
             docker_quiet(&["volume", "rm", "-f", volume]);
-        }
-        let mut images = docker_lines(&["image", "ls", "-q", "--filter", &filter]);
-        images.extend(self.images.iter().cloned());
-        for image in &images {
-            docker_quiet(&["image", "rm", "-f", image]);
         }
     }
 
@@ -396,22 +410,156 @@ impl Drop for Cleanup {
     }
 }
 
-/// Kills the keepers and supervisors of `project` (`wharf -p PROJECT supervise`), keepers first.
-pub fn kill_supervisors(project: &str) {
-    for role in ["supervise\0--keep", "supervise"] {
-        let needle = format!("{project}\0{role}");
-        let Ok(entries) = std::fs::read_dir("/proc") else {
+/// Kills every wharf process of `project` (an `up` still running, keepers, supervisors), keepers
+/// first in each round, until none is left: an `up -d` or a keeper that is still starting
+/// when the cleanup begins would otherwise start a supervisor after it. Gives up after
+/// [`PROCESS_WAIT`], saying so, since it runs in a drop where a panic would abort.
+pub fn kill_wharf_processes(project: &str) {
+    let deadline = Instant::now() + PROCESS_WAIT;
+    loop {
+        let mut processes = wharf_processes(project);
+        if processes.is_empty() {
             return;
-        };
-        for entry in entries.flatten() {
-            let is_ours = std::fs::read(entry.path().join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle));
-            let pid = entry.file_name().to_string_lossy().parse::<i32>();
-            if let (true, Ok(pid)) = (is_ours, pid) {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
         }
+        if Instant::now() > deadline {
+            eprintln!("cleanup: wharf processes of {project} outlived the cleanup: {processes:?}");
+            return;
+        }
+        processes.sort_by_key(|process| !process.is_keeper);
+        for process in &processes {
+            let _ = Command::new("kill")
+                .args(["-9", &process.pid.to_string()])
+                .status();
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// How long [`kill_wharf_processes`] keeps killing what appears.
+const PROCESS_WAIT: Duration = Duration::from_secs(10);
+/// How often [`Cleanup::run`] removes what is labelled before it trusts that nothing comes back.
+const REMOVAL_ROUNDS: usize = 5;
+
+/// A live wharf process of a project.
+#[derive(Debug)]
+pub struct WharfProcess {
+    pub pid: u32,
+    pub is_keeper: bool,
+    pub args: Vec<String>,
+}
+
+/// The live processes whose executable is wharf and which name `project` as an argument
+/// (a zombie's command line is empty, so only live ones count).
+pub fn wharf_processes(project: &str) -> Vec<WharfProcess> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<String> = String::from_utf8_lossy(&cmdline)
+                .split('\0')
+                .filter(|arg| !arg.is_empty())
+                .map(str::to_string)
+                .collect();
+            let is_wharf = args
+                .first()
+                .is_some_and(|exe| Path::new(exe).file_name().is_some_and(|n| n == "wharf"));
+            (is_wharf && args.iter().any(|arg| arg == project)).then(|| WharfProcess {
+                pid,
+                is_keeper: args.iter().any(|arg| arg == "--keep"),
+                args,
+            })
+        })
+        .collect()
+}
+
+/// `wharf -p PROJECT` run in `dir` with the state directory `state`: each test gets its own,
+/// so that it never talks to another test's supervisor, and neither colours nor the caller's
+/// `COMPOSE_*` variables change what wharf prints or which project it loads.
+pub fn wharf_command(project: &str, dir: &Path, state: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+    command
+        .args(["-p", project])
+        .current_dir(dir)
+        .env("WHARF_STATE_DIR", state)
+        .env("NO_COLOR", "1")
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME");
+    command
+}
+
+/// Polls `condition` until it holds and returns how long that took; after `limit`, fails
+/// with `what` and `log()`, which is read only then (it is usually wharf's log, the one thing
+/// that says why).
+pub fn wait_until(
+    what: &str,
+    limit: Duration,
+    condition: impl Fn() -> bool,
+    log: impl Fn() -> String,
+) -> Duration {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < limit,
+            "{what}: not within {limit:?}\n{}",
+            log()
+        );
+        std::thread::sleep(POLL);
+    }
+    start.elapsed()
+}
+
+/// How often [`wait_until`] looks: often enough that the times it returns are meaningful.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Container name → full ID, for every container labelled with `project`, running or not.
+pub fn project_containers(project: &str) -> BTreeMap<String, String> {
+    let filter = format!("label={PROJECT_LABEL}={project}");
+    let format = "{{.Names}} {{.ID}}";
+    docker_lines(&[
+        "ps",
+        "-a",
+        "--no-trunc",
+        "--filter",
+        &filter,
+        "--format",
+        format,
+    ])
+    .into_iter()
+    .filter_map(|line| {
+        let (name, id) = line.split_once(' ')?;
+        Some((name.to_string(), id.to_string()))
+    })
+    .collect()
+}
+
+/// Seconds since midnight of an RFC 3339 time such as `2026-11-23T06:20:01.123456789Z`: the
+/// engine's timestamps, compared within one test.
+pub fn seconds_of_day(time: &str) -> f64 {
+    let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
+    let mut parts = clock.split(':').map(|p| p.parse::<f64>().unwrap());
+    let (h, m, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    h * 3600.0 + m * 60.0 + s
+}
+
+/// `docker inspect --format FORMAT NAME`, trimmed; panics when the object does not exist.
+pub fn inspect(name: &str, format: &str) -> String {
+    docker(&["inspect", "--format", format, name])
+        .trim()
+        .to_string()
+}
+
+/// Like [`inspect`], but empty when the object does not exist: for polling an object that a
+/// supervisor may be replacing at that moment.
+pub fn inspect_if_exists(name: &str, format: &str) -> String {
+    docker_lines(&["inspect", "--format", format, name]).join("")
 }
 
 /// The lines `docker ARGS` prints (empty on failure).
