@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # wharf's DNS beside dnsmasq, over loopback, both serving the same three A records for `web`
-# (issue 5), in one run with the same dnsperf settings:
+# (issue 5), in one run with the same dnsperf settings, BENCH_RUNS rounds (default 3) that take
+# turns between the two, reporting medians:
 #  1. the queries per second each sustains (dnsperf sending as fast as answers come back);
 #  2. wharf's p99 latency at half of dnsmasq's rate (dnsperf -Q), from dnsperf's per-query log,
 #     and dnsmasq's at the same rate, to tell the server's latency from the machine's (a busy
@@ -11,13 +12,15 @@
 # the in-memory engine, answered by the same table, answers and server as `wharf up`, on a
 # loopback listener. Nothing here touches the Docker Engine.
 #
-# usage: bench/dns.sh     (env: BENCH_SECONDS per measurement, default 10)
+# usage: bench/dns.sh     (env: BENCH_SECONDS per measurement, default 10; BENCH_RUNS, default 3)
+# exit status: 0 when both targets are met, 1 when one is missed, 2 when it could not run
 # needs: dnsperf and dnsmasq (Debian: apt-get install dnsperf dnsmasq-base)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${BENCH_SECONDS:-10}
+runs=${BENCH_RUNS:-3}
 
 . bench/lib.sh
 command -v dnsperf >/dev/null || die "dnsperf is missing (apt-get install dnsperf)"
@@ -55,24 +58,47 @@ perf() { dnsperf -s 127.0.0.1 -d "$work/queries" -l "$seconds" -c 8 -q 200 "$@";
 qps() { awk '/Queries per second/ { printf "%d", $4 }'; }
 lost() { awk '/Queries lost/ { print $3 }'; }
 
-perf -p "$dnsmasq_port" >"$work/dnsmasq.out"
-perf -p "$wharf_port" >"$work/wharf.out"
-dnsmasq_qps=$(qps <"$work/dnsmasq.out")
-wharf_qps=$(qps <"$work/wharf.out")
-[ "$dnsmasq_qps" -gt 0 ] || die "dnsmasq answered nothing: $(cat "$work/dnsmasq.log")"
-[ "$wharf_qps" -gt 0 ] || die "wharf answered nothing"
-half=$((dnsmasq_qps / 2))
 # p99 in milliseconds of the per-query latencies that `dnsperf -v` logs (`> NOERROR web A 0.000110`).
 p99() {
   awk '/^> / { print $NF * 1000 }' | sort -n |
     awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f", v[i] }'
 }
-perf -p "$wharf_port" -Q "$half" -v >"$work/wharf-half.out"
-perf -p "$dnsmasq_port" -Q "$half" -v >"$work/dnsmasq-half.out"
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "dnsmasq: $dnsmasq_qps queries/s (lost $(lost <"$work/dnsmasq.out"))"
-echo "wharf:   $wharf_qps queries/s (lost $(lost <"$work/wharf.out"))"
-echo "ratio wharf/dnsmasq: $(awk -v w="$wharf_qps" -v d="$dnsmasq_qps" 'BEGIN { printf "%.2f", w / d }')"
-echo "at 50% of dnsmasq's rate ($half queries/s asked):"
-echo "  wharf:   $(qps <"$work/wharf-half.out") queries/s, p99 latency $(p99 <"$work/wharf-half.out") ms"
-echo "  dnsmasq: $(qps <"$work/dnsmasq-half.out") queries/s, p99 latency $(p99 <"$work/dnsmasq-half.out") ms"
+# Full speed, each round: dnsmasq, then wharf.
+for run in $(seq "$runs"); do
+  perf -p "$dnsmasq_port" >"$work/dnsmasq.out"
+  perf -p "$wharf_port" >"$work/wharf.out"
+  d=$(qps <"$work/dnsmasq.out")
+  w=$(qps <"$work/wharf.out")
+  [ "$d" -gt 0 ] || die "dnsmasq answered nothing: $(cat "$work/dnsmasq.log")"
+  [ "$w" -gt 0 ] || die "wharf answered nothing"
+  echo "round $run/$runs full speed: dnsmasq $d queries/s (lost $(lost <"$work/dnsmasq.out")), wharf $w (lost $(lost <"$work/wharf.out"))"
+  echo "$d" >>"$work/dnsmasq.qps"
+  echo "$w" >>"$work/wharf.qps"
+done
+dnsmasq_qps=$(median <"$work/dnsmasq.qps")
+wharf_qps=$(median <"$work/wharf.qps")
+half=$((dnsmasq_qps / 2))
+
+# Half of dnsmasq's median rate, each round: wharf, then dnsmasq at the same rate.
+for run in $(seq "$runs"); do
+  perf -p "$wharf_port" -Q "$half" -v >"$work/wharf-half.out"
+  perf -p "$dnsmasq_port" -Q "$half" -v >"$work/dnsmasq-half.out"
+  w=$(p99 <"$work/wharf-half.out")
+  d=$(p99 <"$work/dnsmasq-half.out")
+  echo "round $run/$runs at $half queries/s: p99 wharf $w ms, dnsmasq $d ms"
+  echo "$w" >>"$work/wharf.p99"
+  echo "$d" >>"$work/dnsmasq.p99"
+done
+wharf_p99=$(median <"$work/wharf.p99")
+dnsmasq_p99=$(median <"$work/dnsmasq.p99")
+
+verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
+qps_verdict=$(verdict "$wharf_qps >= $dnsmasq_qps")
+p99_verdict=$(verdict "$wharf_p99 <= 1")
+echo
+echo "medians of $runs rounds of $seconds s"
+echo "queries/s:  wharf $wharf_qps, dnsmasq $dnsmasq_qps, ratio $(awk -v w="$wharf_qps" -v d="$dnsmasq_qps" 'BEGIN { printf "%.2f", w / d }')  (target >= 1)  $qps_verdict"
+echo "p99 at $half queries/s (50 % of dnsmasq's): wharf $wharf_p99 ms, dnsmasq $dnsmasq_p99 ms  (target wharf <= 1 ms)  $p99_verdict"
+[ "$qps_verdict $p99_verdict" = "PASS PASS" ] || exit 1

@@ -1,14 +1,22 @@
 //! The listeners: UDP and TCP on one address each, answering from the current table. A query
 //! is answered inline from the table (no lock, no await but the send); only forwarded queries
 //! become tasks, and those are capped, so a flood or a dead upstream never stalls the rest.
+//!
+//! UDP is served by plain threads blocked in `recv_from`, one per core, each on its own socket
+//! of one `SO_REUSEPORT` group: the kernel spreads clients over the sockets and wakes a thread
+//! straight into the answer, where an async loop would go through the runtime's reactor and a
+//! task wake-up first (that hop is most of the latency of a query answered from memory), and
+//! threads sharing one socket would contend for its queue. TCP, rarer and connection-bound,
+//! stays on the runtime.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
@@ -19,6 +27,8 @@ use super::table::{Arrival, ServiceTable};
 
 /// A UDP query larger than this is not a query wharf answers.
 const MAX_QUERY: usize = 4096;
+/// How long a UDP thread waits for a datagram before it looks whether its listener is gone.
+const UDP_POLL: Duration = Duration::from_millis(100);
 /// TCP connections served at once per listener; more wait in the kernel's backlog.
 const MAX_TCP_CONNECTIONS: usize = 64;
 /// A TCP client that sends nothing for this long is disconnected (RFC 7766 suggests seconds).
@@ -50,8 +60,44 @@ pub struct Shared {
 /// A UDP socket and a TCP listener on one address; dropping it stops both.
 pub struct Listener {
     pub address: SocketAddr,
-    /// The receive and accept loops: a `JoinSet` aborts its tasks when dropped.
+    /// The accept loop: a `JoinSet` aborts its tasks when dropped.
     _tasks: JoinSet<()>,
+    _udp: UdpThreads,
+}
+
+/// The UDP receive threads of one listener: dropped, it tells them to end (each does within
+/// [`UDP_POLL`], and the socket closes with the last one).
+struct UdpThreads {
+    closed: Arc<AtomicBool>,
+}
+
+impl UdpThreads {
+    /// One thread on `first`, and one more per further core on sockets bound to its address.
+    fn spawn(first: std::net::UdpSocket, door: Arc<Door>) -> std::io::Result<UdpThreads> {
+        let address = first.local_addr()?;
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut sockets = vec![first];
+        for _ in 1..workers {
+            sockets.push(reuse_port_socket(address)?);
+        }
+        let closed = Arc::new(AtomicBool::new(false));
+        let runtime = tokio::runtime::Handle::current();
+        for socket in sockets {
+            socket.set_read_timeout(Some(UDP_POLL))?;
+            let socket = Arc::new(socket);
+            let (door, closed, runtime) = (door.clone(), closed.clone(), runtime.clone());
+            std::thread::Builder::new()
+                .name("wharf-dns-udp".into())
+                .spawn(move || serve_udp(&socket, &door, &closed, &runtime))?;
+        }
+        Ok(UdpThreads { closed })
+    }
+}
+
+impl Drop for UdpThreads {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Listener {
@@ -62,7 +108,7 @@ impl Listener {
         clients: Clients,
         shared: Arc<Shared>,
     ) -> std::io::Result<Listener> {
-        let udp = Arc::new(UdpSocket::bind(address).await?);
+        let udp = reuse_port_socket(address)?;
         // TCP on the port UDP got (the same one, or the one the kernel chose for port 0).
         let address = udp.local_addr()?;
         let tcp = TcpListener::bind(address).await?;
@@ -71,17 +117,13 @@ impl Listener {
             clients,
             shared,
         });
+        let udp = UdpThreads::spawn(udp, door.clone())?;
         let mut tasks = JoinSet::new();
-        // One receive loop per core on the same socket: the kernel hands each datagram to one
-        // of them, so answering uses every core.
-        let workers = std::thread::available_parallelism().map_or(1, usize::from);
-        for _ in 0..workers {
-            tasks.spawn(serve_udp(udp.clone(), door.clone()));
-        }
         tasks.spawn(serve_tcp(tcp, door));
         Ok(Listener {
             address,
             _tasks: tasks,
+            _udp: udp,
         })
     }
 }
@@ -102,11 +144,32 @@ impl Door {
     }
 }
 
-async fn serve_udp(socket: Arc<UdpSocket>, door: Arc<Door>) {
+/// A UDP socket bound to `address` in its `SO_REUSEPORT` group. Only sockets that all ask for
+/// the option share a port: one held by any other program still makes the bind fail.
+fn reuse_port_socket(address: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&address.into())?;
+    Ok(socket.into())
+}
+
+/// One UDP receive thread, until its listener is dropped. Forwarded queries go to the
+/// runtime as tasks; their answers are sent from there on the same socket.
+fn serve_udp(
+    socket: &Arc<std::net::UdpSocket>,
+    door: &Arc<Door>,
+    closed: &AtomicBool,
+    runtime: &tokio::runtime::Handle,
+) {
     let mut buffer = vec![0; MAX_QUERY];
-    loop {
-        // An error here is about one datagram (or the ICMP after one): the next may be fine.
-        let Ok((length, source)) = socket.recv_from(&mut buffer).await else {
+    while !closed.load(Ordering::Relaxed) {
+        // A timeout, or an error about one datagram (or the ICMP after one): the next may be fine.
+        let Ok((length, source)) = socket.recv_from(&mut buffer) else {
             continue;
         };
         let packet = &buffer[..length];
@@ -116,16 +179,17 @@ async fn serve_udp(socket: Arc<UdpSocket>, door: Arc<Door>) {
         match reply {
             Reply::Answer(message) => {
                 if let Some(bytes) = answer::encode(&message, udp_limit) {
-                    let _ = socket.send_to(&bytes, source).await;
+                    let _ = socket.send_to(&bytes, source);
                 }
             }
             Reply::Forward { otherwise } => {
                 let (socket, door, query) = (socket.clone(), door.clone(), packet.to_vec());
-                tokio::spawn(async move {
+                runtime.spawn(async move {
                     let forwarded = door.shared.forwarder.forward(&query, Transport::Udp).await;
                     let bytes = forwarded.or_else(|| answer::encode(&otherwise, udp_limit));
                     if let Some(bytes) = bytes {
-                        let _ = socket.send_to(&bytes, source).await;
+                        // A datagram send does not wait for the peer: no need for the reactor.
+                        let _ = socket.send_to(&bytes, source);
                     }
                 });
             }
