@@ -152,6 +152,47 @@ mod tests {
     }
 
     #[test]
+    fn every_file_the_model_was_read_from_is_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "compose.yaml",
+            "include: [db/compose.yaml]\nservices:\n  web:\n    extends: {file: base.yaml, service: base}\n    env_file: [app.env]\n",
+        );
+        write("db/compose.yaml", "services:\n  db:\n    image: db\n");
+        write("base.yaml", "services:\n  base:\n    image: web\n");
+        write("app.env", "A=1\n");
+        write("prod.env", "B=2\n");
+        let options = crate::spec::LoadOptions {
+            project_name: Some("demo".into()),
+            env_files: vec![dir.path().join("prod.env")],
+            cwd: dir.path().to_path_buf(),
+            ..crate::spec::LoadOptions::default()
+        };
+        let set = WatchSet::of(&crate::spec::load(&options).unwrap());
+        let root = dir.path().canonicalize().unwrap();
+        let watched: Vec<String> = set
+            .sources
+            .iter()
+            .map(|p| {
+                let p = p.canonicalize().unwrap_or_else(|_| p.clone());
+                p.strip_prefix(&root).unwrap().display().to_string()
+            })
+            .collect();
+        assert_eq!(
+            watched,
+            [".env", "app.env", "base.yaml", "compose.yaml", "db/compose.yaml", "prod.env"]
+        );
+        // `.env` does not exist yet: its directory is watched, so that creating it is seen.
+        let dirs: Vec<_> = set.subscriptions().into_iter().map(|s| s.dir).collect();
+        assert!(dirs.iter().any(|d| d.canonicalize().unwrap() == root), "{dirs:?}");
+    }
+
+    #[test]
     fn nested_and_repeated_directories_are_subscribed_once() {
         let wanted = vec![
             sub("/p", false),
