@@ -133,6 +133,24 @@ impl Watched {
         project_containers(&self.name)
     }
 
+    /// Ctrl-C: SIGINT, then how the watcher ended, within `timeout`.
+    fn interrupt(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "watch did not end within {timeout:?} of SIGINT; it printed:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn container(&self, service: &str, number: u32) -> String {
         format!("{}-{service}-{number}", self.name)
     }
@@ -261,6 +279,31 @@ fn an_added_service_starts_and_a_removed_one_is_left_as_an_orphan() {
             .containers()
             .contains_key(&project.container("db", 1))
     );
+}
+
+#[test]
+fn with_remove_orphans_a_removed_service_goes_and_ctrl_c_ends_watching() {
+    let mut project = Watched::start_with(
+        "orphans",
+        &["watch", "--remove-orphans"],
+        &[("compose.yaml", TWO_SERVICES)],
+    );
+    let before = project.containers();
+    let db = project.container("db", 1);
+    assert!(before.contains_key(&db), "{before:?}");
+    let without_db = TWO_SERVICES.replace(
+        "  db:\n    image: IMAGE\n    command: [sleep, '3600']\n    stop_signal: SIGKILL\n",
+        "",
+    );
+    project.save("compose.yaml", &without_db);
+    project.wait_for("watch: converged", CONVERGE);
+    let after = project.containers();
+    assert!(!after.contains_key(&db), "db is removed: {after:?}");
+    for (name, id) in before.iter().filter(|(name, _)| **name != db) {
+        assert_eq!(&after[name], id, "{name} is kept");
+    }
+    let status = project.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "Ctrl-C ends watch cleanly: {status:?}\n{}", project.output());
 }
 
 #[test]
