@@ -8,7 +8,7 @@
 //! is not needed, and neither is what only it leads to. A `CheckFailures` is counted here, from the outcomes of the operations it
 //! watches; it makes no engine call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,7 +115,7 @@ pub async fn run(
     let mut run = Run::new(plan, progress);
     let mut tasks: JoinSet<(usize, Result<Outcome, OperationError>)> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
-    let gateways = Arc::new(Gateways::default());
+    let context = Arc::new(RunContext::of(plan));
     loop {
         while tasks.len() < parallelism
             && let Some(id) = run.ready.pop()
@@ -124,13 +124,10 @@ pub async fn run(
             progress(&op, &Event::Started(id));
             let runtime = runtime.clone();
             let options = options.clone();
-            let gateways = gateways.clone();
-            tasks.spawn(async move {
-                (
-                    id,
-                    perform(&op, runtime.as_ref(), &options, &gateways).await,
-                )
-            });
+            let context = context.clone();
+            tasks.spawn(
+                async move { (id, perform(&op, runtime.as_ref(), &options, &context).await) },
+            );
         }
         let Some(joined) = tasks.join_next().await else {
             break;
@@ -362,7 +359,7 @@ async fn perform(
     op: &Operation,
     runtime: &dyn Runtime,
     options: &ExecuteOptions,
-    gateways: &Gateways,
+    context: &RunContext,
 ) -> Result<Outcome, OperationError> {
     let describe = |err: RuntimeError| OperationError {
         stale: matches!(err, RuntimeError::NotFound(_) | RuntimeError::Conflict(_)),
@@ -413,7 +410,7 @@ async fn perform(
             for mode in [&mut spec.network_mode, &mut spec.pid, &mut spec.ipc] {
                 resolve_namespace(mode, service, runtime, &options.project).await?;
             }
-            resolve_dns_gateway(&mut spec, service, runtime, gateways).await?;
+            resolve_dns_gateway(&mut spec, service, runtime, &context.gateways).await?;
             runtime
                 .create_container(name, &spec)
                 .await
@@ -426,7 +423,12 @@ async fn perform(
             .map(|()| Outcome::Changed)
             .map_err(describe),
         Action::StopContainer { container, timeout, .. } => {
-            gone_is_fine(runtime.stop_container(container.target(), *timeout).await).map_err(describe)
+            let target = container.target();
+            let stopped = match context.removed.contains(target) {
+                true => runtime.end_container(target, *timeout).await,
+                false => runtime.stop_container(target, *timeout).await,
+            };
+            gone_is_fine(stopped).map_err(describe)
         }
         Action::RemoveContainer { container, volumes, .. } => {
             gone_is_fine(runtime.remove_container(container.target(), *volumes).await).map_err(describe)
@@ -479,6 +481,26 @@ async fn resolve_namespace(
         })?;
     *mode = Some(format!("container:{id}"));
     Ok(())
+}
+
+/// What the operations of one run share.
+struct RunContext {
+    gateways: Gateways,
+    /// The containers the plan removes: stopping one of those only needs its process ended.
+    removed: HashSet<String>,
+}
+
+impl RunContext {
+    fn of(plan: &Plan) -> RunContext {
+        let removed = plan.operations.iter().filter_map(|op| match &op.action {
+            Action::RemoveContainer { container, .. } => Some(container.target().to_string()),
+            _ => None,
+        });
+        RunContext {
+            gateways: Gateways::default(),
+            removed: removed.collect(),
+        }
+    }
 }
 
 /// The IPv4 gateways of the engine's networks, by name, as one run has seen them. Every

@@ -1438,3 +1438,58 @@ async fn a_lost_connection_ends_the_stream() {
     let event = next_event(&mut again, Duration::from_secs(10)).await;
     assert_eq!((event.action, event.id), (EventAction::Destroy, id));
 }
+
+/// `end_container`: the stop signal, SIGKILL after the grace period, and back as soon as the
+/// process has exited; the removal that follows it waits for the engine's cleanup.
+#[tokio::test]
+async fn ending_a_container_signals_it_then_kills_it_after_the_grace_period() {
+    let project = unique_project("end");
+    let _cleanup = Cleanup::new(&project);
+    let runtime = runtime().await;
+    let start = |service: &'static str, script: &'static str, stop_signal: Option<&str>| {
+        let mut spec = shell(&project, service, script);
+        spec.stop_signal = stop_signal.map(str::to_string);
+        let (runtime, name) = (&runtime, format!("{project}-{service}-1"));
+        async move {
+            let id = runtime.create_container(&name, &spec).await.unwrap();
+            runtime.start_container(&id).await.unwrap();
+            id
+        }
+    };
+    // Exits on its stop signal (SIGUSR1 here, not SIGTERM): back at once, exit code 3.
+    let polite = start("polite", "trap 'exit 3' USR1; sleep 3600 & wait", Some("SIGUSR1")).await;
+    // Ignores SIGTERM: killed when the grace period of 1 s is over.
+    let stubborn = start("stubborn", "trap '' TERM; while true; do sleep 0.1; done", None).await;
+
+    let began = Instant::now();
+    runtime
+        .end_container(&polite, Some(Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert!(began.elapsed() < Duration::from_secs(5), "{:?}", began.elapsed());
+    runtime.remove_container(&polite, true).await.unwrap();
+
+    let began = Instant::now();
+    runtime
+        .end_container(&stubborn, Some(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    let took = began.elapsed();
+    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(10), "{took:?}");
+    wait_for(Duration::from_secs(10), || async {
+        runtime.container(&stubborn).await.unwrap().state == ContainerState::Exited
+    })
+    .await;
+    assert_eq!(runtime.container(&stubborn).await.unwrap().exit_code, Some(137));
+    // Ending what has ended already is fine; what is gone is not found.
+    runtime
+        .end_container(&stubborn, Some(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    runtime.remove_container(&stubborn, true).await.unwrap();
+    assert!(matches!(
+        runtime.end_container(&stubborn, None).await,
+        Err(RuntimeError::NotFound(_))
+    ));
+    assert!(runtime.containers(&project).await.unwrap().is_empty());
+}

@@ -303,7 +303,11 @@ fn with_remove_orphans_a_removed_service_goes_and_ctrl_c_ends_watching() {
         assert_eq!(&after[name], id, "{name} is kept");
     }
     let status = project.interrupt(Duration::from_secs(15));
-    assert!(status.success(), "Ctrl-C ends watch cleanly: {status:?}\n{}", project.output());
+    assert!(
+        status.success(),
+        "Ctrl-C ends watch cleanly: {status:?}\n{}",
+        project.output()
+    );
 }
 
 #[test]

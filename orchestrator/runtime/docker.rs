@@ -32,6 +32,7 @@ use bollard::query_parameters::{
     ListNetworksOptions, ListNetworksOptionsBuilder, ListVolumesOptions, ListVolumesOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
     RenameContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
@@ -50,6 +51,8 @@ use crate::desired::{
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Builds and pulls answer as they go, but the context upload comes first.
 const LONG_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The engine's grace period between the stop signal and SIGKILL, when nothing sets one.
+const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(10);
 /// Output lines of a failed build that are kept in its error.
 const BUILD_ERROR_TAIL: usize = 15;
 
@@ -116,6 +119,84 @@ impl DockerRuntime {
                     nanos.rem_euclid(1_000_000_000)
                 )
             }))
+    }
+
+    /// The engine's stop: signal, grace period, SIGKILL, and the cleanup after the exit.
+    async fn engine_stop(&self, id: &str, timeout: Option<Duration>) -> Result<()> {
+        let mut options = StopContainerOptionsBuilder::new();
+        let mut client_timeout = REQUEST_TIMEOUT;
+        if let Some(timeout) = timeout {
+            options = options.t(ceil_secs(timeout).min(i32::MAX as i64) as i32);
+            client_timeout += timeout;
+        } else {
+            // The container's own stop timeout applies; it may be long.
+            client_timeout = LONG_REQUEST_TIMEOUT;
+        }
+        let docker = self.docker.clone().with_timeout(client_timeout);
+        // An already stopped container answers 304, which bollard takes as success.
+        docker
+            .stop_container(id, Some(options.build()))
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    /// Sends `signal` and waits for the container's process to exit, for at most `limit`:
+    /// true when it has exited (or was not running any more), false when the limit passed.
+    /// The exit is its first `die` event since `since`, replayed by the engine if it came
+    /// before the subscription; without `since`, or if the event stream fails, the engine's
+    /// `wait`.
+    async fn signal_and_wait(
+        &self,
+        id: &str,
+        signal: &str,
+        since: Option<&str>,
+        limit: Option<Duration>,
+    ) -> Result<bool> {
+        let options = KillContainerOptionsBuilder::new().signal(signal).build();
+        match self.docker.kill_container(id, Some(options)).await {
+            Ok(()) => {}
+            // 409: it is not running (any more).
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => return Ok(true),
+            Err(e) => return Err(map_error(e, &format!("container {id}"), Op::Other)),
+        }
+        let exited = async {
+            if let Some(since) = since {
+                let filters = HashMap::from([("container", vec![id]), ("event", vec!["die"])]);
+                let options = EventsOptionsBuilder::new()
+                    .filters(&filters)
+                    .since(since)
+                    .build();
+                if let Some(Ok(_)) = self.docker.events(Some(options)).next().await {
+                    return Ok(());
+                }
+            }
+            self.wait_exit(id, limit).await
+        };
+        match limit {
+            Some(limit) => match tokio::time::timeout(limit, exited).await {
+                Ok(exited) => exited.map(|()| true),
+                Err(_) => Ok(false),
+            },
+            None => exited.await.map(|()| true),
+        }
+    }
+
+    /// The engine's `wait` for the container to stop running.
+    async fn wait_exit(&self, id: &str, limit: Option<Duration>) -> Result<()> {
+        let docker = self
+            .docker
+            .clone()
+            .with_timeout(limit.unwrap_or(LONG_REQUEST_TIMEOUT) + REQUEST_TIMEOUT);
+        let options = WaitContainerOptionsBuilder::new()
+            .condition("not-running")
+            .build();
+        match docker.wait_container(id, Some(options)).next().await {
+            // bollard reports a non-zero exit code as an error: it is an exit all the same.
+            None | Some(Ok(_)) | Some(Err(BollardError::DockerContainerWaitError { .. })) => Ok(()),
+            Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
+        }
     }
 
     async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse> {
@@ -428,21 +509,57 @@ impl Runtime for DockerRuntime {
     }
 
     async fn stop_container(&self, id: &str, timeout: Option<Duration>) -> Result<()> {
-        let mut options = StopContainerOptionsBuilder::new();
-        let mut client_timeout = REQUEST_TIMEOUT;
-        if let Some(timeout) = timeout {
-            options = options.t(ceil_secs(timeout).min(i32::MAX as i64) as i32);
-            client_timeout += timeout;
-        } else {
-            // The container's own stop timeout applies; it may be long.
-            client_timeout = LONG_REQUEST_TIMEOUT;
+        self.engine_stop(id, timeout).await
+    }
+
+    /// The container's stop signal, then SIGKILL once the grace period is over, as the
+    /// engine's own stop does; but this returns at the `die` event, where the engine's stop
+    /// (and its `wait`) return only after it has cleaned up after the exit (network endpoints,
+    /// mounts: a few hundred ms, under the container's lock). Nothing that waits for a stop
+    /// needs that cleanup (a removal waits for it in the engine), and `down` stops services
+    /// one dependency level after another.
+    async fn end_container(&self, id: &str, timeout: Option<Duration>) -> Result<()> {
+        let inspected = self.inspect(id).await?;
+        let state = inspected.state.as_ref();
+        if !state.and_then(|s| s.running).unwrap_or(false) {
+            return Ok(());
         }
-        let docker = self.docker.clone().with_timeout(client_timeout);
-        // An already stopped container answers 304, which bollard takes as success.
-        docker
-            .stop_container(id, Some(options.build()))
+        if state.and_then(|s| s.paused).unwrap_or(false) {
+            // A paused process takes no signal until it is thawed: the engine's stop does that.
+            return self.engine_stop(id, timeout).await;
+        }
+        let config = inspected.config.as_ref();
+        let signal = config
+            .and_then(|c| c.stop_signal.clone())
+            .filter(|signal| !signal.is_empty())
+            .unwrap_or_else(|| "SIGTERM".to_string());
+        let grace = timeout
+            .or_else(|| {
+                let seconds = config.and_then(|c| c.stop_timeout)?;
+                Some(Duration::from_secs(u64::try_from(seconds).ok()?))
+            })
+            .unwrap_or(DEFAULT_STOP_GRACE);
+        // This run's `die` is the first one since it started (the engine's clock, so no skew).
+        let since = state
+            .and_then(|s| s.started_at.as_deref())
+            .and_then(unix_nanos)
+            .map(|nanos| {
+                format!(
+                    "{}.{:09}",
+                    nanos.div_euclid(1_000_000_000),
+                    nanos.rem_euclid(1_000_000_000)
+                )
+            });
+        let since = since.as_deref();
+        if self
+            .signal_and_wait(id, &signal, since, Some(grace))
+            .await?
+        {
+            return Ok(());
+        }
+        self.signal_and_wait(id, "SIGKILL", since, None)
             .await
-            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+            .map(|_| ())
     }
 
     async fn kill_container(&self, id: &str, signal: &str) -> Result<()> {

@@ -294,7 +294,15 @@ pub trait Runtime: Send + Sync {
     /// Creates a container attached to its first network and connects it to the others.
     async fn create_container(&self, name: &str, spec: &ContainerSpec) -> Result<String>;
     async fn start_container(&self, id: &str) -> Result<()>;
+    /// Stops a container: its stop signal, SIGKILL after the grace period (`timeout`, else
+    /// its own), and returns once the engine lists it as stopped.
     async fn stop_container(&self, id: &str, timeout: Option<Duration>) -> Result<()>;
+    /// Stops a container as `stop_container` does, but may return as soon as its process has
+    /// exited, before the engine has cleaned up after it: for a container that is removed
+    /// next (the removal waits for that cleanup in the engine).
+    async fn end_container(&self, id: &str, timeout: Option<Duration>) -> Result<()> {
+        self.stop_container(id, timeout).await
+    }
     async fn kill_container(&self, id: &str, signal: &str) -> Result<()>;
     /// Removes a container, with its anonymous volumes when `volumes` is set.
     async fn remove_container(&self, id: &str, volumes: bool) -> Result<()>;

@@ -185,11 +185,21 @@ mod tests {
             .collect();
         assert_eq!(
             watched,
-            [".env", "app.env", "base.yaml", "compose.yaml", "db/compose.yaml", "prod.env"]
+            [
+                ".env",
+                "app.env",
+                "base.yaml",
+                "compose.yaml",
+                "db/compose.yaml",
+                "prod.env"
+            ]
         );
         // `.env` does not exist yet: its directory is watched, so that creating it is seen.
         let dirs: Vec<_> = set.subscriptions().into_iter().map(|s| s.dir).collect();
-        assert!(dirs.iter().any(|d| d.canonicalize().unwrap() == root), "{dirs:?}");
+        assert!(
+            dirs.iter().any(|d| d.canonicalize().unwrap() == root),
+            "{dirs:?}"
+        );
     }
 
     #[test]
