@@ -1457,16 +1457,30 @@ async fn ending_a_container_signals_it_then_kills_it_after_the_grace_period() {
         }
     };
     // Exits on its stop signal (SIGUSR1 here, not SIGTERM): back at once, exit code 3.
-    let polite = start("polite", "trap 'exit 3' USR1; sleep 3600 & wait", Some("SIGUSR1")).await;
+    let polite = start(
+        "polite",
+        "trap 'exit 3' USR1; sleep 3600 & wait",
+        Some("SIGUSR1"),
+    )
+    .await;
     // Ignores SIGTERM: killed when the grace period of 1 s is over.
-    let stubborn = start("stubborn", "trap '' TERM; while true; do sleep 0.1; done", None).await;
+    let stubborn = start(
+        "stubborn",
+        "trap '' TERM; while true; do sleep 0.1; done",
+        None,
+    )
+    .await;
 
     let began = Instant::now();
     runtime
         .end_container(&polite, Some(Duration::from_secs(20)))
         .await
         .unwrap();
-    assert!(began.elapsed() < Duration::from_secs(5), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
     runtime.remove_container(&polite, true).await.unwrap();
 
     let began = Instant::now();
@@ -1475,12 +1489,18 @@ async fn ending_a_container_signals_it_then_kills_it_after_the_grace_period() {
         .await
         .unwrap();
     let took = began.elapsed();
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
     wait_for(Duration::from_secs(10), || async {
         runtime.container(&stubborn).await.unwrap().state == ContainerState::Exited
     })
     .await;
-    assert_eq!(runtime.container(&stubborn).await.unwrap().exit_code, Some(137));
+    assert_eq!(
+        runtime.container(&stubborn).await.unwrap().exit_code,
+        Some(137)
+    );
     // Ending what has ended already is fine; what is gone is not found.
     runtime
         .end_container(&stubborn, Some(Duration::from_secs(1)))

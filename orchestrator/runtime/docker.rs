@@ -112,13 +112,7 @@ impl DockerRuntime {
             .system_time
             .as_deref()
             .and_then(unix_nanos)
-            .map(|nanos| {
-                format!(
-                    "{}.{:09}",
-                    nanos.div_euclid(1_000_000_000),
-                    nanos.rem_euclid(1_000_000_000)
-                )
-            }))
+            .map(events_since))
     }
 
     /// The engine's stop: signal, grace period, SIGKILL, and the cleanup after the exit.
@@ -543,13 +537,7 @@ impl Runtime for DockerRuntime {
         let since = state
             .and_then(|s| s.started_at.as_deref())
             .and_then(unix_nanos)
-            .map(|nanos| {
-                format!(
-                    "{}.{:09}",
-                    nanos.div_euclid(1_000_000_000),
-                    nanos.rem_euclid(1_000_000_000)
-                )
-            });
+            .map(events_since);
         let since = since.as_deref();
         if self
             .signal_and_wait(id, &signal, since, Some(grace))
@@ -1010,6 +998,15 @@ fn address_pool(config: &IpamConfig) -> Option<AddressPool> {
             .as_deref()
             .and_then(|g| g.split('/').next()?.parse().ok()),
     })
+}
+
+/// An instant (Unix nanoseconds) as the events API's `since` takes it: `seconds.nanoseconds`.
+fn events_since(nanos: i64) -> String {
+    format!(
+        "{}.{:09}",
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000)
+    )
 }
 
 fn engine_error(err: BollardError) -> RuntimeError {
