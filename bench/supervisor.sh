@@ -30,8 +30,9 @@ export WHARF_STATE_DIR=$work/state
 peer=wharfbench-engine-restart
 floor=wharfbench-engine-start
 cleanup() {
-  for p in wharfbench-sup wharfbench-sup100; do "$wharf" -p "$p" down -v >/dev/null 2>&1 || true; done
+  # The engine's containers first: they sit on wharf's project network, which `down` removes.
   docker rm -f "$peer" "$floor" >/dev/null 2>&1 || true
+  for p in wharfbench-sup wharfbench-sup100; do "$wharf" -p "$p" down -v >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
