@@ -62,12 +62,15 @@ docker create --name "$floor" --network "$network" "$image" \
 # engine's socket (no CLI process in between), timed from the request to the answer.
 start_floor() {
   python3 - "$1" "$kills" <<'PY'
-import http.client, socket, subprocess, sys, time
+import http.client, os, socket, subprocess, sys, time
 name, runs = sys.argv[1], int(sys.argv[2])
+# The engine the docker CLI talks to: DOCKER_HOST when it names a unix socket, else the default.
+host = os.environ.get("DOCKER_HOST", "")
+path = host.removeprefix("unix://") if host.startswith("unix://") else "/var/run/docker.sock"
 class Engine(http.client.HTTPConnection):
     def connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect("/var/run/docker.sock")
+        self.sock.connect(path)
 for _ in range(runs):
     engine = Engine("localhost")
     t0 = time.monotonic()
