@@ -603,11 +603,15 @@ async fn wait_for(
         let mut met = true;
         for c in &containers {
             match condition {
-                WaitCondition::Started => {
-                    if c.state == ContainerState::Created {
-                        met = false;
-                    }
+                // Nothing in this plan starts it (that start would be waited for instead),
+                // so waiting would be for ever: a service left stopped, or an `up --no-start`.
+                WaitCondition::Started if c.state == ContainerState::Created => {
+                    return Err(format!(
+                        "dependency {service:?} is not started: container {} was created but never started",
+                        c.name
+                    ));
                 }
+                WaitCondition::Started => {}
                 WaitCondition::Running => match c.state {
                     ContainerState::Running => {}
                     ContainerState::Exited | ContainerState::Dead => {
@@ -806,6 +810,20 @@ mod tests {
         assert!(started.is_success());
         let running = run_with(ContainerState::Running, None, WaitCondition::Running).await;
         assert!(running.is_success());
+    }
+
+    #[tokio::test]
+    async fn started_fails_at_once_on_a_container_nothing_starts() {
+        let waited = tokio::time::timeout(
+            Duration::from_secs(5),
+            run_with(ContainerState::Created, None, WaitCondition::Started),
+        )
+        .await
+        .expect("the wait ends");
+        assert_eq!(
+            waited.failures[0].message,
+            "dependency \"job\" is not started: container p-job-1 was created but never started"
+        );
     }
 
     #[tokio::test]

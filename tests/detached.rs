@@ -339,6 +339,46 @@ fn down_waits_for_an_up_under_way_then_leaves_nothing_behind() {
     assert_eq!(project.containers(), BTreeMap::new());
 }
 
+/// `wharf stop` leaves a project stopped, even when its containers are then removed behind
+/// wharf's back: the supervisor recreates nothing, and `down` finds it ready to stop.
+#[test]
+fn a_stopped_project_whose_containers_are_removed_stays_as_the_user_left_it() {
+    let project = Project::new(
+        "detached-stopped-removed",
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    restart: always
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    restart: always
+    depends_on: [db]
+"#,
+    );
+    project.ok(&["up", "-d"]);
+    project.supervised();
+    project.ok(&["stop", "-t", "1"]);
+    let ids: Vec<String> = project.containers().into_values().collect();
+    assert_eq!(ids.len(), 2);
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(ids.iter().map(String::as_str));
+    docker(&rm);
+    // Longer than the supervisor takes to notice (its events) and plan (tens of ms).
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(project.containers(), BTreeMap::new(), "{}", project.log());
+    let started = std::time::Instant::now();
+    project.ok(&["down", "-t", "1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(project.processes(), Vec::<String>::new());
+}
+
 fn ten_services() -> String {
     let mut compose = String::from("services:\n");
     for n in 0..10 {

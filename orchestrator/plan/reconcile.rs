@@ -75,9 +75,6 @@ enum Supervised {
 impl Supervision {
     fn verdict(&self, service: &DesiredService, c: &ObservedContainer) -> Supervised {
         let slot_key = (service.name.clone(), c.number);
-        if self.user_stopped.contains(&service.name) {
-            return Supervised::Leave;
-        }
         let down = needs_start(c);
         let unhealthy = c.is_running() && c.health == Some(Health::Unhealthy);
         if !down && !unhealthy {
@@ -271,20 +268,31 @@ fn scope(desired: &Desired, options: &ReconcileOptions) -> Result<Vec<String>, P
             name: unknown.clone(),
         });
     }
-    if options.services.is_empty() {
-        return Ok(desired.graph.start_levels().into_iter().flatten().collect());
-    }
-    let mut selected: Vec<String> = options.services.clone();
-    if !options.no_deps {
-        for name in &options.services {
-            selected.extend(desired.graph.dependencies_of(name));
+    let levels = if options.services.is_empty() {
+        desired.graph.start_levels()
+    } else {
+        let mut selected: Vec<String> = options.services.clone();
+        if !options.no_deps {
+            for name in &options.services {
+                selected.extend(desired.graph.dependencies_of(name));
+            }
         }
-    }
-    Ok(desired
-        .graph
-        .start_levels_for(selected.iter().map(String::as_str))
+        desired
+            .graph
+            .start_levels_for(selected.iter().map(String::as_str))
+    };
+    // A service the user stopped is left as it is, even when its containers went missing
+    // meanwhile, and its dependents do not wait for it: the supervisor must not undo `stop`.
+    let stopped = |name: &String| {
+        options
+            .supervision
+            .as_ref()
+            .is_some_and(|s| s.user_stopped.contains(name))
+    };
+    Ok(levels
         .into_iter()
         .flatten()
+        .filter(|name| !stopped(name))
         .collect())
 }
 

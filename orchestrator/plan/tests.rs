@@ -544,6 +544,72 @@ fn supervised_decisions() {
 }
 
 #[test]
+fn a_service_the_user_stopped_stays_stopped_when_its_containers_go() {
+    use crate::restart::{Exit, Millis};
+    let fixture = Fixture::new();
+    let desired = fixture.desired_scaled(
+        r#"
+services:
+  db:
+    image: demo/app:1
+    restart: always
+  app:
+    image: demo/app:1
+    restart: always
+    depends_on: [db]
+"#,
+        &[("db", 2)],
+    );
+    fixture.up(&desired, &up());
+    // `wharf stop db`, then one replica removed and one recreated (never started) behind
+    // wharf's back; meanwhile app crashed, and its backoff is over.
+    fixture
+        .engine
+        .set_state(&format!("{PROJECT}-db-1"), ContainerState::Created, None);
+    fixture
+        .engine
+        .set_state(&format!("{PROJECT}-db-2"), ContainerState::Exited, Some(0));
+    block_on(crate::runtime::Runtime::remove_container(
+        &*fixture.engine,
+        &format!("{PROJECT}-db-2"),
+        false,
+    ))
+    .expect("remove db-2");
+    fixture.engine.set_state(
+        &format!("{PROJECT}-app-1"),
+        ContainerState::Exited,
+        Some(137),
+    );
+    let now = Millis(1_000_000);
+    let mut book = crate::restart::RestartBook::default();
+    let slot = book.slot("app", 1);
+    slot.record_start(Millis(now.0 - 60_000));
+    slot.record_exit(
+        &desired.services["app"].restart,
+        Millis(now.0 - 5_000),
+        Exit::Code(137),
+    );
+    let options = ReconcileOptions {
+        supervision: Some(super::Supervision {
+            book,
+            now,
+            user_stopped: ["db".to_string()].into_iter().collect(),
+            ..Default::default()
+        }),
+        ..up()
+    };
+    let plan = fixture.plan(&desired, &options).expect("a plan");
+    golden(
+        "supervised_user_stopped",
+        "db was stopped with `wharf stop`; then db-2 was removed and db-1 recreated behind
+         wharf's back. The supervisor creates and starts nothing of db, and app, whose crash it
+         restarts, does not wait for db: nothing would ever start it.",
+        "up (supervised)",
+        Ok(&plan),
+    );
+}
+
+#[test]
 fn changed_while_stopped() {
     let (fixture, _) = shop_running();
     fixture
