@@ -379,6 +379,55 @@ services:
     assert_eq!(project.processes(), Vec::<String>::new());
 }
 
+/// A supervisor in the middle of a long plan (a dependency that takes minutes to turn
+/// healthy) stops at once when `down` asks: the `up` that was waiting was interrupted.
+#[test]
+fn down_stops_a_supervisor_in_the_middle_of_a_long_wait() {
+    let project = Project::new(
+        "detached-down-mid-plan",
+        r#"
+services:
+  slow:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      start_period: 300s
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    depends_on:
+      slow:
+        condition: service_healthy
+"#,
+    );
+    let mut up = project
+        .command(&["up", "-d"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let slow = format!("{}-slow-1", project.name);
+    project.until("slow runs", Duration::from_secs(20), || {
+        inspect_if_exists(&slow, "{{.State.Status}}") == "running"
+    });
+    // The user gives up on the `up` (Ctrl-C, or a closed terminal); the plan goes on in the
+    // supervisor, waiting for slow.
+    up.kill().unwrap();
+    up.wait().unwrap();
+    assert!(project.supervisor_pid().is_some());
+    let started = std::time::Instant::now();
+    project.ok(&["down", "-t", "1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(project.processes(), Vec::<String>::new());
+    assert_eq!(project.containers(), BTreeMap::new());
+}
+
 fn ten_services() -> String {
     let mut compose = String::from("services:\n");
     for n in 0..10 {

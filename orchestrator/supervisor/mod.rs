@@ -150,6 +150,19 @@ async fn next_command(commands: &mut Option<mpsc::Receiver<Command>>) -> Option<
     }
 }
 
+/// Runs `work` unless `shutdown` comes first; true when it did. A plan may wait a long time
+/// (a dependency that is slow to turn healthy), and `down` must not wait for it: dropping the
+/// plan cancels what it has not done yet, and `down` removes what it made.
+async fn interrupted(
+    shutdown: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    work: impl std::future::Future<Output = ()>,
+) -> bool {
+    tokio::select! {
+        () = shutdown => true,
+        () = work => false,
+    }
+}
+
 fn now() -> Millis {
     Millis::from_system_time(SystemTime::now())
 }
@@ -229,17 +242,22 @@ impl Supervisor {
                     continue;
                 }
             };
-            match (
-                std::mem::take(&mut self.awaiting_request),
-                commands.as_mut(),
-            ) {
-                (true, Some(receiver)) => {
-                    match tokio::time::timeout(FIRST_REQUEST, receiver.recv()).await {
-                        Ok(Some(command)) => self.command(command).await,
-                        _ => self.reconcile().await,
+            let resync = async {
+                match (
+                    std::mem::take(&mut self.awaiting_request),
+                    commands.as_mut(),
+                ) {
+                    (true, Some(receiver)) => {
+                        match tokio::time::timeout(FIRST_REQUEST, receiver.recv()).await {
+                            Ok(Some(command)) => self.command(command).await,
+                            _ => self.reconcile().await,
+                        }
                     }
+                    _ => self.reconcile().await,
                 }
-                _ => self.reconcile().await,
+            };
+            if interrupted(shutdown.as_mut(), resync).await {
+                break;
             }
             loop {
                 let wake = self.sleep_time();
@@ -256,7 +274,10 @@ impl Supervisor {
                     },
                     _ = tokio::time::sleep(wake) => dirty = true,
                     Some(command) = next_command(&mut commands) => {
-                        self.command(command).await;
+                        if interrupted(shutdown.as_mut(), self.command(command)).await {
+                            self.state.remove_pid();
+                            return;
+                        }
                         continue;
                     }
                 }
@@ -273,7 +294,10 @@ impl Supervisor {
                             },
                         }
                     }
-                    self.reconcile().await;
+                    if interrupted(shutdown.as_mut(), self.reconcile()).await {
+                        self.state.remove_pid();
+                        return;
+                    }
                 }
             }
         }
