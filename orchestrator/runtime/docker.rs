@@ -332,10 +332,25 @@ impl Runtime for DockerRuntime {
     }
 
     async fn remove_network(&self, name: &str) -> Result<()> {
-        self.docker
-            .remove_network(name)
-            .await
-            .map_err(|e| map_error(e, &format!("network {name}"), Op::Other))
+        let Err(err) = self.docker.remove_network(name).await else {
+            return Ok(());
+        };
+        let err = map_error(err, &format!("network {name}"), Op::Other);
+        match err {
+            RuntimeError::Engine { message } if message.contains("has active endpoints") => {
+                let attached = self
+                    .docker
+                    .inspect_network(name, None)
+                    .await
+                    .ok()
+                    .and_then(|n| n.containers)
+                    .map_or(1, |c| c.len());
+                Err(RuntimeError::Engine {
+                    message: miscounted_endpoints(message, attached),
+                })
+            }
+            other => Err(other),
+        }
     }
 
     async fn create_volume(&self, volume: &DesiredVolume) -> Result<()> {
@@ -987,7 +1002,6 @@ fn map_error(err: BollardError, what: &str, op: Op) -> RuntimeError {
     }
 }
 
-/// An error without a subject: `Unreachable` or `Engine`.
 /// A pool the engine reports; one whose subnet does not parse (never seen) is left out.
 fn address_pool(config: &IpamConfig) -> Option<AddressPool> {
     Some(AddressPool {
@@ -1009,6 +1023,20 @@ fn events_since(nanos: i64) -> String {
     )
 }
 
+/// The engine's "has active endpoints" for a network no container is attached to: Docker
+/// 20.10 counts a network's endpoints with a counter that concurrent starts and removals can
+/// leave too high, and only a restart of the daemon counts them again.
+fn miscounted_endpoints(message: String, attached: usize) -> String {
+    if attached > 0 {
+        return message;
+    }
+    format!(
+        "{message}; no container is attached to it: the engine miscounted its endpoints \
+         (moby/moby#42119), and restarting dockerd corrects the count"
+    )
+}
+
+/// An error without a subject: `Unreachable` or `Engine`.
 fn engine_error(err: BollardError) -> RuntimeError {
     match err {
         BollardError::DockerResponseServerError { message, .. } => RuntimeError::Engine {
@@ -1950,6 +1978,19 @@ mod tests {
     use super::*;
     use crate::desired::{PortBinding, Ulimit};
     use indexmap::IndexMap;
+
+    #[test]
+    fn active_endpoints_on_a_network_nothing_is_attached_to_say_how_to_recover() {
+        let engine = "error while removing network: network p_back id 85c0 has active endpoints";
+        assert_eq!(miscounted_endpoints(engine.to_string(), 2), engine);
+        assert_eq!(
+            miscounted_endpoints(engine.to_string(), 0),
+            format!(
+                "{engine}; no container is attached to it: the engine miscounted its endpoints \
+                 (moby/moby#42119), and restarting dockerd corrects the count"
+            )
+        );
+    }
 
     const API_1_41: (usize, usize) = (1, 41);
 
