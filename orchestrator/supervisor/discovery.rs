@@ -1,6 +1,8 @@
 //! wharf's DNS in the supervisor. Containers are given the gateway of their first network as
 //! their DNS server, so the DNS must listen there before a container is created: the networks
-//! a plan needs are created first, then the DNS binds port 53 on their gateways. When it cannot
+//! a plan needs are created first (its volumes with them: then every container create is ready
+//! at once, and the one at the head of the longest chain goes first), then the DNS binds port
+//! 53 on their gateways. When it cannot
 //! (port 53 taken, not root), service names become Docker aliases again, and `up` says so.
 //! While a plan runs, the answers follow it: a dependent started by the same plan finds the
 //! replicas of its dependencies.
@@ -16,8 +18,8 @@ use crate::plan::{self, Action, Plan, ReconcileOptions};
 use crate::runtime::{EngineNetwork, EventAction, Runtime};
 
 impl Supervisor {
-    /// Makes `desired`'s networks exist and the DNS listen on their gateways; says how
-    /// containers should find services.
+    /// Makes `desired`'s networks and volumes exist and the DNS listen on the networks'
+    /// gateways; says how containers should find services.
     pub(super) async fn prepare_discovery(
         &mut self,
         desired: &Desired,
@@ -27,7 +29,7 @@ impl Supervisor {
         let config = DnsConfig::from_env()?;
         let observed = self.observe(desired).await?;
         let plan = plan::reconcile(desired, &observed, options).map_err(|e| e.to_string())?;
-        self.run_plan(&networks_only(&plan), sink).await?;
+        self.run_plan(&networks_and_volumes(&plan), sink).await?;
         let observed = self.observe(desired).await?;
         let networks: Vec<&EngineNetwork> = desired
             .networks
@@ -58,12 +60,18 @@ impl Supervisor {
     }
 }
 
-/// The network creations of a plan, as a plan of their own (they depend on nothing).
-fn networks_only(plan: &Plan) -> Plan {
+/// The network and volume creations of a plan, as a plan of their own (they depend on
+/// nothing).
+fn networks_and_volumes(plan: &Plan) -> Plan {
     let operations = plan
         .operations
         .iter()
-        .filter(|op| matches!(op.action, Action::CreateNetwork(_)))
+        .filter(|op| {
+            matches!(
+                op.action,
+                Action::CreateNetwork(_) | Action::CreateVolume(_)
+            )
+        })
         .enumerate()
         .map(|(id, op)| plan::Operation {
             id,
