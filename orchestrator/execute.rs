@@ -26,6 +26,12 @@ use crate::spec::short::Duration as GoDuration;
 pub struct ExecuteOptions {
     pub project: String,
     pub parallelism: usize,
+    /// How many of those calls may create or start a container. The engine does that work on
+    /// this host's cores (dockerd, containerd, runc, the kernel's network set-up), and it
+    /// serves what it is sent in no order of ours: more at once than the cores can take only
+    /// queues inside the engine, where the container at the head of the longest dependency
+    /// chain waits behind the rest. Queued here, it goes first.
+    pub container_parallelism: usize,
     /// How often a `WaitFor` looks at its containers again.
     pub poll: Duration,
 }
@@ -38,6 +44,9 @@ impl ExecuteOptions {
         ExecuteOptions {
             project: project.to_string(),
             parallelism: parallel_limit(std::env::var("COMPOSE_PARALLEL_LIMIT").ok().as_deref()),
+            // One more than the cores, so that a core is never idle while a call is between
+            // the engine and wharf.
+            container_parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()) + 1,
             poll: Duration::from_millis(100),
         }
     }
@@ -116,10 +125,15 @@ pub async fn run(
     let mut tasks: JoinSet<(usize, Result<Outcome, OperationError>)> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
     let context = Arc::new(RunContext::of(plan));
+    let container_parallelism = options.container_parallelism.max(1);
+    let on_containers = |id: usize| creates_or_starts(&plan.operations[id].action);
+    let mut containers_at_once = 0;
     loop {
         while tasks.len() < parallelism
-            && let Some(id) = run.ready.pop()
+            && let Some(id) = run
+                .take_ready(|id| containers_at_once < container_parallelism || !on_containers(id))
         {
+            containers_at_once += usize::from(on_containers(id));
             let op = plan.operations[id].clone();
             progress(&op, &Event::Started(id));
             let runtime = runtime.clone();
@@ -133,6 +147,7 @@ pub async fn run(
             break;
         };
         let (id, result) = joined.expect("an operation task panicked");
+        containers_at_once -= usize::from(on_containers(id));
         run.complete(id, result);
     }
     run.report
@@ -246,6 +261,12 @@ impl<'a> Run<'a> {
             .sort_unstable_by(|&a, &b| (height[a], b).cmp(&(height[b], a)));
     }
 
+    /// The ready operation with the longest chain behind it among those `allowed` to run.
+    fn take_ready(&mut self, allowed: impl Fn(usize) -> bool) -> Option<usize> {
+        let at = self.ready.iter().rposition(|&id| allowed(id))?;
+        Some(self.ready.remove(at))
+    }
+
     /// An operation that ran has ended.
     fn complete(&mut self, id: usize, result: Result<Outcome, OperationError>) {
         let unblocked = self.settle(id, result);
@@ -320,6 +341,14 @@ impl<'a> Run<'a> {
         }
         Err(failures)
     }
+}
+
+/// The operations `container_parallelism` bounds.
+fn creates_or_starts(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::CreateContainer { .. } | Action::StartContainer { .. }
+    )
 }
 
 /// The error of a failure count that stopped an update: the service, the failures, and what
@@ -947,6 +976,94 @@ mod tests {
             most.load(std::sync::atomic::Ordering::SeqCst),
             4,
             "up to the bound, never more"
+        );
+    }
+
+    #[tokio::test]
+    async fn container_creates_and_starts_have_a_bound_of_their_own_and_go_longest_chain_first() {
+        let engine = MemoryRuntime::new();
+        engine.add_image("busybox");
+        let mut plan = Plan::default();
+        // Six replicas, each created then started; the fifth's start leads a chain of three
+        // (two more networks after it), so its create goes before every other container call.
+        let mut head = 0;
+        for n in 1..=6 {
+            let name = format!("p-web-{n}");
+            let spec = ContainerSpec {
+                image: "busybox".into(),
+                ..ContainerSpec::default()
+            };
+            let create = plan.push(
+                Action::CreateContainer {
+                    service: "web".into(),
+                    number: n,
+                    name: name.clone(),
+                    spec: Box::new(spec),
+                },
+                Cause::Missing,
+                Vec::new(),
+            );
+            let start = plan.push(
+                Action::StartContainer {
+                    service: "web".into(),
+                    container: ContainerRef { name, id: None },
+                },
+                Cause::Missing,
+                vec![create],
+            );
+            if n == 5 {
+                head = create;
+                let next = plan.push(network("after"), Cause::Missing, vec![start]);
+                plan.push(network("last"), Cause::Missing, vec![next]);
+            }
+        }
+        // Networks that nothing waits for: other work, not bound by the containers' limit.
+        for n in 0..4 {
+            plan.push(network(&format!("n{n}")), Cause::Missing, Vec::new());
+        }
+        let order = std::sync::Mutex::new(Vec::new());
+        let containers = std::sync::atomic::AtomicUsize::new(0);
+        let most_containers = std::sync::atomic::AtomicUsize::new(0);
+        let record = |op: &Operation, event: &Event| {
+            use std::sync::atomic::Ordering::SeqCst;
+            let on_containers = creates_or_starts(&op.action);
+            match event {
+                Event::Started(id) => {
+                    order.lock().unwrap().push(*id);
+                    if on_containers {
+                        let now = containers.fetch_add(1, SeqCst) + 1;
+                        most_containers.fetch_max(now, SeqCst);
+                    }
+                }
+                _ if on_containers => {
+                    containers.fetch_sub(1, SeqCst);
+                }
+                _ => {}
+            }
+        };
+        let options = ExecuteOptions {
+            parallelism: 16,
+            container_parallelism: 2,
+            ..ExecuteOptions::new("p")
+        };
+        let report = run(&plan, Arc::new(engine), &options, &record).await;
+        assert!(report.is_success(), "{:?}", report.failures);
+        assert_eq!(most_containers.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let order = order.lock().unwrap();
+        assert_eq!(order[0], head, "{order:?}");
+        // The networks did not wait for the containers' slots: all four went out at once,
+        // beside the first two creates.
+        let first_six: Vec<&Action> = order[..6]
+            .iter()
+            .map(|&id| &plan.operations[id].action)
+            .collect();
+        assert_eq!(
+            first_six
+                .iter()
+                .filter(|a| matches!(a, Action::CreateNetwork(_)))
+                .count(),
+            4,
+            "{first_six:?}"
         );
     }
 
