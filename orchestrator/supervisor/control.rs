@@ -107,9 +107,17 @@ pub async fn send(
     let (read, mut write) = stream.into_split();
     let mut text = serde_json::to_string(request).map_err(io::Error::other)?;
     text.push('\n');
-    write.write_all(text.as_bytes()).await?;
+    write.write_all(text.as_bytes()).await.map_err(unread)?;
     let mut lines = BufReader::new(read).lines();
-    while let Some(line) = lines.next_line().await? {
+    let mut replied = false;
+    loop {
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(err) if !replied => return Err(unread(err)),
+            Err(err) => return Err(err),
+        };
+        replied = true;
         match serde_json::from_str::<Reply>(&line).map_err(io::Error::other)? {
             Reply::Done { error } => return Ok(error),
             reply => on_reply(reply),
@@ -119,6 +127,20 @@ pub async fn send(
         io::ErrorKind::UnexpectedEof,
         "the supervisor closed the connection before the end of the request",
     ))
+}
+
+/// A reset (or a broken pipe) before any reply: the supervisor closed the connection without
+/// reading the request, because it was going away (a connection still in the backlog of a
+/// listener that closes is reset). Nothing was done, so it is reported as a supervisor that
+/// does not listen, which the caller waits for as it waits for a keeper to start one again.
+fn unread(err: io::Error) -> io::Error {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            format!("the supervisor went away before it read the request ({err})"),
+        ),
+        _ => err,
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +183,28 @@ mod tests {
             .unwrap();
         assert_eq!(outcome.as_deref(), Some("boom"));
         assert_eq!(seen, [Reply::Line(" ✔ Container p-web-1  Started".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_supervisor_that_goes_away_before_it_reads_the_request_is_taken_as_not_listening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        // A supervisor that dies with the request unread: the kernel resets the connection.
+        let going_away = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            std::io::Read::read_exact(&mut stream, &mut [0u8; 1]).unwrap();
+        });
+        let err = send(&path, &Request::Up(Box::default()), |_| {})
+            .await
+            .unwrap_err();
+        going_away.join().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("the supervisor went away before it read the request"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
