@@ -119,6 +119,19 @@ impl Project {
         self.supervisor_pid().unwrap()
     }
 
+    /// `down`, which must find the supervisor ready to stop: done within seconds, and no
+    /// keeper or supervisor left.
+    fn down_at_once(&self) {
+        let started = std::time::Instant::now();
+        self.ok(&["down", "-t", "1"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(self.processes(), Vec::<String>::new());
+    }
+
     /// Waits for `condition`, failing with the supervisor's log after `limit`.
     fn until(&self, what: &str, limit: Duration, condition: impl Fn() -> bool) -> Duration {
         wait_until(what, limit, condition, || self.log())
@@ -369,14 +382,7 @@ services:
     // Longer than the supervisor takes to notice (its events) and plan (tens of ms).
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(project.containers(), BTreeMap::new(), "{}", project.log());
-    let started = std::time::Instant::now();
-    project.ok(&["down", "-t", "1"]);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(project.processes(), Vec::<String>::new());
+    project.down_at_once();
 }
 
 /// A supervisor in the middle of a long plan (a dependency that takes minutes to turn
@@ -417,14 +423,7 @@ services:
     up.kill().unwrap();
     up.wait().unwrap();
     assert!(project.supervisor_pid().is_some());
-    let started = std::time::Instant::now();
-    project.ok(&["down", "-t", "1"]);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(project.processes(), Vec::<String>::new());
+    project.down_at_once();
     assert_eq!(project.containers(), BTreeMap::new());
 }
 
