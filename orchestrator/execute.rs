@@ -180,6 +180,10 @@ struct Run<'a> {
     /// Per operation: how many operations the longest chain of its dependents holds, itself
     /// included. Ready operations with the longest chain behind them run first.
     height: Vec<usize>,
+    /// Operations sent to the engine (or run here).
+    sent: Vec<bool>,
+    /// Per container create: what must be sent before it is (see [`Run::due`]).
+    create_after: Vec<Vec<usize>>,
     report: Report,
 }
 
@@ -199,12 +203,20 @@ impl<'a> Run<'a> {
         for id in (0..count).rev() {
             height[id] += dependents[id].iter().map(|&d| height[d]).max().unwrap_or(0);
         }
+        let create_after = (0..count)
+            .map(|id| match plan.operations[id].action {
+                Action::CreateContainer { .. } => sent_before_create(plan, &dependents, id),
+                _ => Vec::new(),
+            })
+            .collect();
         let mut run = Run {
             plan,
             progress,
             state: vec![State::Pending; count],
             unfinished,
             height,
+            sent: vec![false; count],
+            create_after,
             dependents,
             blame: vec![None; count],
             ready: Vec::new(),
@@ -261,10 +273,26 @@ impl<'a> Run<'a> {
             .sort_unstable_by(|&a, &b| (height[a], b).cmp(&(height[b], a)));
     }
 
-    /// The ready operation with the longest chain behind it among those `allowed` to run.
+    /// The ready operation with the longest chain behind it among those due and `allowed` to
+    /// run; marked sent.
     fn take_ready(&mut self, allowed: impl Fn(usize) -> bool) -> Option<usize> {
-        let at = self.ready.iter().rposition(|&id| allowed(id))?;
-        Some(self.ready.remove(at))
+        let at = self
+            .ready
+            .iter()
+            .rposition(|&id| self.due(id) && allowed(id))?;
+        let id = self.ready.remove(at);
+        self.sent[id] = true;
+        Some(id)
+    }
+
+    /// A container is created once everything else its start waits for is under way. Created
+    /// earlier, it takes the engine's CPU from the starts of the longest chain; created then,
+    /// it runs while the engine waits inside the starts in flight (network namespaces and
+    /// interfaces are set up with the CPUs idle for tens of milliseconds).
+    fn due(&self, id: usize) -> bool {
+        self.create_after[id]
+            .iter()
+            .all(|&before| self.sent[before] || self.state[before] != State::Pending)
     }
 
     /// An operation that ran has ended.
@@ -341,6 +369,33 @@ impl<'a> Run<'a> {
         }
         Err(failures)
     }
+}
+
+/// What a container create waits to be sent: what its dependents (its start) wait for,
+/// except what waits for the create itself (a recreate's stop of the old container, say),
+/// which could never be sent first.
+fn sent_before_create(plan: &Plan, dependents: &[Vec<usize>], create: usize) -> Vec<usize> {
+    let mut after_create = HashSet::from([create]);
+    let mut next = vec![create];
+    while let Some(id) = next.pop() {
+        for &d in &dependents[id] {
+            if after_create.insert(d) {
+                next.push(d);
+            }
+        }
+    }
+    let mut before: Vec<usize> = dependents[create]
+        .iter()
+        .flat_map(|&d| {
+            let op = &plan.operations[d];
+            op.after.iter().chain(&op.settled).chain(&op.if_failed)
+        })
+        .copied()
+        .filter(|d| !after_create.contains(d))
+        .collect();
+    before.sort_unstable();
+    before.dedup();
+    before
 }
 
 /// The operations `container_parallelism` bounds.
@@ -1065,6 +1120,74 @@ mod tests {
             4,
             "{first_six:?}"
         );
+    }
+
+    fn create(name: &str) -> Action {
+        Action::CreateContainer {
+            service: "web".into(),
+            number: 1,
+            name: name.into(),
+            spec: Box::new(ContainerSpec {
+                image: "busybox".into(),
+                ..ContainerSpec::default()
+            }),
+        }
+    }
+
+    fn start(name: &str) -> Action {
+        Action::StartContainer {
+            service: "web".into(),
+            container: ContainerRef {
+                name: name.into(),
+                id: None,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_container_is_created_once_the_rest_of_what_its_start_waits_for_is_under_way() {
+        let engine = MemoryRuntime::new();
+        engine.add_image("busybox");
+        engine.add_container("p-old-1", "busybox", &[], ContainerState::Running);
+        let mut plan = Plan::default();
+        // The start of p-web-1 also waits for the second of two networks.
+        let first = plan.push(network("first"), Cause::Missing, Vec::new());
+        let second = plan.push(network("second"), Cause::Missing, vec![first]);
+        let web = plan.push(create("p-web-1"), Cause::Missing, Vec::new());
+        plan.push(start("p-web-1"), Cause::Missing, vec![web, second]);
+        // A replacement: its start waits for the old container's stop, which waits for the
+        // create. The create cannot wait for that stop: it goes at once.
+        let new = plan.push(create("p-new-1"), Cause::ConfigChanged, Vec::new());
+        let stop = plan.push(
+            Action::StopContainer {
+                service: "web".into(),
+                container: ContainerRef {
+                    name: "p-old-1".into(),
+                    id: None,
+                },
+                timeout: None,
+            },
+            Cause::Replacing("p-new-1".into()),
+            vec![new],
+        );
+        plan.push(start("p-new-1"), Cause::ConfigChanged, vec![new, stop]);
+        let order = std::sync::Mutex::new(Vec::new());
+        let record = |_: &Operation, event: &Event| {
+            if let Event::Started(id) = event {
+                order.lock().unwrap().push(*id);
+            }
+        };
+        let report = tokio::time::timeout(
+            Duration::from_secs(5),
+            run(&plan, Arc::new(engine), &ExecuteOptions::new("p"), &record),
+        )
+        .await
+        .expect("the run ends");
+        assert!(report.is_success(), "{:?}", report.failures);
+        let order = order.lock().unwrap();
+        let at = |id: usize| order.iter().position(|&o| o == id).unwrap();
+        assert!(at(second) < at(web), "{order:?}");
+        assert!(at(new) < at(second), "{order:?}");
     }
 
     fn network(name: &str) -> Action {
