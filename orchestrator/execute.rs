@@ -688,7 +688,8 @@ async fn wait_for(
         for c in &containers {
             match condition {
                 // Nothing in this plan starts it (that start would be waited for instead),
-                // so waiting would be for ever: a service left stopped, or an `up --no-start`.
+                // so waiting would be for ever: a service left stopped by `wharf stop`, or a
+                // container created by hand.
                 WaitCondition::Started if c.state == ContainerState::Created => {
                     return Err(format!(
                         "dependency {service:?} is not started: container {} was created but never started",
@@ -1044,31 +1045,11 @@ mod tests {
         let mut head = 0;
         for n in 1..=6 {
             let name = format!("p-web-{n}");
-            let spec = ContainerSpec {
-                image: "busybox".into(),
-                ..ContainerSpec::default()
-            };
-            let create = plan.push(
-                Action::CreateContainer {
-                    service: "web".into(),
-                    number: n,
-                    name: name.clone(),
-                    spec: Box::new(spec),
-                },
-                Cause::Missing,
-                Vec::new(),
-            );
-            let start = plan.push(
-                Action::StartContainer {
-                    service: "web".into(),
-                    container: ContainerRef { name, id: None },
-                },
-                Cause::Missing,
-                vec![create],
-            );
+            let created = plan.push(create(&name), Cause::Missing, Vec::new());
+            let started = plan.push(start(&name), Cause::Missing, vec![created]);
             if n == 5 {
-                head = create;
-                let next = plan.push(network("after"), Cause::Missing, vec![start]);
+                head = created;
+                let next = plan.push(network("after"), Cause::Missing, vec![started]);
                 plan.push(network("last"), Cause::Missing, vec![next]);
             }
         }
