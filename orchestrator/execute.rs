@@ -1,6 +1,8 @@
 //! Runs a plan: operations as a DAG, each started once all it waits for has succeeded, with
-//! at most `parallelism` engine calls at once. A failed operation skips everything that waits
-//! for it; the others go on, so a re-run only has the failed part left to do.
+//! at most `parallelism` engine calls at once, the longest chain first. Container creates and
+//! starts have a smaller bound of their own, and a container is created only when its start is
+//! next in line. A failed operation skips everything that waits for it; the others go on, so a
+//! re-run only has the failed part left to do.
 //!
 //! Two kinds of dependency serve rolling updates, and stay general: an operation may also wait
 //! for operations to be done whatever their outcome (`settled`), and a fallback runs only when
