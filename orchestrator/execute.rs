@@ -141,9 +141,19 @@ pub async fn run(
             let runtime = runtime.clone();
             let options = options.clone();
             let context = context.clone();
-            tasks.spawn(
-                async move { (id, perform(&op, runtime.as_ref(), &options, &context).await) },
-            );
+            let call = async move { perform(&op, runtime.as_ref(), &options, &context).await };
+            if waits(&plan.operations[id].action) {
+                tasks.spawn(async move { (id, call.await) });
+            } else {
+                // A change on the engine runs to its end even when the run is dropped (the
+                // supervisor told to stop): cut short, the engine could still make what the
+                // `down` that follows no longer sees. `settle_changes` waits for them.
+                let change = tokio::spawn(InFlight::track(call));
+                tasks.spawn(async move {
+                    let result = change.await.expect("an operation task panicked");
+                    (id, result)
+                });
+            }
         }
         let Some(joined) = tasks.join_next().await else {
             break;
@@ -398,6 +408,61 @@ fn sent_before_create(plan: &Plan, dependents: &[Vec<usize>], create: usize) -> 
     before.sort_unstable();
     before.dedup();
     before
+}
+
+/// Operations that only wait or read, or that the engine stops when the client goes
+/// (builds, pulls): dropped at once when a run is.
+fn waits(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::WaitFor { .. }
+            | Action::Delay { .. }
+            | Action::Monitor { .. }
+            | Action::BuildImage { .. }
+            | Action::PullImage { .. }
+    )
+}
+
+/// The engine calls that change something and have not ended, across every run of this
+/// process.
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static SETTLED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// One such call, counted while it runs.
+struct InFlight;
+
+impl InFlight {
+    async fn track<T>(call: impl std::future::Future<Output = T>) -> T {
+        IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _counted = InFlight;
+        call.await
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            SETTLED.notify_waiters();
+        }
+    }
+}
+
+/// Waits, up to `limit`, until no engine call that changes something is under way; true when
+/// none is.
+pub async fn settle_changes(limit: Duration) -> bool {
+    let none = || IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst) == 0;
+    tokio::time::timeout(limit, async {
+        loop {
+            let settled = SETTLED.notified();
+            if none() {
+                return;
+            }
+            settled.await;
+        }
+    })
+    .await
+    .is_ok()
+        || none()
 }
 
 /// The operations `container_parallelism` bounds.
@@ -1171,6 +1236,40 @@ mod tests {
         let at = |id: usize| order.iter().position(|&o| o == id).unwrap();
         assert!(at(second) < at(web), "{order:?}");
         assert!(at(new) < at(second), "{order:?}");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_run_lets_its_engine_changes_end_and_drops_its_waits() {
+        let engine = Arc::new(MemoryRuntime::new());
+        engine.slow_network_creates(Duration::from_millis(300));
+        let mut plan = Plan::default();
+        plan.push(network("made"), Cause::Missing, Vec::new());
+        plan.push(
+            Action::Delay {
+                service: "web".into(),
+                period: Duration::from_secs(60),
+            },
+            Cause::Missing,
+            Vec::new(),
+        );
+        let options = ExecuteOptions::new("p");
+        let running = run(&plan, engine.clone(), &options, &|_, _| {});
+        // The supervisor told to stop drops its plan mid-way.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), running)
+                .await
+                .is_err()
+        );
+        assert!(engine.network_names().is_empty());
+        let started = tokio::time::Instant::now();
+        assert!(settle_changes(Duration::from_secs(5)).await);
+        assert_eq!(engine.network_names(), ["made"]);
+        // The network's create, not the minute of delay, was waited for.
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     fn network(name: &str) -> Action {

@@ -63,6 +63,8 @@ struct State {
     /// (name or environment entry, behaviour): what the containers with that name or created
     /// with that entry do as soon as they start.
     after_start: Vec<(String, AfterStart)>,
+    /// How long a network create takes, as a slow engine's would.
+    network_create_time: std::time::Duration,
 }
 
 /// What a container does right after it starts, as its command or healthcheck would decide.
@@ -416,6 +418,11 @@ impl MemoryRuntime {
         );
     }
 
+    /// Network creates take `time` from now on, before they change anything.
+    pub fn slow_network_creates(&self, time: std::time::Duration) {
+        self.lock().network_create_time = time;
+    }
+
     /// Every mutating call so far, as `method target`.
     pub fn calls(&self) -> Vec<String> {
         self.lock().calls.clone()
@@ -503,6 +510,10 @@ impl Runtime for MemoryRuntime {
     }
 
     async fn create_network(&self, network: &DesiredNetwork) -> Result<()> {
+        let time = self.lock().network_create_time;
+        if !time.is_zero() {
+            tokio::time::sleep(time).await;
+        }
         let mut s = self.lock();
         s.call("create_network", &network.name)?;
         if s.networks.iter().any(|n| n.name == network.name) {

@@ -36,6 +36,9 @@ const RESYNC: Duration = Duration::from_secs(5);
 const FIRST_REQUEST: Duration = Duration::from_secs(10);
 /// How long a burst of events is gathered before a plan is made.
 const SETTLE: Duration = Duration::from_millis(30);
+/// How long a supervisor told to stop lets its engine calls end; under `down`'s own wait for
+/// it (its timeout plus 20 s).
+const SETTLE_ON_SHUTDOWN: Duration = Duration::from_secs(15);
 
 pub struct Supervisor {
     runtime: Arc<dyn Runtime>,
@@ -151,16 +154,23 @@ async fn next_command(commands: &mut Option<mpsc::Receiver<Command>>) -> Option<
 }
 
 /// Runs `work` unless `shutdown` comes first; true when it did. A plan may wait a long time
-/// (a dependency that is slow to turn healthy), and `down` must not wait for it: dropping the
-/// plan cancels what it has not done yet, and `down` removes what it made.
+/// (a dependency that is slow to turn healthy), and `down` must not wait for it: the plan is
+/// dropped, its waits with it, and the engine calls that change something are let end (for
+/// at most `SETTLE_ON_SHUTDOWN`), so that `down` sees everything the plan made.
 async fn interrupted(
     shutdown: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     work: impl std::future::Future<Output = ()>,
 ) -> bool {
-    tokio::select! {
+    let stopped = tokio::select! {
         () = shutdown => true,
         () = work => false,
+    };
+    if stopped && !execute::settle_changes(SETTLE_ON_SHUTDOWN).await {
+        eprintln!(
+            "supervisor: engine calls still under way after {SETTLE_ON_SHUTDOWN:?}; stopping anyway"
+        );
     }
+    stopped
 }
 
 fn now() -> Millis {
