@@ -119,6 +119,15 @@ impl Project {
         self.supervisor_pid().unwrap()
     }
 
+    /// Starts wharf in the background, its output discarded.
+    fn spawn_quiet(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// `down`, which must find the supervisor ready to stop: done within seconds, and no
     /// keeper or supervisor left.
     fn down_at_once(&self) {
@@ -408,12 +417,7 @@ services:
         condition: service_healthy
 "#,
     );
-    let mut up = project
-        .command(&["up", "-d"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut up = project.spawn_quiet(&["up", "-d"]);
     let slow = format!("{}-slow-1", project.name);
     project.until("slow runs", Duration::from_secs(20), || {
         inspect_if_exists(&slow, "{{.State.Status}}") == "running"
@@ -489,12 +493,7 @@ fn a_supervisor_killed_in_the_middle_of_up_leaves_a_project_that_up_converges() 
 #[test]
 fn an_up_killed_mid_way_is_finished_by_the_supervisor_and_the_next_up() {
     let project = Project::new("detached-cli-kill", &ten_services());
-    let mut up = project
-        .command(&["up", "-d"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut up = project.spawn_quiet(&["up", "-d"]);
     project.until("the up is under way", Duration::from_secs(20), || {
         !project.containers().is_empty()
     });
