@@ -2,8 +2,8 @@
 //! their DNS server, so the DNS must listen there before a container is created: the networks
 //! a plan needs are created first (its volumes with them: then every container create is ready
 //! at once, and the one at the head of the longest chain goes first), then the DNS binds port
-//! 53 on their gateways. When it cannot
-//! (port 53 taken, not root), service names become Docker aliases again, and `up` says so.
+//! 53 on their gateways. When it cannot (port 53 taken, not root), service names become Docker
+//! aliases again, and `up` says so.
 //! While a plan runs, the answers follow it: a dependent started by the same plan finds the
 //! replicas of its dependencies.
 

@@ -233,7 +233,7 @@ impl Supervisor {
         tokio::pin!(shutdown);
         self.write_pid();
         let mut retry = Duration::from_millis(100);
-        loop {
+        'supervise: loop {
             // Subscribe first, then resync: nothing that happens in between is lost.
             let mut events = match self.runtime.events(&self.desired.project).await {
                 Ok(events) => {
@@ -267,16 +267,13 @@ impl Supervisor {
                 }
             };
             if interrupted(shutdown.as_mut(), resync).await {
-                break;
+                break 'supervise;
             }
             loop {
                 let wake = self.sleep_time();
                 let dirty;
                 tokio::select! {
-                    _ = &mut shutdown => {
-                        self.state.remove_pid();
-                        return;
-                    }
+                    _ = &mut shutdown => break 'supervise,
                     event = events.next() => match event {
                         Some(Ok(event)) => dirty = self.note(event),
                         // The stream ended: reopen it and resync.
@@ -285,8 +282,7 @@ impl Supervisor {
                     _ = tokio::time::sleep(wake) => dirty = true,
                     Some(command) = next_command(&mut commands) => {
                         if interrupted(shutdown.as_mut(), self.command(command)).await {
-                            self.state.remove_pid();
-                            return;
+                            break 'supervise;
                         }
                         continue;
                     }
@@ -305,8 +301,7 @@ impl Supervisor {
                         }
                     }
                     if interrupted(shutdown.as_mut(), self.reconcile()).await {
-                        self.state.remove_pid();
-                        return;
+                        break 'supervise;
                     }
                 }
             }
