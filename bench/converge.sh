@@ -10,6 +10,11 @@
 #   ps           `ps`
 #   down         `down` (then `down -v`, untimed, so that the next run starts from nothing)
 #
+# and, once per run, the engine's floor: docker-compose creates the project without starting it
+# (`up --no-start`, untimed), then every container is started at once straight through the API,
+# in no order, with no client in between. No tool's cold `up` can start the same containers in
+# less; the summary says how far above it each tool's cold `up` is.
+#
 # It prints each tool's median per step, the ratio wharf/docker-compose, and PASS/FAIL against
 # the targets: cold up <= 0.8x, unchanged up <= 0.1x and under 100 ms, ps <= 0.1x,
 # down <= 0.8x. Everything the benchmark made is removed at the end, also when it fails or is
@@ -21,7 +26,8 @@
 #   BENCH_SERVICES=20    services in the generated project
 #   BENCH_ONLY_PEER=1    time docker-compose alone (no wharf; no verdicts)
 #   BENCH_WHARF=PATH     time this binary instead of building target/release/wharf
-#   BENCH_PROJECT=NAME   prefix of the two project names (default wharfbench): NAME-wharf, NAME-dc
+#   BENCH_PROJECT=NAME   prefix of the project names (default wharfbench): NAME-wharf, NAME-dc,
+#                        and NAME-floor for the engine's floor
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,6 +46,7 @@ case $services in '' | *[!0-9]* | 0) die "BENCH_SERVICES must be a positive inte
 command -v python3 >/dev/null || die "python3 is required"
 command -v docker >/dev/null || die "the docker CLI is not installed"
 command -v docker-compose >/dev/null || die "docker-compose (Debian's 1.29) is not on PATH"
+command -v curl >/dev/null || die "curl is required (the engine's floor is timed with it)"
 require_engine_and_image "$image"
 
 # --- the binary -------------------------------------------------------------------------------
@@ -61,6 +68,7 @@ tools+=(dc)
 declare -A project label
 project[wharf]=$prefix-wharf
 project[dc]=$prefix-dc
+floor=$prefix-floor
 label[wharf]=wharf
 label[dc]=docker-compose
 
@@ -109,6 +117,7 @@ cleanup() {
     timeout 120 "${cmd[@]}" down -v >/dev/null 2>&1 </dev/null || true
     purge "${project[$tool]}"
   done
+  purge "$floor"
   local left=""
   for tool in "${tools[@]}"; do
     left+=$(by_label containers "${project[$tool]}")$(by_label networks "${project[$tool]}")$(by_label volumes "${project[$tool]}")
@@ -174,8 +183,29 @@ $(docker version --format 'Docker Engine {{.Server.Version}} (API {{.Server.APIV
 echo "bench: project of $services services ($file), $runs runs, projects: $(for t in "${tools[@]}"; do printf '%s ' "${project[$t]}"; done)"
 [ -z "$only_peer" ] || echo "bench: BENCH_ONLY_PEER is set: docker-compose alone, no verdicts"
 
+# engine_floor: sets `elapsed` to the time the engine takes to start the project's containers,
+# made beforehand, all at once. curl talks to the engine's socket, as the tools do.
+engine_floor() {
+  local socket=${DOCKER_HOST:-unix:///var/run/docker.sock} start ids
+  purge "$floor"
+  docker-compose -p "$floor" -f "$file" up --no-start >>"$log" 2>&1 </dev/null ||
+    die "docker-compose up --no-start failed (see $log)"
+  ids=$(by_label containers "$floor")
+  start=$EPOCHREALTIME
+  echo "$ids" |
+    xargs -P "$services" -I{} curl -sf -o /dev/null --unix-socket "${socket#unix://}" \
+      -X POST "http://localhost/containers/{}/start" ||
+    die "the engine did not start the floor's containers"
+  elapsed=$(ms_since "$start")
+  [ "$(docker ps -q --filter "label=com.docker.compose.project=$floor" | wc -l)" -eq "$services" ] ||
+    die "the floor's containers are not all running"
+  purge "$floor"
+  printf 'floor\tcold up\t%s\n' "$elapsed" >>"$work/times.tsv"
+}
+
 # Start from nothing, also after an earlier run that was killed.
 for tool in "${tools[@]}"; do purge "${project[$tool]}"; done
+purge "$floor"
 : >"$work/times.tsv"
 
 for run in $(seq 1 "$runs"); do
@@ -200,6 +230,8 @@ for run in $(seq 1 "$runs"); do
     printf 'bench: run %d/%d %-15s cold up %8.1f ms   unchanged up %7.1f ms   ps %7.1f ms   down %8.1f ms\n' \
       "$run" "$runs" "${label[$tool]}" "$cold" "$again" "$ps" "$down"
   done
+  engine_floor
+  printf 'bench: run %d/%d %-15s starts  %8.1f ms\n' "$run" "$runs" "engine floor" "$elapsed"
 done
 
 # --- summary ----------------------------------------------------------------------------------
@@ -234,6 +266,11 @@ for step, limit, absolute in targets:
     target = f"<= {limit}x" + (f" and < {absolute:.0f} ms" if absolute else "")
     failed += not ok
     print(f"{step:<28} {w:>10.1f} {d:>18.1f} {ratio:>7.3f}  {target:<22} {'PASS' if ok else 'FAIL'}")
+floor = median("floor", "cold up")
+print()
+print(f"engine floor: {floor:.1f} ms to start the project's containers all at once, made beforehand;")
+print(f"cold up above it: wharf +{median('wharf', 'cold up') - floor:.1f} ms, "
+      f"docker-compose +{median('dc', 'cold up') - floor:.1f} ms")
 print()
 print("PASS: every target met" if not failed else f"FAIL: {failed} of {len(targets)} targets missed")
 sys.exit(1 if failed else 0)
