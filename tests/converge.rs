@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use support::{
     Cleanup, busybox_image, docker, docker_lines, inspect, project_containers, seconds_of_day,
-    unique_project, wharf_command,
+    unique_project, wait_until, wharf_command,
 };
 
 /// A project directory with a compose file, and the guard that cleans its resources up.
@@ -80,6 +80,21 @@ impl Project {
 
     fn container(&self, service: &str, n: u32) -> String {
         format!("{}-{service}-{n}", self.name)
+    }
+
+    /// Waits until `wharf logs` holds every one of `words`: a loaded engine may start a
+    /// container, and its command may print, well after `up -d` returns.
+    fn wait_for_logs(&self, words: &[&str]) {
+        let logs = || String::from_utf8_lossy(&self.wharf(&["logs"]).stdout).into_owned();
+        wait_until(
+            &format!("logs holding {words:?}"),
+            Duration::from_secs(20),
+            || {
+                let text = logs();
+                words.iter().all(|word| text.contains(word))
+            },
+            logs,
+        );
     }
 }
 
@@ -409,7 +424,7 @@ fn a_named_volume_keeps_its_data_across_down_and_up() {
 services:
   db:
     image: IMAGE
-    command: ["sh", "-c", "test -f /data/born || date > /data/born; exec sleep 3600"]
+    command: ["sh", "-c", "test -f /data/born || date > /data/born; cat /data/born; exec sleep 3600"]
     init: true
     volumes: [data:/data]
 volumes:
@@ -417,11 +432,11 @@ volumes:
 "#;
     let p = Project::new("persist", compose);
     p.ok(&["up", "-d"]);
-    std::thread::sleep(Duration::from_millis(500));
+    p.wait_for_logs(&["UTC"]);
     let born = docker(&["exec", &p.container("db", 1), "cat", "/data/born"]);
     p.ok(&["down"]);
     p.ok(&["up", "-d"]);
-    std::thread::sleep(Duration::from_millis(500));
+    p.wait_for_logs(&["UTC"]);
     assert_eq!(
         docker(&["exec", &p.container("db", 1), "cat", "/data/born"]),
         born
@@ -505,20 +520,26 @@ fn ps_lists_state_in_a_table_and_in_json() {
 
 #[test]
 fn logs_are_prefixed_tailed_and_in_time_order() {
+    // The two hand off through files on a shared volume, so the lines are written in this
+    // order however far apart the engine starts the containers.
     let compose = r#"
 services:
   one:
     image: IMAGE
-    command: ["sh", "-c", "echo first; sleep 0.4; echo third; exec sleep 3600"]
+    command: ["sh", "-c", "echo first; touch /s/a; until [ -e /s/b ]; do sleep 0.05; done; echo third; exec sleep 3600"]
+    volumes: ["s:/s"]
     init: true
   two:
     image: IMAGE
-    command: ["sh", "-c", "sleep 0.2; echo second; exec sleep 3600"]
+    command: ["sh", "-c", "until [ -e /s/a ]; do sleep 0.05; done; echo second; touch /s/b; exec sleep 3600"]
+    volumes: ["s:/s"]
     init: true
+volumes:
+  s: {}
 "#;
     let p = Project::new("logs", compose);
     p.ok(&["up", "-d"]);
-    std::thread::sleep(Duration::from_millis(1200));
+    p.wait_for_logs(&["third"]);
     let out = p.wharf(&["logs"]);
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
@@ -1021,7 +1042,7 @@ services:
         " ✔ Container {}  Started",
         p.container("hello", 1)
     )));
-    std::thread::sleep(Duration::from_millis(500));
+    p.wait_for_logs(&["hi", "yo"]);
     let logs = on_a_terminal(&p, "logs");
     assert!(
         logs.contains("\x1b[36m"),
