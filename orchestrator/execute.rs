@@ -1,8 +1,9 @@
 //! Runs a plan: operations as a DAG, each started once all it waits for has succeeded, with
 //! at most `parallelism` engine calls at once, the longest chain first. Container creates and
-//! starts have a smaller bound of their own, and a container is created only when its start is
-//! next in line. A failed operation skips everything that waits for it; the others go on, so a
-//! re-run only has the failed part left to do.
+//! starts have a smaller bound of their own (lifted for the last starts, which no other start
+//! waits for), and a container is created only when its start is next in line. A failed
+//! operation skips everything that waits for it; the others go on, so a re-run only has the
+//! failed part left to do.
 //!
 //! Two kinds of dependency serve rolling updates, and stay general: an operation may also wait
 //! for operations to be done whatever their outcome (`settled`), and a fallback runs only when
@@ -131,10 +132,11 @@ pub async fn run(
     let on_containers = |id: usize| creates_or_starts(&plan.operations[id].action);
     let mut containers_at_once = 0;
     loop {
-        while tasks.len() < parallelism
-            && let Some(id) = run
-                .take_ready(|id| containers_at_once < container_parallelism || !on_containers(id))
-        {
+        while tasks.len() < parallelism {
+            let room = containers_at_once < container_parallelism || run.bound_lifted();
+            let Some(id) = run.take_ready(|id| room || !on_containers(id)) else {
+                break;
+            };
             containers_at_once += usize::from(on_containers(id));
             let op = plan.operations[id].clone();
             progress(&op, &Event::Started(id));
@@ -189,9 +191,12 @@ struct Run<'a> {
     blame: Vec<Option<String>>,
     /// Operations whose dependencies allow them to run, the next to run last.
     ready: Vec<usize>,
-    /// Per operation: how many operations the longest chain of its dependents holds, itself
-    /// included. Ready operations with the longest chain behind them run first.
-    height: Vec<usize>,
+    /// Per operation: the longest chain of its dependents, itself included. Ready operations
+    /// with the longest chain behind them run first.
+    chain: Vec<Chain>,
+    /// Operations not ended that keep the container bound in force (see
+    /// [`Run::bound_lifted`]).
+    bound_keepers: usize,
     /// Operations sent to the engine (or run here).
     sent: Vec<bool>,
     /// Per container create: what must be sent before it is (see [`Run::due`]).
@@ -210,11 +215,7 @@ impl<'a> Run<'a> {
                 unfinished[op.id] += 1;
             }
         }
-        // Dependencies come before their dependents in a plan: one pass from the end.
-        let mut height = vec![1; count];
-        for id in (0..count).rev() {
-            height[id] += dependents[id].iter().map(|&d| height[d]).max().unwrap_or(0);
-        }
+        let chain = longest_chains(plan, &dependents);
         let create_after = (0..count)
             .map(|id| match plan.operations[id].action {
                 Action::CreateContainer { .. } => sent_before_create(plan, &dependents, id),
@@ -226,7 +227,8 @@ impl<'a> Run<'a> {
             progress,
             state: vec![State::Pending; count],
             unfinished,
-            height,
+            chain,
+            bound_keepers: 0,
             sent: vec![false; count],
             create_after,
             dependents,
@@ -234,6 +236,7 @@ impl<'a> Run<'a> {
             ready: Vec::new(),
             report: Report::default(),
         };
+        run.bound_keepers = (0..count).filter(|&id| run.keeps_bound(id)).count();
         let free: Vec<usize> = (0..count).filter(|&i| run.unfinished[i] == 0).collect();
         run.decide(free);
         run
@@ -280,9 +283,9 @@ impl<'a> Run<'a> {
         }
         // The engine serves a burst of calls in its own order: the operations that the most
         // work waits for are sent first (the critical path), then the lowest id.
-        let height = &self.height;
+        let chain = &self.chain;
         self.ready
-            .sort_unstable_by(|&a, &b| (height[a], b).cmp(&(height[b], a)));
+            .sort_unstable_by(|&a, &b| (chain[a], b).cmp(&(chain[b], a)));
     }
 
     /// The ready operation with the longest chain behind it among those due and `allowed` to
@@ -295,6 +298,19 @@ impl<'a> Run<'a> {
         let id = self.ready.remove(at);
         self.sent[id] = true;
         Some(id)
+    }
+
+    /// The container bound lets the longest chains go first. Once every container operation
+    /// left is a start that no other start waits for (every container created, no chain of
+    /// starts left), nothing is left to go first, and the engine starts containers fastest
+    /// all at once: the last ones no longer queue here behind the bound.
+    fn bound_lifted(&self) -> bool {
+        self.bound_keepers == 0
+    }
+
+    fn keeps_bound(&self, id: usize) -> bool {
+        matches!(self.plan.operations[id].action, Action::CreateContainer { .. })
+            || self.chain[id].starts > 1
     }
 
     /// A container is created once everything else its start waits for is under way. Created
@@ -347,6 +363,7 @@ impl<'a> Run<'a> {
     fn finish(&mut self, id: usize, state: State, blame: Option<String>) -> Vec<usize> {
         self.state[id] = state;
         self.blame[id] = blame;
+        self.bound_keepers -= usize::from(self.keeps_bound(id));
         if matches!(state, State::Skipped | State::NotNeeded) {
             self.report.skipped.push(id);
         }
@@ -381,6 +398,35 @@ impl<'a> Run<'a> {
         }
         Err(failures)
     }
+}
+
+/// How long a chain of operations is: first in container starts, the engine's slowest calls
+/// (about five times a create on the test machine), then in operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Chain {
+    starts: usize,
+    operations: usize,
+}
+
+/// Per operation: the longest chain of its dependents, itself included.
+fn longest_chains(plan: &Plan, dependents: &[Vec<usize>]) -> Vec<Chain> {
+    let mut chains: Vec<Chain> = plan
+        .operations
+        .iter()
+        .map(|op| Chain {
+            starts: usize::from(matches!(op.action, Action::StartContainer { .. })),
+            operations: 1,
+        })
+        .collect();
+    // Dependencies come before their dependents in a plan: one pass from the end.
+    for id in (0..chains.len()).rev() {
+        let longest = dependents[id].iter().map(|&d| chains[d]).max();
+        if let Some(longest) = longest {
+            chains[id].starts += longest.starts;
+            chains[id].operations += longest.operations;
+        }
+    }
+    chains
 }
 
 /// What a container create waits to be sent: what its dependents (its start) wait for,
@@ -1126,6 +1172,9 @@ mod tests {
         }
         let order = std::sync::Mutex::new(Vec::new());
         let containers = std::sync::atomic::AtomicUsize::new(0);
+        // The most container operations at once when a create went out: the bound holds while
+        // containers are still to be created (the last starts then go together, see
+        // `the_container_bound_is_lifted_once_only_starts_that_no_start_waits_for_are_left`).
         let most_containers = std::sync::atomic::AtomicUsize::new(0);
         let record = |op: &Operation, event: &Event| {
             use std::sync::atomic::Ordering::SeqCst;
@@ -1135,7 +1184,9 @@ mod tests {
                     order.lock().unwrap().push(*id);
                     if on_containers {
                         let now = containers.fetch_add(1, SeqCst) + 1;
-                        most_containers.fetch_max(now, SeqCst);
+                        if matches!(op.action, Action::CreateContainer { .. }) {
+                            most_containers.fetch_max(now, SeqCst);
+                        }
                     }
                 }
                 _ if on_containers => {
@@ -1168,6 +1219,87 @@ mod tests {
             4,
             "{first_six:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_chain_is_counted_in_starts_first() {
+        let engine = MemoryRuntime::new();
+        engine.add_image("busybox");
+        let mut plan = Plan::default();
+        // Once p-web-1 is created, two chains of two operations are ready: p-lone-1's create
+        // and start, and p-web-1's start and p-web-2's. The second is two starts: it goes
+        // first, though the first has the lower id.
+        let lone = plan.push(create("p-lone-1"), Cause::Missing, Vec::new());
+        plan.push(start("p-lone-1"), Cause::Missing, vec![lone]);
+        let first = plan.push(create("p-web-1"), Cause::Missing, Vec::new());
+        let first_start = plan.push(start("p-web-1"), Cause::Missing, vec![first]);
+        let second = plan.push(create("p-web-2"), Cause::Missing, Vec::new());
+        plan.push(start("p-web-2"), Cause::Missing, vec![second, first_start]);
+        let order = std::sync::Mutex::new(Vec::new());
+        let record = |_: &Operation, event: &Event| {
+            if let Event::Started(id) = event {
+                order.lock().unwrap().push(*id);
+            }
+        };
+        let options = ExecuteOptions {
+            container_parallelism: 1,
+            ..ExecuteOptions::new("p")
+        };
+        let report = run(&plan, Arc::new(engine), &options, &record).await;
+        assert!(report.is_success(), "{:?}", report.failures);
+        assert_eq!(order.lock().unwrap()[..2], [first, first_start]);
+    }
+
+    #[tokio::test]
+    async fn the_container_bound_is_lifted_once_only_starts_that_no_start_waits_for_are_left() {
+        let engine = MemoryRuntime::new();
+        engine.add_image("busybox");
+        let mut plan = Plan::default();
+        // p-web-2's start waits for p-web-1's: a chain of two starts. The other four are alone.
+        let mut chain_head = 0;
+        for n in 1..=6 {
+            let name = format!("p-web-{n}");
+            let created = plan.push(create(&name), Cause::Missing, Vec::new());
+            let after = match n {
+                2 => vec![created, chain_head],
+                _ => vec![created],
+            };
+            let started = plan.push(start(&name), Cause::Missing, after);
+            if n == 1 {
+                chain_head = started;
+            }
+        }
+        // Per operation started: how many container operations ran at that moment.
+        let at_start = std::sync::Mutex::new(Vec::new());
+        let running = std::sync::atomic::AtomicUsize::new(0);
+        let record = |_: &Operation, event: &Event| {
+            use std::sync::atomic::Ordering::SeqCst;
+            match event {
+                Event::Started(id) => {
+                    let now = running.fetch_add(1, SeqCst) + 1;
+                    at_start.lock().unwrap().push((*id, now));
+                }
+                _ => {
+                    running.fetch_sub(1, SeqCst);
+                }
+            }
+        };
+        let options = ExecuteOptions {
+            container_parallelism: 1,
+            ..ExecuteOptions::new("p")
+        };
+        let report = run(&plan, Arc::new(engine), &options, &record).await;
+        assert!(report.is_success(), "{:?}", report.failures);
+        let at_start = at_start.lock().unwrap();
+        for &(id, running) in at_start.iter() {
+            let action = &plan.operations[id].action;
+            if matches!(action, Action::CreateContainer { .. }) || id == chain_head {
+                assert_eq!(running, 1, "{action} ran beside another: {at_start:?}");
+            }
+        }
+        // Then the five starts that no start waits for went out together.
+        let most = at_start.iter().map(|&(_, running)| running).max();
+        assert_eq!(most, Some(5), "{at_start:?}");
     }
 
     fn create(name: &str) -> Action {
