@@ -309,8 +309,10 @@ impl<'a> Run<'a> {
     }
 
     fn keeps_bound(&self, id: usize) -> bool {
-        matches!(self.plan.operations[id].action, Action::CreateContainer { .. })
-            || self.chain[id].starts > 1
+        matches!(
+            self.plan.operations[id].action,
+            Action::CreateContainer { .. }
+        ) || self.chain[id].starts > 1
     }
 
     /// A container is created once everything else its start waits for is under way. Created
