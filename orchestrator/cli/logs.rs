@@ -69,7 +69,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
             lines.push(item);
         }
     }
-    lines.sort_by(|a, b| a.1.timestamp.cmp(&b.1.timestamp));
+    in_time_order(&mut lines);
     for (container, line) in &lines {
         printer.print(container, line);
     }
@@ -136,6 +136,13 @@ async fn next_event(
             None
         }
     }
+}
+
+/// Sorts lines by the engine's time, as numbers: RFC3339Nano drops trailing zeros, so the
+/// strings do not sort as the times do. The sort is stable: a container's lines that share a
+/// time keep their order.
+fn in_time_order(lines: &mut [(String, LogLine)]) {
+    lines.sort_by_key(|(_, line)| unix_nanos(&line.timestamp));
 }
 
 /// Unix nanoseconds of the engine's RFC 3339 timestamps (`2026-11-23T08:17:51.123456789Z`).
@@ -272,7 +279,29 @@ impl Printer {
 
 #[cfg(test)]
 mod tests {
-    use super::unix_nanos;
+    use super::{in_time_order, unix_nanos};
+    use crate::runtime::LogLine;
+
+    #[test]
+    fn lines_are_printed_in_time_order_not_in_string_order() {
+        let line = |container: &str, timestamp: &str, text: &str| {
+            let line = LogLine {
+                timestamp: timestamp.into(),
+                stderr: false,
+                text: text.into(),
+            };
+            (container.to_string(), line)
+        };
+        // As strings, `.31Z` sorts after `.312345Z`: 'Z' is above every digit.
+        let mut lines = vec![
+            line("two", "2026-12-05T17:00:00.312345Z", "second"),
+            line("one", "2026-12-05T17:00:00.31Z", "first"),
+            line("one", "2026-12-05T17:00:00.312345Z", "third"),
+        ];
+        in_time_order(&mut lines);
+        let texts: Vec<&str> = lines.iter().map(|(_, l)| l.text.as_str()).collect();
+        assert_eq!(texts, ["first", "second", "third"]);
+    }
 
     #[test]
     fn engine_timestamps_order_as_numbers_whatever_their_width() {
