@@ -1,6 +1,7 @@
 //! `wharf logs`: the output of the project's containers, prefixed with the container's name in
 //! a colour of its service, interleaved in time.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,8 +13,7 @@ use futures_util::stream::{self, BoxStream};
 use super::engine::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
-use std::collections::HashMap;
-
+use crate::runtime::timestamp::unix_nanos;
 use crate::runtime::{
     EngineEvent, EventAction, EventKind, LogLine, LogOptions, Result as RuntimeResult, Runtime,
 };
@@ -97,7 +97,7 @@ pub async fn follow(
     streams.extend(open(runtime.clone(), &selected(observed, services), &first).await);
     // The time of the last line printed per container: a stream reopened on a restart starts
     // at that second, and what it repeats is skipped.
-    let mut printed: HashMap<String, i128> = HashMap::new();
+    let mut printed: HashMap<String, i64> = HashMap::new();
     loop {
         tokio::select! {
             Some((name, line)) = streams.next() => {
@@ -115,7 +115,7 @@ pub async fn follow(
                     .service()
                     .is_some_and(|s| services.is_empty() || services.iter().any(|n| n == s));
                 if event.kind == EventKind::Container && event.action == EventAction::Start && selected {
-                    let since = printed.get(&event.name).map(|&at| (at / 1_000_000_000) as i64);
+                    let since = printed.get(&event.name).map(|&at| at / 1_000_000_000);
                     streams.extend(open_one(&runtime, &event.id, &event.name, since).await);
                 }
             }
@@ -143,27 +143,6 @@ async fn next_event(
 /// time keep their order.
 fn in_time_order(lines: &mut [(String, LogLine)]) {
     lines.sort_by_key(|(_, line)| unix_nanos(&line.timestamp));
-}
-
-/// Unix nanoseconds of the engine's RFC 3339 timestamps (`2026-11-23T08:17:51.123456789Z`).
-fn unix_nanos(text: &str) -> Option<i128> {
-    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
-    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
-    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let mut hms = clock.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (h, min, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    let digits: String = fraction.chars().take(9).collect();
-    let nanos: i64 = format!("{digits:0<9}").parse().ok()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let seconds = days * 86_400 + h * 3600 + min * 60 + sec;
-    Some(i128::from(seconds) * 1_000_000_000 + i128::from(nanos))
 }
 
 fn selected(observed: &Observed, services: &[String]) -> Vec<ObservedContainer> {
@@ -279,7 +258,7 @@ impl Printer {
 
 #[cfg(test)]
 mod tests {
-    use super::{in_time_order, unix_nanos};
+    use super::in_time_order;
     use crate::runtime::LogLine;
 
     #[test]
@@ -301,23 +280,5 @@ mod tests {
         in_time_order(&mut lines);
         let texts: Vec<&str> = lines.iter().map(|(_, l)| l.text.as_str()).collect();
         assert_eq!(texts, ["first", "second", "third"]);
-    }
-
-    #[test]
-    fn engine_timestamps_order_as_numbers_whatever_their_width() {
-        assert_eq!(unix_nanos("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            unix_nanos("2026-11-23T08:17:51.5Z"),
-            Some(1_795_421_871_500_000_000)
-        );
-        // RFC3339Nano drops trailing zeros: a shorter string can be the later time.
-        let earlier = unix_nanos("2026-11-23T08:17:51.123456789Z").unwrap();
-        let later = unix_nanos("2026-11-23T08:17:51.2Z").unwrap();
-        assert!(earlier < later);
-        assert_eq!(
-            unix_nanos("2000-03-01T00:00:00Z"),
-            Some(951_868_800_000_000_000)
-        );
-        assert_eq!(unix_nanos("not a time"), None);
     }
 }

@@ -37,6 +37,7 @@ use bollard::query_parameters::{
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
 use self::dockerignore::DockerIgnore;
+use super::timestamp::{unix_nanos, unix_seconds};
 use super::{
     AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
     EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions,
@@ -1386,54 +1387,6 @@ fn exit_code_from_status(status: &str) -> Option<i64> {
     status[start + 1..end].trim().parse().ok()
 }
 
-/// RFC 3339 (`2024-05-01T10:00:00.123456789Z`, `…+02:00`) to Unix seconds.
-fn unix_seconds(text: &str) -> Option<i64> {
-    let (date, rest) = text.split_once('T')?;
-    let mut date_parts = date.split('-');
-    let year: i64 = date_parts.next()?.parse().ok()?;
-    let month: i64 = date_parts.next()?.parse().ok()?;
-    let day: i64 = date_parts.next()?.parse().ok()?;
-    let hour: i64 = rest.get(0..2)?.parse().ok()?;
-    let minute: i64 = rest.get(3..5)?.parse().ok()?;
-    let second: i64 = rest.get(6..8)?.parse().ok()?;
-    let zone = &rest[8..];
-    let zone = zone.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    let offset = match zone {
-        "" | "Z" | "z" => 0,
-        z => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            let hours: i64 = z.get(1..3)?.parse().ok()?;
-            let minutes: i64 = z.get(4..6)?.parse().ok()?;
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-/// RFC 3339 with a fraction (`2024-05-01T10:00:00.123456789Z`) to Unix nanoseconds.
-fn unix_nanos(text: &str) -> Option<i64> {
-    let seconds = unix_seconds(text)?;
-    let (_, time) = text.split_once('T')?;
-    let fraction = time.get(8..).unwrap_or("");
-    let digits: String = fraction
-        .strip_prefix('.')
-        .unwrap_or("")
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .take(9)
-        .collect();
-    let nanos: i64 = format!("{digits:0<9}").parse().ok()?;
-    seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
-}
-
 /// The lines of one log frame: the engine puts its timestamp before each.
 fn log_lines(text: &str, stderr: bool) -> Vec<LogLine> {
     let mut out = Vec::new();
@@ -2320,33 +2273,6 @@ mod tests {
             ports,
             vec!["0.0.0.0:8080->80/tcp", "0.0.0.0:9000->9000/tcp"]
         );
-    }
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            unix_seconds("2024-02-29T12:34:56.123456789Z"),
-            Some(1_709_210_096)
-        );
-        assert_eq!(
-            unix_seconds("2024-02-29T14:34:56+02:00"),
-            Some(1_709_210_096)
-        );
-        assert_eq!(unix_seconds("garbage"), None);
-        assert_eq!(
-            unix_nanos("2024-02-29T12:34:56.123456789Z"),
-            Some(1_709_210_096_123_456_789)
-        );
-        assert_eq!(
-            unix_nanos("2024-02-29T14:34:56.5+02:00"),
-            Some(1_709_210_096_500_000_000)
-        );
-        assert_eq!(
-            unix_nanos("2024-02-29T12:34:56Z"),
-            Some(1_709_210_096_000_000_000)
-        );
-        assert_eq!(unix_nanos("garbage"), None);
     }
 
     fn attributes(pairs: &[(&str, &str)]) -> HashMap<String, String> {

@@ -5,6 +5,7 @@
 
 pub mod docker;
 pub mod memory;
+pub mod timestamp;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
