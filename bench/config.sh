@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times `wharf config` against Debian's `docker-compose config` (1.29), in one run:
-#   (a) over every project of ../shared/corpus/awesome-compose that docker-compose accepts,
+#   (a) over every project of tests/corpus/awesome-compose that docker-compose accepts,
 #   (b) on a generated compose file with 1000 services (bench/gen_compose.py).
 # Each figure is the median of BENCH_RUNS runs (default 5) after one warm-up run. It prints both
 # tools' medians in ms and the ratio wharf/docker-compose, and checks the absolute target:
@@ -13,7 +13,7 @@
 #   BENCH_TIMER=auto     auto (hyperfine if installed, else python3) | hyperfine | python
 #   BENCH_NO_INSTALL=1   do not apt-get install hyperfine when it is missing
 #   BENCH_WHARF=PATH     time this binary instead of building target/release/wharf
-#   BENCH_CORPUS=DIR     the corpus (default ../shared/corpus/awesome-compose beside the repo)
+#   BENCH_CORPUS=DIR     the corpus (default tests/corpus/awesome-compose in the repo)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ root=$(pwd)
 runs=${BENCH_RUNS:-5}
 services=${BENCH_SERVICES:-1000}
 timer=${BENCH_TIMER:-auto}
-corpus=${BENCH_CORPUS:-$root/../shared/corpus/awesome-compose}
+corpus=${BENCH_CORPUS:-$root/tests/corpus/awesome-compose}
 limit_ms=100
 
 . bench/lib.sh

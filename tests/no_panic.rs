@@ -9,7 +9,7 @@ fn corpus_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     for dir in [
-        root.join("../shared/corpus/awesome-compose"),
+        root.join("tests/corpus/awesome-compose"),
         root.join("specs"),
     ] {
         collect(&dir, &mut files);

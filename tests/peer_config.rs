@@ -1,5 +1,5 @@
 //! wharf against a peer: every project of the awesome-compose corpus
-//! (`../shared/corpus/awesome-compose`) is loaded by `wharf config --format json` and by Debian's
+//! (`tests/corpus/awesome-compose`) is loaded by `wharf config --format json` and by Debian's
 //! docker-compose 1.29 (`docker-compose config`), and where docker-compose accepts the project the
 //! two outputs must mean the same thing.
 //!

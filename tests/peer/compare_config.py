@@ -3,7 +3,7 @@
 
 Usage: compare_config.py [CORPUS_DIR]
 
-CORPUS_DIR defaults to `<repo>/../shared/corpus/awesome-compose`. Every folder of it is one
+CORPUS_DIR defaults to `<repo>/tests/corpus/awesome-compose`. Every folder of it is one
 compose project. In each, both tools run with the same clean environment; where docker-compose
 1.29 accepts the project, both outputs are mapped to one semantic form (below) and compared.
 
@@ -36,7 +36,7 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_CORPUS = os.path.join(REPO, "..", "shared", "corpus", "awesome-compose")
+DEFAULT_CORPUS = os.path.join(REPO, "tests", "corpus", "awesome-compose")
 TIMEOUT = 120  # seconds, per tool per project
 
 WHARF = "wharf"
