@@ -1,89 +1,117 @@
 #!/usr/bin/env bash
-# Times wharf against Debian's docker-compose 1.29 converging the same project on the real Docker
-# Engine. The project (bench/gen_converge.py) has 20 services on wharf-demo/busybox with
-# dependency chains, two networks and two named volumes. Each tool gets its own project name
-# (-p), so the two never touch each other's containers. For each of BENCH_RUNS runs (default 5)
-# and each tool, in turn:
+# Times wharf against docker compose v2 (the peer users run) and Debian's docker-compose 1.29
+# converging the same generated project on the real Docker Engine, at one or more sizes, with the
+# engine's floor for each step beside them.
+#
+# usage: bench/converge.sh [--sizes 20,100,200] [--runs N] [--peers v2,dc]
+#
+# The project (bench/gen_converge.py) has N services on wharf-demo/busybox with dependency chains,
+# two networks and two named volumes. Each tool gets its own project name (-p), so the tools never
+# touch each other's containers. For each size, each of the runs and each tool, in turn:
 #
 #   cold up      `up -d` from nothing (before it: `down -v`, untimed)
 #   unchanged up `up -d` again on the running, unchanged project
 #   ps           `ps`
+#   one change   `up -d` after the last service (a leaf) changed (BENCH_CHANGE in its environment)
 #   down         `down` (then `down -v`, untimed, so that the next run starts from nothing)
 #
-# and, once per run, the engine's floor: docker-compose creates the project without starting it
-# (`up --no-start`, untimed), then every container is started at once straight through the API,
-# in no order, with no client in between. No tool's cold `up` can start the same containers in
-# less; the summary says how far above it each tool's cold `up` is.
+# and, once per run, the engine's floor (bench/floor.py, straight on the engine's unix socket, no
+# client in between): docker compose v2 creates the project without starting it (`up --no-start`,
+# untimed), then
+#   cold up      every container started as soon as the containers it depends on have started
+#                (the order the file asks for, nothing else holding a start back); printed
+#                beside it, every container started at once in no order (then stopped, untimed);
+#   one change   the engine calls of one recreate of the leaf: the successor's create (and
+#                connects) while the old container stops, then remove, rename, start;
+#   down         every container stopped and removed at once, then the networks.
+# No tool can do a step in less; the summary prints how far above it each tool is.
 #
-# It prints each tool's median per step, the ratio wharf/docker-compose, and PASS/FAIL against
-# the targets: cold up <= 0.8x, unchanged up <= 0.1x and under 100 ms, ps <= 0.1x,
-# down <= 0.8x. Everything the benchmark made is removed at the end, also when it fails or is
-# interrupted. Exit status: 0 when every target is met (or BENCH_ONLY_PEER is set), 1 when one is
-# missed, 2 when the benchmark could not run.
+# For each size it prints each tool's median per step, the floor, the ratios, and PASS/FAIL against
+# issue #17's targets: unchanged up <= 0.2x v2 and under 30 ms (20 services or fewer) or 60 ms;
+# ps <= 0.1x v2; one change <= 1.1x its floor and <= 0.75x v2; down <= 1.1x its floor and <= 0.75x
+# v2; cold up <= 1.05x its floor. Everything the benchmark made is removed at the end, also when it
+# fails or is interrupted. Exit status: 0 when every target is met, 1 when one is missed, 2 when the
+# benchmark could not run.
 #
-# Environment:
-#   BENCH_RUNS=5         runs per step (the median is reported)
-#   BENCH_SERVICES=20    services in the generated project
-#   BENCH_ONLY_PEER=1    time docker-compose alone (no wharf; no verdicts)
-#   BENCH_WHARF=PATH     time this binary instead of building target/release/wharf
-#   BENCH_PROJECT=NAME   prefix of the project names (default wharfbench): NAME-wharf, NAME-dc,
-#                        and NAME-floor for the engine's floor
+# Environment (the flags win):
+#   BENCH_SIZES=20        comma-separated sizes (services in the generated project)
+#   BENCH_RUNS=3          runs per step and size (the median is reported)
+#   BENCH_PEERS=v2,dc     the peers to time beside wharf: v2 (docker compose), dc (docker-compose 1.29)
+#   BENCH_WHARF=PATH      time this binary instead of building target/release/wharf
+#   BENCH_PROJECT=NAME    prefix of the project names (default wharfbench): NAME-wharf, NAME-v2,
+#                         NAME-dc, and NAME-floor for the engine's floor
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
-runs=${BENCH_RUNS:-5}
-services=${BENCH_SERVICES:-20}
-only_peer=${BENCH_ONLY_PEER:-}
+sizes=${BENCH_SIZES:-20}
+runs=${BENCH_RUNS:-3}
+peers=${BENCH_PEERS:-v2,dc}
 prefix=${BENCH_PROJECT:-wharfbench}
 image="wharf-demo/busybox:latest"
 
 . bench/lib.sh
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
 
-case $runs in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
-case $services in '' | *[!0-9]* | 0) die "BENCH_SERVICES must be a positive integer" ;; esac
+while [ $# -gt 0 ]; do
+  case $1 in
+    --sizes) sizes=${2:?--sizes takes a value}; shift 2 ;;
+    --sizes=*) sizes=${1#*=}; shift ;;
+    --runs) runs=${2:?--runs takes a value}; shift 2 ;;
+    --runs=*) runs=${1#*=}; shift ;;
+    --peers) peers=${2:?--peers takes a value}; shift 2 ;;
+    --peers=*) peers=${1#*=}; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+done
+
+case $runs in '' | *[!0-9]* | 0) die "the runs must be a positive integer, not '$runs'" ;; esac
+IFS=, read -r -a size_list <<<"$sizes"
+for size in "${size_list[@]}"; do
+  case $size in '' | *[!0-9]* | 0) die "a size must be a positive integer, not '$size'" ;; esac
+done
 command -v python3 >/dev/null || die "python3 is required"
 command -v docker >/dev/null || die "the docker CLI is not installed"
-command -v docker-compose >/dev/null || die "docker-compose (Debian's 1.29) is not on PATH"
-command -v curl >/dev/null || die "curl is required (the engine's floor is timed with it)"
+docker compose version >/dev/null 2>&1 ||
+  die "docker compose v2 is not installed as a docker CLI plugin (.ci/run installs it)"
+socket=${DOCKER_HOST:-unix:///var/run/docker.sock}
+case $socket in unix://*) socket=${socket#unix://} ;; *) die "the engine's floor needs a unix socket, not DOCKER_HOST=$socket" ;; esac
 require_engine_and_image "$image"
 
-# --- the binary -------------------------------------------------------------------------------
-wharf=
-if [ -z "$only_peer" ]; then
-  wharf=$(bench_wharf)
-  "$wharf" up --help >/dev/null 2>&1 || die "'wharf up' is not available in $wharf"
-fi
+tools=(wharf)
+IFS=, read -r -a peer_list <<<"$peers"
+for peer in "${peer_list[@]}"; do
+  case $peer in
+    v2) tools+=(v2) ;;
+    dc) command -v docker-compose >/dev/null || die "docker-compose (Debian's 1.29) is not on PATH"
+        tools+=(dc) ;;
+    *) die "unknown peer '$peer' (v2 or dc)" ;;
+  esac
+done
+case " ${tools[*]} " in *" v2 "*) ;; *) die "the targets are against docker compose v2: --peers must include v2" ;; esac
 
-# --- the project and the tools ------------------------------------------------------------------
+wharf=$(bench_wharf)
+"$wharf" up --help >/dev/null 2>&1 || die "'wharf up' is not available in $wharf"
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/wharf-converge.XXXXXX")
-python3 "$root/bench/gen_converge.py" "$services" "$work/project"
-file=$work/project/compose.yaml
 log=$work/commands.log
-
-tools=()
-[ -n "$only_peer" ] || tools+=(wharf)
-tools+=(dc)
 declare -A project label
 project[wharf]=$prefix-wharf
+project[v2]=$prefix-v2
 project[dc]=$prefix-dc
 floor=$prefix-floor
 label[wharf]=wharf
+label[v2]="compose v2"
 label[dc]=docker-compose
 
-# cli TOOL ARGS...: runs the tool on its own project.
+# cmd_of TOOL: sets `cmd` to the tool's command on its own project and the current file.
 cmd_of() {
   case $1 in
     wharf) cmd=("$wharf" -p "${project[wharf]}" -f "$file") ;;
+    v2) cmd=(docker compose -p "${project[v2]}" -f "$file") ;;
     dc) cmd=(docker-compose -p "${project[dc]}" -f "$file") ;;
   esac
-}
-cli() {
-  local cmd
-  cmd_of "$1"
-  shift
-  "${cmd[@]}" "$@"
 }
 
 # by_label KIND PROJECT: IDs of the containers/networks/volumes that carry the project's label.
@@ -108,13 +136,15 @@ purge() {
   docker volume ls -q --filter "name=^${p}_" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
 }
 
+file=
 cleanup() {
-  local status=$? tool
+  local status=$? tool cmd
   trap - EXIT INT TERM
   for tool in "${tools[@]}"; do
-    local cmd
-    cmd_of "$tool"
-    timeout 120 "${cmd[@]}" down -v >/dev/null 2>&1 </dev/null || true
+    if [ -n "$file" ]; then
+      cmd_of "$tool"
+      timeout 300 "${cmd[@]}" down -v >/dev/null 2>&1 </dev/null || true
+    fi
     purge "${project[$tool]}"
   done
   purge "$floor"
@@ -129,6 +159,7 @@ cleanup() {
 trap cleanup EXIT
 # On an interrupt, stop the tool's command that is running (it would go on creating containers
 # behind the cleanup's back), then clean up.
+child=
 interrupted() {
   if [ -n "$child" ]; then
     kill -TERM "$child" 2>/dev/null || true
@@ -139,10 +170,12 @@ interrupted() {
 trap 'interrupted 130' INT
 trap 'interrupted 143' TERM
 
-# step TOOL NAME ARGS...: runs the tool's command and sets `elapsed` to its time in ms. Stops the
-# benchmark, showing the command's output, when the command fails. The command runs in the
+# record SIZE TOOL STEP MS
+record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$work/times.tsv"; }
+
+# step TOOL NAME ARGS...: runs the tool's command, records its time and sets `elapsed` (ms). Stops
+# the benchmark, showing the command's output, when the command fails. The command runs in the
 # background so that an interrupt reaches the trap at once (which then stops the command).
-child=
 step() {
   local tool=$1 name=$2 start status=0 cmd
   shift 2
@@ -160,123 +193,156 @@ step() {
       tail -n 30 | sed 's/^/    /' >&2
     exit 2
   fi
-  printf '%s\t%s\t%s\n' "$tool" "$name" "$elapsed" >>"$work/times.tsv"
+  record "$size" "$tool" "$name" "$elapsed"
 }
 
-# expect TOOL N: the project has N running containers (a sanity check that the tool did its job).
+# expect_running PROJECT N: the project has N running containers (the tool did its job).
 expect_running() {
-  local tool=$1 want=$2 have
-  have=$(docker ps -q --filter "label=com.docker.compose.project=${project[$tool]}" | wc -l)
-  [ "$have" -eq "$want" ] ||
-    die "${label[$tool]}: $have containers of ${project[$tool]} are running, expected $want"
+  local have
+  have=$(docker ps -q --filter "label=com.docker.compose.project=$1" | wc -l)
+  [ "$have" -eq "$2" ] || die "$have containers of $1 are running, expected $2"
 }
 
 expect_gone() {
-  local tool=$1 have
-  have=$(by_label containers "${project[$tool]}" | wc -l)
-  [ "$have" -eq 0 ] || die "${label[$tool]}: $have containers of ${project[$tool]} remain after down"
+  local have
+  have=$(by_label containers "$1" | wc -l)
+  [ "$have" -eq 0 ] || die "$have containers of $1 remain after down"
 }
 
-echo "bench: $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /'), \
-$(docker version --format 'Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})')"
-[ -z "$wharf" ] || echo "bench: wharf $wharf"
-echo "bench: project of $services services ($file), $runs runs, projects: $(for t in "${tools[@]}"; do printf '%s ' "${project[$t]}"; done)"
-[ -z "$only_peer" ] || echo "bench: BENCH_ONLY_PEER is set: docker-compose alone, no verdicts"
+# leaf_id PROJECT: the ID of the last service's container, the one `one change` replaces.
+leaf_id() {
+  docker ps -q --no-trunc --filter "label=com.docker.compose.project=$1" \
+    --filter "label=com.docker.compose.service=$leaf"
+}
 
-# engine_floor: sets `elapsed` to the time the engine takes to start the project's containers,
-# made beforehand, all at once. curl talks to the engine's socket, as the tools do.
+# floor_step NAME ACTION TARGET: times one floor action (bench/floor.py) and records it.
+floor_step() {
+  elapsed=$(python3 "$root/bench/floor.py" "$socket" "$2" "$3") || die "the engine's floor ($1) failed"
+  record "$size" floor "$1" "$elapsed"
+}
+
 engine_floor() {
-  local socket=${DOCKER_HOST:-unix:///var/run/docker.sock} start ids
-  case $socket in unix://*) ;; *) die "the engine's floor needs a unix socket, not DOCKER_HOST=$socket" ;; esac
   purge "$floor"
-  docker-compose -p "$floor" -f "$file" up --no-start >>"$log" 2>&1 </dev/null ||
-    die "docker-compose up --no-start failed (see $log)"
-  ids=$(by_label containers "$floor")
-  start=$EPOCHREALTIME
-  echo "$ids" |
-    xargs -P "$services" -I{} curl -sf -o /dev/null --unix-socket "${socket#unix://}" \
-      -X POST "http://localhost/containers/{}/start" ||
-    die "the engine did not start the floor's containers"
-  elapsed=$(ms_since "$start")
-  [ "$(docker ps -q --filter "label=com.docker.compose.project=$floor" | wc -l)" -eq "$services" ] ||
-    die "the floor's containers are not all running"
+  docker compose -p "$floor" -f "$file" up --no-start >>"$log" 2>&1 </dev/null ||
+    die "docker compose up --no-start failed (see $log)"
+  floor_step "cold up, no order" start "$floor"
+  floor_any=$elapsed
+  expect_running "$floor" "$size"
+  docker compose -p "$floor" -f "$file" stop -t 10 >>"$log" 2>&1 </dev/null ||
+    die "docker compose stop failed (see $log)"
+  floor_step "cold up" ordered "$floor"
+  floor_cold=$elapsed
+  expect_running "$floor" "$size"
+  floor_step "one change" replace "$(leaf_id "$floor")"
+  floor_change=$elapsed
+  expect_running "$floor" "$size"
+  floor_step down down "$floor"
+  floor_down=$elapsed
+  expect_gone "$floor"
   purge "$floor"
-  printf 'floor\tcold up\t%s\n' "$elapsed" >>"$work/times.tsv"
 }
 
-# Start from nothing, also after an earlier run that was killed.
-for tool in "${tools[@]}"; do purge "${project[$tool]}"; done
-purge "$floor"
+echo "bench: compose v2 $(docker compose version --short), $(
+  command -v docker-compose >/dev/null && docker-compose version --short | sed 's/^/docker-compose /'
+), $(docker version --format 'Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})')"
+echo "bench: wharf $wharf; sizes ${size_list[*]}; $runs runs; tools ${tools[*]}"
 : >"$work/times.tsv"
 
-for run in $(seq 1 "$runs"); do
-  # Alternate which tool goes first, so that neither always meets the engine in the same state.
-  order=("${tools[@]}")
-  if [ $((run % 2)) -eq 0 ] && [ ${#tools[@]} -eq 2 ]; then order=("${tools[1]}" "${tools[0]}"); fi
-  for tool in "${order[@]}"; do
-    cli "$tool" down -v >>"$log" 2>&1 </dev/null || true
-    purge "${project[$tool]}"
-    step "$tool" "cold up" up -d
-    cold=$elapsed
-    expect_running "$tool" "$services"
-    step "$tool" "unchanged up" up -d
-    again=$elapsed
-    expect_running "$tool" "$services"
-    step "$tool" ps ps
-    ps=$elapsed
-    step "$tool" down down
-    down=$elapsed
-    expect_gone "$tool"
-    cli "$tool" down -v >>"$log" 2>&1 </dev/null || true
-    printf 'bench: run %d/%d %-15s cold up %8.1f ms   unchanged up %7.1f ms   ps %7.1f ms   down %8.1f ms\n' \
-      "$run" "$runs" "${label[$tool]}" "$cold" "$again" "$ps" "$down"
+for size in "${size_list[@]}"; do
+  python3 "$root/bench/gen_converge.py" "$size" "$work/project-$size"
+  file=$work/project-$size/compose.yaml
+  leaf=$(printf 'svc%02d' $((size - 1)))
+  # Start from nothing, also after an earlier run that was killed.
+  for tool in "${tools[@]}"; do purge "${project[$tool]}"; done
+  purge "$floor"
+  for run in $(seq 1 "$runs"); do
+    # Rotate which tool goes first, so that none always meets the engine in the same state.
+    order=()
+    for i in "${!tools[@]}"; do order+=("${tools[$(((i + run) % ${#tools[@]}))]}"); done
+    for tool in "${order[@]}"; do
+      cmd_of "$tool"
+      "${cmd[@]}" down -v >>"$log" 2>&1 </dev/null || true
+      purge "${project[$tool]}"
+      step "$tool" "cold up" up -d
+      cold=$elapsed
+      expect_running "${project[$tool]}" "$size"
+      step "$tool" "unchanged up" up -d
+      again=$elapsed
+      expect_running "${project[$tool]}" "$size"
+      step "$tool" ps ps
+      ps=$elapsed
+      before=$(leaf_id "${project[$tool]}")
+      BENCH_CHANGE=$run step "$tool" "one change" up -d
+      change=$elapsed
+      expect_running "${project[$tool]}" "$size"
+      [ "$(leaf_id "${project[$tool]}")" != "$before" ] || die "${label[$tool]} did not replace $leaf after its change"
+      step "$tool" down down
+      down=$elapsed
+      expect_gone "${project[$tool]}"
+      "${cmd[@]}" down -v >>"$log" 2>&1 </dev/null || true
+      printf 'bench: %3d services run %d/%d %-15s cold up %8.1f  unchanged up %7.1f  ps %7.1f  one change %7.1f  down %8.1f ms\n' \
+        "$size" "$run" "$runs" "${label[$tool]}" "$cold" "$again" "$ps" "$change" "$down"
+    done
+    engine_floor
+    printf 'bench: %3d services run %d/%d %-15s cold up %8.1f  (no order %7.1f) %20s one change %7.1f  down %8.1f ms\n' \
+      "$size" "$run" "$runs" "engine floor" "$floor_cold" "$floor_any" "" "$floor_change" "$floor_down"
   done
-  engine_floor
-  printf 'bench: run %d/%d %-15s starts  %8.1f ms\n' "$run" "$runs" "engine floor" "$elapsed"
 done
 
 # --- summary ----------------------------------------------------------------------------------
-python3 - "$work/times.tsv" "$runs" "${only_peer:+1}" <<'EOF'
+python3 - "$work/times.tsv" "$runs" "${tools[@]}" <<'EOF'
 import statistics
 import sys
 
-path, runs, only_peer = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+path, runs, tools = sys.argv[1], sys.argv[2], sys.argv[3:]
+names = {"wharf": "wharf", "v2": "compose v2", "dc": "docker-compose"}
 times = {}
 for line in open(path):
-    tool, step, ms = line.rstrip("\n").split("\t")
-    times.setdefault((tool, step), []).append(float(ms))
+    size, tool, step, ms = line.rstrip("\n").split("\t")
+    times.setdefault((int(size), tool, step), []).append(float(ms))
 
-def median(tool, step):
-    return statistics.median(times[(tool, step)])
+steps = ["cold up", "unchanged up", "ps", "one change", "down"]
 
-def print_floor(tools):
-    floor = median("floor", "cold up")
+
+def targets(size):
+    """step -> [(what, value, limit)] for issue #17's targets at this size."""
+    quick = 30.0 if size <= 20 else 60.0
+    return {
+        "cold up": [("floor", 1.05)],
+        "unchanged up": [("v2", 0.2), ("ms", quick)],
+        "ps": [("v2", 0.1)],
+        "one change": [("floor", 1.1), ("v2", 0.75)],
+        "down": [("floor", 1.1), ("v2", 0.75)],
+    }
+
+
+failed = total = 0
+for size in sorted({k[0] for k in times}):
+    median = lambda tool, step: statistics.median(times[(size, tool, step)]) if (size, tool, step) in times else None
     print()
-    print(f"engine floor: {floor:.1f} ms to start the project's containers all at once, made beforehand;")
-    above = (f"{name} +{median(tool, 'cold up') - floor:.1f} ms" for tool, name in tools)
-    print("cold up above it: " + ", ".join(above))
-
-# step, ratio limit, absolute limit in ms (or None)
-targets = [("cold up", 0.8, None), ("unchanged up", 0.1, 100.0), ("ps", 0.1, None), ("down", 0.8, None)]
+    print(f"{size} services, median of {runs} runs (ms)")
+    head = f"{'step':<14}" + "".join(f"{names[t]:>16}" for t in tools) + f"{'engine floor':>14}"
+    head += "".join(f"{'/' + names[t]:>17}" for t in tools if t != "wharf") + f"{'/floor':>8}  verdict"
+    print(head)
+    for step in steps:
+        w = median("wharf", step)
+        floor = median("floor", step)
+        row = f"{step:<14}" + "".join(f"{median(t, step):>16.1f}" for t in tools)
+        row += f"{floor:>14.1f}" if floor is not None else f"{'-':>14}"
+        row += "".join(f"{w / median(t, step):>17.3f}" for t in tools if t != "wharf")
+        row += f"{w / floor:>8.3f}" if floor is not None else f"{'-':>8}"
+        verdicts = []
+        for what, limit in targets(size)[step]:
+            value = {"floor": w / floor if floor else None, "v2": w / median("v2", step), "ms": w}[what]
+            ok = value is not None and value <= limit
+            total += 1
+            failed += not ok
+            unit = " ms" if what == "ms" else f"x {'v2' if what == 'v2' else 'floor'}"
+            verdicts.append(f"{'PASS' if ok else 'FAIL'} <= {limit:g}{unit}")
+        print(row + "  " + ", ".join(verdicts))
+    any_order = median("floor", "cold up, no order")
+    print(f"{'':<14}engine floor of a cold up in no order (ignoring depends_on): {any_order:.1f} ms")
 print()
-if only_peer:
-    print(f"{'step (median of ' + runs + ')':<28} {'docker-compose ms':>18}")
-    for step, _, _ in targets:
-        print(f"{step:<28} {median('dc', step):>18.1f}")
-    print_floor([("dc", "docker-compose")])
-    sys.exit(0)
-
-print(f"{'step (median of ' + runs + ')':<28} {'wharf ms':>10} {'docker-compose ms':>18} {'ratio':>7}  {'target':<22} verdict")
-failed = 0
-for step, limit, absolute in targets:
-    w, d = median("wharf", step), median("dc", step)
-    ratio = w / d
-    ok = ratio <= limit and (absolute is None or w < absolute)
-    target = f"<= {limit}x" + (f" and < {absolute:.0f} ms" if absolute else "")
-    failed += not ok
-    print(f"{step:<28} {w:>10.1f} {d:>18.1f} {ratio:>7.3f}  {target:<22} {'PASS' if ok else 'FAIL'}")
-print_floor([("wharf", "wharf"), ("dc", "docker-compose")])
-print()
-print("PASS: every target met" if not failed else f"FAIL: {failed} of {len(targets)} targets missed")
+print("PASS: every target met" if not failed else f"FAIL: {failed} of {total} targets missed")
 sys.exit(1 if failed else 0)
 EOF

@@ -10,7 +10,9 @@ form dependency chains of five (each depends on the one before it; the head of a
 the second chain on, on the head of the previous chain), sit on one or both of two networks
 (`front`, `back`), and a third of them mount one of two named volumes (`data`, `cache`). No
 ports are published, so two copies of the project (different `-p`) can run side by side.
-Debian's docker-compose 1.29 accepts the file.
+The last service, which nothing depends on, takes `BENCH_CHANGE` (default 0) into its
+environment: bench/converge.sh sets it to change that one service between two `up -d`.
+Debian's docker-compose 1.29 and docker compose v2 accept the file.
 """
 import os
 import sys
@@ -27,13 +29,15 @@ def name(i: int) -> str:
     return f"svc{i:02d}"
 
 
-def service(i: int) -> list[str]:
+def service(i: int, last: bool) -> list[str]:
     out = [f"  {name(i)}:", "    image: wharf-demo/busybox:latest"]
     script = HTTPD if i % 4 == 0 else SLEEP
     out.append(f"    command: [\"sh\", \"-c\", \"{script}\"]")
     out.append("    environment:")
     out.append(f"      SERVICE_INDEX: \"{i}\"")
     out.append(f"      ROLE: {'web' if i % 4 == 0 else 'worker'}")
+    if last:
+        out.append('      CHANGE: "${BENCH_CHANGE:-0}"')
     out.append("    labels:")
     out.append(f"      com.example.bench.chain: \"{i // CHAIN}\"")
     if i % 5 == 0:
@@ -72,7 +76,7 @@ def main() -> None:
         "services:",
     ]
     for i in range(count):
-        lines.extend(service(i))
+        lines.extend(service(i, i == count - 1))
     lines.append("networks:")
     lines.extend(f"  {n}: {{}}" for n in NETWORKS)
     lines.append("volumes:")

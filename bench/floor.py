@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""The engine's floor for bench/converge.sh: the engine calls a step needs, sent straight to the
+engine's unix socket with no client in between (no compose file, no plan, no output), timed.
+
+usage: floor.py SOCKET start PROJECT
+       floor.py SOCKET ordered PROJECT
+       floor.py SOCKET replace CONTAINER
+       floor.py SOCKET down PROJECT
+
+  start    every container of PROJECT (made beforehand, not running) started at once, in no order
+  ordered  the same, each started as soon as the containers of the services it depends on have
+           started (compose v2's depends_on label): the fastest start that honours the file
+  replace  one recreate of CONTAINER as the tools make it: create its successor under a
+           temporary name with the same configuration (first network at create, the others
+           connected before start, as API 1.41 requires) while the old one stops, then remove
+           the old one, rename the successor, start it
+  down     every container of PROJECT stopped and removed at once (each its stop, then its
+           remove), then the project's networks removed at once
+
+Prints the milliseconds the calls took (the inspections that prepare them are not timed).
+Standard library only; one connection per call, as a client pool would have them ready.
+"""
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+PROJECT_LABEL = "com.docker.compose.project"
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=300)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(300)
+        self.sock.connect(self.path)
+
+
+class Engine:
+    def __init__(self, path):
+        self.path = path
+
+    def call(self, method, url, body=None, ok=(200, 201, 204, 304)):
+        conn = UnixConnection(self.path)
+        headers = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn.request(method, url, body=data, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+        if response.status not in ok:
+            sys.exit(f"floor: {method} {url}: {response.status} {payload.decode(errors='replace')}")
+        return json.loads(payload) if payload else None
+
+    def listing(self, kind, project):
+        filters = urllib.parse.quote(json.dumps({"label": [f"{PROJECT_LABEL}={project}"]}))
+        path = "/containers/json?all=1&" if kind == "containers" else f"/{kind}?"
+        return self.call("GET", f"{path}filters={filters}")
+
+
+def timed(action):
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
+
+
+def at_once(calls):
+    """Runs every call at the same time and waits for all of them."""
+    with ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
+
+
+def start(engine, project):
+    containers = engine.listing("containers", project)
+    ids = [c["Id"] for c in containers]
+    return timed(lambda: at_once([lambda i=i: engine.call("POST", f"/containers/{i}/start") for i in ids]))
+
+
+def ordered(engine, project):
+    """Starts every container as soon as the containers of the services it depends on (compose
+    v2's `com.docker.compose.depends_on` label) have started: the order the file asks for, with
+    nothing else holding a start back."""
+    containers = engine.listing("containers", project)
+    by_service = {}
+    for c in containers:
+        by_service.setdefault(c["Labels"]["com.docker.compose.service"], []).append(c["Id"])
+    needs = {}
+    for c in containers:
+        label = c["Labels"].get("com.docker.compose.depends_on", "")
+        needs[c["Id"]] = [i for dep in label.split(",") if dep for i in by_service.get(dep.split(":")[0], [])]
+    started = {i: threading.Event() for i in needs}
+
+    def one(i):
+        for dep in needs[i]:
+            started[dep].wait()
+        engine.call("POST", f"/containers/{i}/start")
+        started[i].set()
+
+    return timed(lambda: at_once([lambda i=i: one(i) for i in needs]))
+
+
+def replace(engine, container):
+    old = engine.call("GET", f"/containers/{urllib.parse.quote(container)}/json")
+    name = old["Name"].lstrip("/")
+    networks = list(old["NetworkSettings"]["Networks"].items())
+    endpoint = lambda settings: {
+        "Aliases": [a for a in (settings.get("Aliases") or []) if a != old["Id"][:12]],
+    }
+    first, rest = networks[0], networks[1:]
+    body = dict(old["Config"])
+    body["HostConfig"] = old["HostConfig"]
+    body["NetworkingConfig"] = {"EndpointsConfig": {first[0]: endpoint(first[1])}}
+    temporary = f"{old['Id'][:12]}_{name}"
+
+    def create():
+        new = engine.call("POST", f"/containers/create?name={temporary}", body)["Id"]
+        for network, settings in rest:
+            engine.call("POST", f"/networks/{network}/connect", {"Container": new, "EndpointConfig": endpoint(settings)})
+        return new
+
+    def calls():
+        # The successor's create does not wait for the old container's stop: the two go at once.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            created = pool.submit(create)
+            engine.call("POST", f"/containers/{old['Id']}/stop?t=10")
+            new = created.result()
+        engine.call("DELETE", f"/containers/{old['Id']}")
+        engine.call("POST", f"/containers/{new}/rename?name={name}")
+        engine.call("POST", f"/containers/{new}/start")
+
+    return timed(calls)
+
+
+def down(engine, project):
+    ids = [c["Id"] for c in engine.listing("containers", project)]
+    networks = [n["Id"] for n in engine.listing("networks", project)]
+
+    def end(i):
+        engine.call("POST", f"/containers/{i}/stop?t=10")
+        engine.call("DELETE", f"/containers/{i}")
+
+    def calls():
+        at_once([lambda i=i: end(i) for i in ids])
+        at_once([lambda n=n: engine.call("DELETE", f"/networks/{n}") for n in networks])
+
+    return timed(calls)
+
+
+def main():
+    steps = {"start": start, "ordered": ordered, "replace": replace, "down": down}
+    if len(sys.argv) != 4 or sys.argv[2] not in steps:
+        sys.exit(__doc__)
+    engine = Engine(sys.argv[1])
+    step = steps[sys.argv[2]]
+    print(f"{step(engine, sys.argv[3]):.1f}")
+
+
+if __name__ == "__main__":
+    main()
