@@ -171,30 +171,29 @@ fn merge_maps(base: Node, over: Node, path: &mut Vec<String>) -> Node {
 
 /// Removes `!reset` values and `!override` tags from a value that has nothing to merge with.
 pub fn strip_tags(mut node: Node) -> Node {
+    strip_tags_in_place(&mut node);
+    node
+}
+
+/// The same, in place: the maps keep their order and are not rebuilt (a 1000-service file spent
+/// a sixth of its load rehashing them).
+fn strip_tags_in_place(node: &mut Node) {
     node.tag = None;
     match &mut node.value {
         Value::Map(m) => {
-            let entries = std::mem::take(m);
-            *m = entries
-                .into_iter()
-                .filter(|(_, e)| e.node.tag != Some(MergeTag::Reset))
-                .map(|(k, e)| {
-                    let node = strip_tags(e.node);
-                    (k, Entry { node, ..e })
-                })
-                .collect();
+            m.retain(|_, e| e.node.tag != Some(MergeTag::Reset));
+            for entry in m.values_mut() {
+                strip_tags_in_place(&mut entry.node);
+            }
         }
         Value::Seq(items) => {
-            let taken = std::mem::take(items);
-            *items = taken
-                .into_iter()
-                .filter(|n| n.tag != Some(MergeTag::Reset))
-                .map(strip_tags)
-                .collect();
+            items.retain(|n| n.tag != Some(MergeTag::Reset));
+            for item in items {
+                strip_tags_in_place(item);
+            }
         }
         Value::Scalar { .. } => {}
     }
-    node
 }
 
 /// Appends `over`'s items to `base`'s; an item whose identity is already there replaces it in
