@@ -27,10 +27,14 @@ impl Supervisor {
         sink: &dyn Sink,
     ) -> Result<Discovery, String> {
         let config = DnsConfig::from_env()?;
-        let observed = self.observe(desired).await?;
+        let mut observed = self.observe(desired).await?;
         let plan = plan::reconcile(desired, &observed, options).map_err(|e| e.to_string())?;
-        self.run_plan(&networks_and_volumes(&plan), sink).await?;
-        let observed = self.observe(desired).await?;
+        let creations = networks_and_volumes(&plan);
+        if !creations.operations.is_empty() {
+            // The new networks' gateways are known only once they exist.
+            self.run_plan(&creations, sink).await?;
+            observed = self.observe(desired).await?;
+        }
         let networks: Vec<&EngineNetwork> = desired
             .networks
             .values()
