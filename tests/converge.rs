@@ -605,6 +605,15 @@ services:
         "wharf build tags <project>-<service>"
     );
     assert!(p.containers().is_empty(), "build creates no container");
+    // As with compose v2, the image is the project's: its labels find it (and sweep it).
+    let built = inspect(&format!("{}-app", p.name), "{{.Id}}");
+    assert_eq!(
+        inspect(
+            &built,
+            r#"{{index .Config.Labels "com.docker.compose.project"}} {{index .Config.Labels "com.docker.compose.service"}}"#
+        ),
+        format!("{} app", p.name)
+    );
     p.ok(&["up", "-d"]);
     let container = p.container("app", 1);
     assert_eq!(
@@ -630,6 +639,16 @@ services:
         docker(&["exec", &container, "cat", "/src/kept.txt"]),
         "changed"
     );
+    // The first image, now untagged, is still found by the project's label.
+    let project_images = docker_lines(&[
+        "image",
+        "ls",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", p.name),
+    ]);
+    assert!(project_images.contains(&built), "{project_images:?}");
 
     p.write(
         r#"
