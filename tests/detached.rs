@@ -140,6 +140,14 @@ impl Project {
             started.elapsed()
         );
         assert_eq!(self.processes(), Vec::<String>::new());
+        // Nothing of the project is left in its state directory either: pids, socket, log,
+        // request, restart history (its containers are gone) and user stops.
+        assert!(
+            !self.state_dir().exists(),
+            "down leaves {:?}",
+            std::fs::read_dir(self.state_dir())
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        );
     }
 
     /// Waits for `condition`, failing with the supervisor's log after `limit`.
