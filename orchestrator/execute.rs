@@ -594,7 +594,18 @@ async fn perform(
                     .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
                     .collect(),
                 target: build.target.clone(),
-                labels: build.labels.clone().into_iter().collect(),
+                // As compose v2: the file's labels, then the project's, so that the image is
+                // known as the project's (and swept with it).
+                labels: build
+                    .labels
+                    .clone()
+                    .into_iter()
+                    .chain([
+                        (labels::PROJECT.to_string(), options.project.clone()),
+                        (labels::SERVICE.to_string(), service.clone()),
+                        (labels::VERSION.to_string(), crate::desired::VERSION.to_string()),
+                    ])
+                    .collect(),
                 no_cache: build.no_cache,
                 pull: build.pull,
             };

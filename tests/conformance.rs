@@ -13,8 +13,11 @@
 //! - invalid cases: `expected.txt` (text that stderr must contain; wharf must exit non-zero).
 //!
 //! `WHARF_BLESS=1` rewrites `expected.json` / `expected.txt` from the actual output instead of
-//! comparing (never `expected.stderr`, which is written by hand). `WHARF_CASE=substring` runs only
-//! the cases whose `valid/name` or `invalid/name` contains the substring.
+//! comparing (never `expected.stderr`, which is written by hand); it is refused under CI, where
+//! a blessed run would pass whatever wharf prints. `WHARF_CASE=substring` runs only the cases
+//! whose `valid/name` or `invalid/name` contains the substring; a selection of no case fails.
+
+mod support;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -85,7 +88,12 @@ fn specs_dir() -> PathBuf {
 }
 
 fn blessing() -> bool {
-    std::env::var("WHARF_BLESS").is_ok_and(|v| !v.is_empty() && v != "0")
+    let bless = std::env::var("WHARF_BLESS").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !(bless && support::in_ci()),
+        "WHARF_BLESS is refused under CI: it would rewrite the expectations instead of checking them"
+    );
+    bless
 }
 
 /// Every case folder of one kind, sorted by name.
@@ -394,6 +402,11 @@ fn check(case: &Case, bless: bool) -> Result<(), String> {
 fn corpus() {
     let bless = blessing();
     let cases: Vec<Case> = all_cases().into_iter().filter(selected).collect();
+    assert!(
+        !cases.is_empty(),
+        "no conformance case selected (WHARF_CASE={:?}): nothing would be checked",
+        std::env::var("WHARF_CASE").unwrap_or_default()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         if let Err(report) = check(case, bless) {

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::{
-    Cleanup, busybox_image, docker, inspect_if_exists, project_containers, unique_project,
-    wait_until, wharf_command, wharf_processes,
+    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, docker, inspect_if_exists,
+    project_containers, unique_project, wait_until, wait_with_output_within, wait_within,
+    wharf_command, wharf_processes,
 };
 
 /// A project directory with its own state directory; `down -v` when dropped (the supervisor
@@ -63,7 +64,7 @@ impl Project {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        self.command(args).output_within(COMMAND_LIMIT)
     }
 
     /// Runs wharf and insists that it succeeds; its standard error.
@@ -139,6 +140,14 @@ impl Project {
             started.elapsed()
         );
         assert_eq!(self.processes(), Vec::<String>::new());
+        // Nothing of the project is left in its state directory either: pids, socket, log,
+        // request, restart history (its containers are gone) and user stops.
+        assert!(
+            !self.state_dir().exists(),
+            "down leaves {:?}",
+            std::fs::read_dir(self.state_dir())
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        );
     }
 
     /// Waits for `condition`, failing with the supervisor's log after `limit`.
@@ -203,7 +212,7 @@ fn up_d_leaves_one_supervisor_that_a_sigkill_does_not_stop() {
     // supervisor, which reads the files again.
     project.write(&TWO_SERVICES.replace(r#"VERSION: "1""#, r#"VERSION: "2""#));
     kill(first);
-    let back = project.until("a new supervisor", Duration::from_secs(2), || {
+    let back = project.until("a new supervisor", Duration::from_secs(5), || {
         project.supervisor_pid().is_some_and(|pid| pid != first)
             && state.join("control.sock").exists()
     });
@@ -308,7 +317,7 @@ fn two_up_d_at_once_make_one_converged_project() {
     // assertion could start a keeper after the cleanup.
     let outputs: Vec<Output> = children
         .into_iter()
-        .map(|child| child.wait_with_output().unwrap())
+        .map(|child| wait_with_output_within(child, COMMAND_LIMIT))
         .collect();
     for out in outputs {
         assert!(
@@ -351,7 +360,7 @@ fn down_waits_for_an_up_under_way_then_leaves_nothing_behind() {
     assert!(down.try_wait().unwrap().is_none(), "down did not wait");
     assert_eq!(project.containers().len(), 3);
     drop(up_lock);
-    let out = down.wait_with_output().unwrap();
+    let out = wait_with_output_within(down, COMMAND_LIMIT);
     assert!(
         out.status.success(),
         "{}",
@@ -425,7 +434,7 @@ services:
     // The user gives up on the `up` (Ctrl-C, or a closed terminal); the plan goes on in the
     // supervisor, waiting for slow.
     up.kill().unwrap();
-    up.wait().unwrap();
+    wait_within(&mut up, COMMAND_LIMIT);
     assert!(project.supervisor_pid().is_some());
     project.down_at_once();
     assert_eq!(project.containers(), BTreeMap::new());
@@ -477,7 +486,7 @@ fn a_supervisor_killed_in_the_middle_of_up_leaves_a_project_that_up_converges() 
         project.containers().len() > 2
     });
     kill(supervisor);
-    let out = up.wait_with_output().unwrap();
+    let out = wait_with_output_within(up, COMMAND_LIMIT);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         assert!(stderr.contains("went away"), "{stderr}");
@@ -498,7 +507,7 @@ fn an_up_killed_mid_way_is_finished_by_the_supervisor_and_the_next_up() {
         !project.containers().is_empty()
     });
     up.kill().unwrap();
-    up.wait().unwrap();
+    wait_within(&mut up, COMMAND_LIMIT);
     project.ok(&["up", "-d"]);
     assert_ten_services_once(&project);
 }

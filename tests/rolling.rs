@@ -15,8 +15,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::{
-    Cleanup, busybox_image, docker_lines, inspect, project_containers, seconds_of_day,
-    unique_project, wharf_command,
+    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, docker_lines, inspect, project_containers,
+    seconds_of_day, unique_project, wharf_command,
 };
 
 /// A project directory with a compose file and its own state directory, and the guard that
@@ -52,8 +52,7 @@ impl Project {
     fn wharf(&self, args: &[&str]) -> Output {
         wharf_command(&self.name, self.path(), &self.path().join("state"))
             .args(args)
-            .output()
-            .unwrap()
+            .output_within(COMMAND_LIMIT)
     }
 
     /// Runs wharf and insists on success.

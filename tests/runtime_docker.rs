@@ -183,24 +183,32 @@ async fn a_network_with_ipam_settings() {
     let _cleanup = Cleanup::new(&project);
     let runtime = runtime().await;
     let mut net = network(&project, "fixed");
-    // A subnet from a range the engine's default pools do not use.
-    let third = (std::process::id() % 200) as u8 + 20;
-    net.ipam = Some(wharf::spec::model::Ipam {
-        driver: None,
-        config: vec![wharf::spec::model::IpamPool {
-            subnet: Some(format!("10.213.{third}.0/24")),
-            gateway: Some(format!("10.213.{third}.1")),
-            ip_range: Some(format!("10.213.{third}.128/25")),
-            aux_addresses: IndexMap::new(),
-        }],
-        options: IndexMap::new(),
-    });
-    match runtime.create_network(&net).await {
-        Ok(()) => {}
-        // Another test process may hold that subnet right now.
-        Err(RuntimeError::Engine { message }) if message.contains("overlap") => return,
-        Err(e) => panic!("{e}"),
+    // A subnet from a range the engine's default pools do not use. Another test process may
+    // hold one of them right now: the next is tried, and the test never passes without one.
+    let first = std::process::id() % 200;
+    let mut chosen = None;
+    for k in 0..20 {
+        let third = ((first + k * 11) % 200) as u8 + 20;
+        net.ipam = Some(wharf::spec::model::Ipam {
+            driver: None,
+            config: vec![wharf::spec::model::IpamPool {
+                subnet: Some(format!("10.213.{third}.0/24")),
+                gateway: Some(format!("10.213.{third}.1")),
+                ip_range: Some(format!("10.213.{third}.128/25")),
+                aux_addresses: IndexMap::new(),
+            }],
+            options: IndexMap::new(),
+        });
+        match runtime.create_network(&net).await {
+            Ok(()) => {
+                chosen = Some(third);
+                break;
+            }
+            Err(RuntimeError::Engine { message }) if message.contains("overlap") => continue,
+            Err(e) => panic!("{e}"),
+        }
     }
+    let third = chosen.expect("20 subnets of 10.213.0.0/16 all overlap with existing networks");
     let inspected = inspect(&net.name);
     let config = &inspected["IPAM"]["Config"][0];
     assert_eq!(config["Subnet"], format!("10.213.{third}.0/24"));

@@ -7,8 +7,8 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use support::{
-    Cleanup, busybox_image, docker, docker_lines, inspect_if_exists, unique_project, wait_until,
-    wharf_command,
+    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, docker, docker_lines, inspect_if_exists,
+    unique_project, wait_until, wait_within, wharf_command,
 };
 
 /// An attached `wharf up` running in the background, stopped when dropped.
@@ -75,8 +75,7 @@ impl Attached {
     fn wharf(&self, args: &[&str]) -> String {
         let out = wharf_command(&self.project, self.dir.path(), self._state.path())
             .args(args)
-            .output()
-            .unwrap();
+            .output_within(COMMAND_LIMIT);
         assert!(
             out.status.success(),
             "wharf {args:?}: {}",
@@ -119,7 +118,7 @@ fn a_killed_replica_is_restarted_and_drift_is_corrected() {
     let web = up.name("web");
     let id = inspect_if_exists(&web, "{{.Id}}");
     docker(&["kill", &web]);
-    let took = up.until("web restarted after a kill", Duration::from_secs(2), || {
+    let took = up.until("web restarted after a kill", Duration::from_secs(5), || {
         up.state("web") == "running"
     });
     eprintln!("restart after kill took {took:?}");
@@ -133,13 +132,13 @@ fn a_killed_replica_is_restarted_and_drift_is_corrected() {
     docker(&["stop", "-t", "1", &up.name("plain")]);
     up.until(
         "plain restarted after docker stop",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         || up.state("plain") == "running",
     );
 
     // `docker rm -f`: recreated.
     docker(&["rm", "-f", &web]);
-    up.until("web recreated after rm -f", Duration::from_secs(2), || {
+    up.until("web recreated after rm -f", Duration::from_secs(5), || {
         up.state("web") == "running"
     });
     assert_ne!(inspect_if_exists(&web, "{{.Id}}"), id);
@@ -190,13 +189,13 @@ fn a_user_stop_is_respected_until_start() {
         up.log()
     );
     up.wharf(&["start", "web"]);
-    up.until("web started again", Duration::from_secs(3), || {
+    up.until("web started again", Duration::from_secs(5), || {
         up.state("web") == "running"
     });
     docker(&["kill", &up.name("web")]);
     up.until(
         "the policy applies again after start",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         || up.state("web") == "running",
     );
 }
@@ -223,7 +222,15 @@ services:
     up.until("flaky gave up", Duration::from_secs(10), || {
         up.log().contains("give up: 2 restart attempts")
     });
-    std::thread::sleep(Duration::from_millis(800));
+    up.until(
+        "the three ran their course",
+        Duration::from_secs(10),
+        || {
+            ["flaky", "clean", "never"]
+                .iter()
+                .all(|service| up.state(service) == "exited")
+        },
+    );
     let ps: serde_json::Value =
         serde_json::from_str(&up.wharf(&["ps", "-a", "--format", "json"])).unwrap();
     let restarts = |service: &str| {
@@ -304,7 +311,7 @@ fn sigterm_stops_the_project_gracefully() {
             .unwrap()
             .success()
     );
-    let status = up.child.wait().unwrap();
+    let status = wait_within(&mut up.child, COMMAND_LIMIT);
     assert!(status.success(), "{status:?}\n{}", up.log());
     assert_eq!(up.state("web"), "exited");
     assert_eq!(up.state("plain"), "exited");
@@ -316,7 +323,7 @@ fn sigterm_stops_the_project_gracefully() {
 fn down_from_another_terminal_stops_the_supervisor_first() {
     let mut up = Attached::start("sv-down", ALWAYS);
     up.wharf(&["down"]);
-    let status = up.child.wait().unwrap();
+    let status = wait_within(&mut up.child, COMMAND_LIMIT);
     assert!(
         status.success(),
         "the attached up ends cleanly: {status:?}\n{}",

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::{
-    Cleanup, busybox_image, docker_lines, project_containers, unique_project, wharf_command,
+    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, docker_lines, project_containers,
+    unique_project, wharf_command,
 };
 
 /// A project directory, a running `wharf watch` on it, and what it has printed so far.
@@ -52,7 +53,9 @@ impl Watched {
         }
         let cleanup = Cleanup::new(&name);
         if !before.is_empty() {
-            let output = wharf(dir.path(), &name).args(before).output().unwrap();
+            let output = wharf(dir.path(), &name)
+                .args(before)
+                .output_within(COMMAND_LIMIT);
             assert!(
                 output.status.success(),
                 "{}",
@@ -578,7 +581,9 @@ fn up_d_watch_leaves_watching_with_the_supervisor_until_watch_stop() {
     let _cleanup = Cleanup::new(&name);
     // Runs wharf, insisting on success; the detached supervisor's log.
     let ok = |args: &[&str]| {
-        let out = wharf(dir.path(), &name).args(args).output().unwrap();
+        let out = wharf(dir.path(), &name)
+            .args(args)
+            .output_within(COMMAND_LIMIT);
         let log = std::fs::read_to_string(
             dir.path()
                 .join(".wharf-state")

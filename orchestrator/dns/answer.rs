@@ -47,6 +47,25 @@ pub fn decide(packet: &[u8], arrival: &Arrival, table: &ServiceTable) -> Option<
     }
 }
 
+/// REFUSED for a query from a client that the listener does not serve (an address outside the
+/// network it listens for, e.g. a container of another project): it learns nothing of the
+/// project's names, nothing is forwarded for it, and the reply is no larger than its query
+/// (a spoofed source gains nothing by reflection). `None` for noise and for responses.
+pub fn refuse(packet: &[u8]) -> Option<Decision> {
+    let request = Message::from_vec(packet).ok()?;
+    if request.message_type() != MessageType::Query {
+        return None;
+    }
+    let mut response = response_to(&request);
+    response
+        .set_recursion_available(false)
+        .set_response_code(ResponseCode::Refused);
+    Some(Decision {
+        reply: Reply::Answer(response),
+        udp_limit: usize::from(PLAIN_UDP_PAYLOAD),
+    })
+}
+
 /// FORMERR for a packet that has a query's 12-byte header but does not parse; nothing for
 /// noise.
 fn format_error(packet: &[u8]) -> Option<Message> {

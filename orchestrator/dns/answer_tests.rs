@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use super::answer::{Decision, Reply, decide, encode};
+use super::answer::{Decision, Reply, decide, encode, refuse};
 use super::table::{Arrival, ServiceTable, build};
 use crate::desired::{self, BuildOptions, Desired, Discovery, labels};
 use crate::observe::Observed;
@@ -554,4 +554,29 @@ fn each_family_rotates_on_its_own() {
         answered(&table, &front(), "web.", RecordType::AAAA);
     }
     assert_ne!(firsts[0], firsts[1]);
+}
+
+#[test]
+fn a_client_the_listener_does_not_serve_is_refused_with_nothing_about_the_project() {
+    for name in ["web.", "db.shop.", "1.web.", "example.org."] {
+        let Some(Decision {
+            reply: Reply::Answer(reply),
+            udp_limit,
+        }) = refuse(&query(name, RecordType::A).to_vec().unwrap())
+        else {
+            panic!("{name}: a query is refused, not forwarded");
+        };
+        assert_eq!(
+            (reply.id(), reply.response_code()),
+            (4242, ResponseCode::Refused),
+            "{name}"
+        );
+        assert!(reply.answers().is_empty() && reply.additionals().is_empty());
+        assert!(!reply.recursion_available() && !reply.authoritative());
+        assert_eq!(udp_limit, 512);
+    }
+    let mut response = query("web.", RecordType::A);
+    response.set_message_type(MessageType::Response);
+    assert!(refuse(&response.to_vec().unwrap()).is_none(), "a response");
+    assert!(refuse(&[0xff; 5]).is_none(), "noise");
 }

@@ -35,7 +35,8 @@ const MAX_TCP_CONNECTIONS: usize = 64;
 const TCP_IDLE: Duration = Duration::from_secs(10);
 
 /// Who may ask a listener: a network's listener answers only addresses of that network, the
-/// loopback listener only the host's own processes. wharf is not an open resolver.
+/// loopback listener only the host's own processes; any other client gets REFUSED over UDP
+/// (a TCP connection from it is closed at once). wharf is not an open resolver.
 #[derive(Debug, Clone)]
 pub enum Clients {
     Subnets(Vec<ipnet::IpNet>),
@@ -138,7 +139,7 @@ struct Door {
 impl Door {
     fn decide(&self, source: IpAddr, packet: &[u8]) -> Option<Decision> {
         if !self.clients.admits(source) {
-            return None;
+            return answer::refuse(packet);
         }
         answer::decide(packet, &self.arrival, &self.shared.table.load())
     }

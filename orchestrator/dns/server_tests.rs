@@ -328,3 +328,79 @@ fn a_listener_admits_only_its_network_or_the_host() {
     assert!(Clients::Loopback.admits([127, 0, 0, 1].into()));
     assert!(!Clients::Loopback.admits([172, 30, 4, 2].into()));
 }
+
+/// A listener of the network `shop_front` bound on loopback, that admits `subnet` only.
+async fn front_listener(dns: &Dns, subnet: &str) -> super::server::Listener {
+    super::server::Listener::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        super::table::Arrival::Network("shop_front".into()),
+        Clients::Subnets(vec![subnet.parse().unwrap()]),
+        dns.shared.clone(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_outside_the_network_is_refused_and_nothing_is_forwarded_for_it() {
+    // The upstream would answer anything: a forwarded query would come back with its address.
+    let (dns, _) = serve(healthy_project(), vec![fake_upstream().await]).await;
+    // The client (127.0.0.1) is inside: the project's names and the world's are answered.
+    let inside = front_listener(&dns, "127.0.0.0/8").await;
+    assert_eq!(web_addresses(inside.address).await, 3);
+    let world = udp(
+        inside.address,
+        &query("example.org.", RecordType::A, None),
+        WAIT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        world.answers().len(),
+        1,
+        "forwarded for a client of the network"
+    );
+    // Outside the network (a container of another project, a host beyond it): REFUSED for
+    // the project's names and for the world's, with nothing in them.
+    let outside = front_listener(&dns, "10.99.0.0/16").await;
+    for name in ["web.", "web.shop.", "tasks.web.", "nosuch.", "example.org."] {
+        let packet = query(name, RecordType::A, Some(4096));
+        let reply = udp(outside.address, &packet, WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no reply for {name}"));
+        assert_eq!(reply.response_code(), ResponseCode::Refused, "{name}");
+        assert!(
+            reply.answers().is_empty() && reply.name_servers().is_empty(),
+            "{name}"
+        );
+        assert!(!reply.recursion_available(), "{name}");
+        let reply_size = reply.to_vec().unwrap().len();
+        assert!(
+            reply_size <= packet.len(),
+            "{name}: {reply_size} > {}",
+            packet.len()
+        );
+    }
+    // Noise and responses from outside get nothing, as from inside.
+    let mut response = Message::from_vec(&query("web.", RecordType::A, None)).unwrap();
+    response.set_message_type(MessageType::Response);
+    for packet in [vec![0xffu8; 40], response.to_vec().unwrap()] {
+        assert!(
+            udp(outside.address, &packet, Duration::from_millis(200))
+                .await
+                .is_none()
+        );
+    }
+    // Over TCP, a client from outside is disconnected without an answer.
+    let mut stream = TcpStream::connect(outside.address).await.unwrap();
+    let packet = query("web.", RecordType::A, None);
+    let mut framed = (packet.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&packet);
+    let _ = stream.write_all(&framed).await;
+    let mut buffer = [0u8; 2];
+    let read = tokio::time::timeout(WAIT, stream.read(&mut buffer)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the connection is closed: {read:?}"
+    );
+}

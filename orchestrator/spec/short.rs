@@ -922,33 +922,57 @@ impl Duration {
         if text.is_empty() {
             return Err("the duration is empty".into());
         }
-        let mut total: f64 = 0.0;
+        // In whole nanoseconds, as Go counts: a float sum loses nanoseconds past ~104 days.
+        let mut total: u128 = 0;
         let mut rest = text;
+        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         while !rest.is_empty() {
-            let number_len = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(|| format!("`{text}` has a number without a unit"))?;
-            let number: f64 = rest[..number_len]
-                .parse()
-                .map_err(|_| format!("`{text}` is not a duration"))?;
-            rest = &rest[number_len..];
+            let whole = &rest[..digits(rest)];
+            rest = &rest[whole.len()..];
+            let fraction = match rest.strip_prefix('.') {
+                Some(after) => {
+                    let fraction = &after[..digits(after)];
+                    rest = &after[fraction.len()..];
+                    fraction
+                }
+                None => "",
+            };
+            if whole.is_empty() && fraction.is_empty() {
+                return Err(format!("`{text}` is not a duration"));
+            }
             let unit_len = rest
                 .find(|c: char| c.is_ascii_digit() || c == '.')
                 .unwrap_or(rest.len());
-            let nanos = match &rest[..unit_len] {
-                "ns" => 1.0,
-                "us" | "µs" => 1e3,
-                "ms" => 1e6,
-                "s" => 1e9,
-                "m" => 60e9,
-                "h" => 3600e9,
+            let nanos: u128 = match &rest[..unit_len] {
+                "" if rest.is_empty() => {
+                    return Err(format!("`{text}` has a number without a unit"));
+                }
+                "" => return Err(format!("`{text}` is not a duration")),
+                "ns" => 1,
+                "us" | "µs" => 1_000,
+                "ms" => 1_000_000,
+                "s" => 1_000_000_000,
+                "m" => 60_000_000_000,
+                "h" => 3_600_000_000_000,
                 unit => return Err(format!("`{unit}` is not a unit of time in `{text}`")),
             };
-            total += number * nanos;
+            // Digits past the 20th are below a nanosecond of any unit.
+            let fraction = &fraction[..fraction.len().min(20)];
+            let part =
+                whole
+                    .parse::<u128>()
+                    .unwrap_or(if whole.is_empty() { 0 } else { u128::MAX });
+            let fraction_nanos = match fraction {
+                "" => 0,
+                f => f.parse::<u128>().unwrap_or(0) * nanos / 10u128.pow(f.len() as u32),
+            };
+            total = total
+                .saturating_add(part.saturating_mul(nanos))
+                .saturating_add(fraction_nanos);
             rest = &rest[unit_len..];
         }
         Ok(Duration(std::time::Duration::from_nanos(
-            total.round() as u64
+            u64::try_from(total).unwrap_or(u64::MAX),
         )))
     }
 }

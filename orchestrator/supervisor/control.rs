@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
@@ -67,23 +67,49 @@ pub async fn serve(listener: UnixListener, commands: mpsc::Sender<Command>) {
     }
 }
 
-async fn connection(stream: UnixStream, commands: mpsc::Sender<Command>) {
-    let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    if BufReader::new(read).read_line(&mut line).await.is_err() {
-        return;
+/// The longest request line the supervisor reads: a request carries the environment and, for
+/// `-f -`, the compose file, far below this; a longer line is refused, not buffered.
+pub const MAX_REQUEST: u64 = 16 << 20;
+
+/// One request line, as the supervisor reads it from its socket.
+pub fn parse_request(line: &str) -> Result<Request, String> {
+    serde_json::from_str::<Request>(line)
+        .map_err(|err| format!("a request this supervisor does not understand: {err}"))
+}
+
+/// Only processes of the supervisor's own user may ask it anything: the socket's mode says so,
+/// and the peer's credentials (`SO_PEERCRED`) are checked too, which also holds against root's
+/// processes running as another user and against a socket whose mode was widened.
+fn check_peer(stream: &UnixStream) -> Result<(), String> {
+    let peer = stream
+        .peer_cred()
+        .map_err(|err| format!("refused: the peer's credentials cannot be read: {err}"))?;
+    // SAFETY: geteuid(2) cannot fail and has no side effect.
+    let own = unsafe { libc::geteuid() };
+    if peer.uid() == own {
+        Ok(())
+    } else {
+        Err(format!(
+            "refused: this supervisor serves uid {own} only, and the request came from uid {}",
+            peer.uid()
+        ))
     }
+}
+
+async fn connection(stream: UnixStream, commands: mpsc::Sender<Command>) {
+    let allowed = check_peer(&stream);
+    let (read, mut write) = stream.into_split();
     let (replies, mut receiver) = mpsc::unbounded_channel();
-    match serde_json::from_str::<Request>(&line) {
+    let request = match allowed {
+        Ok(()) => read_request(read).await,
+        Err(refused) => Err(refused),
+    };
+    match request {
         Ok(request) => {
             let _ = commands.send(Command { request, replies }).await;
         }
         Err(err) => {
-            let _ = replies.send(Reply::Done {
-                error: Some(format!(
-                    "a request this supervisor does not understand: {err}"
-                )),
-            });
+            let _ = replies.send(Reply::Done { error: Some(err) });
             drop(replies);
         }
     }
@@ -94,6 +120,20 @@ async fn connection(stream: UnixStream, commands: mpsc::Sender<Command>) {
             return;
         }
     }
+}
+
+/// Reads and parses the one request line of a connection, at most [`MAX_REQUEST`] bytes.
+async fn read_request(read: tokio::net::unix::OwnedReadHalf) -> Result<Request, String> {
+    let mut line = Vec::new();
+    BufReader::new(read.take(MAX_REQUEST))
+        .read_until(b'\n', &mut line)
+        .await
+        .map_err(|err| format!("the request could not be read: {err}"))?;
+    if !line.ends_with(b"\n") && line.len() as u64 == MAX_REQUEST {
+        return Err(format!("a request longer than {MAX_REQUEST} bytes"));
+    }
+    let line = String::from_utf8(line).map_err(|_| "a request that is not UTF-8".to_string())?;
+    parse_request(&line)
 }
 
 /// Sends a request to the supervisor listening at `path` and hands each reply to `on_reply`
@@ -221,6 +261,118 @@ mod tests {
         let request = Request::Up(Box::default());
         let err = send(&path, &request, |_| {}).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    /// Connects to `path` from a thread running as uid and gid 65534 (nobody), sends `line`,
+    /// and returns the reply line, or the error of the connection. Linux keeps credentials per
+    /// thread, and the raw system calls change this thread's only (glibc's wrappers would
+    /// change the whole process's).
+    fn as_nobody(path: &Path, line: &str) -> io::Result<String> {
+        let (path, line) = (path.to_path_buf(), line.to_string());
+        std::thread::spawn(move || {
+            // SAFETY: setresgid/setresuid on this thread only, which ends with this closure.
+            let switched = unsafe {
+                libc::syscall(libc::SYS_setresgid, 65534, 65534, 65534) == 0
+                    && libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534) == 0
+            };
+            assert!(switched, "cannot become uid 65534");
+            let mut stream = std::os::unix::net::UnixStream::connect(&path)?;
+            // A request let through would wait for the loop's replies: fail instead of hanging.
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+            std::io::Write::write_all(&mut stream, line.as_bytes())?;
+            let mut reply = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stream), &mut reply)?;
+            Ok(reply)
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Whether this test process may act as another user (root, as under CI); a test that
+    /// needs it fails under CI without it, and says it checked nothing elsewhere.
+    fn may_switch_user() -> bool {
+        // SAFETY: geteuid(2) cannot fail and has no side effect.
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the tests as root to check another uid"
+            );
+            eprintln!("NOT RUN: only root can act as another uid");
+        }
+        root
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_from_another_user_is_refused() {
+        if !may_switch_user() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.sock");
+        let listener = bind(&path).unwrap();
+        let (commands, mut receiver) = mpsc::channel(1);
+        tokio::spawn(serve(listener, commands));
+        let line = serde_json::to_string(&Request::Watch(true)).unwrap() + "\n";
+        // As the supervisor leaves it (a 0600 socket in a 0700 directory): not even a
+        // connection.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let denied = tokio::task::spawn_blocking({
+            let (path, line) = (path.clone(), line.clone());
+            move || as_nobody(&path, &line)
+        })
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(denied.kind(), io::ErrorKind::PermissionDenied, "{denied}");
+        // With the modes widened by mistake, the peer's uid still refuses it.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let reply = tokio::task::spawn_blocking(move || as_nobody(&path, &line))
+            .await
+            .unwrap()
+            .unwrap();
+        let Reply::Done { error: Some(error) } = serde_json::from_str(&reply).unwrap() else {
+            panic!("a refusal: {reply}");
+        };
+        assert!(
+            error.starts_with("refused: this supervisor serves uid 0 only"),
+            "{error}"
+        );
+        assert!(error.ends_with("from uid 65534"), "{error}");
+        assert!(
+            receiver.try_recv().is_err(),
+            "the request never reached the loop"
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_and_an_endless_line_are_refused_without_reaching_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.sock");
+        let listener = bind(&path).unwrap();
+        let (commands, mut receiver) = mpsc::channel(1);
+        tokio::spawn(serve(listener, commands));
+        let exchange = |bytes: Vec<u8>| {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+                // The supervisor may answer before it read everything: then the write fails.
+                let _ = std::io::Write::write_all(&mut stream, &bytes);
+                let mut reply = String::new();
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(stream), &mut reply)
+                    .unwrap();
+                reply
+            })
+        };
+        let endless = vec![b' '; MAX_REQUEST as usize + 10];
+        for bytes in [b"{\"up\": 12}\n".to_vec(), vec![0xff, 0xfe, b'\n'], endless] {
+            let reply = exchange(bytes).await.unwrap();
+            let Reply::Done { error: Some(_) } = serde_json::from_str(&reply).unwrap() else {
+                panic!("an error: {reply}");
+            };
+        }
+        assert!(receiver.try_recv().is_err());
     }
 
     #[test]

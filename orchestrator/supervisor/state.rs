@@ -41,7 +41,8 @@ impl StateDir {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(self.dir.join("stopped"))
+            .create(self.dir.join("stopped"))?;
+        owner_only(&self.dir)
     }
 
     /// Writes a file atomically (a temporary file renamed over it), readable by the owner only.
@@ -243,6 +244,38 @@ impl StateDir {
     }
 }
 
+/// A state directory must be the user's own and closed to others (it holds the control socket
+/// and what the supervisor acts on): one that another user owns, or a symbolic link, is
+/// refused; one whose mode lets others in is closed (0700).
+fn owner_only(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs::symlink_metadata(dir)?;
+    // SAFETY: geteuid(2) cannot fail and has no side effect.
+    let own = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != own {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{}: a state directory must be a directory of uid {own}; this one is {} of uid \
+                 {}: remove it, or set WHARF_STATE_DIR to a directory of your own",
+                dir.display(),
+                if meta.is_symlink() {
+                    "a symbolic link"
+                } else if meta.is_dir() {
+                    "a directory"
+                } else {
+                    "a file"
+                },
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 const SUPERVISOR_PID: &str = "supervisor.pid";
 const KEEPER_PID: &str = "keeper.pid";
 
@@ -297,6 +330,41 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let dir_mode = fs::metadata(state.path()).unwrap().permissions().mode();
         assert_eq!(dir_mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_state_directory_open_to_others_is_closed_and_another_user_s_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_guard, state) = temp_state();
+        fs::create_dir(state.path()).unwrap();
+        fs::set_permissions(state.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        state.save_book(&RestartBook::default()).unwrap();
+        let mode = fs::metadata(state.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+
+        let (guard, link) = temp_state();
+        std::os::unix::fs::symlink(state.path(), link.path()).unwrap();
+        let err = link.save_book(&RestartBook::default()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+        assert!(err.to_string().contains("a symbolic link"), "{err}");
+        drop(guard);
+
+        // SAFETY: geteuid(2) cannot fail and has no side effect.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the tests as root"
+            );
+            eprintln!("NOT RUN: only root can give a directory to another user");
+            return;
+        }
+        let (_guard, theirs) = temp_state();
+        fs::create_dir(theirs.path()).unwrap();
+        std::os::unix::fs::chown(theirs.path(), Some(65534), Some(65534)).unwrap();
+        let err = theirs.save_book(&RestartBook::default()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+        assert!(err.to_string().contains("of uid 65534"), "{err}");
+        assert!(!theirs.path().join("restarts.json").exists());
     }
 
     #[test]

@@ -491,9 +491,9 @@ pub fn wharf_command(project: &str, dir: &Path, state: &Path) -> Command {
     command
 }
 
-/// Polls `condition` until it holds and returns how long that took; after `limit`, fails
-/// with `what` and `log()`, which is read only then (it is usually wharf's log, the one thing
-/// that says why).
+/// Polls `condition` until it holds and returns how long that took (also printed, so that a
+/// slow run shows how close it came to the limit); after `limit`, fails with `what` and
+/// `log()`, which is read only then (it is usually wharf's log, the one thing that says why).
 pub fn wait_until(
     what: &str,
     limit: Duration,
@@ -509,7 +509,9 @@ pub fn wait_until(
         );
         std::thread::sleep(POLL);
     }
-    start.elapsed()
+    let took = start.elapsed();
+    eprintln!("{what}: after {took:?} (limit {limit:?})");
+    took
 }
 
 /// How often [`wait_until`] looks: often enough that the times it returns are meaningful.
@@ -600,4 +602,123 @@ fn docker_quiet(args: &[&str]) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+/// How long a wharf (or peer) command may run before a test gives up on it: far more than any
+/// command of the suite takes, so that only a hung one reaches it.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(120);
+
+/// `Command::output` with a time limit: a command that hangs is killed and the test fails with
+/// what it printed, instead of hanging until nextest ends it.
+pub trait OutputWithin {
+    /// Runs the command (standard input empty, outputs captured) and waits at most `limit`.
+    fn output_within(&mut self, limit: Duration) -> std::process::Output;
+}
+
+impl OutputWithin for Command {
+    fn output_within(&mut self, limit: Duration) -> std::process::Output {
+        let child = self
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", self.get_program()));
+        wait_with_output_within(child, limit)
+    }
+}
+
+/// `Child::wait_with_output` with a time limit (see [`OutputWithin`]).
+pub fn wait_with_output_within(
+    mut child: std::process::Child,
+    limit: Duration,
+) -> std::process::Output {
+    let stdout = read_in_background(child.stdout.take());
+    let stderr = read_in_background(child.stderr.take());
+    let status = wait_child(&mut child, limit);
+    // A process that the child left behind may hold the pipes open: what was read by then.
+    let collect = |pipe: std::sync::mpsc::Receiver<Vec<u8>>| {
+        pipe.recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default()
+    };
+    let (stdout, stderr) = (collect(stdout), collect(stderr));
+    match status {
+        Some(status) => std::process::Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "process {} still ran after {limit:?}; killed it. Its output:\n{}\n{}",
+            child.id(),
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
+}
+
+/// `Child::wait` with a time limit: the child is killed and the test fails after `limit`.
+pub fn wait_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    wait_child(child, limit).unwrap_or_else(|| {
+        panic!(
+            "process {} still ran after {limit:?}; killed it",
+            child.id()
+        )
+    })
+}
+
+/// Waits for `child` at most `limit`; kills it and returns `None` when it is still running
+/// then.
+fn wait_child(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child process") {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Reads a pipe to its end in a thread; the bytes arrive on the receiver.
+fn read_in_background(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        let _ = send.send(bytes);
+    });
+    receive
+}
+
+/// Whether the suite runs in CI (`CI` set and not empty or `false`): there, what a test needs
+/// and cannot find is a failure, never a reason to pass without checking.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether `program --version` runs. A missing tool fails the test under CI; elsewhere the
+/// test says it checked nothing (`NOT RUN: …` on its standard error) and the caller returns.
+pub fn tool_available(program: &str, why: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(!in_ci(), "{program} is missing, and CI must run {why}");
+        eprintln!("NOT RUN: {program} is missing, so {why} is not checked (it fails under CI)");
+    }
+    found
 }
