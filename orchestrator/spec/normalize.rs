@@ -35,6 +35,12 @@ pub fn normalize(
             service.networks.insert("default".to_string(), None);
         }
         uses_default |= service.networks.contains_key("default");
+        // `scale` beside a `deploy` section without `replicas` is copied into it, as compose-go
+        // does (validate.go), so that both print (and hash) as compose prints them. Distinct
+        // values are refused by validation.
+        if let (Some(scale), Some(deploy)) = (service.scale, &mut service.deploy) {
+            deploy.replicas.get_or_insert(scale);
+        }
         if let Some(build) = &mut service.build {
             if build.context.is_none() {
                 build.context = Some(project_dir.display().to_string());

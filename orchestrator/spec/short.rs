@@ -859,7 +859,8 @@ impl FromShort for VolumeMount {
                 create_host_path: Some(true),
                 ..BindOptions::default()
             });
-        } else if mount.source.is_some() {
+        } else {
+            // Named or anonymous, compose-go gives a short-syntax volume its (empty) options.
             mount.volume = Some(VolumeOptions::default());
         }
         for mode in modes.split(',').filter(|m| !m.is_empty()) {
