@@ -98,29 +98,40 @@ fn dedupe_mounts(service: &mut Service) {
     service.volumes = mounts;
 }
 
-/// `network_mode: service:x`, `volumes_from: [x]` and `links: [x]` need `x` running first and
-/// restarted with it: compose records that as a dependency.
+/// The dependencies compose-go adds (loader/normalize.go), in its order, an explicit entry
+/// winning: `links` and the namespaces shared with a service (`network_mode`, `ipc`, `pid`,
+/// `uts`, `cgroup` as `service:NAME`) restart with it; `volumes_from` a service does not.
 fn implicit_dependencies(service: &mut Service) {
-    let mut needed: Vec<String> = Vec::new();
-    if let Some(target) = service
-        .network_mode
-        .as_deref()
-        .and_then(|m| m.strip_prefix("service:"))
-    {
-        needed.push(target.to_string());
+    let mut needed: Vec<(String, bool)> = Vec::new();
+    for link in &service.links {
+        let parts: Vec<&str> = link.split(':').collect();
+        let name = if parts.len() == 2 { parts[0] } else { link };
+        needed.push((name.to_string(), true));
+    }
+    let namespaces = [
+        &service.network_mode,
+        &service.ipc,
+        &service.pid,
+        &service.uts,
+        &service.cgroup,
+    ];
+    for mode in namespaces.into_iter().flatten() {
+        if let Some(shared) = mode.strip_prefix("service:") {
+            needed.push((shared.to_string(), true));
+        }
     }
     for source in &service.volumes_from {
         if !source.starts_with("container:") {
-            needed.push(source.split(':').next().unwrap_or(source).to_string());
+            needed.push((
+                source.split(':').next().unwrap_or(source).to_string(),
+                false,
+            ));
         }
     }
-    for link in &service.links {
-        needed.push(link.split(':').next().unwrap_or(link).to_string());
-    }
-    for name in needed {
+    for (name, restart) in needed {
         service.depends_on.entry(name).or_insert(Dependency {
             condition: DependencyCondition::ServiceStarted,
-            restart: true,
+            restart,
             required: true,
         });
     }
