@@ -158,8 +158,19 @@ fn resolve_environment(
         let outer = context.env.clone();
         let lookup = move |name: &str| outer.get(name).cloned();
         let path = std::path::PathBuf::from(&env_file.path);
+        let raw = match env_file.format.as_deref() {
+            None => false,
+            Some("raw") => true,
+            Some(other) => {
+                return Err(Diagnostic::at(
+                    &at(&env_file.path),
+                    format!("unsupported env_file format `{other}`"),
+                )
+                .with_help("leave `format` out for the dotenv format, or write `format: raw`"));
+            }
+        };
         let values = context
-            .read_env_file(&path, env_file.required, &lookup)
+            .read_env_file(&path, env_file.required, raw, &lookup)
             .map_err(|mut err| {
                 err.span.get_or_insert_with(|| at(&env_file.path));
                 err
