@@ -25,6 +25,11 @@ pub fn normalize(
             locate(root, name, &["env_file", path])
         })?;
         implicit_dependencies(service);
+        long_hooks(service).map_err(|(key, message)| {
+            Diagnostic::at(&locate(root, name, &[key]), message)
+                .with_help("close the quote, or write the command as a list")
+        })?;
+        long_build_secrets(service);
         dedupe_mounts(service);
         for secret in &mut service.secrets {
             secret
@@ -134,6 +139,62 @@ fn implicit_dependencies(service: &mut Service) {
             restart,
             required: true,
         });
+    }
+}
+
+/// Hooks (`post_start`, `pre_stop`, `develop.watch[].exec`) in the long form compose-go gives
+/// them: a string `command` split like a shell into a list, a list `environment` as a mapping
+/// (`KEY=VALUE`, and `KEY` as `null`). The error names the key of the hook that cannot be
+/// split.
+fn long_hooks(service: &mut Service) -> Result<(), (&'static str, String)> {
+    let hooks = [
+        (
+            "post_start",
+            service.post_start.iter_mut().collect::<Vec<_>>(),
+        ),
+        ("pre_stop", service.pre_stop.iter_mut().collect()),
+        (
+            "develop",
+            service
+                .develop
+                .iter_mut()
+                .flat_map(|d| d.watch.iter_mut())
+                .filter_map(|rule| rule.exec.as_mut())
+                .collect(),
+        ),
+    ];
+    for (key, hooks) in hooks {
+        for hook in hooks
+            .into_iter()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            if let Some(serde_json::Value::String(command)) = hook.get("command") {
+                let words = shell_words::split(command)
+                    .map_err(|e| (key, format!("cannot split the command `{command}`: {e}")))?;
+                hook.insert("command".into(), words.into());
+            }
+            if let Some(serde_json::Value::Array(entries)) = hook.get("environment") {
+                let map: serde_json::Map<String, serde_json::Value> = entries
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(|entry| match entry.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.into()),
+                        None => (entry.to_string(), serde_json::Value::Null),
+                    })
+                    .collect();
+                hook.insert("environment".into(), map.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `build.secrets` entries written as a bare name, in compose-go's long form `{source: NAME}`.
+fn long_build_secrets(service: &mut Service) {
+    for secret in service.build.iter_mut().flat_map(|b| b.secrets.iter_mut()) {
+        if let serde_json::Value::String(name) = secret {
+            *secret = serde_json::json!({ "source": name });
+        }
     }
 }
 
