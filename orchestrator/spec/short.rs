@@ -842,6 +842,12 @@ impl FromShort for VolumeMount {
                 "invalid volume `{spec}`: the target is empty{HELP}write SOURCE:TARGET[:MODE]"
             ));
         }
+        if source == Some("") {
+            // As compose: `${UNSET}:/data` is not an anonymous volume.
+            return Err(format!(
+                "invalid volume `{spec}`: the source is empty{HELP}write SOURCE:TARGET[:MODE], or only TARGET for an anonymous volume; check the variable that gives the source"
+            ));
+        }
         let mut mount = VolumeMount {
             kind: MountType::Volume,
             source: source.filter(|s| !s.is_empty()).map(str::to_string),
