@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::load::Context;
-use super::model::{Dependency, DependencyCondition, Model, Network, Service};
+use super::model::{Dependency, DependencyCondition, Model, MountType, Network, Service};
 use super::validate::locate;
 use super::yaml::Node;
 
@@ -87,6 +87,44 @@ pub fn normalize(
         }
     }
     Ok(())
+}
+
+/// Only the networks, volumes, secrets and configs that an enabled service uses, as compose's
+/// `WithoutUnnecessaryResources` keeps them: compose neither prints nor creates the others.
+/// Run after validation, which suggests the names the file declares.
+pub fn without_unused_resources(model: &mut Model) {
+    let services = &model.services;
+    let used = |name: &String, refs: &dyn Fn(&Service) -> Vec<String>| {
+        services.values().any(|s| refs(s).contains(name))
+    };
+    model
+        .networks
+        .retain(|key, _| used(key, &|s| s.networks.keys().cloned().collect()));
+    model.volumes.retain(|key, _| {
+        used(key, &|s| {
+            s.volumes
+                .iter()
+                .filter(|m| m.kind == MountType::Volume)
+                .filter_map(|m| m.source.clone())
+                .collect()
+        })
+    });
+    model.secrets.retain(|key, _| {
+        used(key, &|s| {
+            let build = s.build.iter().flat_map(|b| b.secrets.iter());
+            let from_build = build.filter_map(|v| v.get("source")?.as_str().map(str::to_string));
+            s.secrets
+                .iter()
+                .map(|r| r.source.clone())
+                .chain(from_build)
+                .collect()
+        })
+    });
+    model.configs.retain(|key, _| {
+        used(key, &|s| {
+            s.configs.iter().map(|r| r.source.clone()).collect()
+        })
+    });
 }
 
 /// One mount per target: a later entry for the same (cleaned) target replaces the earlier one,
