@@ -107,6 +107,11 @@ struct Project {
 }
 
 impl Project {
+    /// A new project, when `docker compose` v2 is there to compare with.
+    fn beside_compose_v2(prefix: &str) -> Option<Project> {
+        compose_v2().then(|| Project::new(prefix))
+    }
+
     fn new(prefix: &str) -> Project {
         let name = unique_project(prefix);
         let project = Project {
@@ -241,10 +246,9 @@ fn down(project: &Project) {
 
 #[test]
 fn compose_up_after_wharf_up_recreates_nothing() {
-    if !compose_v2() {
+    let Some(project) = Project::beside_compose_v2("interop-w2c") else {
         return;
-    }
-    let project = Project::new("interop-w2c");
+    };
     project.wharf_ok(&["up", "-d"]);
     project.wait_running();
     let before = project.containers();
@@ -257,10 +261,9 @@ fn compose_up_after_wharf_up_recreates_nothing() {
 
 #[test]
 fn wharf_up_after_compose_up_recreates_nothing() {
-    if !compose_v2() {
+    let Some(project) = Project::beside_compose_v2("interop-c2w") else {
         return;
-    }
-    let project = Project::new("interop-c2w");
+    };
     project.compose_ok(&["up", "-d"]);
     project.wait_running();
     let before = project.containers();
@@ -283,10 +286,9 @@ fn wharf_up_after_compose_up_recreates_nothing() {
 
 #[test]
 fn both_tools_label_the_containers_of_one_file_alike() {
-    if !compose_v2() {
+    let Some(project) = Project::beside_compose_v2("interop-labels") else {
         return;
-    }
-    let project = Project::new("interop-labels");
+    };
     project.compose_ok(&["up", "-d"]);
     let by_compose = project.compose_labels();
     project.compose_ok(&["down", "-t", "1"]);
@@ -316,10 +318,9 @@ fn both_tools_label_the_containers_of_one_file_alike() {
 #[test]
 fn the_test_project_is_what_compose_v2_prints() {
     // The project above is read alike by both tools, or the label comparison would mean little.
-    if !compose_v2() {
+    let Some(project) = Project::beside_compose_v2("interop-config") else {
         return;
-    }
-    let project = Project::new("interop-config");
+    };
     let wharf = project.wharf_ok(&["config", "--format", "json"]);
     let compose = ok(
         "docker compose config",
