@@ -621,6 +621,11 @@ async fn perform(
                 resolve_namespace(mode, service, runtime, &options.project).await?;
             }
             resolve_dns_gateway(&mut spec, service, runtime, &context.gateways).await?;
+            // The ID of the image the container runs, as compose labels it: `docker compose up`
+            // recreates a container whose label differs from its image's ID.
+            if let Some(id) = runtime.image_id(&spec.image).await.map_err(describe)? {
+                spec.labels.insert(labels::IMAGE.into(), id);
+            }
             runtime
                 .create_container(name, &spec)
                 .await

@@ -1,16 +1,25 @@
-//! wharf against a peer: every project of the awesome-compose corpus
-//! (`tests/corpus/awesome-compose`) is loaded by `wharf config --format json` and by Debian's
-//! docker-compose 1.29 (`docker-compose config`), and where docker-compose accepts the project the
-//! two outputs must mean the same thing.
+//! wharf against its peers, on every project of the awesome-compose corpus
+//! (`tests/corpus/awesome-compose`):
 //!
-//! The comparison is `tests/peer/compare_config.py` (python3, standard library only); its
-//! `ALLOWED_DIFFERENCES` table lists every printed difference that is forgiven, with the reason.
-//! This test only runs it with this build's binary and asserts that it succeeds. It is skipped,
-//! with a notice, only when `docker-compose` is not on `PATH` (CI installs it).
+//! - docker compose v2 (the reference): `wharf config --format json` must print exactly, byte
+//!   for byte, what `docker compose config --format json` prints, on every project;
+//! - Debian's docker-compose 1.29 (the former reference, kept as a second column): where it
+//!   accepts a project, both outputs must mean the same thing. That comparison is
+//!   `tests/peer/compare_config.py` (python3, standard library only), whose
+//!   `ALLOWED_DIFFERENCES` table lists every forgiven difference, with the reason.
+//!
+//! A missing peer skips its test with a notice, except under `CI`, where it is a failure.
 
 use std::env;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+
+/// The corpus has this many projects; compose v2 accepts all of them.
+const CORPUS_PROJECTS: usize = 39;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/awesome-compose")
+}
 
 /// `name` as an executable file in one of the `PATH` directories.
 fn on_path(name: &str) -> Option<PathBuf> {
@@ -20,13 +29,136 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Whether the test can run: `false` (with a notice) when the peer is missing, a panic
+/// instead under `CI`.
+fn peer_present(present: bool, missing: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        env::var_os("CI").is_none(),
+        "{missing} (CI must install it: see .ci/run)"
+    );
+    eprintln!("SKIPPED: {missing}");
+    false
+}
+
+/// `program args` in `dir` with the same minimal environment for both tools.
+fn run(program: &str, args: &[&str], dir: &Path, home: &Path) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("LANG", "C.UTF-8")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {program}: {err}"))
+}
+
+fn compose_v2_present() -> bool {
+    Command::new("docker")
+        .args(["compose", "version", "--short"])
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stdout.starts_with(b"2."))
+}
+
+/// The first line where two texts differ, with its number, to show in a failure.
+fn first_difference(wharf: &str, peer: &str) -> String {
+    let mut peer_lines = peer.lines();
+    for (n, line) in wharf.lines().enumerate() {
+        match peer_lines.next() {
+            Some(other) if other == line => continue,
+            other => {
+                return format!(
+                    "line {}: wharf {line:?}, docker compose {:?}",
+                    n + 1,
+                    other.unwrap_or("(end)")
+                );
+            }
+        }
+    }
+    match peer_lines.next() {
+        Some(more) => format!("docker compose prints more: {more:?}"),
+        None => "the same lines, other bytes (a final newline?)".to_string(),
+    }
+}
+
+#[test]
+fn corpus_config_equals_docker_compose_v2_exactly() {
+    if !peer_present(
+        compose_v2_present(),
+        "`docker compose` v2 is not installed, so wharf's `config` output cannot be compared \
+         with compose v2's",
+    ) {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut projects: Vec<PathBuf> = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    projects.sort();
+    assert_eq!(projects.len(), CORPUS_PROJECTS, "the corpus changed");
+
+    let args = ["config", "--format", "json"];
+    let mut same = Vec::new();
+    let mut problems = Vec::new();
+    for dir in &projects {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let peer = run(
+            "docker",
+            &["compose", args[0], args[1], args[2]],
+            dir,
+            home.path(),
+        );
+        let wharf = run(env!("CARGO_BIN_EXE_wharf"), &args, dir, home.path());
+        let peer_out = String::from_utf8_lossy(&peer.stdout);
+        let wharf_out = String::from_utf8_lossy(&wharf.stdout);
+        if !peer.status.success() {
+            problems.push(format!(
+                "{name}: docker compose rejects it: {}",
+                String::from_utf8_lossy(&peer.stderr).trim()
+            ));
+        } else if !wharf.status.success() {
+            problems.push(format!(
+                "{name}: wharf fails: {}",
+                String::from_utf8_lossy(&wharf.stderr).trim()
+            ));
+        } else if wharf_out != peer_out {
+            problems.push(format!(
+                "{name}: {}",
+                first_difference(&wharf_out, &peer_out)
+            ));
+        } else {
+            same.push(name);
+        }
+    }
+    println!(
+        "{} of {} projects: wharf's `config --format json` equals docker compose v2's",
+        same.len(),
+        projects.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} of {} projects equal; the others:\n{}",
+        same.len(),
+        projects.len(),
+        problems.join("\n")
+    );
+    assert_eq!(same.len(), CORPUS_PROJECTS);
+}
+
 #[test]
 fn corpus_means_the_same_as_docker_compose_1_29() {
-    if on_path("docker-compose").is_none() {
-        eprintln!(
-            "SKIPPED peer_config: docker-compose is not on PATH, so wharf's `config` output \
-             cannot be compared with docker-compose 1.29's (install Debian's docker-compose)"
-        );
+    if !peer_present(
+        on_path("docker-compose").is_some(),
+        "docker-compose is not on PATH, so wharf's `config` output cannot be compared with \
+         docker-compose 1.29's (install Debian's docker-compose)",
+    ) {
         return;
     }
 

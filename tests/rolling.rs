@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::{
-    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, docker_lines, inspect, project_containers,
+    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, inspect, project_containers,
     seconds_of_day, unique_project, wharf_command,
 };
 
@@ -65,26 +65,13 @@ impl Project {
         );
     }
 
-    fn filter(&self) -> String {
-        format!("label=com.docker.compose.project={}", self.name)
-    }
-
     /// Container name → ID, for every container of the project, running or not.
     fn containers(&self) -> BTreeMap<String, String> {
         project_containers(&self.name)
     }
 
     fn running(&self) -> usize {
-        let filter = self.filter();
-        docker_lines(&[
-            "ps",
-            "-q",
-            "--filter",
-            &filter,
-            "--filter",
-            "status=running",
-        ])
-        .len()
+        support::running_containers(&self.name)
     }
 
     fn replica(&self, n: u32) -> String {
@@ -115,20 +102,12 @@ struct Sampler {
 impl Sampler {
     fn start(project: &Project) -> Sampler {
         let done = Arc::new(AtomicBool::new(false));
-        let filter = project.filter();
+        let name = project.name.clone();
         let flag = done.clone();
         let thread = std::thread::spawn(move || {
             let (mut lowest, mut samples) = (usize::MAX, 0);
             while !flag.load(Ordering::Relaxed) {
-                let args = [
-                    "ps",
-                    "-q",
-                    "--filter",
-                    &filter,
-                    "--filter",
-                    "status=running",
-                ];
-                lowest = lowest.min(docker_lines(&args).len());
+                lowest = lowest.min(support::running_containers(&name));
                 samples += 1;
             }
             (lowest, samples)

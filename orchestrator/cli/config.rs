@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, load_project, output};
 use crate::graph::ServiceGraph;
-use crate::spec::Project;
+use crate::spec::{Project, compose_json};
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
@@ -106,12 +106,8 @@ fn render(project: &Project, args: &ConfigArgs) -> Result<String, String> {
     // `$` is written `$$` so that the output is itself a compose file that loads to the same
     // model, as `docker compose config` does.
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(model)
-            .map(|mut s| {
-                s.push('\n');
-                s
-            })
-            .map_err(|e| e.to_string()),
+        // Byte for byte what compose v2 prints, without a final newline as compose prints it.
+        Format::Json => return Ok(compose_json::project(model).replace('$', "$$")),
         Format::Yaml => {
             // Long strings stay on one line and lists are indented, as compose prints them.
             let mut options = serde_saphyr::SerializerOptions::default();

@@ -1,25 +1,25 @@
-//! Compose's config hash: a service's configuration minus what can change without recreating
-//! its containers (build, replicas, dependencies, profiles, develop). Two files that mean the
-//! same thing hash the same, because the hash is taken over the canonical model.
+//! Compose's config hash, computed as compose v2 computes it (`ServiceHash` in docker/compose
+//! `pkg/compose/hash.go`): the sha256 of the service as compose marshals it to JSON, without
+//! what can change without recreating its containers (`build`, `pull_policy`, `scale`,
+//! `deploy.replicas`, `depends_on`, `profiles`). The same file gives the same label under wharf
+//! and under `docker compose`, so neither recreates what the other created.
 
 use sha2::{Digest, Sha256};
 
+use crate::spec::compose_json;
 use crate::spec::model::Service;
 
 pub fn config_hash(service: &Service) -> String {
-    let mut canonical = service.clone();
-    canonical.build = None;
-    canonical.scale = None;
-    canonical.depends_on.clear();
-    canonical.profiles.clear();
-    canonical.develop = None;
-    canonical.pull_policy = None;
-    canonical.extensions.clear();
-    if let Some(deploy) = &mut canonical.deploy {
+    let mut hashed = service.clone();
+    hashed.build = None;
+    hashed.pull_policy = None;
+    hashed.scale = None;
+    if let Some(deploy) = &mut hashed.deploy {
         deploy.replicas = None;
     }
-    let json = serde_json::to_vec(&canonical).expect("a service always serializes");
-    hex::encode(Sha256::digest(&json))
+    hashed.depends_on.clear();
+    hashed.profiles.clear();
+    hex::encode(Sha256::digest(compose_json::service_compact(&hashed)))
 }
 
 #[cfg(test)]
@@ -41,15 +41,38 @@ mod tests {
         let mut env = base.clone();
         env.environment.insert("A".into(), Some("1".into()));
         assert_ne!(config_hash(&base), config_hash(&env));
+        let mut develop = base.clone();
+        develop.develop = Some(Default::default());
+        assert_ne!(
+            config_hash(&base),
+            config_hash(&develop),
+            "compose hashes develop"
+        );
     }
 
     #[test]
-    fn scale_and_dependencies_do_not() {
+    fn the_six_keys_compose_leaves_out_do_not() {
         let base = service("nginx:1");
-        let mut scaled = base.clone();
-        scaled.scale = Some(3);
-        scaled.depends_on.insert("db".into(), Default::default());
-        scaled.profiles.push("debug".into());
-        assert_eq!(config_hash(&base), config_hash(&scaled));
+        let mut changed = base.clone();
+        changed.scale = Some(3);
+        changed.depends_on.insert("db".into(), Default::default());
+        changed.profiles.push("debug".into());
+        changed.pull_policy = Some("always".into());
+        changed.build = Some(Default::default());
+        changed
+            .extensions
+            .insert("x-note".into(), serde_json::json!(1));
+        assert_eq!(config_hash(&base), config_hash(&changed));
+        let with_deploy = |replicas| {
+            let mut s = base.clone();
+            s.deploy = Some(crate::spec::model::Deploy {
+                replicas,
+                ..Default::default()
+            });
+            config_hash(&s)
+        };
+        assert_eq!(with_deploy(Some(1)), with_deploy(Some(5)));
+        // An empty `deploy` is still written (`{"resources":{},"placement":{}}`).
+        assert_ne!(with_deploy(None), config_hash(&base));
     }
 }

@@ -33,6 +33,9 @@ pub mod labels {
     pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
     pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
     pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+    /// On a container made to replace another: `<service>-<number>` (or its `container_name`),
+    /// which compose reads to report a recreation rather than a creation.
+    pub const REPLACE: &str = "com.docker.compose.replace";
     /// Marks what wharf itself created, beside the compose labels.
     pub const MANAGED_BY: &str = "dev.wharf.managed-by";
 }

@@ -205,6 +205,11 @@ pub(super) fn replacement_spec(
     renew: bool,
 ) -> Box<ContainerSpec> {
     let mut spec = replica_spec(service, number);
+    let replaced = match &service.container_name {
+        Some(name) => name.clone(),
+        None => format!("{}-{number}", service.name),
+    };
+    spec.labels.insert(labels::REPLACE.into(), replaced);
     if !renew {
         for volume in old.engine.volumes.iter().filter(|v| v.anonymous) {
             let anonymous = spec.mounts.iter_mut().find(|m| {

@@ -760,6 +760,34 @@ fn force_recreate() {
 }
 
 #[test]
+fn a_replacement_names_the_replica_it_replaces_as_compose_does() {
+    let (fixture, desired) = shop_running();
+    let replaced = |plan: &Plan| -> Vec<Option<String>> {
+        plan.operations
+            .iter()
+            .filter_map(|op| match &op.action {
+                Action::CreateContainer { spec, .. } => {
+                    Some(spec.labels.get(labels::REPLACE).cloned())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let options = ReconcileOptions {
+        force_recreate: true,
+        ..up()
+    };
+    let mut labels = replaced(&fixture.up(&desired, &options));
+    labels.sort();
+    let expected = ["db-1", "migrate-1", "web-1"].map(|n| Some(n.to_string()));
+    assert_eq!(labels, expected);
+
+    let fresh = Fixture::new();
+    let created = replaced(&fresh.up(&desired, &up()));
+    assert!(!created.is_empty() && created.iter().all(Option::is_none));
+}
+
+#[test]
 fn no_recreate() {
     let (fixture, _) = shop_running();
     fixture

@@ -443,6 +443,66 @@ fn expand_escapes(s: &str) -> (String, Vec<usize>) {
     (out, origin)
 }
 
+/// Parses an env file in the `raw` format (`env_file: {path, format: raw}`): the rules of
+/// `docker run --env-file` (docker/cli's kvfile), which compose v2 registers under that name.
+/// Each `KEY=VALUE` line is taken as it is: no quotes removed, no `$` interpolated, trailing
+/// spaces kept; leading spaces, blank lines and `#` lines are skipped; a bare `KEY` takes its
+/// value from `lookup`, and is left out when `lookup` has none.
+///
+/// # Errors
+///
+/// A line with no key, or a key with a space in it (`export KEY=value` is not this format).
+pub fn parse_raw(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, Option<String>)>, DotenvError> {
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = if n == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let column = line.chars().count() - trimmed.chars().count() + 1;
+        let error = |message: String, help: &str| DotenvError {
+            line: n + 1,
+            column,
+            message,
+            help: Some(help.to_string()),
+        };
+        let (key, value) = match trimmed.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_string())),
+            None => (trimmed, None),
+        };
+        if key.is_empty() {
+            return Err(error(
+                format!("no variable name on line `{trimmed}`"),
+                "write KEY=VALUE",
+            ));
+        }
+        if key.chars().any(char::is_whitespace) {
+            return Err(error(
+                format!("variable `{key}` contains whitespaces"),
+                "the raw format takes KEY=VALUE lines as `docker run --env-file` does: no \
+                 `export`, no spaces around `=`",
+            ));
+        }
+        match value {
+            Some(value) => entries.push((key.to_string(), Some(value))),
+            None => {
+                if let Some(value) = lookup(key) {
+                    entries.push((key.to_string(), Some(value)));
+                }
+            }
+        }
+    }
+    Ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1130,5 +1190,31 @@ mod tests {
     fn error_display_is_the_message() {
         let e = err("BAD KEY=1");
         assert_eq!(e.to_string(), "key cannot contain a space");
+    }
+
+    #[test]
+    fn the_raw_format_keeps_values_as_written() {
+        let text = "\u{feff}A=x $HOME ${B}\nC=\"q\"\n  # note\n\n  F= 2 \nHOME\nNOTSET\n";
+        let lookup = |k: &str| (k == "HOME").then(|| "/root".to_string());
+        let entries = parse_raw(text, &lookup).unwrap();
+        let expected = [
+            ("A", "x $HOME ${B}"),
+            ("C", "\"q\""),
+            ("F", " 2 "),
+            ("HOME", "/root"),
+        ]
+        .map(|(k, v)| (k.to_string(), Some(v.to_string())));
+        assert_eq!(entries, expected);
+    }
+
+    #[test]
+    fn the_raw_format_refuses_spaces_in_keys() {
+        let err = parse_raw("A=1\nexport D=1\n", &|_| None).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 1));
+        assert!(
+            err.message.contains("`export D` contains whitespaces"),
+            "{}",
+            err.message
+        );
     }
 }

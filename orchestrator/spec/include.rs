@@ -74,7 +74,7 @@ fn load_item(
     for (path, required) in env_files {
         let outer = context.env.clone();
         let lookup = move |name: &str| outer.get(name).cloned();
-        if let Some(values) = context.read_env_file(&path, required, &lookup)? {
+        if let Some(values) = context.read_env_file(&path, required, false, &lookup)? {
             for (k, v) in values {
                 env.entry(k).or_insert(v);
             }

@@ -134,6 +134,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
 
     normalize::normalize(&mut model, &mut context, &root, &project_dir)?;
     validate::validate(&model, &root, &selection)?;
+    normalize::without_unused_resources(&mut model);
 
     let mut source_files = compose_files.clone();
     source_files.append(&mut context.source_files);
@@ -286,7 +287,7 @@ impl Context {
                     .or_else(|| env.get(name))
                     .cloned()
             };
-            if let Some(values) = context.read_env_file(&path, required, &lookup)? {
+            if let Some(values) = context.read_env_file(&path, required, false, &lookup)? {
                 env.extend(values);
             }
         }
@@ -301,6 +302,7 @@ impl Context {
         &mut self,
         path: &Path,
         required: bool,
+        raw: bool,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<IndexMap<String, String>>, Diagnostic> {
         let text = match std::fs::read_to_string(path) {
@@ -319,7 +321,12 @@ impl Context {
             path: path.to_path_buf(),
             text: text.clone(),
         });
-        let entries = dotenv::parse(&text, lookup).map_err(|err| {
+        let parse = if raw {
+            dotenv::parse_raw
+        } else {
+            dotenv::parse
+        };
+        let entries = parse(&text, lookup).map_err(|err| {
             let span = line_column_span(&file, err.line, err.column);
             let diagnostic = Diagnostic::at(&span, err.message);
             match err.help {

@@ -1,5 +1,6 @@
 //! Loading compose files into the canonical `Model`.
 
+pub mod compose_json;
 pub mod de;
 pub mod diagnostic;
 pub mod discover;

@@ -692,7 +692,7 @@ pub enum DependencyCondition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dependency {
-    #[serde(default)]
+    /// Required in the long form, as compose's schema requires it.
     pub condition: DependencyCondition,
     #[serde(default, skip_serializing_if = "is_false")]
     pub restart: bool,

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::load::Context;
-use super::model::{Dependency, DependencyCondition, Model, Network, Service};
+use super::model::{Dependency, DependencyCondition, Model, MountType, Network, Service};
 use super::validate::locate;
 use super::yaml::Node;
 
@@ -25,6 +25,11 @@ pub fn normalize(
             locate(root, name, &["env_file", path])
         })?;
         implicit_dependencies(service);
+        long_hooks(service).map_err(|(key, message)| {
+            Diagnostic::at(&locate(root, name, &[key]), message)
+                .with_help("close the quote, or write the command as a list")
+        })?;
+        long_build_secrets(service);
         dedupe_mounts(service);
         for secret in &mut service.secrets {
             secret
@@ -35,6 +40,12 @@ pub fn normalize(
             service.networks.insert("default".to_string(), None);
         }
         uses_default |= service.networks.contains_key("default");
+        // `scale` beside a `deploy` section without `replicas` is copied into it, as compose-go
+        // does (validate.go), so that both print (and hash) as compose prints them. Distinct
+        // values are refused by validation.
+        if let (Some(scale), Some(deploy)) = (service.scale, &mut service.deploy) {
+            deploy.replicas.get_or_insert(scale);
+        }
         if let Some(build) = &mut service.build {
             if build.context.is_none() {
                 build.context = Some(project_dir.display().to_string());
@@ -78,6 +89,44 @@ pub fn normalize(
     Ok(())
 }
 
+/// Only the networks, volumes, secrets and configs that an enabled service uses, as compose's
+/// `WithoutUnnecessaryResources` keeps them: compose neither prints nor creates the others.
+/// Run after validation, which suggests the names the file declares.
+pub fn without_unused_resources(model: &mut Model) {
+    let services = &model.services;
+    let used = |name: &String, refs: &dyn Fn(&Service) -> Vec<String>| {
+        services.values().any(|s| refs(s).contains(name))
+    };
+    model
+        .networks
+        .retain(|key, _| used(key, &|s| s.networks.keys().cloned().collect()));
+    model.volumes.retain(|key, _| {
+        used(key, &|s| {
+            s.volumes
+                .iter()
+                .filter(|m| m.kind == MountType::Volume)
+                .filter_map(|m| m.source.clone())
+                .collect()
+        })
+    });
+    model.secrets.retain(|key, _| {
+        used(key, &|s| {
+            let build = s.build.iter().flat_map(|b| b.secrets.iter());
+            let from_build = build.filter_map(|v| v.get("source")?.as_str().map(str::to_string));
+            s.secrets
+                .iter()
+                .map(|r| r.source.clone())
+                .chain(from_build)
+                .collect()
+        })
+    });
+    model.configs.retain(|key, _| {
+        used(key, &|s| {
+            s.configs.iter().map(|r| r.source.clone()).collect()
+        })
+    });
+}
+
 /// One mount per target: a later entry for the same (cleaned) target replaces the earlier one,
 /// as when files merge.
 fn dedupe_mounts(service: &mut Service) {
@@ -92,31 +141,98 @@ fn dedupe_mounts(service: &mut Service) {
     service.volumes = mounts;
 }
 
-/// `network_mode: service:x`, `volumes_from: [x]` and `links: [x]` need `x` running first and
-/// restarted with it: compose records that as a dependency.
+/// The dependencies compose-go adds (loader/normalize.go), in its order, an explicit entry
+/// winning: `links` and the namespaces shared with a service (`network_mode`, `ipc`, `pid`,
+/// `uts`, `cgroup` as `service:NAME`) restart with it; `volumes_from` a service does not.
 fn implicit_dependencies(service: &mut Service) {
-    let mut needed: Vec<String> = Vec::new();
-    if let Some(target) = service
-        .network_mode
-        .as_deref()
-        .and_then(|m| m.strip_prefix("service:"))
-    {
-        needed.push(target.to_string());
+    let mut needed: Vec<(String, bool)> = Vec::new();
+    for link in &service.links {
+        let parts: Vec<&str> = link.split(':').collect();
+        let name = if parts.len() == 2 { parts[0] } else { link };
+        needed.push((name.to_string(), true));
+    }
+    let namespaces = [
+        &service.network_mode,
+        &service.ipc,
+        &service.pid,
+        &service.uts,
+        &service.cgroup,
+    ];
+    for mode in namespaces.into_iter().flatten() {
+        if let Some(shared) = mode.strip_prefix("service:") {
+            needed.push((shared.to_string(), true));
+        }
     }
     for source in &service.volumes_from {
         if !source.starts_with("container:") {
-            needed.push(source.split(':').next().unwrap_or(source).to_string());
+            needed.push((
+                source.split(':').next().unwrap_or(source).to_string(),
+                false,
+            ));
         }
     }
-    for link in &service.links {
-        needed.push(link.split(':').next().unwrap_or(link).to_string());
-    }
-    for name in needed {
+    for (name, restart) in needed {
         service.depends_on.entry(name).or_insert(Dependency {
             condition: DependencyCondition::ServiceStarted,
-            restart: true,
+            restart,
             required: true,
         });
+    }
+}
+
+/// Hooks (`post_start`, `pre_stop`, `develop.watch[].exec`) in the long form compose-go gives
+/// them: a string `command` split like a shell into a list, a list `environment` as a mapping
+/// (`KEY=VALUE`, and `KEY` as `null`). The error names the key of the hook that cannot be
+/// split.
+fn long_hooks(service: &mut Service) -> Result<(), (&'static str, String)> {
+    let hooks = [
+        (
+            "post_start",
+            service.post_start.iter_mut().collect::<Vec<_>>(),
+        ),
+        ("pre_stop", service.pre_stop.iter_mut().collect()),
+        (
+            "develop",
+            service
+                .develop
+                .iter_mut()
+                .flat_map(|d| d.watch.iter_mut())
+                .filter_map(|rule| rule.exec.as_mut())
+                .collect(),
+        ),
+    ];
+    for (key, hooks) in hooks {
+        for hook in hooks
+            .into_iter()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            if let Some(serde_json::Value::String(command)) = hook.get("command") {
+                let words = shell_words::split(command)
+                    .map_err(|e| (key, format!("cannot split the command `{command}`: {e}")))?;
+                hook.insert("command".into(), words.into());
+            }
+            if let Some(serde_json::Value::Array(entries)) = hook.get("environment") {
+                let map: serde_json::Map<String, serde_json::Value> = entries
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(|entry| match entry.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.into()),
+                        None => (entry.to_string(), serde_json::Value::Null),
+                    })
+                    .collect();
+                hook.insert("environment".into(), map.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `build.secrets` entries written as a bare name, in compose-go's long form `{source: NAME}`.
+fn long_build_secrets(service: &mut Service) {
+    for secret in service.build.iter_mut().flat_map(|b| b.secrets.iter_mut()) {
+        if let serde_json::Value::String(name) = secret {
+            *secret = serde_json::json!({ "source": name });
+        }
     }
 }
 
@@ -141,8 +257,19 @@ fn resolve_environment(
         let outer = context.env.clone();
         let lookup = move |name: &str| outer.get(name).cloned();
         let path = std::path::PathBuf::from(&env_file.path);
+        let raw = match env_file.format.as_deref() {
+            None => false,
+            Some("raw") => true,
+            Some(other) => {
+                return Err(Diagnostic::at(
+                    &at(&env_file.path),
+                    format!("unsupported env_file format `{other}`"),
+                )
+                .with_help("leave `format` out for the dotenv format, or write `format: raw`"));
+            }
+        };
         let values = context
-            .read_env_file(&path, env_file.required, &lookup)
+            .read_env_file(&path, env_file.required, raw, &lookup)
             .map_err(|mut err| {
                 err.span.get_or_insert_with(|| at(&env_file.path));
                 err

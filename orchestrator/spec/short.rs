@@ -842,6 +842,12 @@ impl FromShort for VolumeMount {
                 "invalid volume `{spec}`: the target is empty{HELP}write SOURCE:TARGET[:MODE]"
             ));
         }
+        if source == Some("") {
+            // As compose: `${UNSET}:/data` is not an anonymous volume.
+            return Err(format!(
+                "invalid volume `{spec}`: the source is empty{HELP}write SOURCE:TARGET[:MODE], or only TARGET for an anonymous volume; check the variable that gives the source"
+            ));
+        }
         let mut mount = VolumeMount {
             kind: MountType::Volume,
             source: source.filter(|s| !s.is_empty()).map(str::to_string),
@@ -859,7 +865,8 @@ impl FromShort for VolumeMount {
                 create_host_path: Some(true),
                 ..BindOptions::default()
             });
-        } else if mount.source.is_some() {
+        } else {
+            // Named or anonymous, compose-go gives a short-syntax volume its (empty) options.
             mount.volume = Some(VolumeOptions::default());
         }
         for mode in modes.split(',').filter(|m| !m.is_empty()) {

@@ -129,6 +129,16 @@ fn check_service(
         )
         .with_help("remove one of the two"));
     }
+    if let (Some(platform), Some(build)) = (&service.platform, &service.build)
+        && !build.platforms.is_empty()
+        && !build.platforms.contains(platform)
+    {
+        return Err(Diagnostic::at(
+            &at(&["platform"]),
+            format!("services.{name}: build.platforms must include the service's platform {platform:?}, as compose requires"),
+        )
+        .with_help(format!("add {platform} to build.platforms, or change platform")));
+    }
     if service.replicas() > 1 && service.container_name.is_some() {
         return Err(Diagnostic::at(
             &at(&["container_name"]),

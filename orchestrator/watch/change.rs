@@ -134,8 +134,11 @@ fn exec_request(exec: &serde_json::Value) -> ExecRequest {
     };
     let environment = match exec.get("environment") {
         Some(serde_json::Value::Array(items)) => items.iter().map(scalar).collect(),
+        // A `KEY` without a value (the loader writes it `null`) is left out, as compose's
+        // `Environment.ToMapping()` leaves it out.
         Some(serde_json::Value::Object(map)) => map
             .iter()
+            .filter(|(_, value)| !value.is_null())
             .map(|(key, value)| format!("{key}={}", scalar(value)))
             .collect(),
         _ => Vec::new(),
@@ -285,7 +288,7 @@ mod tests {
                 command: vec!["sh".into(), "-c".into(), "echo reloaded > /tmp/x".into()],
                 user: Some("root".into()),
                 working_dir: None,
-                environment: vec!["A=1".into(), "B=".into()],
+                environment: vec!["A=1".into()],
                 privileged: false,
             }
         );

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Compare `wharf config --format json` with Debian's docker-compose 1.29 `config`.
+"""Compare `wharf config --format json` with Debian's docker-compose 1.29 `config` (the second
+column: compose v2, the reference, is compared byte for byte by tests/peer_config.rs).
 
 Usage: compare_config.py [CORPUS_DIR]
 
@@ -92,6 +93,11 @@ ALLOWED_DIFFERENCES = {
     "omits it. Absent dockerfile = `Dockerfile`.",
     "volume-presentation": "v2 prints `volume: {}` on a short-syntax named volume (and "
     "`bind: {...}` on binds); empty option blocks carry no meaning and are dropped.",
+    "go-empty-values": "v2 marshals Go structs: `command` and `entrypoint` have no `omitempty` "
+    "and print as `null` when not set, and a struct value is never left out, so a network's "
+    "`ipam`, `deploy.resources` and `deploy.placement` print as `{}` when not set; 1.29 prints "
+    "none of them. A `null` command/entrypoint and an empty ipam/resources/placement mean "
+    "\"not set\" and are dropped on both sides.",
     "network-null": "A service network attached without options is printed `null` by both; "
     "`null` and `{}` are the same (no aliases, no addresses).",
     "secret-target": "A service secret without `target` is mounted at `/run/secrets/<source>` "
@@ -452,8 +458,15 @@ def norm_deploy(node, key=None):
     return node
 
 
+def drop_empty(node, keys, empty):
+    """`node` without the `keys` whose value is `empty` (allowance go-empty-values)."""
+    return {k: v for k, v in node.items() if not (k in keys and v == empty)}
+
+
 def norm_service(svc):
-    svc = dict(svc)
+    svc = drop_empty(dict(svc), ("command", "entrypoint"), None)
+    if isinstance(svc.get("deploy"), dict):
+        svc["deploy"] = drop_empty(svc["deploy"], ("resources", "placement"), {})
     out = {}
     for key, value in svc.items():
         if key in ("command", "entrypoint"):
@@ -495,7 +508,7 @@ def norm_service(svc):
 
 
 def norm_resource(kind, res):
-    res = dict(res or {})
+    res = drop_empty(dict(res or {}), ("ipam",), {})
     external = res.get("external")
     if isinstance(external, dict):  # legacy `external: {name: x}`
         res.setdefault("name", external.get("name"))

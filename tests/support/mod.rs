@@ -517,6 +517,20 @@ pub fn wait_until(
 /// How often [`wait_until`] looks: often enough that the times it returns are meaningful.
 const POLL: Duration = Duration::from_millis(25);
 
+/// How many containers labelled with `project` run.
+pub fn running_containers(project: &str) -> usize {
+    let filter = format!("label={PROJECT_LABEL}={project}");
+    docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &filter,
+        "--filter",
+        "status=running",
+    ])
+    .len()
+}
+
 /// Container name → full ID, for every container labelled with `project`, running or not.
 pub fn project_containers(project: &str) -> BTreeMap<String, String> {
     let filter = format!("label={PROJECT_LABEL}={project}");
