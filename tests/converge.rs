@@ -1110,3 +1110,118 @@ services:
         "{current} is left after down -v"
     );
 }
+
+/// Secrets and configs from each source, with the long syntax's target, owner and mode.
+const SECRETS_AND_CONFIGS: &str = r#"
+services:
+  box:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    secrets:
+      - pw
+      - source: pw
+        target: other
+      - source: token
+        target: /etc/token
+        uid: "1000"
+        gid: "1001"
+        mode: 0400
+      - envsecret
+    configs:
+      - appconf
+      - source: inline
+        target: /etc/inline.conf
+        mode: 0640
+      - source: fromenv
+        target: rel.conf
+secrets:
+  pw:
+    file: ./pw.txt
+  token:
+    environment: TOKEN
+  envsecret:
+    environment: TOKEN
+configs:
+  appconf:
+    file: ./app.conf
+  inline:
+    content: "inline-content"
+  fromenv:
+    environment: TOKEN
+"#;
+
+/// Path, mode, owner, content and mount (a read-only bind, or none) of each secret and config.
+fn secrets_seen_in(container: &str) -> String {
+    let script = "for f in /run/secrets/pw /run/secrets/other /etc/token /run/secrets/envsecret \
+                  /appconf /etc/inline.conf /rel.conf; do \
+                  echo \"$(stat -c '%n %a %u:%g' $f) $(cat $f) \
+                  $(grep -q \" $f \" /proc/mounts && echo mounted || echo copied)\"; done";
+    docker(&["exec", container, "sh", "-c", script])
+}
+
+#[test]
+fn secrets_and_configs_reach_the_container_as_docker_compose_gives_them() {
+    let p = Project::new("secrets", SECRETS_AND_CONFIGS);
+    std::fs::write(p.path().join("pw.txt"), "s3cret").unwrap();
+    std::fs::write(p.path().join("app.conf"), "conf-file").unwrap();
+    let up = p
+        .command(&["up", "-d"])
+        .env("TOKEN", "tok-value")
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let seen = secrets_seen_in(&p.container("box", 1));
+    assert_eq!(
+        seen,
+        "/run/secrets/pw 644 0:0 s3cret mounted\n\
+         /run/secrets/other 644 0:0 s3cret mounted\n\
+         /etc/token 400 1000:1001 tok-value copied\n\
+         /run/secrets/envsecret 444 0:0 tok-value copied\n\
+         /appconf 644 0:0 conf-file mounted\n\
+         /etc/inline.conf 640 0:0 inline-content copied\n\
+         /rel.conf 444 0:0 tok-value copied\n"
+    );
+
+    // docker compose v2 on the same file gives the container the same files.
+    let peer = unique_project("secrets-peer");
+    let _peer_cleanup = Cleanup::new(&peer);
+    let up = Command::new("docker")
+        .args(["compose", "-p", &peer, "up", "-d"])
+        .current_dir(p.path())
+        .env("TOKEN", "tok-value")
+        .output()
+        .expect("docker compose v2 is installed");
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert_eq!(secrets_seen_in(&format!("{peer}-box-1")), seen);
+}
+
+#[test]
+fn a_secret_whose_variable_is_unset_fails_the_create_as_docker_compose_says() {
+    let p = Project::new("secretvar", SECRETS_AND_CONFIGS);
+    std::fs::write(p.path().join("pw.txt"), "s3cret").unwrap();
+    std::fs::write(p.path().join("app.conf"), "conf-file").unwrap();
+    let up = p
+        .command(&["up", "-d"])
+        .env_remove("TOKEN")
+        .output()
+        .unwrap();
+    assert!(!up.status.success());
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    let expected = format!(
+        "error: create container {}: environment variable \"TOKEN\" required by secret \
+         \"{}_token\" is not set",
+        p.container("box", 1),
+        p.name
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(p.containers().is_empty(), "nothing half made is left");
+}

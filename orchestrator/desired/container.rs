@@ -3,11 +3,11 @@
 use indexmap::IndexMap;
 
 use super::{
-    ContainerSpec, Desired, Discovery, Healthcheck, Mount, MountKind, NetworkAttachment,
-    PortBinding, Ulimit, VERSION, labels,
+    ContainerFile, ContainerSpec, Desired, Discovery, Healthcheck, Mount, MountKind,
+    NetworkAttachment, PortBinding, Ulimit, VERSION, labels,
 };
 use crate::spec::Project;
-use crate::spec::model::{MountType, Service};
+use crate::spec::model::{FileObject, FileReference, MountType, Service};
 
 pub fn container_spec(
     project: &Project,
@@ -27,6 +27,8 @@ pub fn container_spec(
         .as_ref()
         .and_then(|d| d.resources.reservations.as_ref());
     let (network_mode, networks) = networking(desired, name, service, discovery);
+    let mut mounts = mounts(desired, service);
+    let files = file_references(project, name, service, &mut mounts);
     let dns_gateway_of = match discovery {
         Discovery::WharfDns => networks.first().map(|n| n.network.clone()),
         Discovery::DockerAliases => None,
@@ -66,7 +68,8 @@ pub fn container_spec(
                 }
             })
             .collect(),
-        mounts: mounts(desired, service),
+        mounts,
+        files,
         networks,
         network_mode,
         healthcheck: service.healthcheck.as_ref().and_then(|h| {
@@ -255,4 +258,192 @@ fn mounts(desired: &Desired, service: &Service) -> Vec<Mount> {
             })
         })
         .collect()
+}
+
+/// Whether a secret's or config's content is written into the container before it starts, as
+/// compose does for those that come from the environment or from `content`; those from a
+/// `file` are bind-mounted read-only instead.
+fn is_copied(object: &FileObject) -> bool {
+    object.environment.is_some() || object.content.is_some()
+}
+
+/// The service's secrets and configs, as compose v2 gives them to a container: a file source
+/// is bind-mounted read-only at its target (added to `mounts`, unless a volume is mounted
+/// there already); an environment or inline source is returned as a file to copy in before
+/// the start, owned by `uid`:`gid` (root by default) with `mode` (0444 by default). Secrets go
+/// to `/run/secrets/<target>` (default `<name>`), configs to `<target>` (default `/<name>`).
+/// External ones, which need swarm, are left out (the loader warns about them).
+fn file_references(
+    project: &Project,
+    service_name: &str,
+    service: &Service,
+    mounts: &mut Vec<Mount>,
+) -> Vec<ContainerFile> {
+    let model = &project.model;
+    let kinds = [
+        ("secret", "/run/secrets/", &service.secrets, &model.secrets),
+        ("config", "/", &service.configs, &model.configs),
+    ];
+    let mut files = Vec::new();
+    for (kind, base, references, objects) in kinds {
+        for reference in references {
+            let Some(object) = objects.get(&reference.source) else {
+                continue;
+            };
+            if object.external {
+                continue;
+            }
+            let target = file_target(base, reference);
+            if mounts.iter().any(|m| m.target == target)
+                || files.iter().any(|f: &ContainerFile| f.path == target)
+            {
+                continue;
+            }
+            if is_copied(object) {
+                files.push(ContainerFile {
+                    content: file_content(project, service_name, service, kind, reference, object),
+                    path: target,
+                    uid: owner_id(reference.uid.as_deref()),
+                    gid: owner_id(reference.gid.as_deref()),
+                    mode: reference.mode.map_or(0o444, |m| m.0),
+                    copy_owner: reference.uid.is_some() || reference.gid.is_some(),
+                });
+            } else if let Some(file) = &object.file {
+                mounts.push(Mount {
+                    kind: MountKind::Bind,
+                    source: Some(file.clone()),
+                    target,
+                    read_only: true,
+                    create_host_path: false,
+                    nocopy: false,
+                    tmpfs_size: None,
+                });
+            }
+        }
+    }
+    files
+}
+
+/// Where a secret or config goes: its target, under `base` when relative, else `base<name>`.
+fn file_target(base: &str, reference: &FileReference) -> String {
+    match reference.target.as_deref() {
+        Some(target) if target.starts_with('/') => target.to_string(),
+        Some(target) => format!("{base}{target}"),
+        None => format!("{base}{}", reference.source),
+    }
+}
+
+/// A numeric owner, as compose takes it; root when unset. Zero for what is not a number: its
+/// file's content is then that error (see `file_content`).
+fn owner_id(id: Option<&str>) -> u64 {
+    id.and_then(|id| id.parse().ok()).unwrap_or(0)
+}
+
+/// The content of a copied secret or config, or compose's error when it cannot be had.
+fn file_content(
+    project: &Project,
+    service_name: &str,
+    service: &Service,
+    kind: &str,
+    reference: &FileReference,
+    object: &FileObject,
+) -> Result<String, String> {
+    let name = object.name.as_deref().unwrap_or(&reference.source);
+    if service.read_only {
+        return Err(format!(
+            "cannot create {kind} {name:?} in read-only service {service_name}: `file` is the \
+             sole supported option"
+        ));
+    }
+    for id in [&reference.uid, &reference.gid].into_iter().flatten() {
+        if id.parse::<u64>().is_err() {
+            return Err(format!(
+                "{kind} {name:?}: uid and gid must be numbers, not {id:?}"
+            ));
+        }
+    }
+    if let Some(content) = &object.content {
+        return Ok(content.clone());
+    }
+    let variable = object.environment.as_deref().unwrap_or_default();
+    project.environment.get(variable).cloned().ok_or_else(|| {
+        format!("environment variable {variable:?} required by {kind} {name:?} is not set")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(source: &str, target: Option<&str>) -> FileReference {
+        FileReference {
+            source: source.into(),
+            target: target.map(str::to_string),
+            ..FileReference::default()
+        }
+    }
+
+    #[test]
+    fn secrets_go_under_run_secrets_and_configs_under_the_root() {
+        assert_eq!(
+            file_target("/run/secrets/", &reference("pw", None)),
+            "/run/secrets/pw"
+        );
+        assert_eq!(
+            file_target("/run/secrets/", &reference("pw", Some("db"))),
+            "/run/secrets/db"
+        );
+        assert_eq!(
+            file_target("/run/secrets/", &reference("pw", Some("/etc/pw"))),
+            "/etc/pw"
+        );
+        assert_eq!(file_target("/", &reference("app", None)), "/app");
+        assert_eq!(
+            file_target("/", &reference("app", Some("a.conf"))),
+            "/a.conf"
+        );
+    }
+
+    #[test]
+    fn an_owner_that_is_not_a_number_is_an_error_as_in_compose() {
+        let project = crate::spec::Project {
+            name: "p".into(),
+            working_dir: "/".into(),
+            compose_files: Vec::new(),
+            source_files: Vec::new(),
+            model: Default::default(),
+            all_profiles: Vec::new(),
+            disabled_services: Vec::new(),
+            environment: [("T".to_string(), "v".to_string())].into_iter().collect(),
+            warnings: Vec::new(),
+        };
+        let object = FileObject {
+            environment: Some("T".into()),
+            ..FileObject::default()
+        };
+        let mut named = reference("tok", None);
+        assert_eq!(
+            file_content(
+                &project,
+                "s",
+                &Service::default(),
+                "secret",
+                &named,
+                &object
+            ),
+            Ok("v".to_string())
+        );
+        named.uid = Some("www".into());
+        assert_eq!(
+            file_content(
+                &project,
+                "s",
+                &Service::default(),
+                "secret",
+                &named,
+                &object
+            ),
+            Err("secret \"tok\": uid and gid must be numbers, not \"www\"".to_string())
+        );
+    }
 }

@@ -134,6 +134,9 @@ pub struct ContainerSpec {
     /// Container ports exposed without publishing: `80/tcp`.
     pub exposed: Vec<String>,
     pub mounts: Vec<Mount>,
+    /// Files written into the container after it is created and before it starts: the
+    /// secrets and configs whose content comes from the environment or the file itself.
+    pub files: Vec<ContainerFile>,
     /// Networks in attachment order; the first is given at create time, the others are
     /// connected before start (API 1.41 takes one endpoint at create).
     pub networks: Vec<NetworkAttachment>,
@@ -203,6 +206,22 @@ pub struct Mount {
     pub create_host_path: bool,
     pub nocopy: bool,
     pub tmpfs_size: Option<i64>,
+}
+
+/// A file copied into a container before it starts (a secret's or config's content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerFile {
+    /// Absolute path in the container.
+    pub path: String,
+    /// The content, or the error that keeps the container from being created (an unset
+    /// variable, a read-only root filesystem), worded as compose words it.
+    pub content: Result<String, String>,
+    pub uid: u64,
+    pub gid: u64,
+    pub mode: u32,
+    /// `uid` or `gid` was given: the engine is asked to keep the archive's owner (compose's
+    /// `CopyUIDGID`).
+    pub copy_owner: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,8 +44,8 @@ use super::{
     MountedVolume, Result, Runtime, RuntimeError, signal_number,
 };
 use crate::desired::{
-    ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
-    labels,
+    ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
+    NetworkAttachment, labels,
 };
 
 /// How long a request may wait for the engine's answer (a `stop` gets its timeout on top).
@@ -192,6 +192,37 @@ impl DockerRuntime {
             None | Some(Ok(_)) | Some(Err(BollardError::DockerContainerWaitError { .. })) => Ok(()),
             Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
         }
+    }
+
+    /// Writes a secret's or config's content into a created container, as compose does before
+    /// a start: a one-file archive extracted at `/`, which keeps the archive's mode, and its
+    /// owner when `copyUIDGID` is asked for.
+    async fn copy_file(&self, id: &str, file: &ContainerFile) -> Result<()> {
+        let content = file.content.as_deref().map_err(|m| RuntimeError::Engine {
+            message: m.to_string(),
+        })?;
+        let archive = file_archive(file, content).map_err(|e| RuntimeError::Engine {
+            message: format!("writing {}: {e}", file.path),
+        })?;
+        let mut options = UploadToContainerOptionsBuilder::new().path("/");
+        if file.copy_owner {
+            options = options.copy_uidgid("true");
+        }
+        self.docker
+            .upload_to_container(
+                id,
+                Some(options.build()),
+                bollard::body_full(archive.into()),
+            )
+            .await
+            .map_err(
+                |e| match map_error(e, &format!("container {id}"), Op::Other) {
+                    RuntimeError::Engine { message } => RuntimeError::Engine {
+                        message: format!("writing {}: {message}", file.path),
+                    },
+                    other => other,
+                },
+            )
     }
 
     async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse> {
@@ -475,6 +506,11 @@ impl Runtime for DockerRuntime {
     }
 
     async fn create_container(&self, name: &str, spec: &ContainerSpec) -> Result<String> {
+        if let Some(Err(message)) = spec.files.iter().map(|f| &f.content).find(|c| c.is_err()) {
+            return Err(RuntimeError::Engine {
+                message: message.clone(),
+            });
+        }
         let translated = translate(spec, self.api);
         for path in &translated.create_paths {
             // Best effort: when it fails, the engine's error names the path.
@@ -506,6 +542,16 @@ impl Runtime for DockerRuntime {
                     },
                     other => other,
                 });
+            }
+        }
+        for file in &spec.files {
+            if let Err(error) = self.copy_file(&id, file).await {
+                let remove = RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build();
+                let _ = self.docker.remove_container(&id, Some(remove)).await;
+                return Err(error);
             }
         }
         Ok(id)
@@ -1689,6 +1735,28 @@ fn append_entry(
 }
 
 // --- container create --------------------------------------------------------------------------
+
+/// A tar archive of one file at its absolute path (relative to `/`), with its mode and owner.
+fn file_archive(file: &ContainerFile, content: &str) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(file.mode);
+    header.set_uid(file.uid);
+    header.set_gid(file.gid);
+    header.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    header.set_entry_type(tar::EntryType::Regular);
+    builder.append_data(
+        &mut header,
+        file.path.trim_start_matches('/'),
+        content.as_bytes(),
+    )?;
+    builder.into_inner()
+}
 
 /// A `ContainerSpec` in the engine's terms.
 struct Translated {
