@@ -1225,3 +1225,101 @@ fn a_secret_whose_variable_is_unset_fails_the_create_as_docker_compose_says() {
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(p.containers().is_empty(), "nothing half made is left");
 }
+
+/// `web` links to `db` under an alias and to a container outside the project, and mounts the
+/// volumes of both (`db`'s read-only).
+const LINKS_AND_VOLUMES_FROM: &str = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    volumes:
+      - /dbdata
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    links:
+      - db:database
+    external_links:
+      - OUTSIDE:outside
+    volumes_from:
+      - db:ro
+      - container:OUTSIDE
+"#;
+
+#[test]
+fn links_resolve_and_volumes_from_mounts_the_volumes_of_a_service_and_a_container() {
+    let outside = unique_project("links-outside");
+    let mut outside_cleanup = Cleanup::new(&outside);
+    outside_cleanup.container(&outside);
+    let p = Project::new(
+        "links",
+        &LINKS_AND_VOLUMES_FROM.replace("OUTSIDE", &outside),
+    );
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &outside,
+        "-v",
+        "/extdata",
+        busybox_image(),
+        "sleep",
+        "3600",
+    ]);
+    p.ok(&["up", "-d"]);
+    let web = p.container("web", 1);
+    let db = p.container("db", 1);
+    let network = format!("{}_default", p.name);
+    let links = inspect(
+        &web,
+        &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Links}}}}"),
+    );
+    assert_eq!(
+        links,
+        format!(r#"["{db}:database","{db}:db-1","{db}:{db}","{outside}:outside"]"#)
+    );
+    let db_address = inspect(
+        &db,
+        &format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}"),
+    );
+    let lookup = docker(&["exec", &web, "nslookup", "database"]);
+    assert!(lookup.contains(&db_address), "{lookup}");
+    assert_eq!(
+        inspect(&web, "{{json .HostConfig.VolumesFrom}}"),
+        format!(r#"["{}:ro","{outside}"]"#, inspect(&db, "{{.Id}}"))
+    );
+    let writes = docker(&[
+        "exec",
+        &web,
+        "sh",
+        "-c",
+        "ls -d /dbdata /extdata; touch /dbdata/x 2>/dev/null || echo dbdata read-only; \
+         touch /extdata/y && echo extdata writable",
+    ]);
+    assert_eq!(
+        writes,
+        "/dbdata\n/extdata\ndbdata read-only\nextdata writable\n"
+    );
+
+    // docker compose v2 gives the same links (it drops `:ro` from `volumes_from`: wharf keeps it).
+    let peer = unique_project("links-peer");
+    let _peer_cleanup = Cleanup::new(&peer);
+    let up = Command::new("docker")
+        .args(["compose", "-p", &peer, "up", "-d"])
+        .current_dir(p.path())
+        .output()
+        .expect("docker compose v2 is installed");
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let peer_links = inspect(
+        &format!("{peer}-web-1"),
+        &format!("{{{{json (index .NetworkSettings.Networks \"{peer}_default\").Links}}}}"),
+    );
+    assert_eq!(peer_links.replace(&peer, &p.name), links);
+}

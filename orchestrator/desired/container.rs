@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 
 use super::{
     ContainerFile, ContainerSpec, Desired, Discovery, Healthcheck, Mount, MountKind,
-    NetworkAttachment, PortBinding, Ulimit, VERSION, labels,
+    NetworkAttachment, PortBinding, ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
 };
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
@@ -144,6 +144,30 @@ pub fn container_spec(
             .as_ref()
             .map(|l| l.options.clone())
             .unwrap_or_default(),
+        links: service
+            .external_links
+            .iter()
+            .map(|link| match link.split_once(':') {
+                Some(_) => link.clone(),
+                None => format!("{link}:{link}"),
+            })
+            .collect(),
+        service_links: service
+            .links
+            .iter()
+            .map(|link| {
+                let (service, alias) = link.split_once(':').unwrap_or((link, link));
+                ServiceLink {
+                    service: service.to_string(),
+                    alias: alias.to_string(),
+                }
+            })
+            .collect(),
+        volumes_from: service
+            .volumes_from
+            .iter()
+            .map(|v| VolumesFrom::parse(v))
+            .collect(),
     }
 }
 
@@ -401,6 +425,22 @@ mod tests {
         assert_eq!(
             file_target("/", &reference("app", Some("a.conf"))),
             "/a.conf"
+        );
+    }
+
+    #[test]
+    fn volumes_from_names_a_service_or_a_container_with_an_optional_mode() {
+        let engine = |text: &str| VolumesFrom::parse(text).engine();
+        assert_eq!(
+            VolumesFrom::parse("db:ro").source,
+            super::super::VolumesSource::Service("db".into())
+        );
+        assert_eq!(engine("db:ro"), "db:ro");
+        assert_eq!(engine("container:cache"), "cache");
+        assert_eq!(engine("container:cache:rw"), "cache:rw");
+        assert_eq!(
+            VolumesFrom::parse("container:cache").source,
+            super::super::VolumesSource::Container("cache".into())
         );
     }
 

@@ -177,6 +177,73 @@ pub struct ContainerSpec {
     pub ipc: Option<String>,
     pub log_driver: Option<String>,
     pub log_options: IndexMap<String, String>,
+    /// Legacy links `container:alias`: the `external_links`, then the executor adds those of
+    /// `service_links` once it knows the linked containers.
+    pub links: Vec<String>,
+    /// `links` to services of the project, resolved to their containers at create time.
+    pub service_links: Vec<ServiceLink>,
+    /// `volumes_from`, in order; a service is resolved to its first container at create time.
+    pub volumes_from: Vec<VolumesFrom>,
+}
+
+/// A `links` entry naming a service: `db` or `db:database`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceLink {
+    pub service: String,
+    /// The name the link gives (the service's name when none is written).
+    pub alias: String,
+}
+
+/// A `volumes_from` entry: `service[:ro|rw]` or `container:name[:ro|rw]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumesFrom {
+    pub source: VolumesSource,
+    /// `ro` or `rw`, when written.
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumesSource {
+    /// A service of the project: its first container.
+    Service(String),
+    /// A container, by name or ID.
+    Container(String),
+}
+
+impl VolumesFrom {
+    /// Reads `service[:mode]` or `container:name[:mode]`.
+    pub fn parse(text: &str) -> VolumesFrom {
+        let (source, rest) = match text.strip_prefix("container:") {
+            Some(rest) => {
+                let (name, mode) = split_mode(rest);
+                (VolumesSource::Container(name.to_string()), mode)
+            }
+            None => {
+                let (name, mode) = split_mode(text);
+                (VolumesSource::Service(name.to_string()), mode)
+            }
+        };
+        VolumesFrom { source, mode: rest }
+    }
+
+    /// The engine's `VolumesFrom` entry: `container[:mode]` (a service is resolved to its
+    /// container by the executor before the create).
+    pub fn engine(&self) -> String {
+        let container = match &self.source {
+            VolumesSource::Service(name) | VolumesSource::Container(name) => name,
+        };
+        match &self.mode {
+            Some(mode) => format!("{container}:{mode}"),
+            None => container.clone(),
+        }
+    }
+}
+
+fn split_mode(text: &str) -> (&str, Option<String>) {
+    match text.rsplit_once(':') {
+        Some((name, mode)) if matches!(mode, "ro" | "rw") => (name, Some(mode.to_string())),
+        _ => (text, None),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -45,7 +45,7 @@ use super::{
 };
 use crate::desired::{
     ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
-    NetworkAttachment, labels,
+    NetworkAttachment, VolumesFrom, labels,
 };
 
 /// How long a request may wait for the engine's answer (a `stop` gets its timeout on top).
@@ -1819,9 +1819,9 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
             (Some(mode), _) => (Some(mode.clone()), None, Vec::new()),
             (None, Some((first, rest))) => (
                 Some(first.network.clone()),
-                Some((first.network.clone(), endpoint(first))),
+                Some((first.network.clone(), endpoint(first, &spec.links))),
                 rest.iter()
-                    .map(|n| (n.network.clone(), endpoint(n)))
+                    .map(|n| (n.network.clone(), endpoint(n, &spec.links)))
                     .collect(),
             ),
             (None, None) => (None, None, Vec::new()),
@@ -1887,6 +1887,14 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         pid_mode: spec.pid.clone(),
         ipc_mode: spec.ipc.clone(),
         log_config,
+        links: non_empty(&spec.links),
+        volumes_from: non_empty(
+            &spec
+                .volumes_from
+                .iter()
+                .map(VolumesFrom::engine)
+                .collect::<Vec<_>>(),
+        ),
         ..Default::default()
     };
 
@@ -1962,7 +1970,9 @@ fn engine_mount(mount: &Mount) -> EngineMount {
     }
 }
 
-fn endpoint(attachment: &NetworkAttachment) -> EndpointSettings {
+/// A network endpoint, with the container's links (on a user-defined network the engine
+/// resolves a link's alias through the endpoint, as compose gives it).
+fn endpoint(attachment: &NetworkAttachment, links: &[String]) -> EndpointSettings {
     let ipam =
         (attachment.ipv4_address.is_some() || attachment.ipv6_address.is_some()).then(|| {
             EndpointIpamConfig {
@@ -1973,6 +1983,7 @@ fn endpoint(attachment: &NetworkAttachment) -> EndpointSettings {
         });
     EndpointSettings {
         aliases: non_empty(&attachment.aliases),
+        links: non_empty(links),
         ipam_config: ipam,
         ..Default::default()
     }
