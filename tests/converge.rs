@@ -1323,3 +1323,73 @@ fn links_resolve_and_volumes_from_mounts_the_volumes_of_a_service_and_a_containe
     );
     assert_eq!(peer_links.replace(&peer, &p.name), links);
 }
+
+/// The HostConfig keys of resources, namespaces and mount options.
+const HOST_KEYS: &str = r#"
+services:
+  box:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    cpu_shares: 512
+    cpu_period: 100000
+    cpu_quota: 50000
+    cpuset: "0"
+    mem_limit: 64m
+    memswap_limit: 128m
+    mem_swappiness: 10
+    oom_kill_disable: true
+    oom_score_adj: 100
+    device_cgroup_rules: ["c 1:3 mr"]
+    cgroup: private
+    runtime: runc
+    uts: host
+    userns_mode: host
+    volumes:
+      - type: tmpfs
+        target: /scratch
+        tmpfs:
+          mode: 1016
+      - type: volume
+        target: /data
+        volume:
+          labels: {team: infra}
+"#;
+
+const HOST_KEYS_FORMAT: &str = "{{.HostConfig.CpuShares}} {{.HostConfig.CpuPeriod}} \
+    {{.HostConfig.CpuQuota}} {{.HostConfig.CpusetCpus}} {{.HostConfig.MemorySwap}} \
+    {{.HostConfig.MemorySwappiness}} {{.HostConfig.OomKillDisable}} {{.HostConfig.OomScoreAdj}} \
+    {{json .HostConfig.DeviceCgroupRules}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.Runtime}} \
+    {{.HostConfig.UTSMode}} {{.HostConfig.UsernsMode}} {{json .HostConfig.Mounts}}";
+
+#[test]
+fn the_resource_and_namespace_keys_reach_the_host_config_as_with_docker_compose() {
+    let p = Project::new("hostkeys", HOST_KEYS);
+    p.ok(&["up", "-d"]);
+    let box1 = p.container("box", 1);
+    let seen = inspect(&box1, HOST_KEYS_FORMAT);
+    assert_eq!(
+        seen,
+        "512 100000 50000 0 134217728 10 true 100 [\"c 1:3 mr\"] private runc host host \
+         [{\"Target\":\"/scratch\",\"TmpfsOptions\":{\"Mode\":1016},\"Type\":\"tmpfs\"},\
+         {\"Target\":\"/data\",\"Type\":\"volume\",\"VolumeOptions\":{\"Labels\":{\"team\":\"infra\"}}}]"
+    );
+    assert_eq!(
+        docker(&["exec", &box1, "stat", "-c", "%a", "/scratch"]),
+        "1770\n"
+    );
+
+    let peer = unique_project("hostkeys-peer");
+    let _peer_cleanup = Cleanup::new(&peer);
+    let up = Command::new("docker")
+        .args(["compose", "-p", &peer, "up", "-d"])
+        .current_dir(p.path())
+        .output()
+        .expect("docker compose v2 is installed");
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    assert_eq!(inspect(&format!("{peer}-box-1"), HOST_KEYS_FORMAT), seen);
+}

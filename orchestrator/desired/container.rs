@@ -3,8 +3,9 @@
 use indexmap::IndexMap;
 
 use super::{
-    ContainerFile, ContainerSpec, Desired, Discovery, Healthcheck, Mount, MountKind,
-    NetworkAttachment, PortBinding, ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
+    ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery, EndpointOptions,
+    Healthcheck, Mount, MountKind, MountOptions, NetworkAttachment, PortBinding, ServiceLink,
+    Ulimit, VERSION, VolumesFrom, labels,
 };
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
@@ -168,6 +169,110 @@ pub fn container_spec(
             .iter()
             .map(|v| VolumesFrom::parse(v))
             .collect(),
+        cpu: CpuOptions {
+            count: service.cpu_count,
+            // compose sends the percentage times 100, as its field is a float.
+            percent: service.cpu_percent.map(|p| (p * 100.0) as i64),
+            shares: service.cpu_shares,
+            period: service.cpu_period,
+            quota: service.cpu_quota,
+            realtime_period: service.cpu_rt_period,
+            realtime_runtime: service.cpu_rt_runtime,
+            cpuset: service.cpuset.clone(),
+        },
+        memory_swappiness: service.mem_swappiness,
+        memory_swap: service.memswap_limit.map(|m| m as i64),
+        oom_kill_disable: service.oom_kill_disable,
+        oom_score_adj: service.oom_score_adj,
+        device_cgroup_rules: service.device_cgroup_rules.clone(),
+        storage_opt: service.storage_opt.clone(),
+        cgroup: service.cgroup.clone(),
+        cgroup_parent: service.cgroup_parent.clone(),
+        runtime: service.runtime.clone(),
+        userns_mode: service.userns_mode.clone(),
+        uts: service.uts.clone(),
+        device_requests: device_requests(service),
+    }
+}
+
+/// `gpus` (each request also asks for the `gpu` capability; `all` is every GPU) and
+/// `deploy.resources.reservations.devices`, in that order, as compose v2 sends them.
+fn device_requests(service: &Service) -> Vec<DeviceRequest> {
+    let gpus: Vec<DeviceRequest> = match &service.gpus {
+        Some(serde_json::Value::String(all)) if all == "all" => vec![DeviceRequest {
+            count: Some(-1),
+            capabilities: vec![vec!["gpu".to_string()]],
+            ..DeviceRequest::default()
+        }],
+        Some(serde_json::Value::Array(requests)) => requests
+            .iter()
+            .map(|r| {
+                let mut request = device_request(r);
+                for set in &mut request.capabilities {
+                    set.push("gpu".to_string());
+                }
+                if request.capabilities.is_empty() {
+                    request.capabilities.push(vec!["gpu".to_string()]);
+                }
+                request
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let reserved = service
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.reservations.as_ref())
+        .map(|r| r.devices.iter().map(device_request).collect())
+        .unwrap_or_default();
+    [gpus, reserved].concat()
+}
+
+/// One device request: `{driver, count (a number or all), device_ids, capabilities, options}`.
+fn device_request(value: &serde_json::Value) -> DeviceRequest {
+    let strings = |key: &str| -> Vec<String> {
+        value
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let count = match value.get("count") {
+        Some(serde_json::Value::String(all)) if all == "all" => Some(-1),
+        Some(serde_json::Value::String(n)) => n.parse().ok(),
+        Some(n) => n.as_i64(),
+        None => None,
+    };
+    let capabilities = strings("capabilities");
+    DeviceRequest {
+        driver: value
+            .get("driver")
+            .and_then(|d| d.as_str())
+            .map(str::to_string),
+        count,
+        device_ids: strings("device_ids"),
+        capabilities: if capabilities.is_empty() {
+            Vec::new()
+        } else {
+            vec![capabilities]
+        },
+        options: value
+            .get("options")
+            .and_then(|o| o.as_object())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        (k.clone(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -210,6 +315,9 @@ fn container_labels(
     out
 }
 
+/// The driver option that names a container's interface on a network (`interface_name`).
+const IFNAME: &str = "com.docker.network.endpoint.ifname";
+
 /// The project networks a container joins, with the user's aliases (and the service name, when
 /// Docker's aliases are how names resolve), or the `network_mode` it uses instead.
 fn networking(
@@ -221,9 +329,13 @@ fn networking(
     if let Some(mode) = &service.network_mode {
         return (Some(mode.clone()), Vec::new());
     }
-    let attachments = service
-        .networks
-        .iter()
+    // Higher `priority` first (compose connects in that order); the file's order otherwise.
+    let mut ordered: Vec<_> = service.networks.iter().collect();
+    ordered.sort_by_key(|(_, options)| {
+        std::cmp::Reverse(options.as_ref().and_then(|o| o.priority).unwrap_or(0))
+    });
+    let mut attachments: Vec<NetworkAttachment> = ordered
+        .into_iter()
         .map(|(key, options)| {
             let options = options.clone().unwrap_or_default();
             let mut aliases = match discovery {
@@ -240,9 +352,27 @@ fn networking(
                 aliases,
                 ipv4_address: options.ipv4_address,
                 ipv6_address: options.ipv6_address,
+                endpoint: EndpointOptions {
+                    mac_address: options.mac_address,
+                    link_local_ips: options.link_local_ips,
+                    driver_opts: {
+                        let mut opts = options.driver_opts;
+                        if let Some(name) = options.interface_name {
+                            opts.entry(IFNAME.to_string()).or_insert(name);
+                        }
+                        opts
+                    },
+                    gw_priority: options.gw_priority,
+                },
             }
         })
         .collect();
+    // The service's `mac_address` is its first network's, as compose gives it.
+    if let Some(first) = attachments.first_mut() {
+        if first.endpoint.mac_address.is_none() {
+            first.endpoint.mac_address = service.mac_address.clone();
+        }
+    }
     (None, attachments)
 }
 
@@ -279,6 +409,17 @@ fn mounts(desired: &Desired, service: &Service) -> Vec<Mount> {
                     .unwrap_or(true),
                 nocopy: v.volume.as_ref().is_some_and(|o| o.nocopy),
                 tmpfs_size: v.tmpfs.as_ref().and_then(|t| t.size).map(|s| s as i64),
+                options: MountOptions {
+                    propagation: v.bind.as_ref().and_then(|b| b.propagation.clone()),
+                    selinux: v.bind.as_ref().and_then(|b| b.selinux.clone()),
+                    recursive: v.bind.as_ref().and_then(|b| b.recursive.clone()),
+                    tmpfs_mode: v.tmpfs.as_ref().and_then(|t| t.mode),
+                    volume_labels: v
+                        .volume
+                        .as_ref()
+                        .map(|o| o.labels.clone())
+                        .unwrap_or_default(),
+                },
             })
         })
         .collect()
@@ -341,6 +482,7 @@ fn file_references(
                     create_host_path: false,
                     nocopy: false,
                     tmpfs_size: None,
+                    options: Default::default(),
                 });
             }
         }

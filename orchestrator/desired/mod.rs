@@ -184,6 +184,49 @@ pub struct ContainerSpec {
     pub service_links: Vec<ServiceLink>,
     /// `volumes_from`, in order; a service is resolved to its first container at create time.
     pub volumes_from: Vec<VolumesFrom>,
+    pub cpu: CpuOptions,
+    /// `mem_swappiness`.
+    pub memory_swappiness: Option<i64>,
+    /// `memswap_limit`: memory plus swap, in bytes (`-1`: unlimited).
+    pub memory_swap: Option<i64>,
+    pub oom_kill_disable: bool,
+    pub oom_score_adj: Option<i64>,
+    pub device_cgroup_rules: Vec<String>,
+    pub storage_opt: IndexMap<String, String>,
+    /// `cgroup`: the cgroup namespace, `host` or `private`.
+    pub cgroup: Option<String>,
+    pub cgroup_parent: Option<String>,
+    pub runtime: Option<String>,
+    pub userns_mode: Option<String>,
+    pub uts: Option<String>,
+    /// `gpus` and `deploy.resources.reservations.devices`.
+    pub device_requests: Vec<DeviceRequest>,
+}
+
+/// The CPU keys of a service, as the engine takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuOptions {
+    pub count: Option<i64>,
+    /// `cpu_percent`, a whole percentage.
+    pub percent: Option<i64>,
+    pub shares: Option<i64>,
+    pub period: Option<i64>,
+    pub quota: Option<i64>,
+    pub realtime_period: Option<i64>,
+    pub realtime_runtime: Option<i64>,
+    /// `cpuset`: the CPUs allowed (`0-3`, `0,1`).
+    pub cpuset: Option<String>,
+}
+
+/// A request for devices from a device driver (GPUs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceRequest {
+    pub driver: Option<String>,
+    /// `-1` for all.
+    pub count: Option<i64>,
+    pub device_ids: Vec<String>,
+    pub capabilities: Vec<Vec<String>>,
+    pub options: IndexMap<String, String>,
 }
 
 /// A `links` entry naming a service: `db` or `db:database`.
@@ -273,6 +316,23 @@ pub struct Mount {
     pub create_host_path: bool,
     pub nocopy: bool,
     pub tmpfs_size: Option<i64>,
+    /// The long syntax's other options.
+    pub options: MountOptions,
+}
+
+/// A mount's less common options, from the long syntax (and `z`/`Z` of the short one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Bind: `rprivate`, `private`, `rshared`, `shared`, `rslave`, `slave`.
+    pub propagation: Option<String>,
+    /// Bind: `z` (shared SELinux label) or `Z` (private).
+    pub selinux: Option<String>,
+    /// Bind: `enabled`, `disabled`, `writable`, `readonly`.
+    pub recursive: Option<String>,
+    /// Tmpfs: the file mode of its root.
+    pub tmpfs_mode: Option<u32>,
+    /// Volume: labels for a volume the engine creates on the fly.
+    pub volume_labels: IndexMap<String, String>,
 }
 
 /// A file copied into a container before it starts (a secret's or config's content).
@@ -298,6 +358,19 @@ pub struct NetworkAttachment {
     pub aliases: Vec<String>,
     pub ipv4_address: Option<String>,
     pub ipv6_address: Option<String>,
+    /// The endpoint's other settings.
+    pub endpoint: EndpointOptions,
+}
+
+/// A network endpoint's less common settings (`services.*.networks.*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOptions {
+    pub mac_address: Option<String>,
+    pub link_local_ips: Vec<String>,
+    /// `driver_opts`, with `interface_name` as `com.docker.network.endpoint.ifname`.
+    pub driver_opts: IndexMap<String, String>,
+    /// `gw_priority` (API 1.48).
+    pub gw_priority: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
