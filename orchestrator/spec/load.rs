@@ -134,6 +134,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
 
     normalize::normalize(&mut model, &mut context, &root, &project_dir)?;
     validate::validate(&model, &root, &selection)?;
+    super::unapplied::warn(&root, &mut context.warnings);
 
     let mut source_files = compose_files.clone();
     source_files.append(&mut context.source_files);
