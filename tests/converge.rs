@@ -1160,11 +1160,17 @@ fn secrets_seen_in(container: &str) -> String {
     docker(&["exec", container, "sh", "-c", script])
 }
 
-#[test]
-fn secrets_and_configs_reach_the_container_as_docker_compose_gives_them() {
-    let p = Project::new("secrets", SECRETS_AND_CONFIGS);
+/// The project of `SECRETS_AND_CONFIGS`, with its two files.
+fn secrets_project(prefix: &str) -> Project {
+    let p = Project::new(prefix, SECRETS_AND_CONFIGS);
     std::fs::write(p.path().join("pw.txt"), "s3cret").unwrap();
     std::fs::write(p.path().join("app.conf"), "conf-file").unwrap();
+    p
+}
+
+#[test]
+fn secrets_and_configs_reach_the_container_as_docker_compose_gives_them() {
+    let p = secrets_project("secrets");
     let up = p
         .command(&["up", "-d"])
         .env("TOKEN", "tok-value")
@@ -1188,27 +1194,13 @@ fn secrets_and_configs_reach_the_container_as_docker_compose_gives_them() {
     );
 
     // docker compose v2 on the same file gives the container the same files.
-    let peer = unique_project("secrets-peer");
-    let _peer_cleanup = Cleanup::new(&peer);
-    let up = Command::new("docker")
-        .args(["compose", "-p", &peer, "up", "-d"])
-        .current_dir(p.path())
-        .env("TOKEN", "tok-value")
-        .output()
-        .expect("docker compose v2 is installed");
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "secrets-peer", &[("TOKEN", "tok-value")]);
     assert_eq!(secrets_seen_in(&format!("{peer}-box-1")), seen);
 }
 
 #[test]
 fn a_secret_whose_variable_is_unset_fails_the_create_as_docker_compose_says() {
-    let p = Project::new("secretvar", SECRETS_AND_CONFIGS);
-    std::fs::write(p.path().join("pw.txt"), "s3cret").unwrap();
-    std::fs::write(p.path().join("app.conf"), "conf-file").unwrap();
+    let p = secrets_project("secretvar");
     let up = p
         .command(&["up", "-d"])
         .env_remove("TOKEN")
@@ -1305,18 +1297,7 @@ fn links_resolve_and_volumes_from_mounts_the_volumes_of_a_service_and_a_containe
     );
 
     // docker compose v2 gives the same links (it drops `:ro` from `volumes_from`: wharf keeps it).
-    let peer = unique_project("links-peer");
-    let _peer_cleanup = Cleanup::new(&peer);
-    let up = Command::new("docker")
-        .args(["compose", "-p", &peer, "up", "-d"])
-        .current_dir(p.path())
-        .output()
-        .expect("docker compose v2 is installed");
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "links-peer", &[]);
     let peer_links = inspect(
         &format!("{peer}-web-1"),
         &format!("{{{{json (index .NetworkSettings.Networks \"{peer}_default\").Links}}}}"),
@@ -1379,11 +1360,19 @@ fn the_resource_and_namespace_keys_reach_the_host_config_as_with_docker_compose(
         "1770\n"
     );
 
-    let peer = unique_project("hostkeys-peer");
-    let _peer_cleanup = Cleanup::new(&peer);
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "hostkeys-peer", &[]);
+    assert_eq!(inspect(&format!("{peer}-box-1"), HOST_KEYS_FORMAT), seen);
+}
+
+/// `docker compose up -d` (v2, the peer) on a project directory, as a project of its own;
+/// the guard removes what it made.
+fn compose_v2_up(dir: &Path, prefix: &str, env: &[(&str, &str)]) -> (String, Cleanup) {
+    let peer = unique_project(prefix);
+    let cleanup = Cleanup::new(&peer);
     let up = Command::new("docker")
         .args(["compose", "-p", &peer, "up", "-d"])
-        .current_dir(p.path())
+        .current_dir(dir)
+        .envs(env.iter().copied())
         .output()
         .expect("docker compose v2 is installed");
     assert!(
@@ -1391,5 +1380,5 @@ fn the_resource_and_namespace_keys_reach_the_host_config_as_with_docker_compose(
         "{}",
         String::from_utf8_lossy(&up.stderr)
     );
-    assert_eq!(inspect(&format!("{peer}-box-1"), HOST_KEYS_FORMAT), seen);
+    (peer, cleanup)
 }

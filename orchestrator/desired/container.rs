@@ -603,28 +603,21 @@ mod tests {
             environment: Some("T".into()),
             ..FileObject::default()
         };
-        let mut named = reference("tok", None);
-        assert_eq!(
+        let content = |reference: &FileReference| {
             file_content(
                 &project,
                 "s",
                 &Service::default(),
                 "secret",
-                &named,
-                &object
-            ),
-            Ok("v".to_string())
-        );
+                reference,
+                &object,
+            )
+        };
+        let mut named = reference("tok", None);
+        assert_eq!(content(&named), Ok("v".to_string()));
         named.uid = Some("www".into());
         assert_eq!(
-            file_content(
-                &project,
-                "s",
-                &Service::default(),
-                "secret",
-                &named,
-                &object
-            ),
+            content(&named),
             Err("secret \"tok\": uid and gid must be numbers, not \"www\"".to_string())
         );
     }
