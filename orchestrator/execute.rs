@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::desired::{ContainerSpec, FailureAction, labels};
+use crate::desired::{ContainerSpec, FailureAction, VolumesFrom, VolumesSource, labels};
 use crate::plan::{Action, ContainerRef, Operation, Plan, WaitCondition};
 use crate::runtime::{
     BuildRequest, ContainerState, EngineContainer, Health, Runtime, RuntimeError,
@@ -620,6 +620,7 @@ async fn perform(
             for mode in [&mut spec.network_mode, &mut spec.pid, &mut spec.ipc] {
                 resolve_namespace(mode, service, runtime, &options.project).await?;
             }
+            resolve_links_and_volumes(&mut spec, service, runtime, &options.project).await?;
             resolve_dns_gateway(&mut spec, service, runtime, &context.gateways).await?;
             // The ID of the image the container runs, as compose labels it: `docker compose up`
             // recreates a container whose label differs from its image's ID.
@@ -695,6 +696,63 @@ async fn resolve_namespace(
             format!("service {service:?} joins a namespace of {target:?}, which has no container")
         })?;
     *mode = Some(format!("container:{id}"));
+    Ok(())
+}
+
+/// `links` to services become links to each of their containers, under the alias and under
+/// `<service>-<n>` and `<project>-<service>-<n>`, `n` being the number of the container created
+/// (compose v2 names them so, after compose v1); a `volumes_from` service becomes its first
+/// container, by ID.
+async fn resolve_links_and_volumes(
+    spec: &mut ContainerSpec,
+    service: &str,
+    runtime: &dyn Runtime,
+    project: &str,
+) -> Result<(), String> {
+    let needs_service = |v: &VolumesFrom| matches!(v.source, VolumesSource::Service(_));
+    if spec.service_links.is_empty() && !spec.volumes_from.iter().any(needs_service) {
+        return Ok(());
+    }
+    let containers = runtime
+        .containers(project)
+        .await
+        .map_err(|e| format!("service {service:?}: looking up its links: {e}"))?;
+    let of_service = |name: &str| {
+        let mut found: Vec<_> = containers
+            .iter()
+            .filter(|c| c.labels.get(labels::SERVICE).map(String::as_str) == Some(name))
+            .filter(|c| c.labels.get(labels::ONEOFF).map(String::as_str) != Some("True"))
+            .collect();
+        found.sort_by_key(|c| {
+            c.labels
+                .get(labels::NUMBER)
+                .and_then(|n| n.parse::<u32>().ok())
+        });
+        found
+    };
+    let number = spec.labels.get(labels::NUMBER).cloned().unwrap_or_default();
+    let mut links = Vec::new();
+    for link in std::mem::take(&mut spec.service_links) {
+        for c in of_service(&link.service) {
+            links.push(format!("{}:{}", c.name, link.alias));
+            links.push(format!("{}:{}-{number}", c.name, link.service));
+            links.push(format!("{}:{project}-{}-{number}", c.name, link.service));
+        }
+    }
+    // Before the external links, as compose orders them.
+    links.append(&mut spec.links);
+    spec.links = links;
+    for from in &mut spec.volumes_from {
+        if let VolumesSource::Service(name) = &from.source {
+            let id = of_service(name)
+                .first()
+                .map(|c| c.id.clone())
+                .ok_or_else(|| {
+                    format!("cannot share volume with service {name}: container missing")
+                })?;
+            from.source = VolumesSource::Container(id);
+        }
+    }
     Ok(())
 }
 

@@ -1131,3 +1131,275 @@ services:
         "{current} is left after down -v"
     );
 }
+
+/// Secrets and configs from each source, with the long syntax's target, owner and mode.
+const SECRETS_AND_CONFIGS: &str = r#"
+services:
+  box:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    secrets:
+      - pw
+      - source: pw
+        target: other
+      - source: token
+        target: /etc/token
+        uid: "1000"
+        gid: "1001"
+        mode: 0400
+      - envsecret
+    configs:
+      - appconf
+      - source: inline
+        target: /etc/inline.conf
+        mode: 0640
+      - source: fromenv
+        target: rel.conf
+secrets:
+  pw:
+    file: ./pw.txt
+  token:
+    environment: TOKEN
+  envsecret:
+    environment: TOKEN
+configs:
+  appconf:
+    file: ./app.conf
+  inline:
+    content: "inline-content"
+  fromenv:
+    environment: TOKEN
+"#;
+
+/// Path, mode, owner, content and mount (a read-only bind, or none) of each secret and config.
+fn secrets_seen_in(container: &str) -> String {
+    let script = "for f in /run/secrets/pw /run/secrets/other /etc/token /run/secrets/envsecret \
+                  /appconf /etc/inline.conf /rel.conf; do \
+                  echo \"$(stat -c '%n %a %u:%g' $f) $(cat $f) \
+                  $(grep -q \" $f \" /proc/mounts && echo mounted || echo copied)\"; done";
+    docker(&["exec", container, "sh", "-c", script])
+}
+
+/// The project of `SECRETS_AND_CONFIGS`, with its two files.
+fn secrets_project(prefix: &str) -> Project {
+    let p = Project::new(prefix, SECRETS_AND_CONFIGS);
+    std::fs::write(p.path().join("pw.txt"), "s3cret").unwrap();
+    std::fs::write(p.path().join("app.conf"), "conf-file").unwrap();
+    p
+}
+
+#[test]
+fn secrets_and_configs_reach_the_container_as_docker_compose_gives_them() {
+    let p = secrets_project("secrets");
+    let up = p
+        .command(&["up", "-d"])
+        .env("TOKEN", "tok-value")
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let seen = secrets_seen_in(&p.container("box", 1));
+    assert_eq!(
+        seen,
+        "/run/secrets/pw 644 0:0 s3cret mounted\n\
+         /run/secrets/other 644 0:0 s3cret mounted\n\
+         /etc/token 400 1000:1001 tok-value copied\n\
+         /run/secrets/envsecret 444 0:0 tok-value copied\n\
+         /appconf 644 0:0 conf-file mounted\n\
+         /etc/inline.conf 640 0:0 inline-content copied\n\
+         /rel.conf 444 0:0 tok-value copied\n"
+    );
+
+    // docker compose v2 on the same file gives the container the same files.
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "secrets-peer", &[("TOKEN", "tok-value")]);
+    assert_eq!(secrets_seen_in(&format!("{peer}-box-1")), seen);
+}
+
+#[test]
+fn a_secret_whose_variable_is_unset_fails_the_create_as_docker_compose_says() {
+    let p = secrets_project("secretvar");
+    let up = p
+        .command(&["up", "-d"])
+        .env_remove("TOKEN")
+        .output()
+        .unwrap();
+    assert!(!up.status.success());
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    let expected = format!(
+        "error: create container {}: environment variable \"TOKEN\" required by secret \
+         \"{}_token\" is not set",
+        p.container("box", 1),
+        p.name
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(p.containers().is_empty(), "nothing half made is left");
+}
+
+/// `web` links to `db` under an alias and to a container outside the project, and mounts the
+/// volumes of both (`db`'s read-only).
+const LINKS_AND_VOLUMES_FROM: &str = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    volumes:
+      - /dbdata
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    links:
+      - db:database
+    external_links:
+      - OUTSIDE:outside
+    volumes_from:
+      - db:ro
+      - container:OUTSIDE
+"#;
+
+#[test]
+fn links_resolve_and_volumes_from_mounts_the_volumes_of_a_service_and_a_container() {
+    let outside = unique_project("links-outside");
+    let mut outside_cleanup = Cleanup::new(&outside);
+    outside_cleanup.container(&outside);
+    let p = Project::new(
+        "links",
+        &LINKS_AND_VOLUMES_FROM.replace("OUTSIDE", &outside),
+    );
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &outside,
+        "-v",
+        "/extdata",
+        busybox_image(),
+        "sleep",
+        "3600",
+    ]);
+    p.ok(&["up", "-d"]);
+    let web = p.container("web", 1);
+    let db = p.container("db", 1);
+    let network = format!("{}_default", p.name);
+    let links = inspect(
+        &web,
+        &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Links}}}}"),
+    );
+    assert_eq!(
+        links,
+        format!(r#"["{db}:database","{db}:db-1","{db}:{db}","{outside}:outside"]"#)
+    );
+    let db_address = inspect(
+        &db,
+        &format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}"),
+    );
+    let lookup = docker(&["exec", &web, "nslookup", "database"]);
+    assert!(lookup.contains(&db_address), "{lookup}");
+    assert_eq!(
+        inspect(&web, "{{json .HostConfig.VolumesFrom}}"),
+        format!(r#"["{}:ro","{outside}"]"#, inspect(&db, "{{.Id}}"))
+    );
+    let writes = docker(&[
+        "exec",
+        &web,
+        "sh",
+        "-c",
+        "ls -d /dbdata /extdata; touch /dbdata/x 2>/dev/null || echo dbdata read-only; \
+         touch /extdata/y && echo extdata writable",
+    ]);
+    assert_eq!(
+        writes,
+        "/dbdata\n/extdata\ndbdata read-only\nextdata writable\n"
+    );
+
+    // docker compose v2 gives the same links (it drops `:ro` from `volumes_from`: wharf keeps it).
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "links-peer", &[]);
+    let peer_links = inspect(
+        &format!("{peer}-web-1"),
+        &format!("{{{{json (index .NetworkSettings.Networks \"{peer}_default\").Links}}}}"),
+    );
+    assert_eq!(peer_links.replace(&peer, &p.name), links);
+}
+
+/// The HostConfig keys of resources, namespaces and mount options.
+const HOST_KEYS: &str = r#"
+services:
+  box:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    cpu_shares: 512
+    cpu_period: 100000
+    cpu_quota: 50000
+    cpuset: "0"
+    mem_limit: 64m
+    memswap_limit: 128m
+    mem_swappiness: 10
+    oom_kill_disable: true
+    oom_score_adj: 100
+    device_cgroup_rules: ["c 1:3 mr"]
+    cgroup: private
+    runtime: runc
+    uts: host
+    userns_mode: host
+    volumes:
+      - type: tmpfs
+        target: /scratch
+        tmpfs:
+          mode: 1016
+      - type: volume
+        target: /data
+        volume:
+          labels: {team: infra}
+"#;
+
+const HOST_KEYS_FORMAT: &str = "{{.HostConfig.CpuShares}} {{.HostConfig.CpuPeriod}} \
+    {{.HostConfig.CpuQuota}} {{.HostConfig.CpusetCpus}} {{.HostConfig.MemorySwap}} \
+    {{.HostConfig.MemorySwappiness}} {{.HostConfig.OomKillDisable}} {{.HostConfig.OomScoreAdj}} \
+    {{json .HostConfig.DeviceCgroupRules}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.Runtime}} \
+    {{.HostConfig.UTSMode}} {{.HostConfig.UsernsMode}} {{json .HostConfig.Mounts}}";
+
+#[test]
+fn the_resource_and_namespace_keys_reach_the_host_config_as_with_docker_compose() {
+    let p = Project::new("hostkeys", HOST_KEYS);
+    p.ok(&["up", "-d"]);
+    let box1 = p.container("box", 1);
+    let seen = inspect(&box1, HOST_KEYS_FORMAT);
+    assert_eq!(
+        seen,
+        "512 100000 50000 0 134217728 10 true 100 [\"c 1:3 mr\"] private runc host host \
+         [{\"Target\":\"/scratch\",\"TmpfsOptions\":{\"Mode\":1016},\"Type\":\"tmpfs\"},\
+         {\"Target\":\"/data\",\"Type\":\"volume\",\"VolumeOptions\":{\"Labels\":{\"team\":\"infra\"}}}]"
+    );
+    assert_eq!(
+        docker(&["exec", &box1, "stat", "-c", "%a", "/scratch"]),
+        "1770\n"
+    );
+
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "hostkeys-peer", &[]);
+    assert_eq!(inspect(&format!("{peer}-box-1"), HOST_KEYS_FORMAT), seen);
+}
+
+/// `docker compose up -d` (v2, the peer) on a project directory, as a project of its own;
+/// the guard removes what it made.
+fn compose_v2_up(dir: &Path, prefix: &str, env: &[(&str, &str)]) -> (String, Cleanup) {
+    let peer = unique_project(prefix);
+    let cleanup = Cleanup::new(&peer);
+    let up = Command::new("docker")
+        .args(["compose", "-p", &peer, "up", "-d"])
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .output()
+        .expect("docker compose v2 is installed");
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    (peer, cleanup)
+}

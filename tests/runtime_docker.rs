@@ -285,12 +285,14 @@ async fn a_container_from_create_to_remove() {
             aliases: vec!["web".into(), "www".into()],
             ipv4_address: None,
             ipv6_address: None,
+            endpoint: Default::default(),
         },
         NetworkAttachment {
             network: back.name.clone(),
             aliases: vec!["web".into(), "backend-web".into()],
             ipv4_address: None,
             ipv6_address: None,
+            endpoint: Default::default(),
         },
     ];
     spec.ports = vec![
@@ -317,6 +319,7 @@ async fn a_container_from_create_to_remove() {
             create_host_path: true,
             nocopy: false,
             tmpfs_size: None,
+            options: Default::default(),
         },
         Mount {
             kind: MountKind::Volume,
@@ -326,6 +329,7 @@ async fn a_container_from_create_to_remove() {
             create_host_path: false,
             nocopy: false,
             tmpfs_size: None,
+            options: Default::default(),
         },
         Mount {
             kind: MountKind::Bind,
@@ -335,6 +339,7 @@ async fn a_container_from_create_to_remove() {
             create_host_path: true,
             nocopy: false,
             tmpfs_size: None,
+            options: Default::default(),
         },
         Mount {
             kind: MountKind::Tmpfs,
@@ -344,6 +349,7 @@ async fn a_container_from_create_to_remove() {
             create_host_path: false,
             nocopy: false,
             tmpfs_size: Some(1 << 20),
+            options: Default::default(),
         },
     ];
     spec.healthcheck = Some(Healthcheck {
@@ -481,6 +487,7 @@ async fn a_container_from_create_to_remove() {
         create_host_path: false,
         nocopy: false,
         tmpfs_size: None,
+        options: Default::default(),
     }];
     let read = run_to_end(&runtime, &format!("{project}-reader-1"), &reader).await;
     assert_eq!(read, "stored\n");
@@ -767,6 +774,7 @@ async fn missing_things_are_not_found() {
         aliases: vec![],
         ipv4_address: None,
         ipv6_address: None,
+        endpoint: Default::default(),
     }];
     // Docker 20.10 accepts the create and fails the start; newer engines fail the create.
     let outcome = match runtime
@@ -795,12 +803,14 @@ async fn missing_things_are_not_found() {
             aliases: vec![],
             ipv4_address: None,
             ipv6_address: None,
+            endpoint: Default::default(),
         },
         NetworkAttachment {
             network: format!("{missing}_second"),
             aliases: vec![],
             ipv4_address: None,
             ipv6_address: None,
+            endpoint: Default::default(),
         },
     ];
     match runtime
@@ -1244,6 +1254,7 @@ async fn only_the_projects_own_events_arrive_with_networks_and_volumes() {
         aliases: vec![],
         ipv4_address: None,
         ipv6_address: None,
+        endpoint: Default::default(),
     });
     let foreign_id = runtime
         .create_container(&format!("{other}-web-1"), &foreign)
@@ -1268,6 +1279,7 @@ async fn only_the_projects_own_events_arrive_with_networks_and_volumes() {
         aliases: vec![],
         ipv4_address: None,
         ipv6_address: None,
+        endpoint: Default::default(),
     });
     let id = runtime
         .create_container(&format!("{project}-db-1"), &spec)

@@ -3,11 +3,12 @@
 use indexmap::IndexMap;
 
 use super::{
-    ContainerSpec, Desired, Discovery, Healthcheck, Mount, MountKind, NetworkAttachment,
-    PortBinding, Ulimit, VERSION, labels,
+    ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery, EndpointOptions,
+    Healthcheck, Mount, MountKind, MountOptions, NetworkAttachment, PortBinding, ServiceLink,
+    Ulimit, VERSION, VolumesFrom, labels,
 };
 use crate::spec::Project;
-use crate::spec::model::{MountType, Service};
+use crate::spec::model::{FileObject, FileReference, MountType, Service};
 
 pub fn container_spec(
     project: &Project,
@@ -27,6 +28,8 @@ pub fn container_spec(
         .as_ref()
         .and_then(|d| d.resources.reservations.as_ref());
     let (network_mode, networks) = networking(desired, name, service, discovery);
+    let mut mounts = mounts(desired, service);
+    let files = file_references(project, name, service, &mut mounts);
     let dns_gateway_of = match discovery {
         Discovery::WharfDns => networks.first().map(|n| n.network.clone()),
         Discovery::DockerAliases => None,
@@ -66,7 +69,8 @@ pub fn container_spec(
                 }
             })
             .collect(),
-        mounts: mounts(desired, service),
+        mounts,
+        files,
         networks,
         network_mode,
         healthcheck: service.healthcheck.as_ref().and_then(|h| {
@@ -141,6 +145,134 @@ pub fn container_spec(
             .as_ref()
             .map(|l| l.options.clone())
             .unwrap_or_default(),
+        links: service
+            .external_links
+            .iter()
+            .map(|link| match link.split_once(':') {
+                Some(_) => link.clone(),
+                None => format!("{link}:{link}"),
+            })
+            .collect(),
+        service_links: service
+            .links
+            .iter()
+            .map(|link| {
+                let (service, alias) = link.split_once(':').unwrap_or((link, link));
+                ServiceLink {
+                    service: service.to_string(),
+                    alias: alias.to_string(),
+                }
+            })
+            .collect(),
+        volumes_from: service
+            .volumes_from
+            .iter()
+            .map(|v| VolumesFrom::parse(v))
+            .collect(),
+        cpu: CpuOptions {
+            count: service.cpu_count,
+            // compose sends the percentage times 100, as its field is a float.
+            percent: service.cpu_percent.map(|p| (p * 100.0) as i64),
+            shares: service.cpu_shares,
+            period: service.cpu_period,
+            quota: service.cpu_quota,
+            realtime_period: service.cpu_rt_period,
+            realtime_runtime: service.cpu_rt_runtime,
+            cpuset: service.cpuset.clone(),
+        },
+        memory_swappiness: service.mem_swappiness,
+        memory_swap: service.memswap_limit.map(|m| m as i64),
+        oom_kill_disable: service.oom_kill_disable,
+        oom_score_adj: service.oom_score_adj,
+        device_cgroup_rules: service.device_cgroup_rules.clone(),
+        storage_opt: service.storage_opt.clone(),
+        cgroup: service.cgroup.clone(),
+        cgroup_parent: service.cgroup_parent.clone(),
+        runtime: service.runtime.clone(),
+        userns_mode: service.userns_mode.clone(),
+        uts: service.uts.clone(),
+        device_requests: device_requests(service),
+    }
+}
+
+/// `gpus` (each request also asks for the `gpu` capability; `all` is every GPU) and
+/// `deploy.resources.reservations.devices`, in that order, as compose v2 sends them.
+fn device_requests(service: &Service) -> Vec<DeviceRequest> {
+    let gpus: Vec<DeviceRequest> = match &service.gpus {
+        Some(serde_json::Value::String(all)) if all == "all" => vec![DeviceRequest {
+            count: Some(-1),
+            capabilities: vec![vec!["gpu".to_string()]],
+            ..DeviceRequest::default()
+        }],
+        Some(serde_json::Value::Array(requests)) => requests
+            .iter()
+            .map(|r| {
+                let mut request = device_request(r);
+                for set in &mut request.capabilities {
+                    set.push("gpu".to_string());
+                }
+                if request.capabilities.is_empty() {
+                    request.capabilities.push(vec!["gpu".to_string()]);
+                }
+                request
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let reserved = service
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.reservations.as_ref())
+        .map(|r| r.devices.iter().map(device_request).collect())
+        .unwrap_or_default();
+    [gpus, reserved].concat()
+}
+
+/// One device request: `{driver, count (a number or all), device_ids, capabilities, options}`.
+fn device_request(value: &serde_json::Value) -> DeviceRequest {
+    let strings = |key: &str| -> Vec<String> {
+        value
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let count = match value.get("count") {
+        Some(serde_json::Value::String(all)) if all == "all" => Some(-1),
+        Some(serde_json::Value::String(n)) => n.parse().ok(),
+        Some(n) => n.as_i64(),
+        None => None,
+    };
+    let capabilities = strings("capabilities");
+    DeviceRequest {
+        driver: value
+            .get("driver")
+            .and_then(|d| d.as_str())
+            .map(str::to_string),
+        count,
+        device_ids: strings("device_ids"),
+        capabilities: if capabilities.is_empty() {
+            Vec::new()
+        } else {
+            vec![capabilities]
+        },
+        options: value
+            .get("options")
+            .and_then(|o| o.as_object())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        (k.clone(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -183,6 +315,9 @@ fn container_labels(
     out
 }
 
+/// The driver option that names a container's interface on a network (`interface_name`).
+const IFNAME: &str = "com.docker.network.endpoint.ifname";
+
 /// The project networks a container joins, with the user's aliases (and the service name, when
 /// Docker's aliases are how names resolve), or the `network_mode` it uses instead.
 fn networking(
@@ -194,9 +329,13 @@ fn networking(
     if let Some(mode) = &service.network_mode {
         return (Some(mode.clone()), Vec::new());
     }
-    let attachments = service
-        .networks
-        .iter()
+    // Higher `priority` first (compose connects in that order); the file's order otherwise.
+    let mut ordered: Vec<_> = service.networks.iter().collect();
+    ordered.sort_by_key(|(_, options)| {
+        std::cmp::Reverse(options.as_ref().and_then(|o| o.priority).unwrap_or(0))
+    });
+    let mut attachments: Vec<NetworkAttachment> = ordered
+        .into_iter()
         .map(|(key, options)| {
             let options = options.clone().unwrap_or_default();
             let mut aliases = match discovery {
@@ -213,9 +352,27 @@ fn networking(
                 aliases,
                 ipv4_address: options.ipv4_address,
                 ipv6_address: options.ipv6_address,
+                endpoint: EndpointOptions {
+                    mac_address: options.mac_address,
+                    link_local_ips: options.link_local_ips,
+                    driver_opts: {
+                        let mut opts = options.driver_opts;
+                        if let Some(name) = options.interface_name {
+                            opts.entry(IFNAME.to_string()).or_insert(name);
+                        }
+                        opts
+                    },
+                    gw_priority: options.gw_priority,
+                },
             }
         })
         .collect();
+    // The service's `mac_address` is its first network's, as compose gives it.
+    if let Some(first) = attachments.first_mut() {
+        if first.endpoint.mac_address.is_none() {
+            first.endpoint.mac_address = service.mac_address.clone();
+        }
+    }
     (None, attachments)
 }
 
@@ -252,7 +409,216 @@ fn mounts(desired: &Desired, service: &Service) -> Vec<Mount> {
                     .unwrap_or(true),
                 nocopy: v.volume.as_ref().is_some_and(|o| o.nocopy),
                 tmpfs_size: v.tmpfs.as_ref().and_then(|t| t.size).map(|s| s as i64),
+                options: MountOptions {
+                    propagation: v.bind.as_ref().and_then(|b| b.propagation.clone()),
+                    selinux: v.bind.as_ref().and_then(|b| b.selinux.clone()),
+                    recursive: v.bind.as_ref().and_then(|b| b.recursive.clone()),
+                    tmpfs_mode: v.tmpfs.as_ref().and_then(|t| t.mode),
+                    volume_labels: v
+                        .volume
+                        .as_ref()
+                        .map(|o| o.labels.clone())
+                        .unwrap_or_default(),
+                },
             })
         })
         .collect()
+}
+
+/// Whether a secret's or config's content is written into the container before it starts, as
+/// compose does for those that come from the environment or from `content`; those from a
+/// `file` are bind-mounted read-only instead.
+fn is_copied(object: &FileObject) -> bool {
+    object.environment.is_some() || object.content.is_some()
+}
+
+/// The service's secrets and configs, as compose v2 gives them to a container: a file source
+/// is bind-mounted read-only at its target (added to `mounts`, unless a volume is mounted
+/// there already); an environment or inline source is returned as a file to copy in before
+/// the start, owned by `uid`:`gid` (root by default) with `mode` (0444 by default). Secrets go
+/// to `/run/secrets/<target>` (default `<name>`), configs to `<target>` (default `/<name>`).
+/// External ones, which need swarm, are left out (the loader warns about them).
+fn file_references(
+    project: &Project,
+    service_name: &str,
+    service: &Service,
+    mounts: &mut Vec<Mount>,
+) -> Vec<ContainerFile> {
+    let model = &project.model;
+    let kinds = [
+        ("secret", "/run/secrets/", &service.secrets, &model.secrets),
+        ("config", "/", &service.configs, &model.configs),
+    ];
+    let mut files = Vec::new();
+    for (kind, base, references, objects) in kinds {
+        for reference in references {
+            let Some(object) = objects.get(&reference.source) else {
+                continue;
+            };
+            if object.external {
+                continue;
+            }
+            let target = file_target(base, reference);
+            if mounts.iter().any(|m| m.target == target)
+                || files.iter().any(|f: &ContainerFile| f.path == target)
+            {
+                continue;
+            }
+            if is_copied(object) {
+                files.push(ContainerFile {
+                    content: file_content(project, service_name, service, kind, reference, object),
+                    path: target,
+                    uid: owner_id(reference.uid.as_deref()),
+                    gid: owner_id(reference.gid.as_deref()),
+                    mode: reference.mode.map_or(0o444, |m| m.0),
+                    copy_owner: reference.uid.is_some() || reference.gid.is_some(),
+                });
+            } else if let Some(file) = &object.file {
+                mounts.push(Mount {
+                    kind: MountKind::Bind,
+                    source: Some(file.clone()),
+                    target,
+                    read_only: true,
+                    create_host_path: false,
+                    nocopy: false,
+                    tmpfs_size: None,
+                    options: Default::default(),
+                });
+            }
+        }
+    }
+    files
+}
+
+/// Where a secret or config goes: its target, under `base` when relative, else `base<name>`.
+fn file_target(base: &str, reference: &FileReference) -> String {
+    match reference.target.as_deref() {
+        Some(target) if target.starts_with('/') => target.to_string(),
+        Some(target) => format!("{base}{target}"),
+        None => format!("{base}{}", reference.source),
+    }
+}
+
+/// A numeric owner, as compose takes it; root when unset. Zero for what is not a number: its
+/// file's content is then that error (see `file_content`).
+fn owner_id(id: Option<&str>) -> u64 {
+    id.and_then(|id| id.parse().ok()).unwrap_or(0)
+}
+
+/// The content of a copied secret or config, or compose's error when it cannot be had.
+fn file_content(
+    project: &Project,
+    service_name: &str,
+    service: &Service,
+    kind: &str,
+    reference: &FileReference,
+    object: &FileObject,
+) -> Result<String, String> {
+    let name = object.name.as_deref().unwrap_or(&reference.source);
+    if service.read_only {
+        return Err(format!(
+            "cannot create {kind} {name:?} in read-only service {service_name}: `file` is the \
+             sole supported option"
+        ));
+    }
+    for id in [&reference.uid, &reference.gid].into_iter().flatten() {
+        if id.parse::<u64>().is_err() {
+            return Err(format!(
+                "{kind} {name:?}: uid and gid must be numbers, not {id:?}"
+            ));
+        }
+    }
+    if let Some(content) = &object.content {
+        return Ok(content.clone());
+    }
+    let variable = object.environment.as_deref().unwrap_or_default();
+    project.environment.get(variable).cloned().ok_or_else(|| {
+        format!("environment variable {variable:?} required by {kind} {name:?} is not set")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(source: &str, target: Option<&str>) -> FileReference {
+        FileReference {
+            source: source.into(),
+            target: target.map(str::to_string),
+            ..FileReference::default()
+        }
+    }
+
+    #[test]
+    fn secrets_go_under_run_secrets_and_configs_under_the_root() {
+        assert_eq!(
+            file_target("/run/secrets/", &reference("pw", None)),
+            "/run/secrets/pw"
+        );
+        assert_eq!(
+            file_target("/run/secrets/", &reference("pw", Some("db"))),
+            "/run/secrets/db"
+        );
+        assert_eq!(
+            file_target("/run/secrets/", &reference("pw", Some("/etc/pw"))),
+            "/etc/pw"
+        );
+        assert_eq!(file_target("/", &reference("app", None)), "/app");
+        assert_eq!(
+            file_target("/", &reference("app", Some("a.conf"))),
+            "/a.conf"
+        );
+    }
+
+    #[test]
+    fn volumes_from_names_a_service_or_a_container_with_an_optional_mode() {
+        let engine = |text: &str| VolumesFrom::parse(text).engine();
+        assert_eq!(
+            VolumesFrom::parse("db:ro").source,
+            super::super::VolumesSource::Service("db".into())
+        );
+        assert_eq!(engine("db:ro"), "db:ro");
+        assert_eq!(engine("container:cache"), "cache");
+        assert_eq!(engine("container:cache:rw"), "cache:rw");
+        assert_eq!(
+            VolumesFrom::parse("container:cache").source,
+            super::super::VolumesSource::Container("cache".into())
+        );
+    }
+
+    #[test]
+    fn an_owner_that_is_not_a_number_is_an_error_as_in_compose() {
+        let project = crate::spec::Project {
+            name: "p".into(),
+            working_dir: "/".into(),
+            compose_files: Vec::new(),
+            source_files: Vec::new(),
+            model: Default::default(),
+            all_profiles: Vec::new(),
+            disabled_services: Vec::new(),
+            environment: [("T".to_string(), "v".to_string())].into_iter().collect(),
+            warnings: Vec::new(),
+        };
+        let object = FileObject {
+            environment: Some("T".into()),
+            ..FileObject::default()
+        };
+        let content = |reference: &FileReference| {
+            file_content(
+                &project,
+                "s",
+                &Service::default(),
+                "secret",
+                reference,
+                &object,
+            )
+        };
+        let mut named = reference("tok", None);
+        assert_eq!(content(&named), Ok("v".to_string()));
+        named.uid = Some("www".into());
+        assert_eq!(
+            content(&named),
+            Err("secret \"tok\": uid and gid must be numbers, not \"www\"".to_string())
+        );
+    }
 }

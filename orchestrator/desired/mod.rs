@@ -137,6 +137,9 @@ pub struct ContainerSpec {
     /// Container ports exposed without publishing: `80/tcp`.
     pub exposed: Vec<String>,
     pub mounts: Vec<Mount>,
+    /// Files written into the container after it is created and before it starts: the
+    /// secrets and configs whose content comes from the environment or the file itself.
+    pub files: Vec<ContainerFile>,
     /// Networks in attachment order; the first is given at create time, the others are
     /// connected before start (API 1.41 takes one endpoint at create).
     pub networks: Vec<NetworkAttachment>,
@@ -177,6 +180,116 @@ pub struct ContainerSpec {
     pub ipc: Option<String>,
     pub log_driver: Option<String>,
     pub log_options: IndexMap<String, String>,
+    /// Legacy links `container:alias`: the `external_links`, then the executor adds those of
+    /// `service_links` once it knows the linked containers.
+    pub links: Vec<String>,
+    /// `links` to services of the project, resolved to their containers at create time.
+    pub service_links: Vec<ServiceLink>,
+    /// `volumes_from`, in order; a service is resolved to its first container at create time.
+    pub volumes_from: Vec<VolumesFrom>,
+    pub cpu: CpuOptions,
+    /// `mem_swappiness`.
+    pub memory_swappiness: Option<i64>,
+    /// `memswap_limit`: memory plus swap, in bytes (`-1`: unlimited).
+    pub memory_swap: Option<i64>,
+    pub oom_kill_disable: bool,
+    pub oom_score_adj: Option<i64>,
+    pub device_cgroup_rules: Vec<String>,
+    pub storage_opt: IndexMap<String, String>,
+    /// `cgroup`: the cgroup namespace, `host` or `private`.
+    pub cgroup: Option<String>,
+    pub cgroup_parent: Option<String>,
+    pub runtime: Option<String>,
+    pub userns_mode: Option<String>,
+    pub uts: Option<String>,
+    /// `gpus` and `deploy.resources.reservations.devices`.
+    pub device_requests: Vec<DeviceRequest>,
+}
+
+/// The CPU keys of a service, as the engine takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuOptions {
+    pub count: Option<i64>,
+    /// `cpu_percent`, a whole percentage.
+    pub percent: Option<i64>,
+    pub shares: Option<i64>,
+    pub period: Option<i64>,
+    pub quota: Option<i64>,
+    pub realtime_period: Option<i64>,
+    pub realtime_runtime: Option<i64>,
+    /// `cpuset`: the CPUs allowed (`0-3`, `0,1`).
+    pub cpuset: Option<String>,
+}
+
+/// A request for devices from a device driver (GPUs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceRequest {
+    pub driver: Option<String>,
+    /// `-1` for all.
+    pub count: Option<i64>,
+    pub device_ids: Vec<String>,
+    pub capabilities: Vec<Vec<String>>,
+    pub options: IndexMap<String, String>,
+}
+
+/// A `links` entry naming a service: `db` or `db:database`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceLink {
+    pub service: String,
+    /// The name the link gives (the service's name when none is written).
+    pub alias: String,
+}
+
+/// A `volumes_from` entry: `service[:ro|rw]` or `container:name[:ro|rw]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumesFrom {
+    pub source: VolumesSource,
+    /// `ro` or `rw`, when written.
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumesSource {
+    /// A service of the project: its first container.
+    Service(String),
+    /// A container, by name or ID.
+    Container(String),
+}
+
+impl VolumesFrom {
+    /// Reads `service[:mode]` or `container:name[:mode]`.
+    pub fn parse(text: &str) -> VolumesFrom {
+        let (source, rest) = match text.strip_prefix("container:") {
+            Some(rest) => {
+                let (name, mode) = split_mode(rest);
+                (VolumesSource::Container(name.to_string()), mode)
+            }
+            None => {
+                let (name, mode) = split_mode(text);
+                (VolumesSource::Service(name.to_string()), mode)
+            }
+        };
+        VolumesFrom { source, mode: rest }
+    }
+
+    /// The engine's `VolumesFrom` entry: `container[:mode]` (a service is resolved to its
+    /// container by the executor before the create).
+    pub fn engine(&self) -> String {
+        let container = match &self.source {
+            VolumesSource::Service(name) | VolumesSource::Container(name) => name,
+        };
+        match &self.mode {
+            Some(mode) => format!("{container}:{mode}"),
+            None => container.clone(),
+        }
+    }
+}
+
+fn split_mode(text: &str) -> (&str, Option<String>) {
+    match text.rsplit_once(':') {
+        Some((name, mode)) if matches!(mode, "ro" | "rw") => (name, Some(mode.to_string())),
+        _ => (text, None),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +319,39 @@ pub struct Mount {
     pub create_host_path: bool,
     pub nocopy: bool,
     pub tmpfs_size: Option<i64>,
+    /// The long syntax's other options.
+    pub options: MountOptions,
+}
+
+/// A mount's less common options, from the long syntax (and `z`/`Z` of the short one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Bind: `rprivate`, `private`, `rshared`, `shared`, `rslave`, `slave`.
+    pub propagation: Option<String>,
+    /// Bind: `z` (shared SELinux label) or `Z` (private).
+    pub selinux: Option<String>,
+    /// Bind: `enabled`, `disabled`, `writable`, `readonly`.
+    pub recursive: Option<String>,
+    /// Tmpfs: the file mode of its root.
+    pub tmpfs_mode: Option<u32>,
+    /// Volume: labels for a volume the engine creates on the fly.
+    pub volume_labels: IndexMap<String, String>,
+}
+
+/// A file copied into a container before it starts (a secret's or config's content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerFile {
+    /// Absolute path in the container.
+    pub path: String,
+    /// The content, or the error that keeps the container from being created (an unset
+    /// variable, a read-only root filesystem), worded as compose words it.
+    pub content: Result<String, String>,
+    pub uid: u64,
+    pub gid: u64,
+    pub mode: u32,
+    /// `uid` or `gid` was given: the engine is asked to keep the archive's owner (compose's
+    /// `CopyUIDGID`).
+    pub copy_owner: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +361,19 @@ pub struct NetworkAttachment {
     pub aliases: Vec<String>,
     pub ipv4_address: Option<String>,
     pub ipv6_address: Option<String>,
+    /// The endpoint's other settings.
+    pub endpoint: EndpointOptions,
+}
+
+/// A network endpoint's less common settings (`services.*.networks.*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOptions {
+    pub mac_address: Option<String>,
+    pub link_local_ips: Vec<String>,
+    /// `driver_opts`, with `interface_name` as `com.docker.network.endpoint.ifname`.
+    pub driver_opts: IndexMap<String, String>,
+    /// `gw_priority` (API 1.48).
+    pub gw_priority: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

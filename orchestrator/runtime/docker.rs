@@ -19,10 +19,11 @@ use bollard::errors::Error as BollardError;
 use bollard::exec::StartExecResults;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings, EventMessage,
-    EventMessageTypeEnum, ExecConfig, HealthConfig, HealthStatusEnum, HostConfig,
-    HostConfigLogConfig, Ipam, IpamConfig, Mount as EngineMount, MountPoint, MountTmpfsOptions,
-    MountType, MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+    ContainerSummaryStateEnum, DeviceMapping, DeviceRequest as EngineDeviceRequest,
+    EndpointIpamConfig, EndpointSettings, EventMessage, EventMessageTypeEnum, ExecConfig,
+    HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam, IpamConfig,
+    Mount as EngineMount, MountBindOptions, MountPoint, MountTmpfsOptions, MountType,
+    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
     PortBinding as EnginePortBinding, PortMap, ResourcesUlimits, RestartPolicy,
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
@@ -44,8 +45,8 @@ use super::{
     MountedVolume, Result, Runtime, RuntimeError, signal_number,
 };
 use crate::desired::{
-    ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
-    labels,
+    ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
+    NetworkAttachment, VolumesFrom, labels,
 };
 
 /// How long a request may wait for the engine's answer (a `stop` gets its timeout on top).
@@ -192,6 +193,37 @@ impl DockerRuntime {
             None | Some(Ok(_)) | Some(Err(BollardError::DockerContainerWaitError { .. })) => Ok(()),
             Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
         }
+    }
+
+    /// Writes a secret's or config's content into a created container, as compose does before
+    /// a start: a one-file archive extracted at `/`, which keeps the archive's mode, and its
+    /// owner when `copyUIDGID` is asked for.
+    async fn copy_file(&self, id: &str, file: &ContainerFile) -> Result<()> {
+        let content = file.content.as_deref().map_err(|m| RuntimeError::Engine {
+            message: m.to_string(),
+        })?;
+        let archive = file_archive(file, content).map_err(|e| RuntimeError::Engine {
+            message: format!("writing {}: {e}", file.path),
+        })?;
+        let mut options = UploadToContainerOptionsBuilder::new().path("/");
+        if file.copy_owner {
+            options = options.copy_uidgid("true");
+        }
+        self.docker
+            .upload_to_container(
+                id,
+                Some(options.build()),
+                bollard::body_full(archive.into()),
+            )
+            .await
+            .map_err(
+                |e| match map_error(e, &format!("container {id}"), Op::Other) {
+                    RuntimeError::Engine { message } => RuntimeError::Engine {
+                        message: format!("writing {}: {message}", file.path),
+                    },
+                    other => other,
+                },
+            )
     }
 
     async fn inspect(&self, id: &str) -> Result<ContainerInspectResponse> {
@@ -475,6 +507,11 @@ impl Runtime for DockerRuntime {
     }
 
     async fn create_container(&self, name: &str, spec: &ContainerSpec) -> Result<String> {
+        if let Some(Err(message)) = spec.files.iter().map(|f| &f.content).find(|c| c.is_err()) {
+            return Err(RuntimeError::Engine {
+                message: message.clone(),
+            });
+        }
         let translated = translate(spec, self.api);
         for path in &translated.create_paths {
             // Best effort: when it fails, the engine's error names the path.
@@ -506,6 +543,16 @@ impl Runtime for DockerRuntime {
                     },
                     other => other,
                 });
+            }
+        }
+        for file in &spec.files {
+            if let Err(error) = self.copy_file(&id, file).await {
+                let remove = RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build();
+                let _ = self.docker.remove_container(&id, Some(remove)).await;
+                return Err(error);
             }
         }
         Ok(id)
@@ -1690,6 +1737,28 @@ fn append_entry(
 
 // --- container create --------------------------------------------------------------------------
 
+/// A tar archive of one file at its absolute path (relative to `/`), with its mode and owner.
+fn file_archive(file: &ContainerFile, content: &str) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(file.mode);
+    header.set_uid(file.uid);
+    header.set_gid(file.gid);
+    header.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    header.set_entry_type(tar::EntryType::Regular);
+    builder.append_data(
+        &mut header,
+        file.path.trim_start_matches('/'),
+        content.as_bytes(),
+    )?;
+    builder.into_inner()
+}
+
 /// A `ContainerSpec` in the engine's terms.
 struct Translated {
     body: ContainerCreateBody,
@@ -1733,6 +1802,14 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
     for mount in &spec.mounts {
         match bind_string(mount) {
             Some(bind) => binds.push(bind),
+            None if mount.options.selinux.is_some() => {
+                // Only the `Binds` syntax carries an SELinux relabel.
+                tracing::warn!(
+                    "the bind mount at {} cannot be relabelled (z/Z): its path holds a `:` or `,`",
+                    mount.target
+                );
+                mounts.push(engine_mount(mount, api));
+            }
             None => {
                 if mount.kind == MountKind::Bind && mount.create_host_path {
                     if let Some(source) = &mount.source {
@@ -1741,7 +1818,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                         }
                     }
                 }
-                mounts.push(engine_mount(mount));
+                mounts.push(engine_mount(mount, api));
             }
         }
     }
@@ -1751,9 +1828,9 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
             (Some(mode), _) => (Some(mode.clone()), None, Vec::new()),
             (None, Some((first, rest))) => (
                 Some(first.network.clone()),
-                Some((first.network.clone(), endpoint(first))),
+                Some((first.network.clone(), endpoint(first, &spec.links, api))),
                 rest.iter()
-                    .map(|n| (n.network.clone(), endpoint(n)))
+                    .map(|n| (n.network.clone(), endpoint(n, &spec.links, api)))
                     .collect(),
             ),
             (None, None) => (None, None, Vec::new()),
@@ -1819,6 +1896,46 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         pid_mode: spec.pid.clone(),
         ipc_mode: spec.ipc.clone(),
         log_config,
+        cpu_count: spec.cpu.count,
+        cpu_percent: spec.cpu.percent,
+        cpu_shares: spec.cpu.shares,
+        cpu_period: spec.cpu.period,
+        cpu_quota: spec.cpu.quota,
+        cpu_realtime_period: spec.cpu.realtime_period,
+        cpu_realtime_runtime: spec.cpu.realtime_runtime,
+        cpuset_cpus: spec.cpu.cpuset.clone(),
+        memory_swappiness: spec.memory_swappiness,
+        memory_swap: spec.memory_swap,
+        oom_kill_disable: spec.oom_kill_disable.then_some(true),
+        oom_score_adj: spec.oom_score_adj,
+        device_cgroup_rules: non_empty(&spec.device_cgroup_rules),
+        storage_opt: non_empty_map(&spec.storage_opt),
+        cgroupns_mode: spec.cgroup.as_deref().and_then(|c| c.parse().ok()),
+        cgroup_parent: spec.cgroup_parent.clone(),
+        runtime: spec.runtime.clone(),
+        userns_mode: spec.userns_mode.clone(),
+        uts_mode: spec.uts.clone(),
+        device_requests: non_empty(
+            &spec
+                .device_requests
+                .iter()
+                .map(|d| EngineDeviceRequest {
+                    driver: d.driver.clone(),
+                    count: d.count,
+                    device_ids: non_empty(&d.device_ids),
+                    capabilities: non_empty(&d.capabilities),
+                    options: non_empty_map(&d.options),
+                })
+                .collect::<Vec<_>>(),
+        ),
+        links: non_empty(&spec.links),
+        volumes_from: non_empty(
+            &spec
+                .volumes_from
+                .iter()
+                .map(VolumesFrom::engine)
+                .collect::<Vec<_>>(),
+        ),
         ..Default::default()
     };
 
@@ -1855,19 +1972,56 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
 /// A bind mount that may create its host path goes through the `Binds` syntax (`src:dst[:ro]`),
 /// the only one with which the engine creates a missing source, as compose does. `None` for
 /// every other mount, and for paths that the syntax cannot carry (a `:` or `,` in them).
+///
+/// An SELinux relabel (`z`, `Z`) needs this syntax too; a `recursive` option needs the other.
 fn bind_string(mount: &Mount) -> Option<String> {
-    if mount.kind != MountKind::Bind || !mount.create_host_path {
+    let options = &mount.options;
+    let wanted = mount.create_host_path || options.selinux.is_some();
+    if mount.kind != MountKind::Bind || !wanted || options.recursive.is_some() {
         return None;
     }
     let source = mount.source.as_deref()?;
     if source.contains([':', ',']) || mount.target.contains([':', ',']) {
         return None;
     }
-    let mode = if mount.read_only { ":ro" } else { "" };
-    Some(format!("{source}:{}{mode}", mount.target))
+    let modes: Vec<&str> = [
+        mount.read_only.then_some("ro"),
+        options.selinux.as_deref(),
+        options.propagation.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match modes.is_empty() {
+        true => Some(format!("{source}:{}", mount.target)),
+        false => Some(format!("{source}:{}:{}", mount.target, modes.join(","))),
+    }
 }
 
-fn engine_mount(mount: &Mount) -> EngineMount {
+/// A bind's options in the `Mounts` syntax; `recursive: writable` and `readonly` need API 1.44,
+/// and are left out (with a warning) before it.
+fn bind_options(mount: &Mount, api: (usize, usize)) -> Option<MountBindOptions> {
+    let options = &mount.options;
+    let mut bind = MountBindOptions {
+        propagation: options.propagation.as_deref().and_then(|p| p.parse().ok()),
+        ..Default::default()
+    };
+    match options.recursive.as_deref() {
+        Some("disabled") => bind.non_recursive = Some(true),
+        Some(newer @ ("writable" | "readonly")) if api < (1, 44) => tracing::warn!(
+            "bind.recursive: {newer} at {} needs engine API 1.44; this engine has {}.{}",
+            mount.target,
+            api.0,
+            api.1
+        ),
+        Some("writable") => bind.read_only_non_recursive = Some(true),
+        Some("readonly") => bind.read_only_force_recursive = Some(true),
+        _ => {}
+    }
+    (bind != MountBindOptions::default()).then_some(bind)
+}
+
+fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
     let typ = match mount.kind {
         MountKind::Bind => MountType::BIND,
         MountKind::Volume => MountType::VOLUME,
@@ -1878,34 +2032,74 @@ fn engine_mount(mount: &Mount) -> EngineMount {
         source: mount.source.clone().filter(|s| !s.is_empty()),
         typ: Some(typ),
         read_only: mount.read_only.then_some(true),
-        volume_options: (mount.kind == MountKind::Volume && mount.nocopy).then(|| {
-            MountVolumeOptions {
-                no_copy: Some(true),
-                ..Default::default()
-            }
+        bind_options: match mount.kind {
+            MountKind::Bind => bind_options(mount, api),
+            _ => None,
+        },
+        volume_options: (mount.kind == MountKind::Volume
+            && (mount.nocopy || !mount.options.volume_labels.is_empty()))
+        .then(|| MountVolumeOptions {
+            no_copy: mount.nocopy.then_some(true),
+            labels: non_empty_map(&mount.options.volume_labels),
+            ..Default::default()
         }),
-        tmpfs_options: (mount.kind == MountKind::Tmpfs && mount.tmpfs_size.is_some()).then(|| {
-            MountTmpfsOptions {
-                size_bytes: mount.tmpfs_size,
-                ..Default::default()
-            }
+        tmpfs_options: (mount.kind == MountKind::Tmpfs
+            && (mount.tmpfs_size.is_some() || mount.options.tmpfs_mode.is_some()))
+        .then(|| MountTmpfsOptions {
+            size_bytes: mount.tmpfs_size,
+            mode: mount.options.tmpfs_mode.map(i64::from),
+            ..Default::default()
         }),
         ..Default::default()
     }
 }
 
-fn endpoint(attachment: &NetworkAttachment) -> EndpointSettings {
-    let ipam =
-        (attachment.ipv4_address.is_some() || attachment.ipv6_address.is_some()).then(|| {
-            EndpointIpamConfig {
-                ipv4_address: attachment.ipv4_address.clone(),
-                ipv6_address: attachment.ipv6_address.clone(),
-                link_local_ips: None,
-            }
-        });
+/// A network endpoint, with the container's links (on a user-defined network the engine
+/// resolves a link's alias through the endpoint, as compose gives it).
+///
+/// A MAC address per endpoint is API 1.44, a gateway priority 1.48: before, they are left out
+/// with a warning.
+fn endpoint(
+    attachment: &NetworkAttachment,
+    links: &[String],
+    api: (usize, usize),
+) -> EndpointSettings {
+    let options = &attachment.endpoint;
+    let ipam = (attachment.ipv4_address.is_some()
+        || attachment.ipv6_address.is_some()
+        || !options.link_local_ips.is_empty())
+    .then(|| EndpointIpamConfig {
+        ipv4_address: attachment.ipv4_address.clone(),
+        ipv6_address: attachment.ipv6_address.clone(),
+        link_local_ips: non_empty(&options.link_local_ips),
+    });
+    let since = |what: &str, version: (usize, usize), value: Option<&str>| {
+        if value.is_some() && api < version {
+            tracing::warn!(
+                "{what} on network {} needs engine API {}.{}; this engine has {}.{}",
+                attachment.network,
+                version.0,
+                version.1,
+                api.0,
+                api.1
+            );
+            return false;
+        }
+        true
+    };
+    let mac = options.mac_address.as_deref();
+    let priority = options.gw_priority.map(|p| p.to_string());
     EndpointSettings {
         aliases: non_empty(&attachment.aliases),
+        links: non_empty(links),
         ipam_config: ipam,
+        mac_address: mac
+            .filter(|_| since("mac_address", (1, 44), mac))
+            .map(str::to_string),
+        driver_opts: non_empty_map(&options.driver_opts),
+        gw_priority: options
+            .gw_priority
+            .filter(|_| since("gw_priority", (1, 48), priority.as_deref())),
         ..Default::default()
     }
 }
@@ -1953,6 +2147,7 @@ mod tests {
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
             ipv4_address: None,
             ipv6_address: None,
+            endpoint: Default::default(),
         }
     }
 
@@ -2047,6 +2242,96 @@ mod tests {
     }
 
     #[test]
+    fn the_resource_keys_and_mount_options_reach_the_host_config() {
+        let spec = ContainerSpec {
+            cpu: crate::desired::CpuOptions {
+                shares: Some(512),
+                cpuset: Some("0".into()),
+                realtime_runtime: Some(0),
+                ..Default::default()
+            },
+            memory_swappiness: Some(10),
+            oom_kill_disable: true,
+            cgroup: Some("private".into()),
+            device_requests: vec![crate::desired::DeviceRequest {
+                count: Some(-1),
+                capabilities: vec![vec!["gpu".into()]],
+                ..Default::default()
+            }],
+            mounts: vec![
+                Mount {
+                    kind: MountKind::Bind,
+                    source: Some("/srv/a".into()),
+                    target: "/a".into(),
+                    read_only: true,
+                    create_host_path: false,
+                    nocopy: false,
+                    tmpfs_size: None,
+                    options: crate::desired::MountOptions {
+                        selinux: Some("z".into()),
+                        propagation: Some("rshared".into()),
+                        ..Default::default()
+                    },
+                },
+                Mount {
+                    kind: MountKind::Bind,
+                    source: Some("/srv/b".into()),
+                    target: "/b".into(),
+                    read_only: false,
+                    create_host_path: true,
+                    nocopy: false,
+                    tmpfs_size: None,
+                    options: crate::desired::MountOptions {
+                        recursive: Some("readonly".into()),
+                        ..Default::default()
+                    },
+                },
+            ],
+            networks: vec![NetworkAttachment {
+                endpoint: crate::desired::EndpointOptions {
+                    mac_address: Some("02:42:ac:11:00:99".into()),
+                    ..Default::default()
+                },
+                ..attachment("n", &[])
+            }],
+            ..ContainerSpec::default()
+        };
+        let host = translate(&spec, API_1_41).body.host_config.unwrap();
+        assert_eq!(host.cpu_shares, Some(512));
+        assert_eq!(host.cpuset_cpus.as_deref(), Some("0"));
+        assert_eq!(host.cpu_realtime_runtime, Some(0));
+        assert_eq!(host.memory_swappiness, Some(10));
+        assert_eq!(host.oom_kill_disable, Some(true));
+        assert_eq!(
+            host.cgroupns_mode,
+            Some(bollard::models::HostConfigCgroupnsModeEnum::PRIVATE)
+        );
+        let requests = host.device_requests.unwrap();
+        assert_eq!(requests[0].count, Some(-1));
+        assert_eq!(host.binds.unwrap(), vec!["/srv/a:/a:ro,z,rshared"]);
+        // `recursive: readonly` is API 1.44: on 1.41 the mount goes without it.
+        let mounts = host.mounts.unwrap();
+        assert_eq!(mounts[0].bind_options, None);
+        let newer = translate(&spec, (1, 44)).body;
+        let options = newer.host_config.clone().unwrap().mounts.unwrap()[0]
+            .bind_options
+            .clone();
+        assert_eq!(options.unwrap().read_only_force_recursive, Some(true));
+        let endpoints = |body: &ContainerCreateBody| {
+            body.networking_config
+                .as_ref()
+                .unwrap()
+                .endpoints_config
+                .as_ref()
+                .unwrap()["n"]
+                .mac_address
+                .clone()
+        };
+        assert_eq!(endpoints(&translate(&spec, API_1_41).body), None);
+        assert_eq!(endpoints(&newer).as_deref(), Some("02:42:ac:11:00:99"));
+    }
+
+    #[test]
     fn mounts_binds_and_restart_policy() {
         let spec = ContainerSpec {
             image: "img".into(),
@@ -2059,6 +2344,7 @@ mod tests {
                     create_host_path: true,
                     nocopy: false,
                     tmpfs_size: None,
+                    options: Default::default(),
                 },
                 Mount {
                     kind: MountKind::Bind,
@@ -2068,6 +2354,7 @@ mod tests {
                     create_host_path: false,
                     nocopy: false,
                     tmpfs_size: None,
+                    options: Default::default(),
                 },
                 Mount {
                     kind: MountKind::Volume,
@@ -2077,6 +2364,7 @@ mod tests {
                     create_host_path: false,
                     nocopy: true,
                     tmpfs_size: None,
+                    options: Default::default(),
                 },
                 Mount {
                     kind: MountKind::Volume,
@@ -2086,6 +2374,7 @@ mod tests {
                     create_host_path: false,
                     nocopy: false,
                     tmpfs_size: None,
+                    options: Default::default(),
                 },
                 Mount {
                     kind: MountKind::Tmpfs,
@@ -2095,6 +2384,7 @@ mod tests {
                     create_host_path: false,
                     nocopy: false,
                     tmpfs_size: Some(1 << 20),
+                    options: Default::default(),
                 },
             ],
             ..Default::default()
@@ -2135,6 +2425,7 @@ mod tests {
                 create_host_path: true,
                 nocopy: false,
                 tmpfs_size: None,
+                options: Default::default(),
             }],
             ..Default::default()
         };

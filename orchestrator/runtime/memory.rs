@@ -1094,6 +1094,7 @@ mod tests {
                 aliases: vec![],
                 ipv4_address: None,
                 ipv6_address: None,
+                endpoint: Default::default(),
             });
         assert!(rt.create_container("x", &with_network).await.is_err());
     }
@@ -1272,6 +1273,7 @@ mod tests {
             create_host_path: false,
             nocopy: false,
             tmpfs_size: None,
+            options: Default::default(),
         });
         let a = rt.create_container("a", &s).await.unwrap();
         let b = rt.create_container("b", &s).await.unwrap();

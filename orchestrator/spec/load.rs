@@ -135,6 +135,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     normalize::normalize(&mut model, &mut context, &root, &project_dir)?;
     validate::validate(&model, &root, &selection)?;
     normalize::without_unused_resources(&mut model);
+    super::unapplied::warn(&root, &mut context.warnings);
 
     let mut source_files = compose_files.clone();
     source_files.append(&mut context.source_files);

@@ -18,6 +18,7 @@ pub mod paths;
 pub mod profiles;
 pub mod short;
 pub mod suggest;
+pub mod unapplied;
 pub mod validate;
 pub mod yaml;
 
