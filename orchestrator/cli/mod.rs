@@ -1,13 +1,19 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
 mod config;
+mod create;
 mod down;
+mod each;
 mod engine;
+mod kill;
 mod lifecycle;
 mod logs;
 mod output;
+mod pause;
 mod progress;
 mod ps;
+mod rm;
+mod scale;
 mod supervise;
 mod up;
 mod watch;
@@ -80,6 +86,18 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Converge, then re-converge, sync or rebuild as the project's files change
     Watch(watch::WatchArgs),
+    /// Force stop service containers
+    Kill(kill::KillArgs),
+    /// Removes stopped service containers
+    Rm(rm::RmArgs),
+    /// Creates containers for a service
+    Create(create::CreateArgs),
+    /// Pause services
+    Pause(pause::PauseArgs),
+    /// Unpause services
+    Unpause(pause::PauseArgs),
+    /// Scale services
+    Scale(scale::ScaleArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -111,6 +129,12 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
+            Command::Kill(args) => kill::run(global, args).await,
+            Command::Rm(args) => rm::run(global, args).await,
+            Command::Create(args) => create::run(global, args).await,
+            Command::Pause(args) => pause::run(global, args, true).await,
+            Command::Unpause(args) => pause::run(global, args, false).await,
+            Command::Scale(args) => scale::run(global, args).await,
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };

@@ -738,6 +738,20 @@ impl Runtime for DockerRuntime {
             output,
         })
     }
+
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .pause_container(id)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .unpause_container(id)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
 }
 
 // --- events --------------------------------------------------------------------------------------

@@ -968,6 +968,27 @@ impl Runtime for MemoryRuntime {
             output: String::new(),
         })
     }
+
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("pause_container", id)?;
+        let i = s.running(id)?;
+        s.change_state(i, ContainerState::Paused, None);
+        Ok(())
+    }
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("unpause_container", id)?;
+        let i = s.find(id)?;
+        if s.containers[i].engine.state != ContainerState::Paused {
+            return Err(RuntimeError::Engine {
+                message: format!("Container {} is not paused", s.containers[i].engine.id),
+            });
+        }
+        s.change_state(i, ContainerState::Running, None);
+        Ok(())
+    }
 }
 
 /// The names of a tar archive's entries, in order.

@@ -345,4 +345,11 @@ pub trait Runtime: Send + Sync {
     async fn upload_archive(&self, id: &str, dir: &str, archive: Vec<u8>) -> Result<()>;
     /// Runs a command in a running container and waits for it to end.
     async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput>;
+
+    // --- compose's smaller verbs (`pause`, `unpause`, …) ---
+
+    /// Freezes every process of a running container (`docker pause`).
+    async fn pause_container(&self, id: &str) -> Result<()>;
+    /// Thaws a paused container (`docker unpause`).
+    async fn unpause_container(&self, id: &str) -> Result<()>;
 }

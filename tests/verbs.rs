@@ -1,0 +1,385 @@
+//! compose's smaller verbs against the real engine, through the real binary, compared with
+//! `docker compose` (v2) where it prints the same thing: `kill`, `rm`, `create`, `pause`,
+//! `unpause`, `scale`, and how a running supervisor treats what they do.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use support::{
+    Cleanup, busybox_image, inspect_if_exists, project_containers, unique_project, wait_until,
+    wharf_command,
+};
+
+/// A project directory with its own state directory, and the guard that removes what it made.
+struct Project {
+    name: String,
+    dir: tempfile::TempDir,
+    state: tempfile::TempDir,
+    _cleanup: Cleanup,
+}
+
+impl Project {
+    fn new(prefix: &str, compose: &str) -> Project {
+        let name = unique_project(prefix);
+        let project = Project {
+            _cleanup: Cleanup::new(&name),
+            name,
+            dir: tempfile::tempdir().unwrap(),
+            state: tempfile::tempdir().unwrap(),
+        };
+        project.write(compose);
+        project
+    }
+
+    /// Writes `compose.yaml`, with `IMAGE` standing for the test image.
+    fn write(&self, compose: &str) {
+        std::fs::write(
+            self.path().join("compose.yaml"),
+            compose.replace("IMAGE", busybox_image()),
+        )
+        .unwrap();
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn wharf(&self, args: &[&str]) -> Output {
+        wharf_command(&self.name, self.path(), self.state.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs wharf, insists on success, and returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.wharf(args);
+        assert!(
+            out.status.success(),
+            "wharf {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `docker compose -p NAME ARGS` (v2) in the project's directory.
+    fn compose(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .args(["compose", "-p", &self.name])
+            .args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn containers(&self) -> BTreeMap<String, String> {
+        project_containers(&self.name)
+    }
+
+    fn container(&self, service: &str, n: u32) -> String {
+        format!("{}-{service}-{n}", self.name)
+    }
+
+    fn state_of(&self, service: &str, n: u32) -> String {
+        inspect_if_exists(&self.container(service, n), "{{.State.Status}}")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.state.path().join(&self.name).join("supervisor.log"))
+            .unwrap_or_default()
+    }
+
+    /// Makes the detached supervisor plan for the whole project once more, and waits until it
+    /// has: `db-1` removed behind its back is recreated.
+    fn resync(&self) {
+        self.resync_with("db");
+    }
+
+    fn resync_with(&self, service: &str) {
+        let name = self.container(service, 1);
+        support::docker(&["rm", "-f", &name]);
+        self.until(&format!("{name} recreated by the supervisor"), || {
+            self.state_of(service, 1) == "running"
+        });
+    }
+
+    fn until(&self, what: &str, condition: impl Fn() -> bool) {
+        wait_until(what, Duration::from_secs(10), condition, || self.log());
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Two long-running services; `web` has a restart policy, an anonymous volume and reports a
+/// SIGHUP in its log instead of dying from it.
+const SLEEPERS: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'echo got-hup' HUP; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    restart: always
+    volumes: ["/anon"]
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+"#;
+
+/// The project's anonymous volumes (those of its containers that no file names).
+fn volumes_of(container: &str) -> Vec<String> {
+    inspect_if_exists(container, "{{range .Mounts}}{{.Name}} {{end}}")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+fn volume_exists(name: &str) -> bool {
+    !inspect_if_exists(name, "{{.Name}}").is_empty()
+}
+
+#[test]
+fn kill_sends_the_signal_and_a_supervisor_leaves_a_killed_service_down() {
+    let p = Project::new("vb-kill", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    let web = p.container("web", 1);
+    let id = inspect_if_exists(&web, "{{.Id}}");
+
+    // A signal that does not end the container: delivered, and the service stays supervised.
+    let out = p.wharf(&["kill", "-s", "HUP", "web"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("Container {web}  Killed")),
+        "{}",
+        stderr(&out)
+    );
+    p.until("web logged the SIGHUP", || {
+        String::from_utf8_lossy(&p.wharf(&["logs", "web"]).stdout).contains("got-hup")
+    });
+    assert_eq!(p.state_of("web", 1), "running");
+
+    // SIGKILL: down, and left down by the supervisor even with `restart: always`, as the
+    // engine leaves a container killed through its API.
+    let out = p.wharf(&["kill", "web"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.state_of("web", 1), "exited");
+    assert_eq!(inspect_if_exists(&web, "{{.State.ExitCode}}"), "137");
+    p.until("the supervisor saw the kill", || {
+        p.log().contains(&format!("{web} stopped by the user"))
+    });
+    p.resync();
+    assert_eq!(p.state_of("web", 1), "exited", "{}", p.log());
+
+    // Nothing left to kill: compose's message and success, like compose on the same project.
+    p.ok(&["kill", "db"]);
+    let out = p.wharf(&["kill"]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out).trim(), "no container to kill");
+    let theirs = p.compose(&["kill"]);
+    assert!(theirs.status.success());
+    assert_eq!(stderr(&theirs).trim(), "no container to kill");
+
+    // `start` gives the service back to the supervisor: the very same container runs again.
+    p.ok(&["start"]);
+    assert_eq!(p.state_of("web", 1), "running");
+    assert_eq!(inspect_if_exists(&web, "{{.Id}}"), id);
+
+    let out = p.wharf(&["kill", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).trim(), "error: no such service: nosuch");
+}
+
+#[test]
+fn kill_remove_orphans_removes_the_containers_of_services_gone_from_the_file() {
+    let p = Project::new("vb-kill-orphans", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    let db_only = format!(
+        "services:\n  db:{}",
+        SLEEPERS.split("  db:").nth(1).unwrap()
+    );
+    p.write(&db_only);
+    let out = p.wharf(&["kill", "--remove-orphans"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names: Vec<String> = p.containers().into_keys().collect();
+    assert_eq!(names, [p.container("db", 1)]);
+    assert_eq!(p.state_of("db", 1), "exited");
+}
+
+#[test]
+fn pause_is_left_paused_by_the_supervisor_until_unpause() {
+    let p = Project::new("vb-pause", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    let out = p.wharf(&["pause", "web"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("Container {}  Paused", p.container("web", 1))));
+    assert_eq!(p.state_of("web", 1), "paused");
+    p.resync();
+    assert_eq!(p.state_of("web", 1), "paused", "{}", p.log());
+    // Nor does `up` unpause it (compose's `up` leaves a paused container as it is).
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.state_of("web", 1), "paused");
+
+    // Pausing it again is the engine's error, once, and a failure, as with compose.
+    let out = p.wharf(&["pause", "web"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error: ") && stderr(&out).contains("already paused"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.compose(&["pause", "web"]).status.code(), Some(1));
+
+    let out = p.wharf(&["unpause"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "db is not paused: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("is not paused"), "{}", stderr(&out));
+    assert_eq!(p.state_of("web", 1), "running");
+    p.ok(&["pause"]);
+    assert_eq!(
+        (p.state_of("web", 1), p.state_of("db", 1)),
+        ("paused".into(), "paused".into())
+    );
+    p.ok(&["unpause"]);
+    assert_eq!(
+        (p.state_of("web", 1), p.state_of("db", 1)),
+        ("running".into(), "running".into())
+    );
+}
+
+#[test]
+fn rm_removes_stopped_containers_asks_first_and_keeps_named_volumes() {
+    let p = Project::new("vb-rm", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    let web = p.container("web", 1);
+    let anon = volumes_of(&web);
+    assert_eq!(anon.len(), 1, "{anon:?}");
+
+    let out = p.wharf(&["rm", "-f"]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out).trim(), "No stopped containers");
+    assert_eq!(
+        stderr(&p.compose(&["rm", "-f"])).trim(),
+        "No stopped containers"
+    );
+
+    p.ok(&["stop", "web"]);
+    // Without -f it asks; no answer is a no, as with compose, which says the same first.
+    let ours = p.ok(&["rm"]);
+    let theirs = p.compose(&["rm"]);
+    assert_eq!(ours.trim(), format!("Going to remove {web}"));
+    assert_eq!(String::from_utf8_lossy(&theirs.stdout).trim(), ours.trim());
+    assert!(p.containers().contains_key(&web));
+
+    let out = p.wharf(&["rm", "-f", "-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("Container {web}  Removed")));
+    assert!(!p.containers().contains_key(&web));
+    assert!(!volume_exists(&anon[0]), "-v removes the anonymous volume");
+    assert_eq!(
+        p.state_of("db", 1),
+        "running",
+        "rm leaves running containers alone"
+    );
+
+    // `rm -s`: stopped, then removed; the supervisor does not bring the service back.
+    let out = p.wharf(&["rm", "-s", "-f", "db"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+    p.ok(&["up", "-d", "--no-deps", "web"]);
+    let names: Vec<String> = p.containers().into_keys().collect();
+    assert_eq!(names, std::slice::from_ref(&web), "{}", p.log());
+}
+
+#[test]
+fn rm_keeps_anonymous_volumes_without_v() {
+    let p = Project::new("vb-rm-keep", SLEEPERS);
+    p.ok(&["up", "-d", "web"]);
+    let web = p.container("web", 1);
+    let anon = volumes_of(&web);
+    p.ok(&["rm", "-s", "-f"]);
+    assert!(p.containers().is_empty());
+    assert!(volume_exists(&anon[0]), "without -v the volume stays");
+    support::docker(&["volume", "rm", &anon[0]]);
+}
+
+#[test]
+fn create_leaves_containers_created_and_a_supervisor_does_not_start_them() {
+    let p = Project::new("vb-create", SLEEPERS);
+    p.ok(&["up", "-d", "web"]);
+    let out = p.wharf(&["create", "db"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("Container {}  Created", p.container("db", 1))),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.state_of("db", 1), "created");
+    // compose sees the same state.
+    let theirs = p.compose(&["ps", "-a", "--format", "{{.Name}} {{.State}}"]);
+    let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+    assert!(
+        theirs.contains(&format!("{} created", p.container("db", 1))),
+        "{theirs}"
+    );
+    p.resync_with("web");
+    assert_eq!(p.state_of("db", 1), "created", "{}", p.log());
+    p.ok(&["start", "db"]);
+    assert_eq!(p.state_of("db", 1), "running");
+
+    // `up --no-start` after a change: replaced by a created container, nothing started.
+    let changed = SLEEPERS.replace("sleep 3600", "sleep 3601");
+    p.write(&changed);
+    let db = inspect_if_exists(&p.container("db", 1), "{{.Id}}");
+    p.ok(&["up", "--no-start", "db"]);
+    assert_ne!(inspect_if_exists(&p.container("db", 1), "{{.Id}}"), db);
+    assert_eq!(p.state_of("db", 1), "created");
+    assert_eq!(p.state_of("web", 1), "running");
+}
+
+#[test]
+fn scale_changes_replicas_and_the_supervisor_keeps_the_counts() {
+    let p = Project::new("vb-scale", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    p.ok(&["scale", "web=3"]);
+    for n in 1..=3 {
+        assert_eq!(p.state_of("web", n), "running", "web-{n}");
+    }
+    p.ok(&["scale", "--no-deps", "db=2", "web=2"]);
+    let names: Vec<String> = p.containers().into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            p.container("db", 1),
+            p.container("db", 2),
+            p.container("web", 1),
+            p.container("web", 2)
+        ]
+    );
+    // A replica removed behind wharf's back comes back: the counts are the supervisor's now.
+    support::docker(&["rm", "-f", &p.container("web", 2)]);
+    p.until("web-2 recreated", || p.state_of("web", 2) == "running");
+    p.ok(&["scale", "db=1"]);
+    assert_eq!(p.state_of("web", 2), "running", "web keeps its count");
+    assert!(!p.containers().contains_key(&p.container("db", 2)));
+
+    let out = p.wharf(&["scale", "nosuch=2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nosuch"), "{}", stderr(&out));
+    assert_eq!(p.compose(&["scale", "nosuch=2"]).status.code(), Some(1));
+    assert_ne!(p.wharf(&["scale", "web=x"]).status.code(), Some(0));
+    assert_ne!(p.wharf(&["scale"]).status.code(), Some(0));
+}
