@@ -383,3 +383,160 @@ fn scale_changes_replicas_and_the_supervisor_keeps_the_counts() {
     assert_ne!(p.wharf(&["scale", "web=x"]).status.code(), Some(0));
     assert_ne!(p.wharf(&["scale"]).status.code(), Some(0));
 }
+
+/// Standard output, standard error (both trimmed at the end) and the exit code.
+type Printed = (String, String, Option<i32>);
+
+/// What wharf and compose print for the same arguments.
+fn both(p: &Project, args: &[&str]) -> (Printed, Printed) {
+    let text = |out: Output| {
+        (
+            String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
+            stderr(&out).trim_end().to_string(),
+            out.status.code(),
+        )
+    };
+    (text(p.wharf(args)), text(p.compose(args)))
+}
+
+const PUBLISHED: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    ports: ["127.0.0.1::80", "127.0.0.1::81/udp"]
+    deploy:
+      replicas: 2
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+"#;
+
+#[test]
+fn port_images_and_top_print_what_compose_prints() {
+    let p = Project::new("vb-port", PUBLISHED);
+    p.ok(&["up", "-d"]);
+    for args in [
+        &["port", "web", "80"][..],
+        &["port", "--protocol", "udp", "web", "81"],
+        &["port", "--index", "2", "web", "80"],
+        &["images", "-q"],
+        &["images", "db"],
+    ] {
+        let (ours, theirs) = both(&p, args);
+        assert_eq!(ours, theirs, "wharf {args:?}");
+        assert!(!ours.0.is_empty(), "{args:?} printed nothing");
+    }
+    let port = p.ok(&["port", "web", "80"]);
+    assert!(port.trim().starts_with("127.0.0.1:"), "{port}");
+
+    // The failures: the same message (wharf's with `error: `) and exit code.
+    for args in [
+        &["port", "web", "82"][..],
+        &["port", "--index", "3", "web", "80"],
+    ] {
+        let ((_, ours, ours_code), (_, theirs, theirs_code)) = both(&p, args);
+        assert_eq!(ours, format!("error: {theirs}"), "wharf {args:?}");
+        assert_eq!((ours_code, theirs_code), (Some(1), Some(1)));
+    }
+
+    // `images` in JSON is the same document; the table the same but for the age's words,
+    // which may cross a boundary between the two runs.
+    let ((ours, _, _), (theirs, _, _)) = both(&p, &["images", "--format", "json"]);
+    // compose's order is not stable (a map's): compared by container name.
+    let by_name = |text: &str| {
+        let mut items: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+        items.sort_by_key(|item| item["ContainerName"].as_str().unwrap().to_string());
+        items
+    };
+    assert_eq!(by_name(&ours), by_name(&theirs));
+    assert_eq!(by_name(&ours).len(), 3);
+    let ((ours, _, _), (theirs, _, _)) = both(&p, &["images"]);
+    let without_age = |table: &str| -> Vec<String> {
+        table
+            .lines()
+            .map(|l| l.split("   ").take(6).collect::<Vec<_>>().join("|"))
+            .collect()
+    };
+    assert_eq!(without_age(&ours), without_age(&theirs));
+    assert!(ours.starts_with("CONTAINER "), "{ours}");
+
+    // `top`: the same processes under the same columns (CPU and times may move between runs).
+    let ((ours, _, _), (theirs, _, _)) = both(&p, &["top"]);
+    let stable = |table: &str| -> Vec<String> {
+        table
+            .lines()
+            .map(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {} {}", cells[0], cells[1], cells[2], cells[3])
+            })
+            .collect()
+    };
+    assert_eq!(stable(&ours), stable(&theirs));
+    assert_eq!(ours.lines().count(), 1 + 3 * 2, "{ours}");
+    assert!(ours.starts_with("SERVICE  #   UID"), "{ours}");
+}
+
+#[test]
+fn ls_lists_wharf_and_compose_projects_as_compose_does() {
+    let ours = Project::new("vb-ls-a", PUBLISHED);
+    ours.ok(&["up", "-d"]);
+    ours.ok(&["stop", "db"]);
+    // A project that compose made, in another directory.
+    let theirs = Project::new("vb-ls-b", SLEEPERS);
+    let up = theirs.compose(&["up", "-d", "db"]);
+    assert!(up.status.success(), "{}", stderr(&up));
+    // Both projects' names begin so, and no other test's do.
+    let filter = "name=wt-vb-ls-".to_string();
+    for args in [
+        vec!["ls", "--filter", filter.as_str()],
+        vec!["ls", "-a", "--filter", filter.as_str()],
+        vec!["ls", "-a", "-q", "--filter", filter.as_str()],
+        vec!["ls", "-a", "--format", "json", "--filter", filter.as_str()],
+    ] {
+        let (mine, compose) = both(&ours, &args);
+        assert_eq!(mine, compose, "wharf {args:?}");
+    }
+    let (table, _, _) = both(&ours, &["ls", "-a", "--filter", &filter]).0;
+    let config = ours.path().join("compose.yaml");
+    let line = |name: &str| -> String {
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default();
+        line.split("   ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    assert_eq!(
+        line(&ours.name),
+        format!("{}|exited(1), running(2)|{}", ours.name, config.display()),
+        "{table}"
+    );
+    assert!(line(&theirs.name).contains("|running(1)|"), "{table}");
+    let out = ours.wharf(&["ls", "--filter", "status=running"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn version_prints_wharfs_version_in_composes_shapes() {
+    let p = Project::new("vb-version", SLEEPERS);
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        p.ok(&["version"]).trim(),
+        format!("wharf version v{version}")
+    );
+    assert_eq!(p.ok(&["version", "--short"]).trim(), version);
+    let json: serde_json::Value =
+        serde_json::from_str(&p.ok(&["version", "--format", "json"])).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({ "version": format!("v{version}") })
+    );
+    // compose prints the same keys.
+    let theirs = p.compose(&["version", "--format", "json"]);
+    let theirs: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
+    assert!(theirs.get("version").is_some());
+}

@@ -61,6 +61,10 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, ExitC
     };
     if args.remove_orphans {
         let orphans = containers(&observed, &[], |c| orphan(&c.service));
+        // A supervisor started before the file changed still counts them as its own.
+        let mut services: Vec<&str> = orphans.iter().map(|c| c.service.as_str()).collect();
+        services.dedup();
+        each::mark_stopped(&StateDir::of(session.name()), services);
         each::each(&orphans, "Removed", |c| {
             runtime.remove_container(&c.id, false)
         })

@@ -5,17 +5,23 @@ mod create;
 mod down;
 mod each;
 mod engine;
+mod images;
 mod kill;
 mod lifecycle;
 mod logs;
+mod ls;
 mod output;
 mod pause;
+mod port;
 mod progress;
 mod ps;
 mod rm;
 mod scale;
 mod supervise;
+mod table;
+mod top;
 mod up;
+mod version;
 mod watch;
 
 use std::path::PathBuf;
@@ -98,6 +104,16 @@ pub enum Command {
     Unpause(pause::PauseArgs),
     /// Scale services
     Scale(scale::ScaleArgs),
+    /// Print the public port for a port binding
+    Port(port::PortArgs),
+    /// Display the running processes
+    Top(top::TopArgs),
+    /// List images used by the created containers
+    Images(images::ImagesArgs),
+    /// List running compose projects
+    Ls(ls::LsArgs),
+    /// Show the wharf version information
+    Version(version::VersionArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -135,11 +151,17 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Pause(args) => pause::run(global, args, true).await,
             Command::Unpause(args) => pause::run(global, args, false).await,
             Command::Scale(args) => scale::run(global, args).await,
+            Command::Port(args) => port::run(global, args).await,
+            Command::Top(args) => top::run(global, args).await,
+            Command::Images(args) => images::run(global, args).await,
+            Command::Ls(args) => ls::run(args).await,
+            Command::Version(_) => unreachable!("not an engine command"),
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };
     match &cli.command {
         Command::Config(args) => config::run(global, args),
+        Command::Version(args) => version::run(args),
         Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -989,6 +989,53 @@ impl Runtime for MemoryRuntime {
         s.change_state(i, ContainerState::Running, None);
         Ok(())
     }
+
+    /// One process: the container's command.
+    async fn top(&self, id: &str) -> Result<super::ProcessList> {
+        let mut s = self.lock();
+        s.call("top", id)?;
+        let i = s.running(id)?;
+        let command = s.containers[i]
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.command.clone())
+            .unwrap_or_default();
+        Ok(super::ProcessList {
+            titles: vec!["PID".into(), "CMD".into()],
+            processes: vec![vec!["1".into(), command.join(" ")]],
+        })
+    }
+
+    async fn image_details(&self, reference: &str) -> Result<super::ImageDetails> {
+        let s = self.lock();
+        let (name, id) = s
+            .images
+            .iter()
+            .find(|(name, id)| **name == normalize(reference) || *id == reference)
+            .ok_or_else(|| RuntimeError::NotFound(format!("image {reference}")))?;
+        Ok(super::ImageDetails {
+            id: id.clone(),
+            repo_tags: vec![name.clone()],
+            platform: "linux/amd64".into(),
+            ..super::ImageDetails::default()
+        })
+    }
+
+    async fn compose_containers(&self, all: bool) -> Result<Vec<EngineContainer>> {
+        let s = self.lock();
+        Ok(s.containers
+            .iter()
+            .map(|c| &c.engine)
+            .filter(|e| e.labels.contains_key(crate::desired::labels::PROJECT))
+            .filter(|e| {
+                all || matches!(
+                    e.state,
+                    ContainerState::Running | ContainerState::Paused | ContainerState::Restarting
+                )
+            })
+            .cloned()
+            .collect())
+    }
 }
 
 /// The names of a tar archive's entries, in order.
