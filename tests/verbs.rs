@@ -540,3 +540,98 @@ fn version_prints_wharfs_version_in_composes_shapes() {
     let theirs: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
     assert!(theirs.get("version").is_some());
 }
+
+/// A service whose image is present, one whose image exists nowhere, one that can be built.
+const IMAGES: &str = r#"
+services:
+  web:
+    image: IMAGE
+    pull_policy: missing
+  gone:
+    image: wharf-test/missing-PROJECT:1
+  built:
+    build: .
+    image: wharf-test/built-PROJECT:1
+"#;
+
+#[test]
+fn pull_names_the_service_whose_image_is_missing_and_skips_what_it_should() {
+    let p = Project::new("vb-pull", "services: {}\n");
+    p.write(&IMAGES.replace("PROJECT", &p.name));
+    std::fs::write(p.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+
+    let out = p.wharf(&["pull"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Service web  Skipped: Image is already present locally"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: service gone: cannot pull image wharf-test/missing-"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("error: service built"),
+        "a service that builds only warns: {err}"
+    );
+    assert!(
+        err.contains("WARNING: Some service image(s) must be built from source by running:\n    wharf build built"),
+        "{err}"
+    );
+    assert_eq!(p.compose(&["pull"]).status.code(), Some(1));
+
+    let out = p.wharf(&["pull", "--ignore-pull-failures"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: service gone: "),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        p.compose(&["pull", "--ignore-pull-failures"]).status.code(),
+        Some(0)
+    );
+
+    // Quiet: no progress, the error still.
+    let out = p.wharf(&["pull", "-q", "gone"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = stderr(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("error: service gone: "), "{lines:?}");
+
+    let out = p.wharf(&["pull", "nosuch"]);
+    assert_eq!(
+        (out.status.code(), stderr(&out).trim()),
+        (Some(1), "error: no such service: nosuch")
+    );
+}
+
+#[test]
+fn push_skips_services_that_are_not_built_and_fails_on_a_missing_image() {
+    let p = Project::new("vb-push", "services: {}\n");
+    p.write(&IMAGES.replace("PROJECT", &p.name));
+    std::fs::write(p.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let out = p.wharf(&["push"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Service web  Skipped") && err.contains("Service gone  Skipped"),
+        "{err}"
+    );
+    // The engine's words, as compose prints them.
+    let missing = format!(
+        "An image does not exist locally with the tag: wharf-test/built-{}",
+        p.name
+    );
+    assert!(
+        err.contains(&format!("error: service built: {missing}")),
+        "{err}"
+    );
+    let theirs = p.compose(&["push"]);
+    assert_eq!(theirs.status.code(), Some(1));
+    assert!(stderr(&theirs).contains(&missing), "{}", stderr(&theirs));
+
+    let out = p.wharf(&["push", "--ignore-push-failures"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

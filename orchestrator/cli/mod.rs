@@ -15,6 +15,7 @@ mod pause;
 mod port;
 mod progress;
 mod ps;
+mod pull;
 mod rm;
 mod scale;
 mod supervise;
@@ -114,6 +115,10 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// Show the wharf version information
     Version(version::VersionArgs),
+    /// Pull service images
+    Pull(pull::PullArgs),
+    /// Push service images
+    Push(pull::PushArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -155,6 +160,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Top(args) => top::run(global, args).await,
             Command::Images(args) => images::run(global, args).await,
             Command::Ls(args) => ls::run(args).await,
+            Command::Pull(args) => pull::pull(global, args).await,
+            Command::Push(args) => pull::push(global, args).await,
             Command::Version(_) => unreachable!("not an engine command"),
             Command::Config(_) => unreachable!("not an engine command"),
         }

@@ -803,6 +803,22 @@ impl Runtime for DockerRuntime {
             .await?;
         Ok(summaries.iter().map(from_summary).collect())
     }
+
+    async fn push_image(&self, reference: &str) -> Result<()> {
+        let (repository, tag) = split_reference(reference);
+        let mut options = bollard::query_parameters::PushImageOptionsBuilder::new();
+        if let Some(tag) = &tag {
+            options = options.tag(tag);
+        }
+        let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
+        let mut progress = docker.push_image(&repository, Some(options.build()), None);
+        while let Some(item) = progress.next().await {
+            if let Err(e) = item {
+                return Err(engine_error(e));
+            }
+        }
+        Ok(())
+    }
 }
 
 // --- events --------------------------------------------------------------------------------------

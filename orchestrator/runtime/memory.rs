@@ -1036,6 +1036,18 @@ impl Runtime for MemoryRuntime {
             .cloned()
             .collect())
     }
+
+    /// There is no registry: a present image pushes, a missing one is the engine's error.
+    async fn push_image(&self, reference: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("push_image", reference)?;
+        match s.images.contains_key(&normalize(reference)) {
+            true => Ok(()),
+            false => Err(RuntimeError::Engine {
+                message: format!("An image does not exist locally with the tag: {reference}"),
+            }),
+        }
+    }
 }
 
 /// The names of a tar archive's entries, in order.

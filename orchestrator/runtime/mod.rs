@@ -359,6 +359,8 @@ pub trait Runtime: Send + Sync {
     /// The containers of every compose project on the engine (those with a
     /// `com.docker.compose.project` label, whatever its value); stopped ones only with `all`.
     async fn compose_containers(&self, all: bool) -> Result<Vec<EngineContainer>>;
+    /// Pushes a local image to its registry (`docker push`).
+    async fn push_image(&self, reference: &str) -> Result<()>;
 }
 
 /// `docker top`: the column titles and one row per process.
