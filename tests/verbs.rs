@@ -635,3 +635,83 @@ fn push_skips_services_that_are_not_built_and_fails_on_a_missing_image() {
     let out = p.wharf(&["push", "--ignore-push-failures"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// A process whose standard output goes to a file, killed when dropped.
+struct Follower {
+    child: std::process::Child,
+    out: std::path::PathBuf,
+}
+
+impl Follower {
+    fn start(mut command: Command, out: std::path::PathBuf) -> Follower {
+        let file = std::fs::File::create(&out).unwrap();
+        let child = command.stdout(file).stderr(Stdio::null()).spawn().unwrap();
+        Follower { child, out }
+    }
+
+    /// The JSON objects printed so far.
+    fn events(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    fn has(&self, action: &str, service: &str) -> bool {
+        self.events()
+            .iter()
+            .any(|e| e["action"] == action && e["service"] == service)
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn events_print_what_compose_prints_for_the_same_engine_events() {
+    let p = Project::new("vb-events", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    let mut ours = wharf_command(&p.name, p.path(), p.state.path());
+    ours.args(["events", "--json", "web"]).stdin(Stdio::null());
+    let ours = Follower::start(ours, p.path().join("ours.jsonl"));
+    let mut theirs = Command::new("docker");
+    theirs
+        .args(["compose", "-p", &p.name, "events", "--json", "web"])
+        .current_dir(p.path())
+        .stdin(Stdio::null());
+    let theirs = Follower::start(theirs, p.path().join("theirs.jsonl"));
+    // Both are listening once both have seen a signal sent after they started.
+    p.until("both follow the events", || {
+        p.ok(&["kill", "-s", "HUP", "web", "db"]);
+        ours.has("kill", "web") && theirs.has("kill", "web")
+    });
+    p.ok(&["restart", "db", "web"]);
+    p.until("both saw web restart", || {
+        ours.has("start", "web") && theirs.has("start", "web")
+    });
+    let pick = |f: &Follower, action: &str| -> Vec<serde_json::Value> {
+        f.events()
+            .into_iter()
+            .filter(|e| e["action"] == action)
+            .collect()
+    };
+    for action in ["die", "stop", "start"] {
+        let mine = pick(&ours, action);
+        assert_eq!(mine.len(), 1, "{action}: {mine:?}");
+        assert_eq!(mine, pick(&theirs, action), "{action}");
+    }
+    assert!(
+        ours.events().iter().all(|e| e["service"] == "web"),
+        "only web's: {:?}",
+        ours.events()
+    );
+    let die = &pick(&ours, "die")[0];
+    assert_eq!(die["attributes"]["name"], p.container("web", 1));
+    assert_eq!(die["attributes"]["exitCode"], "0");
+    assert_eq!(die["type"], "container");
+}

@@ -5,6 +5,7 @@ mod create;
 mod down;
 mod each;
 mod engine;
+mod events;
 mod images;
 mod kill;
 mod lifecycle;
@@ -119,6 +120,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Push service images
     Push(pull::PushArgs),
+    /// Receive real time events from containers
+    Events(events::EventsArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -162,6 +165,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Ls(args) => ls::run(args).await,
             Command::Pull(args) => pull::pull(global, args).await,
             Command::Push(args) => pull::push(global, args).await,
+            Command::Events(args) => events::run(global, args).await,
             Command::Version(_) => unreachable!("not an engine command"),
             Command::Config(_) => unreachable!("not an engine command"),
         }
