@@ -1,15 +1,29 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
 mod config;
+mod create;
 mod down;
+mod each;
 mod engine;
+mod events;
+mod images;
+mod kill;
 mod lifecycle;
 mod logs;
+mod ls;
 mod output;
+mod pause;
+mod port;
 mod progress;
 mod ps;
+mod pull;
+mod rm;
+mod scale;
 mod supervise;
+mod table;
+mod top;
 mod up;
+mod version;
 mod watch;
 
 use std::path::PathBuf;
@@ -80,6 +94,34 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Converge, then re-converge, sync or rebuild as the project's files change
     Watch(watch::WatchArgs),
+    /// Force stop service containers
+    Kill(kill::KillArgs),
+    /// Removes stopped service containers
+    Rm(rm::RmArgs),
+    /// Creates containers for a service
+    Create(create::CreateArgs),
+    /// Pause services
+    Pause(pause::PauseArgs),
+    /// Unpause services
+    Unpause(pause::PauseArgs),
+    /// Scale services
+    Scale(scale::ScaleArgs),
+    /// Print the public port for a port binding
+    Port(port::PortArgs),
+    /// Display the running processes
+    Top(top::TopArgs),
+    /// List images used by the created containers
+    Images(images::ImagesArgs),
+    /// List running compose projects
+    Ls(ls::LsArgs),
+    /// Show the wharf version information
+    Version(version::VersionArgs),
+    /// Pull service images
+    Pull(pull::PullArgs),
+    /// Push service images
+    Push(pull::PushArgs),
+    /// Receive real time events from containers
+    Events(events::EventsArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -111,11 +153,26 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
+            Command::Kill(args) => kill::run(global, args).await,
+            Command::Rm(args) => rm::run(global, args).await,
+            Command::Create(args) => create::run(global, args).await,
+            Command::Pause(args) => pause::run(global, args, true).await,
+            Command::Unpause(args) => pause::run(global, args, false).await,
+            Command::Scale(args) => scale::run(global, args).await,
+            Command::Port(args) => port::run(global, args).await,
+            Command::Top(args) => top::run(global, args).await,
+            Command::Images(args) => images::run(global, args).await,
+            Command::Ls(args) => ls::run(args).await,
+            Command::Pull(args) => pull::pull(global, args).await,
+            Command::Push(args) => pull::push(global, args).await,
+            Command::Events(args) => events::run(global, args).await,
+            Command::Version(_) => unreachable!("not an engine command"),
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };
     match &cli.command {
         Command::Config(args) => config::run(global, args),
+        Command::Version(args) => version::run(args),
         Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()

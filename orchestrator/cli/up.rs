@@ -56,11 +56,14 @@ pub struct UpArgs {
     /// Watch the project's files and re-converge as they change (with -d, until `watch --stop`)
     #[arg(long, conflicts_with = "dry_run")]
     pub watch: bool,
+    /// Create the containers and leave them created (as `wharf create`)
+    #[arg(long, conflicts_with_all = ["detach", "wait", "watch"])]
+    pub no_start: bool,
     /// Services to bring up (default: all)
     pub services: Vec<String>,
 }
 
-fn parse_scale(text: &str) -> Result<(String, u32), String> {
+pub(super) fn parse_scale(text: &str) -> Result<(String, u32), String> {
     let (service, count) = text
         .split_once('=')
         .ok_or_else(|| format!("invalid --scale {text:?}: write SERVICE=NUM"))?;
@@ -72,6 +75,9 @@ fn parse_scale(text: &str) -> Result<(String, u32), String> {
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCode> {
     let request = request(global, args)?;
+    if args.no_start {
+        return super::create::converge(&request).await;
+    }
     // The files are checked here, whoever converges: a mistake is reported at once, with its
     // line, and changes nothing.
     let prepared = request.prepare().map_err(|err| {

@@ -3,6 +3,7 @@
 //! decision can be tested without an engine, in the text form `Display` prints.
 
 pub mod lifecycle;
+mod no_start;
 mod reconcile;
 mod rolling;
 #[cfg(test)]

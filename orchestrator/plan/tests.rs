@@ -1793,3 +1793,57 @@ fn the_monitor_catches_a_replica_that_turns_unhealthy_after_it_ran() {
         "paused after the first batch"
     );
 }
+
+#[test]
+fn create_leaves_every_container_created() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(SHOP);
+    let plan = fixture.plan(&desired, &up()).unwrap().without_starts();
+    golden(
+        "create_fresh_project",
+        "`create` (and `up --no-start`): `up`'s plan without starts and the waits that need
+         running containers; the creates no longer wait for the dependencies' health.",
+        "create",
+        Ok(&plan),
+    );
+    fixture.apply(&plan);
+    let states: Vec<_> = fixture
+        .engine
+        .all_containers()
+        .iter()
+        .map(|c| c.state)
+        .collect();
+    assert_eq!(states, [ContainerState::Created; 3]);
+    // `up` then only starts them.
+    let up_plan = fixture.plan(&desired, &up()).unwrap();
+    assert!(
+        up_plan
+            .operations
+            .iter()
+            .all(|op| !matches!(op.action, Action::CreateContainer { .. })),
+        "{up_plan}"
+    );
+}
+
+#[test]
+fn create_of_a_rolling_update_replaces_without_starting() {
+    let yaml = rolling_project(3, "parallelism: 1\norder: start-first", true);
+    let fixture = Fixture::new();
+    fixture.up(&fixture.desired(&yaml), &up());
+    fixture.settle(&[]);
+    let changed = fixture.desired(&replace(&yaml, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.plan(&changed, &up()).unwrap().without_starts();
+    golden(
+        "create_rolling",
+        "`create` on a service with update_config: each replica is replaced by a created
+         container, the old one stopped and removed; no waits, monitors, counts or fallbacks.",
+        "create",
+        Ok(&plan),
+    );
+    fixture.apply(&plan);
+    for c in fixture.engine.all_containers() {
+        assert_eq!(c.state, ContainerState::Created, "{}", c.name);
+        let spec = fixture.engine.spec(&c.id).unwrap();
+        assert_eq!(spec.env, ["GREETING=bonjour"], "{}", c.name);
+    }
+}

@@ -66,6 +66,19 @@ pub struct DockerRuntime {
 }
 
 impl DockerRuntime {
+    /// The containers with a label (`KEY` or `KEY=VALUE`); stopped ones too with `all`.
+    async fn labelled_containers(&self, label: String, all: bool) -> Result<Vec<ContainerSummary>> {
+        let filters = HashMap::from([("label".to_string(), vec![label])]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(all)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine_error)
+    }
+
     /// Connects as the `docker` CLI does (`DOCKER_HOST`, else the local socket) and negotiates
     /// the API version with the engine.
     pub async fn connect() -> Result<Self> {
@@ -258,19 +271,9 @@ impl DockerRuntime {
 #[async_trait]
 impl Runtime for DockerRuntime {
     async fn containers(&self, project: &str) -> Result<Vec<EngineContainer>> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![format!("{}={project}", labels::PROJECT)],
-        )]);
-        let options = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
         let summaries = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(engine_error)?;
+            .labelled_containers(format!("{}={project}", labels::PROJECT), true)
+            .await?;
         let mut out = Vec::with_capacity(summaries.len());
         for summary in summaries {
             let mut container = from_summary(&summary);
@@ -784,6 +787,84 @@ impl Runtime for DockerRuntime {
             exit_code: inspected.exit_code,
             output,
         })
+    }
+
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .pause_container(id)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .unpause_container(id)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
+    async fn top(&self, id: &str) -> Result<super::ProcessList> {
+        let top = self
+            .docker
+            .top_processes(id, None::<bollard::query_parameters::TopOptions>)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
+        Ok(super::ProcessList {
+            titles: top.titles.unwrap_or_default(),
+            processes: top.processes.unwrap_or_default(),
+        })
+    }
+
+    async fn image_details(&self, reference: &str) -> Result<super::ImageDetails> {
+        let image = self
+            .docker
+            .inspect_image(reference)
+            .await
+            .map_err(|e| map_error(e, &format!("image {reference}"), Op::Other))?;
+        let platform = [image.os, image.architecture, image.variant]
+            .into_iter()
+            .flatten()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
+        Ok(super::ImageDetails {
+            id: image.id.unwrap_or_default(),
+            repo_tags: image.repo_tags.unwrap_or_default(),
+            size: image.size.unwrap_or_default(),
+            created: image
+                .created
+                .as_deref()
+                .and_then(unix_seconds)
+                .unwrap_or_default(),
+            platform,
+            last_tag_time: image
+                .metadata
+                .and_then(|m| m.last_tag_time)
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn compose_containers(&self, all: bool) -> Result<Vec<EngineContainer>> {
+        let summaries = self
+            .labelled_containers(labels::PROJECT.to_string(), all)
+            .await?;
+        Ok(summaries.iter().map(from_summary).collect())
+    }
+
+    async fn push_image(&self, reference: &str) -> Result<()> {
+        let (repository, tag) = split_reference(reference);
+        let mut options = bollard::query_parameters::PushImageOptionsBuilder::new();
+        if let Some(tag) = &tag {
+            options = options.tag(tag);
+        }
+        let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
+        let mut progress = docker.push_image(&repository, Some(options.build()), None);
+        while let Some(item) = progress.next().await {
+            if let Err(e) = item {
+                return Err(engine_error(e));
+            }
+        }
+        Ok(())
     }
 }
 

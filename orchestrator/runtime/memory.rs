@@ -968,6 +968,86 @@ impl Runtime for MemoryRuntime {
             output: String::new(),
         })
     }
+
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("pause_container", id)?;
+        let i = s.running(id)?;
+        s.change_state(i, ContainerState::Paused, None);
+        Ok(())
+    }
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("unpause_container", id)?;
+        let i = s.find(id)?;
+        if s.containers[i].engine.state != ContainerState::Paused {
+            return Err(RuntimeError::Engine {
+                message: format!("Container {} is not paused", s.containers[i].engine.id),
+            });
+        }
+        s.change_state(i, ContainerState::Running, None);
+        Ok(())
+    }
+
+    /// One process: the container's command.
+    async fn top(&self, id: &str) -> Result<super::ProcessList> {
+        let mut s = self.lock();
+        s.call("top", id)?;
+        let i = s.running(id)?;
+        let command = s.containers[i]
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.command.clone())
+            .unwrap_or_default();
+        Ok(super::ProcessList {
+            titles: vec!["PID".into(), "CMD".into()],
+            processes: vec![vec!["1".into(), command.join(" ")]],
+        })
+    }
+
+    async fn image_details(&self, reference: &str) -> Result<super::ImageDetails> {
+        let s = self.lock();
+        let (name, id) = s
+            .images
+            .iter()
+            .find(|(name, id)| **name == normalize(reference) || *id == reference)
+            .ok_or_else(|| RuntimeError::NotFound(format!("image {reference}")))?;
+        Ok(super::ImageDetails {
+            id: id.clone(),
+            repo_tags: vec![name.clone()],
+            platform: "linux/amd64".into(),
+            ..super::ImageDetails::default()
+        })
+    }
+
+    async fn compose_containers(&self, all: bool) -> Result<Vec<EngineContainer>> {
+        let s = self.lock();
+        Ok(s.containers
+            .iter()
+            .map(|c| &c.engine)
+            .filter(|e| e.labels.contains_key(crate::desired::labels::PROJECT))
+            .filter(|e| {
+                all || matches!(
+                    e.state,
+                    ContainerState::Running | ContainerState::Paused | ContainerState::Restarting
+                )
+            })
+            .cloned()
+            .collect())
+    }
+
+    /// There is no registry: a present image pushes, a missing one is the engine's error.
+    async fn push_image(&self, reference: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("push_image", reference)?;
+        match s.images.contains_key(&normalize(reference)) {
+            true => Ok(()),
+            false => Err(RuntimeError::Engine {
+                message: format!("An image does not exist locally with the tag: {reference}"),
+            }),
+        }
+    }
 }
 
 /// The names of a tar archive's entries, in order.

@@ -345,4 +345,43 @@ pub trait Runtime: Send + Sync {
     async fn upload_archive(&self, id: &str, dir: &str, archive: Vec<u8>) -> Result<()>;
     /// Runs a command in a running container and waits for it to end.
     async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput>;
+
+    // --- compose's smaller verbs (`pause`, `unpause`, …) ---
+
+    /// Freezes every process of a running container (`docker pause`).
+    async fn pause_container(&self, id: &str) -> Result<()>;
+    /// Thaws a paused container (`docker unpause`).
+    async fn unpause_container(&self, id: &str) -> Result<()>;
+    /// The processes of a running container, as the engine's `ps` shows them (`docker top`).
+    async fn top(&self, id: &str) -> Result<ProcessList>;
+    /// A local image, by reference or ID; `NotFound` when it is not present.
+    async fn image_details(&self, reference: &str) -> Result<ImageDetails>;
+    /// The containers of every compose project on the engine (those with a
+    /// `com.docker.compose.project` label, whatever its value); stopped ones only with `all`.
+    async fn compose_containers(&self, all: bool) -> Result<Vec<EngineContainer>>;
+    /// Pushes a local image to its registry (`docker push`).
+    async fn push_image(&self, reference: &str) -> Result<()>;
+}
+
+/// `docker top`: the column titles and one row per process.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessList {
+    pub titles: Vec<String>,
+    pub processes: Vec<Vec<String>>,
+}
+
+/// A local image as `docker image inspect` describes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageDetails {
+    /// `sha256:…`.
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    /// Bytes.
+    pub size: i64,
+    /// Unix seconds.
+    pub created: i64,
+    /// `os/architecture[/variant]`.
+    pub platform: String,
+    /// RFC 3339, as the engine writes it; empty when the image was never tagged here.
+    pub last_tag_time: String,
 }

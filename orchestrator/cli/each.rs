@@ -1,0 +1,84 @@
+//! What the verbs that act on existing containers one call each share (`kill`, `pause`,
+//! `unpause`, `rm`): the containers of the services named, the same engine call on each at
+//! once with one line per container, and the marks that keep a supervisor away.
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use futures_util::future::join_all;
+
+use super::output;
+use super::progress::Progress;
+use crate::observe::{Observed, ObservedContainer};
+use crate::runtime::{self, ContainerState};
+use crate::supervisor::state::StateDir;
+
+/// The containers of `services` (every service when empty) that `keep` accepts, lowest
+/// replica number first within a service.
+pub fn containers<'a>(
+    observed: &'a Observed,
+    services: &[String],
+    keep: impl Fn(&ObservedContainer) -> bool,
+) -> Vec<&'a ObservedContainer> {
+    observed
+        .services
+        .iter()
+        .filter(|(name, _)| services.is_empty() || services.contains(name))
+        .flat_map(|(_, containers)| containers)
+        .filter(|c| keep(c))
+        .collect()
+}
+
+/// What `docker ps` lists without `-a`, and compose's `kill`, `pause` and `unpause` act on.
+pub fn is_up(c: &ObservedContainer) -> bool {
+    matches!(
+        c.state,
+        ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+    )
+}
+
+/// Runs `act` on every container at once and prints ` ✔ Container NAME  DONE` as each
+/// succeeds; the failures are printed afterwards as `error:` lines, and make it an `Err`.
+pub async fn each<'a, F, Fut>(
+    containers: &[&'a ObservedContainer],
+    done: &str,
+    act: F,
+) -> Result<ExitCode, ExitCode>
+where
+    F: Fn(&'a ObservedContainer) -> Fut,
+    Fut: Future<Output = runtime::Result<()>>,
+{
+    let progress = Progress::new(containers.len());
+    let results = join_all(containers.iter().map(|c| {
+        let progress = &progress;
+        let call = act(c);
+        async move {
+            let result = call.await;
+            match &result {
+                Ok(()) => progress.print(&format!(" ✔ Container {}  {done}", c.name)),
+                Err(err) => progress.print(&format!(" ✘ Container {}  Error: {err}", c.name)),
+            }
+            result
+        }
+    }))
+    .await;
+    progress.finish();
+    let failures: Vec<_> = results.into_iter().filter_map(Result::err).collect();
+    for failure in &failures {
+        output::error_line(&failure.to_string());
+    }
+    match failures.is_empty() {
+        true => Ok(ExitCode::SUCCESS),
+        false => Err(ExitCode::FAILURE),
+    }
+}
+
+/// Marks services as stopped by the user, as `wharf stop` does: a running supervisor leaves
+/// them alone until `start` or `up`.
+pub fn mark_stopped<'a>(state: &StateDir, services: impl IntoIterator<Item = &'a str>) {
+    for name in services {
+        if let Err(err) = state.mark_user_stopped(name) {
+            output::error_line(&format!("cannot record that {name} is stopped: {err}"));
+        }
+    }
+}

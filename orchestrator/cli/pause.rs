@@ -1,0 +1,29 @@
+//! `wharf pause` and `wharf unpause`: freeze and thaw the services' running containers. A
+//! supervisor leaves a paused container paused: it is neither down nor unhealthy to it.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::GlobalArgs;
+use super::each::{self, containers, is_up};
+use super::engine::Session;
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// Services to act on (default: all)
+    pub services: Vec<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: &PauseArgs, pause: bool) -> Result<ExitCode, ExitCode> {
+    let session = Session::open(global).await?;
+    let observed = session.observe().await?;
+    session.check_services(&args.services, &observed)?;
+    let targets = containers(&observed, &args.services, is_up);
+    let runtime = &session.runtime;
+    if pause {
+        each::each(&targets, "Paused", |c| runtime.pause_container(&c.id)).await
+    } else {
+        each::each(&targets, "Unpaused", |c| runtime.unpause_container(&c.id)).await
+    }
+}
