@@ -1,0 +1,278 @@
+//! The flags of `ps`, `logs`, `down`, `build`, `restart` and the global ones, against the real
+//! engine, through the real binary, compared with docker compose v2 where both print the same
+//! thing. Every test has its own project and removes what it made, even when it fails.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Cleanup, busybox_image, unique_project, wait_until, wharf_command};
+
+/// A project directory with a compose file, and the guard that cleans its resources up.
+struct Project {
+    dir: tempfile::TempDir,
+    name: String,
+    state: tempfile::TempDir,
+    _cleanup: Cleanup,
+}
+
+impl Project {
+    fn new(prefix: &str, compose: &str) -> Project {
+        let name = unique_project(prefix);
+        let project = Project {
+            _cleanup: Cleanup::new(&name),
+            dir: tempfile::tempdir().unwrap(),
+            name,
+            state: tempfile::tempdir().unwrap(),
+        };
+        project.write(compose);
+        project
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `compose.yaml`, with `IMAGE` standing for the test image.
+    fn write(&self, compose: &str) {
+        let compose = compose.replace("IMAGE", busybox_image());
+        std::fs::write(self.path().join("compose.yaml"), compose).unwrap();
+    }
+
+    fn wharf(&self, args: &[&str]) -> Output {
+        wharf_command(&self.name, self.path(), self.state.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs wharf, insists on success, and returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.wharf(args);
+        assert!(
+            out.status.success(),
+            "wharf {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `docker compose -p NAME ARGS` (v2) in the project's directory.
+    fn compose(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("compose")
+            .args(["-p", &self.name])
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .output()
+            .expect("docker compose v2 is the peer: install it as the docker CLI plugin")
+    }
+
+    fn compose_ok(&self, args: &[&str]) -> String {
+        let out = self.compose(args);
+        assert!(
+            out.status.success(),
+            "docker compose {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const PS_PROJECT: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    ports: ["8080"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+    depends_on: [db]
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    volumes: ["data:/data"]
+  job:
+    image: IMAGE
+    command: ["sh", "-c", "echo hi; exit 3"]
+volumes:
+  data: {}
+"#;
+
+/// A time-dependent text with its numbers taken out: `Up N seconds (healthy)`.
+fn without_numbers(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !out.ends_with('N') {
+                out.push('N');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.replace("N second", "N seconds")
+        .replace("N secondss", "N seconds")
+        .replace("Less than a second", "N seconds")
+}
+
+#[test]
+fn ps_json_has_compose_keys_and_values_and_status_filters_select_as_compose_does() {
+    let p = Project::new("ps-json", PS_PROJECT);
+    p.ok(&["up", "-d"]);
+    wait_until(
+        "web healthy and job exited",
+        Duration::from_secs(20),
+        || {
+            let ps = p.ok(&["ps", "-a"]);
+            ps.contains("(healthy)") && ps.contains("Exited (3)")
+        },
+        || p.ok(&["ps", "-a"]),
+    );
+
+    let wharf = json_lines(&p.ok(&["ps", "-a", "--format", "json"]));
+    let compose = json_lines(&p.compose_ok(&["ps", "-a", "--format", "json"]));
+    assert_eq!(wharf.len(), 3);
+    assert_eq!(compose.len(), 3);
+    for theirs in &compose {
+        let name = theirs["Name"].as_str().unwrap();
+        let ours = wharf
+            .iter()
+            .find(|c| c["Name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from wharf's ps"));
+        for (key, value) in theirs.as_object().unwrap() {
+            let mine = ours
+                .get(key)
+                .unwrap_or_else(|| panic!("{name}: key {key} missing: {ours}"));
+            match key.as_str() {
+                // Go's map order: the same labels, in any order.
+                "Labels" => {
+                    let set = |v: &Value| {
+                        let mut labels: Vec<String> =
+                            v.as_str().unwrap().split(',').map(str::to_string).collect();
+                        labels.sort();
+                        labels
+                    };
+                    // Compose's labels are a subset: wharf adds its own.
+                    let ours = set(mine);
+                    for label in set(value) {
+                        let key = label.split('=').next().unwrap().to_string();
+                        if key == "com.docker.compose.version" {
+                            continue;
+                        }
+                        assert!(ours.contains(&label), "{name}: label {label} missing");
+                    }
+                }
+                "Status" | "RunningFor" => assert_eq!(
+                    without_numbers(mine.as_str().unwrap()),
+                    without_numbers(value.as_str().unwrap()),
+                    "{name}: {key}"
+                ),
+                _ => assert_eq!(mine, value, "{name}: {key}"),
+            }
+        }
+        assert!(ours["Restarts"].is_u64(), "wharf's own fields stay: {ours}");
+    }
+    let web = wharf.iter().find(|c| c["Service"] == "web").unwrap();
+    assert!(web["Status"].as_str().unwrap().starts_with("Up "), "{web}");
+    assert!(web["Status"].as_str().unwrap().ends_with(" (healthy)"));
+
+    // The table: compose's columns, and wharf's RESTARTS.
+    let table = p.ok(&["ps", "-a"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "RESTARTS", "PORTS"
+        ]
+    );
+    assert!(table.contains("\"sh -c 'echo hi; exi…\""), "{table}");
+
+    // Status filters show stopped containers without -a, and name the same ones as compose.
+    let names = |out: String| -> Vec<String> {
+        let mut names: Vec<String> = json_lines(&out)
+            .iter()
+            .map(|c| c["Name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    for args in [
+        ["ps", "--status", "exited", "--format", "json"].as_slice(),
+        &["ps", "--filter", "status=running", "--format", "json"],
+        &[
+            "ps", "--status", "exited", "--status", "running", "--format", "json",
+        ],
+        &["ps", "--status", "paused", "--format", "json"],
+    ] {
+        assert_eq!(names(p.ok(args)), names(p.compose_ok(args)), "{args:?}");
+    }
+    assert_eq!(
+        names(p.ok(&["ps", "--status", "exited", "--format", "json"])),
+        [p.container("job")]
+    );
+    for args in [
+        ["ps", "--services"].as_slice(),
+        &["ps", "--services", "-a"],
+        &["ps", "--services", "--status", "exited"],
+        &["ps", "-q", "--no-trunc"],
+        &["ps", "-q", "-a"],
+    ] {
+        let sorted = |text: String| {
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(sorted(p.ok(args)), sorted(p.compose_ok(args)), "{args:?}");
+    }
+    let full = p.ok(&["ps", "--no-trunc", "--format", "json", "job", "-a"]);
+    assert_eq!(json_lines(&full)[0]["ID"].as_str().unwrap().len(), 64);
+
+    // A filter compose does not know fails, as compose's does.
+    for filter in ["foo=bar", "status"] {
+        let out = p.wharf(&["ps", "--filter", filter]);
+        assert_eq!(out.status.code(), Some(1), "{filter}");
+        assert_eq!(
+            p.compose(&["ps", "--filter", filter]).status.code(),
+            Some(1)
+        );
+        assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    }
+
+    // Orphans: listed by default, as compose does; left out with --orphans=false, as compose's
+    // help says (v2.40.3 lists them anyway: its service filter does not apply to several).
+    p.write(&PS_PROJECT.replace("  job:", "  batch:"));
+    let names_of = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        (names(p.ok(&args)), names(p.compose_ok(&args)))
+    };
+    let (ours, theirs) = names_of(&["ps", "-a"]);
+    assert_eq!(ours, theirs);
+    assert!(ours.contains(&p.container("job")));
+    let ours = names(p.ok(&["ps", "-a", "--orphans=false", "--format", "json"]));
+    assert_eq!(ours, [p.container("db"), p.container("web")]);
+}
