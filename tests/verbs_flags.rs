@@ -276,3 +276,104 @@ fn ps_json_has_compose_keys_and_values_and_status_filters_select_as_compose_does
     let ours = names(p.ok(&["ps", "-a", "--orphans=false", "--format", "json"]));
     assert_eq!(ours, [p.container("db"), p.container("web")]);
 }
+
+/// The text of a log line printed with `-t`: the time after the prefix.
+fn time_of(line: &str) -> String {
+    let after = line.split(" | ").nth(1).unwrap_or(line);
+    after.split(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn logs_select_by_time_index_and_tail_and_print_as_compose_does() {
+    let p = Project::new(
+        "logs-flags",
+        r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "echo one; sleep 1.5; echo two; exec sleep 3600"]
+    init: true
+    deploy:
+      replicas: 2
+  solo:
+    image: IMAGE
+    container_name: SOLO
+    command: ["sh", "-c", "echo alone; exec sleep 3600"]
+    init: true
+"#
+        .replace("SOLO", &format!("{}-solo-custom", unique_project("s")))
+        .as_str(),
+    );
+    p.ok(&["up", "-d"]);
+    wait_until(
+        "every replica said two",
+        Duration::from_secs(15),
+        || p.ok(&["logs", "app"]).matches(" two").count() == 2,
+        || p.ok(&["logs"]),
+    );
+    // Compose pads prefixes to the longest name registered so far, which depends on which
+    // container's stream opens first: the padding is not compared.
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| match l.split_once(" | ") {
+                Some((name, rest)) => format!("{} | {rest}", name.trim_end()),
+                None => l.to_string(),
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let stamped = p.ok(&["logs", "-t", "--index", "1", "app"]);
+    let one = time_of(stamped.lines().find(|l| l.ends_with(" one")).unwrap());
+    let two = time_of(stamped.lines().find(|l| l.ends_with(" two")).unwrap());
+    let after_one = format!("{}Z", &two[..19]);
+    for args in [
+        ["logs"].as_slice(),
+        &["logs", "--no-color"],
+        &["logs", "--no-log-prefix", "app"],
+        &["logs", "-t", "--index", "2", "app"],
+        &["logs", "-n", "1", "app"],
+        &["logs", "--tail", "0"],
+        &["logs", "--since", &two, "--index", "1", "app"],
+        &["logs", "--until", &one, "--index", "1", "app"],
+        &["logs", "--since", "1h"],
+        &["logs", "--until", "1h"],
+        &["logs", "--since", &after_one, "solo"],
+    ] {
+        assert_eq!(sorted(&p.ok(args)), sorted(&p.compose_ok(args)), "{args:?}");
+    }
+    // Prefixes are compose's: the name without the project, a container_name whole.
+    let all = p.ok(&["logs"]);
+    // Padded to the longest name plus one.
+    assert!(all.contains("-solo-custom  | alone"), "{all}");
+    let width = all.find(" | ").unwrap();
+    assert!(all.contains(&format!("{:<width$} | one", "app-1")), "{all}");
+    assert_eq!(
+        p.ok(&["logs", "--since", &two, "--index", "1", "app"]),
+        "app-1  | two\n"
+    );
+    assert_eq!(
+        p.ok(&["logs", "--until", &one, "--index", "1", "app"]),
+        "app-1  | one\n"
+    );
+    // Colours: none off a terminal, compose's with --ansi always, none with --no-color.
+    assert!(!p.ok(&["logs"]).contains('\x1b'));
+    assert!(p.ok(&["--ansi", "always", "logs"]).contains("\x1b["));
+    assert!(
+        !p.ok(&["--ansi", "always", "logs", "--no-color"])
+            .contains('\x1b')
+    );
+
+    // Mistakes fail as compose's do.
+    for args in [
+        ["logs", "--index", "1"].as_slice(),
+        &["logs", "--index", "3", "app"],
+        &["logs", "--since", "bogus"],
+    ] {
+        let out = p.wharf(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(p.compose(args).status.code(), Some(1), "{args:?}");
+    }
+    assert!(stderr(&p.wharf(&["logs", "--index", "1"])).contains("--index requires one service"));
+}

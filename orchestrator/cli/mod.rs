@@ -56,6 +56,9 @@ pub struct GlobalArgs {
         value_name = "PROFILE"
     )]
     pub profiles: Vec<String>,
+    /// Control when to print ANSI control characters: never, always or auto (also `COMPOSE_ANSI`)
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub ansi: Option<output::Ansi>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +90,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> ExitCode {
     let global = &cli.global;
+    output::set_ansi(global.ansi.unwrap_or_else(|| env_value("COMPOSE_ANSI")));
     let engine_command = async {
         match &cli.command {
             Command::Up(args) => up::run(global, args).await,
@@ -172,4 +176,12 @@ pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, ExitCode> {
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         stdin,
     })
+}
+
+/// A `COMPOSE_*` variable that holds one of a flag's values; unset or unknown is the default.
+fn env_value<T: clap::ValueEnum + Default>(name: &str) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| T::from_str(&v, true).ok())
+        .unwrap_or_default()
 }

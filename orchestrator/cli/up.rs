@@ -333,7 +333,7 @@ impl Attached<'_> {
             }
         };
         let follow = async {
-            let printer = logs::Printer::new(&observed, false, true);
+            let printer = logs::Printer::new(&observed, &logs::LogFormat::default());
             logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
             std::future::pending::<()>().await
         };
