@@ -377,3 +377,98 @@ services:
     }
     assert!(stderr(&p.wharf(&["logs", "--index", "1"])).contains("--index requires one service"));
 }
+
+/// The project's containers as `name state id` lines: what a dry run must leave as it was.
+fn engine_state(p: &Project) -> Vec<String> {
+    let filter = format!("label=com.docker.compose.project={}", p.name);
+    support::docker_lines(&[
+        "ps",
+        "-a",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.Names}} {{.State}} {{.ID}}",
+    ])
+}
+
+#[test]
+fn dry_run_before_or_after_the_verb_prints_the_plan_and_changes_nothing() {
+    let p = Project::new(
+        "dry-run",
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    depends_on: [db]
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+"#,
+    );
+    // Nothing exists yet: a dry `up` plans it all and creates nothing.
+    let plan = p.ok(&["--dry-run", "up", "-d"]);
+    assert!(plan.contains("create container"), "{plan}");
+    assert!(engine_state(&p).is_empty());
+    p.ok(&["up", "-d"]);
+    let before = engine_state(&p);
+    let runs = [
+        (["--dry-run", "down"].as_slice(), "remove container"),
+        (&["down", "--dry-run", "-v"], "remove network"),
+        (&["stop", "--dry-run", "db"], "stop container"),
+        (&["--dry-run", "restart"], "stop container"),
+        (&["up", "--dry-run", "--force-recreate"], "create container"),
+    ];
+    for (args, expected) in runs {
+        let plan = p.ok(args);
+        assert!(plan.contains(expected), "{args:?}: {plan}");
+        assert_eq!(engine_state(&p), before, "{args:?} changed the engine");
+    }
+    // The supervisor `up -d` left is still there: a dry `down` did not stop it.
+    assert!(p.ok(&["ps"]).contains("supervisor: running"));
+}
+
+#[test]
+fn progress_json_and_quiet_as_compose_prints_them() {
+    let p = Project::new(
+        "progress",
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let out = p.wharf(&["--progress", "json", "stop", "db"]);
+    assert!(out.status.success());
+    let lines = json_lines(&stderr(&out));
+    assert_eq!(
+        lines,
+        [
+            serde_json::json!({"id": format!("Container {}", p.container("db")), "status": "Stopped"})
+        ]
+    );
+    // compose writes the same keys for the same operation.
+    let theirs = json_lines(&stderr(&p.compose(&["--progress", "json", "start", "db"])));
+    assert!(
+        theirs
+            .iter()
+            .all(|l| l.get("id").is_some() && l.get("status").is_some())
+    );
+    let out = p.wharf(&["--progress", "quiet", "restart", "db"]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), "");
+    let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(["-p", &p.name, "stop", "db"])
+        .current_dir(p.path())
+        .env("WHARF_STATE_DIR", p.state.path())
+        .env("COMPOSE_PROGRESS", "quiet")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), "", "COMPOSE_PROGRESS=quiet");
+}

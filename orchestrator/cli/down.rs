@@ -25,6 +25,16 @@ pub struct DownArgs {
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
+    if super::dry_run() {
+        let observed = session.observe().await?;
+        let plan = plan::down(
+            session.name(),
+            session.target.desired(),
+            &observed,
+            &options(args),
+        );
+        return session.execute(&plan).await;
+    }
     // The supervisor goes first, or it would restore what `down` removes. An `up` under way
     // may be starting a keeper that no pid file names yet: `down` waits for it to finish.
     let state = StateDir::of(session.name());
@@ -35,20 +45,23 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
         return Err(ExitCode::FAILURE);
     }
     let observed = session.observe().await?;
-    let options = DownOptions {
-        volumes: args.volumes,
-        remove_orphans: args.remove_orphans,
-        timeout: args.timeout.map(Duration::from_secs),
-    };
     let plan = plan::down(
         session.name(),
         session.target.desired(),
         &observed,
-        &options,
+        &options(args),
     );
     let result = session.execute(&plan).await;
     if result.is_ok() {
         state.clear();
     }
     result
+}
+
+fn options(args: &DownArgs) -> DownOptions {
+    DownOptions {
+        volumes: args.volumes,
+        remove_orphans: args.remove_orphans,
+        timeout: args.timeout.map(Duration::from_secs),
+    }
 }

@@ -44,6 +44,7 @@ pub async fn run(
     let observed = session.observe().await?;
     session.check_services(services, &observed)?;
     let state = StateDir::of(session.name());
+    let dry_run = super::dry_run();
     if matches!(verb, Verb::Stop | Verb::Restart) {
         // Marked before stopping, so that a running supervisor leaves them stopped.
         let names: Vec<&String> = if services.is_empty() {
@@ -51,7 +52,7 @@ pub async fn run(
         } else {
             services.iter().collect()
         };
-        for name in names {
+        for name in names.into_iter().filter(|_| !dry_run) {
             if let Err(err) = state.mark_user_stopped(name) {
                 super::output::error_line(&format!("cannot record that {name} is stopped: {err}"));
             }
@@ -63,6 +64,12 @@ pub async fn run(
         if matches!(verb, Verb::Stop) {
             return Ok(ExitCode::SUCCESS);
         }
+    }
+    if dry_run {
+        // Nothing was stopped: the start plan is made from what runs now.
+        return session
+            .execute(&lifecycle::start(graph, &observed, services))
+            .await;
     }
     state.clear_user_stopped(services);
     let observed = session.observe().await?;

@@ -59,6 +59,22 @@ pub struct GlobalArgs {
     /// Control when to print ANSI control characters: never, always or auto (also `COMPOSE_ANSI`)
     #[arg(long, value_enum, value_name = "WHEN")]
     pub ansi: Option<output::Ansi>,
+    /// Print the plan and change nothing (before or after the verb)
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Progress output: auto, tty, plain, json or quiet (also `COMPOSE_PROGRESS`)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub progress: Option<progress::Mode>,
+    /// Maximum engine calls at once, -1 for the default (also `COMPOSE_PARALLEL_LIMIT`)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub parallel: Option<i64>,
+}
+
+static DRY_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// `--dry-run`: the verbs that change something print their plan and change nothing.
+pub fn dry_run() -> bool {
+    DRY_RUN.get().copied().unwrap_or(false)
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +107,17 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     let global = &cli.global;
     output::set_ansi(global.ansi.unwrap_or_else(|| env_value("COMPOSE_ANSI")));
+    progress::set_mode(
+        global
+            .progress
+            .unwrap_or_else(|| env_value("COMPOSE_PROGRESS")),
+    );
+    let _ = DRY_RUN.set(global.dry_run);
+    if let Some(n) = global.parallel.filter(|&n| n > 0) {
+        // SAFETY: no other thread runs yet (the tokio runtime starts below), and the variable
+        // is how the executor (and a supervisor this process starts) reads the limit.
+        unsafe { std::env::set_var("COMPOSE_PARALLEL_LIMIT", n.to_string()) };
+    }
     let engine_command = async {
         match &cli.command {
             Command::Up(args) => up::run(global, args).await,

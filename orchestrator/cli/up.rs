@@ -44,9 +44,6 @@ pub struct UpArgs {
     /// Wait for services to be running|healthy; implies detached mode
     #[arg(long)]
     pub wait: bool,
-    /// Print the plan and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
     /// Recreate anonymous volumes instead of retrieving data from the previous containers
     #[arg(short = 'V', long)]
     pub renew_anon_volumes: bool,
@@ -82,7 +79,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         ExitCode::FAILURE
     })?;
     super::print_warnings(&prepared.project);
-    if args.dry_run {
+    if super::dry_run() {
         return dry_run(prepared, &request).await;
     }
     let state = StateDir::of(&prepared.project.name);
