@@ -472,3 +472,171 @@ services:
     assert!(out.status.success());
     assert_eq!(stderr(&out), "", "COMPOSE_PROGRESS=quiet");
 }
+
+fn started_at(container: &str) -> String {
+    support::inspect(container, "{{.State.StartedAt}}")
+}
+
+#[test]
+fn restart_takes_dependents_with_restart_true_unless_no_deps_as_compose_does() {
+    let p = Project::new(
+        "restart-deps",
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+  api:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    depends_on:
+      db: {condition: service_started, restart: true}
+  worker:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    depends_on: [db]
+"#,
+    );
+    p.ok(&["up", "-d"]);
+    let times = || -> Vec<String> {
+        ["db", "api", "worker"]
+            .iter()
+            .map(|s| started_at(&p.container(s)))
+            .collect()
+    };
+    // Which containers each restart restarted: db, api, worker.
+    let restarted = |run: &dyn Fn()| -> Vec<bool> {
+        let before = times();
+        run();
+        before.iter().zip(times()).map(|(a, b)| *a != b).collect()
+    };
+    let ours = restarted(&|| {
+        p.ok(&["restart", "db"]);
+    });
+    let theirs = restarted(&|| {
+        p.compose_ok(&["restart", "db"]);
+    });
+    assert_eq!(ours, [true, true, false]);
+    assert_eq!(ours, theirs);
+    let ours = restarted(&|| {
+        p.ok(&["restart", "--no-deps", "db"]);
+    });
+    let theirs = restarted(&|| {
+        p.compose_ok(&["restart", "--no-deps", "db"]);
+    });
+    assert_eq!(ours, [true, false, false]);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn build_takes_build_args_no_cache_and_quiet() {
+    let p = Project::new(
+        "build-flags",
+        r#"
+services:
+  app:
+    build:
+      context: ./app
+      args: {WORD: file}
+    command: ["sleep", "3600"]
+"#,
+    );
+    let image = format!("{}-app", p.name);
+    let mut cleanup = Cleanup::new(&format!("{}-images", p.name));
+    cleanup.image(&image);
+    let app = p.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(
+        app.join("Dockerfile"),
+        format!(
+            "FROM {}\nARG WORD\nRUN echo $WORD > /word; date +%s%N > /built\n",
+            busybox_image()
+        ),
+    )
+    .unwrap();
+    let read = |file: &str| {
+        support::docker(&["run", "--rm", &image, "cat", file])
+            .trim()
+            .to_string()
+    };
+    let out = p.wharf(&["build", "-q", "--build-arg", "WORD=flag"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "-q prints nothing");
+    assert_eq!(read("/word"), "flag");
+    let built = read("/built");
+    // The same arguments again: the cache answers, unless --no-cache.
+    p.ok(&["build", "--build-arg", "WORD=flag"]);
+    assert_eq!(read("/built"), built, "cached");
+    p.ok(&["build", "--no-cache", "--build-arg", "WORD=flag"]);
+    assert_ne!(read("/built"), built, "--no-cache rebuilt");
+    // KEY alone takes the value from the environment.
+    let out = wharf_command(&p.name, p.path(), p.state.path())
+        .args(["build", "--build-arg", "WORD"])
+        .env("WORD", "from-env")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read("/word"), "from-env");
+}
+
+#[test]
+fn down_with_services_removes_them_and_their_dependents_as_compose_does() {
+    let p = Project::new(
+        "down-some",
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    depends_on: [db]
+  other:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+"#,
+    );
+    let left = || -> Vec<String> {
+        let mut names: Vec<String> = engine_state(&p)
+            .iter()
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let network = format!("{}_default", p.name);
+    let networks = || {
+        support::docker_lines(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{network}$"),
+        ])
+    };
+    // compose first, without wharf's supervisor, which would restore what compose removes.
+    p.compose_ok(&["up", "-d"]);
+    p.compose_ok(&["down", "db"]);
+    let theirs = left();
+    p.compose_ok(&["down"]);
+    p.ok(&["up", "-d"]);
+    p.ok(&["down", "db"]);
+    assert_eq!(left(), [p.container("other")]);
+    assert_eq!(left(), theirs, "compose removes the same");
+    assert_eq!(networks().len(), 1, "other still uses the network");
+    // The supervisor leaves them down, as after `stop`; `up` brings them back.
+    assert!(p.ok(&["ps"]).contains("supervisor: running"));
+    p.ok(&["up", "-d"]);
+    assert_eq!(left().len(), 3, "up brings them back");
+    // The whole project still goes with a plain down.
+    p.ok(&["down"]);
+    assert!(left().is_empty());
+    assert!(networks().is_empty());
+}

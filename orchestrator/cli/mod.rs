@@ -90,13 +90,13 @@ pub enum Command {
     /// View output from containers
     Logs(logs::LogsArgs),
     /// Build or rebuild services
-    Build(lifecycle::ServicesArgs),
+    Build(lifecycle::BuildArgs),
     /// Start services
     Start(lifecycle::ServicesArgs),
     /// Stop services
     Stop(lifecycle::StopArgs),
     /// Restart services
-    Restart(lifecycle::StopArgs),
+    Restart(lifecycle::RestartArgs),
     /// Converge, then re-converge, sync or rebuild as the project's files change
     Watch(watch::WatchArgs),
     /// The detached supervisor of a project (started by `up -d`)
@@ -107,11 +107,13 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     let global = &cli.global;
     output::set_ansi(global.ansi.unwrap_or_else(|| env_value("COMPOSE_ANSI")));
-    progress::set_mode(
-        global
+    let progress = match &cli.command {
+        Command::Build(args) if args.quiet => progress::Mode::Quiet,
+        _ => global
             .progress
             .unwrap_or_else(|| env_value("COMPOSE_PROGRESS")),
-    );
+    };
+    progress::set_mode(progress);
     let _ = DRY_RUN.set(global.dry_run);
     if let Some(n) = global.parallel.filter(|&n| n > 0) {
         // SAFETY: no other thread runs yet (the tokio runtime starts below), and the variable
@@ -132,13 +134,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 lifecycle::run(global, lifecycle::Verb::Stop, &args.services, args.timeout).await
             }
             Command::Restart(args) => {
-                lifecycle::run(
-                    global,
-                    lifecycle::Verb::Restart,
-                    &args.services,
-                    args.timeout,
-                )
-                .await
+                let verb = lifecycle::Verb::Restart {
+                    no_deps: args.no_deps,
+                };
+                lifecycle::run(global, verb, &args.services, args.timeout).await
             }
             Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
