@@ -640,3 +640,75 @@ services:
     assert!(left().is_empty());
     assert!(networks().is_empty());
 }
+
+#[test]
+fn compose_variables_pick_env_files_status_stream_and_orphan_removal_as_compose_does() {
+    let p = Project::new(
+        "compose-env",
+        r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    environment:
+      X: ${X:-unset}
+"#,
+    );
+    std::fs::write(p.path().join(".env"), "X=dotenv\n").unwrap();
+    std::fs::write(p.path().join("custom.env"), "X=custom\n").unwrap();
+    let x = |env: &[(&str, &str)], compose: bool| -> String {
+        let mut command = match compose {
+            true => {
+                let mut c = Command::new("docker");
+                c.args(["compose", "-p", &p.name]);
+                c
+            }
+            false => wharf_command(&p.name, p.path(), p.state.path()),
+        };
+        command
+            .args(["config", "--format", "json"])
+            .current_dir(p.path())
+            .env_remove("COMPOSE_ENV_FILES")
+            .env_remove("COMPOSE_DISABLE_ENV_FILE");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+        config["services"]["app"]["environment"]["X"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (env, expected) in [
+        (&[][..], "dotenv"),
+        (&[("COMPOSE_ENV_FILES", "custom.env")][..], "custom"),
+        (&[("COMPOSE_DISABLE_ENV_FILE", "1")][..], "unset"),
+        (&[("COMPOSE_DISABLE_ENV_FILE", "false")][..], "dotenv"),
+    ] {
+        assert_eq!(x(env, false), expected, "{env:?}");
+        assert_eq!(x(env, true), expected, "compose, {env:?}");
+    }
+
+    // COMPOSE_STATUS_STDOUT: the progress lines on standard output.
+    p.ok(&["up", "-d"]);
+    let out = wharf_command(&p.name, p.path(), p.state.path())
+        .args(["stop"])
+        .env("COMPOSE_STATUS_STDOUT", "1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Stopped"));
+    assert!(!stderr(&out).contains("Stopped"));
+
+    // COMPOSE_REMOVE_ORPHANS: `down` removes the orphans as with --remove-orphans.
+    p.write(&PS_PROJECT.replace("  web:", "  unused:"));
+    let out = wharf_command(&p.name, p.path(), p.state.path())
+        .args(["down"])
+        .env("COMPOSE_REMOVE_ORPHANS", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(engine_state(&p).is_empty(), "{:?}", engine_state(&p));
+}

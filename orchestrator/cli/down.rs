@@ -66,7 +66,7 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
 fn options(args: &DownArgs) -> DownOptions {
     DownOptions {
         volumes: args.volumes,
-        remove_orphans: args.remove_orphans,
+        remove_orphans: args.remove_orphans || super::env_flag("COMPOSE_REMOVE_ORPHANS"),
         timeout: args.timeout.map(Duration::from_secs),
         services: args.services.clone(),
     }

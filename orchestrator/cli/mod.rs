@@ -211,3 +211,8 @@ fn env_value<T: clap::ValueEnum + Default>(name: &str) -> T {
         .and_then(|v| T::from_str(&v, true).ok())
         .unwrap_or_default()
 }
+
+/// A `COMPOSE_*` switch (`COMPOSE_REMOVE_ORPHANS`, `COMPOSE_STATUS_STDOUT`): true as Go reads it.
+pub fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| spec::load::go_bool(&v) == Some(true))
+}

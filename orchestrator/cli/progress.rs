@@ -84,10 +84,14 @@ impl Progress {
     pub fn print(&self, line: &str) {
         let mut state = self.state.lock().expect("progress lock");
         state.0 += 1;
-        let mut err = std::io::stderr().lock();
         if self.mode == Mode::Quiet {
             return;
         }
+        // `COMPOSE_STATUS_STDOUT`: progress on standard output instead.
+        let mut err: Box<dyn Write> = match super::env_flag("COMPOSE_STATUS_STDOUT") {
+            true => Box::new(std::io::stdout().lock()),
+            false => Box::new(std::io::stderr().lock()),
+        };
         if self.mode == Mode::Json {
             let _ = writeln!(err, "{}", json_line(line));
         } else if self.tty {

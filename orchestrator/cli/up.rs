@@ -184,7 +184,7 @@ fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
         no_deps: args.no_deps,
         force_recreate: args.force_recreate,
         no_recreate: args.no_recreate,
-        remove_orphans: args.remove_orphans,
+        remove_orphans: args.remove_orphans || super::env_flag("COMPOSE_REMOVE_ORPHANS"),
         build: args.build,
         no_build: args.no_build,
         timeout: args.timeout,

@@ -1816,7 +1816,9 @@ services:
         pull: true,
         with_dependencies: false,
     };
-    let builds = |plan: &Plan| -> Vec<(String, Vec<(String, Option<String>)>, bool, bool)> {
+    // Per build: service, arguments, no_cache, pull.
+    type Built = (String, Vec<(String, Option<String>)>, bool, bool);
+    let builds = |plan: &Plan| -> Vec<Built> {
         plan.operations
             .iter()
             .filter_map(|op| match &op.action {
