@@ -712,3 +712,83 @@ services:
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(engine_state(&p).is_empty(), "{:?}", engine_state(&p));
 }
+
+#[test]
+fn graph_prints_dot_with_the_state_of_a_project_that_is_up_and_svg_through_graphviz() {
+    let p = Project::new(
+        "graph",
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    depends_on:
+      db: {condition: service_started}
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+"#,
+    );
+    let before = p.ok(&["graph"]);
+    assert!(
+        before.starts_with(&format!("digraph \"{}\" {{", p.name)),
+        "{before}"
+    );
+    assert!(
+        before.contains(r#""web" -> "db" [label="service_started"];"#),
+        "{before}"
+    );
+    assert!(!before.contains("running:"), "not up yet: {before}");
+    p.ok(&["up", "-d"]);
+    let up = p.ok(&["graph"]);
+    assert!(up.contains(r"replicas: 1\nrunning: 1/1 (running)"), "{up}");
+    // SVG needs Graphviz's dot (CI installs it).
+    assert!(
+        Command::new("dot").arg("-V").output().is_ok(),
+        "Graphviz's dot is missing: apt-get install graphviz"
+    );
+    let svg = p.ok(&["graph", "--output", "svg"]);
+    assert!(svg.contains("<svg") && svg.contains("web"), "{svg}");
+}
+
+#[test]
+fn completions_and_the_man_page_are_generated_from_the_command_line() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["completion", shell]);
+        for word in ["wharf", "graph", "logs", "since", "dry-run"] {
+            assert!(script.contains(word), "{shell}: {word} missing");
+        }
+    }
+    // The bash script is valid bash.
+    let script = run(&["completion", "bash"]);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &script).unwrap();
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    let man = run(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH wharf"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(man.contains("declarative container orchestrator"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_wharf"))
+        .args(["completion", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "clap's usage error");
+}

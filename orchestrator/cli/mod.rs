@@ -1,8 +1,10 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
+mod completion;
 mod config;
 mod down;
 mod engine;
+mod graph;
 mod lifecycle;
 mod logs;
 mod output;
@@ -99,6 +101,12 @@ pub enum Command {
     Restart(lifecycle::RestartArgs),
     /// Converge, then re-converge, sync or rebuild as the project's files change
     Watch(watch::WatchArgs),
+    /// The dependency graph of the services, as Graphviz DOT or SVG (compose's `alpha viz`)
+    Graph(graph::GraphArgs),
+    /// Print a shell completion script
+    Completion(completion::CompletionArgs),
+    /// Print the man page (roff)
+    Man,
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -141,11 +149,16 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
-            Command::Config(_) => unreachable!("not an engine command"),
+            Command::Graph(args) => graph::run(global, args).await,
+            Command::Config(_) | Command::Completion(_) | Command::Man => {
+                unreachable!("not an engine command")
+            }
         }
     };
     match &cli.command {
         Command::Config(args) => config::run(global, args),
+        Command::Completion(args) => completion::completion(args),
+        Command::Man => completion::man(),
         Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
