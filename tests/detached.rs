@@ -237,9 +237,9 @@ fn up_d_leaves_one_supervisor_that_a_sigkill_does_not_stop() {
     let ps = String::from_utf8(project.run(&["ps"]).stdout).unwrap();
     assert!(ps.contains("supervisor: running (pid"), "{ps}");
     assert!(ps.contains("detached"), "{ps}");
-    let json: serde_json::Value =
-        serde_json::from_slice(&project.run(&["ps", "--format", "json"]).stdout).unwrap();
-    let supervisor = &json[0]["Supervisor"];
+    let ps = String::from_utf8(project.run(&["ps", "--format", "json"]).stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(ps.lines().next().unwrap()).unwrap();
+    let supervisor = &json["Supervisor"];
     assert_eq!(supervisor["State"], "running");
     assert_eq!(supervisor["Detached"], true);
     assert_eq!(

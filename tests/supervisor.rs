@@ -231,14 +231,13 @@ services:
                 .all(|service| up.state(service) == "exited")
         },
     );
-    let ps: serde_json::Value =
-        serde_json::from_str(&up.wharf(&["ps", "-a", "--format", "json"])).unwrap();
+    let ps: Vec<serde_json::Value> = up
+        .wharf(&["ps", "-a", "--format", "json"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
     let restarts = |service: &str| {
-        ps.as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["Service"] == service)
-            .unwrap()["Restarts"]
+        ps.iter().find(|c| c["Service"] == service).unwrap()["Restarts"]
             .as_u64()
             .unwrap()
     };

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::engine::Session;
-use crate::plan::{self, DownOptions};
+use crate::plan::{self, Action, DownOptions};
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
@@ -21,10 +21,25 @@ pub struct DownArgs {
     /// Shutdown timeout in seconds
     #[arg(short, long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Services to remove, with the services that depend on them (default: the project)
+    pub services: Vec<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
+    if super::dry_run() {
+        let observed = session.observe().await?;
+        let plan = plan::down(
+            session.name(),
+            session.target.desired(),
+            &observed,
+            &options(args),
+        );
+        return session.execute(&plan).await;
+    }
+    if !args.services.is_empty() {
+        return some_services(&session, args).await;
+    }
     // The supervisor goes first, or it would restore what `down` removes. An `up` under way
     // may be starting a keeper that no pid file names yet: `down` waits for it to finish.
     let state = StateDir::of(session.name());
@@ -35,20 +50,54 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
         return Err(ExitCode::FAILURE);
     }
     let observed = session.observe().await?;
-    let options = DownOptions {
-        volumes: args.volumes,
-        remove_orphans: args.remove_orphans,
-        timeout: args.timeout.map(Duration::from_secs),
-    };
     let plan = plan::down(
         session.name(),
         session.target.desired(),
         &observed,
-        &options,
+        &options(args),
     );
     let result = session.execute(&plan).await;
     if result.is_ok() {
         state.clear();
     }
     result
+}
+
+fn options(args: &DownArgs) -> DownOptions {
+    DownOptions {
+        volumes: args.volumes,
+        remove_orphans: args.remove_orphans || super::env_flag("COMPOSE_REMOVE_ORPHANS"),
+        timeout: args.timeout.map(Duration::from_secs),
+        services: args.services.clone(),
+    }
+}
+
+/// `down SERVICE...`: the supervisor stays for the rest of the project, and leaves the removed
+/// services down, as after `stop`, until `up` or `start` brings them back.
+async fn some_services(session: &Session, args: &DownArgs) -> Result<ExitCode, ExitCode> {
+    let observed = session.observe().await?;
+    let plan = plan::down(
+        session.name(),
+        session.target.desired(),
+        &observed,
+        &options(args),
+    );
+    let state = StateDir::of(session.name());
+    let mut removed: Vec<&str> = plan
+        .operations
+        .iter()
+        .filter_map(|op| match &op.action {
+            Action::RemoveContainer { service, .. } => Some(service.as_str()),
+            _ => None,
+        })
+        .collect();
+    removed.sort_unstable();
+    removed.dedup();
+    for service in removed {
+        if let Err(err) = state.mark_user_stopped(service) {
+            super::output::error_line(&format!("cannot record that {service} is down: {err}"));
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    session.execute(&plan).await
 }

@@ -167,6 +167,11 @@ pub async fn observe(
 /// Runs a plan with progress output; failures are printed, and the exit code says whether
 /// everything succeeded.
 pub async fn execute(plan: &Plan, runtime: Arc<dyn Runtime>, project: &str) -> ExitCode {
+    if super::dry_run() {
+        // `--dry-run`: the plan, with its warnings, and nothing done.
+        print!("{plan}");
+        return ExitCode::SUCCESS;
+    }
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }

@@ -26,11 +26,44 @@ pub struct StopArgs {
     pub services: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Shutdown timeout in seconds
+    #[arg(short, long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Don't restart dependent services (those with `depends_on: {SERVICE: {restart: true}}`)
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Services to act on (default: all)
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Set build-time variables for services (KEY=VALUE, or KEY to take it from the environment)
+    #[arg(long, value_name = "KEY[=VALUE]")]
+    pub build_arg: Vec<String>,
+    /// Do not use cache when building the image
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long)]
+    pub pull: bool,
+    /// Suppress the build output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Also build dependencies (transitively)
+    #[arg(long)]
+    pub with_dependencies: bool,
+    /// Services to build (default: all)
+    pub services: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Verb {
     Start,
     Stop,
-    Restart,
+    Restart { no_deps: bool },
 }
 
 pub async fn run(
@@ -43,15 +76,23 @@ pub async fn run(
     let graph = session.target.desired().map(|d| &d.graph);
     let observed = session.observe().await?;
     session.check_services(services, &observed)?;
+    let scope = match verb {
+        Verb::Restart { no_deps } => {
+            lifecycle::restart_scope(session.target.desired(), services, no_deps)
+        }
+        Verb::Start | Verb::Stop => services.to_vec(),
+    };
+    let services = scope.as_slice();
     let state = StateDir::of(session.name());
-    if matches!(verb, Verb::Stop | Verb::Restart) {
+    let dry_run = super::dry_run();
+    if matches!(verb, Verb::Stop | Verb::Restart { .. }) {
         // Marked before stopping, so that a running supervisor leaves them stopped.
         let names: Vec<&String> = if services.is_empty() {
             observed.services.keys().collect()
         } else {
             services.iter().collect()
         };
-        for name in names {
+        for name in names.into_iter().filter(|_| !dry_run) {
             if let Err(err) = state.mark_user_stopped(name) {
                 super::output::error_line(&format!("cannot record that {name} is stopped: {err}"));
             }
@@ -64,6 +105,12 @@ pub async fn run(
             return Ok(ExitCode::SUCCESS);
         }
     }
+    if dry_run {
+        // Nothing was stopped: the start plan is made from what runs now.
+        return session
+            .execute(&lifecycle::start(graph, &observed, services))
+            .await;
+    }
     state.clear_user_stopped(services);
     let observed = session.observe().await?;
     session
@@ -71,7 +118,7 @@ pub async fn run(
         .await
 }
 
-pub async fn build(global: &GlobalArgs, args: &ServicesArgs) -> Result<ExitCode, ExitCode> {
+pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<ExitCode, ExitCode> {
     let project = load_project(global)?;
     let desired = desired::build(&project, &Default::default());
     if let Some(unknown) = args
@@ -82,7 +129,21 @@ pub async fn build(global: &GlobalArgs, args: &ServicesArgs) -> Result<ExitCode,
         super::output::error_line(&format!("no such service: {unknown}"));
         return Err(ExitCode::FAILURE);
     }
-    let plan = lifecycle::build(&desired, &args.services);
+    let flags = lifecycle::BuildFlags {
+        args: args
+            .build_arg
+            .iter()
+            .filter_map(|arg| match arg.split_once('=') {
+                Some((key, value)) => Some((key.to_string(), Some(value.to_string()))),
+                // Compose leaves out a variable that is not set.
+                None => std::env::var(arg).ok().map(|v| (arg.clone(), Some(v))),
+            })
+            .collect(),
+        no_cache: args.no_cache,
+        pull: args.pull,
+        with_dependencies: args.with_dependencies,
+    };
+    let plan = lifecycle::build_with(&desired, &args.services, &flags);
     Session::loaded(project, desired)
         .await?
         .execute(&plan)

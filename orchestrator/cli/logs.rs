@@ -23,12 +23,24 @@ pub struct LogsArgs {
     /// Follow log output
     #[arg(short, long)]
     pub follow: bool,
-    /// Number of lines to show from the end of the logs for each container
+    /// Index of the container if the service has several replicas
     #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
+    /// Number of lines to show from the end of the logs for each container (default: all)
+    #[arg(short = 'n', long, value_name = "N")]
     pub tail: Option<String>,
+    /// Show logs since a timestamp (2013-01-02T13:23:37Z) or a time ago (42m for 42 minutes)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Show logs before a timestamp (2013-01-02T13:23:37Z) or a time ago (42m for 42 minutes)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     /// Show timestamps
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Produce monochrome output
+    #[arg(long)]
+    pub no_color: bool,
     /// Don't print the prefix
     #[arg(long)]
     pub no_log_prefix: bool,
@@ -36,37 +48,141 @@ pub struct LogsArgs {
     pub services: Vec<String>,
 }
 
+/// How log lines are printed, by `logs` and by an attached `up` (`--timestamps`, `--no-color`,
+/// `--no-log-prefix`): the default is compose's, a coloured `web-1  | ` prefix and no time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogFormat {
+    pub timestamps: bool,
+    pub no_color: bool,
+    pub no_prefix: bool,
+}
+
+/// The lines `--since` and `--until` keep: Unix nanoseconds, both ends included.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Window {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Window {
+    fn keeps(&self, line: &LogLine) -> bool {
+        let Some(at) = unix_nanos(&line.timestamp) else {
+            return true;
+        };
+        self.since.is_none_or(|since| at >= since) && self.until.is_none_or(|until| at <= until)
+    }
+
+    /// The whole second the engine is asked to start at (its `since` takes seconds).
+    fn since_seconds(&self) -> Option<i64> {
+        self.since.map(|nanos| nanos.div_euclid(1_000_000_000))
+    }
+}
+
+/// A time as `docker logs --since` reads it, in Unix nanoseconds: an RFC 3339 time (with or
+/// without a fraction or an offset; without one it is UTC), a date, Unix seconds with an
+/// optional fraction, or a Go duration that far before `now` (`42m`, `1h30m`).
+pub fn parse_time(text: &str, now_nanos: i64) -> Result<i64, String> {
+    let invalid = || format!("failed to parse value as time or duration: {text:?}");
+    if let Ok(ago) = crate::spec::short::Duration::parse(text) {
+        return Ok(now_nanos - ago.0.as_nanos() as i64);
+    }
+    if let Some((seconds, fraction)) = text.split_once('.').or(Some((text, "")))
+        && !seconds.is_empty()
+        && seconds.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        let seconds: i64 = seconds.parse().map_err(|_| invalid())?;
+        let nanos: i64 = format!("{:0<9}", &fraction[..fraction.len().min(9)])
+            .parse()
+            .map_err(|_| invalid())?;
+        return Ok(seconds * 1_000_000_000 + nanos);
+    }
+    let text = match text.len() {
+        10 => format!("{text}T00:00:00Z"),
+        _ if !text.contains(['Z', 'z', '+']) && text.rfind('-') < text.find('T') => {
+            format!("{text}Z")
+        }
+        _ => text.to_string(),
+    };
+    unix_nanos(&text).ok_or_else(invalid)
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
 pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitCode> {
+    let fail = |message: String| {
+        output::error_line(&message);
+        ExitCode::FAILURE
+    };
     let tail = match args.tail.as_deref() {
         None | Some("all") => None,
-        Some(n) => match n.parse() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                output::error_line(&format!("invalid --tail {n:?}: write a number or `all`"));
-                return Err(ExitCode::FAILURE);
-            }
-        },
+        Some(n) => Some(
+            n.parse()
+                .map_err(|_| fail(format!("invalid --tail {n:?}: write a number or `all`")))?,
+        ),
     };
+    let now = now_nanos();
+    let time = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| parse_time(t, now))
+            .transpose()
+            .map_err(|e| fail(format!("invalid value for {flag:?}: {e}")))
+    };
+    let window = Window {
+        since: time("since", &args.since)?,
+        until: time("until", &args.until)?,
+    };
+    if args.index.is_some() && args.services.len() != 1 {
+        return Err(fail("--index requires one service to be selected".into()));
+    }
     let session = Session::open(global).await?;
-    let observed = session.observe().await?;
+    let mut observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
+    // Prefixes are padded to the longest name shown.
+    let named = &args.services;
+    observed
+        .services
+        .retain(|name, _| named.is_empty() || named.contains(name));
+    if let Some(index) = args.index {
+        let service = &args.services[0];
+        let replicas = observed.services.entry(service.clone()).or_default();
+        replicas.retain(|c| c.number == index);
+        if replicas.is_empty() {
+            return Err(fail(format!(
+                "service {service:?} is not running container #{index}"
+            )));
+        }
+    }
     let runtime = session.runtime.clone();
-    let printer = Printer::new(&observed, args.timestamps, !args.no_log_prefix);
-    let options = LogOptions {
-        follow: args.follow,
-        tail,
-        since: None,
+    let format = LogFormat {
+        timestamps: args.timestamps,
+        no_color: args.no_color,
+        no_prefix: args.no_log_prefix,
     };
-    if args.follow {
-        follow(runtime, &observed, &args.services, &printer, tail).await;
+    let printer = Printer::new(&observed, &format);
+    // An end in the past leaves nothing to follow.
+    let follow = args.follow && window.until.is_none_or(|until| until > now);
+    if follow {
+        follow_window(runtime, &observed, &args.services, &printer, tail, window).await;
         return Ok(ExitCode::SUCCESS);
     }
+    let options = LogOptions {
+        follow: false,
+        tail,
+        since: window.since_seconds(),
+    };
     let containers = selected(&observed, &args.services);
     // Without --follow, every line is read first and printed in time order.
     let mut lines = Vec::new();
     for mut s in open(runtime, &containers, &options).await {
         while let Some(item) = s.next().await {
-            lines.push(item);
+            if window.keeps(&item.1) {
+                lines.push(item);
+            }
         }
     }
     in_time_order(&mut lines);
@@ -86,12 +202,42 @@ pub async fn follow(
     printer: &Printer,
     tail: Option<u64>,
 ) {
+    follow_window(
+        runtime,
+        observed,
+        services,
+        printer,
+        tail,
+        Window::default(),
+    )
+    .await
+}
+
+/// [`follow`], for the lines of a time window: it ends once the window's end has passed.
+async fn follow_window(
+    runtime: Arc<dyn Runtime>,
+    observed: &Observed,
+    services: &[String],
+    printer: &Printer,
+    tail: Option<u64>,
+    window: Window,
+) {
+    let end = async {
+        match window.until {
+            Some(until) => {
+                let left = (until - now_nanos()).max(0) as u64;
+                tokio::time::sleep(std::time::Duration::from_nanos(left)).await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(end);
     // Subscribed before the first streams open: a start in between is not missed.
     let mut events = runtime.events(&observed.project).await.ok();
     let first = LogOptions {
         follow: true,
         tail,
-        since: None,
+        since: window.since_seconds(),
     };
     let mut streams = stream::SelectAll::new();
     streams.extend(open(runtime.clone(), &selected(observed, services), &first).await);
@@ -100,7 +246,11 @@ pub async fn follow(
     let mut printed: HashMap<String, i64> = HashMap::new();
     loop {
         tokio::select! {
+            () = &mut end => return,
             Some((name, line)) = streams.next() => {
+                if !window.keeps(&line) {
+                    continue;
+                }
                 let at = unix_nanos(&line.timestamp);
                 if at.is_some_and(|at| printed.get(&name).is_some_and(|&last| at <= last)) {
                     continue;
@@ -199,54 +349,63 @@ fn tagged(name: &str, lines: BoxStream<'static, RuntimeResult<LogLine>>) -> Tagg
         .boxed()
 }
 
-/// Prefixes padded to the longest name; one colour per service on a terminal.
+/// Compose's prefix, `web-1  | `: each container's name without the project (a
+/// `container_name` stays whole), padded to the longest plus one; one colour per service on a
+/// terminal.
 pub struct Printer {
-    width: usize,
-    colours: std::collections::HashMap<String, &'static str>,
+    /// Container name → its prefix, coloured or not.
+    prefixes: HashMap<String, String>,
     timestamps: bool,
-    prefix: bool,
 }
 
 const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
+/// How compose names a container in log prefixes: without its project when it has the name
+/// compose gives it (`web-1` for `shop-web-1`), whole when `container_name` set it.
+pub fn short_name(project: &str, c: &ObservedContainer) -> String {
+    let default = format!("{project}-{}-{}", c.service, c.number);
+    match c.name == default {
+        true => c.name[project.len() + 1..].to_string(),
+        false => c.name.clone(),
+    }
+}
+
 impl Printer {
-    pub fn new(observed: &Observed, timestamps: bool, prefix: bool) -> Printer {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let mut colours = std::collections::HashMap::new();
-        for (i, (_, containers)) in observed.services.iter().enumerate() {
-            for c in containers {
-                colours.insert(
-                    c.name.clone(),
-                    if colour {
+    pub fn new(observed: &Observed, format: &LogFormat) -> Printer {
+        let colour = !format.no_color && output::colour(std::io::stdout().is_terminal());
+        let names: Vec<(String, String, usize)> = observed
+            .services
+            .values()
+            .enumerate()
+            .flat_map(|(i, containers)| {
+                containers
+                    .iter()
+                    .map(move |c| (c.name.clone(), short_name(&observed.project, c), i))
+            })
+            .collect();
+        let width = names.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0) + 1;
+        let prefixes = names
+            .into_iter()
+            .map(|(name, short, i)| {
+                let prefix = match (format.no_prefix, colour) {
+                    (true, _) => String::new(),
+                    (false, false) => format!("{short:<width$} | "),
+                    (false, true) => format!(
+                        "\x1b[{}m{short:<width$} |\x1b[0m ",
                         PALETTE[i % PALETTE.len()]
-                    } else {
-                        ""
-                    },
-                );
-            }
-        }
+                    ),
+                };
+                (name, prefix)
+            })
+            .collect();
         Printer {
-            width: observed
-                .containers()
-                .map(|c| c.name.len())
-                .max()
-                .unwrap_or(0),
-            colours,
-            timestamps,
-            prefix,
+            prefixes,
+            timestamps: format.timestamps,
         }
     }
 
     fn print(&self, container: &str, line: &LogLine) {
-        let mut out = String::new();
-        if self.prefix {
-            let name = format!("{container:<width$} |", width = self.width);
-            match self.colours.get(container).copied().unwrap_or("") {
-                "" => out.push_str(&name),
-                code => out.push_str(&format!("\x1b[{code}m{name}\x1b[0m")),
-            }
-            out.push(' ');
-        }
+        let mut out = self.prefixes.get(container).cloned().unwrap_or_default();
         if self.timestamps {
             out.push_str(&line.timestamp);
             out.push(' ');
@@ -258,8 +417,46 @@ impl Printer {
 
 #[cfg(test)]
 mod tests {
-    use super::in_time_order;
+    use super::{Window, in_time_order, parse_time};
     use crate::runtime::LogLine;
+
+    #[test]
+    fn times_read_as_docker_logs_reads_them() {
+        let now = 1_709_210_096_000_000_000;
+        let at = |text| parse_time(text, now);
+        assert_eq!(at("2024-02-29T12:34:56Z"), Ok(now));
+        assert_eq!(at("2024-02-29T12:34:56"), Ok(now));
+        assert_eq!(at("2024-02-29T14:34:56.5+02:00"), Ok(now + 500_000_000));
+        assert_eq!(
+            at("2024-02-29"),
+            Ok(now - (12 * 3600 + 34 * 60 + 56) * 1_000_000_000)
+        );
+        assert_eq!(at("1709210096"), Ok(now));
+        assert_eq!(at("1709210096.25"), Ok(now + 250_000_000));
+        assert_eq!(at("42m"), Ok(now - 42 * 60 * 1_000_000_000));
+        assert_eq!(at("1h30m"), Ok(now - 5400 * 1_000_000_000));
+        assert!(at("bogus").unwrap_err().contains("\"bogus\""));
+    }
+
+    #[test]
+    fn a_window_keeps_both_ends() {
+        let line = |timestamp: &str| LogLine {
+            timestamp: timestamp.into(),
+            stderr: false,
+            text: String::new(),
+        };
+        let since = parse_time("2024-02-29T12:00:00Z", 0).unwrap();
+        let until = parse_time("2024-02-29T13:00:00Z", 0).unwrap();
+        let window = Window {
+            since: Some(since),
+            until: Some(until),
+        };
+        assert!(window.keeps(&line("2024-02-29T12:00:00Z")));
+        assert!(window.keeps(&line("2024-02-29T13:00:00Z")));
+        assert!(!window.keeps(&line("2024-02-29T11:59:59.999Z")));
+        assert!(!window.keeps(&line("2024-02-29T13:00:00.000000001Z")));
+        assert_eq!(window.since_seconds(), Some(since / 1_000_000_000));
+    }
 
     #[test]
     fn lines_are_printed_in_time_order_not_in_string_order() {

@@ -167,6 +167,7 @@ mod tests {
             addresses: Default::default(),
             addresses_v6: Default::default(),
             volumes: Vec::new(),
+            listing: Default::default(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
+mod completion;
 mod config;
 mod create;
 mod down;
 mod each;
 mod engine;
 mod events;
+mod graph;
 mod images;
 mod kill;
 mod lifecycle;
@@ -70,6 +72,25 @@ pub struct GlobalArgs {
         value_name = "PROFILE"
     )]
     pub profiles: Vec<String>,
+    /// Control when to print ANSI control characters: never, always or auto (also `COMPOSE_ANSI`)
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub ansi: Option<output::Ansi>,
+    /// Print the plan and change nothing (before or after the verb)
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Progress output: auto, tty, plain, json or quiet (also `COMPOSE_PROGRESS`)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub progress: Option<progress::Mode>,
+    /// Maximum engine calls at once, -1 for the default (also `COMPOSE_PARALLEL_LIMIT`)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub parallel: Option<i64>,
+}
+
+static DRY_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// `--dry-run`: the verbs that change something print their plan and change nothing.
+pub fn dry_run() -> bool {
+    DRY_RUN.get().copied().unwrap_or(false)
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,13 +106,13 @@ pub enum Command {
     /// View output from containers
     Logs(logs::LogsArgs),
     /// Build or rebuild services
-    Build(lifecycle::ServicesArgs),
+    Build(lifecycle::BuildArgs),
     /// Start services
     Start(lifecycle::ServicesArgs),
     /// Stop services
     Stop(lifecycle::StopArgs),
     /// Restart services
-    Restart(lifecycle::StopArgs),
+    Restart(lifecycle::RestartArgs),
     /// Converge, then re-converge, sync or rebuild as the project's files change
     Watch(watch::WatchArgs),
     /// Force stop service containers
@@ -122,6 +143,12 @@ pub enum Command {
     Push(pull::PushArgs),
     /// Receive real time events from containers
     Events(events::EventsArgs),
+    /// The dependency graph of the services, as Graphviz DOT or SVG (compose's `alpha viz`)
+    Graph(graph::GraphArgs),
+    /// Print a shell completion script
+    Completion(completion::CompletionArgs),
+    /// Print the man page (roff)
+    Man,
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -129,6 +156,20 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> ExitCode {
     let global = &cli.global;
+    output::set_ansi(global.ansi.unwrap_or_else(|| env_value("COMPOSE_ANSI")));
+    let progress = match &cli.command {
+        Command::Build(args) if args.quiet => progress::Mode::Quiet,
+        _ => global
+            .progress
+            .unwrap_or_else(|| env_value("COMPOSE_PROGRESS")),
+    };
+    progress::set_mode(progress);
+    let _ = DRY_RUN.set(global.dry_run);
+    if let Some(n) = global.parallel.filter(|&n| n > 0) {
+        // SAFETY: no other thread runs yet (the tokio runtime starts below), and the variable
+        // is how the executor (and a supervisor this process starts) reads the limit.
+        unsafe { std::env::set_var("COMPOSE_PARALLEL_LIMIT", n.to_string()) };
+    }
     let engine_command = async {
         match &cli.command {
             Command::Up(args) => up::run(global, args).await,
@@ -143,13 +184,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 lifecycle::run(global, lifecycle::Verb::Stop, &args.services, args.timeout).await
             }
             Command::Restart(args) => {
-                lifecycle::run(
-                    global,
-                    lifecycle::Verb::Restart,
-                    &args.services,
-                    args.timeout,
-                )
-                .await
+                let verb = lifecycle::Verb::Restart {
+                    no_deps: args.no_deps,
+                };
+                lifecycle::run(global, verb, &args.services, args.timeout).await
             }
             Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
@@ -166,13 +204,17 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Pull(args) => pull::pull(global, args).await,
             Command::Push(args) => pull::push(global, args).await,
             Command::Events(args) => events::run(global, args).await,
-            Command::Version(_) => unreachable!("not an engine command"),
-            Command::Config(_) => unreachable!("not an engine command"),
+            Command::Graph(args) => graph::run(global, args).await,
+            Command::Config(_) | Command::Version(_) | Command::Completion(_) | Command::Man => {
+                unreachable!("not an engine command")
+            }
         }
     };
     match &cli.command {
         Command::Config(args) => config::run(global, args),
         Command::Version(args) => version::run(args),
+        Command::Completion(args) => completion::completion(args),
+        Command::Man => completion::man(),
         Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -229,4 +271,17 @@ pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, ExitCode> {
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         stdin,
     })
+}
+
+/// A `COMPOSE_*` variable that holds one of a flag's values; unset or unknown is the default.
+fn env_value<T: clap::ValueEnum + Default>(name: &str) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| T::from_str(&v, true).ok())
+        .unwrap_or_default()
+}
+
+/// A `COMPOSE_*` switch (`COMPOSE_REMOVE_ORPHANS`, `COMPOSE_STATUS_STDOUT`): true as Go reads it.
+pub fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| spec::load::go_bool(&v) == Some(true))
 }

@@ -1,12 +1,43 @@
 //! How wharf speaks on the terminal: rich diagnostics on a TTY, stable plain lines otherwise.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use crate::spec::Diagnostic;
 use crate::spec::diagnostic::render;
 
+/// `--ansi` (or `COMPOSE_ANSI`): whether to print colours and control characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Ansi {
+    Never,
+    Always,
+    #[default]
+    Auto,
+}
+
+static ANSI: OnceLock<Ansi> = OnceLock::new();
+
+/// Set once, from the global flags, before any output.
+pub fn set_ansi(ansi: Ansi) {
+    let _ = ANSI.set(ansi);
+}
+
+pub fn ansi() -> Ansi {
+    ANSI.get().copied().unwrap_or_default()
+}
+
+/// Whether output to a stream (a terminal or not) gets colours: `--ansi always` or `never`
+/// decide; otherwise a terminal does, unless `NO_COLOR` is set.
+pub fn colour(terminal: bool) -> bool {
+    match ansi() {
+        Ansi::Never => false,
+        Ansi::Always => true,
+        Ansi::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
 fn rich() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    colour(std::io::stderr().is_terminal())
 }
 
 pub fn error(diagnostic: &Diagnostic) {

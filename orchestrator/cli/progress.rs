@@ -11,8 +11,48 @@ use crate::plan::Operation;
 use crate::supervisor::Sink;
 use crate::supervisor::control::Reply;
 
+/// `--progress`: how executed operations are reported on standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Mode {
+    /// `tty` on a terminal, else `plain`.
+    #[default]
+    Auto,
+    /// Lines with a running count on the last line.
+    Tty,
+    /// Lines only.
+    Plain,
+    /// One JSON object per line: `{"id":"Container shop-web-1","status":"Started"}`.
+    Json,
+    /// Nothing (errors are still printed).
+    Quiet,
+}
+
+static MODE: std::sync::OnceLock<Mode> = std::sync::OnceLock::new();
+
+/// Set once, from `--progress` (or `COMPOSE_PROGRESS`, or `build -q`), before any output.
+pub fn set_mode(mode: Mode) {
+    let _ = MODE.set(mode);
+}
+
+fn mode() -> Mode {
+    MODE.get().copied().unwrap_or_default()
+}
+
+/// An operation's line as compose's JSON progress writes it: ` ✔ Container x  Started` is
+/// `{"id":"Container x","status":"Started"}`.
+fn json_line(line: &str) -> String {
+    let text = line.trim_start();
+    let text = ["✔ ", "✘ ", "- ", "! "]
+        .iter()
+        .find_map(|mark| text.strip_prefix(mark))
+        .unwrap_or(text);
+    let (id, status) = text.split_once("  ").unwrap_or((text, ""));
+    serde_json::json!({ "id": id, "status": status }).to_string()
+}
+
 pub struct Progress {
     tty: bool,
+    mode: Mode,
     /// How many lines the plan will print; 0 when it is not known (a detached supervisor runs
     /// the plan).
     total: usize,
@@ -21,8 +61,14 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(total: usize) -> Progress {
+        let mode = mode();
         Progress {
-            tty: std::io::stderr().is_terminal(),
+            tty: match mode {
+                Mode::Auto => std::io::stderr().is_terminal(),
+                Mode::Tty => true,
+                Mode::Plain | Mode::Json | Mode::Quiet => false,
+            },
+            mode,
             total,
             state: Mutex::new((0, Instant::now())),
         }
@@ -38,8 +84,17 @@ impl Progress {
     pub fn print(&self, line: &str) {
         let mut state = self.state.lock().expect("progress lock");
         state.0 += 1;
-        let mut err = std::io::stderr().lock();
-        if self.tty {
+        if self.mode == Mode::Quiet {
+            return;
+        }
+        // `COMPOSE_STATUS_STDOUT`: progress on standard output instead.
+        let mut err: Box<dyn Write> = match super::env_flag("COMPOSE_STATUS_STDOUT") {
+            true => Box::new(std::io::stdout().lock()),
+            false => Box::new(std::io::stderr().lock()),
+        };
+        if self.mode == Mode::Json {
+            let _ = writeln!(err, "{}", json_line(line));
+        } else if self.tty {
             let elapsed = state.1.elapsed().as_secs_f64();
             let count = match self.total {
                 0 => state.0.to_string(),
@@ -115,5 +170,22 @@ impl Sink for ProgressSink {
         if let Some(line) = outcome::line(op, event) {
             self.line(&line);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_line;
+
+    #[test]
+    fn json_progress_is_composes() {
+        assert_eq!(
+            json_line(" ✔ Container shop-web-1  Started"),
+            r#"{"id":"Container shop-web-1","status":"Started"}"#
+        );
+        assert_eq!(
+            json_line(" ✘ Image x  Error: no such image"),
+            r#"{"id":"Image x","status":"Error: no such image"}"#
+        );
     }
 }

@@ -9,7 +9,9 @@ use super::engine::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{Millis, RestartBook};
-use crate::runtime::{ContainerState, Health};
+use crate::runtime::ContainerState;
+use crate::runtime::listing::human_duration;
+use crate::runtime::timestamp::go_utc;
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
@@ -23,12 +25,25 @@ pub struct PsArgs {
     /// Display services
     #[arg(long)]
     pub services: bool,
-    /// Format the output: table or json
+    /// Format the output: table or json (one object per line)
     #[arg(long, value_enum, default_value = "table")]
     pub format: PsFormat,
+    /// Filter services by a property (supported filters: status), as KEY=VALUE
+    #[arg(long, value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Filter services by status: paused, restarting, removing, running, dead, created, exited
+    #[arg(long, value_name = "STATUS")]
+    pub status: Vec<String>,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Include orphaned services (not declared by the project)
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub orphans: bool,
     /// Services to list (default: all)
     #[arg(value_name = "SERVICE")]
-    pub filter: Vec<String>,
+    pub services_named: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -37,7 +52,34 @@ pub enum PsFormat {
     Json,
 }
 
+/// The statuses `--status` and `--filter status=` select, in the engine's words. Compose adds
+/// `--filter status=` to `--status`; either shows stopped containers too.
+fn statuses(args: &PsArgs) -> Result<Vec<String>, String> {
+    let mut statuses = args.status.clone();
+    if let Some(filter) = &args.filter {
+        let (key, value) = filter
+            .split_once('=')
+            .ok_or("arguments to --filter should be in form KEY=VAL")?;
+        if key != "status" {
+            return Err(format!("unknown filter {key}"));
+        }
+        statuses.push(value.to_string());
+    }
+    Ok(statuses)
+}
+
+fn state_name(state: ContainerState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCode> {
+    let statuses = statuses(args).map_err(|message| {
+        output::error_line(&message);
+        ExitCode::FAILURE
+    })?;
     let session = Session::open(global).await?;
     // One engine call: `ps` must be fast.
     let containers = session
@@ -49,16 +91,22 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCod
             ExitCode::FAILURE
         })?;
     let observed = Observed::from_containers(session.name(), containers);
-    session.check_services(&args.filter, &observed)?;
+    let named = &args.services_named;
+    session.check_services(named, &observed)?;
+    let all = args.all || !statuses.is_empty();
+    let desired = session.target.desired();
     let shown: Vec<&ObservedContainer> = observed
         .containers()
-        .filter(|c| args.all || c.is_running())
-        .filter(|c| args.filter.is_empty() || args.filter.contains(&c.service))
+        .filter(|c| all || c.is_running())
+        .filter(|c| named.is_empty() || named.contains(&c.service))
+        .filter(|c| statuses.is_empty() || statuses.contains(&state_name(c.state)))
+        .filter(|c| args.orphans || desired.is_none_or(|d| d.knows(&c.service)))
         .collect();
     if args.quiet {
         shown.iter().for_each(|c| println!("{}", c.id));
     } else if args.services {
         let mut names: Vec<&str> = shown.iter().map(|c| c.service.as_str()).collect();
+        names.sort_unstable();
         names.dedup();
         names.iter().for_each(|n| println!("{n}"));
     } else {
@@ -66,11 +114,12 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCod
         let supervised = Supervised {
             book: state.load_book(),
             now: Millis::from_system_time(SystemTime::now()),
+            trunc: !args.no_trunc,
         };
         let supervisor = SupervisorState::of(&state);
         match args.format {
             PsFormat::Json => {
-                println!("{}", json(session.name(), &shown, &supervised, &supervisor))
+                print!("{}", json(session.name(), &shown, &supervised, &supervisor))
             }
             PsFormat::Table => {
                 print!("{}", table(&shown, &supervised));
@@ -136,6 +185,8 @@ impl std::fmt::Display for SupervisorState {
 struct Supervised {
     book: RestartBook,
     now: Millis,
+    /// Truncate commands, IDs and mount names as compose does without `--no-trunc`.
+    trunc: bool,
 }
 
 impl Supervised {
@@ -145,75 +196,91 @@ impl Supervised {
             .map_or(0, |s| s.restarts)
     }
 
-    /// The engine's status, or `restarting (attempt k, next in t)` while a restart is pending.
-    fn status(&self, c: &ObservedContainer) -> String {
+    /// `restarting (attempt k, next in t)` while the supervisor has a restart pending.
+    fn pending(&self, c: &ObservedContainer) -> Option<String> {
         match c.is_running() {
-            false => self
-                .book
-                .display_status(&c.service, c.number, self.now)
-                .unwrap_or_else(|| status(c)),
-            true => status(c),
+            false => self.book.display_status(&c.service, c.number, self.now),
+            true => None,
         }
     }
-}
 
-/// `running`, `running (healthy)`, `exited (1)`.
-pub fn status(c: &ObservedContainer) -> String {
-    let state = serde_json::to_value(c.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    match (c.state, c.health) {
-        (ContainerState::Exited | ContainerState::Dead, _) => {
-            format!("{state} ({})", c.exit_code.unwrap_or(0))
+    /// The RESTARTS column: the count, and a pending restart.
+    fn restarts_cell(&self, c: &ObservedContainer) -> String {
+        let count = self.restarts(c);
+        match self.pending(c) {
+            Some(pending) => format!("{count}, {pending}"),
+            None => count.to_string(),
         }
-        (_, Some(health)) => {
-            let health = match health {
-                Health::Starting => "health: starting",
-                Health::Healthy => "healthy",
-                Health::Unhealthy => "unhealthy",
-            };
-            format!("{state} ({health})")
-        }
-        _ => state,
+    }
+
+    fn command(&self, c: &ObservedContainer) -> String {
+        let command = &c.engine.listing.command;
+        go_quote(&match self.trunc {
+            true => ellipsis(command, 20),
+            false => command.clone(),
+        })
     }
 }
 
 /// How long ago a Unix time was, for people: `up 3 minutes`.
 fn uptime(started: u64) -> String {
-    ago(started as i64).trim_end_matches(" ago").to_string()
+    human_duration(now() - started as i64)
 }
 
+/// `5 seconds ago`, as `docker ps` writes a creation time.
 fn ago(created: i64) -> String {
-    let now = SystemTime::now()
+    format!("{} ago", human_duration(now() - created))
+}
+
+fn now() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(created);
-    let seconds = (now - created).max(0);
-    let (count, unit) = match seconds {
-        s if s < 60 => (s, "second"),
-        s if s < 3600 => (s / 60, "minute"),
-        s if s < 86400 => (s / 3600, "hour"),
-        s => (s / 86400, "day"),
-    };
-    let plural = if count == 1 { "" } else { "s" };
-    format!("{count} {unit}{plural} ago")
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// At most `width` characters, the last one `…` when cut (the Docker CLI's `Ellipsis`).
+fn ellipsis(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Go's `strconv.Quote`, with which `docker ps` shows a command.
+fn go_quote(text: &str) -> String {
+    let mut out = String::from('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn table(containers: &[&ObservedContainer], supervised: &Supervised) -> String {
     let header = [
-        "NAME", "IMAGE", "SERVICE", "CREATED", "STATUS", "RESTARTS", "PORTS",
+        "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "RESTARTS", "PORTS",
     ];
-    let rows: Vec<[String; 7]> = containers
+    let rows: Vec<[String; 8]> = containers
         .iter()
         .map(|c| {
             [
                 c.name.clone(),
                 c.engine.image.clone(),
+                supervised.command(c),
                 c.service.clone(),
                 ago(c.engine.created),
-                supervised.status(c),
-                supervised.restarts(c).to_string(),
+                c.engine.listing.status.clone(),
+                supervised.restarts_cell(c),
                 c.engine.ports.join(", "),
             ]
         })
@@ -242,6 +309,8 @@ fn table(containers: &[&ObservedContainer], supervised: &Supervised) -> String {
     out
 }
 
+/// One JSON object per line, with compose's keys and values, plus wharf's own: `Number`,
+/// `Restarts`, `RestartStatus` (a pending restart), `Created` (Unix seconds), `Supervisor`.
 fn json(
     project: &str,
     containers: &[&ObservedContainer],
@@ -249,26 +318,72 @@ fn json(
     supervisor: &SupervisorState,
 ) -> String {
     let supervisor = supervisor.json();
-    let items: Vec<serde_json::Value> = containers
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "ID": c.id,
-                "Name": c.name,
-                "Image": c.engine.image,
-                "Project": project,
-                "Service": c.service,
-                "Number": c.number,
-                "State": c.state,
-                "Health": c.health.map(|h| serde_json::to_value(h).unwrap_or_default()).unwrap_or_else(|| "".into()),
-                "ExitCode": c.exit_code.unwrap_or(0),
-                "Status": supervised.status(c),
-                "Restarts": supervised.restarts(c),
-                "Created": c.engine.created,
-                "Publishers": c.engine.ports,
-                "Supervisor": supervisor,
+    let mut out = String::new();
+    for c in containers {
+        let listing = &c.engine.listing;
+        let id = match supervised.trunc {
+            true => c.id.chars().take(12).collect(),
+            false => c.id.clone(),
+        };
+        let mut labels: Vec<String> = c
+            .engine
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        labels.sort_unstable();
+        let mounts: Vec<String> = listing
+            .mounts
+            .iter()
+            .map(|m| match supervised.trunc {
+                true => ellipsis(&m.name, 15),
+                false => m.name.clone(),
             })
-        })
-        .collect();
-    serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
+            .collect();
+        let item = serde_json::json!({
+            "Command": supervised.command(c),
+            "CreatedAt": go_utc(c.engine.created),
+            "ExitCode": c.exit_code.unwrap_or(0),
+            "Health": c.health.map(|h| serde_json::to_value(h).unwrap_or_default()).unwrap_or_else(|| "".into()),
+            "ID": id,
+            "Image": c.engine.image,
+            "Labels": labels.join(","),
+            "LocalVolumes": listing.mounts.iter().filter(|m| m.local).count().to_string(),
+            "Mounts": mounts.join(","),
+            "Name": c.name,
+            "Names": c.name,
+            "Networks": listing.networks.join(","),
+            "Ports": c.engine.ports.join(", "),
+            "Project": project,
+            "Publishers": listing.publishers,
+            "RunningFor": ago(c.engine.created),
+            "Service": c.service,
+            "Size": "0B",
+            "State": c.state,
+            "Status": listing.status,
+            "Number": c.number,
+            "Restarts": supervised.restarts(c),
+            "RestartStatus": supervised.pending(c).unwrap_or_default(),
+            "Created": c.engine.created,
+            "Supervisor": supervisor,
+        });
+        out.push_str(&item.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ellipsis, go_quote};
+
+    #[test]
+    fn commands_are_cut_and_quoted_as_docker_ps_shows_them() {
+        assert_eq!(
+            go_quote(&ellipsis("sh -c 'echo hi; exit 3'", 20)),
+            r#""sh -c 'echo hi; exi…""#
+        );
+        assert_eq!(go_quote(&ellipsis("sleep 3600", 20)), r#""sleep 3600""#);
+        assert_eq!(go_quote("say \"hi\"\n"), r#""say \"hi\"\n""#);
+    }
 }

@@ -44,9 +44,6 @@ pub struct UpArgs {
     /// Wait for services to be running|healthy; implies detached mode
     #[arg(long)]
     pub wait: bool,
-    /// Print the plan and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
     /// Recreate anonymous volumes instead of retrieving data from the previous containers
     #[arg(short = 'V', long)]
     pub renew_anon_volumes: bool,
@@ -88,7 +85,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         ExitCode::FAILURE
     })?;
     super::print_warnings(&prepared.project);
-    if args.dry_run {
+    if super::dry_run() {
         return dry_run(prepared, &request).await;
     }
     let state = StateDir::of(&prepared.project.name);
@@ -193,7 +190,7 @@ fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
         no_deps: args.no_deps,
         force_recreate: args.force_recreate,
         no_recreate: args.no_recreate,
-        remove_orphans: args.remove_orphans,
+        remove_orphans: args.remove_orphans || super::env_flag("COMPOSE_REMOVE_ORPHANS"),
         build: args.build,
         no_build: args.no_build,
         timeout: args.timeout,
@@ -339,7 +336,7 @@ impl Attached<'_> {
             }
         };
         let follow = async {
-            let printer = logs::Printer::new(&observed, false, true);
+            let printer = logs::Printer::new(&observed, &logs::LogFormat::default());
             logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
             std::future::pending::<()>().await
         };

@@ -93,6 +93,7 @@ pub(super) fn replica(
         addresses,
         addresses_v6: [(FRONT.to_string(), format!("fd00:1::{host}"))].into(),
         volumes: Vec::new(),
+        listing: Default::default(),
     }
 }
 

@@ -107,9 +107,70 @@ fn in_order(
     plan
 }
 
+/// The services `restart SERVICE...` acts on: the named ones and, unless `--no-deps`, the
+/// services that depend on one of them with `restart: true`, transitively, as compose restarts
+/// them too. Empty (all services) stays empty.
+pub fn restart_scope(desired: Option<&Desired>, services: &[String], no_deps: bool) -> Vec<String> {
+    let mut scope = services.to_vec();
+    let Some(desired) = desired.filter(|_| !no_deps && !services.is_empty()) else {
+        return scope;
+    };
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (name, service) in &desired.services {
+            let restarts_with = service
+                .depends_on
+                .iter()
+                .any(|(dependency, d)| d.restart && scope.contains(dependency));
+            if restarts_with && !scope.contains(name) {
+                scope.push(name.clone());
+                grew = true;
+            }
+        }
+    }
+    scope
+}
+
+/// `wharf build`'s flags: they change every build it runs.
+#[derive(Debug, Clone, Default)]
+pub struct BuildFlags {
+    /// `--build-arg KEY=VALUE`, or `KEY` (its value from the environment, left out when unset).
+    pub args: Vec<(String, Option<String>)>,
+    pub no_cache: bool,
+    pub pull: bool,
+    /// `--with-dependencies`: the named services' dependencies are built too, transitively.
+    pub with_dependencies: bool,
+}
+
 /// `wharf build`: every service with a `build` section (or the named ones).
 pub fn build(desired: &Desired, services: &[String]) -> Plan {
     image_operations(desired, services, |_| true, |_| false)
+}
+
+/// `wharf build` with its flags.
+pub fn build_with(desired: &Desired, services: &[String], flags: &BuildFlags) -> Plan {
+    let mut scope = services.to_vec();
+    if flags.with_dependencies {
+        for service in services {
+            for dependency in desired.graph.dependencies_of(service) {
+                if !scope.contains(&dependency) {
+                    scope.push(dependency);
+                }
+            }
+        }
+    }
+    let mut plan = build(desired, &scope);
+    for op in &mut plan.operations {
+        if let Action::BuildImage { build, .. } = &mut op.action {
+            for (key, value) in &flags.args {
+                build.args.insert(key.clone(), value.clone());
+            }
+            build.no_cache |= flags.no_cache;
+            build.pull |= flags.pull;
+        }
+    }
+    plan
 }
 
 /// What `up` does to images before it plans: the builds the user asks for (`--build`, or

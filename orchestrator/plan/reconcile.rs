@@ -113,6 +113,9 @@ pub struct DownOptions {
     pub volumes: bool,
     pub remove_orphans: bool,
     pub timeout: Option<Duration>,
+    /// `down SERVICE...`: only these services and the services that depend on them; networks
+    /// still in use by the other containers stay, and so do named volumes. Empty: the project.
+    pub services: Vec<String>,
 }
 
 /// What a plan names that is not a container.
@@ -944,6 +947,23 @@ pub fn down(
     .or_else(|_| ServiceGraph::new(known.iter().map(|name| (*name, std::iter::empty()))))
     .expect("a graph without edges is valid");
 
+    // `down SERVICE...`: those services and their dependents; the other containers stay.
+    let mut staying: Vec<&ObservedContainer> = Vec::new();
+    if !options.services.is_empty() {
+        let scope: HashSet<String> = options
+            .services
+            .iter()
+            .flat_map(|s| graph.dependents_of(s).into_iter().chain([s.clone()]))
+            .collect();
+        by_service.retain(|service, containers| {
+            let kept = scope.contains(*service);
+            if !kept {
+                staying.extend(containers.iter());
+            }
+            kept
+        });
+    }
+
     // Stop dependents first: a service's stops wait for the stops of its nearest dependents
     // that have any.
     let cause = |service: &str| {
@@ -1005,6 +1025,12 @@ pub fn down(
             ));
             continue;
         }
+        if staying
+            .iter()
+            .any(|c| c.is_running() && c.engine.addresses.contains_key(network))
+        {
+            continue;
+        }
         plan.push(
             Action::RemoveNetwork {
                 name: network.to_string(),
@@ -1018,12 +1044,14 @@ pub fn down(
             .volumes
             .values()
             .filter(|v| owned(&v.labels, project) && !external(ResourceKind::Volume, &v.name))
+            .filter(|_| options.services.is_empty())
             .map(|v| v.name.as_str())
             .collect();
         // The anonymous volumes of the removed containers too: the engine removes those with
         // the container, but not one a recreate passed on by name to the new container.
         let kept: HashSet<&str> = left
             .iter()
+            .chain(&staying)
             .flat_map(|c| &c.engine.volumes)
             .map(|v| v.name.as_str())
             .collect();

@@ -1847,3 +1847,90 @@ fn create_of_a_rolling_update_replaces_without_starting() {
         assert_eq!(spec.env, ["GREETING=bonjour"], "{}", c.name);
     }
 }
+
+#[test]
+fn restart_takes_the_dependents_that_asked_for_it_unless_no_deps() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(
+        r#"
+services:
+  db: {image: app}
+  api:
+    image: app
+    depends_on: {db: {condition: service_started, restart: true}}
+  web:
+    image: app
+    depends_on: {api: {condition: service_started, restart: true}}
+  worker:
+    image: app
+    depends_on: [db]
+"#,
+    );
+    let scope = |services: &[&str], no_deps| {
+        let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+        super::lifecycle::restart_scope(Some(&desired), &services, no_deps)
+    };
+    assert_eq!(scope(&["db"], false), ["db", "api", "web"]);
+    assert_eq!(scope(&["db"], true), ["db"]);
+    assert_eq!(scope(&["worker"], false), ["worker"]);
+    assert!(scope(&[], false).is_empty(), "all services stay all");
+}
+
+#[test]
+fn build_flags_change_every_build_and_can_take_the_dependencies() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(
+        r#"
+services:
+  base:
+    build: {context: ., args: {A: "1"}}
+  app:
+    build: {context: ., args: {A: "1", B: "2"}}
+    depends_on: [base]
+"#,
+    );
+    let flags = super::lifecycle::BuildFlags {
+        args: vec![
+            ("A".into(), Some("9".into())),
+            ("C".into(), Some("3".into())),
+        ],
+        no_cache: true,
+        pull: true,
+        with_dependencies: false,
+    };
+    // Per build: service, arguments, no_cache, pull.
+    type Built = (String, Vec<(String, Option<String>)>, bool, bool);
+    let builds = |plan: &Plan| -> Vec<Built> {
+        plan.operations
+            .iter()
+            .filter_map(|op| match &op.action {
+                Action::BuildImage { service, build, .. } => Some((
+                    service.clone(),
+                    build.args.clone().into_iter().collect(),
+                    build.no_cache,
+                    build.pull,
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let app = ["app".to_string()];
+    let plan = super::lifecycle::build_with(&desired, &app, &flags);
+    let arg = |k: &str, v: &str| (k.to_string(), Some(v.to_string()));
+    assert_eq!(
+        builds(&plan),
+        [(
+            "app".to_string(),
+            vec![arg("A", "9"), arg("B", "2"), arg("C", "3")],
+            true,
+            true
+        )]
+    );
+    let with = super::lifecycle::BuildFlags {
+        with_dependencies: true,
+        ..Default::default()
+    };
+    let plan = super::lifecycle::build_with(&desired, &app, &with);
+    let services: Vec<String> = builds(&plan).into_iter().map(|b| b.0).collect();
+    assert_eq!(services, ["base", "app"]);
+}

@@ -38,6 +38,7 @@ use bollard::query_parameters::{
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
 use self::dockerignore::DockerIgnore;
+use super::listing::{ListedMount, Listing, Publisher, status_text};
 use super::timestamp::{unix_nanos, unix_seconds};
 use super::{
     AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
@@ -1350,7 +1351,60 @@ fn from_summary(summary: &ContainerSummary) -> EngineContainer {
             .map(|n| addresses(n, |e| e.global_ipv6_address.as_ref()))
             .unwrap_or_default(),
         volumes: mounted_volumes(summary.mounts.as_deref()),
+        listing: Listing {
+            status: status.to_string(),
+            command: summary.command.clone().unwrap_or_default(),
+            mounts: listed_mounts(summary.mounts.as_deref()),
+            networks: network_names(
+                summary
+                    .network_settings
+                    .as_ref()
+                    .and_then(|n| n.networks.as_ref()),
+            ),
+            publishers: summary
+                .ports
+                .iter()
+                .flatten()
+                .map(|p| Publisher {
+                    url: p.ip.clone().unwrap_or_default(),
+                    target_port: p.private_port,
+                    published_port: p.public_port.unwrap_or(0),
+                    protocol: p
+                        .typ
+                        .map(|t| t.to_string())
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or_else(|| "tcp".into()),
+                })
+                .collect(),
+        },
     }
+}
+
+/// Each mount as `docker ps` names it: the volume's name, else its source.
+fn listed_mounts(mounts: Option<&[MountPoint]>) -> Vec<ListedMount> {
+    mounts
+        .unwrap_or_default()
+        .iter()
+        .map(|m| ListedMount {
+            name: m
+                .name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| m.source.clone())
+                .unwrap_or_default(),
+            local: m.driver.as_deref() == Some("local"),
+        })
+        .collect()
+}
+
+fn network_names(networks: Option<&HashMap<String, EndpointSettings>>) -> Vec<String> {
+    let mut names: Vec<String> = networks
+        .into_iter()
+        .flatten()
+        .map(|(n, _)| n.clone())
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// The volume mounts of a container. The engine names an anonymous volume with 64 hex digits
@@ -1450,7 +1504,34 @@ fn from_inspect(inspected: &ContainerInspectResponse) -> EngineContainer {
             .map(|n| addresses(n, |e| e.global_ipv6_address.as_ref()))
             .unwrap_or_default(),
         volumes: mounted_volumes(inspected.mounts.as_deref()),
+        listing: Listing {
+            status: status_text(
+                state,
+                health,
+                exit_code,
+                time_of(engine_state.and_then(|s| s.started_at.as_deref())),
+                time_of(engine_state.and_then(|s| s.finished_at.as_deref())),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64),
+            ),
+            command: inspected
+                .path
+                .iter()
+                .chain(inspected.args.iter().flatten())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
+            mounts: listed_mounts(inspected.mounts.as_deref()),
+            networks: network_names(settings.and_then(|s| s.networks.as_ref())),
+            publishers: Vec::new(),
+        },
     }
+}
+
+/// An inspect's time in Unix seconds; 0 for the engine's zero time (never started).
+fn time_of(text: Option<&str>) -> i64 {
+    text.and_then(unix_seconds).filter(|&t| t > 0).unwrap_or(0)
 }
 
 /// Network name → the endpoint's address that `address` picks (IPv4 or IPv6), where it has one.

@@ -4,6 +4,7 @@
 //! is the engine's event stream, the supervisor's trigger.
 
 pub mod docker;
+pub mod listing;
 pub mod memory;
 pub mod timestamp;
 
@@ -73,6 +74,8 @@ pub struct EngineContainer {
     pub addresses_v6: HashMap<String, String>,
     /// The volumes mounted in it.
     pub volumes: Vec<MountedVolume>,
+    /// What `ps` prints as compose does: status text, command, mounts, networks, ports.
+    pub listing: listing::Listing,
 }
 
 /// A volume mounted in a container.

@@ -49,9 +49,38 @@ pub fn unix_nanos(text: &str) -> Option<i64> {
     seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
+/// Unix seconds as Go's `time.Time.String()` writes them in UTC, as `docker ps` prints a
+/// container's creation: `2026-12-06 04:29:49 +0000 UTC`.
+pub fn go_utc(unix: i64) -> String {
+    let (days, second) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    // The civil date of a day number (Howard Hinnant's algorithm, the inverse of the above).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} +0000 UTC",
+        second / 3600,
+        second % 3600 / 60,
+        second % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{unix_nanos, unix_seconds};
+    use super::{go_utc, unix_nanos, unix_seconds};
+
+    #[test]
+    fn utc_times_as_go_prints_them() {
+        assert_eq!(go_utc(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(go_utc(1_709_210_096), "2024-02-29 12:34:56 +0000 UTC");
+        assert_eq!(go_utc(951_868_800), "2000-03-01 00:00:00 +0000 UTC");
+    }
 
     #[test]
     fn seconds_and_nanoseconds_with_any_fraction_and_offset() {

@@ -17,6 +17,15 @@ use super::model::Model;
 use super::yaml::{self, Node, Value};
 use super::{dotenv, extends, include, interpolate, merge, name, normalize, profiles, validate};
 
+/// A boolean as Go's `strconv.ParseBool` reads it, as compose reads its `COMPOSE_*` switches.
+pub fn go_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// Everything that decides what the project is, as the CLI gathered it.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LoadOptions {
@@ -270,14 +279,33 @@ impl Context {
             stdin: options.stdin.clone(),
             unset_warned: HashSet::new(),
         };
-        let env_files: Vec<(PathBuf, bool)> = if options.env_files.is_empty() {
-            vec![(env_dir.join(".env"), false)]
-        } else {
-            options
-                .env_files
+        // `--env-file`, else `COMPOSE_ENV_FILES` (comma-separated), else `.env` unless
+        // `COMPOSE_DISABLE_ENV_FILE` is true.
+        let from_variable: Vec<PathBuf> = options
+            .environment
+            .get("COMPOSE_ENV_FILES")
+            .map(|v| {
+                v.split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let disabled = options
+            .environment
+            .get("COMPOSE_DISABLE_ENV_FILE")
+            .is_some_and(|v| go_bool(v) == Some(true));
+        let named = match options.env_files.is_empty() {
+            true => &from_variable,
+            false => &options.env_files,
+        };
+        let env_files: Vec<(PathBuf, bool)> = match (named.is_empty(), disabled) {
+            (true, true) => Vec::new(),
+            (true, false) => vec![(env_dir.join(".env"), false)],
+            (false, _) => named
                 .iter()
                 .map(|f| (discover::absolute(&options.cwd, f), true))
-                .collect()
+                .collect(),
         };
         let mut env = IndexMap::new();
         for (path, required) in env_files {
