@@ -3,12 +3,14 @@
 mod config;
 mod down;
 mod engine;
+mod exec;
 mod lifecycle;
 mod logs;
 mod output;
 mod progress;
 mod ps;
 mod supervise;
+mod terminal;
 mod up;
 mod watch;
 
@@ -80,6 +82,8 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Converge, then re-converge, sync or rebuild as the project's files change
     Watch(watch::WatchArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -111,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
+            Command::Exec(args) => exec::run(global, args).await,
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };
