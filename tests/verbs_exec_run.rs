@@ -9,7 +9,10 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{Cleanup, busybox_image, unique_project, wait_until, wharf_command};
+use support::{
+    Cleanup, busybox_image, docker_lines, inspect, project_containers, unique_project, wait_until,
+    wharf_command,
+};
 
 /// A project directory with a compose file, and the guard that cleans its resources up.
 struct Project {
@@ -251,4 +254,264 @@ fn exec_has_a_tty_when_standard_input_is_a_terminal() {
     let out = in_terminal(&project, "exec web sh", "echo typed-$((6*7)); exit 7\n");
     assert_eq!(code(&out), 7, "{}", text(&out));
     assert!(stdout(&out).contains("typed-42"), "{}", text(&out));
+}
+
+/// A service that waits for a one-shot job to complete, as a migration before a web server.
+const WITH_JOB: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "300"]
+    environment: [FOO=bar]
+    ports: ["80"]
+    depends_on:
+      job: {condition: service_completed_successfully}
+  job:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; touch /tmp/ran"]
+"#;
+
+/// The one-off containers of a project: name → ID.
+fn one_offs(project: &str) -> Vec<(String, String)> {
+    let filter = format!("label=com.docker.compose.project={project}");
+    docker_lines(&[
+        "ps",
+        "-a",
+        "--no-trunc",
+        "--filter",
+        &filter,
+        "--filter",
+        "label=com.docker.compose.oneoff=True",
+        "--format",
+        "{{.Names}} {{.ID}}",
+    ])
+    .into_iter()
+    .filter_map(|l| {
+        l.split_once(' ')
+            .map(|(n, i)| (n.to_string(), i.to_string()))
+    })
+    .collect()
+}
+
+/// The compose labels (`com.docker.compose.*`) of a container, by key.
+fn compose_label_keys(container: &str) -> Vec<String> {
+    let labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&inspect(container, "{{json .Config.Labels}}")).unwrap();
+    labels
+        .into_keys()
+        .filter(|k| k.starts_with("com.docker.compose."))
+        .collect()
+}
+
+#[test]
+fn run_makes_a_one_off_as_compose_does_after_its_dependencies_complete() {
+    let project = Project::new("run-peer", WITH_JOB);
+    let out = project.wharf(&["run", "web", "sh", "-c", "echo run $FOO; exit 5"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (5, "run bar\n"),
+        "{}",
+        text(&out)
+    );
+    // The dependency ran to completion first.
+    let job = format!("{}-job-1", project.name);
+    assert_eq!(
+        inspect(&job, "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 0"
+    );
+    let ours = one_offs(&project.name);
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    let (name, id) = &ours[0];
+    let slug = inspect(id, "{{index .Config.Labels \"com.docker.compose.slug\"}}");
+    assert_eq!(slug.len(), 64, "{slug}");
+    assert_eq!(*name, format!("{}-web-run-{}", project.name, &slug[..12]));
+    // No ports without --service-ports; no TTY without a terminal; standard input open.
+    assert_eq!(
+        inspect(
+            id,
+            "{{index .Config.Labels \"com.docker.compose.service\"}} {{.Config.Tty}} {{.Config.OpenStdin}}"
+        ),
+        "web false true"
+    );
+    assert!(!inspect(id, "{{json .HostConfig.PortBindings}}").contains("80/tcp"));
+    // compose v2's one-off on the same project has the same compose labels (but the image
+    // digest, which wharf does not write on any container).
+    let peer = project.compose(&["run", "--no-deps", "web", "true"]);
+    assert!(peer.status.success(), "{}", text(&peer));
+    let (peer_name, _) = one_offs(&project.name)
+        .into_iter()
+        .find(|(n, _)| n != name)
+        .expect("compose's one-off");
+    let mut theirs = compose_label_keys(&peer_name);
+    theirs.retain(|k| k != "com.docker.compose.image");
+    assert_eq!(compose_label_keys(id), theirs);
+    // Neither is a replica: `ps` (both tools) does not list them.
+    let ps = project.ok(&["ps", "-a", "--format", "json"]);
+    assert!(!ps.contains("-web-run-"), "{ps}");
+    // An unknown service, as compose says it.
+    let (code, _, message) = same_as_compose(&project, &["run", "--rm", "nope", "true"]);
+    assert_eq!((code, message.as_str()), (1, "no such service: nope\n"));
+}
+
+#[test]
+fn run_applies_its_flags() {
+    let project = Project::new("run-flags", WITH_JOB);
+    let data = project.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("hello.txt"), "from the host\n").unwrap();
+    let out = project.wharf(&[
+        "run",
+        "--rm",
+        "--no-deps",
+        "-T",
+        "-e",
+        "A=1",
+        "-u",
+        "1000",
+        "-w",
+        "/tmp",
+        "-v",
+        "./data:/data:ro",
+        "-l",
+        "team=qa",
+        "--name",
+        "custom-one-off",
+        "--entrypoint",
+        "sh -c",
+        "web",
+        "echo $A $FOO; id -u; pwd; cat /data/hello.txt",
+    ]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "1 bar\n1000\n/tmp\nfrom the host\n"),
+        "{}",
+        text(&out)
+    );
+    // --no-deps: the job was not created; --rm: nothing is left.
+    assert_eq!(project_containers(&project.name).len(), 0);
+
+    // -d prints the ID; -l, --name, -p and --service-ports reach the engine.
+    let out = project.wharf(&[
+        "run",
+        "-d",
+        "--no-deps",
+        "--name",
+        "kept",
+        "-l",
+        "team=qa",
+        "-p",
+        "127.0.0.1::81",
+        "--service-ports",
+        "web",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let id = stdout(&out).trim().to_string();
+    assert_eq!(id.len(), 64, "{}", text(&out));
+    assert_eq!(
+        inspect(
+            &id,
+            "{{.Name}} {{index .Config.Labels \"team\"}} {{.State.Running}}"
+        ),
+        "/kept qa true"
+    );
+    let ports = inspect(&id, "{{json .HostConfig.PortBindings}}");
+    assert!(
+        ports.contains("\"80/tcp\"") && ports.contains("\"81/tcp\""),
+        "{ports}"
+    );
+    assert!(ports.contains("127.0.0.1"), "{ports}");
+
+    // -d --rm: the engine removes it when it exits.
+    let out = project.wharf(&[
+        "run",
+        "-d",
+        "--rm",
+        "--no-deps",
+        "--name",
+        "gone",
+        "web",
+        "true",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    wait_until(
+        "the -d --rm one-off removed",
+        LIMIT,
+        || !project_containers(&project.name).contains_key("gone"),
+        String::new,
+    );
+}
+
+#[test]
+fn run_has_a_tty_when_standard_input_is_a_terminal() {
+    let project = Project::new("run-tty", SLEEPER);
+    let out = in_terminal(&project, "run --rm web sh -c 'tty; exit 4'", "");
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(stdout(&out).contains("/dev/pts/"), "{}", text(&out));
+    let out = in_terminal(&project, "run --rm web sh", "echo typed-$((6*7)); exit 7\n");
+    assert_eq!(code(&out), 7, "{}", text(&out));
+    assert!(stdout(&out).contains("typed-42"), "{}", text(&out));
+    // Standard input that ends ends the one-off's input (no TTY).
+    let mut child = wharf_command(&project.name, project.path(), project.state.path())
+        .args(["run", "--rm", "-T", "web", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"piped\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "piped\n"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_one_off_is_never_supervised() {
+    let project = Project::new(
+        "run-unsupervised",
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "300"]
+    restart: always
+"#,
+    );
+    project.ok(&["up", "-d"]);
+    let replica = project_containers(&project.name)[&format!("{}-web-1", project.name)].clone();
+    // One that fails, one that is stopped behind wharf's back, one that keeps running.
+    let out = project.wharf(&["run", "web", "sh", "-c", "exit 3"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    let stopped = stdout(&project.wharf(&["run", "-d", "web"]))
+        .trim()
+        .to_string();
+    let running = stdout(&project.wharf(&["run", "-d", "web"]))
+        .trim()
+        .to_string();
+    docker_lines(&["stop", "-t", "0", &stopped]);
+    // Longer than the supervisor's 5 s resync: whatever it would do, it has done by then.
+    std::thread::sleep(Duration::from_secs(7));
+    let offs = one_offs(&project.name);
+    assert_eq!(offs.len(), 3, "{offs:?}");
+    assert_eq!(inspect(&stopped, "{{.State.Status}}"), "exited");
+    assert_eq!(inspect(&running, "{{.State.Status}}"), "running");
+    let failed = offs
+        .iter()
+        .find(|(_, id)| *id != stopped && *id != running)
+        .unwrap();
+    assert_eq!(
+        inspect(&failed.1, "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 3"
+    );
+    // The service still has its one replica, untouched, and `up` leaves the one-offs alone.
+    project.ok(&["up", "-d"]);
+    let all = project_containers(&project.name);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(all[&format!("{}-web-1", project.name)], replica);
+    let ps = project.ok(&["ps", "-a", "--format", "json"]);
+    assert!(!ps.contains("-web-run-"), "{ps}");
 }

@@ -9,6 +9,7 @@ mod logs;
 mod output;
 mod progress;
 mod ps;
+mod run;
 mod supervise;
 mod terminal;
 mod up;
@@ -84,6 +85,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// Execute a command in a running container
     Exec(exec::ExecArgs),
+    /// Run a one-off command on a service
+    Run(run::RunArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -116,6 +119,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Watch(args) => watch::run(global, args).await,
             Command::Supervise(args) => supervise::run(global, args).await,
             Command::Exec(args) => exec::run(global, args).await,
+            Command::Run(args) => run::run(global, args).await,
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };

@@ -14,6 +14,7 @@ use crate::runtime::{Attachment, Output, Runtime, RuntimeError, Streams};
 /// Whose pseudo-terminal follows the local terminal's size.
 pub enum Tty {
     Exec(String),
+    Container(String),
 }
 
 /// Copies the process's output here and this process's standard input there (when
@@ -42,6 +43,7 @@ pub async fn pump(
                 // A resize that fails (the process just ended) changes nothing that matters.
                 let _ = match tty {
                     Tty::Exec(id) => runtime.resize_exec(id, size).await,
+                    Tty::Container(id) => runtime.resize_container(id, size).await,
                 };
             }
             changes.recv().await;

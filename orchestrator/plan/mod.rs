@@ -5,6 +5,7 @@
 pub mod lifecycle;
 mod reconcile;
 mod rolling;
+pub mod run;
 #[cfg(test)]
 mod tests;
 

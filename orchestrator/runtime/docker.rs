@@ -1966,6 +1966,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         pid_mode: spec.pid.clone(),
         ipc_mode: spec.ipc.clone(),
         log_config,
+        auto_remove: spec.auto_remove.then_some(true),
         ..Default::default()
     };
 
@@ -1986,6 +1987,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         tty: spec.tty.then_some(true),
         open_stdin: spec.stdin_open.then_some(true),
         attach_stdin: spec.stdin_open.then_some(true),
+        stdin_once: spec.stdin_once.then_some(true),
         host_config: Some(host_config),
         networking_config: first.map(|(name, settings)| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(name, settings)])),
