@@ -515,3 +515,25 @@ services:
     let ps = project.ok(&["ps", "-a", "--format", "json"]);
     assert!(!ps.contains("-web-run-"), "{ps}");
 }
+
+#[test]
+fn up_wait_takes_a_completed_migration_as_done() {
+    let project = Project::new("up-wait-job", WITH_JOB);
+    let out = project.wharf(&["up", "--wait"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        inspect(
+            &format!("{}-job-1", project.name),
+            "{{.State.Status}} {{.State.ExitCode}}"
+        ),
+        "exited 0"
+    );
+    assert_eq!(
+        inspect(&format!("{}-web-1", project.name), "{{.State.Status}}"),
+        "running"
+    );
+    // compose v2 agrees, on a project of its own (wharf's supervisor keeps this one).
+    let peer = Project::new("up-wait-job-peer", WITH_JOB);
+    let peer = peer.compose(&["up", "--wait"]);
+    assert_eq!(code(&peer), 0, "{}", text(&peer));
+}

@@ -140,3 +140,118 @@ pub fn one_off(
     );
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::one_off_spec;
+    use crate::plan::lifecycle;
+    use crate::plan::tests::{Fixture, SHOP, golden};
+
+    const NAME: &str = "demo-web-run-0123456789ab";
+
+    fn spec(desired: &Desired) -> ContainerSpec {
+        one_off_spec(
+            &desired.services["web"].container,
+            NAME,
+            &"0123456789ab".repeat(6)[..64],
+        )
+    }
+
+    #[test]
+    fn run_on_a_fresh_project() {
+        let fixture = Fixture::new();
+        let desired = fixture.desired(SHOP);
+        let observed = fixture.observe(Some(&desired));
+        let plan = one_off(
+            &desired,
+            &observed,
+            "web",
+            NAME,
+            spec(&desired),
+            &RunOptions::default(),
+        )
+        .expect("a plan");
+        golden(
+            "run_fresh",
+            "`run web` on a project with nothing yet: its dependencies come up as `up db migrate`
+             would, the one-off waits for db healthy and migrate completed, and is created last
+             (its own network front and volume uploads too). The one-off is never started by the
+             plan: `run` starts it attached.",
+            "run web",
+            Ok(&plan),
+        );
+        fixture.apply(&plan);
+        let observed = fixture.observe(Some(&desired));
+        assert_eq!(observed.oneoff.len(), 1);
+        assert!(
+            !observed.services.contains_key("web"),
+            "a one-off is no replica"
+        );
+        // `up` does not count it: web still gets its replica, and nothing is removed.
+        let up = crate::plan::reconcile(&desired, &observed, &Default::default()).expect("a plan");
+        assert!(
+            up.to_string().contains("create container demo-web-1"),
+            "{up}"
+        );
+        assert!(!up.to_string().contains(NAME), "{up}");
+    }
+
+    #[test]
+    fn run_without_dependencies() {
+        let fixture = Fixture::new();
+        let desired = fixture.desired(SHOP);
+        let observed = fixture.observe(Some(&desired));
+        let options = RunOptions {
+            no_deps: true,
+            ..RunOptions::default()
+        };
+        let plan =
+            one_off(&desired, &observed, "web", NAME, spec(&desired), &options).expect("a plan");
+        golden(
+            "run_no_deps",
+            "`run --no-deps web`: only what the one-off itself needs, its networks and volume.",
+            "run --no-deps web",
+            Ok(&plan),
+        );
+    }
+
+    #[test]
+    fn run_beside_a_running_project() {
+        let fixture = Fixture::new();
+        let desired = fixture.desired(SHOP);
+        fixture.up(&desired, &Default::default());
+        fixture.settle(&["migrate"]);
+        let observed = fixture.observe(Some(&desired));
+        let plan = one_off(
+            &desired,
+            &observed,
+            "web",
+            NAME,
+            spec(&desired),
+            &RunOptions::default(),
+        )
+        .expect("a plan");
+        golden(
+            "run_running",
+            "`run web` once the project is up and the migration has completed: the migration is
+             started again, as `up db migrate` (and compose's `run`) would, then the conditions
+             are checked and the one-off created.",
+            "run web",
+            Ok(&plan),
+        );
+    }
+
+    #[test]
+    fn up_wait_takes_a_completed_job_as_done() {
+        let fixture = Fixture::new();
+        let desired = fixture.desired(SHOP);
+        golden(
+            "up_wait",
+            "`up --wait`: db healthy, web running, and migrate (which web waits on with
+             service_completed_successfully) exited 0, not running.",
+            "up --wait",
+            Ok(&lifecycle::wait(&desired, &[])),
+        );
+    }
+}
