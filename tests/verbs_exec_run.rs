@@ -537,3 +537,158 @@ fn up_wait_takes_a_completed_migration_as_done() {
     let peer = peer.compose(&["up", "--wait"]);
     assert_eq!(code(&peer), 0, "{}", text(&peer));
 }
+
+const ENDING: &str = r#"
+services:
+  fails:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo late; echo err >&2; exit 3"]
+  passes:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 2; exit 0"]
+  talk:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'echo got-int; exit 9' INT; echo ready; while true; do sleep 0.1; done"]
+    stop_grace_period: 1s
+  shell:
+    image: IMAGE
+    command: ["sh"]
+    tty: true
+    stdin_open: true
+"#;
+
+#[test]
+fn wait_prints_each_exit_and_gives_the_last_code_as_compose() {
+    let project = Project::new("wait", ENDING);
+    let ids = |project: &Project| {
+        ["fails", "passes"].map(|s| inspect(&format!("{}-{s}-1", project.name), "{{.Id}}"))
+    };
+    project.ok(&["up", "-d", "fails", "passes"]);
+    let out = project.wharf(&["wait", "fails", "passes"]);
+    let [fails, passes] = ids(&project);
+    let expected = format!(
+        "container \"{fails}\" exited with status code 3\ncontainer \"{passes}\" exited with status code 0\n"
+    );
+    assert_eq!(
+        (code(&out), stdout(&out)),
+        (0, expected.clone()),
+        "{}",
+        text(&out)
+    );
+    // compose v2 on its own project prints the same lines.
+    let peer = Project::new("wait-peer", ENDING);
+    assert!(
+        peer.compose(&["up", "-d", "fails", "passes"])
+            .status
+            .success()
+    );
+    let theirs = peer.compose(&["wait", "fails", "passes"]);
+    let [fails, passes] = ids(&peer);
+    let expected = format!(
+        "container \"{fails}\" exited with status code 3\ncontainer \"{passes}\" exited with status code 0\n"
+    );
+    assert_eq!((code(&theirs), stdout(&theirs)), (0, expected));
+    // The exit code is the last container's.
+    project.ok(&["up", "-d", "fails"]);
+    let out = project.wharf(&["wait", "fails"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert_eq!(code(&project.wharf(&["wait", "nope"])), 1);
+
+    // --down-project: the project goes once the first container has stopped.
+    project.ok(&["up", "-d", "fails", "talk"]);
+    // talk ignores SIGTERM: the down kills it after its grace period, and its code is the last.
+    let [fails, talk] =
+        ["fails", "talk"].map(|s| inspect(&format!("{}-{s}-1", project.name), "{{.Id}}"));
+    let out = project.wharf(&["wait", "--down-project", "fails", "talk"]);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "container \"{fails}\" exited with status code 3\ncontainer \"{talk}\" exited with status code 137\n"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(code(&out), 137, "{}", text(&out));
+    assert_eq!(project_containers(&project.name).len(), 0);
+}
+
+#[test]
+fn attach_follows_the_process_and_ends_with_its_exit_code() {
+    let project = Project::new("attach", ENDING);
+    project.ok(&["up", "-d", "fails", "talk", "shell"]);
+    let out = project.wharf(&["attach", "--no-stdin", "fails"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str(), stderr(&out).as_str()),
+        (3, "late\n", "err\n")
+    );
+    // A stopped service, as compose says it.
+    let (code_, _, message) = same_as_compose(&project, &["attach", "fails"]);
+    assert_eq!(
+        (code_, message.as_str()),
+        (1, "service \"fails\" is not running\n")
+    );
+    let (code_, _, message) = same_as_compose(&project, &["attach", "--index", "2", "talk"]);
+    assert_eq!(
+        (code_, message.as_str()),
+        (1, "service \"talk\" is not running container #2\n")
+    );
+
+    // Without a TTY, Ctrl-C (SIGINT to wharf) reaches the process, once wharf is attached
+    // (the engine's `attach` event says so).
+    let talk = format!("{}-talk-1", project.name);
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .saturating_sub(1)
+        .to_string();
+    let child = wharf_command(&project.name, project.path(), project.state.path())
+        .args(["attach", "--no-stdin", "talk"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(
+        "wharf attached",
+        LIMIT,
+        || {
+            let filter = format!("container={talk}");
+            !docker_lines(&[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                "0s",
+                "--filter",
+                &filter,
+                "--filter",
+                "event=attach",
+            ])
+            .is_empty()
+        },
+        String::new,
+    );
+    send_signal(child.id(), 2);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (9, "got-int\n"),
+        "{}",
+        text(&out)
+    );
+
+    // With a TTY: what is typed reaches the service's shell.
+    let out = in_terminal(&project, "attach shell", "echo typed-$((6*7))\nexit 6\n");
+    assert_eq!(code(&out), 6, "{}", text(&out));
+    assert!(stdout(&out).contains("typed-42"), "{}", text(&out));
+}
+
+/// `kill -SIGNAL PID`.
+fn send_signal(pid: u32, signal: i32) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

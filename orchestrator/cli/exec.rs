@@ -70,8 +70,8 @@ pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<ExitCode, ExitC
     let Some(attachment) = started.attachment else {
         return Ok(ExitCode::SUCCESS);
     };
-    let tty = streams.tty.then(|| Tty::Exec(started.id.clone()));
-    terminal::pump(runtime.clone(), attachment, streams, tty)
+    let target = Tty::Exec(started.id.clone());
+    terminal::pump(runtime.clone(), attachment, streams.stdin, target)
         .await
         .map_err(engine_failure)?;
     // The engine may list the exec as running for a moment after its output has ended.

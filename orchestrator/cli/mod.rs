@@ -1,5 +1,6 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
+mod attach;
 mod config;
 mod down;
 mod engine;
@@ -13,6 +14,7 @@ mod run;
 mod supervise;
 mod terminal;
 mod up;
+mod wait;
 mod watch;
 
 use std::path::PathBuf;
@@ -87,6 +89,10 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Run a one-off command on a service
     Run(run::RunArgs),
+    /// Attach local standard input, output, and error streams to a service's running container
+    Attach(attach::AttachArgs),
+    /// Block until the containers of the given services stop
+    Wait(wait::WaitArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -120,6 +126,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Supervise(args) => supervise::run(global, args).await,
             Command::Exec(args) => exec::run(global, args).await,
             Command::Run(args) => run::run(global, args).await,
+            Command::Attach(args) => attach::run(global, args).await,
+            Command::Wait(args) => wait::run(global, args).await,
             Command::Config(_) => unreachable!("not an engine command"),
         }
     };

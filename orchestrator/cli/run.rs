@@ -147,10 +147,10 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCo
         stdin: args.interactive,
     };
     let attached = async {
-        let attachment = runtime.attach_container(&id, streams).await?;
+        let attachment = runtime.attach_container(&id, streams.stdin, None).await?;
         runtime.start_container(&id).await?;
-        let tty = tty.then(|| Tty::Container(id.clone()));
-        terminal::pump(runtime.clone(), attachment, streams, tty).await?;
+        let target = Tty::Container(id.clone());
+        terminal::pump(runtime.clone(), attachment, streams.stdin, target).await?;
         runtime.wait_container(&id).await
     };
     let outcome = attached.await;

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::runtime::{Attachment, Output, Runtime, RuntimeError, Streams};
+use crate::runtime::{Attachment, Output, Runtime, RuntimeError};
 
 /// Whose pseudo-terminal follows the local terminal's size.
 pub enum Tty {
@@ -17,18 +17,23 @@ pub enum Tty {
     Container(String),
 }
 
-/// Copies the process's output here and this process's standard input there (when
-/// `streams.stdin`) until the process closes its output. With `tty`, the local terminal is in
-/// raw mode meanwhile and its size is passed on (at once, and on every `SIGWINCH`).
+/// Copies the process's output here and this process's standard input there (when `stdin`)
+/// until the process closes its output. When it has a TTY (`target`'s), the local terminal is
+/// in raw mode meanwhile and its size is passed on (at once, and on every `SIGWINCH`).
 pub async fn pump(
     runtime: Arc<dyn Runtime>,
     attachment: Attachment,
-    streams: Streams,
-    tty: Option<Tty>,
+    stdin: bool,
+    target: Tty,
 ) -> Result<(), RuntimeError> {
-    let Attachment { mut input, output } = attachment;
+    let Attachment {
+        mut input,
+        output,
+        tty,
+    } = attachment;
+    let tty = tty.then_some(target);
     let _raw = tty.as_ref().map(|_| RawMode::enable());
-    let mut stdin = streams.stdin.then(read_stdin);
+    let mut stdin = stdin.then(read_stdin);
     let resize = async {
         let Some(tty) = &tty else {
             return std::future::pending().await;

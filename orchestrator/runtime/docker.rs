@@ -781,6 +781,7 @@ impl Runtime for DockerRuntime {
             StartExecResults::Attached { output, input } => Some(Attachment {
                 input,
                 output: attached_output(output, what),
+                tty: streams.tty,
             }),
             StartExecResults::Detached => None,
         };
@@ -814,13 +815,28 @@ impl Runtime for DockerRuntime {
             .map_err(|e| map_error(e, &format!("exec {exec_id}"), Op::Other))
     }
 
-    async fn attach_container(&self, id: &str, streams: Streams) -> Result<Attachment> {
-        let options = AttachContainerOptionsBuilder::new()
+    /// An inspect first, for whether the container has a TTY.
+    async fn attach_container(
+        &self,
+        id: &str,
+        stdin: bool,
+        detach_keys: Option<&str>,
+    ) -> Result<Attachment> {
+        let tty = self
+            .inspect(id)
+            .await?
+            .config
+            .and_then(|c| c.tty)
+            .unwrap_or(false);
+        let mut options = AttachContainerOptionsBuilder::new()
             .stream(true)
-            .stdin(streams.stdin)
+            .stdin(stdin)
             .stdout(true)
-            .stderr(true)
-            .build();
+            .stderr(true);
+        if let Some(keys) = detach_keys {
+            options = options.detach_keys(keys);
+        }
+        let options = options.build();
         let what = format!("container {id}");
         let attached = self
             .docker
@@ -830,6 +846,7 @@ impl Runtime for DockerRuntime {
         Ok(Attachment {
             input: attached.input,
             output: attached_output(attached.output, what),
+            tty,
         })
     }
 

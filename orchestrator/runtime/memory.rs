@@ -1004,7 +1004,12 @@ impl Runtime for MemoryRuntime {
     }
 
     /// The output of an in-memory container is empty.
-    async fn attach_container(&self, id: &str, _streams: Streams) -> Result<Attachment> {
+    async fn attach_container(
+        &self,
+        id: &str,
+        _stdin: bool,
+        _detach_keys: Option<&str>,
+    ) -> Result<Attachment> {
         let mut s = self.lock();
         s.call("attach_container", id)?;
         s.find(id)?;
@@ -1039,6 +1044,7 @@ fn silent() -> Attachment {
     Attachment {
         input: Box::pin(tokio::io::sink()),
         output: stream::empty().boxed(),
+        tty: false,
     }
 }
 

@@ -297,6 +297,8 @@ pub enum Output {
 pub struct Attachment {
     pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
     pub output: BoxStream<'static, Result<Output>>,
+    /// The process has a pseudo-terminal.
+    pub tty: bool,
 }
 
 /// An exec that was started: its ID (for [`Runtime::exec_exit_code`] and
@@ -394,8 +396,14 @@ pub trait Runtime: Send + Sync {
     /// Resizes an exec's pseudo-terminal to `(rows, columns)`.
     async fn resize_exec(&self, exec_id: &str, size: (u16, u16)) -> Result<()>;
     /// Attaches to a container's main process (created or running): its output from now on,
-    /// and its standard input when `streams.stdin`.
-    async fn attach_container(&self, id: &str, streams: Streams) -> Result<Attachment>;
+    /// and its standard input when `stdin`. The engine ends the attachment when it reads
+    /// `detach_keys` (`ctrl-p,ctrl-q` unless set) on the input.
+    async fn attach_container(
+        &self,
+        id: &str,
+        stdin: bool,
+        detach_keys: Option<&str>,
+    ) -> Result<Attachment>;
     /// Resizes a container's pseudo-terminal to `(rows, columns)`.
     async fn resize_container(&self, id: &str, size: (u16, u16)) -> Result<()>;
     /// Waits for a container to stop (at once when it is not running) and returns its exit
