@@ -1,5 +1,6 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
+mod attach;
 mod completion;
 mod config;
 mod create;
@@ -7,6 +8,7 @@ mod down;
 mod each;
 mod engine;
 mod events;
+mod exec;
 mod graph;
 mod images;
 mod kill;
@@ -20,12 +22,15 @@ mod progress;
 mod ps;
 mod pull;
 mod rm;
+mod run;
 mod scale;
 mod supervise;
 mod table;
+mod terminal;
 mod top;
 mod up;
 mod version;
+mod wait;
 mod watch;
 
 use std::path::PathBuf;
@@ -149,6 +154,14 @@ pub enum Command {
     Completion(completion::CompletionArgs),
     /// Print the man page (roff)
     Man,
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
+    /// Run a one-off command on a service
+    Run(run::RunArgs),
+    /// Attach local standard input, output, and error streams to a service's running container
+    Attach(attach::AttachArgs),
+    /// Block until the containers of the given services stop
+    Wait(wait::WaitArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -205,6 +218,10 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Push(args) => pull::push(global, args).await,
             Command::Events(args) => events::run(global, args).await,
             Command::Graph(args) => graph::run(global, args).await,
+            Command::Exec(args) => exec::run(global, args).await,
+            Command::Run(args) => run::run(global, args).await,
+            Command::Attach(args) => attach::run(global, args).await,
+            Command::Wait(args) => wait::run(global, args).await,
             Command::Config(_) | Command::Version(_) | Command::Completion(_) | Command::Man => {
                 unreachable!("not an engine command")
             }

@@ -113,6 +113,8 @@ pub fn container_spec(
             .collect(),
         tty: service.tty,
         stdin_open: service.stdin_open,
+        stdin_once: false,
+        auto_remove: false,
         memory: limits
             .and_then(|l| l.memory)
             .or(service.mem_limit)

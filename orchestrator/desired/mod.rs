@@ -5,6 +5,7 @@
 mod build;
 mod container;
 mod hash;
+mod oneoff;
 mod update;
 
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use indexmap::IndexMap;
 
 pub use build::{BuildOptions, Discovery, build};
 pub use hash::config_hash;
+pub use oneoff::{SLUG, one_off_name, one_off_spec};
 pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
 use crate::graph::ServiceGraph;
@@ -167,6 +169,11 @@ pub struct ContainerSpec {
     pub ulimits: Vec<Ulimit>,
     pub tty: bool,
     pub stdin_open: bool,
+    /// Standard input closes when the first attached client detaches (`run`'s one-offs, so
+    /// that the end of wharf's input is the end of theirs).
+    pub stdin_once: bool,
+    /// The engine removes the container when it exits (`run --rm -d`).
+    pub auto_remove: bool,
     pub memory: Option<i64>,
     pub memory_reservation: Option<i64>,
     pub nano_cpus: Option<i64>,

@@ -220,18 +220,31 @@ fn image_operations(
     plan
 }
 
-/// `up --wait`: every service running, and healthy when it has a healthcheck.
+/// `up --wait`: every service running, and healthy when it has a healthcheck; a service that
+/// another depends on with `service_completed_successfully` exited 0.
 pub fn wait(desired: &Desired, services: &[String]) -> Plan {
     let mut plan = Plan::default();
     for (name, service) in &desired.services {
         if service.replicas == 0 || (!services.is_empty() && !services.contains(name)) {
             continue;
         }
+        // A one-shot job that another service waits on to complete is done once it has
+        // exited 0: waiting for it to run would fail.
+        let completes = desired.services.values().any(|other| {
+            other.depends_on.get(name).is_some_and(|d| {
+                d.condition == crate::spec::model::DependencyCondition::ServiceCompletedSuccessfully
+            })
+        });
+        let condition = if completes {
+            WaitCondition::CompletedSuccessfully
+        } else {
+            ready(service)
+        };
         plan.push(
             Action::WaitFor {
                 service: name.clone(),
                 container: None,
-                condition: ready(service),
+                condition,
                 required: true,
             },
             Cause::Requested,

@@ -6,6 +6,7 @@ pub mod lifecycle;
 mod no_start;
 mod reconcile;
 mod rolling;
+pub mod run;
 #[cfg(test)]
 mod tests;
 

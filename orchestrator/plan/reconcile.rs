@@ -305,7 +305,7 @@ fn scope(desired: &Desired, options: &ReconcileOptions) -> Result<Vec<String>, P
 }
 
 /// Decides what the service's image needs before containers can be created from it.
-fn image_action(
+pub(super) fn image_action(
     service: &DesiredService,
     observed: &Observed,
     options: &ReconcileOptions,

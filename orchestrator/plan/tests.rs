@@ -27,7 +27,7 @@ const PROJECT: &str = "demo";
 
 /// The project most cases start from: a database with a healthcheck, a one-shot migration,
 /// and a web front end on two networks, with two named volumes.
-const SHOP: &str = r#"
+pub(super) const SHOP: &str = r#"
 services:
   db:
     image: postgres:16
@@ -68,14 +68,14 @@ volumes:
 "#;
 
 /// One test's world: a project directory and an engine.
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
     engine: Arc<MemoryRuntime>,
 }
 
 impl Fixture {
     /// An engine that has every image `SHOP` runs.
-    fn new() -> Fixture {
+    pub(super) fn new() -> Fixture {
         let fixture = Fixture::empty();
         fixture.engine.add_image("postgres:16");
         fixture.engine.add_image("demo/app:1");
@@ -89,7 +89,7 @@ impl Fixture {
         }
     }
 
-    fn desired(&self, yaml: &str) -> Desired {
+    pub(super) fn desired(&self, yaml: &str) -> Desired {
         self.desired_scaled(yaml, &[])
     }
 
@@ -112,7 +112,7 @@ impl Fixture {
         )
     }
 
-    fn observe(&self, desired: Option<&Desired>) -> Observed {
+    pub(super) fn observe(&self, desired: Option<&Desired>) -> Observed {
         block_on(observe::observe(&*self.engine, PROJECT, desired)).expect("observe")
     }
 
@@ -121,7 +121,7 @@ impl Fixture {
     }
 
     /// Plans, applies and checks convergence, as `wharf up` would.
-    fn up(&self, desired: &Desired, options: &ReconcileOptions) -> Plan {
+    pub(super) fn up(&self, desired: &Desired, options: &ReconcileOptions) -> Plan {
         let plan = self.plan(desired, options).expect("a plan");
         self.apply(&plan);
         plan
@@ -134,7 +134,7 @@ impl Fixture {
     }
 
     /// Runs a plan on the in-memory engine in id order (a valid order, which is checked).
-    fn apply(&self, plan: &Plan) {
+    pub(super) fn apply(&self, plan: &Plan) {
         block_on(apply(
             &self.engine,
             plan,
@@ -149,7 +149,7 @@ impl Fixture {
     }
 
     /// Marks every container with a healthcheck healthy, and one-shot containers as done.
-    fn settle(&self, one_shot: &[&str]) {
+    pub(super) fn settle(&self, one_shot: &[&str]) {
         for c in self.engine.all_containers() {
             if c.health.is_some() {
                 self.engine.set_health(&c.id, Some(Health::Healthy));
@@ -234,7 +234,7 @@ fn blessing() -> bool {
 }
 
 /// Compares (or with `WHARF_BLESS=1` writes) `specs/plans/<case>.txt`.
-fn golden(case: &str, about: &str, command: &str, result: Result<&Plan, &PlanError>) {
+pub(super) fn golden(case: &str, about: &str, command: &str, result: Result<&Plan, &PlanError>) {
     let mut text = String::new();
     for line in about.trim().lines() {
         text.push_str("# ");
@@ -1309,7 +1309,7 @@ fn plans_are_deterministic() {
 
 #[test]
 fn every_golden_file_has_a_test() {
-    let source = include_str!("tests.rs");
+    let source = [include_str!("tests.rs"), include_str!("run.rs")].concat();
     for entry in fs::read_dir(specs_dir()).expect("specs/plans") {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let case = name.trim_end_matches(".txt");

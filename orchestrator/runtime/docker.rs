@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
-use bollard::exec::StartExecResults;
+use bollard::exec::{ResizeExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryStateEnum, DeviceMapping, DeviceRequest as EngineDeviceRequest,
@@ -28,11 +28,12 @@ use bollard::models::{
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
-    EventsOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    ListNetworksOptions, ListNetworksOptionsBuilder, ListVolumesOptions, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
-    RenameContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
+    CreateImageOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptions, ListNetworksOptionsBuilder,
+    ListVolumesOptions, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptions, RenameContainerOptionsBuilder,
+    ResizeContainerTTYOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
     WaitContainerOptionsBuilder,
 };
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
@@ -41,9 +42,10 @@ use self::dockerignore::DockerIgnore;
 use super::listing::{ListedMount, Listing, Publisher, status_text};
 use super::timestamp::{unix_nanos, unix_seconds};
 use super::{
-    AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
-    EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions,
-    MountedVolume, Result, Runtime, RuntimeError, signal_number,
+    AddressPool, Attachment, BuildRequest, ContainerState, EngineContainer, EngineEvent,
+    EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine,
+    LogOptions, MountedVolume, Output, Result, Runtime, RuntimeError, StartedExec, Streams,
+    signal_number,
 };
 use crate::desired::{
     ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
@@ -790,6 +792,126 @@ impl Runtime for DockerRuntime {
         })
     }
 
+    async fn start_exec(
+        &self,
+        id: &str,
+        request: &ExecRequest,
+        streams: Streams,
+        detach: bool,
+    ) -> Result<StartedExec> {
+        let attach = !detach;
+        let config = ExecConfig {
+            attach_stdin: Some(attach && streams.stdin),
+            attach_stdout: Some(attach),
+            attach_stderr: Some(attach),
+            tty: Some(streams.tty),
+            cmd: Some(request.command.clone()),
+            user: request.user.clone(),
+            working_dir: request.working_dir.clone(),
+            env: non_empty(&request.environment),
+            privileged: Some(request.privileged),
+            ..ExecConfig::default()
+        };
+        let what = format!("container {id}");
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| map_error(e, &what, Op::Other))?;
+        let options = StartExecOptions {
+            detach,
+            tty: streams.tty,
+            output_capacity: None,
+        };
+        let started = self
+            .docker
+            .start_exec(&created.id, Some(options))
+            .await
+            .map_err(|e| map_error(e, &what, Op::Other))?;
+        let attachment = match started {
+            StartExecResults::Attached { output, input } => Some(Attachment {
+                input,
+                output: attached_output(output, what),
+                tty: streams.tty,
+            }),
+            StartExecResults::Detached => None,
+        };
+        Ok(StartedExec {
+            id: created.id,
+            attachment,
+        })
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
+        let inspected = self
+            .docker
+            .inspect_exec(exec_id)
+            .await
+            .map_err(|e| map_error(e, &format!("exec {exec_id}"), Op::Other))?;
+        Ok(if inspected.running == Some(true) {
+            None
+        } else {
+            inspected.exit_code
+        })
+    }
+
+    async fn resize_exec(&self, exec_id: &str, size: (u16, u16)) -> Result<()> {
+        let options = ResizeExecOptions {
+            height: size.0,
+            width: size.1,
+        };
+        self.docker
+            .resize_exec(exec_id, options)
+            .await
+            .map_err(|e| map_error(e, &format!("exec {exec_id}"), Op::Other))
+    }
+
+    /// An inspect first, for whether the container has a TTY.
+    async fn attach_container(
+        &self,
+        id: &str,
+        stdin: bool,
+        detach_keys: Option<&str>,
+    ) -> Result<Attachment> {
+        let tty = self
+            .inspect(id)
+            .await?
+            .config
+            .and_then(|c| c.tty)
+            .unwrap_or(false);
+        let mut options = AttachContainerOptionsBuilder::new()
+            .stream(true)
+            .stdin(stdin)
+            .stdout(true)
+            .stderr(true);
+        if let Some(keys) = detach_keys {
+            options = options.detach_keys(keys);
+        }
+        let options = options.build();
+        let what = format!("container {id}");
+        let attached = self
+            .docker
+            .attach_container(id, Some(options))
+            .await
+            .map_err(|e| map_error(e, &what, Op::Other))?;
+        Ok(Attachment {
+            input: attached.input,
+            output: attached_output(attached.output, what),
+            tty,
+        })
+    }
+
+    async fn resize_container(&self, id: &str, size: (u16, u16)) -> Result<()> {
+        let options = ResizeContainerTTYOptionsBuilder::new()
+            .h(i32::from(size.0))
+            .w(i32::from(size.1))
+            .build();
+        self.docker
+            .resize_container_tty(id, options)
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+    }
+
     async fn pause_container(&self, id: &str) -> Result<()> {
         self.docker
             .pause_container(id)
@@ -867,6 +989,47 @@ impl Runtime for DockerRuntime {
         }
         Ok(())
     }
+    async fn wait_container(&self, id: &str) -> Result<i64> {
+        // A one-off may run for hours: no request timeout.
+        let docker = self.docker.clone().with_timeout(Duration::MAX / 4);
+        let options = WaitContainerOptionsBuilder::new()
+            .condition("not-running")
+            .build();
+        match docker.wait_container(id, Some(options)).next().await {
+            Some(Ok(response)) => Ok(response.status_code),
+            // bollard reports a non-zero exit code as an error: it is an exit all the same.
+            Some(Err(BollardError::DockerContainerWaitError { code, .. })) => Ok(code),
+            None => Err(RuntimeError::Engine {
+                message: format!("the engine's wait for container {id} ended without an exit"),
+            }),
+            Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
+        }
+    }
+}
+
+/// An attached process's output frames as [`Output`] chunks (a TTY's console is standard
+/// output).
+fn attached_output(
+    frames: std::pin::Pin<
+        Box<
+            dyn Stream<Item = std::result::Result<bollard::container::LogOutput, BollardError>>
+                + Send,
+        >,
+    >,
+    what: String,
+) -> BoxStream<'static, Result<Output>> {
+    use bollard::container::LogOutput;
+    frames
+        .map(move |frame| match frame {
+            Ok(LogOutput::StdErr { message }) => Ok(Output::Stderr(message.to_vec())),
+            Ok(
+                LogOutput::StdOut { message }
+                | LogOutput::Console { message }
+                | LogOutput::StdIn { message },
+            ) => Ok(Output::Stdout(message.to_vec())),
+            Err(e) => Err(map_error(e, &what, Op::Other)),
+        })
+        .boxed()
 }
 
 // --- events --------------------------------------------------------------------------------------
@@ -2098,6 +2261,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                 .map(VolumesFrom::engine)
                 .collect::<Vec<_>>(),
         ),
+        auto_remove: spec.auto_remove.then_some(true),
         ..Default::default()
     };
 
@@ -2118,6 +2282,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         tty: spec.tty.then_some(true),
         open_stdin: spec.stdin_open.then_some(true),
         attach_stdin: spec.stdin_open.then_some(true),
+        stdin_once: spec.stdin_once.then_some(true),
         host_config: Some(host_config),
         networking_config: first.map(|(name, settings)| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(name, settings)])),

@@ -24,9 +24,9 @@ use indexmap::IndexMap;
 use tokio::sync::broadcast;
 
 use super::{
-    AddressPool, BuildRequest, ContainerState, EngineContainer, EngineEvent, EngineNetwork,
-    EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine, LogOptions,
-    MountedVolume, Result, Runtime, RuntimeError, signal_number,
+    AddressPool, Attachment, BuildRequest, ContainerState, EngineContainer, EngineEvent,
+    EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine,
+    LogOptions, MountedVolume, Result, Runtime, RuntimeError, StartedExec, Streams, signal_number,
 };
 
 /// The names this engine gives anonymous volumes.
@@ -1049,6 +1049,83 @@ impl Runtime for MemoryRuntime {
                 message: format!("An image does not exist locally with the tag: {reference}"),
             }),
         }
+    }
+    /// Recorded as `start_exec c0001 CMD` (with ` (detached)`); the exec is `x<n>`, prints
+    /// nothing and exits 0.
+    async fn start_exec(
+        &self,
+        id: &str,
+        request: &ExecRequest,
+        _streams: Streams,
+        detach: bool,
+    ) -> Result<StartedExec> {
+        let mut s = self.lock();
+        s.call("start_exec", id)?;
+        let i = s.running(id)?;
+        let call = format!(
+            "start_exec {} {}{}",
+            s.containers[i].engine.id,
+            request.command.join(" "),
+            if detach { " (detached)" } else { "" }
+        );
+        *s.calls.last_mut().expect("the call just recorded") = call;
+        Ok(StartedExec {
+            id: s.next("x"),
+            attachment: (!detach).then(silent),
+        })
+    }
+
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
+        self.lock().call("exec_exit_code", exec_id)?;
+        Ok(Some(0))
+    }
+
+    async fn resize_exec(&self, exec_id: &str, _size: (u16, u16)) -> Result<()> {
+        self.lock().call("resize_exec", exec_id)
+    }
+
+    /// The output of an in-memory container is empty.
+    async fn attach_container(
+        &self,
+        id: &str,
+        _stdin: bool,
+        _detach_keys: Option<&str>,
+    ) -> Result<Attachment> {
+        let mut s = self.lock();
+        s.call("attach_container", id)?;
+        s.find(id)?;
+        Ok(silent())
+    }
+
+    async fn resize_container(&self, id: &str, _size: (u16, u16)) -> Result<()> {
+        let mut s = self.lock();
+        s.call("resize_container", id)?;
+        s.find(id).map(|_| ())
+    }
+
+    /// An in-memory container never ends by itself: waiting for a running one is an error.
+    async fn wait_container(&self, id: &str) -> Result<i64> {
+        let mut s = self.lock();
+        s.call("wait_container", id)?;
+        let engine = &s.containers[s.find(id)?].engine;
+        if engine.state == ContainerState::Running {
+            return Err(RuntimeError::Engine {
+                message: format!(
+                    "container {} runs in memory and would never end",
+                    engine.name
+                ),
+            });
+        }
+        Ok(engine.exit_code.unwrap_or(0))
+    }
+}
+
+/// The streams of a process that reads nothing and prints nothing.
+fn silent() -> Attachment {
+    Attachment {
+        input: Box::pin(tokio::io::sink()),
+        output: stream::empty().boxed(),
+        tty: false,
     }
 }
 

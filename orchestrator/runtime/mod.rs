@@ -277,6 +277,40 @@ pub struct ExecOutput {
     pub output: String,
 }
 
+/// How `exec`, `run` and `attach` connect a process's standard streams to wharf's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Streams {
+    /// A pseudo-terminal: output comes as one raw stream, and the terminal can be resized.
+    pub tty: bool,
+    /// Standard input is connected.
+    pub stdin: bool,
+}
+
+/// A chunk of a process's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Standard output, or the terminal's output with a TTY.
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+}
+
+/// The streams of a process running in the engine, attached: what is written to `input`
+/// reaches its standard input (shut it down for end of file); `output` ends when the process
+/// has closed its output (it has ended, or detached).
+pub struct Attachment {
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    pub output: BoxStream<'static, Result<Output>>,
+    /// The process has a pseudo-terminal.
+    pub tty: bool,
+}
+
+/// An exec that was started: its ID (for [`Runtime::exec_exit_code`] and
+/// [`Runtime::resize_exec`]), and its streams unless it was started detached.
+pub struct StartedExec {
+    pub id: String,
+    pub attachment: Option<Attachment>,
+}
+
 #[async_trait]
 pub trait Runtime: Send + Sync {
     /// Every container (running or not) labelled with this project.
@@ -349,6 +383,35 @@ pub trait Runtime: Send + Sync {
     /// Runs a command in a running container and waits for it to end.
     async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput>;
 
+    // --- processes attached to the terminal (`exec`, `run`, `attach`, `wait`) ---
+
+    /// Creates an exec in a running container and starts it: attached with `streams`, or
+    /// detached (`None` streams) when `detach`.
+    async fn start_exec(
+        &self,
+        id: &str,
+        request: &ExecRequest,
+        streams: Streams,
+        detach: bool,
+    ) -> Result<StartedExec>;
+    /// The exit code of an exec, once it has ended (`None` while it runs).
+    async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>>;
+    /// Resizes an exec's pseudo-terminal to `(rows, columns)`.
+    async fn resize_exec(&self, exec_id: &str, size: (u16, u16)) -> Result<()>;
+    /// Attaches to a container's main process (created or running): its output from now on,
+    /// and its standard input when `stdin`. The engine ends the attachment when it reads
+    /// `detach_keys` (`ctrl-p,ctrl-q` unless set) on the input.
+    async fn attach_container(
+        &self,
+        id: &str,
+        stdin: bool,
+        detach_keys: Option<&str>,
+    ) -> Result<Attachment>;
+    /// Resizes a container's pseudo-terminal to `(rows, columns)`.
+    async fn resize_container(&self, id: &str, size: (u16, u16)) -> Result<()>;
+    /// Waits for a container to stop (at once when it is not running) and returns its exit
+    /// code.
+    async fn wait_container(&self, id: &str) -> Result<i64>;
     // --- compose's smaller verbs (`pause`, `unpause`, …) ---
 
     /// Freezes every process of a running container (`docker pause`).

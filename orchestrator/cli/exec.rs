@@ -1,0 +1,128 @@
+//! `wharf exec`: run a command in a running container of a service, as compose does: a TTY
+//! when standard input is one (unless `-T`), standard input attached, and the command's exit
+//! code as wharf's.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+use super::engine::Session;
+use super::terminal::{self, Tty};
+use super::{GlobalArgs, output};
+use crate::observe::{Observed, ObservedContainer};
+use crate::runtime::{ContainerState, ExecRequest, Streams};
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run the command in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to pass wharf's own)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Index of the container if the service has multiple replicas
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub index: u32,
+    /// Keep standard input open (default true)
+    #[arg(short = 'i', long, action = ArgAction::Set, num_args = 0..=1,
+          default_value_t = true, default_missing_value = "true", value_name = "BOOL")]
+    pub interactive: bool,
+    /// Disable pseudo-TTY allocation (by default a TTY is allocated when standard input is one)
+    #[arg(short = 'T', long = "no-TTY", visible_alias = "no-tty")]
+    pub no_tty: bool,
+    /// Give extended privileges to the process
+    #[arg(long)]
+    pub privileged: bool,
+    /// Run the command as this user
+    #[arg(short, long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Path to the working directory for this command
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// The service whose container runs the command
+    pub service: String,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<ExitCode, ExitCode> {
+    let session = Session::open(global).await?;
+    let observed = session.observe().await?;
+    let container = running_replica(&observed, &args.service, args.index)?;
+    let request = ExecRequest {
+        command: args.command.clone(),
+        user: args.user.clone(),
+        working_dir: args.workdir.clone(),
+        environment: environment(&args.env),
+        privileged: args.privileged,
+    };
+    let streams = Streams {
+        tty: !args.no_tty && !args.detach && terminal::wants_tty(),
+        stdin: args.interactive && !args.detach,
+    };
+    let runtime = session.runtime.clone();
+    let started = runtime
+        .start_exec(&container.id, &request, streams, args.detach)
+        .await
+        .map_err(engine_failure)?;
+    let Some(attachment) = started.attachment else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let target = Tty::Exec(started.id.clone());
+    terminal::pump(runtime.clone(), attachment, streams.stdin, target)
+        .await
+        .map_err(engine_failure)?;
+    // The engine may list the exec as running for a moment after its output has ended.
+    for _ in 0..200 {
+        match runtime.exec_exit_code(&started.id).await {
+            Ok(Some(code)) => return Ok(terminal::exit_status(code)),
+            Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(err) => return Err(engine_failure(err)),
+        }
+    }
+    output::error_line("the engine did not say how the command ended");
+    Err(ExitCode::FAILURE)
+}
+
+/// Replica `index` of `service`, which must be running: compose's messages otherwise.
+pub(super) fn running_replica<'a>(
+    observed: &'a Observed,
+    service: &str,
+    index: u32,
+) -> Result<&'a ObservedContainer, ExitCode> {
+    let found = observed
+        .services
+        .get(service)
+        .and_then(|replicas| replicas.iter().find(|c| c.number == index));
+    match found {
+        Some(container) if container.state == ContainerState::Running => Ok(container),
+        _ => {
+            let which = if index == 1 {
+                String::new()
+            } else {
+                format!(" container #{index}")
+            };
+            output::error_line(&format!("service {service:?} is not running{which}"));
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `-e` values as `KEY=VALUE`: a bare `KEY` takes wharf's own value, and is left out when
+/// wharf has none (as compose does).
+pub(super) fn environment(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .filter_map(|value| match value.split_once('=') {
+            Some(_) => Some(value.clone()),
+            None => std::env::var(value).ok().map(|v| format!("{value}={v}")),
+        })
+        .collect()
+}
+
+pub(super) fn engine_failure(err: crate::runtime::RuntimeError) -> ExitCode {
+    output::error_line(&err.to_string());
+    ExitCode::FAILURE
+}

@@ -1,0 +1,72 @@
+//! `wharf wait SERVICE…`: block until the services' containers stop, printing each exit as
+//! compose does (`container "<ID>" exited with status code N`); the exit code is that of the
+//! last container to stop. `--down-project` takes the project down (as `wharf down`) once the
+//! first one has stopped.
+
+use std::process::ExitCode;
+
+use clap::{Args, FromArgMatches};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use super::engine::Session;
+use super::{GlobalArgs, down, output};
+use crate::runtime::RuntimeError;
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Take the project down when the first container stops
+    #[arg(long)]
+    pub down_project: bool,
+    /// The services whose containers to wait for
+    #[arg(required = true)]
+    pub services: Vec<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitCode> {
+    let session = Session::open(global).await?;
+    let observed = session.observe().await?;
+    session.check_services(&args.services, &observed)?;
+    let ids: Vec<String> = observed
+        .containers()
+        .filter(|c| args.services.contains(&c.service))
+        .map(|c| c.id.clone())
+        .collect();
+    if ids.is_empty() {
+        output::error_line(&format!("no containers for project {:?}", session.name()));
+        return Err(ExitCode::FAILURE);
+    }
+    let runtime = session.runtime.clone();
+    let mut waits: FuturesUnordered<_> = ids
+        .iter()
+        .map(|id| {
+            let runtime = runtime.clone();
+            async move { (id, runtime.wait_container(id).await) }
+        })
+        .collect();
+    let mut last = 0;
+    let mut down = args.down_project;
+    while let Some((id, outcome)) = waits.next().await {
+        match outcome {
+            Ok(code) => {
+                println!("container {id:?} exited with status code {code}");
+                last = code;
+            }
+            // Removed meanwhile (by `--down-project`'s down, or by someone else).
+            Err(RuntimeError::NotFound(_)) => continue,
+            Err(err) => return Err(super::exec::engine_failure(err)),
+        }
+        if std::mem::take(&mut down) {
+            // The other waits are under way: they end as the down stops their containers.
+            down::run(global, &default_down_args()).await?;
+        }
+    }
+    Ok(super::terminal::exit_status(last))
+}
+
+/// `down`'s arguments when none are given.
+fn default_down_args() -> down::DownArgs {
+    let command = <down::DownArgs as Args>::augment_args(clap::Command::new("down"));
+    let matches = command.get_matches_from(["down"]);
+    down::DownArgs::from_arg_matches(&matches).expect("down's defaults")
+}

@@ -1,0 +1,56 @@
+//! A one-off container of a service (`wharf run`), labelled as compose labels it: never a
+//! replica (`com.docker.compose.oneoff=True`, no container number), so that `up`, the
+//! supervisor and `observe` leave it alone, and known on its networks by its own name only.
+
+use super::{ContainerSpec, labels};
+
+/// compose's label with the one-off's random identity; its name ends with the first 12 digits.
+pub const SLUG: &str = "com.docker.compose.slug";
+
+/// `<project>-<service>-run-<first 12 digits of the slug>`, compose's one-off name.
+pub fn one_off_name(project: &str, service: &str, slug: &str) -> String {
+    let short: String = slug.chars().take(12).collect();
+    format!("{project}-{service}-run-{short}")
+}
+
+/// A service's container spec (with `run`'s changes already in the service) as a one-off
+/// named `name`, with `slug` (64 hexadecimal digits).
+pub fn one_off_spec(container: &ContainerSpec, name: &str, slug: &str) -> ContainerSpec {
+    let mut spec = container.clone();
+    spec.labels.insert(labels::ONEOFF.into(), "True".into());
+    spec.labels.insert(SLUG.into(), slug.into());
+    spec.labels.shift_remove(labels::NUMBER);
+    for attachment in &mut spec.networks {
+        attachment.aliases = vec![name.to_string()];
+    }
+    spec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::NetworkAttachment;
+
+    #[test]
+    fn a_one_off_is_labelled_and_aliased_as_compose_does() {
+        let mut container = ContainerSpec::default();
+        container
+            .labels
+            .insert(labels::ONEOFF.into(), "False".into());
+        container.networks.push(NetworkAttachment {
+            network: "demo_default".into(),
+            aliases: vec!["web".into()],
+            ipv4_address: None,
+            ipv6_address: None,
+            endpoint: Default::default(),
+        });
+        let slug = "8cc408264897772895415df76ce17b0fe7be837ff382b549452be53fe22da6b8";
+        let name = one_off_name("demo", "web", slug);
+        assert_eq!(name, "demo-web-run-8cc408264897");
+        let spec = one_off_spec(&container, &name, slug);
+        assert_eq!(spec.labels[labels::ONEOFF], "True");
+        assert_eq!(spec.labels[SLUG], slug);
+        assert!(!spec.labels.contains_key(labels::NUMBER));
+        assert_eq!(spec.networks[0].aliases, vec![name]);
+    }
+}
