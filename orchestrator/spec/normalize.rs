@@ -30,6 +30,10 @@ pub fn normalize(
                 .with_help("close the quote, or write the command as a list")
         })?;
         long_build_secrets(service);
+        // `gpus: all` is one device request for every GPU (`count: -1`), as compose-go holds it.
+        if service.gpus.as_ref().and_then(|g| g.as_str()) == Some("all") {
+            service.gpus = Some(serde_json::json!([{ "count": -1 }]));
+        }
         dedupe_mounts(service);
         for secret in &mut service.secrets {
             secret
