@@ -2,7 +2,8 @@
 //! (`tests/corpus/awesome-compose`):
 //!
 //! - docker compose v2 (the reference): `wharf config --format json` must print exactly, byte
-//!   for byte, what `docker compose config --format json` prints, on every project;
+//!   for byte, what `docker compose config --format json` prints, on every project, and on
+//!   every valid case of the conformance corpus (`specs/valid`) that prints the JSON model;
 //! - Debian's docker-compose 1.29 (the former reference, kept as a second column): where it
 //!   accepts a project, both outputs must mean the same thing. That comparison is
 //!   `tests/peer/compare_config.py` (python3, standard library only), whose
@@ -45,7 +46,19 @@ fn peer_present(present: bool, missing: &str) -> bool {
 
 /// `program args` in `dir` with the same minimal environment for both tools.
 fn run(program: &str, args: &[&str], dir: &Path, home: &Path) -> Output {
-    Command::new(program)
+    run_with(program, args, dir, home, &[], None)
+}
+
+/// `run`, with more environment variables and bytes on standard input.
+fn run_with(
+    program: &str,
+    args: &[&str],
+    dir: &Path,
+    home: &Path,
+    envs: &[(String, String)],
+    stdin: Option<&[u8]>,
+) -> Output {
+    let mut child = Command::new(program)
         .args(args)
         .current_dir(dir)
         .env_clear()
@@ -53,9 +66,20 @@ fn run(program: &str, args: &[&str], dir: &Path, home: &Path) -> Output {
         .env("HOME", home)
         .env("LANG", "C.UTF-8")
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {program}: {err}"))
+        .envs(envs.iter().cloned())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot run {program}: {err}"));
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        std::io::Write::write_all(&mut pipe, bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
 }
 
 fn compose_v2_present() -> bool {
@@ -150,6 +174,86 @@ fn corpus_config_equals_docker_compose_v2_exactly() {
         problems.join("\n")
     );
     assert_eq!(same.len(), CORPUS_PROJECTS);
+}
+
+/// Every valid case of the conformance corpus (`specs/valid`) whose command prints
+/// `config --format json` prints exactly what compose v2 prints for it (the corpus itself
+/// compares wharf with its expected files, key order aside).
+#[test]
+fn conformance_json_cases_equal_docker_compose_v2_exactly() {
+    if !peer_present(
+        compose_v2_present(),
+        "`docker compose` v2 is not installed, so the conformance cases cannot be compared \
+         with compose v2's output",
+    ) {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let valid = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/valid");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(valid)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    cases.sort();
+    let (mut same, mut problems) = (0, Vec::new());
+    for dir in &cases {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let command = std::fs::read_to_string(dir.join("cmd"))
+            .unwrap_or_else(|_| "config --format json".into());
+        let args: Vec<&str> = command.split_whitespace().collect();
+        if !args.ends_with(&["config", "--format", "json"]) {
+            continue; // another output than the JSON model
+        }
+        let envs: Vec<(String, String)> = std::fs::read_to_string(dir.join("env"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let stdin = std::fs::read(dir.join("stdin")).ok();
+        let compose_args: Vec<&str> = ["compose"].into_iter().chain(args.clone()).collect();
+        let peer = run_with(
+            "docker",
+            &compose_args,
+            dir,
+            home.path(),
+            &envs,
+            stdin.as_deref(),
+        );
+        let wharf = run_with(
+            env!("CARGO_BIN_EXE_wharf"),
+            &args,
+            dir,
+            home.path(),
+            &envs,
+            stdin.as_deref(),
+        );
+        let (peer_out, wharf_out) = (
+            String::from_utf8_lossy(&peer.stdout),
+            String::from_utf8_lossy(&wharf.stdout),
+        );
+        if !peer.status.success() {
+            problems.push(format!(
+                "{name}: docker compose rejects it: {}",
+                String::from_utf8_lossy(&peer.stderr).trim()
+            ));
+        } else if wharf_out != peer_out {
+            problems.push(format!(
+                "{name}: {}",
+                first_difference(&wharf_out, &peer_out)
+            ));
+        } else {
+            same += 1;
+        }
+    }
+    println!("{same} conformance cases: wharf's `config --format json` equals docker compose v2's");
+    assert!(
+        problems.is_empty(),
+        "{same} cases equal; the others:\n{}",
+        problems.join("\n")
+    );
+    assert!(same >= 130, "only {same} cases compared");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use super::{
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
 use crate::spec::Project;
+use crate::spec::model::Service;
 
 /// What the command line changes about the desired state.
 #[derive(Debug, Clone, Default)]
@@ -89,25 +90,38 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
             (key.clone(), volume)
         })
         .collect();
+    // A service with a `provider` is run by a compose plugin, not in a container: wharf leaves
+    // it out, with the loader's warning, as it leaves out a disabled service.
+    let run = |service: &Service| service.provider.is_none();
+    let provided = model
+        .services
+        .iter()
+        .filter(|(_, s)| !run(s))
+        .map(|(n, _)| n.clone());
     let mut desired = Desired {
         project: name.to_string(),
         working_dir: project.working_dir.clone(),
         networks,
         volumes,
         services: IndexMap::new(),
-        disabled: project.disabled_services.clone(),
-        graph: ServiceGraph::new(model.services.iter().map(|(n, s)| {
+        disabled: project
+            .disabled_services
+            .iter()
+            .cloned()
+            .chain(provided)
+            .collect(),
+        graph: ServiceGraph::new(model.services.iter().filter(|(_, s)| run(s)).map(|(n, s)| {
             (
                 n.as_str(),
                 s.depends_on
                     .keys()
-                    .filter(|d| model.services.contains_key(*d))
+                    .filter(|d| model.services.get(*d).is_some_and(run))
                     .map(String::as_str),
             )
         }))
         .expect("the loader checked the graph"),
     };
-    for (service_name, service) in &model.services {
+    for (service_name, service) in model.services.iter().filter(|(_, s)| run(s)) {
         let image = service
             .image
             .clone()

@@ -788,6 +788,31 @@ fn a_replacement_names_the_replica_it_replaces_as_compose_does() {
 }
 
 #[test]
+fn a_provider_service_is_left_to_compose_and_its_dependents_still_start() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(
+        "services:\n  \
+           db:\n    provider:\n      type: awesomecloud\n      options: {type: mysql}\n  \
+           web:\n    image: demo/app:1\n    depends_on: [db]\n",
+    );
+    assert!(!desired.services.contains_key("db"));
+    assert!(
+        desired.disabled.contains(&"db".to_string()),
+        "not an orphan"
+    );
+    let plan = fixture.up(&desired, &up());
+    let created: Vec<&str> = plan
+        .operations
+        .iter()
+        .filter_map(|op| match &op.action {
+            Action::CreateContainer { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created, ["demo-web-1"]);
+}
+
+#[test]
 fn no_recreate() {
     let (fixture, _) = shop_running();
     fixture

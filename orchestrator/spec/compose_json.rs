@@ -55,6 +55,11 @@ enum Shape {
     FileMode,
     /// `HostsList`: `host:ip` or `host=ip` entries, written `host=ip`, one per address, sorted.
     HostsList,
+    /// A Go `Duration` value (not a pointer): zero (`0s`) is left out by `omitempty`.
+    Duration,
+    /// `blkio_config` device entries: compose-go's `WeightDevice`/`ThrottleDevice` have no JSON
+    /// tags, so their keys print as the Go field names `Path`, `Weight`, `Rate`; a rate is bytes.
+    BlkioDevice,
 }
 
 /// One key of a Go struct.
@@ -114,7 +119,7 @@ const SERVICE: &[Field] = &[
     p("attach"),
     f("build", Nil, Shape::Struct(BUILD)),
     f("develop", Nil, Shape::Struct(DEVELOP)),
-    p("blkio_config"),
+    f("blkio_config", Nil, Shape::Struct(BLKIO)),
     e("cap_add"),
     e("cap_drop"),
     e("cgroup_parent"),
@@ -219,6 +224,15 @@ const SERVICE: &[Field] = &[
     f("pre_stop", Empty, Shape::List(&Shape::Struct(HOOK))),
 ];
 
+const BLKIO: &[Field] = &[
+    e("weight"),
+    f("weight_device", Empty, Shape::List(&Shape::BlkioDevice)),
+    f("device_read_bps", Empty, Shape::List(&Shape::BlkioDevice)),
+    f("device_read_iops", Empty, Shape::List(&Shape::BlkioDevice)),
+    f("device_write_bps", Empty, Shape::List(&Shape::BlkioDevice)),
+    f("device_write_iops", Empty, Shape::List(&Shape::BlkioDevice)),
+];
+
 const BUILD: &[Field] = &[
     e("context"),
     e("dockerfile"),
@@ -301,9 +315,9 @@ const DEPLOY: &[Field] = &[
 
 const UPDATE_CONFIG: &[Field] = &[
     p("parallelism"),
-    e("delay"),
+    f("delay", Empty, Shape::Duration),
     e("failure_action"),
-    e("monitor"),
+    f("monitor", Empty, Shape::Duration),
     e("max_failure_ratio"),
     e("order"),
 ];
@@ -529,6 +543,23 @@ fn convert(value: &Value, shape: &Shape) -> Value {
             Some(mode) => Value::String(format!("0{mode:o}")),
             None => value.clone(),
         },
+        (Shape::Duration, Value::String(s)) if s == "0s" => Value::Null,
+        (Shape::BlkioDevice, Value::Object(device)) => {
+            let mut out = Map::new();
+            for (key, name) in [("path", "Path"), ("weight", "Weight"), ("rate", "Rate")] {
+                let Some(value) = device.get(key) else {
+                    continue;
+                };
+                let value = match (key, value) {
+                    ("rate", Value::String(text)) => super::short::parse_bytes(text)
+                        .map_or_else(|| value.clone(), |b| Value::String(b.to_string())),
+                    ("rate", Value::Number(n)) => Value::String(n.to_string()),
+                    _ => value.clone(),
+                };
+                out.insert(name.to_string(), value);
+            }
+            Value::Object(out)
+        }
         (Shape::HostsList, Value::Array(items)) => {
             let mut hosts: Vec<Value> = items
                 .iter()

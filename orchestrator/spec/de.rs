@@ -327,10 +327,15 @@ impl Node {
     }
 
     fn number<T: std::str::FromStr>(&self, expected: &str) -> Result<T, Error> {
-        match &self.value {
-            Value::Scalar { text, .. } => text.trim().parse().map_err(|_| self.invalid(expected)),
-            _ => Err(self.invalid(expected)),
-        }
+        let Value::Scalar { text, .. } = &self.value else {
+            return Err(self.invalid(expected));
+        };
+        // A YAML 1.2 integer in another base (`0o1777`, `0x1F`) is read as its value.
+        let text = match self.resolve() {
+            Some(crate::spec::yaml::Resolved::Int(i)) => i.to_string(),
+            _ => text.trim().to_string(),
+        };
+        text.parse().map_err(|_| self.invalid(expected))
     }
 }
 

@@ -30,13 +30,27 @@ pub fn normalize(
                 .with_help("close the quote, or write the command as a list")
         })?;
         long_build_secrets(service);
+        // `gpus: all` is one device request for every GPU (`count: -1`), as compose-go holds it.
+        if service.gpus.as_ref().and_then(|g| g.as_str()) == Some("all") {
+            service.gpus = Some(serde_json::json!([{ "count": -1 }]));
+        }
         dedupe_mounts(service);
         for secret in &mut service.secrets {
             secret
                 .target
                 .get_or_insert_with(|| format!("/run/secrets/{}", secret.source));
         }
-        if service.networks.is_empty() && service.network_mode.is_none() {
+        if let Some(provider) = &mut service.provider {
+            // Run by a compose plugin, not in a container: no network, and not by wharf.
+            provider_options_as_lists(provider);
+            context.warnings.push(
+                Diagnostic::at(
+                    &locate(root, name, &["provider"]),
+                    format!("service {name:?} has a `provider`: compose runs it with a provider plugin, wharf does not run it"),
+                )
+                .with_help("run this project with `docker compose`, or give the service an image"),
+            );
+        } else if service.networks.is_empty() && service.network_mode.is_none() {
             service.networks.insert("default".to_string(), None);
         }
         uses_default |= service.networks.contains_key("default");
@@ -225,6 +239,28 @@ fn long_hooks(service: &mut Service) -> Result<(), (&'static str, String)> {
         }
     }
     Ok(())
+}
+
+/// `provider.options` as compose-go holds them (`MultiOptions`): each value a list of strings,
+/// a single value a list of one.
+fn provider_options_as_lists(provider: &mut serde_json::Value) {
+    let Some(options) = provider
+        .get_mut("options")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone().into(),
+        other => other.to_string().into(),
+    };
+    for value in options.values_mut() {
+        let list = match &*value {
+            serde_json::Value::Array(items) => items.iter().map(text).collect(),
+            single => vec![text(single)],
+        };
+        *value = serde_json::Value::Array(list);
+    }
 }
 
 /// `build.secrets` entries written as a bare name, in compose-go's long form `{source: NAME}`.

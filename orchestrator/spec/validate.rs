@@ -27,7 +27,7 @@ fn check_service(
     selection: &Selection,
     at: &Locate,
 ) -> Result<(), Diagnostic> {
-    if service.image.is_none() && service.build.is_none() {
+    if service.image.is_none() && service.build.is_none() && service.provider.is_none() {
         return Err(Diagnostic::at(
             &at(&[]),
             format!("service {name:?} has neither an image nor a build context specified"),
