@@ -30,7 +30,7 @@ use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     EventsOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
     ListNetworksOptions, ListNetworksOptionsBuilder, ListVolumesOptions, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptions, RemoveVolumeOptions,
     RenameContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
     WaitContainerOptionsBuilder,
 };
@@ -738,6 +738,14 @@ impl Runtime for DockerRuntime {
             exit_code: inspected.exit_code,
             output,
         })
+    }
+
+    async fn delete_image(&self, reference: &str) -> Result<()> {
+        self.docker
+            .remove_image(reference, None::<RemoveImageOptions>, None)
+            .await
+            .map(drop)
+            .map_err(|e| map_error(e, &format!("image {reference}"), Op::Other))
     }
 }
 

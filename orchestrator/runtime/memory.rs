@@ -970,6 +970,15 @@ impl Runtime for MemoryRuntime {
             output: String::new(),
         })
     }
+
+    async fn delete_image(&self, reference: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("delete_image", reference)?;
+        s.images
+            .shift_remove(&normalize(reference))
+            .map(drop)
+            .ok_or_else(|| RuntimeError::NotFound(format!("image {reference}")))
+    }
 }
 
 /// The names of a tar archive's entries, in order.

@@ -348,4 +348,8 @@ pub trait Runtime: Send + Sync {
     async fn upload_archive(&self, id: &str, dir: &str, archive: Vec<u8>) -> Result<()>;
     /// Runs a command in a running container and waits for it to end.
     async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput>;
+
+    /// Removes a tag (`docker rmi REFERENCE`, not forced): the image goes with its last tag;
+    /// an image a container uses is refused.
+    async fn delete_image(&self, reference: &str) -> Result<()>;
 }
