@@ -419,6 +419,7 @@ services:
         (&["down", "--dry-run", "-v"], "remove network"),
         (&["stop", "--dry-run", "db"], "stop container"),
         (&["--dry-run", "restart"], "stop container"),
+        (&["restart", "--dry-run", "db"], "start container"),
         (&["up", "--dry-run", "--force-recreate"], "create container"),
     ];
     for (args, expected) in runs {
@@ -459,6 +460,13 @@ services:
             .iter()
             .all(|l| l.get("id").is_some() && l.get("status").is_some())
     );
+    // plain: compose's lines, without marks (compose also prints `Starting` first).
+    p.ok(&["stop", "db"]);
+    let ours = stderr(&p.wharf(&["--progress", "plain", "start", "db"]));
+    assert_eq!(ours, format!(" Container {}  Started\n", p.container("db")));
+    p.ok(&["stop", "db"]);
+    let theirs = stderr(&p.compose(&["--progress", "plain", "start", "db"]));
+    assert!(theirs.lines().any(|l| format!("{l}\n") == ours), "{theirs}");
     let out = p.wharf(&["--progress", "quiet", "restart", "db"]);
     assert!(out.status.success());
     assert_eq!(stderr(&out), "");
