@@ -575,6 +575,7 @@ async fn perform(
             other => other.map(|()| Outcome::Changed).map_err(describe),
         },
         Action::RemoveVolume { name } => gone_is_fine(runtime.remove_volume(name).await).map_err(describe),
+        Action::RemoveImage { image, .. } => gone_is_fine(runtime.delete_image(image).await).map_err(describe),
         Action::PullImage { service, image } => runtime
             .pull_image(image)
             .await

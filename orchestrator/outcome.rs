@@ -26,6 +26,7 @@ fn describe(action: &Action) -> (String, &'static str) {
         Action::RemoveVolume { name } => (format!("Volume {name}"), "Removed"),
         Action::PullImage { image, .. } => (format!("Image {image}"), "Pulled"),
         Action::BuildImage { image, .. } => (format!("Image {image}"), "Built"),
+        Action::RemoveImage { image, .. } => (format!("Image {image}"), "Removed"),
         Action::CreateContainer { name, .. } => (format!("Container {name}"), "Created"),
         Action::StartContainer { container, .. } => {
             (format!("Container {}", container.name), "Started")

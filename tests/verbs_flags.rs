@@ -419,6 +419,7 @@ services:
         (&["down", "--dry-run", "-v"], "remove network"),
         (&["stop", "--dry-run", "db"], "stop container"),
         (&["--dry-run", "restart"], "stop container"),
+        (&["restart", "--dry-run", "db"], "start container"),
         (&["up", "--dry-run", "--force-recreate"], "create container"),
     ];
     for (args, expected) in runs {
@@ -459,6 +460,13 @@ services:
             .iter()
             .all(|l| l.get("id").is_some() && l.get("status").is_some())
     );
+    // plain: compose's lines, without marks (compose also prints `Starting` first).
+    p.ok(&["stop", "db"]);
+    let ours = stderr(&p.wharf(&["--progress", "plain", "start", "db"]));
+    assert_eq!(ours, format!(" Container {}  Started\n", p.container("db")));
+    p.ok(&["stop", "db"]);
+    let theirs = stderr(&p.compose(&["--progress", "plain", "start", "db"]));
+    assert!(theirs.lines().any(|l| format!("{l}\n") == ours), "{theirs}");
     let out = p.wharf(&["--progress", "quiet", "restart", "db"]);
     assert!(out.status.success());
     assert_eq!(stderr(&out), "");
@@ -791,4 +799,57 @@ fn completions_and_the_man_page_are_generated_from_the_command_line() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2), "clap's usage error");
+}
+
+#[test]
+fn down_rmi_local_removes_built_images_and_all_removes_every_tag_as_compose_does() {
+    let p = Project::new("down-rmi", "");
+    // A tag of the test image that only this test uses: `--rmi all` removes it, not the image.
+    let tag = format!("{}-tag:1", p.name);
+    let built = format!("{}-app", p.name);
+    let mut cleanup = Cleanup::new(&format!("{}-images", p.name));
+    cleanup.image(&tag).image(&built);
+    support::docker(&["tag", busybox_image(), &tag]);
+    p.write(&format!(
+        r#"
+services:
+  app:
+    build: ./app
+    command: ["sleep", "3600"]
+    init: true
+  tagged:
+    image: {tag}
+    command: ["sleep", "3600"]
+    init: true
+"#
+    ));
+    let app = p.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(
+        app.join("Dockerfile"),
+        format!("FROM {}\n", busybox_image()),
+    )
+    .unwrap();
+    let exists = |image: &str| support::image_exists(image);
+
+    for tool in ["compose", "wharf"] {
+        let run = |args: &[&str]| match tool {
+            "compose" => {
+                p.compose_ok(args);
+            }
+            _ => {
+                p.ok(args);
+            }
+        };
+        run(&["up", "-d"]);
+        assert!(exists(&built) && exists(&tag));
+        run(&["down", "--rmi", "local"]);
+        assert!(!exists(&built), "{tool}: the built image goes");
+        assert!(exists(&tag), "{tool}: a tagged image stays");
+        run(&["up", "-d"]);
+        run(&["down", "--rmi", "all"]);
+        assert!(!exists(&built) && !exists(&tag), "{tool}: every image goes");
+        assert!(exists(busybox_image()), "{tool}: only the tag went");
+        support::docker(&["tag", busybox_image(), &tag]);
+    }
 }

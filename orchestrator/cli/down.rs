@@ -21,6 +21,9 @@ pub struct DownArgs {
     /// Shutdown timeout in seconds
     #[arg(short, long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Remove images used by services: "local" only those without a custom tag, or "all"
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub rmi: Option<plan::Rmi>,
     /// Services to remove, with the services that depend on them (default: the project)
     pub services: Vec<String>,
 }
@@ -69,6 +72,7 @@ fn options(args: &DownArgs) -> DownOptions {
         remove_orphans: args.remove_orphans || super::env_flag("COMPOSE_REMOVE_ORPHANS"),
         timeout: args.timeout.map(Duration::from_secs),
         services: args.services.clone(),
+        rmi: args.rmi,
     }
 }
 

@@ -106,9 +106,17 @@ pub async fn run(
         }
     }
     if dry_run {
-        // Nothing was stopped: the start plan is made from what runs now.
+        // Nothing was stopped: the start plan is made as if the stop had run.
+        let mut after = observed.clone();
+        if matches!(verb, Verb::Restart { .. }) {
+            for c in after.services.values_mut().flatten() {
+                if services.is_empty() || services.contains(&c.service) {
+                    c.state = crate::runtime::ContainerState::Exited;
+                }
+            }
+        }
         return session
-            .execute(&lifecycle::start(graph, &observed, services))
+            .execute(&lifecycle::start(graph, &after, services))
             .await;
     }
     state.clear_user_stopped(services);

@@ -41,13 +41,18 @@ fn mode() -> Mode {
 /// An operation's line as compose's JSON progress writes it: ` ✔ Container x  Started` is
 /// `{"id":"Container x","status":"Started"}`.
 fn json_line(line: &str) -> String {
-    let text = line.trim_start();
-    let text = ["✔ ", "✘ ", "- ", "! "]
-        .iter()
-        .find_map(|mark| text.strip_prefix(mark))
-        .unwrap_or(text);
+    let text = unmarked(line);
     let (id, status) = text.split_once("  ").unwrap_or((text, ""));
     serde_json::json!({ "id": id, "status": status }).to_string()
+}
+
+/// An operation's line without its leading mark (`✔`, `✘`, `-`, `!`).
+fn unmarked(line: &str) -> &str {
+    let text = line.trim_start();
+    ["✔ ", "✘ ", "- ", "! "]
+        .iter()
+        .find_map(|mark| text.strip_prefix(mark))
+        .unwrap_or(text)
 }
 
 pub struct Progress {
@@ -94,6 +99,9 @@ impl Progress {
         };
         if self.mode == Mode::Json {
             let _ = writeln!(err, "{}", json_line(line));
+        } else if self.mode == Mode::Plain {
+            // compose's plain lines have no marks: ` Container shop-web-1  Started`.
+            let _ = writeln!(err, " {}", unmarked(line));
         } else if self.tty {
             let elapsed = state.1.elapsed().as_secs_f64();
             let count = match self.total {

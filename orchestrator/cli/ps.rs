@@ -224,7 +224,7 @@ impl Supervised {
 
 /// How long ago a Unix time was, for people: `up 3 minutes`.
 fn uptime(started: u64) -> String {
-    human_duration(now() - started as i64)
+    human_duration(now() - started as i64).to_lowercase()
 }
 
 /// `5 seconds ago`, as `docker ps` writes a creation time.

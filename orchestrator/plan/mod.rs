@@ -14,7 +14,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use reconcile::{
-    BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Supervision, down,
+    BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Rmi, Supervision, down,
     reconcile,
 };
 
@@ -147,6 +147,11 @@ pub enum Action {
         container: ContainerRef,
         period: Duration,
     },
+    /// `down --rmi`: removes an image tag of a service.
+    RemoveImage {
+        service: String,
+        image: String,
+    },
     /// Fails when more than `tolerated` of the `watched` operations did not succeed: the
     /// failure count of a rolling update, after which its `failure_action` applies. Failing
     /// is all it does: what happens next is in the operations that wait for it.
@@ -273,6 +278,7 @@ impl fmt::Display for Action {
             Action::RemoveVolume { name } => write!(f, "remove volume {name}"),
             Action::PullImage { image, .. } => write!(f, "pull image {image}"),
             Action::BuildImage { image, .. } => write!(f, "build image {image}"),
+            Action::RemoveImage { image, .. } => write!(f, "remove image {image}"),
             Action::CreateContainer { name, .. } => write!(f, "create container {name}"),
             Action::StartContainer { container, .. } => {
                 write!(f, "start container {}", container.name)

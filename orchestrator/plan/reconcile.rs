@@ -116,6 +116,18 @@ pub struct DownOptions {
     /// `down SERVICE...`: only these services and the services that depend on them; networks
     /// still in use by the other containers stay, and so do named volumes. Empty: the project.
     pub services: Vec<String>,
+    /// `--rmi`: also remove the services' images.
+    pub rmi: Option<Rmi>,
+}
+
+/// `down --rmi`: which images go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rmi {
+    /// Only the images named after their service (`<project>-<service>`: built without an
+    /// `image:` of their own).
+    Local,
+    /// Every image the services use.
+    All,
 }
 
 /// What a plan names that is not a container.
@@ -1038,6 +1050,37 @@ pub fn down(
             Cause::Down,
             removals.clone(),
         );
+    }
+    if let Some(rmi) = options.rmi {
+        // The images of the services `down` acts on: the file's, else their containers'.
+        let mut images: Vec<(String, String)> = Vec::new();
+        if let Some(desired) = desired {
+            for (name, service) in &desired.services {
+                if options.services.is_empty() || by_service.contains_key(name.as_str()) {
+                    images.push((name.clone(), service.image.clone()));
+                }
+            }
+        }
+        for (service, containers) in &by_service {
+            if !desired.is_some_and(|d| d.knows(service)) {
+                images.extend(
+                    containers
+                        .iter()
+                        .map(|c| (service.to_string(), c.engine.image.clone())),
+                );
+            }
+        }
+        images
+            .retain(|(service, image)| rmi == Rmi::All || *image == format!("{project}-{service}"));
+        images.sort_by(|a, b| a.1.cmp(&b.1));
+        images.dedup_by(|a, b| a.1 == b.1);
+        for (service, image) in images {
+            plan.push(
+                Action::RemoveImage { service, image },
+                Cause::Down,
+                removals.clone(),
+            );
+        }
     }
     if options.volumes {
         let mut volumes: Vec<&str> = observed

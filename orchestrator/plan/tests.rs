@@ -214,6 +214,7 @@ async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
             Action::RenameContainer { container, to, .. } => {
                 engine.rename_container(container.target(), to).await
             }
+            Action::RemoveImage { image, .. } => engine.delete_image(image).await,
             Action::WaitFor { .. }
             | Action::Delay { .. }
             | Action::Monitor { .. }
@@ -1958,4 +1959,50 @@ services:
     let plan = super::lifecycle::build_with(&desired, &app, &with);
     let services: Vec<String> = builds(&plan).into_iter().map(|b| b.0).collect();
     assert_eq!(services, ["base", "app"]);
+}
+
+#[test]
+fn down_rmi_local_takes_the_images_named_after_their_service_and_all_takes_every_one() {
+    let fixture = Fixture::new();
+    let desired = fixture.desired(
+        r#"
+services:
+  app:
+    build: {context: .}
+  tagged:
+    build: {context: .}
+    image: registry.example/tagged:1
+  db:
+    image: postgres:16
+"#,
+    );
+    let images = |rmi| -> Vec<String> {
+        let options = DownOptions {
+            rmi: Some(rmi),
+            ..DownOptions::default()
+        };
+        down(
+            PROJECT,
+            Some(&desired),
+            &fixture.observe(Some(&desired)),
+            &options,
+        )
+        .operations
+        .iter()
+        .map(|op| op.action.to_string())
+        .filter(|line| line.starts_with("remove image"))
+        .collect()
+    };
+    assert_eq!(
+        images(super::Rmi::Local),
+        [format!("remove image {PROJECT}-app")]
+    );
+    assert_eq!(
+        images(super::Rmi::All),
+        [
+            format!("remove image {PROJECT}-app"),
+            "remove image postgres:16".to_string(),
+            "remove image registry.example/tagged:1".to_string(),
+        ]
+    );
 }

@@ -32,9 +32,9 @@ use bollard::query_parameters::{
     CreateImageOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListNetworksOptions, ListNetworksOptionsBuilder,
     ListVolumesOptions, ListVolumesOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptions, RenameContainerOptionsBuilder,
-    ResizeContainerTTYOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptions, RemoveVolumeOptions,
+    RenameContainerOptionsBuilder, ResizeContainerTTYOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
@@ -989,6 +989,7 @@ impl Runtime for DockerRuntime {
         }
         Ok(())
     }
+
     async fn wait_container(&self, id: &str) -> Result<i64> {
         // A one-off may run for hours: no request timeout.
         let docker = self.docker.clone().with_timeout(Duration::MAX / 4);
@@ -1004,6 +1005,14 @@ impl Runtime for DockerRuntime {
             }),
             Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
         }
+    }
+
+    async fn delete_image(&self, reference: &str) -> Result<()> {
+        self.docker
+            .remove_image(reference, None::<RemoveImageOptions>, None)
+            .await
+            .map(drop)
+            .map_err(|e| map_error(e, &format!("image {reference}"), Op::Other))
     }
 }
 

@@ -1050,6 +1050,7 @@ impl Runtime for MemoryRuntime {
             }),
         }
     }
+
     /// Recorded as `start_exec c0001 CMD` (with ` (detached)`); the exec is `x<n>`, prints
     /// nothing and exits 0.
     async fn start_exec(
@@ -1117,6 +1118,15 @@ impl Runtime for MemoryRuntime {
             });
         }
         Ok(engine.exit_code.unwrap_or(0))
+    }
+
+    async fn delete_image(&self, reference: &str) -> Result<()> {
+        let mut s = self.lock();
+        s.call("delete_image", reference)?;
+        s.images
+            .shift_remove(&normalize(reference))
+            .map(drop)
+            .ok_or_else(|| RuntimeError::NotFound(format!("image {reference}")))
     }
 }
 

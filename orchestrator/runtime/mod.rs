@@ -412,6 +412,7 @@ pub trait Runtime: Send + Sync {
     /// Waits for a container to stop (at once when it is not running) and returns its exit
     /// code.
     async fn wait_container(&self, id: &str) -> Result<i64>;
+
     // --- compose's smaller verbs (`pause`, `unpause`, …) ---
 
     /// Freezes every process of a running container (`docker pause`).
@@ -427,6 +428,9 @@ pub trait Runtime: Send + Sync {
     async fn compose_containers(&self, all: bool) -> Result<Vec<EngineContainer>>;
     /// Pushes a local image to its registry (`docker push`).
     async fn push_image(&self, reference: &str) -> Result<()>;
+    /// Removes a tag (`docker rmi REFERENCE`, not forced): the image goes with its last tag;
+    /// an image a container uses is refused.
+    async fn delete_image(&self, reference: &str) -> Result<()>;
 }
 
 /// `docker top`: the column titles and one row per process.
