@@ -180,6 +180,40 @@ impl Dns {
     }
 }
 
+/// The query handler without its sockets, for the fuzz targets in `fuzz/`: a table built from
+/// a desired and an observed state as [`Dns::answer`] builds it, and packets decided and encoded
+/// as the listeners do. It adds no behaviour.
+#[doc(hidden)]
+pub struct Fuzzing(ServiceTable);
+
+impl Fuzzing {
+    pub fn new(desired: &Desired, observed: &Observed) -> Fuzzing {
+        Fuzzing(build(
+            desired,
+            observed,
+            &HashSet::new(),
+            1,
+            &ServiceTable::default(),
+        ))
+    }
+
+    /// The reply to `packet` arriving on `network` (on the host's listener with `None`), from a
+    /// client the listener serves (`inside`) or not.
+    pub fn reply(&self, packet: &[u8], network: Option<&str>, inside: bool) -> Option<Vec<u8>> {
+        let arrival = network.map_or(Arrival::Host, |name| Arrival::Network(name.to_string()));
+        let decision = if inside {
+            answer::decide(packet, &arrival, &self.0)?
+        } else {
+            answer::refuse(packet)?
+        };
+        let message = match decision.reply {
+            answer::Reply::Answer(message) => message,
+            answer::Reply::Forward { otherwise } => otherwise,
+        };
+        answer::encode(&message, decision.udp_limit)
+    }
+}
+
 /// What the DNS answers while a plan runs: the last observed state, without the containers the
 /// plan has begun to stop or remove. A container leaves the answers when its stop starts, not
 /// when the plan starts: during a rolling update, the replicas of later batches keep serving.
