@@ -715,3 +715,89 @@ fn events_print_what_compose_prints_for_the_same_engine_events() {
     assert_eq!(die["attributes"]["exitCode"], "0");
     assert_eq!(die["type"], "container");
 }
+
+#[test]
+fn cp_copies_both_ways_into_every_replica_or_one() {
+    let p = Project::new("vb-cp", PUBLISHED);
+    p.ok(&["up", "-d", "web"]);
+    let host = p.path();
+    std::fs::write(host.join("f.txt"), "hello\n").unwrap();
+    std::fs::create_dir_all(host.join("d/sub")).unwrap();
+    std::fs::write(host.join("d/sub/a"), "x").unwrap();
+    let cat = |n: u32, path: &str| -> String {
+        let out = Command::new("docker")
+            .args(["exec", &p.container("web", n), "cat", path])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    // Into the service: every replica; into an existing directory under the file's own name.
+    let out = p.wharf(&["cp", "f.txt", "web:/tmp/"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        (cat(1, "/tmp/f.txt"), cat(2, "/tmp/f.txt")),
+        ("hello\n".into(), "hello\n".into())
+    );
+    // `--index`: one replica; a new name for a directory.
+    p.ok(&["cp", "--index", "2", "d", "web:/tmp/dd"]);
+    assert_eq!(cat(2, "/tmp/dd/sub/a"), "x");
+    assert_eq!(cat(1, "/tmp/dd/sub/a"), "", "replica 1 was not asked for");
+
+    // Out of the service: a file under a new name, a directory into an existing one.
+    p.ok(&["cp", "web:/tmp/f.txt", "out.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(host.join("out.txt")).unwrap(),
+        "hello\n"
+    );
+    std::fs::create_dir(host.join("existing")).unwrap();
+    p.ok(&["cp", "--index", "2", "web:/tmp/dd", "existing"]);
+    assert_eq!(
+        std::fs::read_to_string(host.join("existing/dd/sub/a")).unwrap(),
+        "x"
+    );
+    // compose lands the same file in the same place.
+    let theirs = p.compose(&["cp", "--index", "2", "web:/tmp/dd", "theirs"]);
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    assert_eq!(
+        std::fs::read_to_string(host.join("theirs/sub/a")).unwrap(),
+        "x"
+    );
+    p.ok(&["cp", "--index", "2", "web:/tmp/dd", "ours"]);
+    assert_eq!(
+        std::fs::read_to_string(host.join("ours/sub/a")).unwrap(),
+        "x"
+    );
+
+    // Owners: with and without `-a`, what compose gives (the engine decides, from the flag).
+    std::os::unix::fs::chown(host.join("f.txt"), Some(1234), Some(1234)).unwrap();
+    let owner = |path: &str| -> String {
+        support::docker(&["exec", &p.container("web", 1), "stat", "-c", "%u", path])
+            .trim()
+            .to_string()
+    };
+    for (flags, ours, theirs) in [
+        (&["-a"][..], "/tmp/ours-a", "/tmp/theirs-a"),
+        (&[][..], "/tmp/ours", "/tmp/theirs"),
+    ] {
+        let to = |path: &str| format!("web:{path}");
+        let mut args = vec!["cp", "--index", "1"];
+        args.extend(flags);
+        args.push("f.txt");
+        p.ok(&[&args[..], &[to(ours).as_str()]].concat());
+        let compose = p.compose(&[&args[..], &[to(theirs).as_str()]].concat());
+        assert!(compose.status.success(), "{}", stderr(&compose));
+        assert_eq!(owner(ours), owner(theirs), "{flags:?}");
+    }
+
+    // Failures, as compose fails.
+    let out = p.wharf(&["cp", "web:/nonexistent", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    assert_eq!(
+        p.compose(&["cp", "web:/nonexistent", "x"]).status.code(),
+        Some(1)
+    );
+    let out = p.wharf(&["cp", "--index", "3", "f.txt", "web:/tmp/"]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,6 +1,7 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
 mod config;
+mod cp;
 mod create;
 mod down;
 mod each;
@@ -122,6 +123,8 @@ pub enum Command {
     Push(pull::PushArgs),
     /// Receive real time events from containers
     Events(events::EventsArgs),
+    /// Copy files/folders between a service container and the local filesystem
+    Cp(cp::CpArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -166,6 +169,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Pull(args) => pull::pull(global, args).await,
             Command::Push(args) => pull::push(global, args).await,
             Command::Events(args) => events::run(global, args).await,
+            Command::Cp(args) => cp::run(global, args).await,
             Command::Version(_) => unreachable!("not an engine command"),
             Command::Config(_) => unreachable!("not an engine command"),
         }

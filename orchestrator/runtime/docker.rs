@@ -819,6 +819,55 @@ impl Runtime for DockerRuntime {
         }
         Ok(())
     }
+
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        let mut chunks = self.docker.download_from_container(id, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk =
+                chunk.map_err(|e| map_error(e, &format!("{path} in container {id}"), Op::Other))?;
+            archive.extend_from_slice(&chunk);
+        }
+        Ok(archive)
+    }
+
+    async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>> {
+        let options = bollard::query_parameters::ContainerArchiveInfoOptionsBuilder::new()
+            .path(path)
+            .build();
+        match self
+            .docker
+            .get_container_archive_info(id, Some(options))
+            .await
+        {
+            // Go's os.ModeDir.
+            Ok(stat) => Ok(Some(stat.file_mode & (1 << 31) != 0)),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(map_error(e, &format!("container {id}"), Op::Other)),
+        }
+    }
+
+    async fn copy_archive(
+        &self,
+        id: &str,
+        dir: &str,
+        archive: Vec<u8>,
+        keep_owners: bool,
+    ) -> Result<()> {
+        let options = UploadToContainerOptionsBuilder::new()
+            .path(dir)
+            .copy_uidgid(if keep_owners { "1" } else { "0" })
+            .build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(|e| map_error(e, &format!("{dir} in container {id}"), Op::Other))
+    }
 }
 
 // --- events --------------------------------------------------------------------------------------

@@ -1048,6 +1048,31 @@ impl Runtime for MemoryRuntime {
             }),
         }
     }
+
+    /// The in-memory engine keeps no files: every path is missing.
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let mut s = self.lock();
+        s.call("download_archive", id)?;
+        s.find(id)?;
+        Err(RuntimeError::NotFound(format!("{path} in container {id}")))
+    }
+
+    async fn path_is_dir(&self, id: &str, _path: &str) -> Result<Option<bool>> {
+        let mut s = self.lock();
+        s.call("path_is_dir", id)?;
+        s.find(id)?;
+        Ok(None)
+    }
+
+    async fn copy_archive(
+        &self,
+        id: &str,
+        dir: &str,
+        archive: Vec<u8>,
+        _keep_owners: bool,
+    ) -> Result<()> {
+        self.upload_archive(id, dir, archive).await
+    }
 }
 
 /// The names of a tar archive's entries, in order.

@@ -361,6 +361,20 @@ pub trait Runtime: Send + Sync {
     async fn compose_containers(&self, all: bool) -> Result<Vec<EngineContainer>>;
     /// Pushes a local image to its registry (`docker push`).
     async fn push_image(&self, reference: &str) -> Result<()>;
+    /// A tar archive of a path in a container (`docker cp` out): one root entry, named as the
+    /// path's last component.
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>>;
+    /// Whether a path in a container is a directory; `None` when it does not exist.
+    async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>>;
+    /// Like [`Runtime::upload_archive`], with the archive's owners kept (`docker cp -a`)
+    /// when `keep_owners` is set, else owned by the container's root.
+    async fn copy_archive(
+        &self,
+        id: &str,
+        dir: &str,
+        archive: Vec<u8>,
+        keep_owners: bool,
+    ) -> Result<()>;
 }
 
 /// `docker top`: the column titles and one row per process.
