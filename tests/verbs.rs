@@ -801,3 +801,44 @@ fn cp_copies_both_ways_into_every_replica_or_one() {
     let out = p.wharf(&["cp", "--index", "3", "f.txt", "web:/tmp/"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn stats_no_stream_prints_what_compose_prints() {
+    let p = Project::new("vb-stats", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    let ((ours, _, code), (theirs, _, their_code)) =
+        both(&p, &["stats", "--no-stream", "--format", "json"]);
+    assert_eq!((code, their_code), (Some(0), Some(0)));
+    let parse = |text: &str| -> Vec<serde_json::Value> {
+        let mut items: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        items.sort_by_key(|i| i["Name"].as_str().unwrap().to_string());
+        items
+    };
+    let (ours, theirs) = (parse(&ours), parse(&theirs));
+    assert_eq!(ours.len(), 2);
+    for (mine, compose) in ours.iter().zip(&theirs) {
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(mine), keys(compose));
+        // What cannot move between the two samples of idle sleepers is equal.
+        for key in ["Container", "ID", "Name", "PIDs", "BlockIO"] {
+            assert_eq!(mine[key], compose[key], "{key}");
+        }
+        // The rest has the same shape.
+        for key in ["CPUPerc", "MemPerc"] {
+            assert!(mine[key].as_str().unwrap().ends_with('%'), "{mine}");
+        }
+        assert!(
+            mine["MemUsage"].as_str().unwrap().contains("iB / "),
+            "{mine}"
+        );
+        assert!(mine["NetIO"].as_str().unwrap().contains("B / "), "{mine}");
+    }
+    let ((ours, _, _), (theirs, _, _)) = both(&p, &["stats", "--no-stream"]);
+    assert_eq!(ours.lines().next(), theirs.lines().next(), "the header");
+    assert_eq!(ours.lines().count(), 3, "{ours}");
+}

@@ -20,6 +20,7 @@ mod ps;
 mod pull;
 mod rm;
 mod scale;
+mod stats;
 mod supervise;
 mod table;
 mod top;
@@ -125,6 +126,8 @@ pub enum Command {
     Events(events::EventsArgs),
     /// Copy files/folders between a service container and the local filesystem
     Cp(cp::CpArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -170,6 +173,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Push(args) => pull::push(global, args).await,
             Command::Events(args) => events::run(global, args).await,
             Command::Cp(args) => cp::run(global, args).await,
+            Command::Stats(args) => stats::run(global, args).await,
             Command::Version(_) => unreachable!("not an engine command"),
             Command::Config(_) => unreachable!("not an engine command"),
         }

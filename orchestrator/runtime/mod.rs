@@ -375,6 +375,24 @@ pub trait Runtime: Send + Sync {
         archive: Vec<u8>,
         keep_owners: bool,
     ) -> Result<()>;
+    /// One sample of a running container's resource usage (`docker stats --no-stream`): the
+    /// engine measures the CPU over about a second.
+    async fn stats(&self, id: &str) -> Result<ContainerStats>;
+}
+
+/// A container's resource usage, in the docker CLI's terms.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerStats {
+    /// Of one CPU: 200 is two CPUs busy.
+    pub cpu_percent: f64,
+    /// Bytes in use, without the page cache the kernel may take back (as `docker stats`).
+    pub memory: u64,
+    pub memory_limit: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+    pub pids: u64,
 }
 
 /// `docker top`: the column titles and one row per process.
