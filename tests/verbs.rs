@@ -19,14 +19,14 @@ struct Project {
     name: String,
     dir: tempfile::TempDir,
     state: tempfile::TempDir,
-    _cleanup: Cleanup,
+    cleanup: Cleanup,
 }
 
 impl Project {
     fn new(prefix: &str, compose: &str) -> Project {
         let name = unique_project(prefix);
         let project = Project {
-            _cleanup: Cleanup::new(&name),
+            cleanup: Cleanup::new(&name),
             name,
             dir: tempfile::tempdir().unwrap(),
             state: tempfile::tempdir().unwrap(),
@@ -842,4 +842,104 @@ fn stats_no_stream_prints_what_compose_prints() {
     let ((ours, _, _), (theirs, _, _)) = both(&p, &["stats", "--no-stream"]);
     assert_eq!(ours.lines().next(), theirs.lines().next(), "the header");
     assert_eq!(ours.lines().count(), 3, "{ours}");
+}
+
+/// Debian's `docker-registry` on a free loopback port, with its storage in a temporary
+/// directory; stopped when dropped. The engine pushes to a registry on 127.0.0.0/8 without TLS.
+struct Registry {
+    child: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        const BINARY: &str = "/usr/bin/docker-registry";
+        assert!(
+            Path::new(BINARY).is_file(),
+            "{BINARY} is missing: install it with `apt-get install docker-registry`"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(BINARY)
+            .args(["serve", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let address = format!("127.0.0.1:{port}");
+        wait_until(
+            "the registry listens",
+            Duration::from_secs(10),
+            || std::net::TcpStream::connect(&address).is_ok(),
+            String::new,
+        );
+        Registry {
+            child,
+            address,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn push_then_pull_through_a_real_registry() {
+    let registry = Registry::start();
+    let mut p = Project::new("vb-registry", "services: {}\n");
+    let image = format!("{}/{}-built:1", registry.address, p.name);
+    p.cleanup.image(&image);
+    p.write(&format!(
+        "services:\n  built:\n    build: .\n    image: {image}\n    pull_policy: always\n"
+    ));
+    std::fs::write(
+        p.path().join("Dockerfile"),
+        "FROM IMAGE\nRUN echo pushed > /pushed\n".replace("IMAGE", busybox_image()),
+    )
+    .unwrap();
+    p.ok(&["build"]);
+    let id = support::inspect(&image, "{{.Id}}");
+    let out = p.wharf(&["push"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("Image {image}  Pushed")),
+        "{}",
+        stderr(&out)
+    );
+    // compose pushes the same image to the same place.
+    let theirs = p.compose(&["push"]);
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+
+    support::docker(&["image", "rm", &image]);
+    let out = p.wharf(&["pull"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("Image {image}  Pulled")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        support::inspect(&image, "{{.Id}}"),
+        id,
+        "the very image pushed"
+    );
 }
