@@ -943,3 +943,47 @@ fn push_then_pull_through_a_real_registry() {
         "the very image pushed"
     );
 }
+
+#[test]
+fn dry_runs_print_what_would_happen_and_change_nothing() {
+    let p = Project::new("vb-dry", SLEEPERS);
+    let plan = p.ok(&["create", "--dry-run"]);
+    assert!(
+        plan.contains(&format!(
+            "create container {} (missing)",
+            p.container("db", 1)
+        )),
+        "{plan}"
+    );
+    assert!(!plan.contains("start container"), "{plan}");
+    assert!(p.containers().is_empty());
+    assert_eq!(p.ok(&["up", "--no-start", "--dry-run"]), plan);
+    assert!(p.containers().is_empty());
+
+    p.ok(&["up", "-d"]);
+    let before = p.containers();
+    let web = p.container("web", 1);
+    for (args, word) in [
+        (&["kill", "--dry-run", "web"][..], "Killed"),
+        (&["pause", "--dry-run", "web"], "Paused"),
+        (&["rm", "-s", "-f", "--dry-run", "web"], "Removed"),
+    ] {
+        let out = p.wharf(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let line = format!(" DRY-RUN MODE -  Container {web}  {word}");
+        assert!(
+            stderr(&out).lines().any(|l| l == line),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // compose says it in the same words.
+    let theirs = Command::new("docker")
+        .args(["compose", "-p", &p.name, "--dry-run", "kill", "web"])
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    assert!(stderr(&theirs).contains(&format!(" DRY-RUN MODE -  Container {web}  Killed")));
+    assert_eq!(p.containers(), before);
+    assert_eq!(p.state_of("web", 1), "running");
+}

@@ -31,6 +31,9 @@ pub struct CreateArgs {
     /// Scale SERVICE to NUM instances; overrides the file's replicas
     #[arg(long, value_name = "SERVICE=NUM", value_parser = super::up::parse_scale)]
     pub scale: Vec<(String, u32)>,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Assume "yes" as answer to all prompts (wharf asks none)
     #[arg(short, long)]
     pub yes: bool,
@@ -50,11 +53,11 @@ pub async fn run(global: &GlobalArgs, args: &CreateArgs) -> Result<ExitCode, Exi
         no_build: args.no_build,
         ..UpRequest::default()
     };
-    converge(&request).await
+    converge(&request, args.dry_run).await
 }
 
-/// `up`'s images and plan for `request`, without the starts.
-pub async fn converge(request: &UpRequest) -> Result<ExitCode, ExitCode> {
+/// `up`'s images and plan for `request`, without the starts; printed only, with `dry_run`.
+pub async fn converge(request: &UpRequest, dry_run: bool) -> Result<ExitCode, ExitCode> {
     let prepared = request.prepare().map_err(|err| {
         match err {
             PrepareError::Load(diagnostic) => output::error(&diagnostic),
@@ -65,7 +68,11 @@ pub async fn converge(request: &UpRequest) -> Result<ExitCode, ExitCode> {
     super::print_warnings(&prepared.project);
     let images = prepared.images;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
-    session.execute(&images).await?;
+    if dry_run {
+        print!("{images}");
+    } else {
+        session.execute(&images).await?;
+    }
     let desired = session.target.desired().expect("a loaded project");
     let observed = session.observe().await?;
     let plan = plan::reconcile(desired, &observed, &request.reconcile_options())
@@ -74,6 +81,10 @@ pub async fn converge(request: &UpRequest) -> Result<ExitCode, ExitCode> {
             ExitCode::FAILURE
         })?
         .without_starts();
+    if dry_run {
+        print!("{plan}");
+        return Ok(ExitCode::SUCCESS);
+    }
     // What this creates stays created: a supervisor that runs must not start it (until
     // `start` or `up`).
     let mut created: Vec<&str> = plan

@@ -18,6 +18,9 @@ pub struct KillArgs {
     /// Remove containers for services not defined in the Compose file
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Print what would be killed and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Services to kill (default: all)
     pub services: Vec<String>,
 }
@@ -31,6 +34,9 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, ExitC
     let targets = containers(&observed, &args.services, |c| {
         is_up(c) && !(args.remove_orphans && orphan(&c.service))
     });
+    if args.dry_run {
+        return each::dry_run(&targets, "Killed");
+    }
     // A kill that ends the container is the user's stop, as the engine takes it (a container
     // killed through the API is not restarted by its restart policy): a supervisor leaves the
     // service alone until `start` or `up`. Other signals (a reload) leave it supervised.

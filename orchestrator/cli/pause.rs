@@ -11,6 +11,9 @@ use super::engine::Session;
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
+    /// Print what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Services to act on (default: all)
     pub services: Vec<String>,
 }
@@ -21,6 +24,9 @@ pub async fn run(global: &GlobalArgs, args: &PauseArgs, pause: bool) -> Result<E
     session.check_services(&args.services, &observed)?;
     let targets = containers(&observed, &args.services, is_up);
     let runtime = &session.runtime;
+    if args.dry_run {
+        return each::dry_run(&targets, if pause { "Paused" } else { "Unpaused" });
+    }
     if pause {
         each::each(&targets, "Paused", |c| runtime.pause_container(&c.id)).await
     } else {

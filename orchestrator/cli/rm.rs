@@ -22,6 +22,9 @@ pub struct RmArgs {
     /// Remove any anonymous volumes attached to containers
     #[arg(short, long)]
     pub volumes: bool,
+    /// Print what would be removed and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Services to remove (default: all)
     pub services: Vec<String>,
 }
@@ -31,6 +34,12 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, ExitCod
     let mut observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
     let state = StateDir::of(session.name());
+    if args.dry_run {
+        let up = containers(&observed, &args.services, is_up);
+        each::dry_run(&up, "Stopped")?;
+        let removed = containers(&observed, &args.services, |c| args.stop || !is_up(c));
+        return each::dry_run(&removed, "Removed");
+    }
     if args.stop {
         let running: Vec<&str> = containers(&observed, &args.services, is_up)
             .iter()
