@@ -50,11 +50,11 @@ pub async fn run(global: &GlobalArgs, args: &CreateArgs) -> Result<ExitCode, Exi
         no_build: args.no_build,
         ..UpRequest::default()
     };
-    converge(&request).await
+    converge(&request, super::dry_run()).await
 }
 
-/// `up`'s images and plan for `request`, without the starts.
-pub async fn converge(request: &UpRequest) -> Result<ExitCode, ExitCode> {
+/// `up`'s images and plan for `request`, without the starts; printed only, with `dry_run`.
+pub async fn converge(request: &UpRequest, dry_run: bool) -> Result<ExitCode, ExitCode> {
     let prepared = request.prepare().map_err(|err| {
         match err {
             PrepareError::Load(diagnostic) => output::error(&diagnostic),
@@ -65,7 +65,11 @@ pub async fn converge(request: &UpRequest) -> Result<ExitCode, ExitCode> {
     super::print_warnings(&prepared.project);
     let images = prepared.images;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
-    session.execute(&images).await?;
+    if dry_run {
+        print!("{images}");
+    } else {
+        session.execute(&images).await?;
+    }
     let desired = session.target.desired().expect("a loaded project");
     let observed = session.observe().await?;
     let plan = plan::reconcile(desired, &observed, &request.reconcile_options())
@@ -74,6 +78,10 @@ pub async fn converge(request: &UpRequest) -> Result<ExitCode, ExitCode> {
             ExitCode::FAILURE
         })?
         .without_starts();
+    if dry_run {
+        print!("{plan}");
+        return Ok(ExitCode::SUCCESS);
+    }
     // What this creates stays created: a supervisor that runs must not start it (until
     // `start` or `up`).
     let mut created: Vec<&str> = plan

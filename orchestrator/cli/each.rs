@@ -73,6 +73,14 @@ where
     }
 }
 
+/// `--dry-run`: what `each` would print, in compose's words, and nothing done.
+pub fn dry_run(containers: &[&ObservedContainer], done: &str) -> Result<ExitCode, ExitCode> {
+    for c in containers {
+        eprintln!(" DRY-RUN MODE -  Container {}  {done}", c.name);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Marks services as stopped by the user, as `wharf stop` does: a running supervisor leaves
 /// them alone until `start` or `up`.
 pub fn mark_stopped<'a>(state: &StateDir, services: impl IntoIterator<Item = &'a str>) {

@@ -124,7 +124,7 @@ fn table(lines: &[(&ObservedContainer, ImageDetails)]) -> String {
             tag,
             image.platform.clone(),
             id,
-            human_size(image.size),
+            human_size(u64::try_from(image.size).unwrap_or(0)),
             format!("{} ago", human_duration(age(image.created))),
         ]);
     }

@@ -31,6 +31,9 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, ExitC
     let targets = containers(&observed, &args.services, |c| {
         is_up(c) && !(args.remove_orphans && orphan(&c.service))
     });
+    if super::dry_run() {
+        return each::dry_run(&targets, "Killed");
+    }
     // A kill that ends the container is the user's stop, as the engine takes it (a container
     // killed through the API is not restarted by its restart policy): a supervisor leaves the
     // service alone until `start` or `up`. Other signals (a reload) leave it supervised.

@@ -3,6 +3,7 @@
 mod attach;
 mod completion;
 mod config;
+mod cp;
 mod create;
 mod down;
 mod each;
@@ -24,6 +25,7 @@ mod pull;
 mod rm;
 mod run;
 mod scale;
+mod stats;
 mod supervise;
 mod table;
 mod terminal;
@@ -162,6 +164,10 @@ pub enum Command {
     Attach(attach::AttachArgs),
     /// Block until the containers of the given services stop
     Wait(wait::WaitArgs),
+    /// Copy files/folders between a service container and the local filesystem
+    Cp(cp::CpArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -222,6 +228,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Run(args) => run::run(global, args).await,
             Command::Attach(args) => attach::run(global, args).await,
             Command::Wait(args) => wait::run(global, args).await,
+            Command::Cp(args) => cp::run(global, args).await,
+            Command::Stats(args) => stats::run(global, args).await,
             Command::Config(_) | Command::Version(_) | Command::Completion(_) | Command::Man => {
                 unreachable!("not an engine command")
             }

@@ -21,6 +21,9 @@ pub async fn run(global: &GlobalArgs, args: &PauseArgs, pause: bool) -> Result<E
     session.check_services(&args.services, &observed)?;
     let targets = containers(&observed, &args.services, is_up);
     let runtime = &session.runtime;
+    if super::dry_run() {
+        return each::dry_run(&targets, if pause { "Paused" } else { "Unpaused" });
+    }
     if pause {
         each::each(&targets, "Paused", |c| runtime.pause_container(&c.id)).await
     } else {

@@ -31,6 +31,12 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, ExitCod
     let mut observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
     let state = StateDir::of(session.name());
+    if super::dry_run() {
+        let up = containers(&observed, &args.services, is_up);
+        each::dry_run(&up, "Stopped")?;
+        let removed = containers(&observed, &args.services, |c| args.stop || !is_up(c));
+        return each::dry_run(&removed, "Removed");
+    }
     if args.stop {
         let running: Vec<&str> = containers(&observed, &args.services, is_up)
             .iter()

@@ -51,15 +51,33 @@ pub fn human_duration(seconds: i64) -> String {
 
 /// `go-units`' `HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits
 /// (`1.98MB`, `7.5kB`, `120B`).
-pub fn human_size(bytes: i64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+pub fn human_size(bytes: u64) -> String {
+    custom_size(
+        bytes,
+        1000.0,
+        &["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"],
+        3,
+    )
+}
+
+/// `go-units`' `BytesSize`: binary units, four significant digits (`1.695MiB`, `23.54GiB`).
+pub fn bytes_size(bytes: u64) -> String {
+    custom_size(
+        bytes,
+        1024.0,
+        &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"],
+        4,
+    )
+}
+
+fn custom_size(bytes: u64, base: f64, units: &[&str], digits: i32) -> String {
     let mut size = bytes as f64;
     let mut unit = 0;
-    while size >= 1000.0 && unit + 1 < UNITS.len() {
-        size /= 1000.0;
+    while size >= base && unit + 1 < units.len() {
+        size /= base;
         unit += 1;
     }
-    format!("{}{}", significant(size, 3), UNITS[unit])
+    format!("{}{}", significant(size, digits), units[unit])
 }
 
 /// `%.{digits}g` for a number below 1000: at most `digits` significant digits, no trailing
@@ -150,5 +168,9 @@ mod tests {
         assert_eq!(human_size(2_000_000_000), "2GB");
         assert_eq!(human_size(0), "0B");
         assert_eq!(human_size(123_456_789), "123MB");
+        assert_eq!(bytes_size(432 * 1024), "432KiB");
+        assert_eq!(bytes_size(1_777_336), "1.695MiB");
+        assert_eq!(bytes_size(25_275_990_016), "23.54GiB");
+        assert_eq!(bytes_size(0), "0B");
     }
 }

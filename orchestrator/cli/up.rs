@@ -73,7 +73,7 @@ pub(super) fn parse_scale(text: &str) -> Result<(String, u32), String> {
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCode> {
     let request = request(global, args)?;
     if args.no_start {
-        return super::create::converge(&request).await;
+        return super::create::converge(&request, super::dry_run()).await;
     }
     // The files are checked here, whoever converges: a mistake is reported at once, with its
     // line, and changes nothing.

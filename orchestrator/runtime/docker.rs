@@ -1014,6 +1014,141 @@ impl Runtime for DockerRuntime {
             .map(drop)
             .map_err(|e| map_error(e, &format!("image {reference}"), Op::Other))
     }
+
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        let mut chunks = self.docker.download_from_container(id, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk =
+                chunk.map_err(|e| map_error(e, &format!("{path} in container {id}"), Op::Other))?;
+            archive.extend_from_slice(&chunk);
+        }
+        Ok(archive)
+    }
+
+    async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>> {
+        let options = bollard::query_parameters::ContainerArchiveInfoOptionsBuilder::new()
+            .path(path)
+            .build();
+        match self
+            .docker
+            .get_container_archive_info(id, Some(options))
+            .await
+        {
+            // Go's os.ModeDir.
+            Ok(stat) => Ok(Some(stat.file_mode & (1 << 31) != 0)),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(map_error(e, &format!("container {id}"), Op::Other)),
+        }
+    }
+
+    async fn copy_archive(
+        &self,
+        id: &str,
+        dir: &str,
+        archive: Vec<u8>,
+        keep_owners: bool,
+    ) -> Result<()> {
+        let options = UploadToContainerOptionsBuilder::new()
+            .path(dir)
+            .copy_uidgid(if keep_owners { "1" } else { "0" })
+            .build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(|e| map_error(e, &format!("{dir} in container {id}"), Op::Other))
+    }
+
+    async fn stats(&self, id: &str) -> Result<super::ContainerStats> {
+        let options = bollard::query_parameters::StatsOptionsBuilder::new()
+            .stream(false)
+            .build();
+        let sample = self
+            .docker
+            .stats(id, Some(options))
+            .next()
+            .await
+            .ok_or_else(|| RuntimeError::Engine {
+                message: format!("no statistics for container {id}"),
+            })?
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
+        Ok(container_stats(&sample))
+    }
+}
+
+/// `docker stats`' figures from one sample: the CPU over the interval between `precpu_stats`
+/// and `cpu_stats`, the memory without the inactive page cache (cgroup v1 or v2).
+fn container_stats(sample: &bollard::models::ContainerStatsResponse) -> super::ContainerStats {
+    let total = |cpu: Option<&bollard::models::ContainerCpuStats>| {
+        let usage = cpu
+            .and_then(|c| c.cpu_usage.as_ref())
+            .and_then(|u| u.total_usage);
+        (
+            usage.unwrap_or(0),
+            cpu.and_then(|c| c.system_cpu_usage).unwrap_or(0),
+        )
+    };
+    let (cpu, system) = total(sample.cpu_stats.as_ref());
+    let (pre_cpu, pre_system) = total(sample.precpu_stats.as_ref());
+    let online = sample
+        .cpu_stats
+        .as_ref()
+        .and_then(|c| {
+            c.online_cpus.map(u64::from).or_else(|| {
+                let usage = c.cpu_usage.as_ref()?;
+                Some(usage.percpu_usage.as_ref()?.len() as u64)
+            })
+        })
+        .unwrap_or(1);
+    let (cpu_delta, system_delta) = (
+        cpu.saturating_sub(pre_cpu),
+        system.saturating_sub(pre_system),
+    );
+    let cpu_percent = match (cpu_delta, system_delta) {
+        (c, s) if c > 0 && s > 0 => c as f64 / s as f64 * online as f64 * 100.0,
+        _ => 0.0,
+    };
+    let memory = sample.memory_stats.as_ref();
+    let usage = memory.and_then(|m| m.usage).unwrap_or(0);
+    let stat = |key: &str| memory.and_then(|m| m.stats.as_ref()?.get(key).copied());
+    let cache = stat("total_inactive_file")
+        .filter(|v| *v < usage)
+        .or_else(|| stat("inactive_file").filter(|v| *v < usage))
+        .unwrap_or(0);
+    let networks = sample.networks.iter().flat_map(|n| n.values());
+    let (net_rx, net_tx) = networks.fold((0, 0), |(rx, tx), n| {
+        (rx + n.rx_bytes.unwrap_or(0), tx + n.tx_bytes.unwrap_or(0))
+    });
+    let blkio = sample
+        .blkio_stats
+        .as_ref()
+        .and_then(|b| b.io_service_bytes_recursive.as_ref());
+    let (block_read, block_write) = blkio.into_iter().flatten().fold((0, 0), |(r, w), e| {
+        match e.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("read") => (r + e.value.unwrap_or(0), w),
+            Some("write") => (r, w + e.value.unwrap_or(0)),
+            _ => (r, w),
+        }
+    });
+    super::ContainerStats {
+        cpu_percent,
+        memory: usage - cache,
+        memory_limit: memory.and_then(|m| m.limit).unwrap_or(0),
+        net_rx,
+        net_tx,
+        block_read,
+        block_write,
+        pids: sample
+            .pids_stats
+            .as_ref()
+            .and_then(|p| p.current)
+            .unwrap_or(0),
+    }
 }
 
 /// An attached process's output frames as [`Output`] chunks (a TTY's console is standard

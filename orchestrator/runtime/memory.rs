@@ -1128,6 +1128,39 @@ impl Runtime for MemoryRuntime {
             .map(drop)
             .ok_or_else(|| RuntimeError::NotFound(format!("image {reference}")))
     }
+
+    /// The in-memory engine keeps no files: every path is missing.
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let mut s = self.lock();
+        s.call("download_archive", id)?;
+        s.find(id)?;
+        Err(RuntimeError::NotFound(format!("{path} in container {id}")))
+    }
+
+    async fn path_is_dir(&self, id: &str, _path: &str) -> Result<Option<bool>> {
+        let mut s = self.lock();
+        s.call("path_is_dir", id)?;
+        s.find(id)?;
+        Ok(None)
+    }
+
+    async fn copy_archive(
+        &self,
+        id: &str,
+        dir: &str,
+        archive: Vec<u8>,
+        _keep_owners: bool,
+    ) -> Result<()> {
+        self.upload_archive(id, dir, archive).await
+    }
+
+    /// Nothing runs: every figure is zero.
+    async fn stats(&self, id: &str) -> Result<super::ContainerStats> {
+        let mut s = self.lock();
+        s.call("stats", id)?;
+        s.running(id)?;
+        Ok(super::ContainerStats::default())
+    }
 }
 
 /// The streams of a process that reads nothing and prints nothing.

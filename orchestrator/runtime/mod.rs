@@ -431,6 +431,38 @@ pub trait Runtime: Send + Sync {
     /// Removes a tag (`docker rmi REFERENCE`, not forced): the image goes with its last tag;
     /// an image a container uses is refused.
     async fn delete_image(&self, reference: &str) -> Result<()>;
+    /// A tar archive of a path in a container (`docker cp` out): one root entry, named as the
+    /// path's last component.
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>>;
+    /// Whether a path in a container is a directory; `None` when it does not exist.
+    async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>>;
+    /// Like [`Runtime::upload_archive`], with the archive's owners kept (`docker cp -a`)
+    /// when `keep_owners` is set, else owned by the container's root.
+    async fn copy_archive(
+        &self,
+        id: &str,
+        dir: &str,
+        archive: Vec<u8>,
+        keep_owners: bool,
+    ) -> Result<()>;
+    /// One sample of a running container's resource usage (`docker stats --no-stream`): the
+    /// engine measures the CPU over about a second.
+    async fn stats(&self, id: &str) -> Result<ContainerStats>;
+}
+
+/// A container's resource usage, in the docker CLI's terms.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerStats {
+    /// Of one CPU: 200 is two CPUs busy.
+    pub cpu_percent: f64,
+    /// Bytes in use, without the page cache the kernel may take back (as `docker stats`).
+    pub memory: u64,
+    pub memory_limit: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+    pub pids: u64,
 }
 
 /// `docker top`: the column titles and one row per process.
