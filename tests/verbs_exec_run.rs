@@ -545,7 +545,7 @@ services:
     command: ["sh", "-c", "sleep 1; echo late; echo err >&2; exit 3"]
   passes:
     image: IMAGE
-    command: ["sh", "-c", "sleep 2; exit 0"]
+    command: ["sh", "-c", "sleep 4; exit 0"]
   talk:
     image: IMAGE
     command: ["sh", "-c", "trap 'echo got-int; exit 9' INT; echo ready; while true; do sleep 0.1; done"]
