@@ -767,3 +767,40 @@ services:
         start.elapsed()
     );
 }
+
+#[test]
+fn run_build_builds_the_image_first() {
+    let project = Project::new(
+        "run-build",
+        r#"
+services:
+  app:
+    build: ./app
+"#,
+    );
+    let mut cleanup = Cleanup::new(&project.name);
+    cleanup.image(&format!("{}-app", project.name));
+    let app = project.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    let dockerfile =
+        |marker: &str| format!("FROM {}\nRUN echo {marker} > /marker\n", busybox_image());
+    std::fs::write(app.join("Dockerfile"), dockerfile("first")).unwrap();
+    // A missing image is built without --build; --build builds the changed one again.
+    let out = project.wharf(&["run", "--rm", "app", "cat", "/marker"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "first\n"),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(app.join("Dockerfile"), dockerfile("second")).unwrap();
+    let out = project.wharf(&["run", "--rm", "app", "cat", "/marker"]);
+    assert_eq!(stdout(&out), "first\n", "{}", text(&out));
+    let out = project.wharf(&["run", "--rm", "--build", "app", "cat", "/marker"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "second\n"),
+        "{}",
+        text(&out)
+    );
+}
