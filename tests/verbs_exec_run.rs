@@ -545,7 +545,7 @@ services:
     command: ["sh", "-c", "sleep 1; echo late; echo err >&2; exit 3"]
   passes:
     image: IMAGE
-    command: ["sh", "-c", "sleep 2; exit 0"]
+    command: ["sh", "-c", "sleep 4; exit 0"]
   talk:
     image: IMAGE
     command: ["sh", "-c", "trap 'echo got-int; exit 9' INT; echo ready; while true; do sleep 0.1; done"]
@@ -691,4 +691,116 @@ fn send_signal(pid: u32, signal: i32) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+const ABORTING: &str = r#"
+services:
+  fails:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo bye; exit 3"]
+  passes:
+    image: IMAGE
+    command: ["sh", "-c", "echo ok; exit 0"]
+  long:
+    image: IMAGE
+    command: ["sleep", "300"]
+    stop_grace_period: 1s
+"#;
+
+#[test]
+fn up_abort_flags_stop_the_project_with_compose_exit_codes() {
+    for (flags, expected) in [
+        (&["--abort-on-container-exit"][..], 0),
+        (&["--abort-on-container-failure"][..], 3),
+        (&["--exit-code-from", "fails"][..], 3),
+    ] {
+        let ours = Project::new("up-abort", ABORTING);
+        let theirs = Project::new("up-abort-peer", ABORTING);
+        let mut args = vec!["up"];
+        args.extend(flags);
+        let out = ours.wharf(&args);
+        assert_eq!(code(&out), expected, "wharf {args:?}: {}", text(&out));
+        let peer = theirs.compose(&args);
+        assert_eq!(code(&peer), expected, "compose {args:?}: {}", text(&peer));
+        let long = format!("{}-long-1", ours.name);
+        assert_eq!(inspect(&long, "{{.State.Running}}"), "false", "{args:?}");
+    }
+    // Only fails' output, without prefixes.
+    let ours = Project::new("up-attach", ABORTING);
+    let out = ours.wharf(&[
+        "up",
+        "--attach",
+        "fails",
+        "--no-log-prefix",
+        "--abort-on-container-failure",
+    ]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (3, "bye\n"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn up_wait_timeout_fails_in_time() {
+    let project = Project::new(
+        "up-wait-timeout",
+        r#"
+services:
+  never:
+    image: IMAGE
+    command: ["sleep", "300"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 100
+"#,
+    );
+    let start = std::time::Instant::now();
+    let out = project.wharf(&["up", "--wait", "--wait-timeout", "2"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(stderr(&out).contains("--wait-timeout"), "{}", text(&out));
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn run_build_builds_the_image_first() {
+    let project = Project::new(
+        "run-build",
+        r#"
+services:
+  app:
+    build: ./app
+"#,
+    );
+    let mut cleanup = Cleanup::new(&project.name);
+    cleanup.image(&format!("{}-app", project.name));
+    let app = project.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    let dockerfile =
+        |marker: &str| format!("FROM {}\nRUN echo {marker} > /marker\n", busybox_image());
+    std::fs::write(app.join("Dockerfile"), dockerfile("first")).unwrap();
+    // A missing image is built without --build; --build builds the changed one again.
+    let out = project.wharf(&["run", "--rm", "app", "cat", "/marker"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "first\n"),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(app.join("Dockerfile"), dockerfile("second")).unwrap();
+    let out = project.wharf(&["run", "--rm", "app", "cat", "/marker"]);
+    assert_eq!(stdout(&out), "first\n", "{}", text(&out));
+    let out = project.wharf(&["run", "--rm", "--build", "app", "cat", "/marker"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "second\n"),
+        "{}",
+        text(&out)
+    );
 }

@@ -4,12 +4,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use std::collections::HashSet;
 use tokio::sync::mpsc;
 
 use super::engine::Session;
 use super::progress::ProgressSink;
 use super::{GlobalArgs, load_options, logs, output};
 use crate::plan;
+use crate::runtime::{EngineEvent, EventAction, EventKind};
 use crate::supervisor::control::{self, Reply};
 use crate::supervisor::request::{PrepareError, Prepared, UpRequest};
 use crate::supervisor::state::StateDir;
@@ -56,6 +60,36 @@ pub struct UpArgs {
     /// Create the containers and leave them created (as `wharf create`)
     #[arg(long, conflicts_with_all = ["detach", "wait", "watch"])]
     pub no_start: bool,
+    /// Stop every container if any container stops (attached only)
+    #[arg(long, conflicts_with_all = ["detach", "wait"])]
+    pub abort_on_container_exit: bool,
+    /// Stop every container if any container exits with a failure (attached only)
+    #[arg(long, conflicts_with_all = ["detach", "wait", "abort_on_container_exit"])]
+    pub abort_on_container_failure: bool,
+    /// Return the exit code of this service's container; implies --abort-on-container-exit
+    #[arg(long, value_name = "SERVICE", conflicts_with_all = ["detach", "wait"])]
+    pub exit_code_from: Option<String>,
+    /// Follow the output of these services only (repeatable)
+    #[arg(long, value_name = "SERVICE")]
+    pub attach: Vec<String>,
+    /// Do not follow the output of these services (repeatable)
+    #[arg(long, value_name = "SERVICE")]
+    pub no_attach: Vec<String>,
+    /// Also follow the output of the dependencies of the services followed
+    #[arg(long)]
+    pub attach_dependencies: bool,
+    /// Show timestamps on the output lines
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Don't prefix the output lines with the container's name
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    /// Produce monochrome output
+    #[arg(long)]
+    pub no_color: bool,
+    /// With --wait: how long to wait, in seconds, before failing
+    #[arg(long, value_name = "SECONDS", requires = "wait")]
+    pub wait_timeout: Option<u64>,
     /// Services to bring up (default: all)
     pub services: Vec<String>,
 }
@@ -91,7 +125,8 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     let state = StateDir::of(&prepared.project.name);
     state.clear_user_stopped(&args.services);
     if !(args.detach || args.wait) {
-        return attached(&state, prepared, &request, args.watch).await;
+        let output = AttachedOutput::of(args, &prepared.desired)?;
+        return attached(&state, prepared, &request, args.watch, output).await;
     }
     // Two `up`s of one project at once: the second waits, then converges what the first left.
     let _lock = lock(&state)?;
@@ -104,7 +139,85 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     }
     let wait = plan::lifecycle::wait(&prepared.desired, &args.services);
     let runtime = super::engine::connect().await?;
-    super::engine::result(super::engine::execute(&wait, runtime, &prepared.project.name).await)
+    let waiting = super::engine::execute(&wait, runtime, &prepared.project.name);
+    let code = match args.wait_timeout {
+        None => waiting.await,
+        Some(seconds) => match tokio::time::timeout(Duration::from_secs(seconds), waiting).await {
+            Ok(code) => code,
+            Err(_) => {
+                output::error_line(&format!(
+                    "the services were not running or healthy within {seconds} s (--wait-timeout)"
+                ));
+                ExitCode::FAILURE
+            }
+        },
+    };
+    super::engine::result(code)
+}
+
+/// What an attached `up` follows and when it ends by itself: `--attach`, `--no-attach`,
+/// `--attach-dependencies`, `--timestamps`, `--no-log-prefix`, `--no-color`, and the abort flags.
+struct AttachedOutput {
+    /// The services whose output is followed, and whose exits the abort flags watch.
+    services: Vec<String>,
+    format: logs::LogFormat,
+    abort: Option<Abort>,
+}
+
+/// When an attached `up` stops the project by itself, and what it then exits with.
+struct Abort {
+    /// Any exit (`--abort-on-container-exit`), or a non-zero one only.
+    on_success_too: bool,
+    /// `--exit-code-from`: this service's exit code, else the first exit's.
+    code_from: Option<String>,
+}
+
+impl AttachedOutput {
+    fn of(args: &UpArgs, desired: &crate::desired::Desired) -> Result<AttachedOutput, ExitCode> {
+        let named = |names: &[String]| -> Result<(), ExitCode> {
+            match names.iter().find(|n| !desired.services.contains_key(*n)) {
+                Some(unknown) => {
+                    output::error_line(&format!("no such service: {unknown}"));
+                    Err(ExitCode::FAILURE)
+                }
+                None => Ok(()),
+            }
+        };
+        named(&args.attach)?;
+        named(&args.no_attach)?;
+        named(args.exit_code_from.as_slice())?;
+        let mut services: Vec<String> = match (&args.attach[..], &args.services[..]) {
+            ([], []) => desired.services.keys().cloned().collect(),
+            ([], named) => named.to_vec(),
+            (attach, _) => attach.to_vec(),
+        };
+        if args.attach_dependencies {
+            let dependencies: Vec<String> = services
+                .iter()
+                .flat_map(|s| desired.graph.dependencies_of(s))
+                .collect();
+            services.extend(dependencies);
+        }
+        services.retain(|s| !args.no_attach.contains(s));
+        services.sort();
+        services.dedup();
+        let abort = (args.abort_on_container_exit
+            || args.abort_on_container_failure
+            || args.exit_code_from.is_some())
+        .then(|| Abort {
+            on_success_too: !args.abort_on_container_failure,
+            code_from: args.exit_code_from.clone(),
+        });
+        Ok(AttachedOutput {
+            services,
+            format: logs::LogFormat {
+                timestamps: args.timestamps,
+                no_color: args.no_color,
+                no_prefix: args.no_log_prefix,
+            },
+            abort,
+        })
+    }
 }
 
 /// `--dry-run`: the plans `up` would run, computed here; nothing changes.
@@ -129,6 +242,7 @@ async fn attached(
     prepared: Prepared,
     request: &UpRequest,
     watch: bool,
+    output: AttachedOutput,
 ) -> Result<ExitCode, ExitCode> {
     let shutdown = shutdown_signal();
     // The foreground supervisor takes over from a detached one.
@@ -138,6 +252,12 @@ async fn attached(
     let lock = lock(state)?;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project").clone();
+    // Subscribed before converging: a one-shot container that exits at once counts for the
+    // abort flags.
+    let exits = match output.abort {
+        Some(_) => session.runtime.events(session.name()).await.ok(),
+        None => None,
+    };
     let mut supervisor = Supervisor::new(session.runtime.clone(), desired);
     let (commands, requests) = mpsc::channel(8);
     let socket = listen(state, commands.clone());
@@ -159,6 +279,8 @@ async fn attached(
         services: &request.services,
         timeout,
         watch,
+        output,
+        exits,
     };
     let result = attached.run(shutdown).await;
     if socket {
@@ -309,6 +431,9 @@ struct Attached<'a> {
     services: &'a [String],
     timeout: Option<Duration>,
     watch: Option<(UpRequest, mpsc::Sender<control::Command>)>,
+    output: AttachedOutput,
+    /// The project's events since before it converged, for the abort flags.
+    exits: Option<BoxStream<'static, crate::runtime::Result<EngineEvent>>>,
 }
 
 impl Attached<'_> {
@@ -325,6 +450,8 @@ impl Attached<'_> {
             services,
             timeout,
             watch,
+            output,
+            exits,
         } = self;
         let observed = session.observe().await?;
         let watching = async {
@@ -336,24 +463,84 @@ impl Attached<'_> {
             }
         };
         let follow = async {
-            let printer = logs::Printer::new(&observed, &logs::LogFormat::default());
-            logs::follow(session.runtime.clone(), &observed, services, &printer, None).await;
+            if !output.services.is_empty() {
+                let printer = logs::Printer::new(&observed, &output.format);
+                let runtime = session.runtime.clone();
+                logs::follow(runtime, &observed, &output.services, &printer, None).await;
+            }
             std::future::pending::<()>().await
         };
+        let current: HashSet<&str> = observed.containers().map(|c| c.id.as_str()).collect();
+        let aborting = async {
+            match (&output.abort, exits) {
+                (Some(abort), Some(exits)) => {
+                    first_exit(exits, abort, &output.services, &current).await
+                }
+                _ => std::future::pending().await,
+            }
+        };
+        let mut exit = None;
         tokio::select! {
             _ = supervisor.run(shutdown, Some(requests)) => {}
             _ = follow => {}
             _ = watching => {}
+            first = aborting => {
+                if let Some((name, code)) = &first {
+                    eprintln!("{name} exited with code {code}");
+                }
+                exit = first.map(|(_, code)| code);
+            }
         }
         eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
         let observed = session.observe().await?;
         let graph = session.target.desired().map(|d| &d.graph);
         let stop = plan::lifecycle::stop(graph, &observed, services, timeout);
-        tokio::select! {
+        let stopped = tokio::select! {
             result = session.execute(&stop) => result,
             _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),
+        }?;
+        let Some(code) = exit else {
+            return Ok(stopped);
+        };
+        let code = match output.abort.and_then(|a| a.code_from) {
+            // The service's first replica, as it stopped.
+            Some(service) => session
+                .observe()
+                .await?
+                .services
+                .get(&service)
+                .and_then(|replicas| replicas.first())
+                .and_then(|c| c.exit_code)
+                .unwrap_or(code),
+            None => code,
+        };
+        Ok(super::terminal::exit_status(code))
+    }
+}
+
+/// The first container of `services` (one that ran when the project had converged) to exit,
+/// or to exit with a failure: its name and exit code. `None` when the event stream ends.
+async fn first_exit(
+    mut events: BoxStream<'static, crate::runtime::Result<EngineEvent>>,
+    abort: &Abort,
+    services: &[String],
+    current: &HashSet<&str>,
+) -> Option<(String, i64)> {
+    while let Some(Ok(event)) = events.next().await {
+        let EventAction::Die { exit_code } = event.action else {
+            continue;
+        };
+        let code = exit_code.unwrap_or(0);
+        let watched = event.kind == EventKind::Container
+            && current.contains(event.id.as_str())
+            && event
+                .service()
+                .is_some_and(|s| services.iter().any(|n| n == s));
+        if watched && (abort.on_success_too || code != 0) {
+            return Some((event.name, code));
         }
     }
+    None
 }
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first
