@@ -87,6 +87,15 @@ pub fn normalize(
         network
             .name
             .get_or_insert_with(|| scoped(&project, key, network.external));
+        // An empty `ipam` says nothing: compose v2 prints `ipam: {}` for every network, and
+        // that output loaded again must be the same project.
+        if network
+            .ipam
+            .as_ref()
+            .is_some_and(|ipam| *ipam == Default::default())
+        {
+            network.ipam = None;
+        }
     }
     for (key, volume) in model.volumes.iter_mut() {
         volume
