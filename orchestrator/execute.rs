@@ -624,8 +624,10 @@ async fn perform(
             resolve_links_and_volumes(&mut spec, service, runtime, &options.project).await?;
             resolve_dns_gateway(&mut spec, service, runtime, &context.gateways).await?;
             // The ID of the image the container runs, as compose labels it: `docker compose up`
-            // recreates a container whose label differs from its image's ID.
-            if let Some(id) = runtime.image_id(&spec.image).await.map_err(describe)? {
+            // recreates a container whose label differs from its image's ID. Compose leaves it
+            // off one-off containers, which it never recreates.
+            let one_off = spec.labels.get(labels::ONEOFF).is_some_and(|v| v == "True");
+            if !one_off && let Some(id) = runtime.image_id(&spec.image).await.map_err(describe)? {
                 spec.labels.insert(labels::IMAGE.into(), id);
             }
             runtime

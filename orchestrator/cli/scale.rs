@@ -38,7 +38,11 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<ExitCode, Exit
         argv.push(format!("--scale={service}={count}"));
     }
     argv.extend(args.scales.iter().map(|(service, _)| service.clone()));
-    let command = <UpArgs as Args>::augment_args(clap::Command::new("up"));
+    // `--dry-run` is a global flag that `up`'s own arguments refer to.
+    let dry_run = clap::Arg::new("dry_run")
+        .long("dry-run")
+        .action(clap::ArgAction::SetTrue);
+    let command = <UpArgs as Args>::augment_args(clap::Command::new("up").arg(dry_run));
     let matches = command
         .try_get_matches_from(argv)
         .expect("scale's own `up` arguments parse");
