@@ -11,7 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::GlobalArgs;
 use super::engine::Session;
-use super::exec::{engine_failure, running_replica};
+use super::each::{engine_failure, running_replica};
 use super::terminal::{self, Tty};
 use crate::runtime::ContainerState;
 

@@ -90,3 +90,45 @@ pub fn mark_stopped<'a>(state: &StateDir, services: impl IntoIterator<Item = &'a
         }
     }
 }
+
+/// Replica `index` of `service`, which must be running: compose's messages otherwise.
+pub fn running_replica<'a>(
+    observed: &'a Observed,
+    service: &str,
+    index: u32,
+) -> Result<&'a ObservedContainer, ExitCode> {
+    let found = observed
+        .services
+        .get(service)
+        .and_then(|replicas| replicas.iter().find(|c| c.number == index));
+    match found {
+        Some(container) if container.state == ContainerState::Running => Ok(container),
+        _ => {
+            let which = if index == 1 {
+                String::new()
+            } else {
+                format!(" container #{index}")
+            };
+            output::error_line(&format!("service {service:?} is not running{which}"));
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// An engine error, printed once; the exit code it gives.
+pub fn engine_failure(err: crate::runtime::RuntimeError) -> ExitCode {
+    output::error_line(&err.to_string());
+    ExitCode::FAILURE
+}
+
+/// `-e` values as `KEY=VALUE`: a bare `KEY` takes wharf's own value, and is left out when
+/// wharf has none (as compose does).
+pub fn environment(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .filter_map(|value| match value.split_once('=') {
+            Some(_) => Some(value.clone()),
+            None => std::env::var(value).ok().map(|v| format!("{value}={v}")),
+        })
+        .collect()
+}

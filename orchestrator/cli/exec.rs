@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use super::each::{engine_failure, environment, running_replica};
 use super::engine::Session;
 use super::terminal::{self, Tty};
 use super::{GlobalArgs, output};
-use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::{ContainerState, ExecRequest, Streams};
+use crate::runtime::{ExecRequest, Streams};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
@@ -84,45 +84,4 @@ pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<ExitCode, ExitC
     }
     output::error_line("the engine did not say how the command ended");
     Err(ExitCode::FAILURE)
-}
-
-/// Replica `index` of `service`, which must be running: compose's messages otherwise.
-pub(super) fn running_replica<'a>(
-    observed: &'a Observed,
-    service: &str,
-    index: u32,
-) -> Result<&'a ObservedContainer, ExitCode> {
-    let found = observed
-        .services
-        .get(service)
-        .and_then(|replicas| replicas.iter().find(|c| c.number == index));
-    match found {
-        Some(container) if container.state == ContainerState::Running => Ok(container),
-        _ => {
-            let which = if index == 1 {
-                String::new()
-            } else {
-                format!(" container #{index}")
-            };
-            output::error_line(&format!("service {service:?} is not running{which}"));
-            Err(ExitCode::FAILURE)
-        }
-    }
-}
-
-/// `-e` values as `KEY=VALUE`: a bare `KEY` takes wharf's own value, and is left out when
-/// wharf has none (as compose does).
-pub(super) fn environment(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .filter_map(|value| match value.split_once('=') {
-            Some(_) => Some(value.clone()),
-            None => std::env::var(value).ok().map(|v| format!("{value}={v}")),
-        })
-        .collect()
-}
-
-pub(super) fn engine_failure(err: crate::runtime::RuntimeError) -> ExitCode {
-    output::error_line(&err.to_string());
-    ExitCode::FAILURE
 }

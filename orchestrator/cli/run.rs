@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{ArgAction, Args};
 
 use super::engine::Session;
-use super::exec::{engine_failure, environment};
+use super::each::{engine_failure, environment};
 use super::terminal::{self, Tty};
 use super::{GlobalArgs, load_project, output};
 use crate::desired::{self, one_off_name, one_off_spec};

@@ -54,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitC
             }
             // Removed meanwhile (by `--down-project`'s down, or by someone else).
             Err(RuntimeError::NotFound(_)) => continue,
-            Err(err) => return Err(super::exec::engine_failure(err)),
+            Err(err) => return Err(super::each::engine_failure(err)),
         }
         if std::mem::take(&mut down) {
             // The other waits are under way: they end as the down stops their containers.
