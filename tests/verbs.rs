@@ -997,3 +997,161 @@ fn dry_runs_print_what_would_happen_and_change_nothing() {
     assert_eq!(p.containers(), before);
     assert_eq!(p.state_of("web", 1), "running");
 }
+
+const VOLUMES: &str = r#"
+services:
+  a:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    volumes: [data:/data, other:/o]
+  b:
+    image: IMAGE
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    volumes: [other:/o]
+volumes:
+  data:
+  other:
+  unused:
+"#;
+
+/// A text's lines, sorted: compose prints some lists in a map's order, which changes.
+fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn volumes_lists_the_projects_volumes_as_compose_does() {
+    let p = Project::new("vb-vols", VOLUMES);
+    p.ok(&["up", "-d"]);
+    for args in [&["volumes"][..], &["volumes", "-q", "b"], &["volumes", "a"]] {
+        let ((ours, _, ours_code), (theirs, _, theirs_code)) = both(&p, args);
+        assert_eq!(sorted_lines(&ours), sorted_lines(&theirs), "wharf {args:?}");
+        assert_eq!((ours_code, theirs_code), (Some(0), Some(0)));
+    }
+    assert_eq!(
+        p.ok(&["volumes"]),
+        format!(
+            "DRIVER    VOLUME NAME\nlocal     {0}_data\nlocal     {0}_other\n",
+            p.name
+        )
+    );
+    assert_eq!(p.ok(&["volumes", "-q", "b"]), format!("{}_other\n", p.name));
+
+    // JSON: the same objects (compose writes the lines, and the labels in them, in a map's
+    // order).
+    let objects = |text: &str| -> Vec<serde_json::Value> {
+        let mut items: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| {
+                let mut item: serde_json::Value = serde_json::from_str(line).unwrap();
+                let labels = sorted_lines(&item["Labels"].as_str().unwrap().replace(',', "\n"));
+                item["Labels"] = labels.join(",").into();
+                item
+            })
+            .collect();
+        items.sort_by_key(|item| item["Name"].as_str().unwrap().to_string());
+        items
+    };
+    let ((ours, _, _), (theirs, _, _)) = both(&p, &["volumes", "--format", "json"]);
+    assert_eq!(objects(&ours), objects(&theirs));
+    assert_eq!(objects(&ours).len(), 2, "{ours}");
+
+    // compose v2.40.3 says `no such service: nosuch` (exit 1) when the project is named by
+    // its directory, but prints an empty table (exit 0) when it is named with `-p`: wharf
+    // says the former either way.
+    let out = p.wharf(&["volumes", "nosuch"]);
+    assert_eq!(stderr(&out), "error: no such service: nosuch\n");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn commit_and_export_take_the_containers_changes_as_compose_does() {
+    let p = Project::new("vb-commit", VOLUMES);
+    p.ok(&["up", "-d"]);
+    let a = p.container("a", 1);
+    support::docker(&["exec", &a, "touch", "/marker"]);
+
+    let image = format!("wharf-test/{}:committed", p.name);
+    let mut cleanup = Cleanup::new(&format!("{}-images", p.name));
+    cleanup.image(&image);
+    let out = p.wharf(&[
+        "commit",
+        "-a",
+        "me",
+        "-m",
+        "a message",
+        "-c",
+        "ENV X=1",
+        "-c",
+        "LABEL k=v",
+        "a",
+        &image,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = support::inspect(&image, "{{.Id}}");
+    assert!(
+        stderr(&out).contains(&format!("{a} Commit {a} Committed as {id}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        support::inspect(
+            &image,
+            "{{.Author}}|{{.Comment}}|{{.Config.Env}}|{{.Config.Labels.k}}"
+        ),
+        "me|a message|[PATH=/bin X=1]|v"
+    );
+    // The image holds the file the container made.
+    let listed = support::docker(&["run", "--rm", &image, "ls", "/marker"]);
+    assert_eq!(listed.trim(), "/marker");
+
+    // export: the same archive as compose's, with the file in it.
+    let tars = tempfile::tempdir().unwrap();
+    let ours = tars.path().join("ours.tar");
+    let theirs = tars.path().join("theirs.tar");
+    p.ok(&["export", "a", "-o", ours.to_str().unwrap()]);
+    let out = p.compose(&["export", "a", "-o", theirs.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let entries = |tar: &Path| {
+        let out = Command::new("tar").arg("-tf").arg(tar).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        sorted_lines(&String::from_utf8_lossy(&out.stdout))
+    };
+    assert_eq!(entries(&ours), entries(&theirs));
+    assert!(entries(&ours).contains(&"marker".to_string()));
+    // Without -o, to standard output when it is not a terminal.
+    let out = p.wharf(&["export", "a"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        out.stdout.len() as u64,
+        std::fs::metadata(&ours).unwrap().len()
+    );
+
+    // The failures, in compose's words, and nothing written.
+    let missing = tars.path().join("no/such/dir/x.tar");
+    for args in [
+        &["export", "--index", "2", "a"][..],
+        &["commit", "--index", "2", "a"],
+        &["export", "a", "-o", missing.to_str().unwrap()],
+    ] {
+        let ((_, ours, ours_code), (_, theirs, theirs_code)) = both(&p, args);
+        assert_eq!(ours, format!("error: {theirs}"), "wharf {args:?}");
+        assert_eq!((ours_code, theirs_code), (Some(1), Some(1)), "{args:?}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(tars.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 2, "only the two archives: {leftovers:?}");
+
+    // --dry-run: compose's lines, and no image, no file.
+    let dry = tars.path().join("dry.tar");
+    for args in [
+        &["--dry-run", "export", "a", "-o", dry.to_str().unwrap()][..],
+        &["--dry-run", "commit", "a", "wharf-test/dry:never"],
+    ] {
+        let ((_, ours, _), (_, theirs, _)) = both(&p, args);
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+    assert!(!dry.exists());
+    assert!(!support::image_exists("wharf-test/dry:never"));
+}

@@ -10,8 +10,8 @@ use clap::{ArgAction, Args};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::GlobalArgs;
-use super::engine::Session;
 use super::each::{engine_failure, running_replica};
+use super::engine::Session;
 use super::terminal::{self, Tty};
 use crate::runtime::ContainerState;
 

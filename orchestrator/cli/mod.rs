@@ -1,6 +1,7 @@
 //! The command line: compose's verbs and flags, parsed by clap, dispatched to one module each.
 
 mod attach;
+mod commit;
 mod completion;
 mod config;
 mod cp;
@@ -10,6 +11,7 @@ mod each;
 mod engine;
 mod events;
 mod exec;
+mod export;
 mod graph;
 mod images;
 mod kill;
@@ -32,6 +34,7 @@ mod terminal;
 mod top;
 mod up;
 mod version;
+mod volumes;
 mod wait;
 mod watch;
 
@@ -168,6 +171,12 @@ pub enum Command {
     Cp(cp::CpArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
+    /// List volumes
+    Volumes(volumes::VolumesArgs),
+    /// Create a new image from a service container's changes
+    Commit(commit::CommitArgs),
+    /// Export a service container's filesystem as a tar archive
+    Export(export::ExportArgs),
     /// The detached supervisor of a project (started by `up -d`)
     #[command(hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -230,6 +239,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Wait(args) => wait::run(global, args).await,
             Command::Cp(args) => cp::run(global, args).await,
             Command::Stats(args) => stats::run(global, args).await,
+            Command::Volumes(args) => volumes::run(global, args).await,
+            Command::Commit(args) => commit::run(global, args).await,
+            Command::Export(args) => export::run(global, args).await,
             Command::Config(_) | Command::Version(_) | Command::Completion(_) | Command::Man => {
                 unreachable!("not an engine command")
             }

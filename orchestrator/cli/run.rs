@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Args};
 
-use super::engine::Session;
 use super::each::{engine_failure, environment};
+use super::engine::Session;
 use super::terminal::{self, Tty};
 use super::{GlobalArgs, load_project, output};
 use crate::desired::{self, one_off_name, one_off_spec};

@@ -342,6 +342,9 @@ impl Runtime for DockerRuntime {
             .map(|v| EngineVolume {
                 name: v.name,
                 labels: v.labels,
+                driver: v.driver,
+                mountpoint: v.mountpoint,
+                scope: v.scope.map(|s| s.to_string()).unwrap_or_default(),
             })
             .collect())
     }
@@ -1078,6 +1081,46 @@ impl Runtime for DockerRuntime {
             })?
             .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
         Ok(container_stats(&sample))
+    }
+
+    async fn commit_container(&self, id: &str, request: &super::CommitRequest) -> Result<String> {
+        let mut options = bollard::query_parameters::CommitContainerOptionsBuilder::new()
+            .container(id)
+            .pause(request.pause);
+        if let Some((repository, tag)) = request.reference.as_deref().map(split_reference) {
+            options = options
+                .repo(&repository)
+                .tag(tag.as_deref().unwrap_or("latest"));
+        }
+        if let Some(author) = &request.author {
+            options = options.author(author);
+        }
+        if let Some(message) = &request.message {
+            options = options.comment(message);
+        }
+        if !request.changes.is_empty() {
+            // The engine parses the changes as the lines of one Dockerfile.
+            options = options.changes(&request.changes.join("\n"));
+        }
+        let committed = self
+            .docker
+            .commit_container(options.build(), bollard::models::ContainerConfig::default())
+            .await
+            .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
+        Ok(committed.id)
+    }
+
+    async fn export_container(&self, id: &str) -> Result<BoxStream<'static, Result<Vec<u8>>>> {
+        let what = format!("container {id}");
+        Ok(self
+            .docker
+            .export_container(id)
+            .map(move |chunk| {
+                chunk
+                    .map(|bytes| bytes.to_vec())
+                    .map_err(|e| map_error(e, &what, Op::Other))
+            })
+            .boxed())
     }
 }
 

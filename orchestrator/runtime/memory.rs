@@ -309,10 +309,7 @@ impl MemoryRuntime {
         let mut state = self.lock();
         let labels = strings(labels);
         state.emit(EventKind::Volume, EventAction::Create, name, name, &labels);
-        state.volumes.push(EngineVolume {
-            name: name.to_string(),
-            labels,
-        });
+        state.volumes.push(local_volume(name.to_string(), labels));
     }
 
     /// A container wharf did not create (another tool's, or a compose container made by
@@ -581,10 +578,7 @@ impl Runtime for MemoryRuntime {
                 &volume.name,
                 &labels,
             );
-            s.volumes.push(EngineVolume {
-                name: volume.name.clone(),
-                labels,
-            });
+            s.volumes.push(local_volume(volume.name.clone(), labels));
         }
         Ok(())
     }
@@ -681,10 +675,7 @@ impl Runtime for MemoryRuntime {
                             volume,
                             &HashMap::new(),
                         );
-                        s.volumes.push(EngineVolume {
-                            name: volume.clone(),
-                            labels: HashMap::new(),
-                        });
+                        s.volumes.push(local_volume(volume.clone(), HashMap::new()));
                     }
                     named.push(volume.clone());
                     // An anonymous volume passed on by name stays one by its name, as the
@@ -704,10 +695,7 @@ impl Runtime for MemoryRuntime {
                         &volume,
                         &HashMap::new(),
                     );
-                    s.volumes.push(EngineVolume {
-                        name: volume.clone(),
-                        labels: HashMap::new(),
-                    });
+                    s.volumes.push(local_volume(volume.clone(), HashMap::new()));
                     volumes.push(MountedVolume {
                         name: volume.clone(),
                         target: mount.target.clone(),
@@ -1144,6 +1132,25 @@ impl Runtime for MemoryRuntime {
         Ok(None)
     }
 
+    /// The image is `sha256:commit<n>`, tagged as the request says.
+    async fn commit_container(&self, id: &str, request: &super::CommitRequest) -> Result<String> {
+        let mut s = self.lock();
+        s.call("commit_container", id)?;
+        s.find(id)?;
+        let image = format!("sha256:commit{}", s.images.len() + 1);
+        let reference = request.reference.clone().unwrap_or_else(|| image.clone());
+        s.images.insert(normalize(&reference), image.clone());
+        Ok(image)
+    }
+
+    /// The in-memory engine keeps no files: the archive is an empty tar (its two zero blocks).
+    async fn export_container(&self, id: &str) -> Result<BoxStream<'static, Result<Vec<u8>>>> {
+        let mut s = self.lock();
+        s.call("export_container", id)?;
+        s.find(id)?;
+        Ok(futures_util::stream::iter([Ok(vec![0u8; 1024])]).boxed())
+    }
+
     async fn copy_archive(
         &self,
         id: &str,
@@ -1226,6 +1233,17 @@ fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
         ),
         gateway: Some(std::net::Ipv4Addr::new(10, octet, 0, 1).into()),
     }]
+}
+
+/// A volume of the `local` driver, where the engine would keep it.
+fn local_volume(name: String, labels: HashMap<String, String>) -> EngineVolume {
+    EngineVolume {
+        mountpoint: format!("/var/lib/docker/volumes/{name}/_data"),
+        name,
+        labels,
+        driver: "local".into(),
+        scope: "local".into(),
+    }
 }
 
 #[cfg(test)]

@@ -124,6 +124,12 @@ impl EngineNetwork {
 pub struct EngineVolume {
     pub name: String,
     pub labels: HashMap<String, String>,
+    /// `local` unless the volume names another driver.
+    pub driver: String,
+    /// Where the driver keeps the volume's data on the host.
+    pub mountpoint: String,
+    /// `local` or `global`.
+    pub scope: String,
 }
 
 /// A build through the engine's build API.
@@ -448,6 +454,24 @@ pub trait Runtime: Send + Sync {
     /// One sample of a running container's resource usage (`docker stats --no-stream`): the
     /// engine measures the CPU over about a second.
     async fn stats(&self, id: &str) -> Result<ContainerStats>;
+    /// A new image from a container's changes (`docker commit`); the image's ID.
+    async fn commit_container(&self, id: &str, request: &CommitRequest) -> Result<String>;
+    /// The container's filesystem as a tar archive, in chunks as the engine sends them
+    /// (`docker export`).
+    async fn export_container(&self, id: &str) -> Result<BoxStream<'static, Result<Vec<u8>>>>;
+}
+
+/// What `docker commit` takes besides the container.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommitRequest {
+    /// `REPOSITORY[:TAG]`; none leaves the image untagged.
+    pub reference: Option<String>,
+    pub author: Option<String>,
+    pub message: Option<String>,
+    /// Dockerfile instructions applied to the image's configuration (`ENV X=1`, `CMD …`).
+    pub changes: Vec<String>,
+    /// Pause the container while the engine copies its filesystem.
+    pub pause: bool,
 }
 
 /// A container's resource usage, in the docker CLI's terms.
