@@ -1155,3 +1155,116 @@ fn commit_and_export_take_the_containers_changes_as_compose_does() {
     assert!(!dry.exists());
     assert!(!support::image_exists("wharf-test/dry:never"));
 }
+
+#[test]
+fn up_pull_overrides_every_services_pull_policy_for_one_up() {
+    let registry = Registry::start();
+    let mut p = Project::new("vb-uppull", "services: {}\n");
+    let image = format!("{}/{}-app:1", registry.address, p.name);
+    p.cleanup.image(&image);
+    let build = |version: &str| {
+        let context = tempfile::tempdir().unwrap();
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            format!("FROM {}\nRUN echo {version} > /version\n", busybox_image()),
+        )
+        .unwrap();
+        let out = Command::new("docker")
+            .args(["build", "-q", "-t", &image])
+            .arg(context.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    // The registry has `pushed`; the engine has `local` under the same name.
+    build("pushed");
+    support::docker(&["push", &image]);
+    build("local");
+    p.write(&format!(
+        "services:\n  app:\n    image: {image}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"]\n"
+    ));
+    let version = || support::docker(&["exec", &p.container("app", 1), "cat", "/version"]);
+
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        version().trim(),
+        "local",
+        "pull_policy missing: the local image"
+    );
+    let first = p.containers();
+    p.ok(&["up", "-d", "--pull", "never"]);
+    assert_eq!(p.containers(), first, "nothing pulled, nothing changed");
+
+    let out = p.wharf(&["up", "-d", "--pull", "always"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        version().trim(),
+        "pushed",
+        "pulled, and the container replaced"
+    );
+    assert_ne!(p.containers(), first);
+    // The file's policy is back for the next `up`: nothing pulled, nothing replaced.
+    let second = p.containers();
+    build("local");
+    p.ok(&["up", "-d", "--pull", "missing"]);
+    assert_eq!(
+        version().trim(),
+        "local",
+        "a changed local image replaces as always"
+    );
+    assert_ne!(p.containers(), second);
+
+    // `never` with the image gone: the create fails and says which image.
+    p.ok(&["down"]);
+    support::docker(&["image", "rm", &image]);
+    let out = p.wharf(&["up", "-d", "--pull", "never"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&image), "{}", stderr(&out));
+    assert!(!support::image_exists(&image), "nothing pulled");
+    // `policy` (compose's default) pulls the missing image.
+    p.ok(&["up", "-d", "--pull", "policy"]);
+    assert_eq!(version().trim(), "pushed");
+}
+
+#[test]
+fn compose_ignore_orphans_silences_the_orphan_warning_and_refuses_remove_orphans() {
+    let p = Project::new("vb-orphans", SLEEPERS);
+    p.ok(&["up", "-d"]);
+    p.write(&SLEEPERS.replace("  db:\n", "  db2:\n"));
+    let warned = p.wharf(&["up", "-d"]);
+    assert!(
+        stderr(&warned).contains("orphan"),
+        "without it, the warning: {}",
+        stderr(&warned)
+    );
+    let quiet = wharf_command(&p.name, p.path(), p.state.path())
+        .args(["up", "-d"])
+        .env("COMPOSE_IGNORE_ORPHANS", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("orphan"), "{}", stderr(&quiet));
+    assert_eq!(p.state_of("db", 1), "running", "the orphan is left alone");
+
+    // With --remove-orphans: compose's refusal, and nothing removed.
+    let ours = wharf_command(&p.name, p.path(), p.state.path())
+        .args(["up", "-d", "--remove-orphans"])
+        .env("COMPOSE_IGNORE_ORPHANS", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let theirs = Command::new("docker")
+        .args(["compose", "-p", &p.name, "up", "-d", "--remove-orphans"])
+        .env("COMPOSE_IGNORE_ORPHANS", "true")
+        .current_dir(p.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(stderr(&ours), format!("error: {}", stderr(&theirs)));
+    assert_eq!(
+        (ours.status.code(), theirs.status.code()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(p.state_of("db", 1), "running");
+}

@@ -8,7 +8,7 @@ use clap::Args;
 use super::engine::Session;
 use super::{GlobalArgs, load_options, output};
 use crate::plan::{self, Action};
-use crate::supervisor::request::{PrepareError, UpRequest};
+use crate::supervisor::request::{PrepareError, PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
@@ -28,6 +28,10 @@ pub struct CreateArgs {
     /// Remove containers for services not defined in the compose file
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Pull images before running: always, missing, never or build (default: each service's
+    /// pull_policy)
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "policy")]
+    pub pull: PullPolicy,
     /// Scale SERVICE to NUM instances; overrides the file's replicas
     #[arg(long, value_name = "SERVICE=NUM", value_parser = super::up::parse_scale)]
     pub scale: Vec<(String, u32)>,
@@ -39,15 +43,18 @@ pub struct CreateArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &CreateArgs) -> Result<ExitCode, ExitCode> {
+    let (remove_orphans, ignore_orphans) = super::orphans(args.remove_orphans)?;
     let request = UpRequest {
         load: load_options(global)?,
         scale: args.scale.clone(),
         services: args.services.clone(),
         force_recreate: args.force_recreate,
         no_recreate: args.no_recreate,
-        remove_orphans: args.remove_orphans,
+        remove_orphans,
+        ignore_orphans,
         build: args.build,
         no_build: args.no_build,
+        pull: args.pull.policy(),
         ..UpRequest::default()
     };
     converge(&request, super::dry_run()).await

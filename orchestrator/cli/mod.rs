@@ -319,6 +319,18 @@ fn env_value<T: clap::ValueEnum + Default>(name: &str) -> T {
 }
 
 /// A `COMPOSE_*` switch (`COMPOSE_REMOVE_ORPHANS`, `COMPOSE_STATUS_STDOUT`): true as Go reads it.
+/// `--remove-orphans` (or `COMPOSE_REMOVE_ORPHANS`) and `COMPOSE_IGNORE_ORPHANS`, which
+/// compose refuses together: `(remove, ignore)`.
+pub fn orphans(remove_flag: bool) -> Result<(bool, bool), ExitCode> {
+    let remove = remove_flag || env_flag("COMPOSE_REMOVE_ORPHANS");
+    let ignore = env_flag("COMPOSE_IGNORE_ORPHANS");
+    if remove && ignore {
+        output::error_line("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans");
+        return Err(ExitCode::FAILURE);
+    }
+    Ok((remove, ignore))
+}
+
 pub fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| spec::load::go_bool(&v) == Some(true))
 }

@@ -15,7 +15,7 @@ use super::{GlobalArgs, load_options, logs, output};
 use crate::plan;
 use crate::runtime::{EngineEvent, EventAction, EventKind};
 use crate::supervisor::control::{self, Reply};
-use crate::supervisor::request::{PrepareError, Prepared, UpRequest};
+use crate::supervisor::request::{PrepareError, Prepared, PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
 use crate::supervisor::{Supervisor, keeper};
 
@@ -45,6 +45,10 @@ pub struct UpArgs {
     /// Remove containers for services not defined in the compose file
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Pull images before running: always, missing, never or build (default: each service's
+    /// pull_policy)
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "policy")]
+    pub pull: PullPolicy,
     /// Wait for services to be running|healthy; implies detached mode
     #[arg(long)]
     pub wait: bool,
@@ -305,6 +309,7 @@ fn listen(state: &StateDir, commands: mpsc::Sender<control::Command>) -> bool {
 }
 
 fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
+    let (remove_orphans, ignore_orphans) = super::orphans(args.remove_orphans)?;
     Ok(UpRequest {
         load: load_options(global)?,
         scale: args.scale.clone(),
@@ -312,12 +317,14 @@ fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
         no_deps: args.no_deps,
         force_recreate: args.force_recreate,
         no_recreate: args.no_recreate,
-        remove_orphans: args.remove_orphans || super::env_flag("COMPOSE_REMOVE_ORPHANS"),
+        remove_orphans,
+        ignore_orphans,
         build: args.build,
         no_build: args.no_build,
         timeout: args.timeout,
         renew_anon_volumes: args.renew_anon_volumes,
         watch: args.watch,
+        pull: args.pull.policy(),
     })
 }
 

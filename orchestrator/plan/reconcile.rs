@@ -41,6 +41,8 @@ pub struct ReconcileOptions {
     pub force_recreate: bool,
     pub no_recreate: bool,
     pub remove_orphans: bool,
+    /// `COMPOSE_IGNORE_ORPHANS`: orphans are left alone, without a warning.
+    pub ignore_orphans: bool,
     pub build: BuildPolicy,
     /// `-t`: the stop timeout for replaced containers.
     pub timeout: Option<Duration>,
@@ -547,7 +549,7 @@ pub fn reconcile(
     orphans.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
     // Container name → the operation that removes the container holding it.
     let mut freed: HashMap<&str, usize> = HashMap::new();
-    if !orphans.is_empty() {
+    if !orphans.is_empty() && !options.ignore_orphans {
         if options.remove_orphans {
             for c in &orphans {
                 let id = stop_and_remove(&mut plan, c, Cause::Orphan, options.timeout, false);

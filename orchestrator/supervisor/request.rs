@@ -32,6 +32,41 @@ pub struct UpRequest {
     /// `up -d --watch`: the supervisor also watches the project's files.
     #[serde(default)]
     pub watch: bool,
+    /// `--pull`: the pull policy of every service, instead of each one's `pull_policy`.
+    #[serde(default)]
+    pub pull: Option<PullPolicy>,
+    /// `COMPOSE_IGNORE_ORPHANS`.
+    #[serde(default)]
+    pub ignore_orphans: bool,
+}
+
+/// `up --pull`: the pull policy every service takes for one `up`, as compose's; `policy`
+/// leaves each service its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    Always,
+    Missing,
+    Never,
+    Build,
+    Policy,
+}
+
+impl PullPolicy {
+    /// The policy that replaces every service's, if any.
+    pub fn policy(self) -> Option<PullPolicy> {
+        (self != PullPolicy::Policy).then_some(self)
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "always",
+            PullPolicy::Missing => "missing",
+            PullPolicy::Never => "never",
+            PullPolicy::Build => "build",
+            PullPolicy::Policy => "policy",
+        }
+    }
 }
 
 /// A request turned into what the engine should have.
@@ -65,7 +100,12 @@ impl UpRequest {
     pub fn prepare(&self) -> Result<Prepared, PrepareError> {
         let project = spec::load(&self.load).map_err(PrepareError::Load)?;
         self.check_scale(&project).map_err(PrepareError::Flags)?;
-        let desired = self.desired(&project, Discovery::WharfDns);
+        let mut desired = self.desired(&project, Discovery::WharfDns);
+        if let Some(policy) = &self.pull {
+            for service in desired.services.values_mut() {
+                service.pull_policy = policy.as_str().to_string();
+            }
+        }
         let images = if self.no_build {
             Plan::default()
         } else {
@@ -107,6 +147,7 @@ impl UpRequest {
             force_recreate: self.force_recreate,
             no_recreate: self.no_recreate,
             remove_orphans: self.remove_orphans,
+            ignore_orphans: self.ignore_orphans,
             build: if self.no_build {
                 BuildPolicy::Never
             } else {
@@ -146,6 +187,7 @@ impl UpRequest {
             no_build: self.no_build,
             // Watching goes on until `watch --stop` or `down`, whatever later `up`s say.
             watch: self.watch || previous.is_some_and(|p| p.watch),
+            ignore_orphans: self.ignore_orphans,
             ..UpRequest::default()
         }
     }
