@@ -140,6 +140,7 @@ pub async fn run(
             containers_at_once += usize::from(on_containers(id));
             let op = plan.operations[id].clone();
             progress(&op, &Event::Started(id));
+            tracing::debug!(operation = id, action = %op.action, "operation started");
             let runtime = runtime.clone();
             let options = options.clone();
             let context = context.clone();
@@ -161,6 +162,7 @@ pub async fn run(
             break;
         };
         let (id, result) = joined.expect("an operation task panicked");
+        tracing::debug!(operation = id, ok = result.is_ok(), "operation ended");
         containers_at_once -= usize::from(on_containers(id));
         run.complete(id, result);
     }

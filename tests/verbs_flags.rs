@@ -853,3 +853,48 @@ services:
         support::docker(&["tag", busybox_image(), &tag]);
     }
 }
+
+/// The most operations the executor had under way at once, from its `RUST_LOG` debug lines.
+fn most_at_once(log: &str) -> usize {
+    let (mut now, mut most) = (0usize, 0usize);
+    for line in log.lines() {
+        if line.contains("operation started") {
+            now += 1;
+            most = most.max(now);
+        } else if line.contains("operation ended") {
+            now -= 1;
+        }
+    }
+    most
+}
+
+#[test]
+fn parallel_bounds_the_engine_calls_at_once() {
+    let services: String = (1..=4)
+        .map(|n| format!("  s{n}:\n    image: IMAGE\n    command: [\"sleep\", \"3600\"]\n"))
+        .collect();
+    let p = Project::new("parallel", &format!("services:\n{services}"));
+    let create = |global: &[&str]| {
+        let out = wharf_command(&p.name, p.path(), p.state.path())
+            .args(global)
+            .arg("create")
+            .env("RUST_LOG", "wharf::execute=debug")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let log = stderr(&out);
+        assert_eq!(
+            log.matches("operation started").count(),
+            log.matches("operation ended").count(),
+            "{log}"
+        );
+        assert!(log.matches("operation started").count() >= 5, "{log}");
+        most_at_once(&log)
+    };
+    assert_eq!(create(&["--parallel", "1"]), 1, "one engine call at a time");
+    p.ok(&["down"]);
+    assert!(create(&[]) > 1, "by default, independent creates overlap");
+    p.ok(&["down"]);
+    assert!(create(&["--parallel", "-1"]) > 1, "-1 is the default");
+}
