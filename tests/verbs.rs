@@ -476,6 +476,13 @@ fn port_images_and_top_print_what_compose_prints() {
     assert_eq!(stable(&ours), stable(&theirs));
     assert_eq!(ours.lines().count(), 1 + 3 * 2, "{ours}");
     assert!(ours.starts_with("SERVICE  #   UID"), "{ours}");
+    // An unknown service is no error to compose's `top` and `images`: nothing (or the header)
+    // and exit 0, where the other verbs say `no such service`.
+    for args in [&["top", "nosuch"][..], &["images", "nosuch"]] {
+        let (ours, theirs) = both(&p, args);
+        assert_eq!(ours, theirs, "wharf {args:?}");
+        assert_eq!(ours.2, Some(0));
+    }
 }
 
 #[test]

@@ -32,7 +32,6 @@ pub enum Format {
 pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
-    session.check_services(&args.services, &observed)?;
     let mut all = containers(&observed, &args.services, |_| true);
     all.extend(
         observed

@@ -20,7 +20,6 @@ pub struct TopArgs {
 pub async fn run(global: &GlobalArgs, args: &TopArgs) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
-    session.check_services(&args.services, &observed)?;
     let mut running = containers(&observed, &args.services, ObservedContainer::is_running);
     running.sort_by(|a, b| a.name.cmp(&b.name));
     let tops = futures_util::future::join_all(running.iter().map(|c| session.runtime.top(&c.id)));
