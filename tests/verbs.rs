@@ -1117,12 +1117,11 @@ fn commit_and_export_take_the_containers_changes_as_compose_does() {
         stderr(&out)
     );
     assert_eq!(
-        support::inspect(
-            &image,
-            "{{.Author}}|{{.Comment}}|{{.Config.Env}}|{{.Config.Labels.k}}"
-        ),
-        "me|a message|[PATH=/bin X=1]|v"
+        support::inspect(&image, "{{.Author}}|{{.Comment}}|{{.Config.Labels.k}}"),
+        "me|a message|v"
     );
+    let env = support::inspect(&image, "{{json .Config.Env}}");
+    assert!(env.contains("\"X=1\""), "{env}");
     // The image holds the file the container made.
     let listed = support::docker(&["run", "--rm", &image, "ls", "/marker"]);
     assert_eq!(listed.trim(), "/marker");

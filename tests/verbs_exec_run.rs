@@ -725,18 +725,93 @@ fn up_abort_flags_stop_the_project_with_compose_exit_codes() {
         let long = format!("{}-long-1", ours.name);
         assert_eq!(inspect(&long, "{{.State.Running}}"), "false", "{args:?}");
     }
-    // Only fails' output, without prefixes.
-    let ours = Project::new("up-attach", ABORTING);
-    let out = ours.wharf(&[
+    // Only fails' output, without prefixes, then how it exited: compose's lines.
+    let args = [
         "up",
         "--attach",
         "fails",
         "--no-log-prefix",
         "--abort-on-container-failure",
-    ]);
+    ];
+    let ours = Project::new("up-attach", ABORTING);
+    let out = ours.wharf(&args);
     assert_eq!(
         (code(&out), stdout(&out).as_str()),
-        (3, "bye\n"),
+        (3, "Attaching to fails-1\nbye\nfails-1 exited with code 3\n"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stderr(&out).contains("Aborting on container exit..."),
+        "{}",
+        text(&out)
+    );
+    let theirs = Project::new("up-attach-peer", ABORTING);
+    let peer = theirs.compose(&args);
+    // compose starts its exit line with a carriage return and an erase, even into a pipe.
+    assert_eq!(stdout(&peer).replace("\r\x1b[K", ""), stdout(&out));
+}
+
+const ONE_SHOTS: &str = r#"
+services:
+  quick:
+    image: IMAGE
+    command: ["sh", "-c", "echo hi; exit 3"]
+  slow:
+    image: IMAGE
+    command: ["sh", "-c", "echo there; sleep 1; exit 0"]
+  long:
+    image: IMAGE
+    command: ["sleep", "300"]
+    stop_grace_period: 1s
+"#;
+
+/// The lines of standard output, without compose's erase before an exit line, sorted (the
+/// services' lines interleave in the order they come).
+fn sorted_lines(out: &Output) -> Vec<String> {
+    let mut lines: Vec<String> = stdout(out)
+        .replace("\r\x1b[K", "")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn attached_up_ends_once_the_followed_containers_have_exited_as_compose_does() {
+    let args = ["up", "--no-color", "--attach", "quick", "--attach", "slow"];
+    let ours = Project::new("up-ends", ONE_SHOTS);
+    let out = ours.wharf(&args);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let theirs = Project::new("up-ends-peer", ONE_SHOTS);
+    let peer = theirs.compose(&args);
+    assert_eq!(code(&peer), 0, "{}", text(&peer));
+    assert_eq!(sorted_lines(&out), sorted_lines(&peer));
+    assert_eq!(
+        sorted_lines(&out),
+        [
+            "Attaching to quick-1, slow-1",
+            "quick-1  | hi",
+            "quick-1 exited with code 3",
+            "slow-1   | there",
+            "slow-1 exited with code 0",
+        ]
+    );
+    // The service nobody followed is left running, as compose leaves it.
+    let long = format!("{}-long-1", ours.name);
+    assert_eq!(inspect(&long, "{{.State.Running}}"), "true");
+
+    // A restart policy that restarts once: both exits are printed, then the `up` ends.
+    let restarting = Project::new(
+        "up-ends-restart",
+        &ONE_SHOTS.replace("exit 3\"]", "exit 3\"]\n    restart: on-failure:1"),
+    );
+    let out = restarting.wharf(&["up", "--attach", "quick"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        stdout(&out).matches("quick-1 exited with code 3").count(),
+        2,
         "{}",
         text(&out)
     );

@@ -15,7 +15,8 @@ use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
 use crate::runtime::timestamp::unix_nanos;
 use crate::runtime::{
-    EngineEvent, EventAction, EventKind, LogLine, LogOptions, Result as RuntimeResult, Runtime,
+    ContainerState, EngineEvent, EventAction, EventKind, LogLine, LogOptions,
+    Result as RuntimeResult, Runtime,
 };
 
 #[derive(Debug, Args)]
@@ -179,9 +180,9 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
     // Without --follow, every line is read first and printed in time order.
     let mut lines = Vec::new();
     for mut s in open(runtime, &containers, &options).await {
-        while let Some(item) = s.next().await {
-            if window.keeps(&item.1) {
-                lines.push(item);
+        while let Some((container, Some(line))) = s.next().await {
+            if window.keeps(&line) {
+                lines.push((container, line));
             }
         }
     }
@@ -248,6 +249,16 @@ async fn follow_window(
         tokio::select! {
             () = &mut end => return,
             Some((name, line)) = streams.next() => {
+                let Some(line) = line else {
+                    // The container's output ended: as compose, say how it exited (a
+                    // restart reopens its stream).
+                    if let Ok(container) = runtime.container(&name).await
+                        && matches!(container.state, ContainerState::Exited | ContainerState::Dead)
+                    {
+                        printer.exit_line(&name, container.exit_code.unwrap_or(0));
+                    }
+                    continue;
+                };
                 if !window.keeps(&line) {
                     continue;
                 }
@@ -303,7 +314,8 @@ fn selected(observed: &Observed, services: &[String]) -> Vec<ObservedContainer> 
         .collect()
 }
 
-type Tagged = BoxStream<'static, (String, LogLine)>;
+/// A container's lines under its name, then `None` when its output ends.
+type Tagged = BoxStream<'static, (String, Option<LogLine>)>;
 
 async fn open(
     runtime: Arc<dyn Runtime>,
@@ -341,11 +353,13 @@ async fn open_one(
 
 fn tagged(name: &str, lines: BoxStream<'static, RuntimeResult<LogLine>>) -> Tagged {
     let name = name.to_string();
+    let end = stream::once(std::future::ready((name.clone(), None)));
     lines
         .filter_map(move |line| {
             let name = name.clone();
-            async move { line.ok().map(|l| (name, l)) }
+            async move { line.ok().map(|l| (name, Some(l))) }
         })
+        .chain(end)
         .boxed()
 }
 
@@ -355,6 +369,8 @@ fn tagged(name: &str, lines: BoxStream<'static, RuntimeResult<LogLine>>) -> Tagg
 pub struct Printer {
     /// Container name → its prefix, coloured or not.
     prefixes: HashMap<String, String>,
+    /// Container name → the name in its prefix (`web-1`).
+    short_names: HashMap<String, String>,
     timestamps: bool,
 }
 
@@ -384,6 +400,10 @@ impl Printer {
             })
             .collect();
         let width = names.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0) + 1;
+        let short_names = names
+            .iter()
+            .map(|(name, short, _)| (name.clone(), short.clone()))
+            .collect();
         let prefixes = names
             .into_iter()
             .map(|(name, short, i)| {
@@ -400,8 +420,29 @@ impl Printer {
             .collect();
         Printer {
             prefixes,
+            short_names,
             timestamps: format.timestamps,
         }
+    }
+
+    /// The names of the containers of `services`, as their prefixes show them, in order.
+    pub fn names(&self, observed: &Observed, services: &[String]) -> Vec<&str> {
+        let mut names: Vec<&str> = selected(observed, services)
+            .iter()
+            .filter_map(|c| self.short_names.get(&c.name))
+            .map(String::as_str)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// compose's line for a container whose output ended: `web-1 exited with code 0`.
+    fn exit_line(&self, container: &str, code: i64) {
+        let name = self
+            .short_names
+            .get(container)
+            .map_or(container, String::as_str);
+        println!("{name} exited with code {code}");
     }
 
     fn print(&self, container: &str, line: &LogLine) {

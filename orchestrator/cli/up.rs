@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc;
 
 use super::engine::Session;
@@ -262,7 +262,9 @@ async fn attached(
         Some(_) => session.runtime.events(session.name()).await.ok(),
         None => None,
     };
-    let mut supervisor = Supervisor::new(session.runtime.clone(), desired);
+    let (settled_sender, settled) = tokio::sync::watch::channel(BTreeSet::new());
+    let mut supervisor =
+        Supervisor::new(session.runtime.clone(), desired).with_settled(settled_sender);
     let (commands, requests) = mpsc::channel(8);
     let socket = listen(state, commands.clone());
     let progress = ProgressSink::default();
@@ -285,6 +287,7 @@ async fn attached(
         watch,
         output,
         exits,
+        settled,
     };
     let result = attached.run(shutdown).await;
     if socket {
@@ -441,6 +444,8 @@ struct Attached<'a> {
     output: AttachedOutput,
     /// The project's events since before it converged, for the abort flags.
     exits: Option<BoxStream<'static, crate::runtime::Result<EngineEvent>>>,
+    /// The services down for good, as the supervisor sees them after each plan.
+    settled: tokio::sync::watch::Receiver<BTreeSet<String>>,
 }
 
 impl Attached<'_> {
@@ -459,6 +464,7 @@ impl Attached<'_> {
             watch,
             output,
             exits,
+            settled,
         } = self;
         let observed = session.observe().await?;
         let watching = async {
@@ -469,14 +475,21 @@ impl Attached<'_> {
                 None => std::future::pending().await,
             }
         };
+        let printer = logs::Printer::new(&observed, &output.format);
+        if !output.services.is_empty() {
+            println!(
+                "Attaching to {}",
+                printer.names(&observed, &output.services).join(", ")
+            );
+        }
         let follow = async {
             if !output.services.is_empty() {
-                let printer = logs::Printer::new(&observed, &output.format);
                 let runtime = session.runtime.clone();
                 logs::follow(runtime, &observed, &output.services, &printer, None).await;
             }
             std::future::pending::<()>().await
         };
+        tokio::pin!(follow);
         let current: HashSet<&str> = observed.containers().map(|c| c.id.as_str()).collect();
         let aborting = async {
             match (&output.abort, exits) {
@@ -489,16 +502,24 @@ impl Attached<'_> {
         let mut exit = None;
         tokio::select! {
             _ = supervisor.run(shutdown, Some(requests)) => {}
-            _ = follow => {}
+            () = all_settled(settled, &output.services) => {
+                // Every followed container has exited for good: as compose, the `up` ends
+                // there, once the follower has printed how they exited.
+                let _ = tokio::time::timeout(LAST_LINES, &mut follow).await;
+                return Ok(ExitCode::SUCCESS);
+            }
+            _ = &mut follow => {}
             _ = watching => {}
             first = aborting => {
-                if let Some((name, code)) = &first {
-                    eprintln!("{name} exited with code {code}");
-                }
-                exit = first.map(|(_, code)| code);
+                // The follower prints how the container exited, as compose's does.
+                let _ = tokio::time::timeout(LAST_LINES, &mut follow).await;
+                exit = first;
             }
         }
-        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+        match exit {
+            Some(_) => eprintln!("Aborting on container exit..."),
+            None => eprintln!("Gracefully stopping... (press Ctrl+C again to force)"),
+        }
         let observed = session.observe().await?;
         let graph = session.target.desired().map(|d| &d.graph);
         let stop = plan::lifecycle::stop(graph, &observed, services, timeout);
@@ -525,14 +546,34 @@ impl Attached<'_> {
     }
 }
 
+/// How long an attached `up` that ends because containers exited still follows their output:
+/// the exit may be seen before the follower has printed the container's last lines and how
+/// it exited.
+const LAST_LINES: Duration = Duration::from_millis(300);
+
+/// Once every one of `services` is down for good; never when none is followed.
+async fn all_settled(
+    mut settled: tokio::sync::watch::Receiver<BTreeSet<String>>,
+    services: &[String],
+) {
+    if services.is_empty() {
+        return std::future::pending().await;
+    }
+    while !services.iter().all(|s| settled.borrow().contains(s)) {
+        if settled.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}
+
 /// The first container of `services` (one that ran when the project had converged) to exit,
-/// or to exit with a failure: its name and exit code. `None` when the event stream ends.
+/// or to exit with a failure: its exit code. `None` when the event stream ends.
 async fn first_exit(
     mut events: BoxStream<'static, crate::runtime::Result<EngineEvent>>,
     abort: &Abort,
     services: &[String],
     current: &HashSet<&str>,
-) -> Option<(String, i64)> {
+) -> Option<i64> {
     while let Some(Ok(event)) = events.next().await {
         let EventAction::Die { exit_code } = event.action else {
             continue;
@@ -544,7 +585,7 @@ async fn first_exit(
                 .service()
                 .is_some_and(|s| services.iter().any(|n| n == s));
         if watched && (abort.on_success_too || code != 0) {
-            return Some((event.name, code));
+            return Some(code);
         }
     }
     None

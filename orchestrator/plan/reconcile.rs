@@ -7,7 +7,7 @@
 //! what each operation waits for: every id there is smaller than the operation's own, so id
 //! order is always a valid serial order.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -75,6 +75,32 @@ enum Supervised {
 }
 
 impl Supervision {
+    /// The services whose every replica is down and stays down: exited and given up on by
+    /// its restart policy, or stopped by the user. An attached `up` ends once all the services
+    /// it follows are, as compose's does once their containers have exited.
+    pub fn settled(&self, desired: &Desired, observed: &Observed) -> BTreeSet<String> {
+        let stays_down = |service: &DesiredService, c: &ObservedContainer| {
+            needs_start(c)
+                && c.state != ContainerState::Created
+                && (self.user_stopped.contains(&service.name)
+                    || matches!(self.verdict(service, c), Supervised::Leave))
+        };
+        desired
+            .services
+            .values()
+            .filter(|service| {
+                let containers = observed
+                    .services
+                    .get(&service.name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                containers.len() >= service.replicas as usize
+                    && containers.iter().all(|c| stays_down(service, c))
+            })
+            .map(|service| service.name.clone())
+            .collect()
+    }
+
     fn verdict(&self, service: &DesiredService, c: &ObservedContainer) -> Supervised {
         let slot_key = (service.name.clone(), c.number);
         let down = needs_start(c);

@@ -542,6 +542,17 @@ fn supervised_decisions() {
         Ok(&plan),
     );
     assert_eq!(plan.wake_at, Some(now.plus(Duration::from_millis(350))));
+    // What an attached `up` waits for before it ends: the services that stay down.
+    let observed = fixture.observe(Some(&desired));
+    let settled = options
+        .supervision
+        .as_ref()
+        .unwrap()
+        .settled(&desired, &observed);
+    assert_eq!(
+        settled.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["finished", "gave_up", "user_stopped"]
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ pub mod keeper;
 pub mod request;
 pub mod state;
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -59,6 +59,8 @@ pub struct Supervisor {
     wake_at: Option<Millis>,
     /// wharf's DNS, given a new table after every observe.
     dns: Option<Dns>,
+    /// Told, after every plan, which services are down for good (`Supervision::settled`).
+    settled: Option<tokio::sync::watch::Sender<BTreeSet<String>>>,
 }
 
 /// How long after a recorded exit the engine may still list the replica as running (it
@@ -195,6 +197,7 @@ impl Supervisor {
             starting: HashSet::new(),
             wake_at: None,
             dns: None,
+            settled: None,
         }
     }
 
@@ -455,6 +458,15 @@ impl Supervisor {
     }
 
     /// Where the standing request's `watch` goes when it changes.
+    /// Reports the services that are down for good after every plan.
+    pub fn with_settled(
+        mut self,
+        settled: tokio::sync::watch::Sender<BTreeSet<String>>,
+    ) -> Supervisor {
+        self.settled = Some(settled);
+        self
+    }
+
     pub fn with_watch_switch(mut self, switch: tokio::sync::watch::Sender<bool>) -> Supervisor {
         self.watch_switch = Some(switch);
         self
@@ -559,6 +571,14 @@ impl Supervisor {
             }),
             ..options
         };
+        if let (Some(settled), Some(supervision)) = (&self.settled, &options.supervision) {
+            settled.send_if_modified(|services| {
+                let now = supervision.settled(&self.desired, &observed);
+                let changed = *services != now;
+                *services = now;
+                changed
+            });
+        }
         let plan = match plan::reconcile(&self.desired, &observed, &options) {
             Ok(plan) => plan,
             Err(err) => {
