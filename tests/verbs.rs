@@ -537,8 +537,27 @@ fn ls_lists_wharf_and_compose_projects_as_compose_does() {
         "{table}"
     );
     assert!(line(&theirs.name).contains("|running(1)|"), "{table}");
-    let out = ours.wharf(&["ls", "--filter", "status=running"]);
-    assert_eq!(out.status.code(), Some(1));
+    // Names are regular expressions (any of several filters), as the docker CLI's filters.
+    let anchored = format!("name=^{}$", theirs.name);
+    let wrong = format!("name=^{}$", "x".repeat(8));
+    for args in [
+        vec!["ls", "-a", "-q", "--filter", anchored.as_str()],
+        vec!["ls", "-a", "-q", "--filter", &anchored, "--filter", &wrong],
+        vec!["ls", "-a", "-q", "--filter", "name=wt-vb-ls-[ab]"],
+    ] {
+        let (mine, compose) = both(&ours, &args);
+        assert_eq!(mine, compose, "wharf {args:?}");
+        assert!(mine.0.contains(&theirs.name), "{args:?}: {}", mine.0);
+    }
+    // The errors, in compose's words.
+    for args in [
+        &["ls", "--filter", "status=running"][..],
+        &["ls", "--filter", "name"],
+    ] {
+        let ((_, mine, mine_code), (_, compose, compose_code)) = both(&ours, args);
+        assert_eq!(mine, format!("error: {compose}"), "wharf {args:?}");
+        assert_eq!((mine_code, compose_code), (Some(1), Some(1)), "{args:?}");
+    }
 }
 
 #[test]

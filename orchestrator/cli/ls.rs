@@ -50,7 +50,7 @@ pub async fn run(args: &LsArgs) -> Result<ExitCode, ExitCode> {
     })?;
     let projects: Vec<Listed> = projects(&containers)
         .into_iter()
-        .filter(|p| names.iter().all(|name| p.name.contains(name.as_str())))
+        .filter(|p| names.is_empty() || names.iter().any(|name| name.matches(&p.name)))
         .collect();
     if args.quiet {
         for project in &projects {
@@ -90,17 +90,43 @@ pub async fn run(args: &LsArgs) -> Result<ExitCode, ExitCode> {
 }
 
 /// The `name=` filters; any other filter is an error, as compose has no other.
-fn name_filters(filters: &[String]) -> Result<Vec<String>, ExitCode> {
+fn name_filters(filters: &[String]) -> Result<Vec<NameFilter>, ExitCode> {
     filters
         .iter()
         .map(|filter| match filter.split_once('=') {
-            Some(("name", value)) => Ok(value.to_string()),
-            _ => {
-                output::error_line(&format!("invalid filter '{filter}'"));
+            Some(("name", value)) => Ok(NameFilter::new(value)),
+            Some((key, _)) => {
+                output::error_line(&format!("invalid filter '{key}'"));
+                Err(ExitCode::FAILURE)
+            }
+            None => {
+                output::error_line(&format!(
+                    "invalid argument {filter:?} for \"--filter\" flag: bad format of filter (expected name=value)"
+                ));
                 Err(ExitCode::FAILURE)
             }
         })
         .collect()
+}
+
+/// A `name=` filter as the docker CLI's filters match a value: the name itself, or a regular
+/// expression found in it (`name=^shop`); one that does not compile matches only itself.
+struct NameFilter {
+    value: String,
+    pattern: Option<regex::Regex>,
+}
+
+impl NameFilter {
+    fn new(value: &str) -> NameFilter {
+        NameFilter {
+            value: value.to_string(),
+            pattern: regex::Regex::new(value).ok(),
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        name == self.value || self.pattern.as_ref().is_some_and(|p| p.is_match(name))
+    }
 }
 
 /// The projects of `containers`, by name: each state counted (`exited(1), running(2)`, states
