@@ -889,3 +889,64 @@ services:
         text(&out)
     );
 }
+
+#[test]
+fn run_takes_env_from_file_pull_and_quiet_as_compose_does() {
+    let project = Project::new(
+        "run-env-pull",
+        &format!(
+            "{WITH_JOB}  missing:\n    image: wharf-test/never-made:{}\n",
+            std::process::id()
+        ),
+    );
+    let env = project.path().join("run.env");
+    std::fs::write(&env, "A=1\nB=\"two words\"\nFOO=from-file\n").unwrap();
+    let env = env.to_str().unwrap();
+    let args = [
+        "run",
+        "--rm",
+        "--no-deps",
+        "-T",
+        "--env-from-file",
+        env,
+        "-e",
+        "A=over",
+        "web",
+        "sh",
+        "-c",
+        "echo $A $B $FOO",
+    ];
+    let ours = project.wharf(&args);
+    assert_eq!(
+        (code(&ours), stdout(&ours).as_str()),
+        (0, "over two words from-file\n"),
+        "{}",
+        text(&ours)
+    );
+    let theirs = project.compose(&args);
+    assert_eq!(stdout(&theirs), stdout(&ours), "{}", text(&theirs));
+
+    // -q: no progress lines, the command's output all the same (compose prints it too).
+    let out = project.wharf(&["run", "--rm", "-q", "-T", "web", "echo", "quiet"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "quiet\n"),
+        "{}",
+        text(&out)
+    );
+    assert!(!stderr(&out).contains('✔'), "{}", text(&out));
+
+    // --pull never: a missing image is not pulled, and the run fails naming it.
+    let out = project.wharf(&["run", "--rm", "--pull", "never", "-T", "missing", "true"]);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    assert!(
+        stderr(&out).contains("wharf-test/never-made"),
+        "{}",
+        text(&out)
+    );
+    assert!(!stderr(&out).contains("Pulling"), "{}", text(&out));
+    // A bad file names itself.
+    let out = project.wharf(&["run", "--rm", "--env-from-file", "nope.env", "web", "true"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(stderr(&out).contains("nope.env"), "{}", text(&out));
+}

@@ -187,6 +187,9 @@ pub fn run(cli: Cli) -> ExitCode {
     output::set_ansi(global.ansi.unwrap_or_else(|| env_value("COMPOSE_ANSI")));
     let progress = match &cli.command {
         Command::Build(args) if args.quiet => progress::Mode::Quiet,
+        Command::Run(args) if args.quiet || args.quiet_build || args.quiet_pull => {
+            progress::Mode::Quiet
+        }
         _ => global
             .progress
             .unwrap_or_else(|| env_value("COMPOSE_PROGRESS")),

@@ -19,6 +19,7 @@ use crate::plan::{BuildPolicy, lifecycle};
 use crate::runtime::Streams;
 use crate::spec::model::{MountType, Service, VolumeMount};
 use crate::spec::short::{FromShort, parse_port};
+use crate::supervisor::request::PullPolicy;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -40,6 +41,22 @@ pub struct RunArgs {
     /// Set environment variables (KEY=VALUE, or KEY to pass wharf's own)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Set environment variables from a file (repeatable; `-e` wins)
+    #[arg(long, value_name = "FILE")]
+    pub env_from_file: Vec<std::path::PathBuf>,
+    /// Pull the image first: always, missing, never or build (default: the service's
+    /// pull_policy)
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "policy")]
+    pub pull: PullPolicy,
+    /// No progress lines for the images and dependencies the one-off needs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// No progress lines for the images built (as --quiet)
+    #[arg(long)]
+    pub quiet_build: bool,
+    /// No progress lines for the images pulled (as --quiet)
+    #[arg(long)]
+    pub quiet_pull: bool,
     /// Keep standard input open (default true)
     #[arg(short = 'i', long, action = ArgAction::Set, num_args = 0..=1,
           default_value_t = true, default_missing_value = "true", value_name = "BOOL")]
@@ -118,11 +135,10 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCo
     let session = Session::loaded(project, desired).await?;
     let desired = session.target.desired().expect("a loaded project");
     let services = [args.service.clone()];
-    if args.build {
-        session
-            .execute(&lifecycle::prepare_images(desired, &services, true))
-            .await?;
-    }
+    // The builds of `--build` and `pull_policy: build`, the pulls of `always`.
+    session
+        .execute(&lifecycle::prepare_images(desired, &services, args.build))
+        .await?;
     let observed = session.observe().await?;
     let options = RunOptions {
         no_deps: args.no_deps,
@@ -177,6 +193,16 @@ fn apply(service: &mut Service, args: &RunArgs, tty: bool, dir: &Path) -> Result
             service.command = None;
         }
     }
+    for file in &args.env_from_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|err| format!("cannot read --env-from-file {}: {err}", file.display()))?;
+        let lookup = |key: &str| std::env::var(key).ok();
+        let entries = crate::spec::dotenv::parse(&text, &lookup)
+            .map_err(|err| format!("invalid --env-from-file {}: {err}", file.display()))?;
+        for (key, value) in crate::spec::dotenv::into_map(entries) {
+            service.environment.insert(key, Some(value));
+        }
+    }
     for variable in environment(&args.env) {
         let (key, value) = variable.split_once('=').expect("KEY=VALUE");
         service
@@ -210,6 +236,9 @@ fn apply(service: &mut Service, args: &RunArgs, tty: bool, dir: &Path) -> Result
     }
     if args.workdir.is_some() {
         service.working_dir = args.workdir.clone();
+    }
+    if let Some(policy) = args.pull.policy() {
+        service.pull_policy = Some(policy.as_str().to_string());
     }
     service.tty = tty;
     service.stdin_open = args.interactive && !args.detach;

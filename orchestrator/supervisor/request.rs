@@ -58,7 +58,7 @@ impl PullPolicy {
         (self != PullPolicy::Policy).then_some(self)
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             PullPolicy::Always => "always",
             PullPolicy::Missing => "missing",
