@@ -840,6 +840,29 @@ fn cp_copies_both_ways_into_every_replica_or_one() {
     );
     let out = p.wharf(&["cp", "--index", "3", "f.txt", "web:/tmp/"]);
     assert_eq!(out.status.code(), Some(1));
+
+    // --all: the one-off containers of `run` too.
+    let one_off = p.ok(&[
+        "run",
+        "-d",
+        "--no-deps",
+        "--name",
+        &format!("{}-oneoff", p.name),
+        "web",
+    ]);
+    let one_off = one_off.trim();
+    p.ok(&["cp", "f.txt", "web:/tmp/without-all"]);
+    p.ok(&["cp", "--all", "f.txt", "web:/tmp/with-all"]);
+    let has = |container: &str, path: &str| {
+        Command::new("docker")
+            .args(["exec", container, "test", "-f", path])
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(!has(one_off, "/tmp/without-all"));
+    assert!(has(one_off, "/tmp/with-all"));
+    assert!(has(&p.container("web", 2), "/tmp/with-all"));
 }
 
 #[test]

@@ -950,3 +950,75 @@ fn run_takes_env_from_file_pull_and_quiet_as_compose_does() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(stderr(&out).contains("nope.env"), "{}", text(&out));
 }
+
+const CHAIN: &str = r#"
+services:
+  a:
+    image: IMAGE
+    command: ["sh", "-c", "echo from-a"]
+  b:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo from-b"]
+    depends_on: [a]
+  c:
+    image: IMAGE
+    command: ["sh", "-c", "echo from-c"]
+"#;
+
+/// The services whose lines (`x-1  | …`, `x-1 exited …`) an attached `up` printed.
+fn followed(out: &Output) -> Vec<String> {
+    let mut services: Vec<String> = stdout(out)
+        .replace("\r\x1b[K", "")
+        .lines()
+        .filter(|l| !l.starts_with("Attaching to"))
+        .filter_map(|l| l.split_once("-1").map(|(service, _)| service.to_string()))
+        .collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
+#[test]
+fn up_attach_no_attach_attach_dependencies_and_timestamps_select_as_compose_does() {
+    for args in [
+        &["up", "--no-attach", "c"][..],
+        &["up", "--attach", "b"],
+        &["up", "--attach-dependencies", "b"],
+    ] {
+        let ours = Project::new("up-attach-sel", CHAIN);
+        let out = ours.wharf(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out));
+        let theirs = Project::new("up-attach-sel-peer", CHAIN);
+        let peer = theirs.compose(args);
+        assert_eq!(code(&peer), 0, "{args:?}: {}", text(&peer));
+        assert_eq!(followed(&out), followed(&peer), "{args:?}: {}", text(&out));
+        assert!(!followed(&out).is_empty(), "{args:?}: {}", text(&out));
+    }
+    // compose refuses the two together, and so does wharf, before anything is made.
+    let ours = Project::new("up-attach-both", CHAIN);
+    let args = ["up", "--attach", "b", "--attach-dependencies"];
+    let out = ours.wharf(&args);
+    let peer = ours.compose(&args);
+    assert_eq!((code(&out), code(&peer)), (1, 1));
+    assert_eq!(stderr(&out), format!("error: {}", stderr(&peer)));
+    assert!(project_containers(&ours.name).is_empty());
+
+    // -t: each line carries the engine's time.
+    let ours = Project::new("up-timestamps", CHAIN);
+    let out = ours.wharf(&["up", "--timestamps", "--attach", "c"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.ends_with("from-c"))
+        .unwrap_or_default()
+        .to_string();
+    let stamp = line
+        .split_once(" | ")
+        .map(|(_, rest)| rest.split(' ').next().unwrap_or_default())
+        .unwrap_or_default();
+    assert!(
+        stamp.len() > 20 && stamp.starts_with("20") && stamp.ends_with('Z'),
+        "{line:?} in {}",
+        text(&out)
+    );
+}

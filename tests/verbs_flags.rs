@@ -898,3 +898,42 @@ fn parallel_bounds_the_engine_calls_at_once() {
     p.ok(&["down"]);
     assert!(create(&["--parallel", "-1"]) > 1, "-1 is the default");
 }
+
+#[test]
+fn build_with_dependencies_builds_what_the_services_depend_on() {
+    let p = Project::new(
+        "build-deps",
+        r#"
+services:
+  app:
+    build: ./ctx
+    depends_on: [lib]
+  lib:
+    build: ./ctx
+  other:
+    build: ./ctx
+"#,
+    );
+    let mut cleanup = Cleanup::new(&format!("{}-images", p.name));
+    for service in ["app", "lib", "other"] {
+        cleanup.image(&format!("{}-{service}", p.name));
+    }
+    let ctx = p.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {}\n", busybox_image()),
+    )
+    .unwrap();
+    let built = |service: &str| support::image_exists(&format!("{}-{service}", p.name));
+    p.ok(&["build", "app"]);
+    assert_eq!(
+        (built("app"), built("lib"), built("other")),
+        (true, false, false)
+    );
+    p.ok(&["build", "--with-dependencies", "app"]);
+    assert_eq!(
+        (built("app"), built("lib"), built("other")),
+        (true, true, false)
+    );
+}

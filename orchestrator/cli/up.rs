@@ -187,6 +187,10 @@ impl AttachedOutput {
                 None => Ok(()),
             }
         };
+        if !args.attach.is_empty() && args.attach_dependencies {
+            output::error_line("cannot combine --attach and --attach-dependencies");
+            return Err(ExitCode::FAILURE);
+        }
         named(&args.attach)?;
         named(&args.no_attach)?;
         named(args.exit_code_from.as_slice())?;
