@@ -429,6 +429,46 @@ services:
     }
     // The supervisor `up -d` left is still there: a dry `down` did not stop it.
     assert!(p.ok(&["ps"]).contains("supervisor: running"));
+
+    // The verbs that act without a plan say what they would do, and do nothing.
+    std::fs::write(p.path().join("f.txt"), "x").unwrap();
+    let web = p.container("web");
+    for (args, said) in [
+        (
+            &["--dry-run", "cp", "f.txt", "web:/tmp/"][..],
+            "Copied f.txt to web:/tmp/",
+        ),
+        (&["--dry-run", "pull", "web"], "Pulled"),
+        (
+            &["--dry-run", "run", "-d", "web", "true"],
+            "create container",
+        ),
+        (&["--dry-run", "exec", "-d", "web", "touch", "/tmp/x"], ""),
+        (&["--dry-run", "watch"], ""),
+    ] {
+        let out = p.wharf(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(printed.contains(said), "{args:?}: {printed}");
+        assert_eq!(engine_state(&p), before, "{args:?} changed the engine");
+    }
+    let files = support::docker(&["exec", &web, "ls", "/tmp"]);
+    assert_eq!(files.trim(), "", "nothing copied, nothing touched");
+    // Attached, `run` and `exec` are refused, in compose's words.
+    for args in [
+        &["--dry-run", "run", "web", "true"][..],
+        &["--dry-run", "exec", "web", "true"],
+    ] {
+        let ours = p.wharf(args);
+        let theirs = p.compose(args);
+        // (compose first prints its dependencies' dry lines.)
+        let last = |out: &Output| stderr(out).lines().last().unwrap_or_default().to_string();
+        assert_eq!(last(&ours), format!("error: {}", last(&theirs)), "{args:?}");
+        assert_eq!(
+            (ours.status.code(), theirs.status.code()),
+            (Some(1), Some(1))
+        );
+    }
 }
 
 #[test]

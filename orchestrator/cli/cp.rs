@@ -77,6 +77,17 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, ExitCod
     if from_service {
         // Out of a service: its first container.
         containers.truncate(1);
+    }
+    if super::dry_run() {
+        for container in containers {
+            eprintln!(
+                " DRY-RUN MODE -  Container {}  Copied {} to {}",
+                container.name, args.source, args.destination
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if from_service {
         let container = containers[0];
         let path = remote(&args.source)
             .map(|(_, path)| path)

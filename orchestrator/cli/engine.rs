@@ -8,10 +8,11 @@ use super::{GlobalArgs, load_project, output};
 use crate::desired::{self, Desired};
 use crate::execute::{self, ExecuteOptions};
 use crate::observe::{self, Observed};
-use crate::plan::Plan;
+use crate::plan::{self, Plan};
 use crate::runtime::Runtime;
 use crate::runtime::docker::DockerRuntime;
 use crate::spec::{self, Project, discover};
+use crate::supervisor::request::{Prepared, UpRequest};
 
 /// A command's project and its connection to the engine.
 pub struct Session {
@@ -193,4 +194,19 @@ pub async fn execute(plan: &Plan, runtime: Arc<dyn Runtime>, project: &str) -> E
         output::error_line(&failure.message);
     }
     ExitCode::FAILURE
+}
+
+/// `--dry-run` of `up` and `watch`: the plans `up` would run, computed here; nothing changes.
+pub async fn print_up_plans(prepared: Prepared, request: &UpRequest) -> Result<ExitCode, ExitCode> {
+    print!("{}", prepared.images);
+    let session = Session::loaded(prepared.project, prepared.desired).await?;
+    let desired = session.target.desired().expect("a loaded project");
+    let observed = session.observe().await?;
+    let plan =
+        plan::reconcile(desired, &observed, &request.reconcile_options()).map_err(|err| {
+            output::error_line(&err.to_string());
+            ExitCode::FAILURE
+        })?;
+    print!("{plan}");
+    Ok(ExitCode::SUCCESS)
 }

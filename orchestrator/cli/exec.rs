@@ -51,6 +51,14 @@ pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<ExitCode, ExitC
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let container = running_replica(&observed, &args.service, args.index)?;
+    if super::dry_run() {
+        // As compose: a detached command is only said to be run; an attached one is refused.
+        if !args.detach {
+            output::error_line("interactive exec is not supported in dry-run mode");
+            return Err(ExitCode::FAILURE);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let request = ExecRequest {
         command: args.command.clone(),
         user: args.user.clone(),

@@ -68,6 +68,12 @@ pub async fn pull(global: &GlobalArgs, args: &PullArgs) -> Result<ExitCode, Exit
             Pull::Pull => pulls.push(service),
         }
     }
+    if super::dry_run() {
+        for service in &pulls {
+            eprintln!(" DRY-RUN MODE -  Image {}  Pulled", service.image);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let results = futures_util::future::join_all(pulls.iter().map(|service| {
         let runtime = runtime.clone();
         async move { runtime.pull_image(&service.image).await }
@@ -126,6 +132,8 @@ pub async fn push(global: &GlobalArgs, args: &PushArgs) -> Result<ExitCode, Exit
         let named = project.model.services[&service.name].image.is_some();
         let line = if service.build.is_none() || !named {
             format!(" - Service {}  Skipped", service.name)
+        } else if super::dry_run() {
+            format!(" DRY-RUN MODE -  Image {}  Pushed", service.image)
         } else {
             match runtime.push_image(&service.image).await {
                 Ok(()) => format!(" ✔ Image {}  Pushed", service.image),

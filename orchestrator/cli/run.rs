@@ -102,6 +102,10 @@ pub struct RunArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCode> {
+    if super::dry_run() && !args.detach {
+        output::error_line("interactive run is not supported in dry-run mode");
+        return Err(ExitCode::FAILURE);
+    }
     let mut project = load_project(global)?;
     let tty = !args.no_tty && !args.detach && terminal::wants_tty();
     let working_dir = project.working_dir.clone();
@@ -150,6 +154,10 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCo
             ExitCode::FAILURE
         })?;
     session.execute(&plan).await?;
+    if super::dry_run() {
+        // The plan is printed; nothing was made to start.
+        return Ok(ExitCode::SUCCESS);
+    }
 
     let runtime = session.runtime.clone();
     let id = runtime.container(&name).await.map_err(engine_failure)?.id;

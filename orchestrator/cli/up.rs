@@ -124,7 +124,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     })?;
     super::print_warnings(&prepared.project);
     if super::dry_run() {
-        return dry_run(prepared, &request).await;
+        return super::engine::print_up_plans(prepared, &request).await;
     }
     let state = StateDir::of(&prepared.project.name);
     state.clear_user_stopped(&args.services);
@@ -226,21 +226,6 @@ impl AttachedOutput {
             abort,
         })
     }
-}
-
-/// `--dry-run`: the plans `up` would run, computed here; nothing changes.
-async fn dry_run(prepared: Prepared, request: &UpRequest) -> Result<ExitCode, ExitCode> {
-    print!("{}", prepared.images);
-    let session = Session::loaded(prepared.project, prepared.desired).await?;
-    let desired = session.target.desired().expect("a loaded project");
-    let observed = session.observe().await?;
-    let plan =
-        plan::reconcile(desired, &observed, &request.reconcile_options()).map_err(|err| {
-            output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?;
-    print!("{plan}");
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Attached `up`: a supervisor in this process converges the project, then keeps it converged

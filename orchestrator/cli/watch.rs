@@ -48,6 +48,14 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
         remove_orphans: args.remove_orphans,
         ..UpRequest::default()
     };
+    if super::dry_run() {
+        // The first `up`'s plans; there is nothing to watch for when nothing changes.
+        let prepared = request.prepare().map_err(|err| {
+            output::error_line(&err.to_string());
+            ExitCode::FAILURE
+        })?;
+        return super::engine::print_up_plans(prepared, &request).await;
+    }
     let load = loader(request.clone());
     let (project, desired) = load().ok_or(ExitCode::FAILURE)?;
     let state = StateDir::of(&project.name);
