@@ -4,8 +4,8 @@ use indexmap::IndexMap;
 
 use super::container::container_spec;
 use super::{
-    Desired, DesiredNetwork, DesiredService, DesiredVolume, UpdatePolicy, VERSION, config_hash,
-    labels,
+    Desired, DesiredNetwork, DesiredService, DesiredVolume, Hooks, UpdatePolicy, VERSION,
+    config_hash, labels,
 };
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
@@ -157,6 +157,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 container_name: service.container_name.clone(),
                 restart: RestartPolicy::from_service(service),
                 update: UpdatePolicy::from_service(service),
+                hooks: Hooks::from_model(&service.post_start, &service.pre_stop),
                 container,
             },
         );

@@ -26,9 +26,10 @@ const SERVICE: &[(&str, &str)] = &[
         "platform",
         "wharf does not pass a platform to pulls and builds yet",
     ),
-    ("post_start", "wharf does not run lifecycle hooks yet"),
-    ("pre_start", "wharf does not run lifecycle hooks yet"),
-    ("pre_stop", "wharf does not run lifecycle hooks yet"),
+    (
+        "pre_start",
+        "wharf does not run `pre_start` hooks (compose v2.40 rejects the key)",
+    ),
     ("provider", "wharf does not run provider services"),
     (
         "pull_refresh_after",
@@ -336,7 +337,7 @@ models:
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
 -:6:5: services.web.platform is not applied: wharf does not pass a platform to pulls and builds yet
--:7:5: services.web.pre_start is not applied: wharf does not run lifecycle hooks yet
+-:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
 -:9:5: services.web.mac_address is applied only when the engine's API is 1.44 or newer
 -:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
 -:17:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
