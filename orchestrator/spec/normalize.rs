@@ -295,15 +295,15 @@ fn scoped(project: &str, key: &str, external: bool) -> String {
 
 /// `label_file`s read into `labels`, as compose-go does: each file's values may refer to the
 /// labels of the files before it (and to its own earlier lines), not to the environment; the
-/// explicit `labels` win over every file. The files are not kept, as compose does not print
-/// (or hash) them.
+/// explicit `labels` win over every file. The files stay listed: compose's `up` keeps them in
+/// the service, so they are part of its config hash (its `config` leaves them out).
 fn resolve_labels(
     service: &mut Service,
     context: &mut Context,
     at: &dyn Fn(&str) -> Span,
 ) -> Result<(), Diagnostic> {
     let mut labels: IndexMap<String, String> = IndexMap::new();
-    for label_file in std::mem::take(&mut service.label_file) {
+    for label_file in service.label_file.clone() {
         let path = std::path::PathBuf::from(&label_file);
         if !path.exists() {
             return Err(Diagnostic::at(
