@@ -377,3 +377,50 @@ services:
     let hash = "com.docker.compose.config-hash";
     assert_eq!(label(&twin.name, hash), label(&twin.peer, hash));
 }
+
+#[test]
+fn use_api_socket_gives_the_engine_socket_and_the_cli_credentials_as_compose_does() {
+    let twin = Twin::new(
+        "api-socket",
+        r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    use_api_socket: true
+"#,
+    );
+    twin.both(&["up", "-d"]);
+    for project in [&twin.name, &twin.peer] {
+        let web = format!("{project}-web-1");
+        let sees = |script: &str| docker(&["exec", &web, "sh", "-c", script]);
+        assert_eq!(
+            sees("test -S /var/run/docker.sock && echo socket").trim(),
+            "socket"
+        );
+        assert_eq!(sees("echo $DOCKER_CONFIG").trim(), "/run/secrets/docker");
+        assert_eq!(
+            sees("stat -c '%a %u:%g' /run/secrets/docker/config.json").trim(),
+            "444 0:0",
+            "{project}"
+        );
+    }
+    // The same credentials document: both read this user's docker CLI config (its static
+    // `auths`; with no `docker login`, none).
+    let config = |project: &str| {
+        cat(
+            &format!("{project}-web-1"),
+            "/run/secrets/docker/config.json",
+        )
+    };
+    assert_eq!(config(&twin.name), config(&twin.peer));
+    // And the same config hash: compose hashes the service with the socket, the variable and
+    // the config added, and so does wharf.
+    let hash = |project: &str| {
+        inspect(
+            &format!("{project}-web-1"),
+            "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
+        )
+    };
+    assert_eq!(hash(&twin.name), hash(&twin.peer));
+}

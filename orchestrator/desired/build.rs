@@ -52,6 +52,7 @@ fn resource_labels(
 }
 
 pub fn build(project: &Project, options: &BuildOptions) -> Desired {
+    let project = &*super::api_socket::applied(project);
     let model = &project.model;
     let name = project.name.as_str();
     let networks = model

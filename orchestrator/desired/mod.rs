@@ -2,6 +2,7 @@
 //! replicas, each described completely enough to create it. Built from the loaded `Project`
 //! alone; no I/O.
 
+mod api_socket;
 mod build;
 mod container;
 mod hash;

@@ -36,10 +36,6 @@ const SERVICE: &[(&str, &str)] = &[
         "wharf does not refresh images on a schedule",
     ),
     (
-        "use_api_socket",
-        "wharf does not give containers the engine's socket yet",
-    ),
-    (
         "volume_driver",
         "wharf does not apply a default volume driver yet",
     ),
