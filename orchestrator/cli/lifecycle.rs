@@ -119,14 +119,11 @@ pub async fn run(
             .execute(&lifecycle::start(desired, &after, services))
             .await;
     }
-    let observed = session.observe().await?;
-    let started = session
-        .execute(&lifecycle::start(desired, &observed, services))
-        .await;
-    // Cleared once the starts are done: a supervisor that saw the marks gone before would
-    // start the containers too, and their `post_start` hooks would run twice.
     state.clear_user_stopped(services);
-    started
+    let observed = session.observe().await?;
+    session
+        .execute(&lifecycle::start(desired, &observed, services))
+        .await
 }
 
 pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<ExitCode, ExitCode> {
