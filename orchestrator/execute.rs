@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::desired::{ContainerSpec, FailureAction, VolumesFrom, VolumesSource, labels};
+use crate::desired::{ContainerSpec, FailureAction, HookStage, VolumesFrom, VolumesSource, labels};
 use crate::plan::{Action, ContainerRef, Operation, Plan, WaitCondition};
 use crate::runtime::{
-    BuildRequest, ContainerState, EngineContainer, Health, Runtime, RuntimeError,
+    BuildRequest, ContainerState, EngineContainer, ExecOutput, Health, Runtime, RuntimeError,
 };
 use crate::spec::short::Duration as GoDuration;
 
@@ -659,6 +659,21 @@ async fn perform(
             .await
             .map(|()| Outcome::Changed)
             .map_err(describe),
+        Action::RunHook { service, container, stage, hook, .. } => {
+            match runtime.exec(container.target(), &hook.exec_request()).await {
+                Ok(ExecOutput { exit_code: Some(code), .. }) if code != 0 => {
+                    // compose v2's words.
+                    Err(format!("{service} hook exited with status {code}").into())
+                }
+                Ok(_) => Ok(Outcome::Changed),
+                // A `pre_stop` that finds its container stopped or gone has nothing to do
+                // before the stop, as compose ignores it.
+                Err(RuntimeError::NotFound(_) | RuntimeError::Conflict(_)) if *stage == HookStage::PreStop => {
+                    Ok(Outcome::Unchanged)
+                }
+                Err(err) => Err(describe(err)),
+            }
+        }
         Action::WaitFor { service, container, condition, required } => {
             let waited = match container {
                 Some(container) => wait_for_container(runtime, options, service, container, *condition).await,

@@ -5,11 +5,14 @@
 use crate::execute::Event;
 use crate::plan::{Action, Operation};
 
-/// The line for an operation's event; `None` for events nobody needs to read (a start).
+/// The line for an operation's event; `None` for events nobody needs to read (a start; a
+/// hook that ran or was skipped, as compose prints no line for a hook).
 pub fn line(op: &Operation, event: &Event) -> Option<String> {
     let (subject, done_word) = describe(&op.action);
+    let hook = matches!(op.action, Action::RunHook { .. });
     Some(match event {
         Event::Started(_) => return None,
+        Event::Succeeded(_) | Event::Skipped(_) if hook => return None,
         Event::Succeeded(_) => format!(" ✔ {subject}  {done_word}"),
         Event::Failed(_, message) => format!(" ✘ {subject}  Error: {message}"),
         Event::Skipped(_) => format!(" - {subject}  Skipped"),
@@ -38,6 +41,7 @@ fn describe(action: &Action) -> (String, &'static str) {
             (format!("Container {}", container.name), "Removed")
         }
         Action::RenameContainer { to, .. } => (format!("Container {to}"), "Recreated"),
+        Action::RunHook { container, .. } => (format!("Container {}", container.name), "Done"),
         Action::WaitFor { service, .. } => (format!("Service {service}"), "Ready"),
         other => (other.to_string(), "Done"),
     }

@@ -72,7 +72,13 @@ fn lines<'a>(items: impl Iterator<Item = &'a str>) -> String {
 }
 
 fn render(project: &Project, args: &ConfigArgs) -> Result<String, String> {
-    let model = &project.model;
+    // compose's `config` prints the labels read from `label_file`, not the files
+    // (`WithDiscardEnvFile`); `up` keeps them, in the config hash too.
+    let mut model = project.model.clone();
+    for service in model.services.values_mut() {
+        service.label_file.clear();
+    }
+    let model = &model;
     if args.services {
         // In start order, as compose lists them.
         let graph = ServiceGraph::new(

@@ -73,7 +73,7 @@ pub async fn run(
     timeout: Option<u64>,
 ) -> Result<ExitCode, ExitCode> {
     let session = Session::open(global).await?;
-    let graph = session.target.desired().map(|d| &d.graph);
+    let desired = session.target.desired();
     let observed = session.observe().await?;
     session.check_services(services, &observed)?;
     let scope = match verb {
@@ -99,7 +99,7 @@ pub async fn run(
         }
         let timeout = timeout.map(Duration::from_secs);
         session
-            .execute(&lifecycle::stop(graph, &observed, services, timeout))
+            .execute(&lifecycle::stop(desired, &observed, services, timeout))
             .await?;
         if matches!(verb, Verb::Stop) {
             return Ok(ExitCode::SUCCESS);
@@ -116,13 +116,13 @@ pub async fn run(
             }
         }
         return session
-            .execute(&lifecycle::start(graph, &after, services))
+            .execute(&lifecycle::start(desired, &after, services))
             .await;
     }
     state.clear_user_stopped(services);
     let observed = session.observe().await?;
     session
-        .execute(&lifecycle::start(graph, &observed, services))
+        .execute(&lifecycle::start(desired, &observed, services))
         .await
 }
 

@@ -45,9 +45,9 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, ExitCod
         if !running.is_empty() {
             // Marked first, as `stop` does, so that a supervisor does not start them again.
             each::mark_stopped(&state, running);
-            let graph = session.target.desired().map(|d| &d.graph);
+            let desired = session.target.desired();
             session
-                .execute(&lifecycle::stop(graph, &observed, &args.services, None))
+                .execute(&lifecycle::stop(desired, &observed, &args.services, None))
                 .await?;
             observed = session.observe().await?;
         }

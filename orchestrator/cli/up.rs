@@ -510,8 +510,8 @@ impl Attached<'_> {
             None => eprintln!("Gracefully stopping... (press Ctrl+C again to force)"),
         }
         let observed = session.observe().await?;
-        let graph = session.target.desired().map(|d| &d.graph);
-        let stop = plan::lifecycle::stop(graph, &observed, services, timeout);
+        let desired = session.target.desired();
+        let stop = plan::lifecycle::stop(desired, &observed, services, timeout);
         let stopped = tokio::select! {
             result = session.execute(&stop) => result,
             _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),

@@ -232,10 +232,10 @@ impl WatchTarget for Converger {
     async fn restart(&self, desired: &Desired, service: &str) -> Outcome {
         let service = [service.to_string()];
         let observed = self.observe(desired).await?;
-        let stop = lifecycle::stop(Some(&desired.graph), &observed, &service, None);
+        let stop = lifecycle::stop(Some(desired), &observed, &service, None);
         self.execute(desired, &stop).await?;
         let observed = self.observe(desired).await?;
-        let start = lifecycle::start(Some(&desired.graph), &observed, &service);
+        let start = lifecycle::start(Some(desired), &observed, &service);
         self.execute(desired, &start).await
     }
 }

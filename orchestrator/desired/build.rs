@@ -4,8 +4,8 @@ use indexmap::IndexMap;
 
 use super::container::container_spec;
 use super::{
-    Desired, DesiredNetwork, DesiredService, DesiredVolume, UpdatePolicy, VERSION, config_hash,
-    labels,
+    Desired, DesiredNetwork, DesiredService, DesiredVolume, Hooks, UpdatePolicy, VERSION,
+    config_hash, labels,
 };
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
@@ -52,6 +52,7 @@ fn resource_labels(
 }
 
 pub fn build(project: &Project, options: &BuildOptions) -> Desired {
+    let project = &*super::api_socket::applied(project);
     let model = &project.model;
     let name = project.name.as_str();
     let networks = model
@@ -157,6 +158,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 container_name: service.container_name.clone(),
                 restart: RestartPolicy::from_service(service),
                 update: UpdatePolicy::from_service(service),
+                hooks: Hooks::from_model(&service.post_start, &service.pre_stop),
                 container,
             },
         );

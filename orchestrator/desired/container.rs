@@ -600,6 +600,7 @@ mod tests {
             disabled_services: Vec::new(),
             environment: [("T".to_string(), "v".to_string())].into_iter().collect(),
             warnings: Vec::new(),
+            api_socket_credentials: None,
         };
         let object = FileObject {
             environment: Some("T".into()),

@@ -2,9 +2,11 @@
 //! replicas, each described completely enough to create it. Built from the loaded `Project`
 //! alone; no I/O.
 
+mod api_socket;
 mod build;
 mod container;
 mod hash;
+mod hook;
 mod oneoff;
 mod update;
 
@@ -15,6 +17,7 @@ use indexmap::IndexMap;
 
 pub use build::{BuildOptions, Discovery, build};
 pub use hash::config_hash;
+pub use hook::{Hook, HookStage, Hooks};
 pub use oneoff::{SLUG, one_off_name, one_off_spec};
 pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
@@ -108,6 +111,8 @@ pub struct DesiredService {
     pub restart: crate::restart::RestartPolicy,
     /// `deploy.update_config`: how diverged replicas are replaced; `None` is all at once.
     pub update: Option<UpdatePolicy>,
+    /// `post_start` and `pre_stop`: run around every start and stop wharf makes.
+    pub hooks: Hooks,
     /// Everything needed to create one replica; the replica number is filled in per container.
     pub container: ContainerSpec,
 }

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use super::{Action, Cause, ContainerRef, Plan, WaitCondition};
-use crate::desired::{Desired, DesiredService};
-use crate::graph::ServiceGraph;
+use crate::desired::{Desired, DesiredService, Hooks};
 use crate::observe::{Observed, ObservedContainer};
 
 /// The services a command names, or all of them, in the order `levels` gives.
@@ -40,54 +39,69 @@ fn container_ref(c: &ObservedContainer) -> ContainerRef {
     }
 }
 
-fn levels(graph: Option<&ServiceGraph>, reverse: bool) -> Vec<Vec<String>> {
-    match graph {
+fn levels(desired: Option<&Desired>, reverse: bool) -> Vec<Vec<String>> {
+    match desired.map(|d| &d.graph) {
         Some(g) if reverse => g.stop_levels(),
         Some(g) => g.start_levels(),
         None => Vec::new(),
     }
 }
 
-/// `stop`: running containers of the services, dependents first. Each service's stops wait for
-/// the stops of the services that depend on it.
+/// `stop`: running containers of the services, dependents first, each after its service's
+/// `pre_stop` hooks. Each service's stops wait for the stops of the services that depend on it.
 pub fn stop(
-    graph: Option<&ServiceGraph>,
+    desired: Option<&Desired>,
     observed: &Observed,
     services: &[String],
     timeout: Option<Duration>,
 ) -> Plan {
     in_order(
-        levels(graph, true),
+        levels(desired, true),
         observed,
         services,
         ObservedContainer::is_running,
-        |service, container| Action::StopContainer {
-            service,
-            container,
-            timeout,
+        |plan, service, container, after| {
+            let pre_stop = hooks(desired, service).map_or(&[][..], |h| &h.pre_stop);
+            plan.push_stop(
+                service,
+                container,
+                timeout,
+                pre_stop,
+                Cause::Requested,
+                after,
+            )
         },
     )
 }
 
-/// `start`: stopped containers of the services, dependencies first.
-pub fn start(graph: Option<&ServiceGraph>, observed: &Observed, services: &[String]) -> Plan {
+/// `start`: stopped containers of the services, dependencies first, each followed by its
+/// service's `post_start` hooks.
+pub fn start(desired: Option<&Desired>, observed: &Observed, services: &[String]) -> Plan {
     in_order(
-        levels(graph, false),
+        levels(desired, false),
         observed,
         services,
         |c| !c.is_running(),
-        |service, container| Action::StartContainer { service, container },
+        |plan, service, container, after| {
+            let post_start = hooks(desired, service).map_or(&[][..], |h| &h.post_start);
+            plan.push_start(service, container, post_start, Cause::Requested, after)
+        },
     )
 }
 
-/// One action for each container that `wanted` picks, service by service in `levels` order,
-/// each service's actions waiting for those of the service before it.
+/// A service's hooks, when the file is there and has the service.
+fn hooks<'a>(desired: Option<&'a Desired>, service: &str) -> Option<&'a Hooks> {
+    Some(&desired?.services.get(service)?.hooks)
+}
+
+/// The operations that `push` adds for each container that `wanted` picks, service by service
+/// in `levels` order, each service's operations waiting for those of the service before it.
 fn in_order(
     levels: Vec<Vec<String>>,
     observed: &Observed,
     services: &[String],
     wanted: impl Fn(&ObservedContainer) -> bool,
-    action: impl Fn(String, ContainerRef) -> Action,
+    push: impl Fn(&mut Plan, &str, ContainerRef, Vec<usize>) -> usize,
 ) -> Plan {
     let mut plan = Plan::default();
     let mut previous: Vec<usize> = Vec::new();
@@ -95,10 +109,7 @@ fn in_order(
         let ids: Vec<usize> = containers
             .iter()
             .filter(|c| wanted(c))
-            .map(|c| {
-                let op = action(service.clone(), container_ref(c));
-                plan.push(op, Cause::Requested, previous.clone())
-            })
+            .map(|c| push(&mut plan, service, container_ref(c), previous.clone()))
             .collect();
         if !ids.is_empty() {
             previous = ids;

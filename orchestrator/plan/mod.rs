@@ -2,6 +2,9 @@
 //! its cause and the operations it must wait for. `reconcile` makes them; it is pure, so every
 //! decision can be tested without an engine, in the text form `Display` prints.
 
+#[cfg(test)]
+mod hook_tests;
+mod hooks;
 pub mod lifecycle;
 mod no_start;
 mod reconcile;
@@ -18,7 +21,9 @@ pub use reconcile::{
     reconcile,
 };
 
-use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, FailureAction};
+use crate::desired::{
+    ContainerSpec, DesiredNetwork, DesiredVolume, FailureAction, Hook, HookStage,
+};
 use crate::spec::model::{Build, DependencyCondition};
 use crate::spec::short::Duration as GoDuration;
 
@@ -127,6 +132,14 @@ pub enum Action {
         service: String,
         container: ContainerRef,
         to: String,
+    },
+    /// Runs a lifecycle hook (`post_start[index]`, `pre_stop[index]`) in a container.
+    RunHook {
+        service: String,
+        container: ContainerRef,
+        stage: HookStage,
+        index: usize,
+        hook: Hook,
     },
     /// Waits until `service`'s containers (or only `container`) meet a condition.
     WaitFor {
@@ -298,6 +311,17 @@ impl fmt::Display for Action {
             Action::RenameContainer { container, to, .. } => {
                 write!(f, "rename container {} to {to}", container.name)
             }
+            Action::RunHook {
+                container,
+                stage,
+                index,
+                ..
+            } => write!(
+                f,
+                "run {}[{index}] in container {}",
+                stage.key(),
+                container.name
+            ),
             Action::WaitFor {
                 service,
                 container,

@@ -3,10 +3,11 @@
 //! orphans) and leave the new containers created.
 
 use super::{Action, Deps, Plan};
+use crate::desired::HookStage;
 
 impl Plan {
     /// The plan without its container starts and what only makes sense once containers run:
-    /// waits, monitors, delays, failure counts, and the fallbacks of a rolling update. An
+    /// `post_start` hooks, waits, monitors, delays, failure counts, and the fallbacks of a rolling update. An
     /// operation that waited for a removed one waits for what that one waited for instead;
     /// ids are renumbered in order, so every dependency still points backwards.
     pub fn without_starts(&self) -> Plan {
@@ -16,6 +17,10 @@ impl Plan {
                 || matches!(
                     op.action,
                     Action::StartContainer { .. }
+                        | Action::RunHook {
+                            stage: HookStage::PostStart,
+                            ..
+                        }
                         | Action::WaitFor { .. }
                         | Action::Delay { .. }
                         | Action::Monitor { .. }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::rolling::{Replacement, Rollout};
 use super::{Action, Cause, ContainerRef, Plan};
-use crate::desired::{ContainerSpec, Desired, DesiredService, MountKind, labels};
+use crate::desired::{ContainerSpec, Desired, DesiredService, Hook, MountKind, labels};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
@@ -578,7 +578,8 @@ pub fn reconcile(
     if !orphans.is_empty() && !options.ignore_orphans {
         if options.remove_orphans {
             for c in &orphans {
-                let id = stop_and_remove(&mut plan, c, Cause::Orphan, options.timeout, false);
+                // An orphan's service is gone from the file, and its hooks with it.
+                let id = stop_and_remove(&mut plan, c, Cause::Orphan, options.timeout, &[]);
                 freed.insert(&c.name, id);
             }
         } else {
@@ -629,7 +630,8 @@ pub fn reconcile(
         let service = decision.service;
         let name = service.name.as_str();
         for (c, cause) in &decision.removals {
-            let id = stop_and_remove(&mut plan, c, cause.clone(), options.timeout, false);
+            let pre_stop = &service.hooks.pre_stop;
+            let id = stop_and_remove(&mut plan, c, cause.clone(), options.timeout, pre_stop);
             freed.insert(&c.name, id);
         }
 
@@ -688,12 +690,11 @@ pub fn reconcile(
                         None | Some(Supervised::Leave) => {}
                         Some(Supervised::Start(cause)) => starts.push((container, cause, after)),
                         Some(Supervised::Restart(cause)) => {
-                            let stop = plan.push(
-                                Action::StopContainer {
-                                    service: name.to_string(),
-                                    container: existing(c),
-                                    timeout: options.timeout,
-                                },
+                            let stop = plan.push_stop(
+                                name,
+                                existing(c),
+                                options.timeout,
+                                &service.hooks.pre_stop,
                                 cause.clone(),
                                 after,
                             );
@@ -752,12 +753,11 @@ pub fn reconcile(
                     let replacing = Cause::Replacing(container_name.clone());
                     let mut previous = create;
                     if needs_stop(old) {
-                        previous = plan.push(
-                            Action::StopContainer {
-                                service: name.to_string(),
-                                container: existing(old),
-                                timeout: options.timeout,
-                            },
+                        previous = plan.push_stop(
+                            name,
+                            existing(old),
+                            options.timeout,
+                            &service.hooks.pre_stop,
                             replacing.clone(),
                             vec![previous],
                         );
@@ -831,14 +831,7 @@ pub fn reconcile(
             after.extend(&waits);
             after.sort_unstable();
             after.dedup();
-            ids.push(plan.push(
-                Action::StartContainer {
-                    service: name.to_string(),
-                    container,
-                },
-                cause,
-                after,
-            ));
+            ids.push(plan.push_start(name, container, &service.hooks.post_start, cause, after));
         }
         if let Some(policy) = service.update
             && !rolling.is_empty()
@@ -869,9 +862,9 @@ fn stop_and_remove(
     c: &ObservedContainer,
     cause: Cause,
     timeout: Option<Duration>,
-    volumes: bool,
+    pre_stop: &[Hook],
 ) -> usize {
-    stop_and_remove_after(plan, c, cause, timeout, volumes, Vec::new()).1
+    stop_and_remove_after(plan, c, cause, timeout, pre_stop, false, Vec::new()).1
 }
 
 /// Like `stop_and_remove`, with the stop (or the removal, when there is no stop) waiting for
@@ -881,18 +874,18 @@ fn stop_and_remove_after(
     c: &ObservedContainer,
     cause: Cause,
     timeout: Option<Duration>,
+    pre_stop: &[Hook],
     volumes: bool,
     after: Vec<usize>,
 ) -> (Option<usize>, usize) {
     let mut stop = None;
     let mut previous = after;
     if needs_stop(c) {
-        let id = plan.push(
-            Action::StopContainer {
-                service: c.service.clone(),
-                container: existing(c),
-                timeout,
-            },
+        let id = plan.push_stop(
+            &c.service,
+            existing(c),
+            timeout,
+            pre_stop,
             cause.clone(),
             previous,
         );
@@ -1013,6 +1006,12 @@ pub fn down(
             Cause::Down
         }
     };
+    // The file's `pre_stop` hooks; without a file, or for an orphan, there are none.
+    let pre_stop = |service: &str| -> &[Hook] {
+        desired
+            .and_then(|d| d.services.get(service))
+            .map_or(&[], |s| s.hooks.pre_stop.as_slice())
+    };
     let mut stop_ops: HashMap<String, Vec<usize>> = HashMap::new();
     let mut removals: Vec<usize> = Vec::new();
     for service in graph
@@ -1028,6 +1027,7 @@ pub fn down(
                 c,
                 cause(&service),
                 options.timeout,
+                pre_stop(&service),
                 options.volumes,
                 after.clone(),
             );

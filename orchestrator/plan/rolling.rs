@@ -213,14 +213,14 @@ impl Rollout<'_> {
             replica.cause.clone(),
             create_deps,
         );
+        let hooks = &self.service.hooks;
         let stop_old = |plan: &mut Plan, after: usize| {
             needs_stop(replica.old).then(|| {
-                plan.push(
-                    Action::StopContainer {
-                        service: name.clone(),
-                        container: existing(replica.old),
-                        timeout: self.timeout,
-                    },
+                plan.push_stop(
+                    &name,
+                    existing(replica.old),
+                    self.timeout,
+                    &hooks.pre_stop,
                     replacing.clone(),
                     vec![after],
                 )
@@ -230,11 +230,10 @@ impl Rollout<'_> {
             let mut after = vec![after];
             after.extend(self.waits);
             after.sort_unstable();
-            plan.push(
-                Action::StartContainer {
-                    service: name.clone(),
-                    container: new.clone(),
-                },
+            plan.push_start(
+                &name,
+                new.clone(),
+                &hooks.post_start,
                 replica.cause.clone(),
                 after,
             )
@@ -348,7 +347,9 @@ impl Rollout<'_> {
     }
 
     /// Only when the batch's count failed: the new container goes, and the old one, which
-    /// kept its name, runs again if it ran before.
+    /// kept its name, runs again if it ran before. A fallback runs no hooks: it undoes a
+    /// replacement that failed, and a hook failing there would leave the replica with neither
+    /// container running.
     fn roll_back(&self, plan: &mut Plan, replica: &Replacement, r: &Replaced, check: usize) {
         let final_name = self.service.container_name(self.project, replica.number);
         let cause = Cause::RollingBack(final_name);

@@ -70,7 +70,7 @@ volumes:
 /// One test's world: a project directory and an engine.
 pub(super) struct Fixture {
     dir: tempfile::TempDir,
-    engine: Arc<MemoryRuntime>,
+    pub(super) engine: Arc<MemoryRuntime>,
 }
 
 impl Fixture {
@@ -127,7 +127,7 @@ impl Fixture {
         plan
     }
 
-    fn down(&self, desired: Option<&Desired>, options: &DownOptions) -> Plan {
+    pub(super) fn down(&self, desired: Option<&Desired>, options: &DownOptions) -> Plan {
         let plan = down(PROJECT, desired, &self.observe(desired), options);
         self.apply(&plan);
         plan
@@ -214,6 +214,12 @@ async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
             Action::RenameContainer { container, to, .. } => {
                 engine.rename_container(container.target(), to).await
             }
+            Action::RunHook {
+                container, hook, ..
+            } => engine
+                .exec(container.target(), &hook.exec_request())
+                .await
+                .map(drop),
             Action::RemoveImage { image, .. } => engine.delete_image(image).await,
             Action::WaitFor { .. }
             | Action::Delay { .. }
@@ -1346,7 +1352,12 @@ fn plans_are_deterministic() {
 
 #[test]
 fn every_golden_file_has_a_test() {
-    let source = [include_str!("tests.rs"), include_str!("run.rs")].concat();
+    let source = [
+        include_str!("tests.rs"),
+        include_str!("run.rs"),
+        include_str!("hook_tests.rs"),
+    ]
+    .concat();
     for entry in fs::read_dir(specs_dir()).expect("specs/plans") {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let case = name.trim_end_matches(".txt");

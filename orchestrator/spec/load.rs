@@ -63,6 +63,9 @@ pub struct Project {
     /// The environment used for interpolation: `.env` overridden by the process.
     pub environment: IndexMap<String, String>,
     pub warnings: Vec<Diagnostic>,
+    /// The docker CLI's credentials (a `config.json`), read when a service has
+    /// `use_api_socket`, which passes them on to it.
+    pub api_socket_credentials: Option<String>,
 }
 
 pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
@@ -149,6 +152,11 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     let mut source_files = compose_files.clone();
     source_files.append(&mut context.source_files);
     source_files.dedup();
+    let api_socket_credentials = model
+        .services
+        .values()
+        .any(|s| s.use_api_socket)
+        .then(|| super::docker_config::cli_credentials(&options.environment));
     Ok(Project {
         name,
         working_dir: project_dir,
@@ -159,6 +167,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         all_profiles: selection.all_profiles,
         environment: context.env,
         warnings: context.warnings,
+        api_socket_credentials,
     })
 }
 

@@ -4,6 +4,7 @@ pub mod compose_json;
 pub mod de;
 pub mod diagnostic;
 pub mod discover;
+pub mod docker_config;
 pub mod dotenv;
 pub mod extends;
 pub mod include;

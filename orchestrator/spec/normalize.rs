@@ -24,6 +24,9 @@ pub fn normalize(
         resolve_environment(service, context, &|path| {
             locate(root, name, &["env_file", path])
         })?;
+        resolve_labels(service, context, &|path| {
+            locate(root, name, &["label_file", path])
+        })?;
         implicit_dependencies(service);
         long_hooks(service).map_err(|(key, message)| {
             Diagnostic::at(&locate(root, name, &[key]), message)
@@ -288,6 +291,40 @@ fn scoped(project: &str, key: &str, external: bool) -> String {
     } else {
         format!("{project}_{key}")
     }
+}
+
+/// `label_file`s read into `labels`, as compose-go does: each file's values may refer to the
+/// labels of the files before it (and to its own earlier lines), not to the environment; the
+/// explicit `labels` win over every file. The files stay listed: compose's `up` keeps them in
+/// the service, so they are part of its config hash (its `config` leaves them out).
+fn resolve_labels(
+    service: &mut Service,
+    context: &mut Context,
+    at: &dyn Fn(&str) -> Span,
+) -> Result<(), Diagnostic> {
+    let mut labels: IndexMap<String, String> = IndexMap::new();
+    for label_file in service.label_file.clone() {
+        let path = std::path::PathBuf::from(&label_file);
+        if !path.exists() {
+            return Err(Diagnostic::at(
+                &at(&label_file),
+                format!("label file {label_file} not found"),
+            )
+            .with_help("check the path: it is relative to the compose file's directory"));
+        }
+        let earlier = labels.clone();
+        let lookup = move |name: &str| earlier.get(name).cloned();
+        let values = context
+            .read_env_file(&path, true, false, &lookup)
+            .map_err(|mut err| {
+                err.span.get_or_insert_with(|| at(&label_file));
+                err
+            })?;
+        labels.extend(values.into_iter().flatten());
+    }
+    labels.extend(std::mem::take(&mut service.labels));
+    service.labels = labels;
+    Ok(())
 }
 
 /// `env_file` values first, `environment` over them, and `KEY` with no value taken from the

@@ -21,23 +21,19 @@ const SERVICE: &[(&str, &str)] = &[
     ),
     ("credential_spec", "it is for Windows containers only"),
     ("isolation", "it is for Windows containers only"),
-    ("label_file", "wharf does not read label files yet"),
     ("models", "wharf does not run models"),
     (
         "platform",
         "wharf does not pass a platform to pulls and builds yet",
     ),
-    ("post_start", "wharf does not run lifecycle hooks yet"),
-    ("pre_start", "wharf does not run lifecycle hooks yet"),
-    ("pre_stop", "wharf does not run lifecycle hooks yet"),
+    (
+        "pre_start",
+        "wharf does not run `pre_start` hooks (compose v2.40 rejects the key)",
+    ),
     ("provider", "wharf does not run provider services"),
     (
         "pull_refresh_after",
         "wharf does not refresh images on a schedule",
-    ),
-    (
-        "use_api_socket",
-        "wharf does not give containers the engine's socket yet",
     ),
     (
         "volume_driver",
@@ -283,7 +279,7 @@ mod tests {
     credential_spec:
       file: spec.json
     platform: linux/arm64
-    post_start:
+    pre_start:
       - command: ["true"]
     mac_address: "02:42:ac:11:00:02"
     ports:
@@ -337,7 +333,7 @@ models:
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
 -:6:5: services.web.platform is not applied: wharf does not pass a platform to pulls and builds yet
--:7:5: services.web.post_start is not applied: wharf does not run lifecycle hooks yet
+-:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
 -:9:5: services.web.mac_address is applied only when the engine's API is 1.44 or newer
 -:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
 -:17:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
