@@ -2,6 +2,7 @@
 //! its cause and the operations it must wait for. `reconcile` makes them; it is pure, so every
 //! decision can be tested without an engine, in the text form `Display` prints.
 
+mod drift;
 pub mod lifecycle;
 mod no_start;
 mod reconcile;
@@ -13,6 +14,7 @@ mod tests;
 use std::fmt;
 use std::time::Duration;
 
+pub use drift::{Changed, ResourceOption};
 pub use reconcile::{
     BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Rmi, Supervision, down,
     reconcile,
@@ -236,6 +238,9 @@ pub enum Cause {
     /// Putting a replica back on its old container: its batch failed, or (start-first) its
     /// new container never got ready.
     RollingBack(String),
+    /// A network of the project exists with other options than the file's: it is recreated,
+    /// and so are the containers on it.
+    ResourceChanged(Changed),
 }
 
 impl fmt::Display for Cause {
@@ -265,6 +270,7 @@ impl fmt::Display for Cause {
                 batches,
             } => write!(f, "update of {service}, batch {batch} of {batches}"),
             Cause::RollingBack(name) => write!(f, "rolling back {name}"),
+            Cause::ResourceChanged(changed) => write!(f, "{changed}"),
         }
     }
 }
