@@ -1397,6 +1397,72 @@ fn mounts_by_target(container: &str) -> Vec<serde_json::Value> {
     mounts
 }
 
+/// One service that reads a file secret.
+const FILE_SECRET: &str = r#"
+services:
+  box:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    secrets: [pw]
+secrets:
+  pw:
+    file: ./pw.txt
+"#;
+
+/// Replaces a file as an editor saves it: a new file renamed over the old one (a bind mount
+/// of the old one keeps showing the old content).
+fn save(path: &Path, content: &str) {
+    let temporary = path.with_extension("swp");
+    std::fs::write(&temporary, content).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}
+
+#[test]
+fn a_changed_secret_file_replaces_the_container_that_uses_it() {
+    let p = Project::new("secretfile", FILE_SECRET);
+    let secret = p.path().join("pw.txt");
+    save(&secret, "first");
+    p.ok(&["up", "-d"]);
+    let box1 = p.container("box", 1);
+    assert_eq!(docker(&["exec", &box1, "cat", "/run/secrets/pw"]), "first");
+    let before = p.containers()[&box1].clone();
+
+    save(&secret, "second");
+    let out = p.ok(&["up", "-d"]);
+    let after = p.containers()[&box1].clone();
+    assert_ne!(after, before, "{out}");
+    assert_eq!(docker(&["exec", &box1, "cat", "/run/secrets/pw"]), "second");
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        p.containers()[&box1],
+        after,
+        "an unchanged secret recreates nothing"
+    );
+
+    // docker compose v2 hashes the service alone: it keeps its container on the same change.
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "secretfile-peer", &[]);
+    let peer_box = format!("{peer}-box-1");
+    let peer_before = project_containers(&peer)[&peer_box].clone();
+    save(&secret, "third");
+    let again = compose_v2_up_again(p.path(), &peer);
+    assert_eq!(project_containers(&peer)[&peer_box], peer_before, "{again}");
+}
+
+/// `docker compose -p PEER up -d` again on a peer project; its progress (and its prompts,
+/// which it writes to standard output).
+fn compose_v2_up_again(dir: &Path, peer: &str) -> String {
+    let up = Command::new("docker")
+        .args(["compose", "-p", peer, "up", "-d"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output_within(COMMAND_LIMIT);
+    let progress =
+        String::from_utf8_lossy(&up.stdout).into_owned() + &String::from_utf8_lossy(&up.stderr);
+    assert!(up.status.success(), "{progress}");
+    progress
+}
+
 /// One service on a network and a volume that both carry options.
 const RESOURCE_OPTIONS: &str = r#"
 services:
@@ -1500,14 +1566,7 @@ fn changed_network_options_recreate_it_with_its_containers_and_a_changed_volume_
     let peer_network = format!("{peer}_net");
     let (peer_before, ..) = resource("network", &peer_network);
     p.write(&resource_options_changed());
-    let compose = Command::new("docker")
-        .args(["compose", "-p", &peer, "up", "-d"])
-        .current_dir(p.path())
-        .stdin(std::process::Stdio::null())
-        .output_within(COMMAND_LIMIT);
-    let progress = String::from_utf8_lossy(&compose.stderr).into_owned()
-        + &String::from_utf8_lossy(&compose.stdout);
-    assert!(compose.status.success(), "{progress}");
+    let progress = compose_v2_up_again(p.path(), &peer);
     assert!(
         progress.contains("exists but doesn't match configuration"),
         "{progress}"

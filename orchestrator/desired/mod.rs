@@ -4,6 +4,7 @@
 
 mod build;
 mod container;
+mod content;
 mod hash;
 mod oneoff;
 mod update;
@@ -40,6 +41,8 @@ pub mod labels {
     pub const REPLACE: &str = "com.docker.compose.replace";
     /// Marks what wharf itself created, beside the compose labels.
     pub const MANAGED_BY: &str = "dev.wharf.managed-by";
+    /// The hash of what the container's secrets and configs hold (see `desired::content`).
+    pub const CONTENT_HASH: &str = "dev.wharf.content-hash";
 }
 
 /// The value of `com.docker.compose.version` on what wharf creates.

@@ -200,6 +200,8 @@ pub enum Cause {
     ConfigChanged,
     /// Its image changed (a new build or pull).
     ImageChanged,
+    /// What one of its secrets or configs holds changed (a file's content, a variable).
+    ContentChanged,
     /// `--force-recreate`.
     Forced,
     /// A dependency declared with `restart: true` was recreated.
@@ -250,6 +252,7 @@ impl fmt::Display for Cause {
             Cause::NotRunning => f.write_str("not running"),
             Cause::ConfigChanged => f.write_str("config changed"),
             Cause::ImageChanged => f.write_str("image changed"),
+            Cause::ContentChanged => f.write_str("secret or config content changed"),
             Cause::Forced => f.write_str("forced"),
             Cause::DependencyRecreated(s) => write!(f, "dependency {s} recreated"),
             Cause::Replacing(name) => write!(f, "replacing {name}"),

@@ -239,6 +239,17 @@ pub(super) fn replacement_spec(
     spec
 }
 
+/// Whether what the replica's secrets and configs hold changed since it was created. A
+/// container without wharf's content hash (compose made it) is taken as it is: compose does
+/// not recreate for content, and neither tool should undo the other's containers.
+fn content_changed(service: &DesiredService, c: &ObservedContainer) -> bool {
+    let desired = service.container.labels.get(labels::CONTENT_HASH);
+    match c.engine.labels.get(labels::CONTENT_HASH) {
+        Some(observed) => desired != Some(observed),
+        None => false,
+    }
+}
+
 /// A kept container that `up` starts again.
 fn needs_start(c: &ObservedContainer) -> bool {
     matches!(
@@ -392,6 +403,9 @@ fn decide<'a>(
         }
         if image_id.is_some_and(|id| *id != c.image_id) {
             return Some(Cause::ImageChanged);
+        }
+        if content_changed(service, c) {
+            return Some(Cause::ContentChanged);
         }
         let restarts = service
             .depends_on

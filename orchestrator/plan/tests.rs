@@ -1149,6 +1149,46 @@ fn resources_with_the_files_options_are_unchanged() {
     assert_converged(&fixture, &desired, &up());
 }
 
+/// A service that reads a password from a file secret, and one without secrets.
+const WITH_SECRET: &str = r#"
+services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD_FILE: /run/secrets/pw
+    secrets: [pw]
+  web:
+    image: demo/app:1
+secrets:
+  pw:
+    file: ./pw.txt
+"#;
+
+#[test]
+fn a_changed_secret_file_recreates_the_services_that_use_it() {
+    let fixture = Fixture::new();
+    let secret = fixture.dir.path().join("pw.txt");
+    fs::write(&secret, "first").unwrap();
+    let desired = fixture.desired(WITH_SECRET);
+    fixture.up(&desired, &up());
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+
+    fs::write(&secret, "second").unwrap();
+    let changed = fixture.desired(WITH_SECRET);
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "secret_changed",
+        "The file of db's secret holds something else (the compose file is the same, and so is
+         the config hash): db is recreated so that it reads the new content; web uses no
+         secret and stays.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
 const EXTERNAL: &str = r#"
 services:
   web:

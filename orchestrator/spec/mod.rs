@@ -6,6 +6,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod dotenv;
 pub mod extends;
+pub mod file_digests;
 pub mod include;
 pub mod interpolate;
 pub mod legacy;
