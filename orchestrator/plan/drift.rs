@@ -1,10 +1,14 @@
 //! Networks and volumes whose options differ from the compose file: what the engine lists for
 //! them against what the file asks for, option by option. Pure.
 //!
-//! The engine's own defaults count as unset (`bridge` and IPAM `default` for a network, `local`
-//! for a volume), and so do the pools the engine assigned when the file names none. Labels are
-//! the user's: the `com.docker.compose.*` ones differ between compose and wharf (the version)
-//! and say nothing about the options.
+//! A resource that carries the config hash of the file's definition (compose's label, which
+//! wharf writes too) is unchanged, whatever the engine lists: a daemon's `default-network-opts`
+//! add driver options the file never named, and must not make every `up` recreate the network.
+//! Otherwise (another hash, or none: made by an older tool) the options are compared. The
+//! engine's own defaults count as unset (`bridge` and IPAM `default` for a network, `local` for
+//! a volume), and so do the pools the engine assigned when the file names none. Labels are the
+//! user's: the `com.docker.compose.*` ones differ between compose and wharf (the version) and
+//! say nothing about the options.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,7 +16,7 @@ use std::fmt;
 use indexmap::IndexMap;
 
 use super::ResourceKind;
-use crate::desired::{DesiredNetwork, DesiredVolume};
+use crate::desired::{DesiredNetwork, DesiredVolume, labels};
 use crate::runtime::{EngineNetwork, EngineVolume};
 use crate::spec::model::{Ipam, IpamPool};
 
@@ -68,6 +72,9 @@ impl fmt::Display for Changed {
 
 /// What differs between the file's network and the one the engine has; `None` when nothing.
 pub fn network(desired: &DesiredNetwork, engine: &EngineNetwork) -> Option<Changed> {
+    if same_hash(&desired.labels, &engine.labels) {
+        return None;
+    }
     let settings = &engine.settings;
     let checks = [
         (
@@ -104,6 +111,9 @@ pub fn network(desired: &DesiredNetwork, engine: &EngineNetwork) -> Option<Chang
 
 /// What differs between the file's volume and the one the engine has; `None` when nothing.
 pub fn volume(desired: &DesiredVolume, engine: &EngineVolume) -> Option<Changed> {
+    if same_hash(&desired.labels, &engine.labels) {
+        return None;
+    }
     let checks = [
         (
             ResourceOption::Driver,
@@ -133,6 +143,13 @@ fn changed(kind: ResourceKind, name: &str, checks: &[(ResourceOption, bool)]) ->
         name: name.to_string(),
         options,
     })
+}
+
+/// Whether the engine's resource was made from the very definition the file has now.
+fn same_hash(desired: &IndexMap<String, String>, engine: &HashMap<String, String>) -> bool {
+    desired
+        .get(labels::CONFIG_HASH)
+        .is_some_and(|hash| engine.get(labels::CONFIG_HASH) == Some(hash))
 }
 
 /// A value, or the engine's default when it is unset or empty.
@@ -187,4 +204,54 @@ fn same_pool(desired: &IpamPool, engine: &IpamPool) -> bool {
         && matches(&desired.gateway, &engine.gateway)
         && matches(&desired.ip_range, &engine.ip_range)
         && (desired.aux_addresses.is_empty() || desired.aux_addresses == engine.aux_addresses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(hash: &str) -> DesiredNetwork {
+        DesiredNetwork {
+            key: "net".into(),
+            name: "p_net".into(),
+            external: false,
+            driver: None,
+            driver_opts: IndexMap::new(),
+            internal: false,
+            attachable: false,
+            enable_ipv6: false,
+            ipam: None,
+            labels: [(labels::CONFIG_HASH.to_string(), hash.to_string())].into(),
+        }
+    }
+
+    /// What a daemon with `default-network-opts` lists for a network the file gave no option.
+    fn engine(hash: &str) -> EngineNetwork {
+        EngineNetwork {
+            id: "n1".into(),
+            name: "p_net".into(),
+            labels: [(labels::CONFIG_HASH.to_string(), hash.to_string())].into(),
+            pools: Vec::new(),
+            settings: crate::runtime::NetworkSettings {
+                driver: "bridge".into(),
+                driver_opts: [("com.docker.network.driver.mtu".into(), "1400".into())].into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_network_made_from_the_same_definition_is_unchanged_whatever_the_daemon_added() {
+        assert_eq!(network(&desired("h1"), &engine("h1")), None);
+    }
+
+    #[test]
+    fn another_definition_is_compared_option_by_option() {
+        let changed = network(&desired("h2"), &engine("h1")).expect("changed");
+        assert_eq!(changed.options, [ResourceOption::DriverOpts]);
+        assert_eq!(changed.to_string(), "network p_net changed: driver_opts");
+        let mut same_options = engine("h1");
+        same_options.settings.driver_opts.clear();
+        assert_eq!(network(&desired("h2"), &same_options), None);
+    }
 }
