@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::drift::{self, Changed};
 use super::rolling::{Replacement, Rollout};
-use super::{Action, Cause, ContainerRef, Plan};
+use super::{Action, Cause, ContainerRef, Deps, Plan};
 use crate::desired::{ContainerSpec, Desired, DesiredNetwork, DesiredService, MountKind, labels};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
@@ -595,7 +595,7 @@ pub fn reconcile(
         }
     }
 
-    let replaced = replace_networks(
+    let (replaced, replaced_networks) = replace_networks(
         &mut plan,
         desired,
         observed,
@@ -603,7 +603,6 @@ pub fn reconcile(
         &services,
         changed_networks,
         &mut freed,
-        &mut network_ops,
     );
 
     // Decisions, in start order: whether a service is recreated decides its dependents.
@@ -657,8 +656,13 @@ pub fn reconcile(
 
         // What every create of this service waits for.
         let mut prerequisites: Vec<usize> = Vec::new();
+        // The creates of networks that are recreated: only over, whatever their outcome. When
+        // the engine refuses to remove the old network (containers of others are on it), the
+        // replicas are created on it again rather than left removed.
+        let mut recreated_networks: Vec<usize> = Vec::new();
         for network in &service.container.networks {
             prerequisites.extend(network_ops.get(network.network.as_str()));
+            recreated_networks.extend(replaced_networks.get(network.network.as_str()));
         }
         for mount in &service.container.mounts {
             if mount.kind == MountKind::Volume
@@ -729,7 +733,7 @@ pub fn reconcile(
                 Replica::Create(cause) => {
                     let mut after = prerequisites.clone();
                     after.extend(freed.get(container_name.as_str()));
-                    let id = plan.push(
+                    let id = plan.push_with(
                         Action::CreateContainer {
                             service: name.to_string(),
                             number,
@@ -737,7 +741,11 @@ pub fn reconcile(
                             spec: replica_spec(service, number),
                         },
                         cause.clone(),
-                        after,
+                        Deps {
+                            after,
+                            settled: recreated_networks.clone(),
+                            if_failed: None,
+                        },
                     );
                     ready.push(id);
                     starts.push((created(&container_name), cause.clone(), vec![id]));
@@ -900,8 +908,8 @@ fn volume_kept(changed: &Changed) -> String {
 /// containers on them: those containers are stopped and removed, the network removed and
 /// created again, and their services' replicas created anew on it (see `decide`). A network
 /// that containers outside the plan use is kept, with a warning that says what to run.
-/// Returns the services whose containers go, with the cause.
-#[allow(clippy::too_many_arguments)]
+/// Returns the services whose containers go, with the cause, and the networks' creates. (Only
+/// `Create` replicas are on such a network: every container on it is removed first.)
 fn replace_networks<'a>(
     plan: &mut Plan,
     desired: &'a Desired,
@@ -910,9 +918,9 @@ fn replace_networks<'a>(
     services: &[String],
     changed: Vec<(&'a DesiredNetwork, Changed)>,
     freed: &mut HashMap<&'a str, usize>,
-    network_ops: &mut HashMap<&'a str, usize>,
-) -> HashMap<&'a str, Cause> {
+) -> (HashMap<&'a str, Cause>, HashMap<&'a str, usize>) {
     let mut replaced: HashMap<&'a str, Cause> = HashMap::new();
+    let mut creates: HashMap<&'a str, usize> = HashMap::new();
     // Container ID → the operation that removes it (a container may be on two of them).
     let mut removed: HashMap<&str, usize> = HashMap::new();
     for (network, changed) in changed {
@@ -971,9 +979,9 @@ fn replace_networks<'a>(
             removals,
         );
         let create = plan.push(Action::CreateNetwork(network.clone()), cause, vec![remove]);
-        network_ops.insert(&network.name, create);
+        creates.insert(&network.name, create);
     }
-    replaced
+    (replaced, creates)
 }
 
 /// Why a changed network cannot be recreated by this plan: containers that it does not replace

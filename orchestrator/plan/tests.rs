@@ -1070,7 +1070,8 @@ fn changed_network_is_recreated_with_its_containers() {
         "The network back now has other options (internal, labels): as compose v2 does, it is
          removed and created again. Every container on it is stopped and removed first, and its
          service's replicas are created anew on the new network (a reconnect would lose their
-         aliases). front and the volumes stay.",
+         aliases), once its create is over (`done`): should the engine refuse to remove the
+         network, they are created on the old one again. front and the volumes stay.",
         "up",
         Ok(&plan),
     );
@@ -1079,6 +1080,37 @@ fn changed_network_is_recreated_with_its_containers() {
     let settings = network_settings(&fixture, "demo_back");
     assert!(settings.internal, "{settings:?}");
     assert_eq!(fixture.engine.volume_names().len(), 2);
+}
+
+#[test]
+fn a_network_the_engine_will_not_remove_gets_its_containers_back() {
+    let (fixture, _) = shop_running();
+    // Another project's container on it, which the engine's network list does not show.
+    fixture.engine.fail(
+        "remove_network",
+        "demo_back",
+        "error while removing network: network demo_back has active endpoints",
+    );
+    fixture
+        .engine
+        .after_start("demo-db-1", AfterStart::Health(Health::Healthy));
+    fixture
+        .engine
+        .after_start("demo-migrate-1", AfterStart::Exit(0));
+    let changed = fixture.desired(&shop_back_changed());
+    let report = run_update(&fixture, &changed);
+    assert_eq!(report.failures.len(), 1, "{report:?}");
+    assert!(!network_settings(&fixture, "demo_back").internal);
+    let running: Vec<String> = replicas(&fixture)
+        .into_iter()
+        .filter(|(_, _, running)| *running)
+        .map(|(name, ..)| name)
+        .collect();
+    assert_eq!(
+        running,
+        ["demo-db-1", "demo-web-1"],
+        "migrate ran and exited 0"
+    );
 }
 
 #[test]
