@@ -1397,6 +1397,187 @@ fn mounts_by_target(container: &str) -> Vec<serde_json::Value> {
     mounts
 }
 
+/// One service that reads a file secret.
+const FILE_SECRET: &str = r#"
+services:
+  box:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    secrets: [pw]
+secrets:
+  pw:
+    file: ./pw.txt
+"#;
+
+/// Replaces a file as an editor saves it: a new file renamed over the old one (a bind mount
+/// of the old one keeps showing the old content).
+fn save(path: &Path, content: &str) {
+    let temporary = path.with_extension("swp");
+    std::fs::write(&temporary, content).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}
+
+#[test]
+fn a_changed_secret_file_replaces_the_container_that_uses_it() {
+    let p = Project::new("secretfile", FILE_SECRET);
+    let secret = p.path().join("pw.txt");
+    save(&secret, "first");
+    p.ok(&["up", "-d"]);
+    let box1 = p.container("box", 1);
+    assert_eq!(docker(&["exec", &box1, "cat", "/run/secrets/pw"]), "first");
+    let before = p.containers()[&box1].clone();
+
+    save(&secret, "second");
+    let out = p.ok(&["up", "-d"]);
+    let after = p.containers()[&box1].clone();
+    assert_ne!(after, before, "{out}");
+    assert_eq!(docker(&["exec", &box1, "cat", "/run/secrets/pw"]), "second");
+    p.ok(&["up", "-d"]);
+    assert_eq!(
+        p.containers()[&box1],
+        after,
+        "an unchanged secret recreates nothing"
+    );
+
+    // docker compose v2 hashes the service alone: it keeps its container on the same change.
+    let (peer, _peer_cleanup) = compose_v2_up(p.path(), "secretfile-peer", &[]);
+    let peer_box = format!("{peer}-box-1");
+    let peer_before = project_containers(&peer)[&peer_box].clone();
+    save(&secret, "third");
+    let again = compose_v2_up_again(p.path(), &peer);
+    assert_eq!(project_containers(&peer)[&peer_box], peer_before, "{again}");
+}
+
+/// `docker compose -p PEER up -d` again on a peer project; its progress (and its prompts,
+/// which it writes to standard output).
+fn compose_v2_up_again(dir: &Path, peer: &str) -> String {
+    let up = Command::new("docker")
+        .args(["compose", "-p", peer, "up", "-d"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output_within(COMMAND_LIMIT);
+    let progress =
+        String::from_utf8_lossy(&up.stdout).into_owned() + &String::from_utf8_lossy(&up.stderr);
+    assert!(up.status.success(), "{progress}");
+    progress
+}
+
+/// One service on a network and a volume that both carry options.
+const RESOURCE_OPTIONS: &str = r#"
+services:
+  box:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    init: true
+    networks: [net]
+    volumes: [data:/data]
+networks:
+  net:
+    labels: {tier: one}
+volumes:
+  data:
+    labels: {backup: weekly}
+"#;
+
+/// `RESOURCE_OPTIONS` with other options for the network and for the volume.
+fn resource_options_changed() -> String {
+    RESOURCE_OPTIONS
+        .replace(
+            "labels: {tier: one}",
+            "labels: {tier: two}\n    driver_opts: {com.docker.network.bridge.enable_icc: \"false\"}",
+        )
+        .replace(
+            "labels: {backup: weekly}",
+            "labels: {backup: daily}\n    driver_opts: {type: tmpfs, device: tmpfs}",
+        )
+}
+
+/// The ID, labels and driver options of a network or volume (`kind`), as the engine has them.
+fn resource(kind: &str, name: &str) -> (String, serde_json::Value, serde_json::Value) {
+    let format = match kind {
+        "network" => "{{.Id}}\t{{json .Labels}}\t{{json .Options}}",
+        _ => "{{.Name}}\t{{json .Labels}}\t{{json .Options}}",
+    };
+    let line = docker(&[kind, "inspect", "--format", format, name]);
+    let mut fields = line.trim().split('\t');
+    let mut next = || fields.next().unwrap_or_default().to_string();
+    let id = next();
+    let labels = serde_json::from_str(&next()).unwrap();
+    let options = serde_json::from_str(&next()).unwrap();
+    (id, labels, options)
+}
+
+#[test]
+fn changed_network_options_recreate_it_with_its_containers_and_a_changed_volume_is_kept() {
+    let p = Project::new("resopts", RESOURCE_OPTIONS);
+    p.ok(&["up", "-d"]);
+    let (network, volume) = (format!("{}_net", p.name), format!("{}_data", p.name));
+    let box1 = p.container("box", 1);
+    docker(&["exec", &box1, "sh", "-c", "echo kept > /data/file"]);
+    let (network_before, ..) = resource("network", &network);
+    let container_before = p.containers()[&box1].clone();
+
+    p.write(&resource_options_changed());
+    let out = p.ok(&["up", "-d"]);
+    // The volume is named with what differs and what to run, and kept with its data.
+    assert!(
+        out.contains(&format!(
+            "warning: volume {volume} changed: driver_opts, labels; wharf never removes a volume"
+        )) && out.contains(&format!("`docker volume rm {volume}`")),
+        "{out}"
+    );
+    let (_, volume_labels, volume_options) = resource("volume", &volume);
+    assert_eq!(volume_labels["backup"], "weekly", "{volume_labels}");
+    assert!(volume_options.is_null(), "{volume_options}");
+    // The network is created again with the new options, and the container anew on it.
+    let (network_after, network_labels, network_options) = resource("network", &network);
+    assert_ne!(network_after, network_before, "{out}");
+    assert_eq!(network_labels["tier"], "two");
+    assert_eq!(
+        network_options["com.docker.network.bridge.enable_icc"],
+        "false"
+    );
+    let container_after = p.containers()[&box1].clone();
+    assert_ne!(container_after, container_before, "{out}");
+    assert_eq!(docker(&["exec", &box1, "cat", "/data/file"]), "kept\n");
+    let on_network = inspect(
+        &box1,
+        &format!("{{{{index .NetworkSettings.Networks \"{network}\" | json}}}}"),
+    );
+    assert_ne!(on_network.trim(), "null", "{box1} is on the new network");
+
+    // Nothing more to do: the volume's warning again, nothing recreated.
+    let again = p.ok(&["up", "-d"]);
+    assert!(
+        again.contains(&format!("warning: volume {volume} changed")),
+        "{again}"
+    );
+    assert!(!again.contains("Network"), "{again}");
+    assert_eq!(resource("network", &network).0, network_after);
+    assert_eq!(p.containers()[&box1], container_after);
+
+    // docker compose v2 on the same change: it recreates the network too (reconnecting the
+    // same container), keeps the volume when it is not told `-y`, and succeeds.
+    let (peer, _peer_cleanup) = {
+        p.write(RESOURCE_OPTIONS);
+        compose_v2_up(p.path(), "resopts-peer", &[])
+    };
+    let peer_network = format!("{peer}_net");
+    let (peer_before, ..) = resource("network", &peer_network);
+    p.write(&resource_options_changed());
+    let progress = compose_v2_up_again(p.path(), &peer);
+    assert!(
+        progress.contains("exists but doesn't match configuration"),
+        "{progress}"
+    );
+    let (peer_after, peer_labels, _) = resource("network", &peer_network);
+    assert_ne!(peer_after, peer_before, "{progress}");
+    assert_eq!(peer_labels["tier"], "two");
+    let (_, peer_volume_labels, _) = resource("volume", &format!("{peer}_data"));
+    assert_eq!(peer_volume_labels["backup"], "weekly");
+}
+
 /// `docker compose up -d` (v2, the peer) on a project directory, as a project of its own;
 /// the guard removes what it made.
 fn compose_v2_up(dir: &Path, prefix: &str, env: &[(&str, &str)]) -> (String, Cleanup) {

@@ -1,7 +1,9 @@
 //! wharf and docker compose v2 (v2.40, the `docker compose` CLI plugin) on the same project,
 //! against the real engine: both write the same config hash and image label on the containers
 //! of the same file, so `docker compose up -d` after `wharf up -d` recreates nothing, and
-//! `wharf up -d` after `docker compose up -d` recreates nothing either.
+//! `wharf up -d` after `docker compose up -d` recreates nothing either. Their networks and
+//! volumes carry the same config hash, which compose reads back: compose neither recreates
+//! wharf's networks nor asks to recreate its volumes.
 //!
 //! Without `docker compose` v2 the tests are skipped with a notice, except under `CI`, where
 //! that is a failure.
@@ -77,8 +79,14 @@ services:
 networks:
   front:
   back:
+    driver_opts:
+      com.docker.network.bridge.enable_icc: "true"
+    labels:
+      com.example.tier: back
 volumes:
   data:
+    labels:
+      com.example.backup: daily
 "#;
 
 /// Whether `docker compose` is v2; a failure under `CI` when it is not.
@@ -215,6 +223,29 @@ impl Project {
     }
 }
 
+impl Project {
+    /// Per network and volume of the project: its ID and the labels compose reads back (all
+    /// but `com.docker.compose.version`).
+    fn resources(&self) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+        let mut resources = BTreeMap::new();
+        for (kind, keys, id) in [
+            ("network", ["front", "back"].as_slice(), "{{.Id}}"),
+            ("volume", ["data"].as_slice(), "{{.CreatedAt}}"),
+        ] {
+            for key in keys {
+                let name = format!("{}_{key}", self.name);
+                let format = format!("{id}\t{{{{json .Labels}}}}");
+                let line = docker_lines(&[kind, "inspect", "--format", &format, &name]).join("");
+                let (id, labels) = line.split_once('\t').expect("an id and labels");
+                let mut labels: BTreeMap<String, String> = serde_json::from_str(labels).unwrap();
+                labels.remove("com.docker.compose.version");
+                resources.insert(format!("{kind} {name}"), (id.to_string(), labels));
+            }
+        }
+        resources
+    }
+}
+
 impl Drop for Project {
     fn drop(&mut self) {
         // The supervisor first, or it would restore what the cleanup removes.
@@ -253,9 +284,13 @@ fn compose_up_after_wharf_up_recreates_nothing() {
     project.wait_running();
     let before = project.containers();
 
+    let resources = project.resources();
+
     let progress = project.compose_ok(&["up", "-d"]);
     assert!(!progress.contains("Recreate"), "{progress}");
     assert_eq!(project.containers(), before, "{progress}");
+    assert!(!progress.contains("doesn't match"), "{progress}");
+    assert_eq!(project.resources(), resources, "{progress}");
     down(&project);
 }
 
@@ -278,6 +313,10 @@ fn wharf_up_after_compose_up_recreates_nothing() {
         stdout.trim().is_empty() && !stderr.lines().any(|l| l.starts_with('#')),
         "wharf plans operations on containers compose just made:\n{stdout}\n{stderr}"
     );
+    assert!(
+        !stderr.contains(" changed: "),
+        "wharf finds the options of compose's networks or volumes changed:\n{stderr}"
+    );
 
     project.wharf_ok(&["up", "-d"]);
     assert_eq!(project.containers(), before);
@@ -291,10 +330,22 @@ fn both_tools_label_the_containers_of_one_file_alike() {
     };
     project.compose_ok(&["up", "-d"]);
     let by_compose = project.compose_labels();
-    project.compose_ok(&["down", "-t", "1"]);
+    let labels = |resources: BTreeMap<String, (String, BTreeMap<String, String>)>| {
+        resources
+            .into_iter()
+            .map(|(name, (_, labels))| (name, labels))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let resources_by_compose = labels(project.resources());
+    project.compose_ok(&["down", "-v", "-t", "1"]);
     assert!(project_containers(&project.name).is_empty());
 
     project.wharf_ok(&["up", "-d"]);
+    pretty_assertions::assert_eq!(
+        labels(project.resources()),
+        resources_by_compose,
+        "networks and volumes: wharf's labels (config hash) differ from docker compose v2's"
+    );
     let by_wharf = project.compose_labels();
     // The config hash first, with its own message: it is the one compose decides on.
     for (name, labels) in &by_compose {

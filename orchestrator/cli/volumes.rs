@@ -117,6 +117,7 @@ mod tests {
                 ("com.docker.compose.project".into(), "p".into()),
             ]),
             driver: "local".into(),
+            driver_opts: HashMap::new(),
             mountpoint: "/var/lib/docker/volumes/p_data/_data".into(),
             scope: "local".into(),
         };

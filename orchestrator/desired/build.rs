@@ -3,6 +3,7 @@
 use indexmap::IndexMap;
 
 use super::container::container_spec;
+use super::hash::{network_hash, volume_hash};
 use super::{
     Desired, DesiredNetwork, DesiredService, DesiredVolume, Hooks, UpdatePolicy, VERSION,
     config_hash, labels,
@@ -10,7 +11,7 @@ use super::{
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
 use crate::spec::Project;
-use crate::spec::model::Service;
+use crate::spec::model::{Network, Service, Volume};
 
 /// What the command line changes about the desired state.
 #[derive(Debug, Clone, Default)]
@@ -34,19 +35,21 @@ pub enum Discovery {
 }
 
 /// The user's labels of a network or volume, plus the compose labels that make it the
-/// project's (external resources are not ours and get none).
+/// project's and its compose config hash (external resources are not ours and get none).
 fn resource_labels(
     own: &IndexMap<String, String>,
     external: bool,
     project: &str,
     kind_label: &str,
     key: &str,
+    hash: impl FnOnce() -> String,
 ) -> IndexMap<String, String> {
     let mut labels = own.clone();
     if !external {
         labels.insert(labels::PROJECT.into(), project.into());
         labels.insert(kind_label.into(), key.into());
         labels.insert(labels::VERSION.into(), VERSION.into());
+        labels.insert(labels::CONFIG_HASH.into(), hash());
     }
     labels
 }
@@ -59,10 +62,17 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
         .networks
         .iter()
         .map(|(key, n)| {
-            let labels = resource_labels(&n.labels, n.external, name, labels::NETWORK, key);
+            let engine_name = n.name.clone().unwrap_or_else(|| format!("{name}_{key}"));
+            let hashed = Network {
+                name: Some(engine_name.clone()),
+                ..n.clone()
+            };
+            let labels = resource_labels(&n.labels, n.external, name, labels::NETWORK, key, || {
+                network_hash(&hashed)
+            });
             let network = DesiredNetwork {
                 key: key.clone(),
-                name: n.name.clone().unwrap_or_else(|| format!("{name}_{key}")),
+                name: engine_name,
                 external: n.external,
                 driver: n.driver.clone(),
                 driver_opts: n.driver_opts.clone(),
@@ -79,10 +89,17 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
         .volumes
         .iter()
         .map(|(key, v)| {
-            let labels = resource_labels(&v.labels, v.external, name, labels::VOLUME, key);
+            let engine_name = v.name.clone().unwrap_or_else(|| format!("{name}_{key}"));
+            let hashed = Volume {
+                name: Some(engine_name.clone()),
+                ..v.clone()
+            };
+            let labels = resource_labels(&v.labels, v.external, name, labels::VOLUME, key, || {
+                volume_hash(&hashed)
+            });
             let volume = DesiredVolume {
                 key: key.clone(),
-                name: v.name.clone().unwrap_or_else(|| format!("{name}_{key}")),
+                name: engine_name,
                 external: v.external,
                 driver: v.driver.clone(),
                 driver_opts: v.driver_opts.clone(),

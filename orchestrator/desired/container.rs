@@ -43,7 +43,7 @@ pub fn container_spec(
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
             .collect(),
-        labels: container_labels(project, name, service, hash),
+        labels: container_labels(project, name, service, hash, &files),
         working_dir: service.working_dir.clone(),
         user: service.user.clone(),
         hostname: service.hostname.clone(),
@@ -284,8 +284,12 @@ fn container_labels(
     name: &str,
     service: &Service,
     hash: &str,
+    copied: &[ContainerFile],
 ) -> IndexMap<String, String> {
     let mut out = service.labels.clone();
+    if let Some(content) = super::content::content_hash(project, service, copied) {
+        out.insert(labels::CONTENT_HASH.into(), content);
+    }
     out.insert(labels::PROJECT.into(), project.name.clone());
     out.insert(labels::SERVICE.into(), name.into());
     out.insert(labels::CONFIG_HASH.into(), hash.into());
@@ -599,6 +603,7 @@ mod tests {
             all_profiles: Vec::new(),
             disabled_services: Vec::new(),
             environment: [("T".to_string(), "v".to_string())].into_iter().collect(),
+            file_digests: Default::default(),
             warnings: Vec::new(),
             api_socket_credentials: None,
         };

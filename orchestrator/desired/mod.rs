@@ -5,6 +5,7 @@
 mod api_socket;
 mod build;
 mod container;
+mod content;
 mod hash;
 mod hook;
 mod oneoff;
@@ -43,6 +44,8 @@ pub mod labels {
     pub const REPLACE: &str = "com.docker.compose.replace";
     /// Marks what wharf itself created, beside the compose labels.
     pub const MANAGED_BY: &str = "dev.wharf.managed-by";
+    /// The hash of what the container's secrets and configs hold (see `desired::content`).
+    pub const CONTENT_HASH: &str = "dev.wharf.content-hash";
 }
 
 /// The value of `com.docker.compose.version` on what wharf creates.

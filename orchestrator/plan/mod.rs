@@ -2,6 +2,7 @@
 //! its cause and the operations it must wait for. `reconcile` makes them; it is pure, so every
 //! decision can be tested without an engine, in the text form `Display` prints.
 
+mod drift;
 #[cfg(test)]
 mod hook_tests;
 mod hooks;
@@ -16,6 +17,7 @@ mod tests;
 use std::fmt;
 use std::time::Duration;
 
+pub use drift::{Changed, ResourceOption};
 pub use reconcile::{
     BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Rmi, Supervision, down,
     reconcile,
@@ -211,6 +213,8 @@ pub enum Cause {
     ConfigChanged,
     /// Its image changed (a new build or pull).
     ImageChanged,
+    /// What one of its secrets or configs holds changed (a file's content, a variable).
+    ContentChanged,
     /// `--force-recreate`.
     Forced,
     /// A dependency declared with `restart: true` was recreated.
@@ -249,6 +253,9 @@ pub enum Cause {
     /// Putting a replica back on its old container: its batch failed, or (start-first) its
     /// new container never got ready.
     RollingBack(String),
+    /// A network of the project exists with other options than the file's: it is recreated,
+    /// and so are the containers on it.
+    ResourceChanged(Changed),
 }
 
 impl fmt::Display for Cause {
@@ -258,6 +265,7 @@ impl fmt::Display for Cause {
             Cause::NotRunning => f.write_str("not running"),
             Cause::ConfigChanged => f.write_str("config changed"),
             Cause::ImageChanged => f.write_str("image changed"),
+            Cause::ContentChanged => f.write_str("secret or config content changed"),
             Cause::Forced => f.write_str("forced"),
             Cause::DependencyRecreated(s) => write!(f, "dependency {s} recreated"),
             Cause::Replacing(name) => write!(f, "replacing {name}"),
@@ -278,6 +286,7 @@ impl fmt::Display for Cause {
                 batches,
             } => write!(f, "update of {service}, batch {batch} of {batches}"),
             Cause::RollingBack(name) => write!(f, "rolling back {name}"),
+            Cause::ResourceChanged(changed) => write!(f, "{changed}"),
         }
     }
 }

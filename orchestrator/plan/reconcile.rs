@@ -11,9 +11,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
+use super::drift::{self, Changed};
 use super::rolling::{Replacement, Rollout};
-use super::{Action, Cause, ContainerRef, Plan};
-use crate::desired::{ContainerSpec, Desired, DesiredService, Hook, MountKind, labels};
+use super::{Action, Cause, ContainerRef, Deps, Plan};
+use crate::desired::{
+    ContainerSpec, Desired, DesiredNetwork, DesiredService, Hook, MountKind, labels,
+};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
@@ -266,6 +269,17 @@ pub(super) fn replacement_spec(
     spec
 }
 
+/// Whether what the replica's secrets and configs hold changed since it was created. A
+/// container without wharf's content hash (compose made it) is taken as it is: compose does
+/// not recreate for content, and neither tool should undo the other's containers.
+fn content_changed(service: &DesiredService, c: &ObservedContainer) -> bool {
+    let desired = service.container.labels.get(labels::CONTENT_HASH);
+    match c.engine.labels.get(labels::CONTENT_HASH) {
+        Some(observed) => desired != Some(observed),
+        None => false,
+    }
+}
+
 /// A kept container that `up` starts again.
 fn needs_start(c: &ObservedContainer) -> bool {
     matches!(
@@ -281,8 +295,8 @@ enum Replica<'a> {
     Keep(&'a ObservedContainer),
     /// Diverged: replaced by a new container with the same number.
     Recreate(&'a ObservedContainer, Cause),
-    /// No container has this number.
-    Create,
+    /// No container has this number (any more): created, for this reason.
+    Create(Cause),
 }
 
 /// Every decision about one service, made before any operation is written.
@@ -390,7 +404,20 @@ fn decide<'a>(
     observed: &'a Observed,
     options: &ReconcileOptions,
     recreated: &HashSet<String>,
+    replaced: Option<&Cause>,
 ) -> Decision<'a> {
+    if let Some(cause) = replaced {
+        // Its containers are removed with the network they are on: every replica is new.
+        let replicas: Vec<(u32, Replica)> = (1..=service.replicas)
+            .map(|n| (n, Replica::Create(cause.clone())))
+            .collect();
+        return Decision {
+            service,
+            removals: Vec::new(),
+            image: image_action(service, observed, options, !replicas.is_empty()),
+            replicas,
+        };
+    }
     let existing: &[ObservedContainer] = observed
         .services
         .get(&service.name)
@@ -406,6 +433,9 @@ fn decide<'a>(
         }
         if image_id.is_some_and(|id| *id != c.image_id) {
             return Some(Cause::ImageChanged);
+        }
+        if content_changed(service, c) {
+            return Some(Cause::ContentChanged);
         }
         let restarts = service
             .depends_on
@@ -469,13 +499,13 @@ fn decide<'a>(
         while kept.iter().any(|c| c.number == number) {
             number += 1;
         }
-        replicas.push((number, Replica::Create));
+        replicas.push((number, Replica::Create(Cause::Missing)));
     }
     replicas.sort_by_key(|(n, _)| *n);
 
     let needs_containers = replicas
         .iter()
-        .any(|(_, r)| matches!(r, Replica::Create | Replica::Recreate(..)));
+        .any(|(_, r)| matches!(r, Replica::Create(_) | Replica::Recreate(..)));
     Decision {
         service,
         removals,
@@ -512,6 +542,8 @@ pub fn reconcile(
     // Engine name → the operation that creates it.
     let mut network_ops: HashMap<&str, usize> = HashMap::new();
     let mut volume_ops: HashMap<&str, usize> = HashMap::new();
+    // Networks of the project whose options differ from the file's.
+    let mut changed_networks: Vec<(&DesiredNetwork, Changed)> = Vec::new();
     for network in desired.networks.values() {
         if !whole && !used_networks.contains(network.name.as_str()) {
             continue;
@@ -538,6 +570,9 @@ pub fn reconcile(
                     network.name
                 ));
             }
+            Some(found) if !network.external => {
+                changed_networks.extend(drift::network(network, found).map(|c| (network, c)));
+            }
             Some(_) => {}
         }
     }
@@ -563,6 +598,10 @@ pub fn reconcile(
                     volume.name
                 ));
             }
+            Some(found) if !volume.external => {
+                plan.warnings
+                    .extend(drift::volume(volume, found).map(|c| volume_kept(&c)));
+            }
             Some(_) => {}
         }
     }
@@ -587,6 +626,16 @@ pub fn reconcile(
         }
     }
 
+    let (replaced, replaced_networks) = replace_networks(
+        &mut plan,
+        desired,
+        observed,
+        options,
+        &services,
+        changed_networks,
+        &mut freed,
+    );
+
     // Decisions, in start order: whether a service is recreated decides its dependents.
     let mut recreated: HashSet<String> = HashSet::new();
     let mut decisions: Vec<Decision> = Vec::new();
@@ -597,11 +646,13 @@ pub fn reconcile(
             observed,
             options,
             &recreated,
+            replaced.get(name.as_str()),
         );
-        if decision
-            .replicas
-            .iter()
-            .any(|(_, r)| matches!(r, Replica::Recreate(..)))
+        if replaced.contains_key(name.as_str())
+            || decision
+                .replicas
+                .iter()
+                .any(|(_, r)| matches!(r, Replica::Recreate(..)))
         {
             recreated.insert(name.clone());
         }
@@ -637,8 +688,13 @@ pub fn reconcile(
 
         // What every create of this service waits for.
         let mut prerequisites: Vec<usize> = Vec::new();
+        // The creates of networks that are recreated: only over, whatever their outcome. When
+        // the engine refuses to remove the old network (containers of others are on it), the
+        // replicas are created on it again rather than left removed.
+        let mut recreated_networks: Vec<usize> = Vec::new();
         for network in &service.container.networks {
             prerequisites.extend(network_ops.get(network.network.as_str()));
+            recreated_networks.extend(replaced_networks.get(network.network.as_str()));
         }
         for mount in &service.container.mounts {
             if mount.kind == MountKind::Volume
@@ -705,21 +761,25 @@ pub fn reconcile(
                         }
                     }
                 }
-                Replica::Create => {
+                Replica::Create(cause) => {
                     let mut after = prerequisites.clone();
                     after.extend(freed.get(container_name.as_str()));
-                    let id = plan.push(
+                    let id = plan.push_with(
                         Action::CreateContainer {
                             service: name.to_string(),
                             number,
                             name: container_name.clone(),
                             spec: replica_spec(service, number),
                         },
-                        Cause::Missing,
-                        after,
+                        cause.clone(),
+                        Deps {
+                            after,
+                            settled: recreated_networks.clone(),
+                            if_failed: None,
+                        },
                     );
                     ready.push(id);
-                    starts.push((created(&container_name), Cause::Missing, vec![id]));
+                    starts.push((created(&container_name), cause.clone(), vec![id]));
                 }
                 Replica::Recreate(old, cause) if service.update.is_some() => {
                     let mut rename_after = Vec::new();
@@ -854,6 +914,153 @@ pub fn reconcile(
         start_ops.insert(name, ids);
     }
     Ok(plan)
+}
+
+/// What `up` says about a volume whose options changed: it never removes a volume, so the data
+/// stays, and the user decides whether to give it up.
+fn volume_kept(changed: &Changed) -> String {
+    let name = &changed.name;
+    format!(
+        "{changed}; wharf never removes a volume, so it keeps its data and its old options. \
+         To apply the new ones, back up its data, then run `wharf down`, \
+         `docker volume rm {name}` and `wharf up`"
+    )
+}
+
+/// Recreates the networks whose options changed, as compose v2 does, and with them the
+/// containers on them: those containers are stopped and removed, the network removed and
+/// created again, and their services' replicas created anew on it (see `decide`). A network
+/// that containers outside the plan use is kept, with a warning that says what to run.
+/// Returns the services whose containers go, with the cause, and the networks' creates. (Only
+/// `Create` replicas are on such a network: every container on it is removed first.)
+fn replace_networks<'a>(
+    plan: &mut Plan,
+    desired: &'a Desired,
+    observed: &'a Observed,
+    options: &ReconcileOptions,
+    services: &[String],
+    changed: Vec<(&'a DesiredNetwork, Changed)>,
+    freed: &mut HashMap<&'a str, usize>,
+) -> (HashMap<&'a str, Cause>, HashMap<&'a str, usize>) {
+    let mut replaced: HashMap<&'a str, Cause> = HashMap::new();
+    let mut creates: HashMap<&'a str, usize> = HashMap::new();
+    // Container ID → the operation that removes it (a container may be on two of them).
+    let mut removed: HashMap<&str, usize> = HashMap::new();
+    for (network, changed) in changed {
+        let on_it = |c: &ObservedContainer| {
+            c.engine.addresses.contains_key(&network.name)
+                || desired.services.get(&c.service).is_some_and(|s| {
+                    s.container
+                        .networks
+                        .iter()
+                        .any(|n| n.network == network.name)
+                })
+        };
+        let mut users: Vec<&ObservedContainer> =
+            observed.containers().filter(|c| on_it(c)).collect();
+        users.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+        let one_offs: Vec<&ObservedContainer> = observed
+            .oneoff
+            .iter()
+            .filter(|c| c.engine.addresses.contains_key(&network.name))
+            .collect();
+        if let Some(reason) = kept_because(desired, options, services, &users, &one_offs) {
+            plan.warnings
+                .push(format!("{changed}; it is kept: {reason}"));
+            continue;
+        }
+        let cause = Cause::ResourceChanged(changed);
+        let mut removals = Vec::new();
+        for c in users {
+            if let Some(id) = freed
+                .get(c.name.as_str())
+                .filter(|_| !desired.knows(&c.service))
+            {
+                // An orphan that `--remove-orphans` removes already.
+                removals.push(*id);
+                continue;
+            }
+            let id = match removed.get(c.id.as_str()) {
+                Some(id) => *id,
+                None => {
+                    let pre_stop = desired
+                        .services
+                        .get(&c.service)
+                        .map_or(&[][..], |s| &s.hooks.pre_stop);
+                    let id = stop_and_remove(plan, c, cause.clone(), options.timeout, pre_stop);
+                    removed.insert(&c.id, id);
+                    freed.insert(&c.name, id);
+                    id
+                }
+            };
+            removals.push(id);
+            replaced
+                .entry(c.service.as_str())
+                .or_insert_with(|| cause.clone());
+        }
+        let remove = plan.push(
+            Action::RemoveNetwork {
+                name: network.name.clone(),
+            },
+            cause.clone(),
+            removals,
+        );
+        let create = plan.push(Action::CreateNetwork(network.clone()), cause, vec![remove]);
+        creates.insert(&network.name, create);
+    }
+    (replaced, creates)
+}
+
+/// Why a changed network cannot be recreated by this plan: containers that it does not replace
+/// are on it. `None` when it can.
+fn kept_because(
+    desired: &Desired,
+    options: &ReconcileOptions,
+    services: &[String],
+    users: &[&ObservedContainer],
+    one_offs: &[&ObservedContainer],
+) -> Option<String> {
+    let names = |containers: &[&ObservedContainer]| {
+        let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+        names.join(", ")
+    };
+    if options.no_recreate && !users.is_empty() {
+        return Some(format!(
+            "--no-recreate keeps the containers on it ({}); run `wharf up` to recreate the \
+             network and them",
+            names(users)
+        ));
+    }
+    let orphans: Vec<&ObservedContainer> = users
+        .iter()
+        .copied()
+        .filter(|c| !desired.knows(&c.service))
+        .collect();
+    if !orphans.is_empty() && !options.remove_orphans {
+        return Some(format!(
+            "orphan containers are on it ({}); run `wharf up --remove-orphans` to recreate it",
+            names(&orphans)
+        ));
+    }
+    let outside: Vec<&ObservedContainer> = users
+        .iter()
+        .copied()
+        .filter(|c| desired.knows(&c.service) && !services.contains(&c.service))
+        .collect();
+    if !outside.is_empty() {
+        return Some(format!(
+            "containers of services this command leaves alone are on it ({}); run `wharf up` \
+             without service arguments to recreate it with them",
+            names(&outside)
+        ));
+    }
+    if !one_offs.is_empty() {
+        return Some(format!(
+            "one-off containers are on it ({}); remove them, then run `wharf up` again",
+            names(one_offs)
+        ));
+    }
+    None
 }
 
 /// Stops (when it runs) and removes a container; returns the id of the removal.

@@ -1063,6 +1063,181 @@ fn unlabelled_network_and_volume_are_reused() {
     );
 }
 
+/// `SHOP` with other options for the network `back`, which every service is on.
+fn shop_back_changed() -> String {
+    replace(
+        SHOP,
+        "  back: {}",
+        "  back:\n    internal: true\n    labels: {tier: data}",
+    )
+}
+
+fn network_settings(fixture: &Fixture, name: &str) -> crate::runtime::NetworkSettings {
+    let observed = fixture.observe(None);
+    observed.networks[name].settings.clone()
+}
+
+#[test]
+fn changed_network_is_recreated_with_its_containers() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&shop_back_changed());
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "network_changed",
+        "The network back now has other options (internal, labels): as compose v2 does, it is
+         removed and created again. Every container on it is stopped and removed first, and its
+         service's replicas are created anew on the new network (a reconnect would lose their
+         aliases), once its create is over (`done`): should the engine refuse to remove the
+         network, they are created on the old one again. front and the volumes stay.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+    let settings = network_settings(&fixture, "demo_back");
+    assert!(settings.internal, "{settings:?}");
+    assert_eq!(fixture.engine.volume_names().len(), 2);
+}
+
+#[test]
+fn a_network_the_engine_will_not_remove_gets_its_containers_back() {
+    let (fixture, _) = shop_running();
+    // Another project's container on it, which the engine's network list does not show.
+    fixture.engine.fail(
+        "remove_network",
+        "demo_back",
+        "error while removing network: network demo_back has active endpoints",
+    );
+    fixture
+        .engine
+        .after_start("demo-db-1", AfterStart::Health(Health::Healthy));
+    fixture
+        .engine
+        .after_start("demo-migrate-1", AfterStart::Exit(0));
+    let changed = fixture.desired(&shop_back_changed());
+    let report = run_update(&fixture, &changed);
+    assert_eq!(report.failures.len(), 1, "{report:?}");
+    assert!(!network_settings(&fixture, "demo_back").internal);
+    let running: Vec<String> = replicas(&fixture)
+        .into_iter()
+        .filter(|(_, _, running)| *running)
+        .map(|(name, ..)| name)
+        .collect();
+    assert_eq!(
+        running,
+        ["demo-db-1", "demo-web-1"],
+        "migrate ran and exited 0"
+    );
+}
+
+#[test]
+fn changed_network_is_kept_when_other_containers_are_on_it() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&shop_back_changed());
+    let options = ReconcileOptions {
+        services: vec!["migrate".into()],
+        no_deps: true,
+        ..up()
+    };
+    let plan = fixture.up(&changed, &options);
+    golden(
+        "network_changed_kept",
+        "back changed, but `up --no-deps migrate` leaves db and web alone, and they are on it:
+         the network is kept as it is, with a warning that says what to run.",
+        "up --no-deps migrate",
+        Ok(&plan),
+    );
+    let no_recreate = ReconcileOptions {
+        no_recreate: true,
+        ..up()
+    };
+    let plan = fixture.up(&changed, &no_recreate);
+    golden(
+        "network_changed_no_recreate",
+        "back changed, but `--no-recreate` keeps every container: so is the network.",
+        "up --no-recreate",
+        Ok(&plan),
+    );
+    assert!(!network_settings(&fixture, "demo_back").internal);
+}
+
+#[test]
+fn changed_volume_is_kept_with_a_warning() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&replace(
+        SHOP,
+        "  dbdata: {}",
+        "  dbdata:\n    driver_opts: {type: tmpfs, device: tmpfs}\n    labels: {backup: daily}",
+    ));
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "volume_changed",
+        "The volume dbdata now has other driver_opts and labels: compose v2 asks whether to
+         recreate it (data will be lost); wharf never removes a volume, so it keeps it and says
+         which options differ and what to run. Nothing else changes.",
+        "up",
+        Ok(&plan),
+    );
+    assert!(plan.operations.is_empty());
+    assert_eq!(fixture.engine.volume_names().len(), 2);
+}
+
+#[test]
+fn resources_with_the_files_options_are_unchanged() {
+    let fixture = Fixture::new();
+    let yaml = replace(
+        &shop_back_changed(),
+        "  dbdata: {}",
+        "  dbdata:\n    driver: local\n    labels: {backup: daily}",
+    );
+    let desired = fixture.desired(&yaml);
+    fixture.up(&desired, &up());
+    fixture.settle(&[]);
+    let plan = fixture.plan(&desired, &up()).expect("a plan");
+    assert!(plan.warnings.is_empty(), "{plan}");
+    assert_converged(&fixture, &desired, &up());
+}
+
+/// A service that reads a password from a file secret, and one without secrets.
+const WITH_SECRET: &str = r#"
+services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD_FILE: /run/secrets/pw
+    secrets: [pw]
+  web:
+    image: demo/app:1
+secrets:
+  pw:
+    file: ./pw.txt
+"#;
+
+#[test]
+fn a_changed_secret_file_recreates_the_services_that_use_it() {
+    let fixture = Fixture::new();
+    let secret = fixture.dir.path().join("pw.txt");
+    fs::write(&secret, "first").unwrap();
+    let desired = fixture.desired(WITH_SECRET);
+    fixture.up(&desired, &up());
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+
+    fs::write(&secret, "second").unwrap();
+    let changed = fixture.desired(WITH_SECRET);
+    let plan = fixture.up(&changed, &up());
+    golden(
+        "secret_changed",
+        "The file of db's secret holds something else (the compose file is the same, and so is
+         the config hash): db is recreated so that it reads the new content; web uses no
+         secret and stays.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &changed, &up());
+}
+
 const EXTERNAL: &str = r#"
 services:
   web:

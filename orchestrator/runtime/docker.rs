@@ -44,8 +44,8 @@ use super::timestamp::{unix_nanos, unix_seconds};
 use super::{
     AddressPool, Attachment, BuildRequest, ContainerState, EngineContainer, EngineEvent,
     EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine,
-    LogOptions, MountedVolume, Output, Result, Runtime, RuntimeError, StartedExec, Streams,
-    signal_number,
+    LogOptions, MountedVolume, NetworkSettings, Output, Result, Runtime, RuntimeError, StartedExec,
+    Streams, signal_number,
 };
 use crate::desired::{
     ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
@@ -314,17 +314,23 @@ impl Runtime for DockerRuntime {
             .map_err(engine_error)?;
         Ok(networks
             .into_iter()
-            .map(|n| EngineNetwork {
-                pools: n
-                    .ipam
-                    .and_then(|ipam| ipam.config)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(address_pool)
-                    .collect(),
-                id: n.id.unwrap_or_default(),
-                name: n.name.unwrap_or_default(),
-                labels: n.labels.unwrap_or_default(),
+            .map(|n| {
+                let ipam = n.ipam.unwrap_or_default();
+                let pools = ipam.config.clone().unwrap_or_default();
+                EngineNetwork {
+                    pools: pools.iter().filter_map(address_pool).collect(),
+                    id: n.id.unwrap_or_default(),
+                    name: n.name.unwrap_or_default(),
+                    labels: n.labels.unwrap_or_default(),
+                    settings: NetworkSettings {
+                        driver: n.driver.unwrap_or_default(),
+                        driver_opts: n.options.unwrap_or_default(),
+                        internal: n.internal.unwrap_or_default(),
+                        attachable: n.attachable.unwrap_or_default(),
+                        enable_ipv6: n.enable_ipv6.unwrap_or_default(),
+                        ipam: model_ipam(ipam.driver, pools, ipam.options),
+                    },
+                }
             })
             .collect())
     }
@@ -343,6 +349,7 @@ impl Runtime for DockerRuntime {
                 name: v.name,
                 labels: v.labels,
                 driver: v.driver,
+                driver_opts: v.options,
                 mountpoint: v.mountpoint,
                 scope: v.scope.map(|s| s.to_string()).unwrap_or_default(),
             })
@@ -2003,6 +2010,32 @@ fn network_request(network: &DesiredNetwork) -> NetworkCreateRequest {
             options: non_empty_map(&ipam.options),
         }),
         ..Default::default()
+    }
+}
+
+/// The engine's IPAM settings in the compose file's terms, to compare them with the file's.
+fn model_ipam(
+    driver: Option<String>,
+    pools: Vec<IpamConfig>,
+    options: Option<HashMap<String, String>>,
+) -> crate::spec::model::Ipam {
+    let text = |value: Option<String>| value.filter(|v| !v.is_empty());
+    crate::spec::model::Ipam {
+        driver: text(driver),
+        config: pools
+            .into_iter()
+            .map(|pool| crate::spec::model::IpamPool {
+                subnet: text(pool.subnet),
+                gateway: text(pool.gateway),
+                ip_range: text(pool.ip_range),
+                aux_addresses: pool
+                    .auxiliary_addresses
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+            })
+            .collect(),
+        options: options.unwrap_or_default().into_iter().collect(),
     }
 }
 

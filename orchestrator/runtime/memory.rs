@@ -26,7 +26,8 @@ use tokio::sync::broadcast;
 use super::{
     AddressPool, Attachment, BuildRequest, ContainerState, EngineContainer, EngineEvent,
     EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine,
-    LogOptions, MountedVolume, Result, Runtime, RuntimeError, StartedExec, Streams, signal_number,
+    LogOptions, MountedVolume, NetworkSettings, Result, Runtime, RuntimeError, StartedExec,
+    Streams, signal_number,
 };
 
 /// The names this engine gives anonymous volumes.
@@ -301,6 +302,7 @@ impl MemoryRuntime {
             name: name.to_string(),
             labels,
             pools: Vec::new(),
+            settings: NetworkSettings::default(),
         });
     }
 
@@ -309,7 +311,7 @@ impl MemoryRuntime {
         let mut state = self.lock();
         let labels = strings(labels);
         state.emit(EventKind::Volume, EventAction::Create, name, name, &labels);
-        state.volumes.push(local_volume(name.to_string(), labels));
+        state.volumes.push(EngineVolume::local(name, labels));
     }
 
     /// A container wharf did not create (another tool's, or a compose container made by
@@ -527,11 +529,13 @@ impl Runtime for MemoryRuntime {
             &labels,
         );
         let pools = address_pools(network, s.networks.len());
+        let settings = network_settings(network, &pools);
         s.networks.push(EngineNetwork {
             id,
             name: network.name.clone(),
             labels,
             pools,
+            settings,
         });
         Ok(())
     }
@@ -578,7 +582,11 @@ impl Runtime for MemoryRuntime {
                 &volume.name,
                 &labels,
             );
-            s.volumes.push(local_volume(volume.name.clone(), labels));
+            s.volumes.push(EngineVolume {
+                driver: volume.driver.clone().unwrap_or_else(|| "local".into()),
+                driver_opts: labels_of(&volume.driver_opts),
+                ..EngineVolume::local(&volume.name, labels)
+            });
         }
         Ok(())
     }
@@ -675,7 +683,7 @@ impl Runtime for MemoryRuntime {
                             volume,
                             &HashMap::new(),
                         );
-                        s.volumes.push(local_volume(volume.clone(), HashMap::new()));
+                        s.volumes.push(EngineVolume::local(volume, HashMap::new()));
                     }
                     named.push(volume.clone());
                     // An anonymous volume passed on by name stays one by its name, as the
@@ -695,7 +703,7 @@ impl Runtime for MemoryRuntime {
                         &volume,
                         &HashMap::new(),
                     );
-                    s.volumes.push(local_volume(volume.clone(), HashMap::new()));
+                    s.volumes.push(EngineVolume::local(&volume, HashMap::new()));
                     volumes.push(MountedVolume {
                         name: volume.clone(),
                         target: mount.target.clone(),
@@ -1208,6 +1216,35 @@ fn fnv(bytes: &[u8]) -> u64 {
 
 /// The pools a network gets: the ones its IPAM names, else `10.<index>.0.0/24` with the
 /// gateway `.1`, as the engine hands out a fresh pool per network.
+/// What the engine lists for a network created from `network` with `pools`: its defaults
+/// (`bridge`, IPAM `default`) where the file sets nothing.
+fn network_settings(network: &DesiredNetwork, pools: &[AddressPool]) -> NetworkSettings {
+    let ipam = network.ipam.clone().unwrap_or_default();
+    NetworkSettings {
+        driver: network.driver.clone().unwrap_or_else(|| "bridge".into()),
+        driver_opts: labels_of(&network.driver_opts),
+        internal: network.internal,
+        attachable: network.attachable,
+        enable_ipv6: network.enable_ipv6,
+        ipam: crate::spec::model::Ipam {
+            driver: ipam.driver.or_else(|| Some("default".into())),
+            config: if ipam.config.is_empty() {
+                pools
+                    .iter()
+                    .map(|pool| crate::spec::model::IpamPool {
+                        subnet: Some(pool.subnet.to_string()),
+                        gateway: pool.gateway.map(|g| g.to_string()),
+                        ..Default::default()
+                    })
+                    .collect()
+            } else {
+                ipam.config
+            },
+            options: ipam.options,
+        },
+    }
+}
+
 fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
     let declared: Vec<AddressPool> = network
         .ipam
@@ -1233,17 +1270,6 @@ fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
         ),
         gateway: Some(std::net::Ipv4Addr::new(10, octet, 0, 1).into()),
     }]
-}
-
-/// A volume of the `local` driver, where the engine would keep it.
-fn local_volume(name: String, labels: HashMap<String, String>) -> EngineVolume {
-    EngineVolume {
-        mountpoint: format!("/var/lib/docker/volumes/{name}/_data"),
-        name,
-        labels,
-        driver: "local".into(),
-        scope: "local".into(),
-    }
 }
 
 #[cfg(test)]

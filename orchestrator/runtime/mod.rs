@@ -95,6 +95,20 @@ pub struct EngineNetwork {
     pub labels: HashMap<String, String>,
     /// The network's address pools (IPAM), IPv4 and IPv6 alike.
     pub pools: Vec<AddressPool>,
+    pub settings: NetworkSettings,
+}
+
+/// What a network was created with, as the engine lists it: what tells that the compose file
+/// now asks for other options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkSettings {
+    pub driver: String,
+    pub driver_opts: HashMap<String, String>,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    /// The IPAM driver (`default`), its options and its pools, assigned ones included.
+    pub ipam: crate::spec::model::Ipam,
 }
 
 /// One address pool of a network: its subnet and the host's address on it, the gateway.
@@ -124,12 +138,28 @@ impl EngineNetwork {
 pub struct EngineVolume {
     pub name: String,
     pub labels: HashMap<String, String>,
-    /// `local` unless the volume names another driver.
+    /// What it was created with (`local` and no options for a volume the engine made on the fly).
     pub driver: String,
+    pub driver_opts: HashMap<String, String>,
     /// Where the driver keeps the volume's data on the host.
     pub mountpoint: String,
     /// `local` or `global`.
     pub scope: String,
+}
+
+impl EngineVolume {
+    /// A volume of the `local` driver without options: what the engine makes when a mount
+    /// names a volume that does not exist, or an anonymous one.
+    pub fn local(name: &str, labels: HashMap<String, String>) -> EngineVolume {
+        EngineVolume {
+            name: name.to_string(),
+            labels,
+            driver: "local".into(),
+            driver_opts: HashMap::new(),
+            mountpoint: format!("/var/lib/docker/volumes/{name}/_data"),
+            scope: "local".into(),
+        }
+    }
 }
 
 /// A build through the engine's build API.

@@ -18,7 +18,7 @@
 
 use serde_json::{Map, Value};
 
-use super::model::{Model, Service};
+use super::model::{Model, Network, Service, Volume};
 
 /// The project as `docker compose config --format json` prints it (before compose escapes `$`
 /// as `$$`), without a final newline, as compose prints it.
@@ -32,9 +32,25 @@ pub fn project(model: &Model) -> String {
 /// One service as compose marshals its `ServiceConfig` with `json.Marshal`: the text compose's
 /// `ServiceHash` takes the sha256 of.
 pub fn service_compact(service: &Service) -> String {
-    let value = serde_json::to_value(service).expect("a service always serializes");
+    compact(service, SERVICE)
+}
+
+/// One network as compose marshals its `NetworkConfig` with `json.Marshal`: the text of
+/// compose's `NetworkHash`.
+pub fn network_compact(network: &Network) -> String {
+    compact(network, NETWORK)
+}
+
+/// One volume as compose marshals its `VolumeConfig` with `json.Marshal`: the text of compose's
+/// `VolumeHash` (which sets the driver to `local` first when there is none).
+pub fn volume_compact(volume: &Volume) -> String {
+    compact(volume, VOLUME)
+}
+
+fn compact(object: &impl serde::Serialize, fields: &'static [Field]) -> String {
+    let value = serde_json::to_value(object).expect("the model always serializes");
     let mut out = String::new();
-    write(&mut out, &convert(&value, &Shape::Struct(SERVICE)), None);
+    write(&mut out, &convert(&value, &Shape::Struct(fields)), None);
     out
 }
 

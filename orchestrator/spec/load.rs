@@ -62,6 +62,8 @@ pub struct Project {
     pub disabled_services: Vec<String>,
     /// The environment used for interpolation: `.env` overridden by the process.
     pub environment: IndexMap<String, String>,
+    /// The sha256 of each secret's and config's `file`, by path.
+    pub file_digests: IndexMap<String, String>,
     pub warnings: Vec<Diagnostic>,
     /// The docker CLI's credentials (a `config.json`), read when a service has
     /// `use_api_socket`, which passes them on to it.
@@ -162,6 +164,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         working_dir: project_dir,
         compose_files,
         source_files,
+        file_digests: super::file_digests::file_digests(&model),
         model,
         disabled_services: selection.disabled.keys().cloned().collect(),
         all_profiles: selection.all_profiles,

@@ -7,6 +7,7 @@ pub mod discover;
 pub mod docker_config;
 pub mod dotenv;
 pub mod extends;
+pub mod file_digests;
 pub mod include;
 pub mod interpolate;
 pub mod legacy;

@@ -7,6 +7,8 @@
 //! While a plan runs, the answers follow it: a dependent started by the same plan finds the
 //! replicas of its dependencies.
 
+use std::collections::{BTreeSet, HashMap};
+
 use futures_util::StreamExt;
 
 use super::{Sink, Supervisor};
@@ -14,7 +16,7 @@ use crate::desired::{Desired, Discovery};
 use crate::dns::{Dns, DnsConfig, PlanView};
 use crate::execute::Report;
 use crate::observe::{self, Observed};
-use crate::plan::{self, Action, Plan, ReconcileOptions};
+use crate::plan::{self, Action, Cause, Plan, ReconcileOptions};
 use crate::runtime::{EngineNetwork, EventAction, Runtime};
 
 impl Supervisor {
@@ -64,23 +66,40 @@ impl Supervisor {
     }
 }
 
-/// The network and volume creations of a plan, as a plan of their own (they depend on
-/// nothing).
+/// The operations of a plan that make its networks and volumes what the file says, as a plan
+/// of their own: the creations of missing ones, and the replacement of the networks whose
+/// options changed (the containers on them stopped and removed, the network removed and created
+/// again), with what those wait for. The DNS then listens on the gateways the networks will
+/// keep; the plan made next creates the containers on them.
 fn networks_and_volumes(plan: &Plan) -> Plan {
-    let operations = plan
+    let resource = |op: &plan::Operation| match (&op.action, &op.cause) {
+        (Action::CreateNetwork(_) | Action::CreateVolume(_), _) => true,
+        (Action::CreateContainer { .. } | Action::StartContainer { .. }, _) => false,
+        (_, Cause::ResourceChanged(_)) => true,
+        _ => false,
+    };
+    let mut kept: BTreeSet<usize> = BTreeSet::new();
+    let mut pending: Vec<usize> = plan
         .operations
         .iter()
-        .filter(|op| {
-            matches!(
-                op.action,
-                Action::CreateNetwork(_) | Action::CreateVolume(_)
-            )
-        })
-        .enumerate()
-        .map(|(id, op)| plan::Operation {
-            id,
-            after: Vec::new(),
-            ..op.clone()
+        .filter(|op| resource(op))
+        .map(|op| op.id)
+        .collect();
+    while let Some(id) = pending.pop() {
+        if kept.insert(id) {
+            pending.extend(&plan.operations[id].after);
+        }
+    }
+    let new_id: HashMap<usize, usize> = kept.iter().enumerate().map(|(n, id)| (*id, n)).collect();
+    let operations = kept
+        .iter()
+        .map(|id| {
+            let op = &plan.operations[*id];
+            plan::Operation {
+                id: new_id[id],
+                after: op.after.iter().map(|a| new_id[a]).collect(),
+                ..op.clone()
+            }
         })
         .collect();
     Plan {
