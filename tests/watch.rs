@@ -409,6 +409,38 @@ fn a_sync_rule_copies_a_saved_file_into_every_replica_within_two_seconds() {
 }
 
 #[test]
+fn a_hundred_saves_in_a_row_each_reach_every_replica_within_two_seconds() {
+    let project = Watched::start(
+        "saves",
+        &[("compose.yaml", SYNCED), ("site/index.html", "v0")],
+    );
+    let replicas = [project.container("web", 1), project.container("web", 2)];
+    let mut latencies = Vec::new();
+    for n in 1..=100 {
+        let content = format!("save {n}");
+        let saved = Instant::now();
+        project.save("site/index.html", &content);
+        while !replicas
+            .iter()
+            .all(|r| project.read(r, "/srv/site/index.html").as_deref() == Some(content.as_str()))
+        {
+            assert!(
+                saved.elapsed() < Duration::from_secs(2),
+                "save {n} not in every replica within 2 s:\n{}",
+                project.output()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        latencies.push(saved.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "100 saves: median {:?}, slowest {:?} (polling by docker exec, ~10 ms apart)",
+        latencies[50], latencies[99]
+    );
+}
+
+#[test]
 fn a_rebuild_rule_builds_a_new_image_and_replaces_the_replicas() {
     let mut project = Watched::start(
         "rebuild",
