@@ -252,6 +252,7 @@ async fn hostile_packets_get_formerr_or_nothing_and_the_server_goes_on() {
 async fn a_flood_does_not_stall_other_queries() {
     let (_silent, dead) = dead_upstream().await;
     let (_dns, server) = serve(healthy_project(), vec![dead]).await;
+    let resident_before = resident_bytes();
     // 20 000 forwarded queries to a dead upstream (they fill the in-flight cap) and garbage,
     // from one socket, as fast as it can send, while a client asks for `web`.
     let flood = tokio::spawn(async move {
@@ -287,6 +288,22 @@ async fn a_flood_does_not_stall_other_queries() {
         slowest < Duration::from_millis(500),
         "slowest answer took {slowest:?}"
     );
+    // What the flood left in memory: the in-flight cap bounds it (nextest runs each test in a
+    // process of its own, so this is the server's doing).
+    let grown = resident_bytes().saturating_sub(resident_before);
+    println!("resident memory grew by {} KiB during the flood", grown / 1024);
+    assert!(grown < 16 << 20, "the flood cost {} KiB", grown / 1024);
+}
+
+/// This process's resident memory, from /proc/self/statm (in pages of 4 KiB).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|field| field.parse().ok())
+        .expect("resident pages");
+    pages * 4096
 }
 
 #[tokio::test]
