@@ -1,0 +1,70 @@
+//! Whose names a client sees. Docker's resolver looks a name up on every network of the
+//! container that asks, one network after the other in name order, and answers from the first
+//! that has it: a container on `back` and `front` finds `db` (on `back` only) and gets `web`'s
+//! `back` addresses. wharf's DNS hears the query on one network (the gateway of the client's
+//! first one), so it finds the client by its address there and looks the name up the same way.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::table::{Entry, Names};
+use crate::observe::{Observed, ObservedContainer};
+use crate::runtime::ContainerState;
+
+/// Every running container of the project (replicas of any compose file, one-offs), by network
+/// and its address there: the networks it is on, in the order Docker's resolver tries them.
+#[derive(Debug, Clone, Default)]
+pub struct Attachments {
+    by_network: HashMap<String, HashMap<IpAddr, Vec<String>>>,
+}
+
+impl Attachments {
+    pub fn of(observed: &Observed) -> Attachments {
+        let mut attachments = Attachments::default();
+        let containers = observed.services.values().flatten();
+        let running = containers
+            .chain(&observed.oneoff)
+            .filter(|c| c.state == ContainerState::Running);
+        for container in running {
+            attachments.add(container);
+        }
+        attachments
+    }
+
+    fn add(&mut self, container: &ObservedContainer) {
+        let engine = &container.engine;
+        let addresses = engine.addresses.iter().chain(&engine.addresses_v6);
+        let mut networks: Vec<String> = addresses.clone().map(|(n, _)| n.clone()).collect();
+        // Docker 20.10 sorts a container's endpoints by network name (`priority` and internal
+        // networks aside), whatever the order they were connected in.
+        networks.sort();
+        networks.dedup();
+        for (network, address) in addresses {
+            if let Ok(address) = address.parse() {
+                let on_network = self.by_network.entry(network.clone()).or_default();
+                on_network.insert(address, networks.clone());
+            }
+        }
+    }
+
+    /// The networks of the container that has `address` on `network`, in lookup order.
+    pub fn networks(&self, network: &str, address: IpAddr) -> Option<&[String]> {
+        let networks = self.by_network.get(network)?.get(&address)?;
+        Some(networks)
+    }
+}
+
+/// The names one client sees: the views of its networks, in lookup order.
+pub struct Scope<'a> {
+    pub(super) views: Vec<&'a Names>,
+}
+
+impl<'a> Scope<'a> {
+    pub fn get(&self, name: &str) -> Option<&'a Entry> {
+        self.views.iter().find_map(|view| view.get(name))
+    }
+
+    pub fn reverse(&self, address: IpAddr) -> Option<&'a str> {
+        self.views.iter().find_map(|view| view.reverse(address))
+    }
+}
