@@ -4,12 +4,12 @@
 //! `back` addresses. wharf's DNS hears the query on one network (the gateway of the client's
 //! first one), so it finds the client by its address there and looks the name up the same way.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use super::table::{Entry, Names};
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::ContainerState;
+use crate::runtime::{ContainerState, EngineContainer};
 
 /// Every running container of the project (replicas of any compose file, one-offs), by network
 /// and its address there: the networks it is on, in the order Docker's resolver tries them.
@@ -33,13 +33,8 @@ impl Attachments {
 
     fn add(&mut self, container: &ObservedContainer) {
         let engine = &container.engine;
-        let addresses = engine.addresses.iter().chain(&engine.addresses_v6);
-        let mut networks: Vec<String> = addresses.clone().map(|(n, _)| n.clone()).collect();
-        // Docker 20.10 sorts a container's endpoints by network name (`priority` and internal
-        // networks aside), whatever the order they were connected in.
-        networks.sort();
-        networks.dedup();
-        for (network, address) in addresses {
+        let networks: Vec<String> = networks_of(engine).into_iter().collect();
+        for (network, address) in engine.addresses.iter().chain(&engine.addresses_v6) {
             if let Ok(address) = address.parse() {
                 let on_network = self.by_network.entry(network.clone()).or_default();
                 on_network.insert(address, networks.clone());
@@ -52,6 +47,14 @@ impl Attachments {
         let networks = self.by_network.get(network)?.get(&address)?;
         Some(networks)
     }
+}
+
+/// The networks a container has an address on, in the order Docker's resolver tries them:
+/// Docker 20.10 sorts a container's endpoints by network name (`priority` and internal networks
+/// aside), whatever the order they were connected in.
+pub fn networks_of(engine: &EngineContainer) -> BTreeSet<String> {
+    let v4 = engine.addresses.keys();
+    v4.chain(engine.addresses_v6.keys()).cloned().collect()
 }
 
 /// The names one client sees: the views of its networks, in lookup order.

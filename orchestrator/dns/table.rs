@@ -7,10 +7,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::scope::{Attachments, Scope};
+use super::scope::{Attachments, Scope, networks_of};
 use crate::desired::{ContainerSpec, Desired};
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::{ContainerState, EngineContainer, Health};
+use crate::runtime::{ContainerState, Health};
 
 /// Where a query arrived: on a project network's gateway, or on the host's loopback listener.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -123,7 +123,7 @@ pub struct ServiceTable {
     pub ttl: u32,
     views: HashMap<Arrival, Names>,
     /// The networks of every running container, to look a name up as Docker would for it.
-    clients: Attachments,
+    attachments: Attachments,
     /// Every name some network answers: on a network that lacks it, it does not exist.
     known: HashSet<String>,
 }
@@ -133,7 +133,7 @@ impl ServiceTable {
     /// when it is a container of the project, else the names of the network it asked on.
     pub fn scope(&self, arrival: &Arrival, client: IpAddr) -> Scope<'_> {
         let networks = match arrival {
-            Arrival::Network(network) => self.clients.networks(network, client),
+            Arrival::Network(network) => self.attachments.networks(network, client),
             Arrival::Host => None,
         };
         let views = match networks {
@@ -194,7 +194,7 @@ pub fn build(
             }
         }
     }
-    table.clients = Attachments::of(observed);
+    table.attachments = Attachments::of(observed);
     table.known = table
         .views
         .values()
@@ -254,12 +254,6 @@ fn named_services<'a>(desired: &'a Desired, observed: &'a Observed) -> Vec<Named
             })
         });
     own.chain(others).collect()
-}
-
-/// The networks a container has an address on, in name order.
-fn networks_of(engine: &EngineContainer) -> BTreeSet<String> {
-    let v4 = engine.addresses.keys();
-    v4.chain(engine.addresses_v6.keys()).cloned().collect()
 }
 
 /// The ports a service exposes or publishes, as (container port, `tcp`/`udp`), once.
