@@ -525,19 +525,20 @@ services:
 
 /// The names test's project: two networks and a service of each kind of name. `aliased` has
 /// two replicas, so that its names give two addresses; `named` is on both networks, as a
-/// client it finds the services of either.
+/// client it finds the services of either. `named` and `hosted` share an internal network too,
+/// `admin`, which sorts first by name but which Docker's resolver tries last.
 const NAMES_FILE: &str = r#"
 services:
   named:
     image: IMAGE
     command: ["sleep", "3600"]
     container_name: PROJECT-custom
-    networks: [front, back]
+    networks: [front, back, admin]
   hosted:
     image: IMAGE
     command: ["sleep", "3600"]
     hostname: myhost
-    networks: [front, back]
+    networks: [front, back, admin]
   aliased:
     image: IMAGE
     command: ["sleep", "3600"]
@@ -568,6 +569,8 @@ services:
 networks:
   front: {}
   back: {}
+  admin:
+    internal: true
 "#;
 
 /// A second compose file of the same project (`-p`), in another directory.

@@ -1,8 +1,9 @@
 //! Whose names a client sees. Docker's resolver looks a name up on every network of the
-//! container that asks, one network after the other in name order, and answers from the first
-//! that has it: a container on `back` and `front` finds `db` (on `back` only) and gets `web`'s
-//! `back` addresses. wharf's DNS hears the query on one network (the gateway of the client's
-//! first one), so it finds the client by its address there and looks the name up the same way.
+//! container that asks, one network after the other in name order (internal networks last),
+//! and answers from the first that has it: a container on `back` and `front` finds `db` (on
+//! `back` only) and gets `web`'s `back` addresses. wharf's DNS hears the query on one network
+//! (the gateway of the client's first one), so it finds the client by its address there and
+//! looks the name up the same way.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -25,15 +26,19 @@ impl Attachments {
         let running = containers
             .chain(&observed.oneoff)
             .filter(|c| c.state == ContainerState::Running);
+        let internal =
+            |network: &String| observed.networks.get(network).is_some_and(|n| n.internal);
         for container in running {
-            attachments.add(container);
+            let mut networks: Vec<String> = networks_of(&container.engine).into_iter().collect();
+            // Docker 20.10 tries internal networks last (a stable sort keeps the name order).
+            networks.sort_by_key(internal);
+            attachments.add(container, networks);
         }
         attachments
     }
 
-    fn add(&mut self, container: &ObservedContainer) {
+    fn add(&mut self, container: &ObservedContainer, networks: Vec<String>) {
         let engine = &container.engine;
-        let networks: Vec<String> = networks_of(engine).into_iter().collect();
         for (network, address) in engine.addresses.iter().chain(&engine.addresses_v6) {
             if let Ok(address) = address.parse() {
                 let on_network = self.by_network.entry(network.clone()).or_default();
@@ -49,9 +54,8 @@ impl Attachments {
     }
 }
 
-/// The networks a container has an address on, in the order Docker's resolver tries them:
-/// Docker 20.10 sorts a container's endpoints by network name (`priority` and internal networks
-/// aside), whatever the order they were connected in.
+/// The networks a container has an address on, in name order: the order Docker 20.10's
+/// resolver tries them in (internal ones aside), whatever the order they were connected in.
 pub fn networks_of(engine: &EngineContainer) -> BTreeSet<String> {
     let v4 = engine.addresses.keys();
     v4.chain(engine.addresses_v6.keys()).cloned().collect()

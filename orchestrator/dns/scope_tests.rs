@@ -15,7 +15,7 @@ use super::answer_tests::{
 use super::table::{Arrival, ServiceTable, build};
 use crate::desired::labels;
 use crate::observe::Observed;
-use crate::runtime::{ContainerState, EngineContainer, Health};
+use crate::runtime::{ContainerState, EngineContainer, EngineNetwork, Health};
 
 /// A container of the project on these networks only (`replica` puts every one on both).
 fn on(networks: &[&str], mut container: EngineContainer) -> EngineContainer {
@@ -31,6 +31,10 @@ fn on(networks: &[&str], mut container: EngineContainer) -> EngineContainer {
 /// `web` on both networks, `db` on `back`, `admin` on `front`, as the file says; `other`, a
 /// service of another compose file of the project, on `front`.
 fn project(other: Vec<EngineContainer>) -> ServiceTable {
+    table(&observed(other))
+}
+
+fn observed(other: Vec<EngineContainer>) -> Observed {
     let mut containers = vec![
         replica("web", 1, RUNNING, HEALTHY),
         replica("web", 2, RUNNING, HEALTHY),
@@ -38,10 +42,13 @@ fn project(other: Vec<EngineContainer>) -> ServiceTable {
         on(&[FRONT], replica("admin", 1, RUNNING, None)),
     ];
     containers.extend(other);
-    let observed = Observed::from_containers("shop", containers);
+    Observed::from_containers("shop", containers)
+}
+
+fn table(observed: &Observed) -> ServiceTable {
     build(
         &desired(),
-        &observed,
+        observed,
         &HashSet::new(),
         1,
         &ServiceTable::default(),
@@ -101,6 +108,21 @@ fn a_service_on_several_of_the_client_s_networks_answers_from_the_first_by_name(
     assert_eq!(sorted(&web), ["10.2.0.1", "10.2.0.2"]);
     // A client the table does not know sees the network it asked on.
     let web = from(&table, FRONT, &OUTSIDER.to_string(), "web.");
+    assert_eq!(sorted(&web), ["10.1.0.1", "10.1.0.2"]);
+}
+
+#[test]
+fn an_internal_network_is_looked_up_after_the_others() {
+    let mut observed = observed(Vec::new());
+    let back = EngineNetwork {
+        id: "n2".into(),
+        name: BACK.into(),
+        labels: Default::default(),
+        pools: Vec::new(),
+        internal: true,
+    };
+    observed.networks.insert(BACK.into(), back);
+    let web = from(&table(&observed), FRONT, "10.1.0.1", "web.");
     assert_eq!(sorted(&web), ["10.1.0.1", "10.1.0.2"]);
 }
 

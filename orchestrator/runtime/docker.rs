@@ -325,6 +325,7 @@ impl Runtime for DockerRuntime {
                 id: n.id.unwrap_or_default(),
                 name: n.name.unwrap_or_default(),
                 labels: n.labels.unwrap_or_default(),
+                internal: n.internal.unwrap_or_default(),
             })
             .collect())
     }

@@ -301,6 +301,7 @@ impl MemoryRuntime {
             name: name.to_string(),
             labels,
             pools: Vec::new(),
+            internal: false,
         });
     }
 
@@ -535,6 +536,7 @@ impl Runtime for MemoryRuntime {
             name: network.name.clone(),
             labels,
             pools,
+            internal: network.internal,
         });
         Ok(())
     }

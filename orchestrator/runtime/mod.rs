@@ -95,6 +95,9 @@ pub struct EngineNetwork {
     pub labels: HashMap<String, String>,
     /// The network's address pools (IPAM), IPv4 and IPv6 alike.
     pub pools: Vec<AddressPool>,
+    /// No traffic outside it (`internal: true`); Docker's resolver looks such a network up
+    /// after the others.
+    pub internal: bool,
 }
 
 /// One address pool of a network: its subnet and the host's address on it, the gateway.
