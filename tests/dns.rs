@@ -628,6 +628,10 @@ const ASKED: [&str; 26] = [
     "nosuch",
 ];
 
+/// Who asks, and what, once the other file's container is killed.
+const GONE_ASKERS: [&str; 2] = ["pf-1", "custom"];
+const GONE_ASKED: [&str; 4] = ["other", "oa", "other.P_front", "P-other-1"];
+
 /// The two compose files of one project in two directories, run by docker compose v2 or by
 /// wharf (`up -d` in each, with one state directory, as one user would).
 struct TwoFiles {
@@ -687,12 +691,12 @@ impl TwoFiles {
     /// What each asker resolves each name to, from inside it through Docker's resolver: the
     /// containers and networks of the addresses (the tools give different subnets), or why
     /// there are none.
-    fn resolutions(&self) -> BTreeMap<(String, String), String> {
+    fn resolutions(&self, askers: &[&str], asked: &[&str]) -> Resolutions {
         let owners = self.address_owners();
         let mut found = BTreeMap::new();
-        for asker in ASKERS {
+        for asker in askers {
             let container = format!("{}-{asker}", self.name);
-            let names: Vec<String> = ASKED.iter().map(|n| n.replace('P', &self.name)).collect();
+            let names: Vec<String> = asked.iter().map(|n| n.replace('P', &self.name)).collect();
             let script = format!(
                 "for n in {}; do echo \"== $n\"; nslookup -type=a $n 2>&1; done",
                 names.join(" ")
@@ -732,6 +736,39 @@ impl TwoFiles {
     }
 }
 
+/// (asker, name asked) → the containers and networks of its addresses, or the error.
+type Resolutions = BTreeMap<(String, String), String>;
+
+/// Asks until wharf's answers are compose's (wharf follows the engine within a second), and
+/// fails naming every difference after 20 s.
+fn assert_same_under_wharf(
+    files: &TwoFiles,
+    askers: &[&str],
+    asked: &[&str],
+    compose: &Resolutions,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut wharf = files.resolutions(askers, asked);
+    while &wharf != compose && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        wharf = files.resolutions(askers, asked);
+    }
+    let differences: Vec<String> = compose
+        .iter()
+        .filter(|(key, answer)| wharf.get(*key) != Some(*answer))
+        .map(|((asker, name), answer)| {
+            let under_wharf = wharf.get(&(asker.clone(), name.clone()));
+            format!("{asker} asks {name}: compose {answer}, wharf {under_wharf:?}")
+        })
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "names resolve differently under wharf:\n{}\n{}",
+        differences.join("\n"),
+        files.log()
+    );
+}
+
 /// One `nslookup`'s result: its addresses' owners, sorted (wharf rotates a service's), or the
 /// error it printed.
 fn resolution(output: &str, owners: &BTreeMap<String, String>) -> String {
@@ -769,32 +806,25 @@ fn every_name_docker_compose_resolves_resolves_the_same_under_wharf() {
 
     files.compose(&files.main, &["up", "-d"]);
     files.compose(&files.other, &["up", "-d"]);
-    let under_compose = files.resolutions();
+    let under_compose = files.resolutions(&ASKERS, &ASKED);
+    // The other file's service is gone once its container is.
+    let other = format!("{name}-other-1");
+    docker(&["kill", &other]);
+    let gone_under_compose = files.resolutions(&GONE_ASKERS, &GONE_ASKED);
+    assert!(
+        gone_under_compose
+            .values()
+            .all(|answer| !answer.contains('@')),
+        "no name of a killed container resolves under compose: {gone_under_compose:#?}"
+    );
     files.compose(&files.main, &["down", "--remove-orphans"]);
 
     // The other file first: its service is then one the supervisor's file does not name.
     files.wharf(&files.other, &["up", "-d"]);
     files.wharf(&files.main, &["up", "-d"]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut under_wharf = files.resolutions();
-    while under_wharf != under_compose && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(500));
-        under_wharf = files.resolutions();
-    }
-    let differences: Vec<String> = under_compose
-        .iter()
-        .filter(|(key, answer)| under_wharf.get(*key) != Some(*answer))
-        .map(|((asker, asked), answer)| {
-            let wharf = under_wharf.get(&(asker.clone(), asked.clone()));
-            format!("{asker} asks {asked}: compose {answer}, wharf {wharf:?}")
-        })
-        .collect();
-    assert!(
-        differences.is_empty(),
-        "names resolve differently under wharf:\n{}\n{}",
-        differences.join("\n"),
-        files.log()
-    );
+    assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
+    docker(&["kill", &other]);
+    assert_same_under_wharf(&files, &GONE_ASKERS, &GONE_ASKED, &gone_under_compose);
     // The comparison means something: every kind of name resolved somewhere.
     for asked in ASKED
         .iter()
