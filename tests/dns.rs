@@ -819,7 +819,12 @@ fn every_name_docker_compose_resolves_resolves_the_same_under_wharf() {
     );
     files.compose(&files.main, &["down", "--remove-orphans"]);
 
-    // The other file first: its service is then one the supervisor's file does not name.
+    // The project has one supervisor, which converges the file of the last `up`: the other
+    // file's services are then known from their containers alone; then the other way round.
+    files.wharf(&files.main, &["up", "-d"]);
+    files.wharf(&files.other, &["up", "-d"]);
+    assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
+    files.wharf(&files.main, &["down", "--remove-orphans"]);
     files.wharf(&files.other, &["up", "-d"]);
     files.wharf(&files.main, &["up", "-d"]);
     assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
