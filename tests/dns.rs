@@ -688,6 +688,29 @@ impl TwoFiles {
         std::fs::read_to_string(log).unwrap_or_default()
     }
 
+    /// The pid of the running detached supervisor.
+    fn supervisor(&self) -> Option<u32> {
+        let file = self.state.path().join(&self.name).join("supervisor.pid");
+        let text = std::fs::read_to_string(file).ok()?;
+        let pid: u32 = text.split_whitespace().next()?.parse().ok()?;
+        std::path::Path::new(&format!("/proc/{pid}"))
+            .exists()
+            .then_some(pid)
+    }
+
+    /// Kills the supervisor and waits for its keeper to start another, which resumes from the
+    /// standing request: the last `up`'s file.
+    fn restart_supervisor(&self) {
+        let killed = self.supervisor().expect("a detached supervisor runs");
+        kill_process(killed);
+        wait_until(
+            "the keeper starts another supervisor",
+            Duration::from_secs(20),
+            || self.supervisor().is_some_and(|pid| pid != killed),
+            || self.log(),
+        );
+    }
+
     /// What each asker resolves each name to, from inside it through Docker's resolver: the
     /// containers and networks of the addresses (the tools give different subnets), or why
     /// there are none.
@@ -734,6 +757,15 @@ impl TwoFiles {
         }
         owners
     }
+}
+
+/// Sends SIGKILL to a process this test started.
+fn kill_process(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -9 {pid}");
 }
 
 /// (asker, name asked) → the containers and networks of its addresses, or the error.
@@ -823,6 +855,9 @@ fn every_name_docker_compose_resolves_resolves_the_same_under_wharf() {
     // file's services are then known from their containers alone; then the other way round.
     files.wharf(&files.main, &["up", "-d"]);
     files.wharf(&files.other, &["up", "-d"]);
+    assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
+    // A supervisor that starts afresh on the other file listens on the first file's networks.
+    files.restart_supervisor();
     assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
     files.wharf(&files.main, &["down", "--remove-orphans"]);
     files.wharf(&files.other, &["up", "-d"]);
