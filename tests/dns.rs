@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -521,4 +521,362 @@ services:
         "app could not resolve db:\n{}",
         project.log()
     );
+}
+
+/// The names test's project: two networks and a service of each kind of name. `aliased` has
+/// two replicas, so that its names give two addresses; `named` is on both networks, as a
+/// client it finds the services of either. `named` and `hosted` share an internal network too,
+/// `admin`, which sorts first by name but which Docker's resolver tries last.
+const NAMES_FILE: &str = r#"
+services:
+  named:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    container_name: PROJECT-custom
+    networks: [front, back, admin]
+  hosted:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    hostname: myhost
+    networks: [front, back, admin]
+  aliased:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    deploy:
+      replicas: 2
+    networks:
+      front:
+        aliases: [fa]
+      back:
+        aliases: [ba]
+  db:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    networks: [back]
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    links: ["db:database"]
+    networks: [back]
+  pf:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    networks: [front]
+  pb:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    networks: [back]
+networks:
+  front: {}
+  back: {}
+  admin:
+    internal: true
+"#;
+
+/// A second compose file of the same project (`-p`), in another directory.
+const OTHER_FILE: &str = r#"
+services:
+  other:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    hostname: otherhost
+    networks:
+      front:
+        aliases: [oa]
+networks:
+  front: {}
+"#;
+
+/// The containers that ask: on `front` only, on `back` only, the one with the links, the one
+/// on both networks, and the other file's.
+const ASKERS: [&str; 5] = ["pf-1", "pb-1", "app-1", "custom", "other-1"];
+
+/// Every kind of name Docker's resolver gives a compose project (`P` is the project's name).
+const ASKED: [&str; 26] = [
+    // service names
+    "named",
+    "hosted",
+    "aliased",
+    "db",
+    "app",
+    "pf",
+    "pb",
+    "other",
+    // container names, `container_name`
+    "P-custom",
+    "P-hosted-1",
+    "P-aliased-2",
+    "P-db-1",
+    "P-other-1",
+    // hostnames
+    "myhost",
+    "otherhost",
+    // network aliases
+    "fa",
+    "ba",
+    "oa",
+    // `links` aliases (compose links `db:database` as `database`, `db-1` and `P-db-1`)
+    "database",
+    "db-1",
+    // names under a network's name
+    "db.P_back",
+    "aliased.P_front",
+    "other.P_front",
+    "fa.P_front",
+    "db.P_front",
+    // no such name
+    "nosuch",
+];
+
+/// Who asks, and what, once the other file's container is killed.
+const GONE_ASKERS: [&str; 2] = ["pf-1", "custom"];
+const GONE_ASKED: [&str; 4] = ["other", "oa", "other.P_front", "P-other-1"];
+
+/// The two compose files of one project in two directories, run by docker compose v2 or by
+/// wharf (`up -d` in each, with one state directory, as one user would).
+struct TwoFiles {
+    name: String,
+    main: tempfile::TempDir,
+    other: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+impl TwoFiles {
+    fn new(name: &str) -> TwoFiles {
+        let files = TwoFiles {
+            name: name.to_string(),
+            main: tempfile::tempdir().unwrap(),
+            other: tempfile::tempdir().unwrap(),
+            state: tempfile::tempdir().unwrap(),
+        };
+        for (dir, file) in [(&files.main, NAMES_FILE), (&files.other, OTHER_FILE)] {
+            let file = file
+                .replace("IMAGE", busybox_image())
+                .replace("PROJECT", name);
+            std::fs::write(dir.path().join("compose.yaml"), file).unwrap();
+        }
+        files
+    }
+
+    fn compose(&self, dir: &tempfile::TempDir, args: &[&str]) {
+        let out = Command::new("docker")
+            .args(["compose", "-p", &self.name])
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .stdin(Stdio::null())
+            .output_within(COMMAND_LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "docker compose {args:?}: {stderr}");
+    }
+
+    fn wharf(&self, dir: &tempfile::TempDir, args: &[&str]) {
+        let out = wharf_command(&self.name, dir.path(), self.state.path())
+            .args(args)
+            .output_within(COMMAND_LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "wharf {args:?}: {stderr}\n{}",
+            self.log()
+        );
+    }
+
+    fn log(&self) -> String {
+        let log = self.state.path().join(&self.name).join("supervisor.log");
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
+    /// The pid of the running detached supervisor.
+    fn supervisor(&self) -> Option<u32> {
+        let file = self.state.path().join(&self.name).join("supervisor.pid");
+        let text = std::fs::read_to_string(file).ok()?;
+        let pid: u32 = text.split_whitespace().next()?.parse().ok()?;
+        std::path::Path::new(&format!("/proc/{pid}"))
+            .exists()
+            .then_some(pid)
+    }
+
+    /// Kills the supervisor and waits for its keeper to start another, which resumes from the
+    /// standing request: the last `up`'s file.
+    fn restart_supervisor(&self) {
+        let killed = self.supervisor().expect("a detached supervisor runs");
+        kill_process(killed);
+        wait_until(
+            "the keeper starts another supervisor",
+            Duration::from_secs(20),
+            || self.supervisor().is_some_and(|pid| pid != killed),
+            || self.log(),
+        );
+    }
+
+    /// What each asker resolves each name to, from inside it through Docker's resolver: the
+    /// containers and networks of the addresses (the tools give different subnets), or why
+    /// there are none.
+    fn resolutions(&self, askers: &[&str], asked: &[&str]) -> Resolutions {
+        let owners = self.address_owners();
+        let mut found = BTreeMap::new();
+        for asker in askers {
+            let container = format!("{}-{asker}", self.name);
+            let names: Vec<String> = asked.iter().map(|n| n.replace('P', &self.name)).collect();
+            // All at once, each for 3 s at most: a name nobody answers must not stall the test.
+            let script = format!(
+                "mkdir -p /answers; for n in {0}; do timeout 3 nslookup -type=a $n >/answers/$n 2>&1 & done; wait; \
+                 for n in {0}; do echo \"== $n\"; cat /answers/$n; done",
+                names.join(" ")
+            );
+            let out = Command::new("docker")
+                .args(["exec", &container, "sh", "-c", &script])
+                .output_within(COMMAND_LIMIT);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            for block in text.split("== ").skip(1) {
+                let (name, output) = block.split_once('\n').unwrap_or((block, ""));
+                let answer = resolution(output, &owners);
+                let key = (asker.to_string(), name.replace(&self.name, "P"));
+                found.insert(key, answer);
+            }
+        }
+        found
+    }
+
+    /// Each container address of the project → `container@network`, the project's name as `P`.
+    fn address_owners(&self) -> BTreeMap<String, String> {
+        let filter = format!("label=com.docker.compose.project={}", self.name);
+        let ids = docker_lines(&["ps", "-q", "--filter", &filter]);
+        let format =
+            "{{.Name}}{{range $n, $e := .NetworkSettings.Networks}} {{$n}}={{$e.IPAddress}}{{end}}";
+        let mut owners = BTreeMap::new();
+        for id in ids {
+            let line = docker(&["inspect", "--format", format, &id]);
+            let mut fields = line.split_whitespace();
+            let container = fields.next().unwrap_or_default().trim_start_matches('/');
+            for field in fields {
+                let (network, address) = field.split_once('=').unwrap_or((field, ""));
+                let owner = format!("{container}@{network}").replace(&self.name, "P");
+                owners.insert(address.to_string(), owner);
+            }
+        }
+        owners
+    }
+}
+
+/// Sends SIGKILL to a process this test started.
+fn kill_process(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -9 {pid}");
+}
+
+/// (asker, name asked) → the containers and networks of its addresses, or the error.
+type Resolutions = BTreeMap<(String, String), String>;
+
+/// Asks until wharf's answers are compose's (wharf follows the engine within a second), and
+/// fails naming every difference after 20 s.
+fn assert_same_under_wharf(
+    files: &TwoFiles,
+    askers: &[&str],
+    asked: &[&str],
+    compose: &Resolutions,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut wharf = files.resolutions(askers, asked);
+    while &wharf != compose && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        wharf = files.resolutions(askers, asked);
+    }
+    let differences: Vec<String> = compose
+        .iter()
+        .filter(|(key, answer)| wharf.get(*key) != Some(*answer))
+        .map(|((asker, name), answer)| {
+            let under_wharf = wharf.get(&(asker.clone(), name.clone()));
+            format!("{asker} asks {name}: compose {answer}, wharf {under_wharf:?}")
+        })
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "names resolve differently under wharf:\n{}\n{}",
+        differences.join("\n"),
+        files.log()
+    );
+}
+
+/// One `nslookup`'s result: its addresses' owners, sorted (wharf rotates a service's), or the
+/// error it printed.
+fn resolution(output: &str, owners: &BTreeMap<String, String>) -> String {
+    let answer = output.split_once("\nName:").map_or("", |(_, rest)| rest);
+    let mut addresses: Vec<String> = answer
+        .lines()
+        .filter_map(|l| l.strip_prefix("Address:"))
+        .map(|a| {
+            let a = a.trim();
+            owners
+                .get(a)
+                .cloned()
+                .unwrap_or_else(|| format!("{a} (not the project's)"))
+        })
+        .collect();
+    addresses.sort();
+    if !addresses.is_empty() {
+        return addresses.join(" ");
+    }
+    let errors = ["NXDOMAIN", "SERVFAIL", "REFUSED", "timed out"];
+    let error = errors.iter().find(|e| output.contains(*e));
+    error.map_or_else(|| "no address".to_string(), |e| e.to_string())
+}
+
+#[test]
+fn every_name_docker_compose_resolves_resolves_the_same_under_wharf() {
+    let compose_v2 = Command::new("docker")
+        .args(["compose", "version", "--short"])
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stdout.starts_with(b"2."));
+    assert!(compose_v2, "this test compares with `docker compose` v2");
+    let name = unique_project("dns-compose-names");
+    let _cleanup = Cleanup::new(&name);
+    let files = TwoFiles::new(&name);
+
+    files.compose(&files.main, &["up", "-d"]);
+    files.compose(&files.other, &["up", "-d"]);
+    let under_compose = files.resolutions(&ASKERS, &ASKED);
+    // The other file's service is gone once its container is.
+    let other = format!("{name}-other-1");
+    docker(&["kill", &other]);
+    let gone_under_compose = files.resolutions(&GONE_ASKERS, &GONE_ASKED);
+    assert!(
+        gone_under_compose
+            .values()
+            .all(|answer| !answer.contains('@')),
+        "no name of a killed container resolves under compose: {gone_under_compose:#?}"
+    );
+    files.compose(&files.main, &["down", "--remove-orphans"]);
+
+    // The project has one supervisor, which converges the file of the last `up`: the other
+    // file's services are then known from their containers alone; then the other way round.
+    files.wharf(&files.main, &["up", "-d"]);
+    files.wharf(&files.other, &["up", "-d"]);
+    assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
+    // A supervisor that starts afresh on the other file listens on the first file's networks.
+    files.restart_supervisor();
+    assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
+    files.wharf(&files.main, &["down", "--remove-orphans"]);
+    files.wharf(&files.other, &["up", "-d"]);
+    files.wharf(&files.main, &["up", "-d"]);
+    assert_same_under_wharf(&files, &ASKERS, &ASKED, &under_compose);
+    docker(&["kill", &other]);
+    assert_same_under_wharf(&files, &GONE_ASKERS, &GONE_ASKED, &gone_under_compose);
+    // The comparison means something: every kind of name resolved somewhere.
+    for asked in ASKED
+        .iter()
+        .filter(|n| !["nosuch", "db.P_front"].contains(n))
+    {
+        assert!(
+            under_compose
+                .iter()
+                .any(|((_, a), answer)| a == asked && answer.contains('@')),
+            "{asked} resolves for some asker under compose: {under_compose:#?}"
+        );
+    }
 }

@@ -92,5 +92,13 @@ fuzz_target!(|data: &[u8]| {
         Some("shop_back"),
         Some("elsewhere"),
     ][usize::from(at % 4)];
-    let _ = handler().reply(packet, network, at & 4 == 0);
+    // A replica of the project (seen on all its networks) or a stranger on the network.
+    let clients = [
+        [10, 1, 0, 2],
+        [10, 2, 0, 2],
+        [10, 1, 0, 250],
+        [127, 0, 0, 1],
+    ];
+    let client = std::net::IpAddr::from(clients[usize::from(at >> 3 & 3)]);
+    let _ = handler().reply(packet, network, client, at & 4 == 0);
 });

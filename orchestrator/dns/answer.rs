@@ -7,6 +7,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, PTR, SRV};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
+use super::scope::Scope;
 use super::table::{Arrival, Entry, Family, ServiceTable};
 
 /// The largest UDP reply wharf sends, whatever a client advertises (the usual safe EDNS size).
@@ -31,11 +32,16 @@ pub struct Decision {
     pub udp_limit: usize,
 }
 
-/// The decision for a packet of bytes; `None` for one that deserves no reply.
-pub fn decide(packet: &[u8], arrival: &Arrival, table: &ServiceTable) -> Option<Decision> {
+/// The decision for a packet of bytes from `client`; `None` for one that deserves no reply.
+pub fn decide(
+    packet: &[u8],
+    arrival: &Arrival,
+    client: IpAddr,
+    table: &ServiceTable,
+) -> Option<Decision> {
     match Message::from_vec(packet) {
         Ok(request) if request.message_type() == MessageType::Query => Some(Decision {
-            reply: answer(&request, arrival, table),
+            reply: answer(&request, &table.scope(arrival, client), table),
             udp_limit: udp_limit(&request),
         }),
         // Never answer a response: that is how reflection loops start.
@@ -77,7 +83,7 @@ fn format_error(packet: &[u8]) -> Option<Message> {
     })
 }
 
-fn answer(request: &Message, arrival: &Arrival, table: &ServiceTable) -> Reply {
+fn answer(request: &Message, names: &Scope, table: &ServiceTable) -> Reply {
     let mut response = response_to(request);
     if request.op_code() != OpCode::Query {
         response.set_response_code(ResponseCode::NotImp);
@@ -90,12 +96,11 @@ fn answer(request: &Message, arrival: &Arrival, table: &ServiceTable) -> Reply {
     if query.query_class() != DNSClass::IN {
         return forward(response);
     }
-    let names = table.names(arrival);
     let qname = query.name();
     let key = lookup_key(qname);
     if query.query_type() == RecordType::PTR {
         return match qname.parse_arpa_name().ok().map(|net| net.addr()) {
-            Some(address) => match names.and_then(|n| n.reverse(address)) {
+            Some(address) => match names.reverse(address) {
                 Some(target) => {
                     let target = fqdn(target);
                     let rdata = RData::PTR(PTR(target));
@@ -107,7 +112,7 @@ fn answer(request: &Message, arrival: &Arrival, table: &ServiceTable) -> Reply {
             None => forward(response),
         };
     }
-    match names.and_then(|n| n.get(&key)) {
+    match names.get(&key) {
         Some(entry) => {
             add_records(&mut response, qname, query.query_type(), entry, table.ttl);
             Reply::Answer(authoritative(response))

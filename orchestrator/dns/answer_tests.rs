@@ -35,8 +35,8 @@ networks:
   back: {}
 "#;
 
-const FRONT: &str = "shop_front";
-const BACK: &str = "shop_back";
+pub(super) const FRONT: &str = "shop_front";
+pub(super) const BACK: &str = "shop_back";
 
 pub(super) fn desired() -> Desired {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -97,8 +97,8 @@ pub(super) fn replica(
     }
 }
 
-const RUNNING: ContainerState = ContainerState::Running;
-const HEALTHY: Option<Health> = Some(Health::Healthy);
+pub(super) const RUNNING: ContainerState = ContainerState::Running;
+pub(super) const HEALTHY: Option<Health> = Some(Health::Healthy);
 
 /// Three healthy web replicas, one db, one admin.
 pub(super) fn healthy_project() -> Vec<EngineContainer> {
@@ -126,7 +126,7 @@ fn front() -> Arrival {
     Arrival::Network(FRONT.into())
 }
 
-fn query(name: &str, kind: RecordType) -> Message {
+pub(super) fn query(name: &str, kind: RecordType) -> Message {
     let mut message = Message::new();
     message
         .set_id(4242)
@@ -137,10 +137,23 @@ fn query(name: &str, kind: RecordType) -> Message {
     message
 }
 
+/// A client that is none of the project's containers (a tool in a container someone started
+/// by hand): it sees the names of the network its query arrived on.
+pub(super) const OUTSIDER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 9, 9, 9));
+
 /// The reply to `message` arriving on `arrival`, through the bytes, as the server sees it.
 fn ask(table: &ServiceTable, arrival: &Arrival, message: &Message) -> Reply {
+    ask_from(table, arrival, OUTSIDER, message)
+}
+
+pub(super) fn ask_from(
+    table: &ServiceTable,
+    arrival: &Arrival,
+    client: IpAddr,
+    message: &Message,
+) -> Reply {
     let Decision { reply, .. } =
-        decide(&message.to_vec().unwrap(), arrival, table).expect("a query gets a reply");
+        decide(&message.to_vec().unwrap(), arrival, client, table).expect("a query gets a reply");
     reply
 }
 
@@ -151,7 +164,7 @@ fn answered(table: &ServiceTable, arrival: &Arrival, name: &str, kind: RecordTyp
     }
 }
 
-fn addresses(message: &Message) -> Vec<String> {
+pub(super) fn addresses(message: &Message) -> Vec<String> {
     message
         .answers()
         .iter()
@@ -457,7 +470,7 @@ fn garbage_gets_formerr_when_it_looks_like_a_query_and_nothing_otherwise() {
     let Some(Decision {
         reply: Reply::Answer(reply),
         ..
-    }) = decide(&bytes, &front(), &table)
+    }) = decide(&bytes, &front(), OUTSIDER, &table)
     else {
         panic!("a cut query gets FORMERR");
     };
@@ -466,14 +479,14 @@ fn garbage_gets_formerr_when_it_looks_like_a_query_and_nothing_otherwise() {
         (4242, ResponseCode::FormErr)
     );
     assert!(
-        decide(&[0x12], &front(), &table).is_none(),
+        decide(&[0x12], &front(), OUTSIDER, &table).is_none(),
         "one byte is noise"
     );
     let mut response = query("web.", RecordType::A);
     response.set_message_type(MessageType::Response);
     let bytes = response.to_vec().unwrap();
     assert!(
-        decide(&bytes, &front(), &table).is_none(),
+        decide(&bytes, &front(), OUTSIDER, &table).is_none(),
         "a response is never answered"
     );
 }
@@ -504,7 +517,7 @@ fn a_large_answer_fits_in_udp_when_edns_allows_it_and_is_truncated_otherwise() {
     let Some(Decision {
         reply: Reply::Answer(reply),
         udp_limit,
-    }) = decide(&plain.to_vec().unwrap(), &front(), &table)
+    }) = decide(&plain.to_vec().unwrap(), &front(), OUTSIDER, &table)
     else {
         panic!("answered");
     };
@@ -522,7 +535,7 @@ fn a_large_answer_fits_in_udp_when_edns_allows_it_and_is_truncated_otherwise() {
     edns.set_max_payload(4096);
     with_edns.set_edns(edns);
     let Some(Decision { reply, udp_limit }) =
-        decide(&with_edns.to_vec().unwrap(), &front(), &table)
+        decide(&with_edns.to_vec().unwrap(), &front(), OUTSIDER, &table)
     else {
         panic!("answered");
     };

@@ -8,13 +8,16 @@ mod answer;
 #[cfg(test)]
 mod answer_tests;
 mod forward;
+mod scope;
+#[cfg(test)]
+mod scope_tests;
 mod server;
 #[cfg(test)]
 mod server_tests;
 mod table;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -137,14 +140,11 @@ impl Dns {
     }
 
     /// Answers from now on with the state in `observed`, and listens on project networks that
-    /// appeared since.
+    /// appeared since: the file's, and those another compose file of the project made, whose
+    /// containers ask their gateway too.
     pub async fn publish(&mut self, desired: &Desired, observed: &Observed) {
         self.answer(desired, observed, &HashSet::new());
-        let networks = desired
-            .networks
-            .values()
-            .filter_map(|n| observed.networks.get(&n.name));
-        for network in networks {
+        for network in observed.networks.values() {
             if let Err(err) = self.listen_on(network).await {
                 eprintln!("dns: {err}");
             }
@@ -198,11 +198,17 @@ impl Fuzzing {
     }
 
     /// The reply to `packet` arriving on `network` (on the host's listener with `None`), from a
-    /// client the listener serves (`inside`) or not.
-    pub fn reply(&self, packet: &[u8], network: Option<&str>, inside: bool) -> Option<Vec<u8>> {
+    /// client the listener serves (`inside`, at `client`) or not.
+    pub fn reply(
+        &self,
+        packet: &[u8],
+        network: Option<&str>,
+        client: IpAddr,
+        inside: bool,
+    ) -> Option<Vec<u8>> {
         let arrival = network.map_or(Arrival::Host, |name| Arrival::Network(name.to_string()));
         let decision = if inside {
-            answer::decide(packet, &arrival, &self.0)?
+            answer::decide(packet, &arrival, client, &self.0)?
         } else {
             answer::refuse(packet)?
         };

@@ -141,7 +141,7 @@ impl Door {
         if !self.clients.admits(source) {
             return answer::refuse(packet);
         }
-        answer::decide(packet, &self.arrival, &self.shared.table.load())
+        answer::decide(packet, &self.arrival, source, &self.shared.table.load())
     }
 }
 

@@ -291,7 +291,10 @@ async fn a_flood_does_not_stall_other_queries() {
     // What the flood left in memory: the in-flight cap bounds it (nextest runs each test in a
     // process of its own, so this is the server's doing).
     let grown = resident_bytes().saturating_sub(resident_before);
-    println!("resident memory grew by {} KiB during the flood", grown / 1024);
+    println!(
+        "resident memory grew by {} KiB during the flood",
+        grown / 1024
+    );
     assert!(grown < 16 << 20, "the flood cost {} KiB", grown / 1024);
 }
 

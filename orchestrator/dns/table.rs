@@ -2,12 +2,13 @@
 //! observed state by a pure function, and replaced whole after every observe, so a query reads
 //! one consistent snapshot and never waits for the supervisor.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::desired::{Desired, DesiredService};
+use super::scope::{Attachments, Scope, networks_of};
+use crate::desired::{ContainerSpec, Desired};
 use crate::observe::{Observed, ObservedContainer};
 use crate::runtime::{ContainerState, Health};
 
@@ -121,13 +122,28 @@ pub struct ServiceTable {
     /// The TTL of every answer, in seconds.
     pub ttl: u32,
     views: HashMap<Arrival, Names>,
+    /// The networks of every running container, to look a name up as Docker would for it.
+    attachments: Attachments,
     /// Every name some network answers: on a network that lacks it, it does not exist.
     known: HashSet<String>,
 }
 
 impl ServiceTable {
-    pub fn names(&self, arrival: &Arrival) -> Option<&Names> {
-        self.views.get(arrival)
+    /// What `client` sees when its query arrives on `arrival`: the names of all its networks
+    /// when it is a container of the project, else the names of the network it asked on.
+    pub fn scope(&self, arrival: &Arrival, client: IpAddr) -> Scope<'_> {
+        let networks = match arrival {
+            Arrival::Network(network) => self.attachments.networks(network, client),
+            Arrival::Host => None,
+        };
+        let views = match networks {
+            Some(networks) => networks
+                .iter()
+                .filter_map(|n| self.views.get(&Arrival::Network(n.clone())))
+                .collect(),
+            None => self.views.get(arrival).into_iter().collect(),
+        };
+        Scope { views }
     }
 
     /// Whether the name belongs to the project on some network.
@@ -160,14 +176,8 @@ pub fn build(
         ttl,
         ..ServiceTable::default()
     };
-    for service in desired.services.values() {
-        let replicas = observed
-            .services
-            .get(&service.name)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let networks = service.container.networks.iter().map(|n| &n.network);
-        for (index, network) in networks.enumerate() {
+    for service in named_services(desired, observed) {
+        for (index, network) in service.networks.iter().enumerate() {
             let mut arrivals = vec![Arrival::Network(network.clone())];
             if index == 0 {
                 arrivals.push(Arrival::Host);
@@ -175,8 +185,7 @@ pub fn build(
             for arrival in arrivals {
                 let names = ServiceNames {
                     project: &project,
-                    service,
-                    replicas,
+                    service: &service,
                     network,
                     leaving,
                 };
@@ -185,6 +194,7 @@ pub fn build(
             }
         }
     }
+    table.attachments = Attachments::of(observed);
     table.known = table
         .views
         .values()
@@ -193,11 +203,82 @@ pub fn build(
     table
 }
 
+/// A service the table names: one of the compose file's, or one of the same project that
+/// another compose file started (`-p` shared across directories), known from its containers
+/// alone, as Docker's aliases know it.
+struct NamedService<'a> {
+    name: &'a str,
+    /// The networks it is on; the host sees it on the first.
+    networks: Vec<String>,
+    /// The ports its SRV names give, as (container port, `tcp`/`udp`).
+    ports: Vec<(u16, String)>,
+    replicas: &'a [ObservedContainer],
+}
+
+/// The file's services, then every other service of the project that has a running container
+/// (its name resolves under compose for as long as one runs, on the networks they are on).
+fn named_services<'a>(desired: &'a Desired, observed: &'a Observed) -> Vec<NamedService<'a>> {
+    let replicas_of = |name: &str| {
+        observed
+            .services
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
+    let own = desired.services.values().map(|service| NamedService {
+        name: &service.name,
+        networks: service
+            .container
+            .networks
+            .iter()
+            .map(|n| n.network.clone())
+            .collect(),
+        ports: ports(&service.container),
+        replicas: replicas_of(&service.name),
+    });
+    let others = observed
+        .services
+        .iter()
+        .filter(|(name, _)| !desired.services.contains_key(name.as_str()))
+        .filter_map(|(name, replicas)| {
+            let networks: BTreeSet<String> = replicas
+                .iter()
+                .filter(|c| is_running(c))
+                .flat_map(|c| networks_of(&c.engine))
+                .collect();
+            (!networks.is_empty()).then(|| NamedService {
+                name,
+                networks: networks.into_iter().collect(),
+                ports: Vec::new(),
+                replicas,
+            })
+        });
+    own.chain(others).collect()
+}
+
+/// The ports a service exposes or publishes, as (container port, `tcp`/`udp`), once.
+fn ports(spec: &ContainerSpec) -> Vec<(u16, String)> {
+    let published = spec
+        .ports
+        .iter()
+        .map(|p| (p.container_port, p.protocol.to_ascii_lowercase()));
+    let exposed = spec.exposed.iter().filter_map(|e| {
+        let (port, protocol) = e.split_once('/').unwrap_or((e, "tcp"));
+        Some((port.parse().ok()?, protocol.to_ascii_lowercase()))
+    });
+    let mut ports: Vec<(u16, String)> = Vec::new();
+    for port in published.chain(exposed) {
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    ports
+}
+
 /// The names one service has on one network.
 struct ServiceNames<'a> {
     project: &'a str,
-    service: &'a DesiredService,
-    replicas: &'a [ObservedContainer],
+    service: &'a NamedService<'a>,
     network: &'a str,
     leaving: &'a HashSet<String>,
 }
@@ -206,17 +287,22 @@ impl ServiceNames<'_> {
     fn add_to(&self, view: &mut Names, turns: impl Fn(&str) -> Option<Arc<Turns>>) {
         let service = self.service.name.to_ascii_lowercase();
         let serving: Vec<&ObservedContainer> = self
+            .service
             .replicas
             .iter()
             .filter(|c| self.takes_traffic(c))
             .collect();
         let turns = turns(&service).unwrap_or_default();
         let addresses = serving.iter().flat_map(|c| self.addresses(c)).collect();
-        self.insert(view, &service, Entry::Service { addresses, turns });
-        let running = self.replicas.iter().filter(|c| is_running(c));
+        let entry = Entry::Service { addresses, turns };
+        // Docker's resolver also answers `<alias>.<network>`; the rotation is the service's.
+        let on_network = format!("{service}.{}", self.network.to_ascii_lowercase());
+        view.entries.insert(on_network, entry.clone());
+        self.insert(view, &service, entry);
+        let running = self.service.replicas.iter().filter(|c| is_running(c));
         let tasks = running.flat_map(|c| self.addresses(c)).collect();
         self.insert(view, &format!("tasks.{service}"), Entry::Addresses(tasks));
-        for replica in self.replicas {
+        for replica in self.service.replicas {
             let addresses = match is_running(replica) {
                 true => self.addresses(replica),
                 false => Vec::new(),
@@ -230,7 +316,8 @@ impl ServiceNames<'_> {
             self.insert(view, &number, entry.clone());
             view.entries.insert(name, entry);
         }
-        for (port, protocol) in self.ports() {
+        for (port, protocol) in &self.service.ports {
+            let port = *port;
             let targets = serving
                 .iter()
                 .map(|c| SrvTarget {
@@ -266,26 +353,6 @@ impl ServiceNames<'_> {
             .into_iter()
             .filter_map(|by_network| by_network.get(self.network)?.parse().ok())
             .collect()
-    }
-
-    /// The ports the service exposes or publishes, as (container port, `tcp`/`udp`), once.
-    fn ports(&self) -> Vec<(u16, String)> {
-        let spec = &self.service.container;
-        let published = spec
-            .ports
-            .iter()
-            .map(|p| (p.container_port, p.protocol.to_ascii_lowercase()));
-        let exposed = spec.exposed.iter().filter_map(|e| {
-            let (port, protocol) = e.split_once('/').unwrap_or((e, "tcp"));
-            Some((port.parse().ok()?, protocol.to_ascii_lowercase()))
-        });
-        let mut ports: Vec<(u16, String)> = Vec::new();
-        for port in published.chain(exposed) {
-            if !ports.contains(&port) {
-                ports.push(port);
-            }
-        }
-        ports
     }
 }
 

@@ -1214,8 +1214,6 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The pools a network gets: the ones its IPAM names, else `10.<index>.0.0/24` with the
-/// gateway `.1`, as the engine hands out a fresh pool per network.
 /// What the engine lists for a network created from `network` with `pools`: its defaults
 /// (`bridge`, IPAM `default`) where the file sets nothing.
 fn network_settings(network: &DesiredNetwork, pools: &[AddressPool]) -> NetworkSettings {
@@ -1245,6 +1243,8 @@ fn network_settings(network: &DesiredNetwork, pools: &[AddressPool]) -> NetworkS
     }
 }
 
+/// The pools a network gets: the ones its IPAM names, else `10.<index>.0.0/24` with the
+/// gateway `.1`, as the engine hands out a fresh pool per network.
 fn address_pools(network: &DesiredNetwork, index: usize) -> Vec<AddressPool> {
     let declared: Vec<AddressPool> = network
         .ipam
