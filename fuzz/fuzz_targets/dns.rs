@@ -75,6 +75,7 @@ fn handler() -> &'static Fuzzing {
                         format!("fd00::{}", host + 2),
                     )]),
                     volumes: Vec::new(),
+                    listing: Default::default(),
                 }
             })
             .collect();
