@@ -1014,6 +1014,12 @@ fn push_then_pull_through_a_real_registry() {
         id,
         "the very image pushed"
     );
+    // -q: the same pull, and nothing printed.
+    support::docker(&["image", "rm", &image]);
+    let out = p.wharf(&["pull", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    assert_eq!(support::inspect(&image, "{{.Id}}"), id);
 }
 
 #[test]
@@ -1285,6 +1291,21 @@ fn up_pull_overrides_every_services_pull_policy_for_one_up() {
     // `policy` (compose's default) pulls the missing image.
     p.ok(&["up", "-d", "--pull", "policy"]);
     assert_eq!(version().trim(), "pushed");
+
+    // `build --pull`: the base image is pulled again first, so a local copy that differs from
+    // the registry's does not make the build.
+    build("local");
+    let built = format!("{}-built", p.name);
+    p.cleanup.image(&built);
+    p.write(&format!(
+        "services:\n  built:\n    build: .\n    image: {built}\n"
+    ));
+    std::fs::write(p.path().join("Dockerfile"), format!("FROM {image}\n")).unwrap();
+    let built_version = || support::docker(&["run", "--rm", &built, "cat", "/version"]);
+    p.ok(&["build"]);
+    assert_eq!(built_version().trim(), "local");
+    p.ok(&["build", "--pull"]);
+    assert_eq!(built_version().trim(), "pushed");
 }
 
 #[test]
