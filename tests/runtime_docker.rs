@@ -864,8 +864,7 @@ fn build_request(context: &std::path::Path, tag: &str, project: &str) -> BuildRe
         args: HashMap::new(),
         target: None,
         labels: HashMap::from([(labels::PROJECT.to_string(), project.to_string())]),
-        no_cache: false,
-        pull: false,
+        ..BuildRequest::default()
     }
 }
 

@@ -194,8 +194,7 @@ async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
                     args: HashMap::new(),
                     target: build.target.clone(),
                     labels: HashMap::new(),
-                    no_cache: false,
-                    pull: false,
+                    ..BuildRequest::default()
                 })
                 .await
                 .map(drop),

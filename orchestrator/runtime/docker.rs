@@ -476,8 +476,22 @@ impl Runtime for DockerRuntime {
         if request.pull {
             options = options.pull("1");
         }
+        if !request.cache_from.is_empty() {
+            options = options.cachefrom(&request.cache_from);
+        }
+        if let Some(network) = &request.network {
+            options = options.networkmode(network);
+        }
+        if let Some(platform) = &request.platform {
+            options = options.platform(platform);
+        }
 
-        let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
+        let query = build_query(request);
+        let docker = self
+            .docker
+            .clone()
+            .with_timeout(LONG_REQUEST_TIMEOUT)
+            .with_request_modifier(move |request| with_query(request, &query));
         let body = bollard::body_full(context.tar.into());
         let mut progress = docker.build_image(options.build(), None, Some(body));
         let mut image_id = None;
@@ -2087,6 +2101,41 @@ struct BuildContext {
     dockerfile: String,
 }
 
+/// The build parameters that bollard's options cannot carry: the engine reads `t` and
+/// `extrahosts` as repeated parameters (bollard sends one of each), `isolation` (bollard has
+/// no field for it) and `shmsize` (bollard's is 32 bits, the engine's 64).
+fn build_query(request: &BuildRequest) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for tag in &request.extra_tags {
+        query.append_pair("t", tag);
+    }
+    for host in &request.extra_hosts {
+        query.append_pair("extrahosts", host);
+    }
+    if let Some(isolation) = &request.isolation {
+        query.append_pair("isolation", isolation);
+    }
+    if let Some(size) = request.shm_size {
+        query.append_pair("shmsize", &size.to_string());
+    }
+    query.finish()
+}
+
+/// `request` with `extra` appended to its query string.
+fn with_query(mut request: bollard::BollardRequest, extra: &str) -> bollard::BollardRequest {
+    if extra.is_empty() {
+        return request;
+    }
+    let uri = request.uri().to_string();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    match format!("{uri}{separator}{extra}").parse() {
+        Ok(uri) => *request.uri_mut() = uri,
+        // Not reached: the parameters are percent-encoded.
+        Err(e) => tracing::warn!("build parameters {extra} left out: {e}"),
+    }
+    request
+}
+
 /// A tar of the context directory, without what `.dockerignore` excludes; the Dockerfile and
 /// `.dockerignore` are always in it. An inline Dockerfile, or one outside the context, is added
 /// under a generated name that the engine leaves out of the context (it is listed in the
@@ -3413,8 +3462,7 @@ mod tests {
             args: HashMap::new(),
             target: None,
             labels: HashMap::new(),
-            no_cache: false,
-            pull: false,
+            ..BuildRequest::default()
         }
     }
 

@@ -647,7 +647,9 @@ impl Runtime for MemoryRuntime {
             request.target
         );
         let id = format!("sha256:b{:016x}", fnv(inputs.as_bytes()));
-        s.images.insert(normalize(&request.tag), id.clone());
+        for tag in std::iter::once(&request.tag).chain(&request.extra_tags) {
+            s.images.insert(normalize(tag), id.clone());
+        }
         Ok(id)
     }
 

@@ -80,21 +80,14 @@ const SERVICE_NETWORK: &[(&str, &str)] = &[
 
 const BUILD: &[&str] = &[
     "additional_contexts",
-    "cache_from",
     "cache_to",
     "entitlements",
-    "extra_hosts",
-    "isolation",
-    "network",
     "no_cache_filter",
-    "platforms",
     "privileged",
     "provenance",
     "sbom",
     "secrets",
-    "shm_size",
     "ssh",
-    "tags",
     "ulimits",
 ];
 
@@ -308,7 +301,7 @@ mod tests {
           cpus: "0.5"
     build:
       context: .
-      tags: ["web:1"]
+      cache_to: ["type=local,dest=/tmp/cache"]
     secrets:
       - source: pw
         mode: 0400
@@ -342,7 +335,7 @@ models:
 -:27:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
 -:29:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
 -:33:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
--:36:7: services.web.build.tags is not applied: wharf's build does not use it yet
+-:36:7: services.web.build.cache_to is not applied: wharf's build does not use it yet
 -:39:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
 -:44:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
 -:52:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)

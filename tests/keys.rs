@@ -1,0 +1,118 @@
+//! Compose keys that reach the engine's build API, its pulls and its create requests, against
+//! the real engine through the real binary, beside `docker compose` (v2) on the same file where
+//! compose applies the key.
+
+mod support;
+
+use support::twin::Twin;
+use support::{busybox_image, docker};
+
+/// What a built image's file holds, read by a throwaway container.
+fn image_file(image: &str, file: &str) -> String {
+    docker(&["run", "--rm", image, "cat", file])
+}
+
+/// The ID of an image.
+fn image_id(reference: &str) -> String {
+    docker(&["image", "inspect", "--format", "{{.Id}}", reference])
+        .trim()
+        .to_string()
+}
+
+/// The RUN step records its `/etc/hosts`, the size of its `/dev/shm` and its network
+/// interfaces.
+const PROBE_DOCKERFILE: &str = "FROM IMAGE
+RUN cat /etc/hosts > /hosts; df -k /dev/shm > /shm; cat /proc/net/dev > /net
+";
+
+const BUILD_KEYS: &str = r#"
+services:
+  app:
+    build:
+      context: .
+      tags: ["TAG"]
+      extra_hosts: ["build-host=10.1.2.3", "other-host:10.1.2.4"]
+      shm_size: 96m
+      network: none
+      isolation: default
+      platforms: ["linux/amd64"]
+      cache_from: ["IMAGE"]
+    command: ["sleep", "3600"]
+"#;
+
+/// The interfaces listed in a `/proc/net/dev`.
+fn interfaces(net_dev: &str) -> Vec<String> {
+    net_dev
+        .lines()
+        .skip(2)
+        .filter_map(|line| Some(line.split_once(':')?.0.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn build_keys_reach_the_run_steps_and_the_image_gets_its_extra_tag() {
+    let tag = format!("{}/extra:1", support::unique_project("keys-tag"));
+    let mut twin = Twin::new("keys-build", &BUILD_KEYS.replace("TAG", &tag));
+    twin.guard_image(&tag);
+    twin.write(
+        "Dockerfile",
+        &PROBE_DOCKERFILE.replace("IMAGE", busybox_image()),
+    );
+
+    for (who, project) in [("wharf", twin.name.clone()), ("compose", twin.peer.clone())] {
+        match who {
+            "wharf" => twin.wharf_ok(&["build"]),
+            _ => twin.compose_ok(&["build"]),
+        }
+        let image = format!("{project}-app");
+        assert_eq!(
+            image_id(&tag),
+            image_id(&image),
+            "{who}: the extra tag names the image built"
+        );
+        let hosts = image_file(&image, "/hosts");
+        for line in ["10.1.2.3\tbuild-host", "10.1.2.4\tother-host"] {
+            assert!(
+                hosts.contains(line),
+                "{who}: {line:?} in the RUN step's /etc/hosts:\n{hosts}"
+            );
+        }
+        let net = image_file(&image, "/net");
+        assert_eq!(
+            interfaces(&net),
+            ["lo"],
+            "{who}: network none leaves the RUN step loopback only"
+        );
+        if who == "wharf" {
+            // Compose's BuildKit on this engine (20.10) drops shm_size; the build API takes it.
+            let shm = image_file(&image, "/shm");
+            assert!(
+                shm.contains(" 98304 "),
+                "96m of /dev/shm in the RUN step:\n{shm}"
+            );
+        }
+    }
+}
+
+#[test]
+fn several_build_platforms_are_refused_naming_the_key() {
+    let file = r#"
+services:
+  app:
+    build:
+      context: .
+      platforms: ["linux/amd64", "linux/arm64"]
+"#;
+    let twin = Twin::new("keys-platforms", file);
+    twin.write("Dockerfile", &format!("FROM {}\n", busybox_image()));
+    let out = twin.wharf(&["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "several platforms cannot be built:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("build.platforms lists 2 platforms (linux/amd64, linux/arm64)"),
+        "the error names the key:\n{stderr}"
+    );
+}
