@@ -635,8 +635,8 @@ async fn perform(
         },
         Action::RemoveVolume { name } => gone_is_fine(runtime.remove_volume(name).await).map_err(describe),
         Action::RemoveImage { image, .. } => gone_is_fine(runtime.delete_image(image).await).map_err(describe),
-        Action::PullImage { service, image } => runtime
-            .pull_image(image)
+        Action::PullImage { service, image, platform } => runtime
+            .pull_image(image, platform.as_deref())
             .await
             .map(|()| Outcome::Changed)
             .map_err(|err| {
@@ -1203,6 +1203,7 @@ mod tests {
             Action::PullImage {
                 service: "web".into(),
                 image: "nowhere/web:1".into(),
+                platform: None,
             },
             Cause::Missing,
             Vec::new(),

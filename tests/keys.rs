@@ -5,7 +5,7 @@
 mod support;
 
 use support::twin::Twin;
-use support::{busybox_image, docker};
+use support::{busybox_image, docker, inspect};
 
 /// What a built image's file holds, read by a throwaway container.
 fn image_file(image: &str, file: &str) -> String {
@@ -114,5 +114,63 @@ services:
     assert!(
         stderr.contains("build.platforms lists 2 platforms (linux/amd64, linux/arm64)"),
         "the error names the key:\n{stderr}"
+    );
+}
+
+/// The local test image is the engine's own platform (linux/amd64 here).
+const PLATFORM: &str = r#"
+services:
+  native:
+    image: IMAGE
+    platform: linux/amd64
+    command: ["sleep", "3600"]
+  other:
+    image: IMAGE
+    platform: linux/arm64
+    command: ["sleep", "3600"]
+"#;
+
+#[test]
+fn the_service_platform_reaches_the_create_and_a_mismatch_is_refused() {
+    let twin = Twin::new("keys-platform", PLATFORM);
+    twin.wharf_ok(&["up", "-d", "native"]);
+    assert_eq!(
+        inspect(&format!("{}-native-1", twin.name), "{{.State.Running}}").trim(),
+        "true"
+    );
+    let out = twin.wharf(&["up", "-d", "other"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "an arm64 container from an amd64 image:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("does not match the specified platform: wanted linux/arm64"),
+        "the engine's reason:\n{stderr}"
+    );
+    // Compose looks for an arm64 image instead and fails to pull it: it fails too.
+    let out = twin.compose(&["up", "-d", "other"]);
+    assert!(
+        !out.status.success(),
+        "compose:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn docker_default_platform_is_the_platform_of_services_that_set_none() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+"#;
+    let twin = Twin::new("keys-default-platform", file);
+    twin.write(".env", "DOCKER_DEFAULT_PLATFORM=linux/arm64\n");
+    let out = twin.wharf(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not match the specified platform: wanted linux/arm64"),
+        "the platform from .env reached the create:\n{stderr}"
     );
 }

@@ -843,7 +843,10 @@ async fn images_are_inspected_and_pulls_fail_clearly() {
             .unwrap(),
         None
     );
-    match runtime.pull_image("wharf-test/no-such-image:never").await {
+    match runtime
+        .pull_image("wharf-test/no-such-image:never", None)
+        .await
+    {
         Err(RuntimeError::Engine { message }) => {
             assert!(
                 message.contains("wharf-test/no-such-image:never"),

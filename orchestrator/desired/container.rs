@@ -10,6 +10,16 @@ use super::{
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
 
+/// The service's `platform`, else the project environment's `DOCKER_DEFAULT_PLATFORM`, as
+/// compose v2 takes it for pulls and creates.
+pub fn platform(project: &Project, service: &Service) -> Option<String> {
+    service
+        .platform
+        .clone()
+        .or_else(|| project.environment.get("DOCKER_DEFAULT_PLATFORM").cloned())
+        .filter(|p| !p.is_empty())
+}
+
 pub fn container_spec(
     project: &Project,
     desired: &Desired,
@@ -36,6 +46,7 @@ pub fn container_spec(
     };
     ContainerSpec {
         image: image.to_string(),
+        platform: platform(project, service),
         command: service.command.clone(),
         entrypoint: service.entrypoint.clone(),
         env: service

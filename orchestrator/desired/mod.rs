@@ -134,6 +134,9 @@ impl DesiredService {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContainerSpec {
     pub image: String,
+    /// The platform (`os/arch[/variant]`) of the image the container runs, for its pull,
+    /// build and create: the service's `platform`, else `DOCKER_DEFAULT_PLATFORM`, as compose.
+    pub platform: Option<String>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE`, in order.

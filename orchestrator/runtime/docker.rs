@@ -429,11 +429,14 @@ impl Runtime for DockerRuntime {
             .map_err(|e| map_error(e, &format!("volume {name}"), Op::Other))
     }
 
-    async fn pull_image(&self, reference: &str) -> Result<()> {
+    async fn pull_image(&self, reference: &str, platform: Option<&str>) -> Result<()> {
         let (repository, tag) = split_reference(reference);
         let mut options = CreateImageOptionsBuilder::new().from_image(&repository);
         if let Some(tag) = &tag {
             options = options.tag(tag);
+        }
+        if let Some(platform) = platform {
+            options = options.platform(platform);
         }
         let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
         let mut progress = docker.create_image(Some(options.build()), None, None);
@@ -547,10 +550,13 @@ impl Runtime for DockerRuntime {
             // Best effort: when it fails, the engine's error names the path.
             let _ = std::fs::create_dir_all(path);
         }
-        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let mut options = CreateContainerOptionsBuilder::new().name(name);
+        if let Some(platform) = &spec.platform {
+            options = options.platform(platform);
+        }
         let created = self
             .docker
-            .create_container(Some(options), translated.body)
+            .create_container(Some(options.build()), translated.body)
             .await
             .map_err(|e| create_error(e, name, spec))?;
         let id = created.id;
@@ -1607,6 +1613,14 @@ fn missing_subject(message: &str) -> Option<String> {
 /// A 404 at create names the image (or network) that is missing.
 fn create_error(err: BollardError, name: &str, spec: &ContainerSpec) -> RuntimeError {
     match err {
+        // The image is there, for another platform than the container's: the engine's
+        // words say which.
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } if message.contains("does not match the specified platform") => {
+            RuntimeError::Engine { message }
+        }
         BollardError::DockerResponseServerError {
             status_code: 404,
             message,

@@ -375,7 +375,8 @@ pub trait Runtime: Send + Sync {
     async fn remove_network(&self, name: &str) -> Result<()>;
     async fn create_volume(&self, volume: &DesiredVolume) -> Result<()>;
     async fn remove_volume(&self, name: &str) -> Result<()>;
-    async fn pull_image(&self, reference: &str) -> Result<()>;
+    /// Pulls an image, for `platform` (`os/arch[/variant]`) when set, else the engine's own.
+    async fn pull_image(&self, reference: &str, platform: Option<&str>) -> Result<()>;
     /// Builds and tags an image; returns its ID.
     async fn build_image(&self, request: &BuildRequest) -> Result<String>;
 

@@ -23,10 +23,6 @@ const SERVICE: &[(&str, &str)] = &[
     ("isolation", "it is for Windows containers only"),
     ("models", "wharf does not run models"),
     (
-        "platform",
-        "wharf does not pass a platform to pulls and builds yet",
-    ),
-    (
         "pre_start",
         "wharf does not run `pre_start` hooks (compose v2.40 rejects the key)",
     ),
@@ -325,7 +321,6 @@ models:
 
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
--:6:5: services.web.platform is not applied: wharf does not pass a platform to pulls and builds yet
 -:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
 -:9:5: services.web.mac_address is applied only when the engine's API is 1.44 or newer
 -:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
