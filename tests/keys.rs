@@ -174,3 +174,43 @@ services:
         "the platform from .env reached the create:\n{stderr}"
     );
 }
+
+const MAC: &str = r#"
+services:
+  app:
+    image: IMAGE
+    mac_address: "02:42:ac:11:00:42"
+    command: ["sleep", "3600"]
+"#;
+
+#[test]
+fn the_service_mac_address_is_the_containers_as_under_compose() {
+    let twin = Twin::new("keys-mac", MAC);
+    twin.both(&["up", "-d"]);
+    for project in [&twin.name, &twin.peer] {
+        let app = format!("{project}-app-1");
+        let seen = docker(&["exec", &app, "cat", "/sys/class/net/eth0/address"]);
+        assert_eq!(
+            seen.trim(),
+            "02:42:ac:11:00:42",
+            "{project}: the container's MAC"
+        );
+        assert_eq!(
+            inspect(&app, "{{.Config.MacAddress}}").trim(),
+            "02:42:ac:11:00:42",
+            "{project}: in the container's config, as the engine's API 1.41 takes it"
+        );
+    }
+    assert_eq!(
+        config_hash(&format!("{}-app-1", twin.name)),
+        config_hash(&format!("{}-app-1", twin.peer)),
+        "the same config hash as compose's"
+    );
+}
+
+fn config_hash(container: &str) -> String {
+    inspect(
+        container,
+        "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
+    )
+}

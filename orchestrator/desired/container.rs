@@ -47,6 +47,7 @@ pub fn container_spec(
     ContainerSpec {
         image: image.to_string(),
         platform: platform(project, service),
+        mac_address: service.mac_address.clone(),
         command: service.command.clone(),
         entrypoint: service.entrypoint.clone(),
         env: service
@@ -351,7 +352,7 @@ fn networking(
     ordered.sort_by_key(|(_, options)| {
         std::cmp::Reverse(options.as_ref().and_then(|o| o.priority).unwrap_or(0))
     });
-    let mut attachments: Vec<NetworkAttachment> = ordered
+    let attachments: Vec<NetworkAttachment> = ordered
         .into_iter()
         .map(|(key, options)| {
             let options = options.clone().unwrap_or_default();
@@ -384,12 +385,6 @@ fn networking(
             }
         })
         .collect();
-    // The service's `mac_address` is its first network's, as compose gives it.
-    if let Some(first) = attachments.first_mut() {
-        if first.endpoint.mac_address.is_none() {
-            first.endpoint.mac_address = service.mac_address.clone();
-        }
-    }
     (None, attachments)
 }
 

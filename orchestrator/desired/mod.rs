@@ -137,6 +137,9 @@ pub struct ContainerSpec {
     /// The platform (`os/arch[/variant]`) of the image the container runs, for its pull,
     /// build and create: the service's `platform`, else `DOCKER_DEFAULT_PLATFORM`, as compose.
     pub platform: Option<String>,
+    /// The service's `mac_address`: its first network's, unless that network sets its own
+    /// (the engine takes it from the container's config before API 1.44, as compose gives it).
+    pub mac_address: Option<String>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE`, in order.

@@ -554,8 +554,11 @@ impl Runtime for DockerRuntime {
         if let Some(platform) = &spec.platform {
             options = options.platform(platform);
         }
-        let created = self
-            .docker
+        let docker = match &translated.mac_address {
+            Some(mac) => with_config_field(&self.docker, &translated.body, "MacAddress", mac)?,
+            None => self.docker.clone(),
+        };
+        let created = docker
             .create_container(Some(options.build()), translated.body)
             .await
             .map_err(|e| create_error(e, name, spec))?;
@@ -2370,6 +2373,8 @@ fn file_archive(file: &ContainerFile, content: &str) -> std::io::Result<Vec<u8>>
 /// A `ContainerSpec` in the engine's terms.
 struct Translated {
     body: ContainerCreateBody,
+    /// The container config's `MacAddress` (API < 1.44), which `body` cannot hold.
+    mac_address: Option<String>,
     /// Networks connected after the create, with their endpoint settings.
     later_networks: Vec<(String, EndpointSettings)>,
     /// Bind sources to create before the create (those the `Binds` syntax cannot carry).
@@ -2431,16 +2436,22 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         }
     }
 
+    // Before API 1.44 an endpoint has no MAC address of its own: the engine gives the first
+    // network's endpoint the one in the container's config, where compose puts the service's.
+    let mac_address = spec.mac_address.clone().filter(|_| api < (1, 44));
     let (network_mode, first, later_networks) =
         match (&spec.network_mode, spec.networks.split_first()) {
             (Some(mode), _) => (Some(mode.clone()), None, Vec::new()),
-            (None, Some((first, rest))) => (
-                Some(first.network.clone()),
-                Some((first.network.clone(), endpoint(first, &spec.links, api))),
-                rest.iter()
-                    .map(|n| (n.network.clone(), endpoint(n, &spec.links, api)))
-                    .collect(),
-            ),
+            (None, Some((first, rest))) => {
+                let first = with_service_mac(first, spec.mac_address.as_deref(), api);
+                (
+                    Some(first.network.clone()),
+                    Some((first.network.clone(), endpoint(&first, &spec.links, api))),
+                    rest.iter()
+                        .map(|n| (n.network.clone(), endpoint(n, &spec.links, api)))
+                        .collect(),
+                )
+            }
             (None, None) => (None, None, Vec::new()),
         };
 
@@ -2574,9 +2585,46 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
     };
     Translated {
         body,
+        mac_address,
         later_networks,
         create_paths,
     }
+}
+
+/// The first network's attachment, with the service's MAC address when the network sets none
+/// and the engine takes endpoint MAC addresses (API 1.44), as compose moves it there.
+fn with_service_mac(
+    first: &NetworkAttachment,
+    service_mac: Option<&str>,
+    api: (usize, usize),
+) -> NetworkAttachment {
+    let mut first = first.clone();
+    if api >= (1, 44) && first.endpoint.mac_address.is_none() {
+        first.endpoint.mac_address = service_mac.map(str::to_string);
+    }
+    first
+}
+
+/// A client whose requests carry `body` (a create body) with `field` added: bollard's
+/// `ContainerCreateBody` has no field for `MacAddress`, which engines before API 1.44 read.
+fn with_config_field(
+    docker: &Docker,
+    body: &ContainerCreateBody,
+    field: &str,
+    value: &str,
+) -> Result<Docker> {
+    let failed = |e: serde_json::Error| RuntimeError::Engine {
+        message: format!("the create request: {e}"),
+    };
+    let mut json = serde_json::to_value(body).map_err(failed)?;
+    if let Some(config) = json.as_object_mut() {
+        config.insert(field.to_string(), value.into());
+    }
+    let bytes = serde_json::to_vec(&json).map_err(failed)?;
+    Ok(docker.clone().with_request_modifier(move |mut request| {
+        *request.body_mut() = bollard::body_full(bytes.clone().into());
+        request
+    }))
 }
 
 /// A bind mount that may create its host path goes through the `Binds` syntax (`src:dst[:ro]`),
@@ -2939,6 +2987,33 @@ mod tests {
         };
         assert_eq!(endpoints(&translate(&spec, API_1_41).body), None);
         assert_eq!(endpoints(&newer).as_deref(), Some("02:42:ac:11:00:99"));
+    }
+
+    #[test]
+    fn the_service_mac_address_is_the_configs_before_api_1_44_and_the_first_endpoints_after() {
+        let spec = ContainerSpec {
+            mac_address: Some("02:42:ac:11:00:42".into()),
+            networks: vec![attachment("front", &[]), attachment("back", &[])],
+            ..ContainerSpec::default()
+        };
+        let first_mac = |t: &Translated| {
+            t.body
+                .networking_config
+                .as_ref()
+                .unwrap()
+                .endpoints_config
+                .as_ref()
+                .unwrap()["front"]
+                .mac_address
+                .clone()
+        };
+        let old = translate(&spec, API_1_41);
+        assert_eq!(old.mac_address.as_deref(), Some("02:42:ac:11:00:42"));
+        assert_eq!(first_mac(&old), None);
+        let newer = translate(&spec, (1, 44));
+        assert_eq!(newer.mac_address, None);
+        assert_eq!(first_mac(&newer).as_deref(), Some("02:42:ac:11:00:42"));
+        assert_eq!(newer.later_networks[0].1.mac_address, None);
     }
 
     #[test]

@@ -35,7 +35,6 @@ const SERVICE: &[(&str, &str)] = &[
         "volume_driver",
         "wharf does not apply a default volume driver yet",
     ),
-    ("mac_address", NEEDS_1_44),
 ];
 
 /// A `why` that starts with `only when` makes the warning "X is applied only when …".
@@ -322,7 +321,6 @@ models:
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
 -:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
--:9:5: services.web.mac_address is applied only when the engine's API is 1.44 or newer
 -:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
 -:17:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
 -:19:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
