@@ -214,3 +214,176 @@ fn config_hash(container: &str) -> String {
         "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
     )
 }
+
+/// A block device of this machine, for the throttles (the engine needs a real one).
+fn block_device() -> String {
+    let mut devices: Vec<String> = std::fs::read_dir("/dev")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            use std::os::unix::fs::FileTypeExt;
+            e.file_type().is_ok_and(|t| t.is_block_device())
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    devices.sort();
+    devices.into_iter().next().expect("a block device in /dev")
+}
+
+const HOST_KEYS: &str = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    blkio_config:
+      weight: 300
+      weight_device:
+        - path: DEVICE
+          weight: 400
+      device_read_bps:
+        - path: DEVICE
+          rate: 1mb
+      device_write_bps:
+        - path: DEVICE
+          rate: "2097152"
+      device_read_iops:
+        - path: DEVICE
+          rate: 20
+      device_write_iops:
+        - path: DEVICE
+          rate: 30
+    annotations:
+      com.example.note: hello
+"#;
+
+/// The host config keys these tests set, as the engine stored them.
+const STORED: &str = "{{json .HostConfig.BlkioWeight}} \
+{{json .HostConfig.BlkioWeightDevice}} {{json .HostConfig.BlkioDeviceReadBps}} \
+{{json .HostConfig.BlkioDeviceWriteBps}} {{json .HostConfig.BlkioDeviceReadIOps}} \
+{{json .HostConfig.BlkioDeviceWriteIOps}}";
+
+#[test]
+fn blkio_config_reaches_the_host_config_as_compose_sends_it() {
+    let device = block_device();
+    let twin = Twin::new("keys-host", &HOST_KEYS.replace("DEVICE", &device));
+    twin.both(&["up", "-d"]);
+    let wharf = inspect(&format!("{}-app-1", twin.name), STORED);
+    let compose = inspect(&format!("{}-app-1", twin.peer), STORED);
+    assert_eq!(
+        wharf, compose,
+        "the engine stored the same host config for both"
+    );
+    for rate in [
+        "\"Rate\":1048576",
+        "\"Rate\":2097152",
+        "\"Rate\":20",
+        "\"Rate\":30",
+    ] {
+        assert!(wharf.contains(rate), "{rate} in {wharf}");
+    }
+    // What the container's cgroup holds (cgroup v1 here): the read limit on that device.
+    let app = format!("{}-app-1", twin.name);
+    let limit = docker(&[
+        "exec",
+        &app,
+        "cat",
+        "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device",
+    ]);
+    assert!(
+        limit.trim().ends_with(" 1048576"),
+        "the read limit in the cgroup: {limit}"
+    );
+    // Annotations need API 1.43; this engine has 1.41: warned at load time.
+    let out = twin.wharf(&["config", "-q"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "services.app.annotations is applied only when the engine's API is 1.43 or newer"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        config_hash(&app),
+        config_hash(&format!("{}-app-1", twin.peer))
+    );
+}
+
+/// Compose v2.40's schema refuses `volume_driver`; wharf gives the service's anonymous volumes
+/// that driver.
+#[test]
+fn the_volume_driver_is_the_driver_of_anonymous_volumes() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    volume_driver: wharf-no-such-driver
+    volumes: ["/data"]
+"#;
+    let twin = Twin::new("keys-driver", file);
+    let out = twin.wharf(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "no such volume driver: {stderr}");
+    assert!(
+        stderr.contains("wharf-no-such-driver"),
+        "the engine names the driver: {stderr}"
+    );
+    twin.write(
+        "compose.yaml",
+        &file
+            .replace("wharf-no-such-driver", "local")
+            .replace("IMAGE", busybox_image()),
+    );
+    twin.wharf_ok(&["up", "-d"]);
+    let app = format!("{}-app-1", twin.name);
+    assert_eq!(
+        inspect(&app, "{{json .HostConfig.VolumeDriver}}").trim(),
+        "\"local\""
+    );
+    let volume = inspect(&app, "{{range .Mounts}}{{.Name}}{{end}}");
+    let driver = docker(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Driver}}",
+        volume.trim(),
+    ]);
+    assert_eq!(driver.trim(), "local");
+    let out = twin.compose(&["config", "-q"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("'volume_driver' not allowed"),
+        "compose v2.40 refuses the key"
+    );
+}
+
+const ATTACH: &str = r#"
+services:
+  loud:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo from-loud"]
+  quiet:
+    image: IMAGE
+    attach: false
+    command: ["sh", "-c", "echo from-quiet; sleep 3600"]
+"#;
+
+#[test]
+fn an_attached_up_does_not_follow_a_service_with_attach_false() {
+    let twin = Twin::new("keys-attach", ATTACH);
+    for (who, out) in [
+        ("wharf", twin.wharf(&["up"])),
+        ("compose", twin.compose(&["up"])),
+    ] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{who}: the up ends once loud has exited: {stdout}"
+        );
+        assert!(stdout.contains("Attaching to loud-1\n"), "{who}: {stdout}");
+        assert!(stdout.contains("from-loud"), "{who}: {stdout}");
+        assert!(
+            !stdout.contains("from-quiet"),
+            "{who} does not follow quiet: {stdout}"
+        );
+    }
+}

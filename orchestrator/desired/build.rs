@@ -191,6 +191,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 restart: RestartPolicy::from_service(service),
                 update: UpdatePolicy::from_service(service),
                 hooks: Hooks::from_model(&service.post_start, &service.pre_stop),
+                attach: service.attach != Some(false),
                 container,
             },
         );

@@ -3,9 +3,9 @@
 use indexmap::IndexMap;
 
 use super::{
-    ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery, EndpointOptions,
-    Healthcheck, Mount, MountKind, MountOptions, NetworkAttachment, PortBinding, ServiceLink,
-    Ulimit, VERSION, VolumesFrom, labels,
+    BlkioOptions, ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery,
+    EndpointOptions, Healthcheck, Mount, MountKind, MountOptions, NetworkAttachment, PortBinding,
+    ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
 };
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
@@ -48,6 +48,9 @@ pub fn container_spec(
         image: image.to_string(),
         platform: platform(project, service),
         mac_address: service.mac_address.clone(),
+        volume_driver: service.volume_driver.clone(),
+        blkio: BlkioOptions::from_config(service.blkio_config.as_ref()),
+        annotations: service.annotations.clone(),
         command: service.command.clone(),
         entrypoint: service.entrypoint.clone(),
         env: service

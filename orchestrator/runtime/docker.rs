@@ -23,9 +23,10 @@ use bollard::models::{
     EndpointIpamConfig, EndpointSettings, EventMessage, EventMessageTypeEnum, ExecConfig,
     HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam, IpamConfig,
     Mount as EngineMount, MountBindOptions, MountPoint, MountTmpfsOptions, MountType,
-    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
-    PortBinding as EnginePortBinding, PortMap, ResourcesUlimits, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    MountVolumeOptions, MountVolumeOptionsDriverConfig, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkingConfig, PortBinding as EnginePortBinding, PortMap,
+    ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ThrottleDevice, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
@@ -48,8 +49,8 @@ use super::{
     Streams, signal_number,
 };
 use crate::desired::{
-    ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
-    NetworkAttachment, VolumesFrom, labels,
+    BlkioOptions, ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount,
+    MountKind, NetworkAttachment, VolumesFrom, labels,
 };
 
 /// How long a request may wait for the engine's answer (a `stop` gets its timeout on top).
@@ -1616,12 +1617,14 @@ fn missing_subject(message: &str) -> Option<String> {
 /// A 404 at create names the image (or network) that is missing.
 fn create_error(err: BollardError, name: &str, spec: &ContainerSpec) -> RuntimeError {
     match err {
-        // The image is there, for another platform than the container's: the engine's
-        // words say which.
+        // The image is there, for another platform than the container's, or a volume
+        // driver is missing: the engine's words say which.
         BollardError::DockerResponseServerError {
             status_code: 404,
             message,
-        } if message.contains("does not match the specified platform") => {
+        } if message.contains("does not match the specified platform")
+            || message.contains("plugin") =>
+        {
             RuntimeError::Engine { message }
         }
         BollardError::DockerResponseServerError {
@@ -2421,7 +2424,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                     "the bind mount at {} cannot be relabelled (z/Z): its path holds a `:` or `,`",
                     mount.target
                 );
-                mounts.push(engine_mount(mount, api));
+                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
             }
             None => {
                 if mount.kind == MountKind::Bind && mount.create_host_path {
@@ -2431,7 +2434,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                         }
                     }
                 }
-                mounts.push(engine_mount(mount, api));
+                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
             }
         }
     }
@@ -2556,7 +2559,9 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                 .collect::<Vec<_>>(),
         ),
         auto_remove: spec.auto_remove.then_some(true),
-        ..Default::default()
+        volume_driver: spec.volume_driver.clone(),
+        annotations: annotations(&spec.annotations, api),
+        ..blkio(&spec.blkio)
     };
 
     let body = ContainerCreateBody {
@@ -2589,6 +2594,54 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         later_networks,
         create_paths,
     }
+}
+
+/// A host config with the block I/O fields of `blkio` (the others left to the caller).
+fn blkio(blkio: &BlkioOptions) -> HostConfig {
+    let throttle = |devices: &[(String, u64)]| {
+        let devices: Vec<ThrottleDevice> = devices
+            .iter()
+            .map(|(path, rate)| ThrottleDevice {
+                path: Some(path.clone()),
+                rate: Some((*rate).min(i64::MAX as u64) as i64),
+            })
+            .collect();
+        non_empty(&devices)
+    };
+    let weights: Vec<ResourcesBlkioWeightDevice> = blkio
+        .weight_device
+        .iter()
+        .map(|(path, weight)| ResourcesBlkioWeightDevice {
+            path: Some(path.clone()),
+            weight: Some(usize::from(*weight)),
+        })
+        .collect();
+    HostConfig {
+        blkio_weight: blkio.weight,
+        blkio_weight_device: non_empty(&weights),
+        blkio_device_read_bps: throttle(&blkio.device_read_bps),
+        blkio_device_write_bps: throttle(&blkio.device_write_bps),
+        blkio_device_read_iops: throttle(&blkio.device_read_iops),
+        blkio_device_write_iops: throttle(&blkio.device_write_iops),
+        ..Default::default()
+    }
+}
+
+/// The annotations, on an engine that takes them (API 1.43); the loader has warned that they
+/// are applied only there.
+fn annotations(
+    annotations: &indexmap::IndexMap<String, String>,
+    api: (usize, usize),
+) -> Option<HashMap<String, String>> {
+    if !annotations.is_empty() && api < (1, 43) {
+        tracing::warn!(
+            "annotations need engine API 1.43; this engine has {}.{}",
+            api.0,
+            api.1
+        );
+        return None;
+    }
+    non_empty_map(annotations)
 }
 
 /// The first network's attachment, with the service's MAC address when the network sets none
@@ -2679,12 +2732,16 @@ fn bind_options(mount: &Mount, api: (usize, usize)) -> Option<MountBindOptions> 
     (bind != MountBindOptions::default()).then_some(bind)
 }
 
-fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
+/// An engine mount. `volume_driver` is the driver of an anonymous volume (the service's
+/// `volume_driver`): the engine's `HostConfig.VolumeDriver` reaches only `Binds`, not mounts.
+fn engine_mount(mount: &Mount, volume_driver: Option<&str>, api: (usize, usize)) -> EngineMount {
     let typ = match mount.kind {
         MountKind::Bind => MountType::BIND,
         MountKind::Volume => MountType::VOLUME,
         MountKind::Tmpfs => MountType::TMPFS,
     };
+    let anonymous = mount.source.as_deref().is_none_or(str::is_empty);
+    let driver = volume_driver.filter(|_| mount.kind == MountKind::Volume && anonymous);
     EngineMount {
         target: Some(mount.target.clone()),
         source: mount.source.clone().filter(|s| !s.is_empty()),
@@ -2695,10 +2752,14 @@ fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
             _ => None,
         },
         volume_options: (mount.kind == MountKind::Volume
-            && (mount.nocopy || !mount.options.volume_labels.is_empty()))
+            && (mount.nocopy || !mount.options.volume_labels.is_empty() || driver.is_some()))
         .then(|| MountVolumeOptions {
             no_copy: mount.nocopy.then_some(true),
             labels: non_empty_map(&mount.options.volume_labels),
+            driver_config: driver.map(|name| MountVolumeOptionsDriverConfig {
+                name: Some(name.to_string()),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         tmpfs_options: (mount.kind == MountKind::Tmpfs

@@ -7,18 +7,7 @@ use super::yaml::{Mapping, Node};
 
 /// Service keys, and why they are not applied.
 const SERVICE: &[(&str, &str)] = &[
-    (
-        "annotations",
-        "wharf does not send annotations to the engine yet",
-    ),
-    (
-        "attach",
-        "an attached `up` follows the logs of every service",
-    ),
-    (
-        "blkio_config",
-        "wharf does not apply block I/O settings yet",
-    ),
+    ("annotations", "only when the engine's API is 1.43 or newer"),
     ("credential_spec", "it is for Windows containers only"),
     ("isolation", "it is for Windows containers only"),
     ("models", "wharf does not run models"),
@@ -30,10 +19,6 @@ const SERVICE: &[(&str, &str)] = &[
     (
         "pull_refresh_after",
         "wharf does not refresh images on a schedule",
-    ),
-    (
-        "volume_driver",
-        "wharf does not apply a default volume driver yet",
     ),
 ];
 
@@ -269,7 +254,7 @@ mod tests {
     platform: linux/arm64
     pre_start:
       - command: ["true"]
-    mac_address: "02:42:ac:11:00:02"
+    annotations: {com.example.note: hello}
     ports:
       - target: 80
         name: http
@@ -321,6 +306,7 @@ models:
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
 -:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
+-:9:5: services.web.annotations is applied only when the engine's API is 1.43 or newer
 -:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
 -:17:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
 -:19:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
