@@ -3658,6 +3658,35 @@ mod tests {
     }
 
     #[test]
+    fn repeated_build_parameters_go_in_the_query_encoded() {
+        let extras = BuildRequest {
+            extra_tags: vec!["a/b:1".into(), "c".into()],
+            extra_hosts: vec!["host:10.0.0.1".into()],
+            isolation: Some("default".into()),
+            shm_size: Some(5 << 30),
+            ..request(Path::new("."))
+        };
+        let query = build_query(&extras);
+        assert_eq!(
+            query,
+            "t=a%2Fb%3A1&t=c&extrahosts=host%3A10.0.0.1&isolation=default&shmsize=5368709120"
+        );
+        let sent = http_request("http://engine/build?dockerfile=Dockerfile");
+        let uri = with_query(sent, &query).uri().to_string();
+        assert_eq!(
+            uri,
+            format!("http://engine/build?dockerfile=Dockerfile&{query}")
+        );
+        assert_eq!(build_query(&request(Path::new("."))), "");
+    }
+
+    fn http_request(uri: &str) -> bollard::BollardRequest {
+        let mut sent = bollard::BollardRequest::new(bollard::body_full(Vec::new().into()));
+        *sent.uri_mut() = uri.parse().unwrap();
+        sent
+    }
+
+    #[test]
     fn the_context_honours_dockerignore() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
