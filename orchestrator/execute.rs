@@ -23,6 +23,7 @@ use crate::plan::{Action, ContainerRef, Operation, Plan, WaitCondition};
 use crate::runtime::{
     BuildRequest, ContainerState, EngineContainer, ExecOutput, Health, Runtime, RuntimeError,
 };
+use crate::spec::model::Build;
 use crate::spec::short::Duration as GoDuration;
 
 #[derive(Debug, Clone)]
@@ -555,6 +556,62 @@ enum Outcome {
     Tolerated(String),
 }
 
+/// The engine's build request for a service's `build`, labelled as compose v2 labels it: the
+/// file's labels, then the project's, so that the image is known as the project's (and swept
+/// with it). The engine's build API builds one platform: several are refused, as compose's
+/// classic builder refuses them.
+fn build_request(
+    service: &str,
+    image: &str,
+    build: &Build,
+    project: &str,
+) -> Result<BuildRequest, String> {
+    if build.platforms.len() > 1 {
+        return Err(format!(
+            "build.platforms lists {} platforms ({}), but the engine's build API builds one",
+            build.platforms.len(),
+            build.platforms.join(", ")
+        ));
+    }
+    Ok(BuildRequest {
+        context: build.context.clone().unwrap_or_else(|| ".".into()).into(),
+        dockerfile: build
+            .dockerfile
+            .clone()
+            .unwrap_or_else(|| "Dockerfile".into()),
+        dockerfile_inline: build.dockerfile_inline.clone(),
+        tag: image.to_string(),
+        args: build
+            .args
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+            .collect(),
+        target: build.target.clone(),
+        labels: build
+            .labels
+            .clone()
+            .into_iter()
+            .chain([
+                (labels::PROJECT.to_string(), project.to_string()),
+                (labels::SERVICE.to_string(), service.to_string()),
+                (
+                    labels::VERSION.to_string(),
+                    crate::desired::VERSION.to_string(),
+                ),
+            ])
+            .collect(),
+        no_cache: build.no_cache,
+        pull: build.pull,
+        extra_tags: build.tags.clone(),
+        cache_from: build.cache_from.clone(),
+        extra_hosts: build.extra_hosts.clone(),
+        network: build.network.clone(),
+        shm_size: build.shm_size,
+        isolation: build.isolation.clone(),
+        platform: build.platforms.first().cloned(),
+    })
+}
+
 /// One operation: one engine call (or a wait), with an error that names what failed.
 async fn perform(
     op: &Operation,
@@ -578,40 +635,16 @@ async fn perform(
         },
         Action::RemoveVolume { name } => gone_is_fine(runtime.remove_volume(name).await).map_err(describe),
         Action::RemoveImage { image, .. } => gone_is_fine(runtime.delete_image(image).await).map_err(describe),
-        Action::PullImage { service, image } => runtime
-            .pull_image(image)
+        Action::PullImage { service, image, platform } => runtime
+            .pull_image(image, platform.as_deref())
             .await
             .map(|()| Outcome::Changed)
             .map_err(|err| {
                 format!("service {service:?}: image {image} is not available locally and cannot be pulled: {err}").into()
             }),
         Action::BuildImage { service, image, build } => {
-            let request = BuildRequest {
-                context: build.context.clone().unwrap_or_else(|| ".".into()).into(),
-                dockerfile: build.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
-                dockerfile_inline: build.dockerfile_inline.clone(),
-                tag: image.clone(),
-                args: build
-                    .args
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
-                    .collect(),
-                target: build.target.clone(),
-                // As compose v2: the file's labels, then the project's, so that the image is
-                // known as the project's (and swept with it).
-                labels: build
-                    .labels
-                    .clone()
-                    .into_iter()
-                    .chain([
-                        (labels::PROJECT.to_string(), options.project.clone()),
-                        (labels::SERVICE.to_string(), service.clone()),
-                        (labels::VERSION.to_string(), crate::desired::VERSION.to_string()),
-                    ])
-                    .collect(),
-                no_cache: build.no_cache,
-                pull: build.pull,
-            };
+            let request = build_request(service, image, build, &options.project)
+                .map_err(|err| format!("service {service:?}: building {image} failed: {err}"))?;
             runtime
                 .build_image(&request)
                 .await
@@ -1170,6 +1203,7 @@ mod tests {
             Action::PullImage {
                 service: "web".into(),
                 image: "nowhere/web:1".into(),
+                platform: None,
             },
             Cause::Missing,
             Vec::new(),

@@ -4,84 +4,13 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
+use support::twin::Twin;
 use support::{
-    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, docker, inspect, unique_project,
-    wait_until, wharf_command,
+    COMMAND_LIMIT, OutputWithin, busybox_image, docker, inspect, wait_until, wharf_command,
 };
-
-/// One compose file run twice: as `name` by wharf and as `peer` by docker compose, each with
-/// its guard; wharf's state directory is the test's own.
-struct Twin {
-    name: String,
-    peer: String,
-    dir: tempfile::TempDir,
-    state: tempfile::TempDir,
-    _cleanups: [Cleanup; 2],
-}
-
-impl Twin {
-    fn new(prefix: &str, compose: &str) -> Twin {
-        let name = unique_project(prefix);
-        let peer = unique_project(&format!("{prefix}-v2"));
-        let twin = Twin {
-            _cleanups: [Cleanup::new(&name), Cleanup::new(&peer)],
-            name,
-            peer,
-            dir: tempfile::tempdir().unwrap(),
-            state: tempfile::tempdir().unwrap(),
-        };
-        twin.write("compose.yaml", &compose.replace("IMAGE", busybox_image()));
-        twin
-    }
-
-    fn write(&self, file: &str, text: &str) {
-        std::fs::write(self.path().join(file), text).unwrap();
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn wharf(&self, args: &[&str]) -> Output {
-        wharf_command(&self.name, self.path(), self.state.path())
-            .args(args)
-            .output_within(COMMAND_LIMIT)
-    }
-
-    /// `docker compose -f compose.yaml -p PEER ARGS`: with `-f`, since compose v2 reads no file
-    /// (and runs no hook) for `stop` or `down` given `-p` alone.
-    fn compose(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .args(["compose", "-f", "compose.yaml", "-p", &self.peer])
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("COMPOSE_FILE")
-            .env_remove("COMPOSE_PROJECT_NAME")
-            .output_within(COMMAND_LIMIT)
-    }
-
-    /// Runs the same arguments under both, insisting on success.
-    fn both(&self, args: &[&str]) {
-        for (who, out) in [("wharf", self.wharf(args)), ("compose", self.compose(args))] {
-            assert!(
-                out.status.success(),
-                "{who} {args:?} failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.state.path().join(&self.name).join("supervisor.log"))
-            .unwrap_or_default()
-    }
-}
 
 /// What `cat FILE` prints in a running container.
 fn cat(container: &str, file: &str) -> String {

@@ -843,7 +843,10 @@ async fn images_are_inspected_and_pulls_fail_clearly() {
             .unwrap(),
         None
     );
-    match runtime.pull_image("wharf-test/no-such-image:never").await {
+    match runtime
+        .pull_image("wharf-test/no-such-image:never", None)
+        .await
+    {
         Err(RuntimeError::Engine { message }) => {
             assert!(
                 message.contains("wharf-test/no-such-image:never"),
@@ -864,8 +867,7 @@ fn build_request(context: &std::path::Path, tag: &str, project: &str) -> BuildRe
         args: HashMap::new(),
         target: None,
         labels: HashMap::from([(labels::PROJECT.to_string(), project.to_string())]),
-        no_cache: false,
-        pull: false,
+        ..BuildRequest::default()
     }
 }
 

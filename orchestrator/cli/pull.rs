@@ -76,7 +76,11 @@ pub async fn pull(global: &GlobalArgs, args: &PullArgs) -> Result<ExitCode, Exit
     }
     let results = futures_util::future::join_all(pulls.iter().map(|service| {
         let runtime = runtime.clone();
-        async move { runtime.pull_image(&service.image).await }
+        async move {
+            runtime
+                .pull_image(&service.image, service.container.platform.as_deref())
+                .await
+        }
     }))
     .await;
     let mut failed = Vec::new();

@@ -206,6 +206,10 @@ impl AttachedOutput {
                 .collect();
             services.extend(dependencies);
         }
+        // `attach: false` in the file leaves a service out, unless `--attach` names it.
+        if args.attach.is_empty() {
+            services.retain(|s| desired.services.get(s).is_none_or(|d| d.attach));
+        }
         services.retain(|s| !args.no_attach.contains(s));
         services.sort();
         services.dedup();

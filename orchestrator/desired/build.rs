@@ -11,7 +11,7 @@ use super::{
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
 use crate::spec::Project;
-use crate::spec::model::{Network, Service, Volume};
+use crate::spec::model::{Build, Network, Service, Volume};
 
 /// What the command line changes about the desired state.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +52,18 @@ fn resource_labels(
         labels.insert(labels::CONFIG_HASH.into(), hash());
     }
     labels
+}
+
+/// The build for the service's platform when the build names none: the image is then made
+/// for the platform the container is created for (the loader has checked that a service's
+/// `platform` is among the `build.platforms` it names).
+fn built_for(mut build: Build, platform: Option<&str>) -> Build {
+    if let Some(platform) = platform
+        && build.platforms.is_empty()
+    {
+        build.platforms.push(platform.to_string());
+    }
+    build
 }
 
 pub fn build(project: &Project, options: &BuildOptions) -> Desired {
@@ -166,7 +178,10 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 replicas,
                 config_hash: hash,
                 image,
-                build: service.build.clone(),
+                build: service
+                    .build
+                    .clone()
+                    .map(|b| built_for(b, container.platform.as_deref())),
                 pull_policy: service
                     .pull_policy
                     .clone()
@@ -176,6 +191,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 restart: RestartPolicy::from_service(service),
                 update: UpdatePolicy::from_service(service),
                 hooks: Hooks::from_model(&service.post_start, &service.pre_stop),
+                attach: service.attach != Some(false),
                 container,
             },
         );

@@ -3,12 +3,22 @@
 use indexmap::IndexMap;
 
 use super::{
-    ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery, EndpointOptions,
-    Healthcheck, Mount, MountKind, MountOptions, NetworkAttachment, PortBinding, ServiceLink,
-    Ulimit, VERSION, VolumesFrom, labels,
+    BlkioOptions, ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery,
+    EndpointOptions, Healthcheck, Mount, MountKind, MountOptions, NetworkAttachment, PortBinding,
+    ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
 };
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
+
+/// The service's `platform`, else the project environment's `DOCKER_DEFAULT_PLATFORM`, as
+/// compose v2 takes it for pulls and creates.
+pub fn platform(project: &Project, service: &Service) -> Option<String> {
+    service
+        .platform
+        .clone()
+        .or_else(|| project.environment.get("DOCKER_DEFAULT_PLATFORM").cloned())
+        .filter(|p| !p.is_empty())
+}
 
 pub fn container_spec(
     project: &Project,
@@ -36,6 +46,11 @@ pub fn container_spec(
     };
     ContainerSpec {
         image: image.to_string(),
+        platform: platform(project, service),
+        mac_address: service.mac_address.clone(),
+        volume_driver: service.volume_driver.clone(),
+        blkio: BlkioOptions::from_config(service.blkio_config.as_ref()),
+        annotations: service.annotations.clone(),
         command: service.command.clone(),
         entrypoint: service.entrypoint.clone(),
         env: service
@@ -340,7 +355,7 @@ fn networking(
     ordered.sort_by_key(|(_, options)| {
         std::cmp::Reverse(options.as_ref().and_then(|o| o.priority).unwrap_or(0))
     });
-    let mut attachments: Vec<NetworkAttachment> = ordered
+    let attachments: Vec<NetworkAttachment> = ordered
         .into_iter()
         .map(|(key, options)| {
             let options = options.clone().unwrap_or_default();
@@ -373,12 +388,6 @@ fn networking(
             }
         })
         .collect();
-    // The service's `mac_address` is its first network's, as compose gives it.
-    if let Some(first) = attachments.first_mut() {
-        if first.endpoint.mac_address.is_none() {
-            first.endpoint.mac_address = service.mac_address.clone();
-        }
-    }
     (None, attachments)
 }
 

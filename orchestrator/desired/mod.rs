@@ -3,6 +3,7 @@
 //! alone; no I/O.
 
 mod api_socket;
+mod blkio;
 mod build;
 mod container;
 mod content;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+pub use blkio::BlkioOptions;
 pub use build::{BuildOptions, Discovery, build};
 pub use hash::config_hash;
 pub use hook::{Hook, HookStage, Hooks};
@@ -116,6 +118,8 @@ pub struct DesiredService {
     pub update: Option<UpdatePolicy>,
     /// `post_start` and `pre_stop`: run around every start and stop wharf makes.
     pub hooks: Hooks,
+    /// Whether an attached `up` follows its output (`attach`, true unless set false).
+    pub attach: bool,
     /// Everything needed to create one replica; the replica number is filled in per container.
     pub container: ContainerSpec,
 }
@@ -134,6 +138,17 @@ impl DesiredService {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContainerSpec {
     pub image: String,
+    /// The platform (`os/arch[/variant]`) of the image the container runs, for its pull,
+    /// build and create: the service's `platform`, else `DOCKER_DEFAULT_PLATFORM`, as compose.
+    pub platform: Option<String>,
+    /// The service's `mac_address`: its first network's, unless that network sets its own
+    /// (the engine takes it from the container's config before API 1.44, as compose gives it).
+    pub mac_address: Option<String>,
+    /// The driver of the volumes the container makes that name none (`volume_driver`).
+    pub volume_driver: Option<String>,
+    pub blkio: BlkioOptions,
+    /// OCI annotations (`annotations`; engine API 1.43).
+    pub annotations: IndexMap<String, String>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE`, in order.

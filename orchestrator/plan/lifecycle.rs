@@ -221,6 +221,7 @@ fn image_operations(
                 Action::PullImage {
                     service: name.clone(),
                     image: service.image.clone(),
+                    platform: service.container.platform.clone(),
                 },
                 Cause::PullAlways,
             ),

@@ -104,6 +104,7 @@ pub enum Action {
     PullImage {
         service: String,
         image: String,
+        platform: Option<String>,
     },
     BuildImage {
         service: String,

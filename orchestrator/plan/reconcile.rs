@@ -372,6 +372,7 @@ pub(super) fn image_action(
             Action::PullImage {
                 service: service.name.clone(),
                 image: service.image.clone(),
+                platform: service.container.platform.clone(),
             },
             cause,
         ))

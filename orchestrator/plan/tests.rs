@@ -184,7 +184,9 @@ async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
             Action::RemoveNetwork { name } => engine.remove_network(name).await,
             Action::CreateVolume(v) => engine.create_volume(v).await,
             Action::RemoveVolume { name } => engine.remove_volume(name).await,
-            Action::PullImage { image, .. } => engine.pull_image(image).await,
+            Action::PullImage {
+                image, platform, ..
+            } => engine.pull_image(image, platform.as_deref()).await,
             Action::BuildImage { image, build, .. } => engine
                 .build_image(&BuildRequest {
                     context: dir.join(build.context.clone().unwrap_or_default()),
@@ -194,8 +196,7 @@ async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
                     args: HashMap::new(),
                     target: build.target.clone(),
                     labels: HashMap::new(),
-                    no_cache: false,
-                    pull: false,
+                    ..BuildRequest::default()
                 })
                 .await
                 .map(drop),

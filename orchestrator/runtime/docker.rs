@@ -23,9 +23,10 @@ use bollard::models::{
     EndpointIpamConfig, EndpointSettings, EventMessage, EventMessageTypeEnum, ExecConfig,
     HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam, IpamConfig,
     Mount as EngineMount, MountBindOptions, MountPoint, MountTmpfsOptions, MountType,
-    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
-    PortBinding as EnginePortBinding, PortMap, ResourcesUlimits, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    MountVolumeOptions, MountVolumeOptionsDriverConfig, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkingConfig, PortBinding as EnginePortBinding, PortMap,
+    ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ThrottleDevice, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
@@ -48,8 +49,8 @@ use super::{
     Streams, signal_number,
 };
 use crate::desired::{
-    ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
-    NetworkAttachment, VolumesFrom, labels,
+    BlkioOptions, ContainerFile, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount,
+    MountKind, NetworkAttachment, VolumesFrom, labels,
 };
 
 /// How long a request may wait for the engine's answer (a `stop` gets its timeout on top).
@@ -429,11 +430,14 @@ impl Runtime for DockerRuntime {
             .map_err(|e| map_error(e, &format!("volume {name}"), Op::Other))
     }
 
-    async fn pull_image(&self, reference: &str) -> Result<()> {
+    async fn pull_image(&self, reference: &str, platform: Option<&str>) -> Result<()> {
         let (repository, tag) = split_reference(reference);
         let mut options = CreateImageOptionsBuilder::new().from_image(&repository);
         if let Some(tag) = &tag {
             options = options.tag(tag);
+        }
+        if let Some(platform) = platform {
+            options = options.platform(platform);
         }
         let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
         let mut progress = docker.create_image(Some(options.build()), None, None);
@@ -476,8 +480,22 @@ impl Runtime for DockerRuntime {
         if request.pull {
             options = options.pull("1");
         }
+        if !request.cache_from.is_empty() {
+            options = options.cachefrom(&request.cache_from);
+        }
+        if let Some(network) = &request.network {
+            options = options.networkmode(network);
+        }
+        if let Some(platform) = &request.platform {
+            options = options.platform(platform);
+        }
 
-        let docker = self.docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
+        let query = build_query(request);
+        let docker = self
+            .docker
+            .clone()
+            .with_timeout(LONG_REQUEST_TIMEOUT)
+            .with_request_modifier(move |request| with_query(request, &query));
         let body = bollard::body_full(context.tar.into());
         let mut progress = docker.build_image(options.build(), None, Some(body));
         let mut image_id = None;
@@ -533,10 +551,16 @@ impl Runtime for DockerRuntime {
             // Best effort: when it fails, the engine's error names the path.
             let _ = std::fs::create_dir_all(path);
         }
-        let options = CreateContainerOptionsBuilder::new().name(name).build();
-        let created = self
-            .docker
-            .create_container(Some(options), translated.body)
+        let mut options = CreateContainerOptionsBuilder::new().name(name);
+        if let Some(platform) = &spec.platform {
+            options = options.platform(platform);
+        }
+        let docker = match &translated.mac_address {
+            Some(mac) => with_config_field(&self.docker, &translated.body, "MacAddress", mac)?,
+            None => self.docker.clone(),
+        };
+        let created = docker
+            .create_container(Some(options.build()), translated.body)
             .await
             .map_err(|e| create_error(e, name, spec))?;
         let id = created.id;
@@ -1593,6 +1617,16 @@ fn missing_subject(message: &str) -> Option<String> {
 /// A 404 at create names the image (or network) that is missing.
 fn create_error(err: BollardError, name: &str, spec: &ContainerSpec) -> RuntimeError {
     match err {
+        // The image is there, for another platform than the container's, or a volume
+        // driver is missing: the engine's words say which.
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } if message.contains("does not match the specified platform")
+            || message.contains("plugin") =>
+        {
+            RuntimeError::Engine { message }
+        }
         BollardError::DockerResponseServerError {
             status_code: 404,
             message,
@@ -2087,6 +2121,41 @@ struct BuildContext {
     dockerfile: String,
 }
 
+/// The build parameters that bollard's options cannot carry: the engine reads `t` and
+/// `extrahosts` as repeated parameters (bollard sends one of each), `isolation` (bollard has
+/// no field for it) and `shmsize` (bollard's is 32 bits, the engine's 64).
+fn build_query(request: &BuildRequest) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for tag in &request.extra_tags {
+        query.append_pair("t", tag);
+    }
+    for host in &request.extra_hosts {
+        query.append_pair("extrahosts", host);
+    }
+    if let Some(isolation) = &request.isolation {
+        query.append_pair("isolation", isolation);
+    }
+    if let Some(size) = request.shm_size {
+        query.append_pair("shmsize", &size.to_string());
+    }
+    query.finish()
+}
+
+/// `request` with `extra` appended to its query string.
+fn with_query(mut request: bollard::BollardRequest, extra: &str) -> bollard::BollardRequest {
+    if extra.is_empty() {
+        return request;
+    }
+    let uri = request.uri().to_string();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    match format!("{uri}{separator}{extra}").parse() {
+        Ok(uri) => *request.uri_mut() = uri,
+        // Not reached: the parameters are percent-encoded.
+        Err(e) => tracing::warn!("build parameters {extra} left out: {e}"),
+    }
+    request
+}
+
 /// A tar of the context directory, without what `.dockerignore` excludes; the Dockerfile and
 /// `.dockerignore` are always in it. An inline Dockerfile, or one outside the context, is added
 /// under a generated name that the engine leaves out of the context (it is listed in the
@@ -2307,6 +2376,8 @@ fn file_archive(file: &ContainerFile, content: &str) -> std::io::Result<Vec<u8>>
 /// A `ContainerSpec` in the engine's terms.
 struct Translated {
     body: ContainerCreateBody,
+    /// The container config's `MacAddress` (API < 1.44), which `body` cannot hold.
+    mac_address: Option<String>,
     /// Networks connected after the create, with their endpoint settings.
     later_networks: Vec<(String, EndpointSettings)>,
     /// Bind sources to create before the create (those the `Binds` syntax cannot carry).
@@ -2353,7 +2424,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                     "the bind mount at {} cannot be relabelled (z/Z): its path holds a `:` or `,`",
                     mount.target
                 );
-                mounts.push(engine_mount(mount, api));
+                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
             }
             None => {
                 if mount.kind == MountKind::Bind && mount.create_host_path {
@@ -2363,21 +2434,27 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                         }
                     }
                 }
-                mounts.push(engine_mount(mount, api));
+                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
             }
         }
     }
 
+    // Before API 1.44 an endpoint has no MAC address of its own: the engine gives the first
+    // network's endpoint the one in the container's config, where compose puts the service's.
+    let mac_address = spec.mac_address.clone().filter(|_| api < (1, 44));
     let (network_mode, first, later_networks) =
         match (&spec.network_mode, spec.networks.split_first()) {
             (Some(mode), _) => (Some(mode.clone()), None, Vec::new()),
-            (None, Some((first, rest))) => (
-                Some(first.network.clone()),
-                Some((first.network.clone(), endpoint(first, &spec.links, api))),
-                rest.iter()
-                    .map(|n| (n.network.clone(), endpoint(n, &spec.links, api)))
-                    .collect(),
-            ),
+            (None, Some((first, rest))) => {
+                let first = with_service_mac(first, spec.mac_address.as_deref(), api);
+                (
+                    Some(first.network.clone()),
+                    Some((first.network.clone(), endpoint(&first, &spec.links, api))),
+                    rest.iter()
+                        .map(|n| (n.network.clone(), endpoint(n, &spec.links, api)))
+                        .collect(),
+                )
+            }
             (None, None) => (None, None, Vec::new()),
         };
 
@@ -2482,7 +2559,9 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                 .collect::<Vec<_>>(),
         ),
         auto_remove: spec.auto_remove.then_some(true),
-        ..Default::default()
+        volume_driver: spec.volume_driver.clone(),
+        annotations: annotations(&spec.annotations, api),
+        ..blkio(&spec.blkio)
     };
 
     let body = ContainerCreateBody {
@@ -2511,9 +2590,94 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
     };
     Translated {
         body,
+        mac_address,
         later_networks,
         create_paths,
     }
+}
+
+/// A host config with the block I/O fields of `blkio` (the others left to the caller).
+fn blkio(blkio: &BlkioOptions) -> HostConfig {
+    let throttle = |devices: &[(String, u64)]| {
+        let devices: Vec<ThrottleDevice> = devices
+            .iter()
+            .map(|(path, rate)| ThrottleDevice {
+                path: Some(path.clone()),
+                rate: Some((*rate).min(i64::MAX as u64) as i64),
+            })
+            .collect();
+        non_empty(&devices)
+    };
+    let weights: Vec<ResourcesBlkioWeightDevice> = blkio
+        .weight_device
+        .iter()
+        .map(|(path, weight)| ResourcesBlkioWeightDevice {
+            path: Some(path.clone()),
+            weight: Some(usize::from(*weight)),
+        })
+        .collect();
+    HostConfig {
+        blkio_weight: blkio.weight,
+        blkio_weight_device: non_empty(&weights),
+        blkio_device_read_bps: throttle(&blkio.device_read_bps),
+        blkio_device_write_bps: throttle(&blkio.device_write_bps),
+        blkio_device_read_iops: throttle(&blkio.device_read_iops),
+        blkio_device_write_iops: throttle(&blkio.device_write_iops),
+        ..Default::default()
+    }
+}
+
+/// The annotations, on an engine that takes them (API 1.43); the loader has warned that they
+/// are applied only there.
+fn annotations(
+    annotations: &indexmap::IndexMap<String, String>,
+    api: (usize, usize),
+) -> Option<HashMap<String, String>> {
+    if !annotations.is_empty() && api < (1, 43) {
+        tracing::warn!(
+            "annotations need engine API 1.43; this engine has {}.{}",
+            api.0,
+            api.1
+        );
+        return None;
+    }
+    non_empty_map(annotations)
+}
+
+/// The first network's attachment, with the service's MAC address when the network sets none
+/// and the engine takes endpoint MAC addresses (API 1.44), as compose moves it there.
+fn with_service_mac(
+    first: &NetworkAttachment,
+    service_mac: Option<&str>,
+    api: (usize, usize),
+) -> NetworkAttachment {
+    let mut first = first.clone();
+    if api >= (1, 44) && first.endpoint.mac_address.is_none() {
+        first.endpoint.mac_address = service_mac.map(str::to_string);
+    }
+    first
+}
+
+/// A client whose requests carry `body` (a create body) with `field` added: bollard's
+/// `ContainerCreateBody` has no field for `MacAddress`, which engines before API 1.44 read.
+fn with_config_field(
+    docker: &Docker,
+    body: &ContainerCreateBody,
+    field: &str,
+    value: &str,
+) -> Result<Docker> {
+    let failed = |e: serde_json::Error| RuntimeError::Engine {
+        message: format!("the create request: {e}"),
+    };
+    let mut json = serde_json::to_value(body).map_err(failed)?;
+    if let Some(config) = json.as_object_mut() {
+        config.insert(field.to_string(), value.into());
+    }
+    let bytes = serde_json::to_vec(&json).map_err(failed)?;
+    Ok(docker.clone().with_request_modifier(move |mut request| {
+        *request.body_mut() = bollard::body_full(bytes.clone().into());
+        request
+    }))
 }
 
 /// A bind mount that may create its host path goes through the `Binds` syntax (`src:dst[:ro]`),
@@ -2568,12 +2732,16 @@ fn bind_options(mount: &Mount, api: (usize, usize)) -> Option<MountBindOptions> 
     (bind != MountBindOptions::default()).then_some(bind)
 }
 
-fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
+/// An engine mount. `volume_driver` is the driver of an anonymous volume (the service's
+/// `volume_driver`): the engine's `HostConfig.VolumeDriver` reaches only `Binds`, not mounts.
+fn engine_mount(mount: &Mount, volume_driver: Option<&str>, api: (usize, usize)) -> EngineMount {
     let typ = match mount.kind {
         MountKind::Bind => MountType::BIND,
         MountKind::Volume => MountType::VOLUME,
         MountKind::Tmpfs => MountType::TMPFS,
     };
+    let anonymous = mount.source.as_deref().is_none_or(str::is_empty);
+    let driver = volume_driver.filter(|_| mount.kind == MountKind::Volume && anonymous);
     EngineMount {
         target: Some(mount.target.clone()),
         source: mount.source.clone().filter(|s| !s.is_empty()),
@@ -2584,10 +2752,14 @@ fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
             _ => None,
         },
         volume_options: (mount.kind == MountKind::Volume
-            && (mount.nocopy || !mount.options.volume_labels.is_empty()))
+            && (mount.nocopy || !mount.options.volume_labels.is_empty() || driver.is_some()))
         .then(|| MountVolumeOptions {
             no_copy: mount.nocopy.then_some(true),
             labels: non_empty_map(&mount.options.volume_labels),
+            driver_config: driver.map(|name| MountVolumeOptionsDriverConfig {
+                name: Some(name.to_string()),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         tmpfs_options: (mount.kind == MountKind::Tmpfs
@@ -2876,6 +3048,74 @@ mod tests {
         };
         assert_eq!(endpoints(&translate(&spec, API_1_41).body), None);
         assert_eq!(endpoints(&newer).as_deref(), Some("02:42:ac:11:00:99"));
+    }
+
+    #[test]
+    fn the_service_mac_address_is_the_configs_before_api_1_44_and_the_first_endpoints_after() {
+        let spec = ContainerSpec {
+            mac_address: Some("02:42:ac:11:00:42".into()),
+            networks: vec![attachment("front", &[]), attachment("back", &[])],
+            ..ContainerSpec::default()
+        };
+        let first_mac = |t: &Translated| {
+            t.body
+                .networking_config
+                .as_ref()
+                .unwrap()
+                .endpoints_config
+                .as_ref()
+                .unwrap()["front"]
+                .mac_address
+                .clone()
+        };
+        let old = translate(&spec, API_1_41);
+        assert_eq!(old.mac_address.as_deref(), Some("02:42:ac:11:00:42"));
+        assert_eq!(first_mac(&old), None);
+        let newer = translate(&spec, (1, 44));
+        assert_eq!(newer.mac_address, None);
+        assert_eq!(first_mac(&newer).as_deref(), Some("02:42:ac:11:00:42"));
+        assert_eq!(newer.later_networks[0].1.mac_address, None);
+    }
+
+    #[test]
+    fn annotations_blkio_and_the_volume_driver_reach_the_host_config() {
+        let spec = ContainerSpec {
+            annotations: [("com.example.note".to_string(), "hello".to_string())].into(),
+            blkio: BlkioOptions {
+                weight: Some(300),
+                device_read_bps: vec![("/dev/vda".into(), 1 << 20)],
+                ..Default::default()
+            },
+            volume_driver: Some("local".into()),
+            mounts: vec![Mount {
+                kind: MountKind::Volume,
+                source: None,
+                target: "/data".into(),
+                read_only: false,
+                create_host_path: false,
+                nocopy: false,
+                tmpfs_size: None,
+                options: Default::default(),
+            }],
+            ..ContainerSpec::default()
+        };
+        let old = translate(&spec, API_1_41).body.host_config.unwrap();
+        assert_eq!(old.annotations, None, "annotations need API 1.43");
+        assert_eq!(old.blkio_weight, Some(300));
+        let read = &old.blkio_device_read_bps.unwrap()[0];
+        assert_eq!(
+            (read.path.as_deref(), read.rate),
+            (Some("/dev/vda"), Some(1 << 20))
+        );
+        assert_eq!(old.volume_driver.as_deref(), Some("local"));
+        let driver = old.mounts.unwrap()[0]
+            .volume_options
+            .clone()
+            .unwrap()
+            .driver_config;
+        assert_eq!(driver.unwrap().name.as_deref(), Some("local"));
+        let newer = translate(&spec, (1, 43)).body.host_config.unwrap();
+        assert_eq!(newer.annotations.unwrap()["com.example.note"], "hello");
     }
 
     #[test]
@@ -3413,9 +3653,37 @@ mod tests {
             args: HashMap::new(),
             target: None,
             labels: HashMap::new(),
-            no_cache: false,
-            pull: false,
+            ..BuildRequest::default()
         }
+    }
+
+    #[test]
+    fn repeated_build_parameters_go_in_the_query_encoded() {
+        let extras = BuildRequest {
+            extra_tags: vec!["a/b:1".into(), "c".into()],
+            extra_hosts: vec!["host:10.0.0.1".into()],
+            isolation: Some("default".into()),
+            shm_size: Some(5 << 30),
+            ..request(Path::new("."))
+        };
+        let query = build_query(&extras);
+        assert_eq!(
+            query,
+            "t=a%2Fb%3A1&t=c&extrahosts=host%3A10.0.0.1&isolation=default&shmsize=5368709120"
+        );
+        let sent = http_request("http://engine/build?dockerfile=Dockerfile");
+        let uri = with_query(sent, &query).uri().to_string();
+        assert_eq!(
+            uri,
+            format!("http://engine/build?dockerfile=Dockerfile&{query}")
+        );
+        assert_eq!(build_query(&request(Path::new("."))), "");
+    }
+
+    fn http_request(uri: &str) -> bollard::BollardRequest {
+        let mut sent = bollard::BollardRequest::new(bollard::body_full(Vec::new().into()));
+        *sent.uri_mut() = uri.parse().unwrap();
+        sent
     }
 
     #[test]

@@ -615,7 +615,7 @@ impl Runtime for MemoryRuntime {
         Ok(())
     }
 
-    async fn pull_image(&self, reference: &str) -> Result<()> {
+    async fn pull_image(&self, reference: &str, _platform: Option<&str>) -> Result<()> {
         let mut s = self.lock();
         s.call("pull_image", reference)?;
         let key = normalize(reference);
@@ -647,7 +647,9 @@ impl Runtime for MemoryRuntime {
             request.target
         );
         let id = format!("sha256:b{:016x}", fnv(inputs.as_bytes()));
-        s.images.insert(normalize(&request.tag), id.clone());
+        for tag in std::iter::once(&request.tag).chain(&request.extra_tags) {
+            s.images.insert(normalize(tag), id.clone());
+        }
         Ok(id)
     }
 
@@ -1328,9 +1330,9 @@ mod tests {
     async fn missing_image_network_and_pull() {
         let rt = MemoryRuntime::new();
         assert!(rt.create_container("x", &spec("nope")).await.is_err());
-        assert!(rt.pull_image("nope").await.is_err());
+        assert!(rt.pull_image("nope", None).await.is_err());
         rt.add_remote_image("redis:7");
-        rt.pull_image("redis:7").await.unwrap();
+        rt.pull_image("redis:7", None).await.unwrap();
         assert!(rt.image_id("redis:7").await.unwrap().is_some());
         let mut with_network = spec("redis:7");
         with_network

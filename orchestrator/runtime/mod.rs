@@ -163,7 +163,7 @@ impl EngineVolume {
 }
 
 /// A build through the engine's build API.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
     pub context: PathBuf,
     /// Relative to the context.
@@ -175,6 +175,20 @@ pub struct BuildRequest {
     pub labels: HashMap<String, String>,
     pub no_cache: bool,
     pub pull: bool,
+    /// More names the image gets (`build.tags`), besides `tag`.
+    pub extra_tags: Vec<String>,
+    /// Images whose layers the build may reuse (`build.cache_from`).
+    pub cache_from: Vec<String>,
+    /// `host:ip` entries that the build's RUN steps see in `/etc/hosts`.
+    pub extra_hosts: Vec<String>,
+    /// The network mode of the RUN steps (`none`, `host`, a network's name).
+    pub network: Option<String>,
+    /// The size of `/dev/shm` in the RUN steps, in bytes.
+    pub shm_size: Option<u64>,
+    pub isolation: Option<String>,
+    /// The one platform (`os/arch[/variant]`) the image is built for; the engine's default
+    /// (its own) when `None`.
+    pub platform: Option<String>,
 }
 
 /// One line of a container's output.
@@ -361,7 +375,8 @@ pub trait Runtime: Send + Sync {
     async fn remove_network(&self, name: &str) -> Result<()>;
     async fn create_volume(&self, volume: &DesiredVolume) -> Result<()>;
     async fn remove_volume(&self, name: &str) -> Result<()>;
-    async fn pull_image(&self, reference: &str) -> Result<()>;
+    /// Pulls an image, for `platform` (`os/arch[/variant]`) when set, else the engine's own.
+    async fn pull_image(&self, reference: &str, platform: Option<&str>) -> Result<()>;
     /// Builds and tags an image; returns its ID.
     async fn build_image(&self, request: &BuildRequest) -> Result<String>;
 

@@ -7,25 +7,10 @@ use super::yaml::{Mapping, Node};
 
 /// Service keys, and why they are not applied.
 const SERVICE: &[(&str, &str)] = &[
-    (
-        "annotations",
-        "wharf does not send annotations to the engine yet",
-    ),
-    (
-        "attach",
-        "an attached `up` follows the logs of every service",
-    ),
-    (
-        "blkio_config",
-        "wharf does not apply block I/O settings yet",
-    ),
+    ("annotations", "only when the engine's API is 1.43 or newer"),
     ("credential_spec", "it is for Windows containers only"),
     ("isolation", "it is for Windows containers only"),
     ("models", "wharf does not run models"),
-    (
-        "platform",
-        "wharf does not pass a platform to pulls and builds yet",
-    ),
     (
         "pre_start",
         "wharf does not run `pre_start` hooks (compose v2.40 rejects the key)",
@@ -35,11 +20,6 @@ const SERVICE: &[(&str, &str)] = &[
         "pull_refresh_after",
         "wharf does not refresh images on a schedule",
     ),
-    (
-        "volume_driver",
-        "wharf does not apply a default volume driver yet",
-    ),
-    ("mac_address", NEEDS_1_44),
 ];
 
 /// A `why` that starts with `only when` makes the warning "X is applied only when …".
@@ -80,21 +60,14 @@ const SERVICE_NETWORK: &[(&str, &str)] = &[
 
 const BUILD: &[&str] = &[
     "additional_contexts",
-    "cache_from",
     "cache_to",
     "entitlements",
-    "extra_hosts",
-    "isolation",
-    "network",
     "no_cache_filter",
-    "platforms",
     "privileged",
     "provenance",
     "sbom",
     "secrets",
-    "shm_size",
     "ssh",
-    "tags",
     "ulimits",
 ];
 
@@ -281,7 +254,7 @@ mod tests {
     platform: linux/arm64
     pre_start:
       - command: ["true"]
-    mac_address: "02:42:ac:11:00:02"
+    annotations: {com.example.note: hello}
     ports:
       - target: 80
         name: http
@@ -308,7 +281,7 @@ mod tests {
           cpus: "0.5"
     build:
       context: .
-      tags: ["web:1"]
+      cache_to: ["type=local,dest=/tmp/cache"]
     secrets:
       - source: pw
         mode: 0400
@@ -332,9 +305,8 @@ models:
 
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
--:6:5: services.web.platform is not applied: wharf does not pass a platform to pulls and builds yet
 -:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
--:9:5: services.web.mac_address is applied only when the engine's API is 1.44 or newer
+-:9:5: services.web.annotations is applied only when the engine's API is 1.43 or newer
 -:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
 -:17:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
 -:19:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
@@ -342,7 +314,7 @@ models:
 -:27:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
 -:29:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
 -:33:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
--:36:7: services.web.build.tags is not applied: wharf's build does not use it yet
+-:36:7: services.web.build.cache_to is not applied: wharf's build does not use it yet
 -:39:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
 -:44:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
 -:52:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)

@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod twin;
+
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;

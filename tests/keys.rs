@@ -1,0 +1,389 @@
+//! Compose keys that reach the engine's build API, its pulls and its create requests, against
+//! the real engine through the real binary, beside `docker compose` (v2) on the same file where
+//! compose applies the key.
+
+mod support;
+
+use support::twin::Twin;
+use support::{busybox_image, docker, inspect};
+
+/// What a built image's file holds, read by a throwaway container.
+fn image_file(image: &str, file: &str) -> String {
+    docker(&["run", "--rm", image, "cat", file])
+}
+
+/// The ID of an image.
+fn image_id(reference: &str) -> String {
+    docker(&["image", "inspect", "--format", "{{.Id}}", reference])
+        .trim()
+        .to_string()
+}
+
+/// The RUN step records its `/etc/hosts`, the size of its `/dev/shm` and its network
+/// interfaces.
+const PROBE_DOCKERFILE: &str = "FROM IMAGE
+RUN cat /etc/hosts > /hosts; df -k /dev/shm > /shm; cat /proc/net/dev > /net
+";
+
+const BUILD_KEYS: &str = r#"
+services:
+  app:
+    build:
+      context: .
+      tags: ["TAG"]
+      extra_hosts: ["build-host=10.1.2.3", "other-host:10.1.2.4"]
+      shm_size: 96m
+      network: none
+      isolation: default
+      platforms: ["linux/amd64"]
+      cache_from: ["IMAGE"]
+    command: ["sleep", "3600"]
+"#;
+
+/// The interfaces listed in a `/proc/net/dev`.
+fn interfaces(net_dev: &str) -> Vec<String> {
+    net_dev
+        .lines()
+        .skip(2)
+        .filter_map(|line| Some(line.split_once(':')?.0.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn build_keys_reach_the_run_steps_and_the_image_gets_its_extra_tag() {
+    let tag = format!("{}/extra:1", support::unique_project("keys-tag"));
+    let mut twin = Twin::new("keys-build", &BUILD_KEYS.replace("TAG", &tag));
+    twin.guard_image(&tag);
+    twin.write(
+        "Dockerfile",
+        &PROBE_DOCKERFILE.replace("IMAGE", busybox_image()),
+    );
+
+    for (who, project) in [("wharf", twin.name.clone()), ("compose", twin.peer.clone())] {
+        match who {
+            "wharf" => twin.wharf_ok(&["build"]),
+            _ => twin.compose_ok(&["build"]),
+        }
+        let image = format!("{project}-app");
+        assert_eq!(
+            image_id(&tag),
+            image_id(&image),
+            "{who}: the extra tag names the image built"
+        );
+        let hosts = image_file(&image, "/hosts");
+        for line in ["10.1.2.3\tbuild-host", "10.1.2.4\tother-host"] {
+            assert!(
+                hosts.contains(line),
+                "{who}: {line:?} in the RUN step's /etc/hosts:\n{hosts}"
+            );
+        }
+        let net = image_file(&image, "/net");
+        assert_eq!(
+            interfaces(&net),
+            ["lo"],
+            "{who}: network none leaves the RUN step loopback only"
+        );
+        if who == "wharf" {
+            // Compose's BuildKit on this engine (20.10) drops shm_size; the build API takes it.
+            let shm = image_file(&image, "/shm");
+            assert!(
+                shm.contains(" 98304 "),
+                "96m of /dev/shm in the RUN step:\n{shm}"
+            );
+        }
+    }
+}
+
+#[test]
+fn several_build_platforms_are_refused_naming_the_key() {
+    let file = r#"
+services:
+  app:
+    build:
+      context: .
+      platforms: ["linux/amd64", "linux/arm64"]
+"#;
+    let twin = Twin::new("keys-platforms", file);
+    twin.write("Dockerfile", &format!("FROM {}\n", busybox_image()));
+    let out = twin.wharf(&["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "several platforms cannot be built:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("build.platforms lists 2 platforms (linux/amd64, linux/arm64)"),
+        "the error names the key:\n{stderr}"
+    );
+}
+
+/// The local test image is the engine's own platform (linux/amd64 here).
+const PLATFORM: &str = r#"
+services:
+  native:
+    image: IMAGE
+    platform: linux/amd64
+    command: ["sleep", "3600"]
+  other:
+    image: IMAGE
+    platform: linux/arm64
+    command: ["sleep", "3600"]
+"#;
+
+#[test]
+fn the_service_platform_reaches_the_create_and_a_mismatch_is_refused() {
+    let twin = Twin::new("keys-platform", PLATFORM);
+    twin.wharf_ok(&["up", "-d", "native"]);
+    assert_eq!(
+        inspect(&format!("{}-native-1", twin.name), "{{.State.Running}}").trim(),
+        "true"
+    );
+    let out = twin.wharf(&["up", "-d", "other"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "an arm64 container from an amd64 image:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("does not match the specified platform: wanted linux/arm64"),
+        "the engine's reason:\n{stderr}"
+    );
+    // Compose looks for an arm64 image instead and fails to pull it: it fails too.
+    let out = twin.compose(&["up", "-d", "other"]);
+    assert!(
+        !out.status.success(),
+        "compose:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn docker_default_platform_is_the_platform_of_services_that_set_none() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+"#;
+    let twin = Twin::new("keys-default-platform", file);
+    twin.write(".env", "DOCKER_DEFAULT_PLATFORM=linux/arm64\n");
+    let out = twin.wharf(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not match the specified platform: wanted linux/arm64"),
+        "the platform from .env reached the create:\n{stderr}"
+    );
+}
+
+const MAC: &str = r#"
+services:
+  app:
+    image: IMAGE
+    mac_address: "02:42:ac:11:00:42"
+    command: ["sleep", "3600"]
+"#;
+
+#[test]
+fn the_service_mac_address_is_the_containers_as_under_compose() {
+    let twin = Twin::new("keys-mac", MAC);
+    twin.both(&["up", "-d"]);
+    for project in [&twin.name, &twin.peer] {
+        let app = format!("{project}-app-1");
+        let seen = docker(&["exec", &app, "cat", "/sys/class/net/eth0/address"]);
+        assert_eq!(
+            seen.trim(),
+            "02:42:ac:11:00:42",
+            "{project}: the container's MAC"
+        );
+        assert_eq!(
+            inspect(&app, "{{.Config.MacAddress}}").trim(),
+            "02:42:ac:11:00:42",
+            "{project}: in the container's config, as the engine's API 1.41 takes it"
+        );
+    }
+    assert_eq!(
+        config_hash(&format!("{}-app-1", twin.name)),
+        config_hash(&format!("{}-app-1", twin.peer)),
+        "the same config hash as compose's"
+    );
+}
+
+fn config_hash(container: &str) -> String {
+    inspect(
+        container,
+        "{{index .Config.Labels \"com.docker.compose.config-hash\"}}",
+    )
+}
+
+/// A block device of this machine, for the throttles (the engine needs a real one).
+fn block_device() -> String {
+    let mut devices: Vec<String> = std::fs::read_dir("/dev")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            use std::os::unix::fs::FileTypeExt;
+            e.file_type().is_ok_and(|t| t.is_block_device())
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    devices.sort();
+    devices.into_iter().next().expect("a block device in /dev")
+}
+
+const HOST_KEYS: &str = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    blkio_config:
+      weight: 300
+      weight_device:
+        - path: DEVICE
+          weight: 400
+      device_read_bps:
+        - path: DEVICE
+          rate: 1mb
+      device_write_bps:
+        - path: DEVICE
+          rate: "2097152"
+      device_read_iops:
+        - path: DEVICE
+          rate: 20
+      device_write_iops:
+        - path: DEVICE
+          rate: 30
+    annotations:
+      com.example.note: hello
+"#;
+
+/// The host config keys these tests set, as the engine stored them.
+const STORED: &str = "{{json .HostConfig.BlkioWeight}} \
+{{json .HostConfig.BlkioWeightDevice}} {{json .HostConfig.BlkioDeviceReadBps}} \
+{{json .HostConfig.BlkioDeviceWriteBps}} {{json .HostConfig.BlkioDeviceReadIOps}} \
+{{json .HostConfig.BlkioDeviceWriteIOps}}";
+
+#[test]
+fn blkio_config_reaches_the_host_config_as_compose_sends_it() {
+    let device = block_device();
+    let twin = Twin::new("keys-host", &HOST_KEYS.replace("DEVICE", &device));
+    twin.both(&["up", "-d"]);
+    let wharf = inspect(&format!("{}-app-1", twin.name), STORED);
+    let compose = inspect(&format!("{}-app-1", twin.peer), STORED);
+    assert_eq!(
+        wharf, compose,
+        "the engine stored the same host config for both"
+    );
+    for rate in [
+        "\"Rate\":1048576",
+        "\"Rate\":2097152",
+        "\"Rate\":20",
+        "\"Rate\":30",
+    ] {
+        assert!(wharf.contains(rate), "{rate} in {wharf}");
+    }
+    // What the container's cgroup holds (cgroup v1 here): the read limit on that device.
+    let app = format!("{}-app-1", twin.name);
+    let limit = docker(&[
+        "exec",
+        &app,
+        "cat",
+        "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device",
+    ]);
+    assert!(
+        limit.trim().ends_with(" 1048576"),
+        "the read limit in the cgroup: {limit}"
+    );
+    // Annotations need API 1.43; this engine has 1.41: warned at load time.
+    let out = twin.wharf(&["config", "-q"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "services.app.annotations is applied only when the engine's API is 1.43 or newer"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        config_hash(&app),
+        config_hash(&format!("{}-app-1", twin.peer))
+    );
+}
+
+/// Compose v2.40's schema refuses `volume_driver`; wharf gives the service's anonymous volumes
+/// that driver.
+#[test]
+fn the_volume_driver_is_the_driver_of_anonymous_volumes() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    volume_driver: wharf-no-such-driver
+    volumes: ["/data"]
+"#;
+    let twin = Twin::new("keys-driver", file);
+    let out = twin.wharf(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "no such volume driver: {stderr}");
+    assert!(
+        stderr.contains("wharf-no-such-driver"),
+        "the engine names the driver: {stderr}"
+    );
+    twin.write(
+        "compose.yaml",
+        &file
+            .replace("wharf-no-such-driver", "local")
+            .replace("IMAGE", busybox_image()),
+    );
+    twin.wharf_ok(&["up", "-d"]);
+    let app = format!("{}-app-1", twin.name);
+    assert_eq!(
+        inspect(&app, "{{json .HostConfig.VolumeDriver}}").trim(),
+        "\"local\""
+    );
+    let volume = inspect(&app, "{{range .Mounts}}{{.Name}}{{end}}");
+    let driver = docker(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Driver}}",
+        volume.trim(),
+    ]);
+    assert_eq!(driver.trim(), "local");
+    let out = twin.compose(&["config", "-q"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("'volume_driver' not allowed"),
+        "compose v2.40 refuses the key"
+    );
+}
+
+const ATTACH: &str = r#"
+services:
+  loud:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo from-loud"]
+  quiet:
+    image: IMAGE
+    attach: false
+    command: ["sh", "-c", "echo from-quiet; sleep 3600"]
+"#;
+
+#[test]
+fn an_attached_up_does_not_follow_a_service_with_attach_false() {
+    let twin = Twin::new("keys-attach", ATTACH);
+    for (who, out) in [
+        ("wharf", twin.wharf(&["up"])),
+        ("compose", twin.compose(&["up"])),
+    ] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{who}: the up ends once loud has exited: {stdout}"
+        );
+        assert!(stdout.contains("Attaching to loud-1\n"), "{who}: {stdout}");
+        assert!(stdout.contains("from-loud"), "{who}: {stdout}");
+        assert!(
+            !stdout.contains("from-quiet"),
+            "{who} does not follow quiet: {stdout}"
+        );
+    }
+}
