@@ -230,7 +230,7 @@ fn device_requests(service: &Service) -> Vec<DeviceRequest> {
     [gpus, reserved].concat()
 }
 
-/// One device request: `{driver, count (a number or all), device_ids, capabilities, options}`.
+/// One device request: `{driver, count, device_ids, capabilities, options}`.
 fn device_request(value: &serde_json::Value) -> DeviceRequest {
     let strings = |key: &str| -> Vec<String> {
         value
@@ -244,12 +244,8 @@ fn device_request(value: &serde_json::Value) -> DeviceRequest {
             })
             .unwrap_or_default()
     };
-    let count = match value.get("count") {
-        Some(serde_json::Value::String(all)) if all == "all" => Some(-1),
-        Some(serde_json::Value::String(n)) => n.parse().ok(),
-        Some(n) => n.as_i64(),
-        None => None,
-    };
+    // The loader made `count` a number (`all` is -1), as compose-go does.
+    let count = value.get("count").and_then(serde_json::Value::as_i64);
     let capabilities = strings("capabilities");
     DeviceRequest {
         driver: value

@@ -18,6 +18,7 @@ pub mod name;
 pub mod normalize;
 pub mod paths;
 pub mod profiles;
+pub mod shellwords;
 pub mod short;
 pub mod suggest;
 pub mod unapplied;

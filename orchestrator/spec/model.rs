@@ -465,12 +465,17 @@ pub struct UpdateConfig {
     pub order: Option<UpdateOrder>,
 }
 
+/// `deploy.restart_policy.condition`. Besides the specification's three, compose v2 takes the
+/// `restart:` spellings (`no`, `always`, `unless-stopped`) and prints them as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartCondition {
     None,
     OnFailure,
     Any,
+    No,
+    Always,
+    UnlessStopped,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -160,10 +160,10 @@ impl<'de> Visitor<'de> for CommandVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        shell_words::split(v).map(Some).map_err(|e| {
+        super::shellwords::split(v).map(Some).map_err(|e| {
             invalid(
                 format!("cannot split the command `{v}`: {e}"),
-                "close the quote, or write the command as a list",
+                "close the quote, quote a `(`, or write the command as a list",
             )
         })
     }
@@ -891,7 +891,9 @@ fn apply_volume_mode(mount: &mut VolumeMount, mode: &str) {
         "rw" => mount.read_only = false,
         "nocopy" => mount.volume.get_or_insert_with(Default::default).nocopy = true,
         "z" | "Z" => mount.bind.get_or_insert_with(Default::default).selinux = Some(mode.into()),
-        "cached" | "delegated" | "consistent" => mount.consistency = Some(mode.into()),
+        // Docker Desktop's consistency hints: compose-go drops them from the short form (they
+        // change nothing on Linux), so `config` and the config hash leave them out as v2 does.
+        "cached" | "delegated" | "consistent" => {}
         propagation => {
             mount.bind.get_or_insert_with(Default::default).propagation = Some(propagation.into())
         }
