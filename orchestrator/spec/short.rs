@@ -791,6 +791,10 @@ fn split_host_ip(spec: &str) -> Result<(Option<String>, &str), String> {
     let colons = spec.matches(':').count();
     if colons >= 2 {
         let (ip, rest) = spec.split_once(':').expect("two colons");
+        // `${BIND_IP:-}:443:443`: an empty address is no address, as in compose.
+        if ip.is_empty() {
+            return Ok((None, rest));
+        }
         if ip.parse::<std::net::Ipv4Addr>().is_err() {
             return Err(format!("`{ip}` is not an IP address"));
         }
