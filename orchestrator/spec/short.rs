@@ -904,13 +904,25 @@ fn apply_volume_mode(mount: &mut VolumeMount, mode: &str) {
     }
 }
 
-/// `/etc/conf/` and `/etc/conf` are one mount point (compose cleans targets).
+/// A mount target cleaned lexically as compose-go cleans it (Go's `path.Clean`): `/etc/conf/`,
+/// `//etc/conf` and `/etc/./x/../conf` are all `/etc/conf`, one mount point.
 pub fn clean_target(target: &str) -> String {
-    let trimmed = target.trim_end_matches('/');
-    if trimmed.is_empty() && target.starts_with('/') {
-        "/".to_string()
-    } else {
-        trimmed.to_string()
+    let rooted = target.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            ".." if rooted => {}
+            part => parts.push(part),
+        }
+    }
+    match (rooted, parts.join("/")) {
+        (true, joined) => format!("/{joined}"),
+        (false, joined) if joined.is_empty() => ".".to_string(),
+        (false, joined) => joined,
     }
 }
 
