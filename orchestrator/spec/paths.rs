@@ -25,6 +25,11 @@ pub fn resolve(root: &mut Node, base: &Path, home: Option<&Path>) {
             }
         }
     }
+    if let Some(volumes) = root.get_mut("volumes").and_then(Node::as_map_mut) {
+        for volume in volumes.values_mut() {
+            resolve_bind_device(&mut volume.node, base, home);
+        }
+    }
     if let Some(Value::Seq(items)) = root.get_mut("include").map(|n| &mut n.value) {
         for item in items {
             if item.scalar_text().is_some() {
@@ -100,6 +105,23 @@ fn resolve_scalar(node: &mut Node, base: &Path, home: Option<&Path>) {
     }
     if let Value::Scalar { text, .. } = &mut node.value {
         *text = resolve_path(text, base, home);
+    }
+}
+
+/// A `local` volume whose `driver_opts` say `o: bind` is a bind mount of `device`: compose-go
+/// resolves `device` as a path (an empty one is the base directory itself).
+fn resolve_bind_device(volume: &mut Node, base: &Path, home: Option<&Path>) {
+    if volume.get("driver").and_then(Node::scalar_text) != Some("local") {
+        return;
+    }
+    let Some(options) = volume.get_mut("driver_opts") else {
+        return;
+    };
+    if options.get("o").and_then(Node::scalar_text) != Some("bind") {
+        return;
+    }
+    if let Some(device) = options.get_mut("device") {
+        resolve_scalar(device, base, home);
     }
 }
 
