@@ -559,9 +559,17 @@ pub struct WatchRule {
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub include: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ignore: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub initial_sync: bool,
