@@ -121,7 +121,7 @@ fn resolve_bind_device(volume: &mut Node, base: &Path, home: Option<&Path>) {
         return;
     }
     if let Some(device) = options.get_mut("device") {
-        resolve_scalar(device, base, home);
+        resolve_host_path(device, base, home);
     }
 }
 
@@ -147,7 +147,24 @@ fn resolve_volume(node: &mut Node, base: &Path, home: Option<&Path>) {
     }
     let is_bind = node.get("type").and_then(Node::scalar_text) == Some("bind");
     if is_bind && let Some(source) = node.get_mut("source") {
-        resolve_scalar(source, base, home);
+        resolve_host_path(source, base, home);
+    }
+}
+
+/// A bind mount's host path, which compose-go leaves alone when it is a Windows absolute path
+/// (`C:\data`, `D:/data`, `\\server\share`): the engine may run on another system than the
+/// client.
+fn resolve_host_path(node: &mut Node, base: &Path, home: Option<&Path>) {
+    let windows_absolute = node.scalar_text().is_some_and(|text| {
+        let bytes = text.as_bytes();
+        let drive = bytes.len() >= 3
+            && bytes[0].is_ascii_alphabetic()
+            && bytes[1] == b':'
+            && matches!(bytes[2], b'\\' | b'/');
+        drive || text.starts_with("\\\\")
+    });
+    if !windows_absolute {
+        resolve_scalar(node, base, home);
     }
 }
 
