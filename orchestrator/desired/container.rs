@@ -183,7 +183,7 @@ pub fn container_spec(
             cpuset: service.cpuset.clone(),
         },
         memory_swappiness: service.mem_swappiness,
-        memory_swap: service.memswap_limit.map(|m| m as i64),
+        memory_swap: service.memswap_limit,
         oom_kill_disable: service.oom_kill_disable,
         oom_score_adj: service.oom_score_adj,
         device_cgroup_rules: service.device_cgroup_rules.clone(),

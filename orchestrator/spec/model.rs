@@ -226,10 +226,10 @@ pub struct Service {
     pub mem_swappiness: Option<i64>,
     #[serde(
         default,
-        deserialize_with = "short::bytes",
+        deserialize_with = "short::swap_bytes",
         skip_serializing_if = "Option::is_none"
     )]
-    pub memswap_limit: Option<u64>,
+    pub memswap_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     #[serde(

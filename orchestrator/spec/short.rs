@@ -544,6 +544,25 @@ pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     })
 }
 
+/// `memswap_limit`: a size, or `-1` for unlimited swap (compose-go reads byte sizes as signed).
+pub fn swap_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if text.trim() == "-1" {
+        return Ok(Some(-1));
+    }
+    parse_bytes(&text)
+        .and_then(|bytes| i64::try_from(bytes).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                format!("invalid size `{text}`"),
+                "write a number of bytes, a size such as 512m or 1g, or -1 for unlimited swap",
+            )
+        })
+}
+
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let lower = text.trim().to_ascii_lowercase();
     let split = lower
