@@ -9,6 +9,7 @@ pub mod dotenv;
 pub mod extends;
 pub mod file_digests;
 pub mod include;
+pub mod go_text;
 pub mod interpolate;
 pub mod legacy;
 pub mod load;

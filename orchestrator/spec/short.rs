@@ -32,6 +32,50 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// A mapping's value where compose wants a string: a number or boolean written plain is the text
+/// compose v2 gives it (see [`super::go_text`]: `3.10` is `"3.1"`), a quoted one is kept.
+struct GoText(Option<String>);
+
+impl<'de> Deserialize<'de> for GoText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GoText, D::Error> {
+        d.deserialize_any(GoTextVisitor).map(GoText)
+    }
+}
+
+struct GoTextVisitor;
+
+impl<'de> Visitor<'de> for GoTextVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, a number or a boolean")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(super::go_text::float(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generic helpers: a list of "K=V" strings or a mapping.
 
@@ -69,7 +113,7 @@ impl<'de> Visitor<'de> for ListOrDict {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = IndexMap::new();
-        while let Some((key, Text(value))) = map.next_entry::<String, Text>()? {
+        while let Some((key, GoText(value))) = map.next_entry::<String, GoText>()? {
             let value = match value {
                 None if !self.allow_null => Some(String::new()),
                 v => v,
