@@ -27,7 +27,11 @@ pub fn float(value: f64) -> String {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     if !(-4..6).contains(&exponent) {
         let (first, rest) = digits.split_at(1);
-        let fraction = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let fraction = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let exp_sign = if exponent < 0 { '-' } else { '+' };
         return format!("{sign}{first}{fraction}e{exp_sign}{:02}", exponent.abs());
     }

@@ -288,7 +288,12 @@ fn device_counts(service: &mut Service) -> Result<(), (Vec<&'static str>, String
         .iter_mut()
         .filter_map(|deploy| deploy.resources.reservations.as_mut())
         .flat_map(|reservations| reservations.devices.iter_mut())
-        .map(|request| (request, vec!["deploy", "resources", "reservations", "devices"]));
+        .map(|request| {
+            (
+                request,
+                vec!["deploy", "resources", "reservations", "devices"],
+            )
+        });
     let gpus = service
         .gpus
         .iter_mut()
@@ -308,7 +313,9 @@ fn device_counts(service: &mut Service) -> Result<(), (Vec<&'static str>, String
             text.parse::<i64>().map_err(|_| {
                 (
                     key,
-                    format!("invalid device count {text:?}: the only value allowed is 'all' or a number"),
+                    format!(
+                        "invalid device count {text:?}: the only value allowed is 'all' or a number"
+                    ),
                 )
             })?
         };

@@ -124,7 +124,10 @@ mod tests {
 
     #[test]
     fn quotes_group_words_and_are_removed() {
-        assert_eq!(words(r#"nginx -g "daemon off;""#), ["nginx", "-g", "daemon off;"]);
+        assert_eq!(
+            words(r#"nginx -g "daemon off;""#),
+            ["nginx", "-g", "daemon off;"]
+        );
         assert_eq!(words("sh -c 'echo $HOME'"), ["sh", "-c", "echo $HOME"]);
         assert_eq!(words(r#"a "" b"#), ["a", "", "b"]);
         assert_eq!(words(r"a\ b"), ["a b"]);
@@ -147,7 +150,10 @@ mod tests {
 
     #[test]
     fn substitutions_stay_one_word() {
-        assert_eq!(words("echo $(date +%s) `id -u`"), ["echo", "$(date +%s)", "`id -u`"]);
+        assert_eq!(
+            words("echo $(date +%s) `id -u`"),
+            ["echo", "$(date +%s)", "`id -u`"]
+        );
     }
 
     #[test]
