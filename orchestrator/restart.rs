@@ -165,9 +165,11 @@ impl RestartPolicy {
             return policy.with_max_attempts(short_max.unwrap_or(0));
         };
         let condition = match deploy.condition {
-            Some(RestartCondition::None) => Condition::Never,
+            Some(RestartCondition::None | RestartCondition::No) => Condition::Never,
             Some(RestartCondition::OnFailure) => Condition::OnFailure,
-            Some(RestartCondition::Any) => Condition::Always,
+            Some(
+                RestartCondition::Any | RestartCondition::Always | RestartCondition::UnlessStopped,
+            ) => Condition::Always,
             None => short_condition.unwrap_or(Condition::Always),
         };
         let mut policy = RestartPolicy::new(condition)

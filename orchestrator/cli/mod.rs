@@ -38,10 +38,11 @@ mod volumes;
 mod wait;
 mod watch;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use indexmap::IndexMap;
 
 use crate::spec::{self, LoadOptions, Project};
 
@@ -301,16 +302,27 @@ pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, ExitCode> {
     } else {
         None
     };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     Ok(LoadOptions {
         files: global.files.clone(),
         project_directory: global.project_directory.clone(),
         project_name: global.project_name.clone(),
         env_files: global.env_files.clone(),
         profiles: global.profiles.clone(),
-        environment: std::env::vars().collect(),
-        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        environment: process_environment(&cwd),
+        cwd,
         stdin,
     })
+}
+
+/// The process environment, with `PWD` set to the working directory when the process has none
+/// (started outside a shell), as compose v2 sets it: `$PWD` in a file means the same in both.
+fn process_environment(cwd: &Path) -> IndexMap<String, String> {
+    let mut environment: IndexMap<String, String> = std::env::vars().collect();
+    environment
+        .entry("PWD".to_string())
+        .or_insert_with(|| cwd.display().to_string());
+    environment
 }
 
 /// A `COMPOSE_*` variable that holds one of a flag's values; unset or unknown is the default.

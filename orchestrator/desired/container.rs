@@ -198,7 +198,7 @@ pub fn container_spec(
             cpuset: service.cpuset.clone(),
         },
         memory_swappiness: service.mem_swappiness,
-        memory_swap: service.memswap_limit.map(|m| m as i64),
+        memory_swap: service.memswap_limit,
         oom_kill_disable: service.oom_kill_disable,
         oom_score_adj: service.oom_score_adj,
         device_cgroup_rules: service.device_cgroup_rules.clone(),
@@ -245,7 +245,7 @@ fn device_requests(service: &Service) -> Vec<DeviceRequest> {
     [gpus, reserved].concat()
 }
 
-/// One device request: `{driver, count (a number or all), device_ids, capabilities, options}`.
+/// One device request: `{driver, count, device_ids, capabilities, options}`.
 fn device_request(value: &serde_json::Value) -> DeviceRequest {
     let strings = |key: &str| -> Vec<String> {
         value
@@ -259,12 +259,8 @@ fn device_request(value: &serde_json::Value) -> DeviceRequest {
             })
             .unwrap_or_default()
     };
-    let count = match value.get("count") {
-        Some(serde_json::Value::String(all)) if all == "all" => Some(-1),
-        Some(serde_json::Value::String(n)) => n.parse().ok(),
-        Some(n) => n.as_i64(),
-        None => None,
-    };
+    // The loader made `count` a number (`all` is -1), as compose-go does.
+    let count = value.get("count").and_then(serde_json::Value::as_i64);
     let capabilities = strings("capabilities");
     DeviceRequest {
         driver: value

@@ -226,10 +226,10 @@ pub struct Service {
     pub mem_swappiness: Option<i64>,
     #[serde(
         default,
-        deserialize_with = "short::bytes",
+        deserialize_with = "short::swap_bytes",
         skip_serializing_if = "Option::is_none"
     )]
-    pub memswap_limit: Option<u64>,
+    pub memswap_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     #[serde(
@@ -465,12 +465,17 @@ pub struct UpdateConfig {
     pub order: Option<UpdateOrder>,
 }
 
+/// `deploy.restart_policy.condition`. Besides the specification's three, compose v2 takes the
+/// `restart:` spellings (`no`, `always`, `unless-stopped`) and prints them as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartCondition {
     None,
     OnFailure,
     Any,
+    No,
+    Always,
+    UnlessStopped,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -554,9 +559,17 @@ pub struct WatchRule {
     pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub include: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "short::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ignore: Vec<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub initial_sync: bool,

@@ -37,6 +37,10 @@ pub fn normalize(
         if service.gpus.as_ref().and_then(|g| g.as_str()) == Some("all") {
             service.gpus = Some(serde_json::json!([{ "count": -1 }]));
         }
+        device_counts(service).map_err(|(key, message)| {
+            Diagnostic::at(&locate(root, name, &key), message)
+                .with_help("write `count: all` or a number")
+        })?;
         dedupe_mounts(service);
         for secret in &mut service.secrets {
             secret
@@ -233,7 +237,7 @@ fn long_hooks(service: &mut Service) -> Result<(), (&'static str, String)> {
             .filter_map(serde_json::Value::as_object_mut)
         {
             if let Some(serde_json::Value::String(command)) = hook.get("command") {
-                let words = shell_words::split(command)
+                let words = super::shellwords::split(command)
                     .map_err(|e| (key, format!("cannot split the command `{command}`: {e}")))?;
                 hook.insert("command".into(), words.into());
             }
@@ -276,6 +280,50 @@ fn provider_options_as_lists(provider: &mut serde_json::Value) {
 }
 
 /// `build.secrets` entries written as a bare name, in compose-go's long form `{source: NAME}`.
+/// A device request's `count` as compose-go holds it: `all` (any case) is `-1`, a number
+/// written as a string is that number; anything else is refused, as compose v2 refuses it.
+fn device_counts(service: &mut Service) -> Result<(), (Vec<&'static str>, String)> {
+    let reserved = service
+        .deploy
+        .iter_mut()
+        .filter_map(|deploy| deploy.resources.reservations.as_mut())
+        .flat_map(|reservations| reservations.devices.iter_mut())
+        .map(|request| {
+            (
+                request,
+                vec!["deploy", "resources", "reservations", "devices"],
+            )
+        });
+    let gpus = service
+        .gpus
+        .iter_mut()
+        .filter_map(serde_json::Value::as_array_mut)
+        .flatten()
+        .map(|request| (request, vec!["gpus"]));
+    for (request, key) in reserved.chain(gpus) {
+        let Some(count) = request.get_mut("count") else {
+            continue;
+        };
+        let Some(text) = count.as_str() else {
+            continue;
+        };
+        let number = if text.eq_ignore_ascii_case("all") {
+            -1
+        } else {
+            text.parse::<i64>().map_err(|_| {
+                (
+                    key,
+                    format!(
+                        "invalid device count {text:?}: the only value allowed is 'all' or a number"
+                    ),
+                )
+            })?
+        };
+        *count = serde_json::Value::from(number);
+    }
+    Ok(())
+}
+
 fn long_build_secrets(service: &mut Service) {
     for secret in service.build.iter_mut().flat_map(|b| b.secrets.iter_mut()) {
         if let serde_json::Value::String(name) = secret {

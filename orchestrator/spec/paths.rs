@@ -25,6 +25,11 @@ pub fn resolve(root: &mut Node, base: &Path, home: Option<&Path>) {
             }
         }
     }
+    if let Some(volumes) = root.get_mut("volumes").and_then(Node::as_map_mut) {
+        for volume in volumes.values_mut() {
+            resolve_bind_device(&mut volume.node, base, home);
+        }
+    }
     if let Some(Value::Seq(items)) = root.get_mut("include").map(|n| &mut n.value) {
         for item in items {
             if item.scalar_text().is_some() {
@@ -103,6 +108,23 @@ fn resolve_scalar(node: &mut Node, base: &Path, home: Option<&Path>) {
     }
 }
 
+/// A `local` volume whose `driver_opts` say `o: bind` is a bind mount of `device`: compose-go
+/// resolves `device` as a path (an empty one is the base directory itself).
+fn resolve_bind_device(volume: &mut Node, base: &Path, home: Option<&Path>) {
+    if volume.get("driver").and_then(Node::scalar_text) != Some("local") {
+        return;
+    }
+    let Some(options) = volume.get_mut("driver_opts") else {
+        return;
+    };
+    if options.get("o").and_then(Node::scalar_text) != Some("bind") {
+        return;
+    }
+    if let Some(device) = options.get_mut("device") {
+        resolve_host_path(device, base, home);
+    }
+}
+
 /// A build context may be a URL (`https://…`, `git@…`) and is then left alone.
 fn resolve_context(node: &mut Node, base: &Path, home: Option<&Path>) {
     let is_remote = node.scalar_text().is_some_and(|t| {
@@ -125,7 +147,24 @@ fn resolve_volume(node: &mut Node, base: &Path, home: Option<&Path>) {
     }
     let is_bind = node.get("type").and_then(Node::scalar_text) == Some("bind");
     if is_bind && let Some(source) = node.get_mut("source") {
-        resolve_scalar(source, base, home);
+        resolve_host_path(source, base, home);
+    }
+}
+
+/// A bind mount's host path, which compose-go leaves alone when it is a Windows absolute path
+/// (`C:\data`, `D:/data`, `\\server\share`): the engine may run on another system than the
+/// client.
+fn resolve_host_path(node: &mut Node, base: &Path, home: Option<&Path>) {
+    let windows_absolute = node.scalar_text().is_some_and(|text| {
+        let bytes = text.as_bytes();
+        let drive = bytes.len() >= 3
+            && bytes[0].is_ascii_alphabetic()
+            && bytes[1] == b':'
+            && matches!(bytes[2], b'\\' | b'/');
+        drive || text.starts_with("\\\\")
+    });
+    if !windows_absolute {
+        resolve_scalar(node, base, home);
     }
 }
 

@@ -32,6 +32,50 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// A mapping's value where compose wants a string: a number or boolean written plain is the text
+/// compose v2 gives it (see [`super::go_text`]: `3.10` is `"3.1"`), a quoted one is kept.
+struct GoText(Option<String>);
+
+impl<'de> Deserialize<'de> for GoText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GoText, D::Error> {
+        d.deserialize_any(GoTextVisitor).map(GoText)
+    }
+}
+
+struct GoTextVisitor;
+
+impl<'de> Visitor<'de> for GoTextVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, a number or a boolean")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(super::go_text::float(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generic helpers: a list of "K=V" strings or a mapping.
 
@@ -69,7 +113,7 @@ impl<'de> Visitor<'de> for ListOrDict {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = IndexMap::new();
-        while let Some((key, Text(value))) = map.next_entry::<String, Text>()? {
+        while let Some((key, GoText(value))) = map.next_entry::<String, GoText>()? {
             let value = match value {
                 None if !self.allow_null => Some(String::new()),
                 v => v,
@@ -160,10 +204,10 @@ impl<'de> Visitor<'de> for CommandVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        shell_words::split(v).map(Some).map_err(|e| {
+        super::shellwords::split(v).map(Some).map_err(|e| {
             invalid(
                 format!("cannot split the command `{v}`: {e}"),
-                "close the quote, or write the command as a list",
+                "close the quote, quote a `(`, or write the command as a list",
             )
         })
     }
@@ -544,6 +588,25 @@ pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     })
 }
 
+/// `memswap_limit`: a size, or `-1` for unlimited swap (compose-go reads byte sizes as signed).
+pub fn swap_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if text.trim() == "-1" {
+        return Ok(Some(-1));
+    }
+    parse_bytes(&text)
+        .and_then(|bytes| i64::try_from(bytes).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                format!("invalid size `{text}`"),
+                "write a number of bytes, a size such as 512m or 1g, or -1 for unlimited swap",
+            )
+        })
+}
+
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let lower = text.trim().to_ascii_lowercase();
     let split = lower
@@ -791,6 +854,10 @@ fn split_host_ip(spec: &str) -> Result<(Option<String>, &str), String> {
     let colons = spec.matches(':').count();
     if colons >= 2 {
         let (ip, rest) = spec.split_once(':').expect("two colons");
+        // `${BIND_IP:-}:443:443`: an empty address is no address, as in compose.
+        if ip.is_empty() {
+            return Ok((None, rest));
+        }
         if ip.parse::<std::net::Ipv4Addr>().is_err() {
             return Err(format!("`{ip}` is not an IP address"));
         }
@@ -891,20 +958,34 @@ fn apply_volume_mode(mount: &mut VolumeMount, mode: &str) {
         "rw" => mount.read_only = false,
         "nocopy" => mount.volume.get_or_insert_with(Default::default).nocopy = true,
         "z" | "Z" => mount.bind.get_or_insert_with(Default::default).selinux = Some(mode.into()),
-        "cached" | "delegated" | "consistent" => mount.consistency = Some(mode.into()),
+        // Docker Desktop's consistency hints: compose-go drops them from the short form (they
+        // change nothing on Linux), so `config` and the config hash leave them out as v2 does.
+        "cached" | "delegated" | "consistent" => {}
         propagation => {
             mount.bind.get_or_insert_with(Default::default).propagation = Some(propagation.into())
         }
     }
 }
 
-/// `/etc/conf/` and `/etc/conf` are one mount point (compose cleans targets).
+/// A mount target cleaned lexically as compose-go cleans it (Go's `path.Clean`): `/etc/conf/`,
+/// `//etc/conf` and `/etc/./x/../conf` are all `/etc/conf`, one mount point.
 pub fn clean_target(target: &str) -> String {
-    let trimmed = target.trim_end_matches('/');
-    if trimmed.is_empty() && target.starts_with('/') {
-        "/".to_string()
-    } else {
-        trimmed.to_string()
+    let rooted = target.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            ".." if rooted => {}
+            part => parts.push(part),
+        }
+    }
+    match (rooted, parts.join("/")) {
+        (true, joined) => format!("/{joined}"),
+        (false, joined) if joined.is_empty() => ".".to_string(),
+        (false, joined) => joined,
     }
 }
 

@@ -216,18 +216,34 @@ pub fn resolve_plain(text: &str) -> Resolved<'_> {
     Resolved::Str(text)
 }
 
+/// An integer as go-yaml (compose's parser) reads one: Go's base prefixes (`0x`, `0o`, `0b`, and
+/// a leading `0` for octal, so `0755` is 493), a sign, `_` between digits ignored.
 fn parse_int(text: &str) -> Option<i64> {
-    if let Some(hex) = text.strip_prefix("0x") {
-        return i64::from_str_radix(hex, 16).ok();
-    }
-    if let Some(oct) = text.strip_prefix("0o") {
-        return i64::from_str_radix(oct, 8).ok();
-    }
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
         return None;
     }
-    text.parse().ok()
+    let plain = text.replace('_', "");
+    let (negative, unsigned) = match plain.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    let (radix, digits) = if let Some(hex) = lower.strip_prefix("0x") {
+        (16, hex)
+    } else if let Some(oct) = lower.strip_prefix("0o") {
+        (8, oct)
+    } else if let Some(bin) = lower.strip_prefix("0b") {
+        (2, bin)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i64::from_str_radix(digits, radix).ok()?;
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// Parses one YAML document into a node tree. An empty document is `None`.
