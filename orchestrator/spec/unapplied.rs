@@ -58,17 +58,23 @@ const SERVICE_NETWORK: &[(&str, &str)] = &[
     ("gw_priority", "only when the engine's API is 1.48 or newer"),
 ];
 
-const BUILD: &[&str] = &[
-    "additional_contexts",
-    "cache_to",
-    "entitlements",
-    "no_cache_filter",
-    "privileged",
-    "provenance",
-    "sbom",
-    "secrets",
-    "ssh",
-    "ulimits",
+/// BuildKit's settings: wharf builds through the engine's classic build API, which has none.
+const BUILDKIT: &str = "it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting";
+
+const BUILD: &[(&str, &str)] = &[
+    ("additional_contexts", BUILDKIT),
+    ("cache_to", BUILDKIT),
+    ("entitlements", BUILDKIT),
+    ("no_cache_filter", BUILDKIT),
+    ("privileged", BUILDKIT),
+    ("provenance", BUILDKIT),
+    ("sbom", BUILDKIT),
+    ("secrets", BUILDKIT),
+    ("ssh", BUILDKIT),
+    (
+        "ulimits",
+        "wharf's build does not pass it to the engine yet",
+    ),
 ];
 
 const FILE_OBJECT: &[(&str, &str)] = &[
@@ -145,12 +151,7 @@ fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) 
         }
     }
     if let Some(build) = service.get("build").and_then(|e| e.node.as_map()) {
-        for key in BUILD {
-            if let Some(entry) = build.get(*key) {
-                let why = "wharf's build does not use it yet";
-                out.push(&entry.key_span, &format!("{path}.build.{key}"), why);
-            }
-        }
+        out.table(build, &format!("{path}.build"), BUILD);
     }
     for (i, port) in items(service, "ports") {
         out.table(port, &format!("{path}.ports[{i}]"), PORT);
@@ -314,7 +315,7 @@ models:
 -:27:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
 -:29:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
 -:33:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
--:36:7: services.web.build.cache_to is not applied: wharf's build does not use it yet
+-:36:7: services.web.build.cache_to is not applied: it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting
 -:39:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
 -:44:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
 -:52:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)
