@@ -164,7 +164,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
         no_color: args.no_color,
         no_prefix: args.no_log_prefix,
     };
-    let printer = Printer::new(&observed, &format);
+    let printer = Printer::new(&observed, &args.services, &format);
     // An end in the past leaves nothing to follow.
     let follow = args.follow && window.until.is_none_or(|until| until > now);
     if follow {
@@ -387,13 +387,16 @@ pub fn short_name(project: &str, c: &ObservedContainer) -> String {
 }
 
 impl Printer {
-    pub fn new(observed: &Observed, format: &LogFormat) -> Printer {
+    /// The printer of the containers of `services` (every service when empty): prefixes are
+    /// padded to the longest of their names, as compose pads them to the containers it follows.
+    pub fn new(observed: &Observed, services: &[String], format: &LogFormat) -> Printer {
         let colour = !format.no_color && output::colour(std::io::stdout().is_terminal());
         let names: Vec<(String, String, usize)> = observed
             .services
-            .values()
+            .iter()
             .enumerate()
-            .flat_map(|(i, containers)| {
+            .filter(|(_, (service, _))| services.is_empty() || services.contains(service))
+            .flat_map(|(i, (_, containers))| {
                 containers
                     .iter()
                     .map(move |c| (c.name.clone(), short_name(&observed.project, c), i))
@@ -425,13 +428,9 @@ impl Printer {
         }
     }
 
-    /// The names of the containers of `services`, as their prefixes show them, in order.
-    pub fn names(&self, observed: &Observed, services: &[String]) -> Vec<&str> {
-        let mut names: Vec<&str> = selected(observed, services)
-            .iter()
-            .filter_map(|c| self.short_names.get(&c.name))
-            .map(String::as_str)
-            .collect();
+    /// The names of the containers printed, as their prefixes show them, in order.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.short_names.values().map(String::as_str).collect();
         names.sort();
         names
     }

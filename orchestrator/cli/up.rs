@@ -468,12 +468,9 @@ impl Attached<'_> {
                 None => std::future::pending().await,
             }
         };
-        let printer = logs::Printer::new(&observed, &output.format);
+        let printer = logs::Printer::new(&observed, &output.services, &output.format);
         if !output.services.is_empty() {
-            println!(
-                "Attaching to {}",
-                printer.names(&observed, &output.services).join(", ")
-            );
+            println!("Attaching to {}", printer.names().join(", "));
         }
         let follow = async {
             if !output.services.is_empty() {
