@@ -7,9 +7,10 @@ use clap::{Args, ValueEnum};
 use super::GlobalArgs;
 use super::each::containers;
 use super::engine::Session;
-use super::table::{age, docker_table, human_duration, human_size};
+use super::table::{age, docker_table, human_size};
 use crate::observe::ObservedContainer;
 use crate::runtime::ImageDetails;
+use crate::runtime::listing::human_duration;
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {

@@ -31,24 +31,6 @@ pub fn docker_table(rows: &[Vec<String>]) -> String {
     tabwriter(rows, 20, 3)
 }
 
-/// `go-units`' `HumanDuration`: `About a minute`, `19 minutes`, `3 days`, ….
-pub fn human_duration(seconds: i64) -> String {
-    let hours = (seconds as f64 / 3600.0 + 0.5) as i64;
-    match seconds {
-        s if s < 1 => "Less than a second".into(),
-        1 => "1 second".into(),
-        s if s < 60 => format!("{s} seconds"),
-        s if s / 60 == 1 => "About a minute".into(),
-        s if s / 60 < 60 => format!("{} minutes", s / 60),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        s => format!("{} years", s / 3600 / 24 / 365),
-    }
-}
-
 /// `go-units`' `HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits
 /// (`1.98MB`, `7.5kB`, `120B`).
 pub fn human_size(bytes: u64) -> String {
@@ -108,6 +90,7 @@ pub fn age(unix: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::listing::human_duration;
 
     fn rows(lines: &[&[&str]]) -> Vec<Vec<String>> {
         lines
