@@ -12,7 +12,7 @@ use wharf::dns::{Dns, DnsConfig};
 use wharf::execute::{self, ExecuteOptions};
 use wharf::observe::observe;
 use wharf::plan::{self, ReconcileOptions};
-use wharf::runtime::memory::MemoryRuntime;
+use wharf::engine::memory::MemoryEngine;
 use wharf::spec::{LoadOptions, load};
 
 const PROJECT: &str = "bench";
@@ -45,7 +45,7 @@ async fn serve() -> Result<(), String> {
         ..BuildOptions::default()
     };
     let desired = desired::build(&project, &options);
-    let engine = Arc::new(MemoryRuntime::new());
+    let engine = Arc::new(MemoryEngine::new());
     for service in desired.services.values() {
         engine.add_image(&service.image);
     }

@@ -20,8 +20,8 @@ use tokio::task::JoinSet;
 
 use crate::desired::{ContainerSpec, FailureAction, HookStage, VolumesFrom, VolumesSource, labels};
 use crate::plan::{Action, ContainerRef, Operation, Plan, WaitCondition};
-use crate::runtime::{
-    BuildRequest, ContainerState, EngineContainer, ExecOutput, Health, Runtime, RuntimeError,
+use crate::engine::{
+    BuildRequest, ContainerState, EngineContainer, ExecOutput, Health, ContainerEngine, EngineError,
 };
 use crate::spec::model::Build;
 use crate::spec::short::Duration as GoDuration;
@@ -121,7 +121,7 @@ impl Report {
 
 pub async fn run(
     plan: &Plan,
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     options: &ExecuteOptions,
     progress: &(dyn Fn(&Operation, &Event) + Sync),
 ) -> Report {
@@ -615,22 +615,22 @@ fn build_request(
 /// One operation: one engine call (or a wait), with an error that names what failed.
 async fn perform(
     op: &Operation,
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     options: &ExecuteOptions,
     context: &RunContext,
 ) -> Result<Outcome, OperationError> {
-    let describe = |err: RuntimeError| OperationError {
-        stale: matches!(err, RuntimeError::NotFound(_) | RuntimeError::Conflict(_)),
+    let describe = |err: EngineError| OperationError {
+        stale: matches!(err, EngineError::NotFound(_) | EngineError::Conflict(_)),
         message: format!("{}: {err}", op.action),
     };
     match &op.action {
         Action::CreateNetwork(network) => match runtime.create_network(network).await {
-            Err(RuntimeError::Conflict(_)) => Ok(Outcome::Unchanged),
+            Err(EngineError::Conflict(_)) => Ok(Outcome::Unchanged),
             other => other.map(|()| Outcome::Changed).map_err(describe),
         },
         Action::RemoveNetwork { name } => gone_is_fine(runtime.remove_network(name).await).map_err(describe),
         Action::CreateVolume(volume) => match runtime.create_volume(volume).await {
-            Err(RuntimeError::Conflict(_)) => Ok(Outcome::Unchanged),
+            Err(EngineError::Conflict(_)) => Ok(Outcome::Unchanged),
             other => other.map(|()| Outcome::Changed).map_err(describe),
         },
         Action::RemoveVolume { name } => gone_is_fine(runtime.remove_volume(name).await).map_err(describe),
@@ -701,7 +701,7 @@ async fn perform(
                 Ok(_) => Ok(Outcome::Changed),
                 // A `pre_stop` that finds its container stopped or gone has nothing to do
                 // before the stop, as compose ignores it.
-                Err(RuntimeError::NotFound(_) | RuntimeError::Conflict(_)) if *stage == HookStage::PreStop => {
+                Err(EngineError::NotFound(_) | EngineError::Conflict(_)) if *stage == HookStage::PreStop => {
                     Ok(Outcome::Unchanged)
                 }
                 Err(err) => Err(describe(err)),
@@ -736,7 +736,7 @@ async fn perform(
 async fn resolve_namespace(
     mode: &mut Option<String>,
     service: &str,
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     project: &str,
 ) -> Result<(), String> {
     let Some(target) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) else {
@@ -759,7 +759,7 @@ async fn resolve_namespace(
 async fn resolve_links_and_volumes(
     spec: &mut ContainerSpec,
     service: &str,
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     project: &str,
 ) -> Result<(), String> {
     let needs_service = |v: &VolumesFrom| matches!(v.source, VolumesSource::Service(_));
@@ -841,8 +841,8 @@ impl Gateways {
     async fn of(
         &self,
         network: &str,
-        runtime: &dyn Runtime,
-    ) -> Result<Option<IpAddr>, RuntimeError> {
+        runtime: &dyn ContainerEngine,
+    ) -> Result<Option<IpAddr>, EngineError> {
         // Held across the list: concurrent creates wait for one list instead of each sending one.
         let mut known = self.0.lock().await;
         if !known.contains_key(network) {
@@ -860,7 +860,7 @@ impl Gateways {
 async fn resolve_dns_gateway(
     spec: &mut ContainerSpec,
     service: &str,
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     gateways: &Gateways,
 ) -> Result<(), String> {
     let Some(network) = spec.dns_gateway_of.take() else {
@@ -878,19 +878,19 @@ async fn resolve_dns_gateway(
 }
 
 /// Removing or stopping what is already gone is success: the goal is reached.
-fn gone_is_fine(result: Result<(), RuntimeError>) -> Result<Outcome, RuntimeError> {
+fn gone_is_fine(result: Result<(), EngineError>) -> Result<Outcome, EngineError> {
     match result {
         Ok(()) => Ok(Outcome::Changed),
-        Err(RuntimeError::NotFound(_)) => Ok(Outcome::Unchanged),
+        Err(EngineError::NotFound(_)) => Ok(Outcome::Unchanged),
         Err(err) => Err(err),
     }
 }
 
 async fn first_container(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     project: &str,
     service: &str,
-) -> Result<Option<String>, RuntimeError> {
+) -> Result<Option<String>, EngineError> {
     let containers = runtime.containers(project).await?;
     Ok(containers
         .into_iter()
@@ -905,7 +905,7 @@ async fn first_container(
 
 /// Waits until every container of `service` meets `condition`; fails as soon as one cannot.
 async fn wait_for(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     options: &ExecuteOptions,
     service: &str,
     condition: WaitCondition,
@@ -996,7 +996,7 @@ async fn wait_for(
 
 /// The container an operation names, by ID when it had one when planned, else by name.
 async fn inspect(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     service: &str,
     container: &ContainerRef,
 ) -> Result<EngineContainer, String> {
@@ -1008,7 +1008,7 @@ async fn inspect(
 
 /// Waits until one container is ready (`Running` or `Healthy`); fails as soon as it cannot be.
 async fn wait_for_container(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     options: &ExecuteOptions,
     service: &str,
     container: &ContainerRef,
@@ -1041,7 +1041,7 @@ async fn wait_for_container(
 
 /// Watches a container for `period`: it must keep running and must not turn unhealthy.
 async fn monitor(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     options: &ExecuteOptions,
     service: &str,
     container: &ContainerRef,
@@ -1084,7 +1084,7 @@ mod tests {
     use super::*;
     use crate::desired::labels;
     use crate::plan::{Cause, Deps};
-    use crate::runtime::memory::MemoryRuntime;
+    use crate::engine::memory::MemoryEngine;
 
     fn wait_plan(condition: WaitCondition) -> Plan {
         let mut plan = Plan::default();
@@ -1106,7 +1106,7 @@ mod tests {
         exit: Option<i64>,
         condition: WaitCondition,
     ) -> Report {
-        let engine = MemoryRuntime::new();
+        let engine = MemoryEngine::new();
         engine.add_image("busybox");
         let labels = [
             (labels::PROJECT, "p"),
@@ -1173,7 +1173,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_skips_what_waits_for_it_and_the_rest_goes_on() {
-        let engine = Arc::new(MemoryRuntime::new());
+        let engine = Arc::new(MemoryEngine::new());
         let mut plan = wait_plan(WaitCondition::Running);
         let after = plan.push(network("after"), Cause::Missing, vec![0]);
         plan.push(network("independent"), Cause::Missing, Vec::new());
@@ -1185,7 +1185,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_container_gone_or_a_name_taken_is_stale_and_a_failed_pull_is_not() {
-        let engine = Arc::new(MemoryRuntime::new());
+        let engine = Arc::new(MemoryEngine::new());
         let mut plan = Plan::default();
         let gone = ContainerRef {
             name: "p-web-1".into(),
@@ -1228,7 +1228,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_critical_path_goes_first_and_at_most_parallelism_run_at_once() {
-        let engine = Arc::new(MemoryRuntime::new());
+        let engine = Arc::new(MemoryEngine::new());
         let mut plan = Plan::default();
         let lone = plan.push(network("lone"), Cause::Missing, Vec::new());
         let head = plan.push(network("head"), Cause::Missing, Vec::new());
@@ -1270,7 +1270,7 @@ mod tests {
             parallelism: 4,
             ..ExecuteOptions::new("p")
         };
-        run(&wide, Arc::new(MemoryRuntime::new()), &options, &record).await;
+        run(&wide, Arc::new(MemoryEngine::new()), &options, &record).await;
         assert_eq!(
             most.load(std::sync::atomic::Ordering::SeqCst),
             4,
@@ -1280,7 +1280,7 @@ mod tests {
 
     #[tokio::test]
     async fn container_creates_and_starts_have_a_bound_of_their_own_and_go_longest_chain_first() {
-        let engine = MemoryRuntime::new();
+        let engine = MemoryEngine::new();
         engine.add_image("busybox");
         let mut plan = Plan::default();
         // Six replicas, each created then started; the fifth's start leads a chain of three
@@ -1353,7 +1353,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_chain_is_counted_in_starts_first() {
-        let engine = MemoryRuntime::new();
+        let engine = MemoryEngine::new();
         engine.add_image("busybox");
         let mut plan = Plan::default();
         // Once p-web-1 is created, two chains of two operations are ready: p-lone-1's create
@@ -1382,7 +1382,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_container_bound_is_lifted_once_only_starts_that_no_start_waits_for_are_left() {
-        let engine = MemoryRuntime::new();
+        let engine = MemoryEngine::new();
         engine.add_image("busybox");
         let mut plan = Plan::default();
         // p-web-2's start waits for p-web-1's: a chain of two starts. The other four are alone.
@@ -1456,7 +1456,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_container_is_created_once_the_rest_of_what_its_start_waits_for_is_under_way() {
-        let engine = MemoryRuntime::new();
+        let engine = MemoryEngine::new();
         engine.add_image("busybox");
         engine.add_container("p-old-1", "busybox", &[], ContainerState::Running);
         let mut plan = Plan::default();
@@ -1502,7 +1502,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_run_lets_its_engine_changes_end_and_drops_its_waits() {
-        let engine = Arc::new(MemoryRuntime::new());
+        let engine = Arc::new(MemoryEngine::new());
         engine.slow_network_creates(Duration::from_millis(300));
         let mut plan = Plan::default();
         plan.push(network("made"), Cause::Missing, Vec::new());
@@ -1560,7 +1560,7 @@ mod tests {
     /// Runs `plan` on an engine where creating the networks named in `failing` fails; returns
     /// the report and the networks that exist, by name.
     async fn run_failing(plan: &Plan, failing: &[&str]) -> (Report, Vec<String>) {
-        let engine = Arc::new(MemoryRuntime::new());
+        let engine = Arc::new(MemoryEngine::new());
         for name in failing {
             engine.fail("create_network", name, "no address pool left");
         }

@@ -12,7 +12,7 @@ pub mod observe;
 pub mod outcome;
 pub mod plan;
 pub mod restart;
-pub mod runtime;
+pub mod engine;
 pub mod spec;
 pub mod supervisor;
 pub mod watch;

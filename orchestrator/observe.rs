@@ -3,8 +3,8 @@
 use indexmap::IndexMap;
 
 use crate::desired::{Desired, labels};
-use crate::runtime::{
-    self, ContainerState, EngineContainer, EngineNetwork, EngineVolume, Health, Runtime,
+use crate::engine::{
+    self, ContainerState, EngineContainer, EngineNetwork, EngineVolume, Health, ContainerEngine,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -112,10 +112,10 @@ impl Observed {
 /// Lists what the engine has for `project`; with a desired state, also the networks, volumes
 /// and images it names (which may exist without our labels).
 pub async fn observe(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     project: &str,
     desired: Option<&Desired>,
-) -> runtime::Result<Observed> {
+) -> engine::Result<Observed> {
     let mut images: Vec<&str> = desired
         .map(|d| d.services.values().map(|s| s.image.as_str()).collect())
         .unwrap_or_default();
@@ -123,7 +123,7 @@ pub async fn observe(
     images.dedup();
     // Every read at once: the supervisor observes on each trigger, and a restart waits for it.
     let image_ids = futures_util::future::try_join_all(images.iter().map(|image| async move {
-        Ok::<_, runtime::RuntimeError>(
+        Ok::<_, engine::EngineError>(
             runtime
                 .image_id(image)
                 .await?

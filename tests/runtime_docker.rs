@@ -1,4 +1,4 @@
-//! `DockerRuntime` against the real Docker Engine: every test works in its own project (unique
+//! `DockerEngine` against the real Docker Engine: every test works in its own project (unique
 //! name) and a `Cleanup` guard removes what it made, even when the test fails.
 
 mod support;
@@ -17,14 +17,14 @@ use wharf::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
     PortBinding, labels,
 };
-use wharf::runtime::docker::DockerRuntime;
-use wharf::runtime::{
+use wharf::engine::docker::DockerEngine;
+use wharf::engine::{
     BuildRequest, ContainerState, EngineEvent, EventAction, EventKind, Health, LogLine, LogOptions,
-    Runtime, RuntimeError,
+    ContainerEngine, EngineError,
 };
 
-async fn runtime() -> DockerRuntime {
-    DockerRuntime::connect()
+async fn runtime() -> DockerEngine {
+    DockerEngine::connect()
         .await
         .expect("the Docker Engine answers (is dockerd running?)")
 }
@@ -78,7 +78,7 @@ fn shell(project: &str, service: &str, script: &str) -> ContainerSpec {
 }
 
 /// Runs a one-shot container to its end and returns its output (stdout and stderr).
-async fn run_to_end(runtime: &DockerRuntime, name: &str, spec: &ContainerSpec) -> String {
+async fn run_to_end(runtime: &DockerEngine, name: &str, spec: &ContainerSpec) -> String {
     let id = runtime.create_container(name, spec).await.unwrap();
     runtime.start_container(&id).await.unwrap();
     wait_for(Duration::from_secs(20), || async {
@@ -93,7 +93,7 @@ async fn run_to_end(runtime: &DockerRuntime, name: &str, spec: &ContainerSpec) -
         .collect::<String>()
 }
 
-async fn collect_logs(runtime: &DockerRuntime, id: &str, options: &LogOptions) -> Vec<LogLine> {
+async fn collect_logs(runtime: &DockerEngine, id: &str, options: &LogOptions) -> Vec<LogLine> {
     let stream = runtime.logs(id, options).await.unwrap();
     stream.map(|line| line.unwrap()).collect().await
 }
@@ -158,7 +158,7 @@ async fn networks_are_created_listed_and_removed() {
     );
 
     match runtime.create_network(&net).await {
-        Err(RuntimeError::Conflict(what)) => assert!(what.contains(&net.name), "{what}"),
+        Err(EngineError::Conflict(what)) => assert!(what.contains(&net.name), "{what}"),
         other => panic!("a second create must conflict, got {other:?}"),
     }
 
@@ -172,7 +172,7 @@ async fn networks_are_created_listed_and_removed() {
             .any(|n| n.name == net.name)
     );
     match runtime.remove_network(&net.name).await {
-        Err(RuntimeError::NotFound(what)) => assert!(what.contains(&net.name), "{what}"),
+        Err(EngineError::NotFound(what)) => assert!(what.contains(&net.name), "{what}"),
         other => panic!("removing a missing network must be NotFound, got {other:?}"),
     }
 }
@@ -204,7 +204,7 @@ async fn a_network_with_ipam_settings() {
                 chosen = Some(third);
                 break;
             }
-            Err(RuntimeError::Engine { message }) if message.contains("overlap") => continue,
+            Err(EngineError::Engine { message }) if message.contains("overlap") => continue,
             Err(e) => panic!("{e}"),
         }
     }
@@ -235,7 +235,7 @@ async fn volumes_are_created_listed_and_removed() {
 
     assert!(matches!(
         runtime.create_volume(&vol).await,
-        Err(RuntimeError::Conflict(_))
+        Err(EngineError::Conflict(_))
     ));
     runtime.remove_volume(&vol.name).await.unwrap();
     assert!(
@@ -247,7 +247,7 @@ async fn volumes_are_created_listed_and_removed() {
             .any(|v| v.name == vol.name)
     );
     match runtime.remove_volume(&vol.name).await {
-        Err(RuntimeError::NotFound(what)) => assert!(what.contains(&vol.name), "{what}"),
+        Err(EngineError::NotFound(what)) => assert!(what.contains(&vol.name), "{what}"),
         other => panic!("removing a missing volume must be NotFound, got {other:?}"),
     }
 }
@@ -512,7 +512,7 @@ async fn a_container_from_create_to_remove() {
     assert!(runtime.containers(&project).await.unwrap().is_empty());
     assert!(matches!(
         runtime.remove_container(&id, true).await,
-        Err(RuntimeError::NotFound(_))
+        Err(EngineError::NotFound(_))
     ));
     runtime.remove_volume(&data.name).await.unwrap();
     runtime.remove_network(&front.name).await.unwrap();
@@ -580,7 +580,7 @@ async fn kill_and_unhealthy_and_exit_codes() {
     assert_eq!(runtime.container(&sick).await.unwrap().exit_code, Some(137));
     // Killing a stopped container is the engine's error, with its message.
     match runtime.kill_container(&sick, "SIGKILL").await {
-        Err(RuntimeError::Engine { message }) => {
+        Err(EngineError::Engine { message }) => {
             assert!(message.contains("not running"), "{message}")
         }
         other => panic!("{other:?}"),
@@ -612,18 +612,18 @@ async fn rename_and_name_conflicts() {
     let new = format!("{project}-app-2");
     let id = runtime.create_container(&old, &spec).await.unwrap();
     match runtime.create_container(&old, &spec).await {
-        Err(RuntimeError::Conflict(what)) => assert!(what.contains(&old), "{what}"),
+        Err(EngineError::Conflict(what)) => assert!(what.contains(&old), "{what}"),
         other => panic!("a second container with the same name must conflict: {other:?}"),
     }
     runtime.rename_container(&id, &new).await.unwrap();
     assert_eq!(runtime.container(&new).await.unwrap().id, id);
     assert!(matches!(
         runtime.container(&old).await,
-        Err(RuntimeError::NotFound(_))
+        Err(EngineError::NotFound(_))
     ));
     let other = runtime.create_container(&old, &spec).await.unwrap();
     match runtime.rename_container(&other, &new).await {
-        Err(RuntimeError::Conflict(what)) => assert!(what.contains(&new), "{what}"),
+        Err(EngineError::Conflict(what)) => assert!(what.contains(&new), "{what}"),
         other => panic!("renaming onto a taken name must conflict: {other:?}"),
     }
     runtime.remove_container(&other, true).await.unwrap();
@@ -725,10 +725,10 @@ async fn logs_with_tail_timestamps_and_follow() {
 async fn missing_things_are_not_found() {
     let runtime = runtime().await;
     let missing = unique_project("missing");
-    let is_not_found = |r: &Result<(), RuntimeError>| matches!(r, Err(RuntimeError::NotFound(_)));
+    let is_not_found = |r: &Result<(), EngineError>| matches!(r, Err(EngineError::NotFound(_)));
     assert!(matches!(
         runtime.container(&missing).await,
-        Err(RuntimeError::NotFound(_))
+        Err(EngineError::NotFound(_))
     ));
     assert!(is_not_found(&runtime.start_container(&missing).await));
     assert!(is_not_found(
@@ -746,7 +746,7 @@ async fn missing_things_are_not_found() {
     assert!(is_not_found(&runtime.remove_network(&missing).await));
     assert!(is_not_found(&runtime.remove_volume(&missing).await));
     match runtime.logs(&missing, &LogOptions::default()).await {
-        Err(RuntimeError::NotFound(what)) => assert!(what.contains(&missing), "{what}"),
+        Err(EngineError::NotFound(what)) => assert!(what.contains(&missing), "{what}"),
         Err(other) => panic!("{other:?}"),
         Ok(_) => panic!("logs of a missing container must fail"),
     }
@@ -765,7 +765,7 @@ async fn missing_things_are_not_found() {
         .create_container(&format!("{project}-x-1"), &spec)
         .await
     {
-        Err(RuntimeError::NotFound(what)) => assert!(what.contains(&spec.image), "{what}"),
+        Err(EngineError::NotFound(what)) => assert!(what.contains(&spec.image), "{what}"),
         other => panic!("{other:?}"),
     }
     let mut spec = shell(&project, "x", "true");
@@ -785,7 +785,7 @@ async fn missing_things_are_not_found() {
         Err(e) => Err(e),
     };
     match outcome {
-        Err(RuntimeError::NotFound(what)) => {
+        Err(EngineError::NotFound(what)) => {
             assert_eq!(what, format!("network {missing}_net"))
         }
         other => panic!("{other:?}"),
@@ -818,12 +818,12 @@ async fn missing_things_are_not_found() {
         .await
     {
         Ok(id) => match runtime.start_container(&id).await {
-            Err(RuntimeError::NotFound(what)) => {
+            Err(EngineError::NotFound(what)) => {
                 assert_eq!(what, format!("network {missing}_second"))
             }
             other => panic!("{other:?}"),
         },
-        Err(RuntimeError::NotFound(what)) => {
+        Err(EngineError::NotFound(what)) => {
             assert_eq!(what, format!("network {missing}_second"));
             assert!(runtime.containers(&project).await.unwrap().is_empty());
         }
@@ -847,7 +847,7 @@ async fn images_are_inspected_and_pulls_fail_clearly() {
         .pull_image("wharf-test/no-such-image:never", None)
         .await
     {
-        Err(RuntimeError::Engine { message }) => {
+        Err(EngineError::Engine { message }) => {
             assert!(
                 message.contains("wharf-test/no-such-image:never"),
                 "the error names the image: {message}"
@@ -995,7 +995,7 @@ async fn inline_dockerfiles_and_build_errors() {
         "FROM {base}\nRUN echo something-went-wrong; exit 3\n"
     ));
     match runtime.build_image(&request).await {
-        Err(RuntimeError::Engine { message }) => {
+        Err(EngineError::Engine { message }) => {
             assert!(message.contains("non-zero code: 3"), "{message}");
             assert!(message.contains("something-went-wrong"), "{message}");
             assert!(message.contains(&failing), "{message}");
@@ -1008,7 +1008,7 @@ async fn inline_dockerfiles_and_build_errors() {
     request.dockerfile = "nope/Dockerfile".into();
     assert!(matches!(
         runtime.build_image(&request).await,
-        Err(RuntimeError::Engine { .. })
+        Err(EngineError::Engine { .. })
     ));
 }
 
@@ -1024,14 +1024,14 @@ async fn an_engine_that_does_not_answer_is_unreachable() {
         bollard::API_DEFAULT_VERSION,
     );
     let error = match client {
-        Ok(client) => match DockerRuntime::from_client(client).await {
+        Ok(client) => match DockerEngine::from_client(client).await {
             Ok(_) => panic!("no engine listens on {}", socket.display()),
             Err(e) => e,
         },
         Err(e) => panic!("bollard refused the path: {e}"),
     };
     match &error {
-        RuntimeError::Unreachable(message) => assert!(!message.is_empty()),
+        EngineError::Unreachable(message) => assert!(!message.is_empty()),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -1044,7 +1044,7 @@ async fn an_engine_that_does_not_answer_is_unreachable() {
 
 // --- events --------------------------------------------------------------------------------------
 
-type Events = BoxStream<'static, wharf::runtime::Result<EngineEvent>>;
+type Events = BoxStream<'static, wharf::engine::Result<EngineEvent>>;
 
 /// The next event within `limit`; panics when the stream fails, ends or stays silent.
 async fn next_event(events: &mut Events, limit: Duration) -> EngineEvent {
@@ -1429,7 +1429,7 @@ async fn a_lost_connection_ends_the_stream() {
         bollard::API_DEFAULT_VERSION,
     )
     .unwrap();
-    let through_proxy = DockerRuntime::from_client(client).await.unwrap();
+    let through_proxy = DockerEngine::from_client(client).await.unwrap();
     let mut events = through_proxy.events(&project).await.unwrap();
     let id = direct
         .create_container(&format!("{project}-web-1"), &shell(&project, "web", "true"))
@@ -1531,7 +1531,7 @@ async fn ending_a_container_signals_it_then_kills_it_after_the_grace_period() {
     runtime.remove_container(&stubborn, true).await.unwrap();
     assert!(matches!(
         runtime.end_container(&stubborn, None).await,
-        Err(RuntimeError::NotFound(_))
+        Err(EngineError::NotFound(_))
     ));
     assert!(runtime.containers(&project).await.unwrap().is_empty());
 }

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use wharf::desired::{self, BuildOptions, Discovery, labels};
 use wharf::dns::Fuzzing;
 use wharf::observe::Observed;
-use wharf::runtime::{ContainerState, EngineContainer, Health};
+use wharf::engine::{ContainerState, EngineContainer, Health};
 use wharf::spec::{LoadOptions, load};
 
 const PROJECT: &str = "

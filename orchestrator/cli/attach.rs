@@ -11,9 +11,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::GlobalArgs;
 use super::each::{engine_failure, running_replica};
-use super::engine::Session;
+use super::session::Session;
 use super::terminal::{self, Tty};
-use crate::runtime::ContainerState;
+use crate::engine::ContainerState;
 
 #[derive(Debug, Args)]
 pub struct AttachArgs {

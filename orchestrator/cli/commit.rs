@@ -6,9 +6,9 @@ use clap::{ArgAction, Args};
 
 use super::GlobalArgs;
 use super::each::{engine_failure, running_replica};
-use super::engine::Session;
+use super::session::Session;
 use super::progress::Progress;
-use crate::runtime::CommitRequest;
+use crate::engine::CommitRequest;
 
 #[derive(Debug, Args)]
 pub struct CommitArgs {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::engine::Session;
+use super::session::Session;
 use super::{GlobalArgs, load_options, output};
 use crate::plan::{self, Action};
 use crate::supervisor::request::{PrepareError, PullPolicy, UpRequest};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::engine::Session;
+use super::session::Session;
 use crate::plan::{self, Action, DownOptions};
 use crate::supervisor::state::StateDir;
 

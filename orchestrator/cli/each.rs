@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use super::output;
 use super::progress::Progress;
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::{self, ContainerState};
+use crate::engine::{self, ContainerState};
 use crate::supervisor::state::StateDir;
 
 /// The containers of `services` (every service when empty) that `keep` accepts, lowest
@@ -46,7 +46,7 @@ pub async fn each<'a, F, Fut>(
 ) -> Result<ExitCode, ExitCode>
 where
     F: Fn(&'a ObservedContainer) -> Fut,
-    Fut: Future<Output = runtime::Result<()>>,
+    Fut: Future<Output = engine::Result<()>>,
 {
     let progress = Progress::new(containers.len());
     let results = join_all(containers.iter().map(|c| {
@@ -116,7 +116,7 @@ pub fn running_replica<'a>(
 }
 
 /// An engine error, printed once; the exit code it gives.
-pub fn engine_failure(err: crate::runtime::RuntimeError) -> ExitCode {
+pub fn engine_failure(err: crate::engine::EngineError) -> ExitCode {
     output::error_line(&err.to_string());
     ExitCode::FAILURE
 }

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::Args;
 use futures_util::StreamExt;
 
-use super::engine::Session;
+use super::session::Session;
 use super::{GlobalArgs, output};
-use crate::runtime::{EngineEvent, EventAction, EventKind, Health};
+use crate::engine::{EngineEvent, EventAction, EventKind, Health};
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {

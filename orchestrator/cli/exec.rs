@@ -8,10 +8,10 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 
 use super::each::{engine_failure, environment, running_replica};
-use super::engine::Session;
+use super::session::Session;
 use super::terminal::{self, Tty};
 use super::{GlobalArgs, output};
-use crate::runtime::{ExecRequest, Streams};
+use crate::engine::{ExecRequest, Streams};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {

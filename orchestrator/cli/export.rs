@@ -11,7 +11,7 @@ use futures_util::stream::BoxStream;
 
 use super::GlobalArgs;
 use super::each::{engine_failure, running_replica};
-use super::engine::Session;
+use super::session::Session;
 use super::output;
 use super::progress::Progress;
 
@@ -59,7 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<ExitCode, Exi
 }
 
 async fn write(
-    archive: &mut BoxStream<'static, crate::runtime::Result<Vec<u8>>>,
+    archive: &mut BoxStream<'static, crate::engine::Result<Vec<u8>>>,
     destination: &Destination,
 ) -> Result<(), ExitCode> {
     let mut writer = destination.open().map_err(|err| write_failure(&err))?;

@@ -7,11 +7,11 @@ use std::process::{Command, ExitCode, Stdio};
 
 use clap::Args;
 
-use super::engine::connect;
+use super::session::connect;
 use super::{GlobalArgs, load_project, output};
 use crate::desired::{self, Desired};
 use crate::observe::Observed;
-use crate::runtime::ContainerState;
+use crate::engine::ContainerState;
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
@@ -161,8 +161,8 @@ mod tests {
     use super::dot;
     use crate::desired;
     use crate::observe::Observed;
-    use crate::runtime::memory::MemoryRuntime;
-    use crate::runtime::{ContainerState, Runtime};
+    use crate::engine::memory::MemoryEngine;
+    use crate::engine::{ContainerState, ContainerEngine};
     use crate::spec::{LoadOptions, load};
 
     const SHOP: &str = r#"
@@ -210,7 +210,7 @@ services:
 
     #[test]
     fn a_project_that_is_up_shows_its_replicas_states() {
-        let engine = MemoryRuntime::new();
+        let engine = MemoryEngine::new();
         let labels = |service: &'static str, number: &'static str| {
             [
                 ("com.docker.compose.project", "shop"),

@@ -6,11 +6,11 @@ use clap::{Args, ValueEnum};
 
 use super::GlobalArgs;
 use super::each::containers;
-use super::engine::Session;
+use super::session::Session;
 use super::table::{age, docker_table, human_size};
 use crate::observe::ObservedContainer;
-use crate::runtime::ImageDetails;
-use crate::runtime::listing::human_duration;
+use crate::engine::ImageDetails;
+use crate::engine::listing::human_duration;
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -51,7 +51,7 @@ pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, Exi
         match image {
             Ok(image) => lines.push((container, image)),
             // An image removed since the container was made has nothing to show.
-            Err(crate::runtime::RuntimeError::NotFound(_)) => {}
+            Err(crate::engine::EngineError::NotFound(_)) => {}
             Err(err) => {
                 super::output::error_line(&err.to_string());
                 return Err(ExitCode::FAILURE);

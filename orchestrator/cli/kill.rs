@@ -6,8 +6,8 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::{self, containers, is_up};
-use super::engine::Session;
-use crate::runtime::signal_number;
+use super::session::Session;
+use crate::engine::signal_number;
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]

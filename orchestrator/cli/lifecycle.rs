@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::engine::Session;
+use super::session::Session;
 use super::{GlobalArgs, load_project};
 use crate::desired;
 use crate::plan::lifecycle;
@@ -111,7 +111,7 @@ pub async fn run(
         if matches!(verb, Verb::Restart { .. }) {
             for c in after.services.values_mut().flatten() {
                 if services.is_empty() || services.contains(&c.service) {
-                    c.state = crate::runtime::ContainerState::Exited;
+                    c.state = crate::engine::ContainerState::Exited;
                 }
             }
         }

@@ -10,13 +10,13 @@ use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
-use super::engine::Session;
+use super::session::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::timestamp::unix_nanos;
-use crate::runtime::{
+use crate::engine::timestamp::unix_nanos;
+use crate::engine::{
     ContainerState, EngineEvent, EventAction, EventKind, LogLine, LogOptions,
-    Result as RuntimeResult, Runtime,
+    Result as EngineResult, ContainerEngine,
 };
 
 #[derive(Debug, Args)]
@@ -197,7 +197,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
 /// lines of each first: a container that starts later (restarted by the supervisor, replaced,
 /// restored after drift) is followed from then on, and no line is printed twice.
 pub async fn follow(
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     observed: &Observed,
     services: &[String],
     printer: &Printer,
@@ -216,7 +216,7 @@ pub async fn follow(
 
 /// [`follow`], for the lines of a time window: it ends once the window's end has passed.
 async fn follow_window(
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     observed: &Observed,
     services: &[String],
     printer: &Printer,
@@ -287,7 +287,7 @@ async fn follow_window(
 
 /// The next engine event; none once the stream ended (or never opened).
 async fn next_event(
-    events: &mut Option<BoxStream<'static, RuntimeResult<EngineEvent>>>,
+    events: &mut Option<BoxStream<'static, EngineResult<EngineEvent>>>,
 ) -> Option<EngineEvent> {
     let stream = events.as_mut()?;
     match stream.next().await {
@@ -318,7 +318,7 @@ fn selected(observed: &Observed, services: &[String]) -> Vec<ObservedContainer> 
 type Tagged = BoxStream<'static, (String, Option<LogLine>)>;
 
 async fn open(
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     containers: &[ObservedContainer],
     options: &LogOptions,
 ) -> Vec<Tagged> {
@@ -334,7 +334,7 @@ async fn open(
 
 /// The followed lines of one container from `since` (Unix seconds); none when it is gone.
 async fn open_one(
-    runtime: &Arc<dyn Runtime>,
+    runtime: &Arc<dyn ContainerEngine>,
     id: &str,
     name: &str,
     since: Option<i64>,
@@ -351,7 +351,7 @@ async fn open_one(
         .map(|lines| tagged(name, lines))
 }
 
-fn tagged(name: &str, lines: BoxStream<'static, RuntimeResult<LogLine>>) -> Tagged {
+fn tagged(name: &str, lines: BoxStream<'static, EngineResult<LogLine>>) -> Tagged {
     let name = name.to_string();
     let end = stream::once(std::future::ready((name.clone(), None)));
     lines
@@ -458,7 +458,7 @@ impl Printer {
 #[cfg(test)]
 mod tests {
     use super::{Window, in_time_order, parse_time};
-    use crate::runtime::LogLine;
+    use crate::engine::LogLine;
 
     #[test]
     fn times_read_as_docker_logs_reads_them() {

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use super::output;
 use super::table::docker_table;
 use crate::desired::labels;
-use crate::runtime::EngineContainer;
+use crate::engine::EngineContainer;
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
@@ -43,7 +43,7 @@ struct Listed {
 
 pub async fn run(args: &LsArgs) -> Result<ExitCode, ExitCode> {
     let names = name_filters(&args.filter)?;
-    let runtime = super::engine::connect().await?;
+    let runtime = super::session::connect().await?;
     let containers = runtime.compose_containers(args.all).await.map_err(|err| {
         output::error_line(&err.to_string());
         ExitCode::FAILURE
@@ -172,7 +172,7 @@ fn projects(containers: &[EngineContainer]) -> Vec<Listed> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::ContainerState;
+    use crate::engine::ContainerState;
 
     fn container(project: &str, state: ContainerState, files: &str) -> EngineContainer {
         EngineContainer {

@@ -8,7 +8,7 @@ mod cp;
 mod create;
 mod down;
 mod each;
-mod engine;
+mod session;
 mod events;
 mod exec;
 mod export;

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::{self, containers, is_up};
-use super::engine::Session;
+use super::session::Session;
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::engine::Session;
+use super::session::Session;
 use super::{GlobalArgs, output};
 use crate::observe::ObservedContainer;
 

@@ -5,13 +5,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 
-use super::engine::Session;
+use super::session::Session;
 use super::{GlobalArgs, output};
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{Millis, RestartBook};
-use crate::runtime::ContainerState;
-use crate::runtime::listing::human_duration;
-use crate::runtime::timestamp::go_utc;
+use crate::engine::ContainerState;
+use crate::engine::listing::human_duration;
+use crate::engine::timestamp::go_utc;
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]

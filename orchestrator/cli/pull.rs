@@ -49,7 +49,7 @@ fn decide(policy: Option<&str>, present: bool) -> Pull {
 pub async fn pull(global: &GlobalArgs, args: &PullArgs) -> Result<ExitCode, ExitCode> {
     let (project, desired) = load(global, &args.services)?;
     let selected = selected(&desired, &args.services, args.include_deps);
-    let runtime = super::engine::connect().await?;
+    let runtime = super::session::connect().await?;
     let progress = Progress::new(if args.quiet { 0 } else { selected.len() });
     let say = |line: String| {
         if !args.quiet {
@@ -129,7 +129,7 @@ pub struct PushArgs {
 pub async fn push(global: &GlobalArgs, args: &PushArgs) -> Result<ExitCode, ExitCode> {
     let (project, desired) = load(global, &args.services)?;
     let selected = selected(&desired, &args.services, args.include_deps);
-    let runtime = super::engine::connect().await?;
+    let runtime = super::session::connect().await?;
     let progress = Progress::new(if args.quiet { 0 } else { selected.len() });
     let mut failed = Vec::new();
     for service in selected {

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::{self, containers, is_up};
-use super::engine::Session;
+use super::session::Session;
 use crate::plan::lifecycle;
 use crate::supervisor::state::StateDir;
 

@@ -10,13 +10,13 @@ use std::process::ExitCode;
 use clap::{ArgAction, Args};
 
 use super::each::{engine_failure, environment};
-use super::engine::Session;
+use super::session::Session;
 use super::terminal::{self, Tty};
 use super::{GlobalArgs, load_project, output};
 use crate::desired::{self, one_off_name, one_off_spec};
 use crate::plan::run::{RunOptions, one_off};
 use crate::plan::{BuildPolicy, lifecycle};
-use crate::runtime::Streams;
+use crate::engine::Streams;
 use crate::spec::model::{MountType, Service, VolumeMount};
 use crate::spec::short::{FromShort, parse_port};
 use crate::supervisor::request::PullPolicy;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, FromArgMatches};
 
 use super::GlobalArgs;
-use super::engine;
+use super::session;
 use super::up::{self, UpArgs};
 use crate::supervisor::state::StateDir;
 
@@ -23,7 +23,7 @@ pub struct ScaleArgs {
 pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<ExitCode, ExitCode> {
     // The counts an earlier `scale` (or `up --scale`) gave other services stay: the supervisor
     // keeps converging on the last request it got.
-    let project = engine::target(global)?.name().to_string();
+    let project = session::target(global)?.name().to_string();
     let mut scales: Vec<(String, u32)> = StateDir::of(&project)
         .load_request()
         .map(|previous| previous.scale)

@@ -9,10 +9,10 @@ use clap::{Args, ValueEnum};
 
 use super::GlobalArgs;
 use super::each::containers;
-use super::engine::Session;
+use super::session::Session;
 use super::table::{bytes_size, human_size, tabwriter};
 use crate::observe::ObservedContainer;
-use crate::runtime::ContainerStats;
+use crate::engine::ContainerStats;
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use clap::Args;
 use tokio::sync::{mpsc, watch};
 
-use super::engine::{Session, Target, connect};
+use super::session::{Session, Target, connect};
 use super::{GlobalArgs, up};
-use crate::runtime::Runtime;
+use crate::engine::ContainerEngine;
 use crate::supervisor::control::Command;
 use crate::supervisor::state::StateDir;
 use crate::supervisor::{Supervisor, control, keeper};
@@ -83,7 +83,7 @@ pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, 
 async fn watch_while_on(
     mut switch: watch::Receiver<bool>,
     state: StateDir,
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     commands: mpsc::Sender<Command>,
 ) {
     loop {
@@ -103,7 +103,7 @@ async fn watch_while_on(
 }
 
 /// Watches the project of the standing request until the watcher gives up.
-async fn watch_files(state: &StateDir, runtime: Arc<dyn Runtime>, commands: mpsc::Sender<Command>) {
+async fn watch_files(state: &StateDir, runtime: Arc<dyn ContainerEngine>, commands: mpsc::Sender<Command>) {
     let request = match state.load_request() {
         Ok(request) => request,
         Err(err) => return eprintln!("watch: cannot read the request: {err}"),

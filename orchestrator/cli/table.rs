@@ -90,7 +90,7 @@ pub fn age(unix: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::listing::human_duration;
+    use crate::engine::listing::human_duration;
 
     fn rows(lines: &[&[&str]]) -> Vec<Vec<String>> {
         lines

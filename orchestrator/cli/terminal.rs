@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::runtime::{Attachment, Output, Runtime, RuntimeError};
+use crate::engine::{Attachment, Output, ContainerEngine, EngineError};
 
 /// Whose pseudo-terminal follows the local terminal's size.
 pub enum Tty {
@@ -21,11 +21,11 @@ pub enum Tty {
 /// until the process closes its output. When it has a TTY (`target`'s), the local terminal is
 /// in raw mode meanwhile and its size is passed on (at once, and on every `SIGWINCH`).
 pub async fn pump(
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     attachment: Attachment,
     stdin: bool,
     target: Tty,
-) -> Result<(), RuntimeError> {
+) -> Result<(), EngineError> {
     let Attachment {
         mut input,
         output,

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::containers;
-use super::engine::Session;
+use super::session::Session;
 use super::table::tabwriter;
 use crate::observe::ObservedContainer;
 

@@ -9,11 +9,11 @@ use futures_util::stream::BoxStream;
 use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc;
 
-use super::engine::Session;
+use super::session::Session;
 use super::progress::ProgressSink;
 use super::{GlobalArgs, load_options, logs, output};
 use crate::plan;
-use crate::runtime::{EngineEvent, EventAction, EventKind};
+use crate::engine::{EngineEvent, EventAction, EventKind};
 use crate::supervisor::control::{self, Reply};
 use crate::supervisor::request::{PrepareError, Prepared, PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
@@ -124,7 +124,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     })?;
     super::print_warnings(&prepared.project);
     if super::dry_run() {
-        return super::engine::print_up_plans(prepared, &request).await;
+        return super::session::print_up_plans(prepared, &request).await;
     }
     let state = StateDir::of(&prepared.project.name);
     state.clear_user_stopped(&args.services);
@@ -142,8 +142,8 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         return Ok(ExitCode::SUCCESS);
     }
     let wait = plan::lifecycle::wait(&prepared.desired, &args.services);
-    let runtime = super::engine::connect().await?;
-    let waiting = super::engine::execute(&wait, runtime, &prepared.project.name);
+    let runtime = super::session::connect().await?;
+    let waiting = super::session::execute(&wait, runtime, &prepared.project.name);
     let code = match args.wait_timeout {
         None => waiting.await,
         Some(seconds) => match tokio::time::timeout(Duration::from_secs(seconds), waiting).await {
@@ -156,7 +156,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
             }
         },
     };
-    super::engine::result(code)
+    super::session::result(code)
 }
 
 /// What an attached `up` follows and when it ends by itself: `--attach`, `--no-attach`,
@@ -436,7 +436,7 @@ struct Attached<'a> {
     watch: Option<(UpRequest, mpsc::Sender<control::Command>)>,
     output: AttachedOutput,
     /// The project's events since before it converged, for the abort flags.
-    exits: Option<BoxStream<'static, crate::runtime::Result<EngineEvent>>>,
+    exits: Option<BoxStream<'static, crate::engine::Result<EngineEvent>>>,
     /// The services down for good, as the supervisor sees them after each plan.
     settled: tokio::sync::watch::Receiver<BTreeSet<String>>,
 }
@@ -559,7 +559,7 @@ async fn all_settled(
 /// The first container of `services` (one that ran when the project had converged) to exit,
 /// or to exit with a failure: its exit code. `None` when the event stream ends.
 async fn first_exit(
-    mut events: BoxStream<'static, crate::runtime::Result<EngineEvent>>,
+    mut events: BoxStream<'static, crate::engine::Result<EngineEvent>>,
     abort: &Abort,
     services: &[String],
     current: &HashSet<&str>,

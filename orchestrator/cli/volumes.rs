@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::engine::Session;
+use super::session::Session;
 use super::images::Format;
 use super::table::tabwriter;
 use crate::desired::labels;
 use crate::observe::Observed;
-use crate::runtime::EngineVolume;
+use crate::engine::EngineVolume;
 
 #[derive(Debug, Args)]
 pub struct VolumesArgs {
@@ -106,7 +106,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::json;
-    use crate::runtime::EngineVolume;
+    use crate::engine::EngineVolume;
 
     #[test]
     fn a_volume_is_written_as_docker_volume_ls_writes_it() {

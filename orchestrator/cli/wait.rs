@@ -9,9 +9,9 @@ use clap::{Args, FromArgMatches};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use super::engine::Session;
+use super::session::Session;
 use super::{GlobalArgs, down, output};
-use crate::runtime::RuntimeError;
+use crate::engine::EngineError;
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
@@ -53,7 +53,7 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitC
                 last = code;
             }
             // Removed meanwhile (by `--down-project`'s down, or by someone else).
-            Err(RuntimeError::NotFound(_)) => continue,
+            Err(EngineError::NotFound(_)) => continue,
             Err(err) => return Err(super::each::engine_failure(err)),
         }
         if std::mem::take(&mut down) {

@@ -12,13 +12,13 @@ use async_trait::async_trait;
 use clap::Args;
 use tokio::sync::mpsc;
 
-use super::engine::{self, Session, Target};
+use super::session::{self, Session, Target};
 use super::progress::ProgressSink;
 use super::{GlobalArgs, load_options, output, print_warnings};
 use crate::desired::Desired;
 use crate::observe;
 use crate::plan::{self, Plan, lifecycle};
-use crate::runtime::Runtime;
+use crate::engine::ContainerEngine;
 use crate::spec::Project;
 use crate::supervisor::control::{Command, Reply, Request};
 use crate::supervisor::request::{PrepareError, UpRequest};
@@ -54,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
             output::error_line(&err.to_string());
             ExitCode::FAILURE
         })?;
-        return super::engine::print_up_plans(prepared, &request).await;
+        return super::session::print_up_plans(prepared, &request).await;
     }
     let load = loader(request.clone());
     let (project, desired) = load().ok_or(ExitCode::FAILURE)?;
@@ -178,12 +178,12 @@ fn loader(request: UpRequest) -> Loader {
 /// The standalone converge loop: each action is an observe, a plan and its execution, with
 /// the same output as `up`.
 struct Converger {
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     request: UpRequest,
 }
 
 impl Converger {
-    fn new(runtime: Arc<dyn Runtime>, request: UpRequest) -> Converger {
+    fn new(runtime: Arc<dyn ContainerEngine>, request: UpRequest) -> Converger {
         Converger { runtime, request }
     }
 
@@ -194,7 +194,7 @@ impl Converger {
     }
 
     async fn execute(&self, desired: &Desired, plan: &Plan) -> Outcome {
-        match engine::execute(plan, self.runtime.clone(), &desired.project).await {
+        match session::execute(plan, self.runtime.clone(), &desired.project).await {
             code if code == ExitCode::SUCCESS => Ok(()),
             _ => Err("an operation failed (see above)".to_string()),
         }

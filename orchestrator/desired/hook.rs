@@ -2,7 +2,7 @@
 //! wharf starts it and before wharf stops it, as compose v2 runs them (an exec with the hook's
 //! user, privileges, working directory and environment).
 
-use crate::runtime::ExecRequest;
+use crate::engine::ExecRequest;
 
 /// One hook, in engine terms.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -10,7 +10,7 @@ use super::answer::{Decision, Reply, decide, encode, refuse};
 use super::table::{Arrival, ServiceTable, build};
 use crate::desired::{self, BuildOptions, Desired, Discovery, labels};
 use crate::observe::Observed;
-use crate::runtime::{ContainerState, EngineContainer, Health};
+use crate::engine::{ContainerState, EngineContainer, Health};
 use crate::spec::{LoadOptions, load};
 
 /// `web` (a healthcheck, port 80 exposed, 53/udp published) is on `front` and `back`, `db`

@@ -29,7 +29,7 @@ use table::{Arrival, ServiceTable, build};
 use crate::desired::Desired;
 use crate::observe::Observed;
 use crate::plan::{Action, Operation};
-use crate::runtime::{EngineContainer, EngineNetwork};
+use crate::engine::{EngineContainer, EngineNetwork};
 
 /// The port Docker's resolver forwards to.
 pub const PORT: u16 = 53;

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use super::table::{Entry, Names};
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::{ContainerState, EngineContainer};
+use crate::engine::{ContainerState, EngineContainer};
 
 /// Every running container of the project (replicas of any compose file, one-offs), by network
 /// and its address there: the networks it is on, in the order Docker's resolver tries them.

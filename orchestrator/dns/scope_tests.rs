@@ -15,7 +15,7 @@ use super::answer_tests::{
 use super::table::{Arrival, ServiceTable, build};
 use crate::desired::labels;
 use crate::observe::Observed;
-use crate::runtime::{ContainerState, EngineContainer, EngineNetwork, Health};
+use crate::engine::{ContainerState, EngineContainer, EngineNetwork, Health};
 
 /// A container of the project on these networks only (`replica` puts every one on both).
 fn on(networks: &[&str], mut container: EngineContainer) -> EngineContainer {
@@ -119,7 +119,7 @@ fn an_internal_network_is_looked_up_after_the_others() {
         name: BACK.into(),
         labels: Default::default(),
         pools: Vec::new(),
-        settings: crate::runtime::NetworkSettings {
+        settings: crate::engine::NetworkSettings {
             internal: true,
             ..Default::default()
         },

@@ -15,14 +15,14 @@ use super::server::Clients;
 use super::{Dns, DnsConfig, PlanView};
 use crate::observe::Observed;
 use crate::plan::{Action, Cause, ContainerRef, Operation};
-use crate::runtime::{ContainerState, Health};
+use crate::engine::{ContainerState, Health};
 
 /// What the fake upstream answers for every name.
 const UPSTREAM_ADDRESS: [u8; 4] = [192, 0, 2, 7];
 
 /// A DNS on an ephemeral loopback port, forwarding to `upstreams`, with `containers`.
 async fn serve(
-    containers: Vec<crate::runtime::EngineContainer>,
+    containers: Vec<crate::engine::EngineContainer>,
     upstreams: Vec<SocketAddr>,
 ) -> (Dns, SocketAddr) {
     let config = DnsConfig {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::scope::{Attachments, Scope, networks_of};
 use crate::desired::{ContainerSpec, Desired};
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::{ContainerState, Health};
+use crate::engine::{ContainerState, Health};
 
 /// Where a query arrived: on a project network's gateway, or on the host's loopback listener.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -17,7 +17,7 @@ use indexmap::IndexMap;
 
 use super::ResourceKind;
 use crate::desired::{DesiredNetwork, DesiredVolume, labels};
-use crate::runtime::{EngineNetwork, EngineVolume};
+use crate::engine::{EngineNetwork, EngineVolume};
 use crate::spec::model::{Ipam, IpamPool};
 
 /// An option of a network or volume, named as the compose file names it.
@@ -232,7 +232,7 @@ mod tests {
             name: "p_net".into(),
             labels: [(labels::CONFIG_HASH.to_string(), hash.to_string())].into(),
             pools: Vec::new(),
-            settings: crate::runtime::NetworkSettings {
+            settings: crate::engine::NetworkSettings {
                 driver: "bridge".into(),
                 driver_opts: [("com.docker.network.driver.mtu".into(), "1400".into())].into(),
                 ..Default::default()

@@ -20,7 +20,7 @@ use crate::desired::{
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
-use crate::runtime::{ContainerState, Health};
+use crate::engine::{ContainerState, Health};
 use crate::spec::model::DependencyCondition;
 
 /// When images are built.

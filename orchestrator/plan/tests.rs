@@ -1,5 +1,5 @@
 //! Golden tests of `reconcile` and `down`: a compose file and an engine state (made by applying
-//! an earlier plan to a `MemoryRuntime`, then changed by hand) give a plan whose text form is
+//! an earlier plan to a `MemoryEngine`, then changed by hand) give a plan whose text form is
 //! compared with `specs/plans/<case>.txt`. `WHARF_BLESS=1` rewrites the files instead.
 //!
 //! Every plan is also applied to the in-memory engine, in id order, and must succeed; after a
@@ -19,8 +19,8 @@ use super::{Action, BuildPolicy, DownOptions, Plan, PlanError, ReconcileOptions,
 use crate::desired::{self, BuildOptions, Desired, labels};
 use crate::execute::{self, ExecuteOptions, Report};
 use crate::observe::{self, Observed};
-use crate::runtime::memory::{AfterStart, MemoryRuntime};
-use crate::runtime::{BuildRequest, ContainerState, Health, Runtime};
+use crate::engine::memory::{AfterStart, MemoryEngine};
+use crate::engine::{BuildRequest, ContainerState, Health, ContainerEngine};
 use crate::spec::{LoadOptions, load};
 
 const PROJECT: &str = "demo";
@@ -70,7 +70,7 @@ volumes:
 /// One test's world: a project directory and an engine.
 pub(super) struct Fixture {
     dir: tempfile::TempDir,
-    pub(super) engine: Arc<MemoryRuntime>,
+    pub(super) engine: Arc<MemoryEngine>,
 }
 
 impl Fixture {
@@ -85,7 +85,7 @@ impl Fixture {
     fn empty() -> Fixture {
         Fixture {
             dir: tempfile::tempdir().expect("a temporary directory"),
-            engine: Arc::new(MemoryRuntime::new()),
+            engine: Arc::new(MemoryEngine::new()),
         }
     }
 
@@ -170,7 +170,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-async fn apply(engine: &MemoryRuntime, plan: &Plan, count: usize, dir: &Path) {
+async fn apply(engine: &MemoryEngine, plan: &Plan, count: usize, dir: &Path) {
     for op in plan.operations.iter().take(count) {
         for dep in op.after.iter().chain(&op.settled).chain(&op.if_failed) {
             assert!(*dep < op.id, "#{} waits for a later #{dep}", op.id);
@@ -588,7 +588,7 @@ services:
     fixture
         .engine
         .set_state(&format!("{PROJECT}-db-2"), ContainerState::Exited, Some(0));
-    block_on(crate::runtime::Runtime::remove_container(
+    block_on(crate::engine::ContainerEngine::remove_container(
         &*fixture.engine,
         &format!("{PROJECT}-db-2"),
         false,
@@ -1073,7 +1073,7 @@ fn shop_back_changed() -> String {
     )
 }
 
-fn network_settings(fixture: &Fixture, name: &str) -> crate::runtime::NetworkSettings {
+fn network_settings(fixture: &Fixture, name: &str) -> crate::engine::NetworkSettings {
     let observed = fixture.observe(None);
     observed.networks[name].settings.clone()
 }

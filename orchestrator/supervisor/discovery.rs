@@ -17,7 +17,7 @@ use crate::dns::{Dns, DnsConfig, PlanView};
 use crate::execute::Report;
 use crate::observe::{self, Observed};
 use crate::plan::{self, Action, Cause, Plan, ReconcileOptions};
-use crate::runtime::{EngineNetwork, EventAction, Runtime};
+use crate::engine::{EngineNetwork, EventAction, ContainerEngine};
 
 impl Supervisor {
     /// Makes `desired`'s networks and volumes exist and the DNS listen on the networks'
@@ -115,7 +115,7 @@ fn networks_and_volumes(plan: &Plan) -> Plan {
 /// dozens of containers, and a list per start would slow the plan it follows.
 pub(super) async fn publishing(
     view: &PlanView<'_>,
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     desired: &Desired,
     execution: impl std::future::Future<Output = Report>,
 ) -> Report {

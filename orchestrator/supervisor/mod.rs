@@ -24,7 +24,7 @@ use crate::observe;
 use crate::outcome;
 use crate::plan::{self, Action, Cause, Operation, Plan, ReconcileOptions, Supervision};
 use crate::restart::{self, Ended, Exit, Millis, RestartBook};
-use crate::runtime::{ContainerState, EngineEvent, EventAction, EventKind, Health, Runtime};
+use crate::engine::{ContainerState, EngineEvent, EventAction, EventKind, Health, ContainerEngine};
 use crate::spec::Project;
 use control::{Command, Reply, Request};
 use request::UpRequest;
@@ -41,7 +41,7 @@ const SETTLE: Duration = Duration::from_millis(30);
 const SETTLE_ON_SHUTDOWN: Duration = Duration::from_secs(15);
 
 pub struct Supervisor {
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     desired: Desired,
     /// What a detached supervisor converges on between requests (services, no-deps).
     standing: Option<UpRequest>,
@@ -181,7 +181,7 @@ fn now() -> Millis {
 
 impl Supervisor {
     /// A supervisor for `desired`, adopting the restart history kept in the state directory.
-    pub fn new(runtime: Arc<dyn Runtime>, desired: Desired) -> Supervisor {
+    pub fn new(runtime: Arc<dyn ContainerEngine>, desired: Desired) -> Supervisor {
         let state = StateDir::of(&desired.project);
         let book = state.load_book();
         Supervisor {

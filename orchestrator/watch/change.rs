@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use super::files::WatchSet;
-use crate::runtime::ExecRequest;
+use crate::engine::ExecRequest;
 use crate::spec::model::WatchAction;
 
 /// The files of a burst, sorted by what they may affect.

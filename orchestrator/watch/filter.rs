@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::runtime::docker::dockerignore::DockerIgnore;
+use crate::engine::docker::dockerignore::DockerIgnore;
 
 #[derive(Debug, Clone)]
 pub struct RuleFilter {

@@ -30,7 +30,7 @@ use self::files::WatchSet;
 use self::fingerprint::Fingerprints;
 use crate::desired::Desired;
 use crate::observe::{Observed, ObservedContainer};
-use crate::runtime::Runtime;
+use crate::engine::ContainerEngine;
 use crate::spec::Project;
 use crate::spec::model::WatchAction;
 
@@ -39,7 +39,7 @@ use crate::spec::model::WatchAction;
 pub type Loader = Box<dyn Fn() -> Option<(Project, Desired)> + Send + Sync>;
 
 pub struct Watcher {
-    runtime: Arc<dyn Runtime>,
+    runtime: Arc<dyn ContainerEngine>,
     target: Arc<dyn WatchTarget>,
     load: Loader,
     desired: Desired,
@@ -55,7 +55,7 @@ fn say(line: &str) {
 impl Watcher {
     /// A watcher for `project`, whose desired state the engine has been converged on.
     pub fn new(
-        runtime: Arc<dyn Runtime>,
+        runtime: Arc<dyn ContainerEngine>,
         target: Arc<dyn WatchTarget>,
         project: &Project,
         desired: Desired,
@@ -219,7 +219,7 @@ impl Watcher {
         }
     }
 
-    async fn exec(&self, service: &str, exec: &crate::runtime::ExecRequest) {
+    async fn exec(&self, service: &str, exec: &crate::engine::ExecRequest) {
         let replicas = match self.running_replicas(service).await {
             Ok(replicas) => replicas,
             Err(message) => return say(&format!("{service}: cannot exec: {message}")),

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 
 use super::change::SyncBatch;
 use crate::observe::ObservedContainer;
-use crate::runtime::{ExecRequest, Runtime};
+use crate::engine::{ExecRequest, ContainerEngine};
 
 /// What one sync did.
 #[derive(Debug, Default, PartialEq)]
@@ -20,7 +20,7 @@ pub struct Synced {
 
 /// Copies and deletes the batches' files in every replica, the replicas in parallel.
 pub async fn sync(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     replicas: &[ObservedContainer],
     batches: &[SyncBatch],
 ) -> Result<Synced, String> {
@@ -94,8 +94,8 @@ fn archive(files: &[(PathBuf, String)]) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::desired::labels;
-    use crate::runtime::ContainerState;
-    use crate::runtime::memory::MemoryRuntime;
+    use crate::engine::ContainerState;
+    use crate::engine::memory::MemoryEngine;
 
     #[tokio::test]
     async fn copies_and_deletes_in_every_replica() {
@@ -103,7 +103,7 @@ mod tests {
         let root = dir.path().join("src");
         std::fs::create_dir_all(root.join("lib")).unwrap();
         std::fs::write(root.join("lib/a.js"), "a").unwrap();
-        let runtime = MemoryRuntime::new();
+        let runtime = MemoryEngine::new();
         let mut replicas = Vec::new();
         for (name, number) in [("p-web-1", "1"), ("p-web-2", "2")] {
             let service = [(labels::SERVICE, "web"), (labels::NUMBER, number)];
@@ -136,7 +136,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stopped_replica_is_an_error_named_after_it() {
-        let runtime = MemoryRuntime::new();
+        let runtime = MemoryEngine::new();
         let service = [(labels::SERVICE, "web")];
         let id = runtime.add_container("p-web-1", "img", &service, ContainerState::Exited);
         let replica = ObservedContainer::from_engine(runtime.container(&id).await.unwrap());

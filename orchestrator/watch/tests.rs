@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::{Outcome, WatchTarget, Watcher};
 use crate::desired::{self, BuildOptions, Desired};
-use crate::runtime::memory::MemoryRuntime;
+use crate::engine::memory::MemoryEngine;
 use crate::spec::{self, LoadOptions};
 
 /// Records each call as `converge COLOR=…`; the first converge fails, as with the engine away.
@@ -87,7 +87,7 @@ async fn a_failed_converge_or_an_invalid_save_does_not_end_watching() {
     let (project, desired) = load().unwrap();
     let recorder = Arc::new(Recorder::default());
     let watcher = Watcher::new(
-        Arc::new(MemoryRuntime::new()),
+        Arc::new(MemoryEngine::new()),
         recorder.clone(),
         &project,
         desired,

@@ -1,12 +1,12 @@
 //! An in-memory engine for the reconciler's and the executor's unit tests.
 //!
-//! It keeps what `Runtime` can see (containers with labels, state and image, networks,
+//! It keeps what `ContainerEngine` can see (containers with labels, state and image, networks,
 //! volumes, images) behind a mutex and fails where the engine fails: a name already in use, a
 //! missing image or network, removing a running container or a volume in use, pulling (there
 //! is no registry unless `add_remote_image` says otherwise). Ids are deterministic (`c0001`,
 //! `n0001`, `sha256:i0001`) and so are creation times, so tests can compare exact output.
 //! Every mutating call is recorded (`calls`), and any call can be made to fail (`fail`).
-//! Every change, whether through `Runtime` or a helper that simulates what happened outside
+//! Every change, whether through `ContainerEngine` or a helper that simulates what happened outside
 //! wharf (`set_state`, `set_health`, `add_*`), is an event on `events` streams, in the engine's
 //! order (`stop` is `kill` 15, `die`, `stop`); `inject_event` sends any event and
 //! `drop_event_streams` ends the current streams as a lost engine connection would.
@@ -26,7 +26,7 @@ use tokio::sync::broadcast;
 use super::{
     AddressPool, Attachment, BuildRequest, ContainerState, EngineContainer, EngineEvent,
     EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine,
-    LogOptions, MountedVolume, NetworkSettings, Result, Runtime, RuntimeError, StartedExec,
+    LogOptions, MountedVolume, NetworkSettings, Result, ContainerEngine, EngineError, StartedExec,
     Streams, signal_number,
 };
 
@@ -38,7 +38,7 @@ use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind, la
 const EVENT_BUFFER: usize = 1024;
 
 #[derive(Debug, Default)]
-pub struct MemoryRuntime {
+pub struct MemoryEngine {
     state: Mutex<State>,
 }
 
@@ -118,7 +118,7 @@ impl State {
             .failures
             .remove(&(method.to_string(), target.to_string()))
         {
-            Some(message) => Err(RuntimeError::Engine { message }),
+            Some(message) => Err(EngineError::Engine { message }),
             None => Ok(()),
         }
     }
@@ -138,7 +138,7 @@ impl State {
             .collect();
         match prefixed.as_slice() {
             [i] if !id_or_name.is_empty() => Ok(*i),
-            _ => Err(RuntimeError::NotFound(format!("container {id_or_name}"))),
+            _ => Err(EngineError::NotFound(format!("container {id_or_name}"))),
         }
     }
 
@@ -146,7 +146,7 @@ impl State {
     fn running(&self, id_or_name: &str) -> Result<usize> {
         let i = self.find(id_or_name)?;
         if self.containers[i].engine.state != ContainerState::Running {
-            return Err(RuntimeError::Engine {
+            return Err(EngineError::Engine {
                 message: format!("Container {} is not running", self.containers[i].engine.id),
             });
         }
@@ -189,7 +189,7 @@ impl State {
         }
     }
 
-    /// What a container that just started does on its own (see `MemoryRuntime::after_start`).
+    /// What a container that just started does on its own (see `MemoryEngine::after_start`).
     fn behave_after_start(&mut self, i: usize) {
         let container = &self.containers[i];
         let env = container
@@ -213,7 +213,7 @@ impl State {
 
     fn name_in_use(&self, name: &str) -> Result<()> {
         if self.containers.iter().any(|c| c.engine.name == name) {
-            return Err(RuntimeError::Conflict(format!(
+            return Err(EngineError::Conflict(format!(
                 "container name \"/{name}\""
             )));
         }
@@ -262,9 +262,9 @@ impl State {
     }
 }
 
-impl MemoryRuntime {
-    pub fn new() -> MemoryRuntime {
-        MemoryRuntime::default()
+impl MemoryEngine {
+    pub fn new() -> MemoryEngine {
+        MemoryEngine::default()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -474,7 +474,7 @@ fn labels_of(labels: &IndexMap<String, String>) -> HashMap<String, String> {
 }
 
 #[async_trait]
-impl Runtime for MemoryRuntime {
+impl ContainerEngine for MemoryEngine {
     async fn containers(&self, project: &str) -> Result<Vec<EngineContainer>> {
         Ok(self
             .lock()
@@ -517,7 +517,7 @@ impl Runtime for MemoryRuntime {
         let mut s = self.lock();
         s.call("create_network", &network.name)?;
         if s.networks.iter().any(|n| n.name == network.name) {
-            return Err(RuntimeError::Conflict(format!("network {}", network.name)));
+            return Err(EngineError::Conflict(format!("network {}", network.name)));
         }
         let id = s.next("n");
         let labels = labels_of(&network.labels);
@@ -547,12 +547,12 @@ impl Runtime for MemoryRuntime {
             .networks
             .iter()
             .position(|n| n.name == name || n.id == name)
-            .ok_or_else(|| RuntimeError::NotFound(format!("network {name}")))?;
+            .ok_or_else(|| EngineError::NotFound(format!("network {name}")))?;
         let network = s.networks[i].name.clone();
         if s.containers.iter().any(|c| {
             c.engine.state == ContainerState::Running && c.engine.addresses.contains_key(&network)
         }) {
-            return Err(RuntimeError::Engine {
+            return Err(EngineError::Engine {
                 message: format!(
                     "error while removing network: network {network} has active endpoints"
                 ),
@@ -598,9 +598,9 @@ impl Runtime for MemoryRuntime {
             .volumes
             .iter()
             .position(|v| v.name == name)
-            .ok_or_else(|| RuntimeError::NotFound(format!("volume {name}")))?;
+            .ok_or_else(|| EngineError::NotFound(format!("volume {name}")))?;
         if s.volume_in_use(name) {
-            return Err(RuntimeError::Engine {
+            return Err(EngineError::Engine {
                 message: format!("remove {name}: volume is in use"),
             });
         }
@@ -624,7 +624,7 @@ impl Runtime for MemoryRuntime {
                 s.images.insert(key, id);
                 Ok(())
             }
-            None => Err(RuntimeError::Engine {
+            None => Err(EngineError::Engine {
                 message: format!(
                     "pull access denied for {reference}, repository does not exist or may require 'docker login'"
                 ),
@@ -661,10 +661,10 @@ impl Runtime for MemoryRuntime {
             .images
             .get(&normalize(&spec.image))
             .cloned()
-            .ok_or_else(|| RuntimeError::NotFound(format!("image {}", spec.image)))?;
+            .ok_or_else(|| EngineError::NotFound(format!("image {}", spec.image)))?;
         for attachment in &spec.networks {
             if !s.networks.iter().any(|n| n.name == attachment.network) {
-                return Err(RuntimeError::NotFound(format!(
+                return Err(EngineError::NotFound(format!(
                     "network {}",
                     attachment.network
                 )));
@@ -809,7 +809,7 @@ impl Runtime for MemoryRuntime {
         let i = s.find(id)?;
         let engine = &mut s.containers[i].engine;
         if engine.state != ContainerState::Running {
-            return Err(RuntimeError::Engine {
+            return Err(EngineError::Engine {
                 message: format!("container {} is not running", engine.name),
             });
         }
@@ -838,7 +838,7 @@ impl Runtime for MemoryRuntime {
             engine.state,
             ContainerState::Running | ContainerState::Paused | ContainerState::Restarting
         ) {
-            return Err(RuntimeError::Conflict(format!(
+            return Err(EngineError::Conflict(format!(
                 "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
                 engine.id
             )));
@@ -925,7 +925,7 @@ impl Runtime for MemoryRuntime {
                         Ok(_) => continue,
                         Err(broadcast::error::RecvError::Closed) => return None,
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            let error = RuntimeError::Unreachable(format!(
+                            let error = EngineError::Unreachable(format!(
                                 "the event stream fell {missed} events behind"
                             ));
                             return Some((Err(error), None));
@@ -982,7 +982,7 @@ impl Runtime for MemoryRuntime {
         s.call("unpause_container", id)?;
         let i = s.find(id)?;
         if s.containers[i].engine.state != ContainerState::Paused {
-            return Err(RuntimeError::Engine {
+            return Err(EngineError::Engine {
                 message: format!("Container {} is not paused", s.containers[i].engine.id),
             });
         }
@@ -1012,7 +1012,7 @@ impl Runtime for MemoryRuntime {
             .images
             .iter()
             .find(|(name, id)| **name == normalize(reference) || *id == reference)
-            .ok_or_else(|| RuntimeError::NotFound(format!("image {reference}")))?;
+            .ok_or_else(|| EngineError::NotFound(format!("image {reference}")))?;
         Ok(super::ImageDetails {
             id: id.clone(),
             repo_tags: vec![name.clone()],
@@ -1043,7 +1043,7 @@ impl Runtime for MemoryRuntime {
         s.call("push_image", reference)?;
         match s.images.contains_key(&normalize(reference)) {
             true => Ok(()),
-            false => Err(RuntimeError::Engine {
+            false => Err(EngineError::Engine {
                 message: format!("An image does not exist locally with the tag: {reference}"),
             }),
         }
@@ -1108,7 +1108,7 @@ impl Runtime for MemoryRuntime {
         s.call("wait_container", id)?;
         let engine = &s.containers[s.find(id)?].engine;
         if engine.state == ContainerState::Running {
-            return Err(RuntimeError::Engine {
+            return Err(EngineError::Engine {
                 message: format!(
                     "container {} runs in memory and would never end",
                     engine.name
@@ -1124,7 +1124,7 @@ impl Runtime for MemoryRuntime {
         s.images
             .shift_remove(&normalize(reference))
             .map(drop)
-            .ok_or_else(|| RuntimeError::NotFound(format!("image {reference}")))
+            .ok_or_else(|| EngineError::NotFound(format!("image {reference}")))
     }
 
     /// The in-memory engine keeps no files: every path is missing.
@@ -1132,7 +1132,7 @@ impl Runtime for MemoryRuntime {
         let mut s = self.lock();
         s.call("download_archive", id)?;
         s.find(id)?;
-        Err(RuntimeError::NotFound(format!("{path} in container {id}")))
+        Err(EngineError::NotFound(format!("{path} in container {id}")))
     }
 
     async fn path_is_dir(&self, id: &str, _path: &str) -> Result<Option<bool>> {
@@ -1191,7 +1191,7 @@ fn silent() -> Attachment {
 
 /// The names of a tar archive's entries, in order.
 fn archive_entries(archive: &[u8]) -> Result<Vec<String>> {
-    let invalid = |e: std::io::Error| RuntimeError::Engine {
+    let invalid = |e: std::io::Error| EngineError::Engine {
         message: format!("invalid tar archive: {e}"),
     };
     let mut reader = tar::Archive::new(archive);
@@ -1289,7 +1289,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_start_stop_remove() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         let image = rt.add_image("busybox");
         let id = rt
             .create_container("p-web-1", &spec("busybox"))
@@ -1303,7 +1303,7 @@ mod tests {
             .create_container("p-web-1", &spec("busybox"))
             .await
             .unwrap_err();
-        assert!(matches!(err, RuntimeError::Conflict(_)), "{err}");
+        assert!(matches!(err, EngineError::Conflict(_)), "{err}");
         rt.start_container(&id).await.unwrap();
         assert_eq!(
             rt.container(&id).await.unwrap().state,
@@ -1328,7 +1328,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_image_network_and_pull() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         assert!(rt.create_container("x", &spec("nope")).await.is_err());
         assert!(rt.pull_image("nope", None).await.is_err());
         rt.add_remote_image("redis:7");
@@ -1349,7 +1349,7 @@ mod tests {
 
     #[tokio::test]
     async fn rename_conflicts_and_failures_are_injected() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         rt.add_image("busybox:latest");
         let a = rt.create_container("a", &spec("busybox")).await.unwrap();
         rt.create_container("b", &spec("busybox")).await.unwrap();
@@ -1385,7 +1385,7 @@ mod tests {
 
     #[tokio::test]
     async fn state_changes_are_events_of_their_project() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         rt.add_image("busybox");
         let before = rt
             .create_container("p-early-1", &labelled("busybox", "p", "early"))
@@ -1434,7 +1434,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_carry_labels_kind_and_growing_times() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         rt.add_image("busybox");
         let mut events = rt.events("p").await.unwrap();
         let mut spec = labelled("busybox", "p", "web");
@@ -1465,7 +1465,7 @@ mod tests {
 
     #[tokio::test]
     async fn injected_events_and_dropped_streams() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         rt.add_image("busybox");
         let mut events = rt.events("p").await.unwrap();
         let injected = EngineEvent {
@@ -1496,21 +1496,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_that_falls_behind_fails_then_ends() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         let mut events = rt.events("p").await.unwrap();
         for n in 0..EVENT_BUFFER + 1 {
             rt.add_volume(&format!("p_v{n}"), &[(labels::PROJECT, "p")]);
         }
         assert!(matches!(
             events.next().await,
-            Some(Err(RuntimeError::Unreachable(_)))
+            Some(Err(EngineError::Unreachable(_)))
         ));
         assert!(events.next().await.is_none());
     }
 
     #[tokio::test]
     async fn anonymous_volumes_go_with_the_container_only_when_asked() {
-        let rt = MemoryRuntime::new();
+        let rt = MemoryEngine::new();
         rt.add_image("busybox");
         let mut s = spec("busybox");
         s.mounts.push(crate::desired::Mount {

@@ -9,15 +9,15 @@ use crate::desired::{self, Desired};
 use crate::execute::{self, ExecuteOptions};
 use crate::observe::{self, Observed};
 use crate::plan::{self, Plan};
-use crate::runtime::Runtime;
-use crate::runtime::docker::DockerRuntime;
+use crate::engine::ContainerEngine;
+use crate::engine::docker::DockerEngine;
 use crate::spec::{self, Project, discover};
 use crate::supervisor::request::{Prepared, UpRequest};
 
 /// A command's project and its connection to the engine.
 pub struct Session {
     pub target: Target,
-    pub runtime: Arc<dyn Runtime>,
+    pub runtime: Arc<dyn ContainerEngine>,
 }
 
 impl Session {
@@ -76,8 +76,8 @@ pub fn result(code: ExitCode) -> Result<ExitCode, ExitCode> {
     }
 }
 
-pub async fn connect() -> Result<Arc<dyn Runtime>, ExitCode> {
-    match DockerRuntime::connect().await {
+pub async fn connect() -> Result<Arc<dyn ContainerEngine>, ExitCode> {
+    match DockerEngine::connect().await {
         Ok(runtime) => Ok(Arc::new(runtime)),
         Err(err) => {
             output::error_line(&err.to_string());
@@ -151,7 +151,7 @@ fn has_compose_file(global: &GlobalArgs) -> bool {
 }
 
 pub async fn observe(
-    runtime: &dyn Runtime,
+    runtime: &dyn ContainerEngine,
     project: &str,
     desired: Option<&Desired>,
 ) -> Result<Observed, ExitCode> {
@@ -167,7 +167,7 @@ pub async fn observe(
 
 /// Runs a plan with progress output; failures are printed, and the exit code says whether
 /// everything succeeded.
-pub async fn execute(plan: &Plan, runtime: Arc<dyn Runtime>, project: &str) -> ExitCode {
+pub async fn execute(plan: &Plan, runtime: Arc<dyn ContainerEngine>, project: &str) -> ExitCode {
     if super::dry_run() {
         // `--dry-run`: the plan, with its warnings, and nothing done.
         print!("{plan}");

@@ -1,4 +1,4 @@
-//! The only door to the engine. `DockerRuntime` (bollard) is the real one; `MemoryRuntime`
+//! The only door to the engine. `DockerEngine` (bollard) is the real one; `MemoryEngine`
 //! stands in for it in the reconciler's unit tests. Every method is one engine call (or one
 //! create-and-connect), so that the executor can order, parallelize and report them; `events`
 //! is the engine's event stream, the supervisor's trigger.
@@ -19,7 +19,7 @@ use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume};
 
 /// An engine failure, with the engine's own message.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum RuntimeError {
+pub enum EngineError {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0} already exists")]
@@ -30,7 +30,7 @@ pub enum RuntimeError {
     Unreachable(String),
 }
 
-pub type Result<T> = std::result::Result<T, RuntimeError>;
+pub type Result<T> = std::result::Result<T, EngineError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -354,15 +354,15 @@ pub struct Attachment {
     pub tty: bool,
 }
 
-/// An exec that was started: its ID (for [`Runtime::exec_exit_code`] and
-/// [`Runtime::resize_exec`]), and its streams unless it was started detached.
+/// An exec that was started: its ID (for [`ContainerEngine::exec_exit_code`] and
+/// [`ContainerEngine::resize_exec`]), and its streams unless it was started detached.
 pub struct StartedExec {
     pub id: String,
     pub attachment: Option<Attachment>,
 }
 
 #[async_trait]
-pub trait Runtime: Send + Sync {
+pub trait ContainerEngine: Send + Sync {
     /// Every container (running or not) labelled with this project.
     async fn containers(&self, project: &str) -> Result<Vec<EngineContainer>>;
     async fn container(&self, id_or_name: &str) -> Result<EngineContainer>;
@@ -413,7 +413,7 @@ pub trait Runtime: Send + Sync {
     ///   changed before the subscription is in that state, what changed after is in the stream.
     ///   One exception: a network or volume created and removed again before the stream has
     ///   read its `create` may not be reported at all (the engine's events of networks and
-    ///   volumes carry no labels; `DockerRuntime` inspects them to learn whose they are). That
+    ///   volumes carry no labels; `DockerEngine` inspects them to learn whose they are). That
     ///   changes nothing the caller would see in the state. Read the stream promptly.
     /// - An `Err` from the call itself means there is no subscription (the engine is
     ///   unreachable).
@@ -487,7 +487,7 @@ pub trait Runtime: Send + Sync {
     async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>>;
     /// Whether a path in a container is a directory; `None` when it does not exist.
     async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>>;
-    /// Like [`Runtime::upload_archive`], with the archive's owners kept (`docker cp -a`)
+    /// Like [`ContainerEngine::upload_archive`], with the archive's owners kept (`docker cp -a`)
     /// when `keep_owners` is set, else owned by the container's root.
     async fn copy_archive(
         &self,

@@ -45,7 +45,7 @@ use super::timestamp::{unix_nanos, unix_seconds};
 use super::{
     AddressPool, Attachment, BuildRequest, ContainerState, EngineContainer, EngineEvent,
     EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine,
-    LogOptions, MountedVolume, NetworkSettings, Output, Result, Runtime, RuntimeError, StartedExec,
+    LogOptions, MountedVolume, NetworkSettings, Output, Result, ContainerEngine, EngineError, StartedExec,
     Streams, signal_number,
 };
 use crate::desired::{
@@ -64,12 +64,12 @@ const BUILD_ERROR_TAIL: usize = 15;
 
 /// The Docker Engine, through bollard.
 #[derive(Debug, Clone)]
-pub struct DockerRuntime {
+pub struct DockerEngine {
     docker: Docker,
     api: (usize, usize),
 }
 
-impl DockerRuntime {
+impl DockerEngine {
     /// The containers with a label (`KEY` or `KEY=VALUE`); stopped ones too with `all`.
     async fn labelled_containers(&self, label: String, all: bool) -> Result<Vec<ContainerSummary>> {
         let filters = HashMap::from([("label".to_string(), vec![label])]);
@@ -87,7 +87,7 @@ impl DockerRuntime {
     /// the API version with the engine.
     pub async fn connect() -> Result<Self> {
         let docker = Docker::connect_with_defaults()
-            .map_err(|e| RuntimeError::Unreachable(e.to_string()))?;
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
         Self::from_client(docker).await
     }
 
@@ -98,11 +98,11 @@ impl DockerRuntime {
             .negotiate_version()
             .await
             .map_err(|e| match engine_error(e) {
-                RuntimeError::Engine { message } => RuntimeError::Unreachable(message),
+                EngineError::Engine { message } => EngineError::Unreachable(message),
                 other => other,
             })?;
         let version = docker.client_version();
-        Ok(DockerRuntime {
+        Ok(DockerEngine {
             docker,
             api: (version.major_version, version.minor_version),
         })
@@ -216,10 +216,10 @@ impl DockerRuntime {
     /// a start: a one-file archive extracted at `/`, which keeps the archive's mode, and its
     /// owner when `copyUIDGID` is asked for.
     async fn copy_file(&self, id: &str, file: &ContainerFile) -> Result<()> {
-        let content = file.content.as_deref().map_err(|m| RuntimeError::Engine {
+        let content = file.content.as_deref().map_err(|m| EngineError::Engine {
             message: m.to_string(),
         })?;
-        let archive = file_archive(file, content).map_err(|e| RuntimeError::Engine {
+        let archive = file_archive(file, content).map_err(|e| EngineError::Engine {
             message: format!("writing {}: {e}", file.path),
         })?;
         let mut options = UploadToContainerOptionsBuilder::new().path("/");
@@ -235,7 +235,7 @@ impl DockerRuntime {
             .await
             .map_err(
                 |e| match map_error(e, &format!("container {id}"), Op::Other) {
-                    RuntimeError::Engine { message } => RuntimeError::Engine {
+                    EngineError::Engine { message } => EngineError::Engine {
                         message: format!("writing {}: {message}", file.path),
                     },
                     other => other,
@@ -273,7 +273,7 @@ impl DockerRuntime {
 }
 
 #[async_trait]
-impl Runtime for DockerRuntime {
+impl ContainerEngine for DockerEngine {
     async fn containers(&self, project: &str) -> Result<Vec<EngineContainer>> {
         let summaries = self
             .labelled_containers(format!("{}={project}", labels::PROJECT), true)
@@ -292,7 +292,7 @@ impl Runtime for DockerRuntime {
                         container.exit_code = inspected.state.as_ref().and_then(|s| s.exit_code)
                     }
                     // Removed between the list and the inspect.
-                    Err(RuntimeError::NotFound(_)) => continue,
+                    Err(EngineError::NotFound(_)) => continue,
                     Err(e) => return Err(e),
                 }
             }
@@ -372,7 +372,7 @@ impl Runtime for DockerRuntime {
         // API < 1.44 creates a second network with the same name unless asked not to, and
         // bollard no longer sends `CheckDuplicate`: look first.
         if self.network_exists(&network.name).await? {
-            return Err(RuntimeError::Conflict(what));
+            return Err(EngineError::Conflict(what));
         }
         self.docker
             .create_network(network_request(network))
@@ -387,7 +387,7 @@ impl Runtime for DockerRuntime {
         };
         let err = map_error(err, &format!("network {name}"), Op::Other);
         match err {
-            RuntimeError::Engine { message } if message.contains("has active endpoints") => {
+            EngineError::Engine { message } if message.contains("has active endpoints") => {
                 let attached = self
                     .docker
                     .inspect_network(name, None)
@@ -395,7 +395,7 @@ impl Runtime for DockerRuntime {
                     .ok()
                     .and_then(|n| n.containers)
                     .map_or(1, |c| c.len());
-                Err(RuntimeError::Engine {
+                Err(EngineError::Engine {
                     message: miscounted_endpoints(message, attached),
                 })
             }
@@ -407,7 +407,7 @@ impl Runtime for DockerRuntime {
         let what = format!("volume {}", volume.name);
         // The engine answers a create of an existing volume with that volume: look first.
         if self.volume_exists(&volume.name).await? {
-            return Err(RuntimeError::Conflict(what));
+            return Err(EngineError::Conflict(what));
         }
         let request = VolumeCreateRequest {
             name: Some(volume.name.clone()),
@@ -444,7 +444,7 @@ impl Runtime for DockerRuntime {
         while let Some(item) = progress.next().await {
             if let Err(e) = item {
                 return Err(match engine_error(e) {
-                    RuntimeError::Engine { message } => RuntimeError::Engine {
+                    EngineError::Engine { message } => EngineError::Engine {
                         message: format!("cannot pull image {reference}: {message}"),
                     },
                     other => other,
@@ -458,7 +458,7 @@ impl Runtime for DockerRuntime {
         let owned = request.clone();
         let context = tokio::task::spawn_blocking(move || build_context(&owned))
             .await
-            .map_err(|e| RuntimeError::Engine {
+            .map_err(|e| EngineError::Engine {
                 message: format!("making the build context: {e}"),
             })??;
 
@@ -518,7 +518,7 @@ impl Runtime for DockerRuntime {
                 }
                 Err(e) => {
                     return Err(match engine_error(e) {
-                        RuntimeError::Engine { message } => RuntimeError::Engine {
+                        EngineError::Engine { message } => EngineError::Engine {
                             message: build_failure(&request.tag, &message, &output),
                         },
                         other => other,
@@ -531,7 +531,7 @@ impl Runtime for DockerRuntime {
             None => self
                 .image_id(&request.tag)
                 .await?
-                .ok_or_else(|| RuntimeError::Engine {
+                .ok_or_else(|| EngineError::Engine {
                     message: format!(
                         "the build of {} finished but the image is not there",
                         request.tag
@@ -542,7 +542,7 @@ impl Runtime for DockerRuntime {
 
     async fn create_container(&self, name: &str, spec: &ContainerSpec) -> Result<String> {
         if let Some(Err(message)) = spec.files.iter().map(|f| &f.content).find(|c| c.is_err()) {
-            return Err(RuntimeError::Engine {
+            return Err(EngineError::Engine {
                 message: message.clone(),
             });
         }
@@ -578,7 +578,7 @@ impl Runtime for DockerRuntime {
                     .build();
                 let _ = self.docker.remove_container(&id, Some(remove)).await;
                 return Err(match error {
-                    RuntimeError::Engine { message } => RuntimeError::Engine {
+                    EngineError::Engine { message } => EngineError::Engine {
                         message: format!("connecting {name} to network {network}: {message}"),
                     },
                     other => other,
@@ -680,7 +680,7 @@ impl Runtime for DockerRuntime {
             .map_err(|e| match e {
                 BollardError::DockerResponseServerError {
                     status_code: 409, ..
-                } => RuntimeError::Conflict(format!("container {name}")),
+                } => EngineError::Conflict(format!("container {name}")),
                 e => map_error(e, &format!("container {id}"), Op::Other),
             })
     }
@@ -1034,7 +1034,7 @@ impl Runtime for DockerRuntime {
             Some(Ok(response)) => Ok(response.status_code),
             // bollard reports a non-zero exit code as an error: it is an exit all the same.
             Some(Err(BollardError::DockerContainerWaitError { code, .. })) => Ok(code),
-            None => Err(RuntimeError::Engine {
+            None => Err(EngineError::Engine {
                 message: format!("the engine's wait for container {id} ended without an exit"),
             }),
             Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
@@ -1107,7 +1107,7 @@ impl Runtime for DockerRuntime {
             .stats(id, Some(options))
             .next()
             .await
-            .ok_or_else(|| RuntimeError::Engine {
+            .ok_or_else(|| EngineError::Engine {
                 message: format!("no statistics for container {id}"),
             })?
             .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
@@ -1437,7 +1437,7 @@ impl Resources {
             let found = match self.labels(event.kind, &event.id).await {
                 Ok(found) => found,
                 // Gone already: it was created and removed before the stream got here.
-                Err(RuntimeError::NotFound(_)) => return Ok(None),
+                Err(EngineError::NotFound(_)) => return Ok(None),
                 Err(e) => return Err(e),
             };
             if found.get(labels::PROJECT) != Some(&self.project) {
@@ -1500,15 +1500,15 @@ enum Op {
 /// 404 → `NotFound(what)` (or what the engine says is missing, when that is something else:
 /// a start fails on a missing network); 409 on a create → `Conflict(what)`; a failure to talk
 /// to the engine → `Unreachable`; anything else → `Engine` with the engine's message.
-fn map_error(err: BollardError, what: &str, op: Op) -> RuntimeError {
+fn map_error(err: BollardError, what: &str, op: Op) -> EngineError {
     match err {
         BollardError::DockerResponseServerError {
             status_code: 404,
             message,
-        } => RuntimeError::NotFound(missing_subject(&message).unwrap_or_else(|| what.to_string())),
+        } => EngineError::NotFound(missing_subject(&message).unwrap_or_else(|| what.to_string())),
         BollardError::DockerResponseServerError {
             status_code: 409, ..
-        } if op == Op::Create => RuntimeError::Conflict(what.to_string()),
+        } if op == Op::Create => EngineError::Conflict(what.to_string()),
         other => engine_error(other),
     }
 }
@@ -1548,12 +1548,12 @@ fn miscounted_endpoints(message: String, attached: usize) -> String {
 }
 
 /// An error without a subject: `Unreachable` or `Engine`.
-fn engine_error(err: BollardError) -> RuntimeError {
+fn engine_error(err: BollardError) -> EngineError {
     match err {
-        BollardError::DockerResponseServerError { message, .. } => RuntimeError::Engine {
+        BollardError::DockerResponseServerError { message, .. } => EngineError::Engine {
             message: message.trim().to_string(),
         },
-        BollardError::DockerStreamError { error } => RuntimeError::Engine {
+        BollardError::DockerStreamError { error } => EngineError::Engine {
             message: error.trim().to_string(),
         },
         e @ (BollardError::HyperLegacyError { .. }
@@ -1562,9 +1562,9 @@ fn engine_error(err: BollardError) -> RuntimeError {
         | BollardError::SocketNotFoundError(_)
         | BollardError::RequestTimeoutError
         | BollardError::UnsupportedURISchemeError { .. }) => {
-            RuntimeError::Unreachable(error_chain(&e))
+            EngineError::Unreachable(error_chain(&e))
         }
-        other => RuntimeError::Engine {
+        other => EngineError::Engine {
             message: error_chain(&other),
         },
     }
@@ -1615,7 +1615,7 @@ fn missing_subject(message: &str) -> Option<String> {
 }
 
 /// A 404 at create names the image (or network) that is missing.
-fn create_error(err: BollardError, name: &str, spec: &ContainerSpec) -> RuntimeError {
+fn create_error(err: BollardError, name: &str, spec: &ContainerSpec) -> EngineError {
     match err {
         // The image is there, for another platform than the container's, or a volume
         // driver is missing: the engine's words say which.
@@ -1625,12 +1625,12 @@ fn create_error(err: BollardError, name: &str, spec: &ContainerSpec) -> RuntimeE
         } if message.contains("does not match the specified platform")
             || message.contains("plugin") =>
         {
-            RuntimeError::Engine { message }
+            EngineError::Engine { message }
         }
         BollardError::DockerResponseServerError {
             status_code: 404,
             message,
-        } => RuntimeError::NotFound(
+        } => EngineError::NotFound(
             missing_subject(&message).unwrap_or_else(|| format!("image {}", spec.image)),
         ),
         e => map_error(e, &format!("container {name}"), Op::Create),
@@ -2162,12 +2162,12 @@ fn with_query(mut request: bollard::BollardRequest, extra: &str) -> bollard::Bol
 /// `.dockerignore` sent along, and the engine drops listed build files once it has read them).
 fn build_context(request: &BuildRequest) -> Result<BuildContext> {
     let context = &request.context;
-    let failed = |what: &str, e: &dyn std::fmt::Display| RuntimeError::Engine {
+    let failed = |what: &str, e: &dyn std::fmt::Display| EngineError::Engine {
         message: format!("build context {}: {what}: {e}", context.display()),
     };
     let meta = std::fs::metadata(context).map_err(|e| failed("cannot read it", &e))?;
     if !meta.is_dir() {
-        return Err(RuntimeError::Engine {
+        return Err(EngineError::Engine {
             message: format!("build context {} is not a directory", context.display()),
         });
     }
@@ -2666,7 +2666,7 @@ fn with_config_field(
     field: &str,
     value: &str,
 ) -> Result<Docker> {
-    let failed = |e: serde_json::Error| RuntimeError::Engine {
+    let failed = |e: serde_json::Error| EngineError::Engine {
         message: format!("the create request: {e}"),
     };
     let mut json = serde_json::to_value(body).map_err(failed)?;
@@ -3523,7 +3523,7 @@ mod tests {
             bollard::API_DEFAULT_VERSION,
         )
         .unwrap();
-        let runtime = DockerRuntime {
+        let runtime = DockerEngine {
             docker,
             api: API_1_41,
         };
@@ -3548,7 +3548,7 @@ mod tests {
         let mut merged = until_either_ends(
             stream::pending::<Result<EngineEvent>>(),
             stream::iter([
-                Err(RuntimeError::Unreachable("gone".into())),
+                Err(EngineError::Unreachable("gone".into())),
                 Ok(event("b")),
             ])
             .chain(stream::pending()),
