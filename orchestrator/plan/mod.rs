@@ -2,15 +2,23 @@
 //! its cause and the operations it must wait for. `reconcile` makes them; it is pure, so every
 //! decision can be tested without an engine, in the text form `Display` prints.
 
+mod containers;
+mod down;
 mod drift;
+mod fates;
 #[cfg(test)]
 mod hook_tests;
 mod hooks;
+mod images;
 pub mod lifecycle;
 mod no_start;
+mod options;
 mod reconcile;
+mod replacement;
+mod resources;
 mod rolling;
 pub mod run;
+mod supervision;
 #[cfg(test)]
 mod tests;
 
@@ -18,10 +26,10 @@ use std::fmt;
 use std::time::Duration;
 
 pub use drift::{Changed, ResourceOption};
-pub use reconcile::{
-    BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Rmi, Supervision, down,
-    reconcile,
-};
+pub use down::down;
+pub use options::{BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Rmi};
+pub use reconcile::reconcile;
+pub use supervision::Supervision;
 
 use crate::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, FailureAction, Hook, HookStage,

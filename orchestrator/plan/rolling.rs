@@ -20,8 +20,9 @@
 
 use std::time::Duration;
 
-use super::reconcile::{existing, needs_stop, replacement_spec, temporary_name};
-use super::{Action, Cause, ContainerRef, Deps, Plan, lifecycle};
+use super::containers::{existing, needs_stop};
+use super::replacement::{create_replacement, new_container, take_over};
+use super::{Action, Cause, Deps, Plan, lifecycle};
 use crate::desired::{DesiredService, FailureAction, UpdateOrder, UpdatePolicy};
 use crate::observe::ObservedContainer;
 
@@ -193,24 +194,17 @@ impl Rollout<'_> {
     ) -> Replaced {
         let name = self.service.name.clone();
         let final_name = self.service.container_name(self.project, replica.number);
-        let new = temporary(replica.old, &final_name);
+        let new = new_container(replica, &final_name);
         let replacing = Cause::Replacing(final_name.clone());
         let mut create_deps = gate.clone();
         create_deps.after.extend(self.prerequisites);
         create_deps.after.sort_unstable();
-        let create = plan.push_with(
-            Action::CreateContainer {
-                service: name.clone(),
-                number: replica.number,
-                name: new.name.clone(),
-                spec: replacement_spec(
-                    self.service,
-                    replica.number,
-                    replica.old,
-                    self.renew_anon_volumes,
-                ),
-            },
-            replica.cause.clone(),
+        let create = create_replacement(
+            plan,
+            self.service,
+            self.project,
+            replica,
+            self.renew_anon_volumes,
             create_deps,
         );
         let hooks = &self.service.hooks;
@@ -317,33 +311,10 @@ impl Rollout<'_> {
         r: &Replaced,
         confirmed: &Deps,
     ) -> usize {
-        let name = &self.service.name;
-        let final_name = self.service.container_name(self.project, replica.number);
-        let replacing = Cause::Replacing(final_name.clone());
         let mut deps = confirmed.clone();
         deps.after.push(r.stop_old.unwrap_or(r.stands_in));
         deps.after.sort_unstable();
-        let remove = plan.push_with(
-            Action::RemoveContainer {
-                service: name.clone(),
-                container: existing(replica.old),
-                volumes: false,
-            },
-            replacing.clone(),
-            deps,
-        );
-        let mut after = vec![remove];
-        after.extend(&replica.rename_after);
-        after.sort_unstable();
-        plan.push(
-            Action::RenameContainer {
-                service: name.clone(),
-                container: temporary(replica.old, &final_name),
-                to: final_name,
-            },
-            replacing,
-            after,
-        )
+        take_over(plan, self.service, self.project, replica, deps)
     }
 
     /// Only when the batch's count failed: the new container goes, and the old one, which
@@ -380,7 +351,7 @@ impl Rollout<'_> {
     ) -> usize {
         let name = &self.service.name;
         let final_name = self.service.container_name(self.project, replica.number);
-        let new = temporary(replica.old, &final_name);
+        let new = new_container(replica, &final_name);
         let stop = Action::StopContainer {
             service: name.clone(),
             container: new.clone(),
@@ -412,13 +383,5 @@ fn settled(ids: Vec<usize>) -> Deps {
     Deps {
         settled: ids,
         ..Deps::default()
-    }
-}
-
-/// The new container, under its temporary name until it takes over.
-fn temporary(old: &ObservedContainer, final_name: &str) -> ContainerRef {
-    ContainerRef {
-        name: temporary_name(old, final_name),
-        id: None,
     }
 }

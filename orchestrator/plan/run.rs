@@ -4,7 +4,7 @@
 //! networks, volumes and image are made when missing; last, the one-off is created. The
 //! caller starts it, attached or not.
 
-use super::reconcile::image_action;
+use super::images::image_action;
 use super::{Action, Cause, Plan, PlanError, ReconcileOptions, ResourceKind, reconcile};
 use crate::desired::{ContainerSpec, Desired, MountKind};
 use crate::observe::Observed;

@@ -1,0 +1,93 @@
+//! What the supervisor adds to a plan: each kept replica that is down or unhealthy follows its
+//! restart policy (now, later or never) instead of being started as `up` starts it.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::Cause;
+use super::containers::needs_start;
+use crate::desired::{Desired, DesiredService};
+use crate::engine::{ContainerState, Health};
+use crate::observe::{Observed, ObservedContainer};
+use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
+
+/// What the supervisor knows that the engine does not say: each slot's restart history, the
+/// replicas stopped behind its back, the services the user stopped, and the time.
+#[derive(Debug, Clone, Default)]
+pub struct Supervision {
+    pub book: RestartBook,
+    pub now: Millis,
+    /// (service, number) of replicas stopped with `docker stop`, not by wharf.
+    pub drifted: HashSet<(String, u32)>,
+    /// Services stopped with `wharf stop`: left alone until `start` or `up`.
+    pub user_stopped: HashSet<String>,
+}
+
+/// What a supervised plan does with one kept replica.
+pub(super) enum Supervised {
+    Start(Cause),
+    /// Stop the running (unhealthy) container, then start it.
+    Restart(Cause),
+    Later(Millis),
+    Leave,
+}
+
+impl Supervision {
+    /// The services whose every replica is down and stays down: exited and given up on by
+    /// its restart policy, or stopped by the user. An attached `up` ends once all the services
+    /// it follows are, as compose's does once their containers have exited.
+    pub fn settled(&self, desired: &Desired, observed: &Observed) -> BTreeSet<String> {
+        let stays_down = |service: &DesiredService, c: &ObservedContainer| {
+            needs_start(c)
+                && c.state != ContainerState::Created
+                && (self.user_stopped.contains(&service.name)
+                    || matches!(self.verdict(service, c), Supervised::Leave))
+        };
+        desired
+            .services
+            .values()
+            .filter(|service| {
+                let containers = observed
+                    .services
+                    .get(&service.name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                containers.len() >= service.replicas as usize
+                    && containers.iter().all(|c| stays_down(service, c))
+            })
+            .map(|service| service.name.clone())
+            .collect()
+    }
+
+    pub(super) fn verdict(&self, service: &DesiredService, c: &ObservedContainer) -> Supervised {
+        let slot_key = (service.name.clone(), c.number);
+        let down = needs_start(c);
+        let unhealthy = c.is_running() && c.health == Some(Health::Unhealthy);
+        if !down && !unhealthy {
+            return Supervised::Leave;
+        }
+        if down && (c.state == ContainerState::Created || self.drifted.contains(&slot_key)) {
+            let cause = if c.state == ContainerState::Created {
+                Cause::NotRunning
+            } else {
+                Cause::Drift
+            };
+            return Supervised::Start(cause);
+        }
+        let fresh = SlotState::new(service.config_hash.clone());
+        let slot = self.book.get(&service.name, c.number).unwrap_or(&fresh);
+        let exit = if unhealthy {
+            Exit::Unhealthy
+        } else {
+            Exit::Code(c.exit_code.unwrap_or(0))
+        };
+        let attempt = slot.next_attempt();
+        match restart::decide(&service.restart, slot, self.now, exit) {
+            restart::Decision::RestartNow if unhealthy => {
+                Supervised::Restart(Cause::Unhealthy { attempt })
+            }
+            restart::Decision::RestartNow => Supervised::Start(Cause::RestartPolicy { attempt }),
+            restart::Decision::RestartAt(at) => Supervised::Later(at),
+            restart::Decision::GiveUp { .. } | restart::Decision::Leave => Supervised::Leave,
+        }
+    }
+}
