@@ -1,4 +1,4 @@
-//! One query in, one decision out: an answer from the table, or "forward it upstream". Pure
+//! One query in, one reply out: an answer from the table, or "forward it upstream". Pure
 //! apart from the round-robin counters; the transports (`server`) encode and send.
 
 use std::net::IpAddr;
@@ -27,26 +27,26 @@ pub enum Reply {
 
 /// What the server does with a packet, and how large a UDP reply the client takes.
 #[derive(Debug)]
-pub struct Decision {
+pub struct PacketReply {
     pub reply: Reply,
     pub udp_limit: usize,
 }
 
-/// The decision for a packet of bytes from `client`; `None` for one that deserves no reply.
-pub fn decide(
+/// The reply to a packet of bytes from `client`; `None` for one that deserves no reply.
+pub fn respond(
     packet: &[u8],
     arrival: &Arrival,
     client: IpAddr,
     table: &ServiceTable,
-) -> Option<Decision> {
+) -> Option<PacketReply> {
     match Message::from_vec(packet) {
-        Ok(request) if request.message_type() == MessageType::Query => Some(Decision {
+        Ok(request) if request.message_type() == MessageType::Query => Some(PacketReply {
             reply: answer(&request, &table.scope(arrival, client), table),
             udp_limit: udp_limit(&request),
         }),
         // Never answer a response: that is how reflection loops start.
         Ok(_) => None,
-        Err(_) => format_error(packet).map(|message| Decision {
+        Err(_) => format_error(packet).map(|message| PacketReply {
             reply: Reply::Answer(message),
             udp_limit: usize::from(PLAIN_UDP_PAYLOAD),
         }),
@@ -57,7 +57,7 @@ pub fn decide(
 /// network it listens for, e.g. a container of another project): it learns nothing of the
 /// project's names, nothing is forwarded for it, and the reply is no larger than its query
 /// (a spoofed source gains nothing by reflection). `None` for noise and for responses.
-pub fn refuse(packet: &[u8]) -> Option<Decision> {
+pub fn refuse(packet: &[u8]) -> Option<PacketReply> {
     let request = Message::from_vec(packet).ok()?;
     if request.message_type() != MessageType::Query {
         return None;
@@ -66,7 +66,7 @@ pub fn refuse(packet: &[u8]) -> Option<Decision> {
     response
         .set_recursion_available(false)
         .set_response_code(ResponseCode::Refused);
-    Some(Decision {
+    Some(PacketReply {
         reply: Reply::Answer(response),
         udp_limit: usize::from(PLAIN_UDP_PAYLOAD),
     })

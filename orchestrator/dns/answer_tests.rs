@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use super::answer::{Decision, Reply, decide, encode, refuse};
+use super::answer::{PacketReply, Reply, encode, refuse, respond};
 use super::table::{Arrival, ServiceTable, build};
 use crate::desired::{self, BuildOptions, Desired, Discovery, labels};
 use crate::observe::Observed;
@@ -152,8 +152,8 @@ pub(super) fn ask_from(
     client: IpAddr,
     message: &Message,
 ) -> Reply {
-    let Decision { reply, .. } =
-        decide(&message.to_vec().unwrap(), arrival, client, table).expect("a query gets a reply");
+    let PacketReply { reply, .. } =
+        respond(&message.to_vec().unwrap(), arrival, client, table).expect("a query gets a reply");
     reply
 }
 
@@ -467,10 +467,10 @@ fn garbage_gets_formerr_when_it_looks_like_a_query_and_nothing_otherwise() {
     let table = table_of(healthy_project());
     let mut bytes = query("web.", RecordType::A).to_vec().unwrap();
     bytes.truncate(20);
-    let Some(Decision {
+    let Some(PacketReply {
         reply: Reply::Answer(reply),
         ..
-    }) = decide(&bytes, &front(), OUTSIDER, &table)
+    }) = respond(&bytes, &front(), OUTSIDER, &table)
     else {
         panic!("a cut query gets FORMERR");
     };
@@ -479,14 +479,14 @@ fn garbage_gets_formerr_when_it_looks_like_a_query_and_nothing_otherwise() {
         (4242, ResponseCode::FormErr)
     );
     assert!(
-        decide(&[0x12], &front(), OUTSIDER, &table).is_none(),
+        respond(&[0x12], &front(), OUTSIDER, &table).is_none(),
         "one byte is noise"
     );
     let mut response = query("web.", RecordType::A);
     response.set_message_type(MessageType::Response);
     let bytes = response.to_vec().unwrap();
     assert!(
-        decide(&bytes, &front(), OUTSIDER, &table).is_none(),
+        respond(&bytes, &front(), OUTSIDER, &table).is_none(),
         "a response is never answered"
     );
 }
@@ -514,10 +514,10 @@ fn crowded_table() -> ServiceTable {
 fn a_large_answer_fits_in_udp_when_edns_allows_it_and_is_truncated_otherwise() {
     let table = crowded_table();
     let plain = query("_80._tcp.web.", RecordType::SRV);
-    let Some(Decision {
+    let Some(PacketReply {
         reply: Reply::Answer(reply),
         udp_limit,
-    }) = decide(&plain.to_vec().unwrap(), &front(), OUTSIDER, &table)
+    }) = respond(&plain.to_vec().unwrap(), &front(), OUTSIDER, &table)
     else {
         panic!("answered");
     };
@@ -534,8 +534,8 @@ fn a_large_answer_fits_in_udp_when_edns_allows_it_and_is_truncated_otherwise() {
     let mut edns = Edns::new();
     edns.set_max_payload(4096);
     with_edns.set_edns(edns);
-    let Some(Decision { reply, udp_limit }) =
-        decide(&with_edns.to_vec().unwrap(), &front(), OUTSIDER, &table)
+    let Some(PacketReply { reply, udp_limit }) =
+        respond(&with_edns.to_vec().unwrap(), &front(), OUTSIDER, &table)
     else {
         panic!("answered");
     };
@@ -573,7 +573,7 @@ fn each_family_rotates_on_its_own() {
 #[test]
 fn a_client_the_listener_does_not_serve_is_refused_with_nothing_about_the_project() {
     for name in ["web.", "db.shop.", "1.web.", "example.org."] {
-        let Some(Decision {
+        let Some(PacketReply {
             reply: Reply::Answer(reply),
             udp_limit,
         }) = refuse(&query(name, RecordType::A).to_vec().unwrap())

@@ -207,16 +207,16 @@ impl Fuzzing {
         inside: bool,
     ) -> Option<Vec<u8>> {
         let arrival = network.map_or(Arrival::Host, |name| Arrival::Network(name.to_string()));
-        let decision = if inside {
-            answer::decide(packet, &arrival, client, &self.0)?
+        let reply = if inside {
+            answer::respond(packet, &arrival, client, &self.0)?
         } else {
             answer::refuse(packet)?
         };
-        let message = match decision.reply {
+        let message = match reply.reply {
             answer::Reply::Answer(message) => message,
             answer::Reply::Forward { otherwise } => otherwise,
         };
-        answer::encode(&message, decision.udp_limit)
+        answer::encode(&message, reply.udp_limit)
     }
 }
 

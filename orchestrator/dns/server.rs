@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-use super::answer::{self, Decision, Reply};
+use super::answer::{self, PacketReply, Reply};
 use super::forward::{Forwarder, Transport};
 use super::table::{Arrival, ServiceTable};
 
@@ -137,11 +137,11 @@ struct Door {
 }
 
 impl Door {
-    fn decide(&self, source: IpAddr, packet: &[u8]) -> Option<Decision> {
+    fn respond_to(&self, source: IpAddr, packet: &[u8]) -> Option<PacketReply> {
         if !self.clients.admits(source) {
             return answer::refuse(packet);
         }
-        answer::decide(packet, &self.arrival, source, &self.shared.table.load())
+        answer::respond(packet, &self.arrival, source, &self.shared.table.load())
     }
 }
 
@@ -174,7 +174,7 @@ fn serve_udp(
             continue;
         };
         let packet = &buffer[..length];
-        let Some(Decision { reply, udp_limit }) = door.decide(source.ip(), packet) else {
+        let Some(PacketReply { reply, udp_limit }) = door.respond_to(source.ip(), packet) else {
             continue;
         };
         match reply {
@@ -233,7 +233,7 @@ async fn serve_connection(
         timeout(TCP_IDLE, stream.read_exact(&mut query))
             .await
             .map_err(std::io::Error::other)??;
-        let Some(Decision { reply, .. }) = door.decide(source, &query) else {
+        let Some(PacketReply { reply, .. }) = door.respond_to(source, &query) else {
             return Ok(());
         };
         let bytes = match reply {
