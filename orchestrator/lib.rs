@@ -3,7 +3,9 @@
 //! The crate follows the data flow in `docs/architecture.md`: `spec` loads compose files into a
 //! typed `Model`, `graph` orders its services, and later stages converge a Docker Engine on it.
 
+pub mod backend;
 pub mod cli;
+pub mod converge;
 pub mod desired;
 pub mod dns;
 pub mod execute;
