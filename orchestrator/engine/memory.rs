@@ -77,6 +77,13 @@ struct State {
     execs: HashMap<String, i64>,
 }
 
+/// Whether a container takes its networks and volumes (it starts) or releases them (it ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attachments {
+    Taken,
+    Released,
+}
+
 /// What a container does right after it starts, as its command or healthcheck would decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterStart {
@@ -180,7 +187,7 @@ impl State {
         let before = engine.state;
         engine.state = state;
         engine.exit_code = exit_code;
-        if state != ContainerState::Running {
+        if !matches!(state, Running | Paused) {
             engine.health = None;
             engine.addresses.clear();
         }
@@ -192,8 +199,71 @@ impl State {
             (Running | Restarting, Exited | Dead) => Some(EventAction::Die { exit_code }),
             _ => None,
         };
+        let died = matches!(action, Some(EventAction::Die { .. }));
         if let Some(action) = action {
             self.emit_container(i, action);
+        }
+        if died {
+            self.emit_attachments(i, Attachments::Released);
+        }
+    }
+
+    /// Ends a running or paused container's process with `signal`, as the engine does: `kill`,
+    /// `unpause` when it was paused (a frozen process takes no signal), `die` with `exit_code`.
+    fn end(&mut self, i: usize, signal: i32, exit_code: i64) {
+        self.emit_container(
+            i,
+            EventAction::Kill {
+                signal: Some(signal),
+            },
+        );
+        if self.containers[i].engine.state == ContainerState::Paused {
+            self.change_state(i, ContainerState::Running, None);
+        }
+        self.change_state(i, ContainerState::Exited, Some(exit_code));
+    }
+
+    /// The engine's events of a container's networks and volumes, at its start (`connect`,
+    /// `mount`) or its end (`disconnect`, `unmount`), in that order.
+    fn emit_attachments(&mut self, i: usize, attachments: Attachments) {
+        let (network_action, volume_action) = match attachments {
+            Attachments::Taken => ("connect", "mount"),
+            Attachments::Released => ("disconnect", "unmount"),
+        };
+        let container = &self.containers[i];
+        let networks: Vec<EngineNetwork> = container
+            .spec
+            .iter()
+            .flat_map(|spec| &spec.networks)
+            .filter_map(|a| self.networks.iter().find(|n| n.name == a.network))
+            .cloned()
+            .collect();
+        let volumes: Vec<EngineVolume> = container
+            .named
+            .iter()
+            .chain(&container.anonymous)
+            .filter_map(|name| self.volumes.iter().find(|v| &v.name == name))
+            .cloned()
+            .collect();
+        for network in networks {
+            let action = EventAction::Other(network_action.into());
+            self.emit(
+                EventKind::Network,
+                action,
+                &network.id,
+                &network.name,
+                &network.labels,
+            );
+        }
+        for volume in volumes {
+            let action = EventAction::Other(volume_action.into());
+            self.emit(
+                EventKind::Volume,
+                action,
+                &volume.name,
+                &volume.name,
+                &volume.labels,
+            );
         }
     }
 
@@ -708,16 +778,30 @@ impl ContainerEngine for MemoryEngine {
         for mount in spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
             match &mount.source {
                 Some(volume) => {
-                    // The engine creates a missing named volume, without labels.
-                    if !s.volumes.iter().any(|v| &v.name == volume) {
-                        s.emit(
-                            EventKind::Volume,
-                            EventAction::Create,
-                            volume,
-                            volume,
-                            &HashMap::new(),
-                        );
-                        s.volumes.push(EngineVolume::local(volume, HashMap::new()));
+                    // The engine creates a missing named volume, without labels; an existing one
+                    // is a `create` event all the same.
+                    match s.volumes.iter().find(|v| &v.name == volume) {
+                        Some(existing) => {
+                            let labels = existing.labels.clone();
+                            s.emit(
+                                EventKind::Volume,
+                                EventAction::Create,
+                                volume,
+                                volume,
+                                &labels,
+                            );
+                        }
+                        None => {
+                            let labels = HashMap::new();
+                            s.emit(
+                                EventKind::Volume,
+                                EventAction::Create,
+                                volume,
+                                volume,
+                                &labels,
+                            );
+                            s.volumes.push(EngineVolume::local(volume, labels));
+                        }
                     }
                     named.push(volume.clone());
                     // An anonymous volume passed on by name stays one by its name, as the
@@ -813,6 +897,7 @@ impl ContainerEngine for MemoryEngine {
                 )
             })
             .collect();
+        s.emit_attachments(i, Attachments::Taken);
         s.emit_container(i, EventAction::Start);
         s.behave_after_start(i);
         Ok(())
@@ -822,14 +907,9 @@ impl ContainerEngine for MemoryEngine {
         let mut s = self.lock();
         s.call("stop_container", id)?;
         let i = s.find(id)?;
-        let engine = &mut s.containers[i].engine;
-        if engine.state == ContainerState::Running || engine.state == ContainerState::Paused {
-            engine.state = ContainerState::Exited;
-            engine.exit_code = Some(0);
-            engine.health = None;
-            engine.addresses.clear();
-            s.emit_container(i, EventAction::Kill { signal: Some(15) });
-            s.emit_container(i, EventAction::Die { exit_code: Some(0) });
+        let state = s.containers[i].engine.state;
+        if matches!(state, ContainerState::Running | ContainerState::Paused) {
+            s.end(i, 15, 0);
             s.emit_container(i, EventAction::Stop);
         }
         Ok(())
@@ -839,25 +919,14 @@ impl ContainerEngine for MemoryEngine {
         let mut s = self.lock();
         s.call("kill_container", id)?;
         let i = s.find(id)?;
-        let engine = &mut s.containers[i].engine;
+        let engine = &s.containers[i].engine;
         if engine.state != ContainerState::Running {
             return Err(EngineError::Engine {
                 message: format!("container {} is not running", engine.name),
             });
         }
         let number = signal_number(signal).unwrap_or(15);
-        engine.state = ContainerState::Exited;
-        engine.exit_code = Some(128 + i64::from(number));
-        engine.health = None;
-        engine.addresses.clear();
-        let exit_code = engine.exit_code;
-        s.emit_container(
-            i,
-            EventAction::Kill {
-                signal: Some(number),
-            },
-        );
-        s.emit_container(i, EventAction::Die { exit_code });
+        s.end(i, number, 128 + i64::from(number));
         Ok(())
     }
 
@@ -867,8 +936,7 @@ impl ContainerEngine for MemoryEngine {
         s.call("remove_container", id)?;
         let i = s.find(id)?;
         if s.containers[i].still_running() {
-            s.emit_container(i, EventAction::Kill { signal: Some(9) });
-            s.change_state(i, ContainerState::Exited, Some(137));
+            s.end(i, 9, 137);
         }
         let removed = s.containers.remove(i);
         let engine = &removed.engine;
