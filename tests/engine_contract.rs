@@ -71,6 +71,9 @@ contract!(
     events_tell_start_die_stop_kill_rename_destroy,
     health_changes_are_listed_and_are_events,
     execs_end_with_their_exit_codes,
+    networks_and_volumes_are_events_of_their_project,
+    a_paused_container_is_listed_paused_and_stops,
+    anonymous_volumes_go_with_their_container_when_asked,
 );
 
 // --- the two engines -----------------------------------------------------------------------------
@@ -874,5 +877,186 @@ async fn execs_end_with_their_exit_codes(engine: &dyn ContainerEngine, project: 
         other => panic!("an exec in a stopped container: {other:?}"),
     }
     engine.remove_container(&id, true).await.unwrap();
+    nothing_left(engine, project).await;
+}
+
+/// The project's networks and volumes are events of its stream, with their labels, in the
+/// engine's order among themselves; another project's are not. The stream is read promptly, as
+/// the supervisor reads it: a network or volume removed before the stream has read its `create`
+/// may not be reported at all (see `ContainerEngine::events`).
+async fn networks_and_volumes_are_events_of_their_project(
+    engine: &dyn ContainerEngine,
+    project: &str,
+) {
+    let other = format!("{project}-other");
+    let mut events = engine.events(project).await.unwrap();
+    let net = network(project, "front");
+    let vol = volume(project, "data");
+    let strangers = (network(&other, "front"), volume(&other, "data"));
+    engine.create_network(&strangers.0).await.unwrap();
+    engine.create_volume(&strangers.1).await.unwrap();
+    engine.create_network(&net).await.unwrap();
+    let mut seen = events_until(&mut events, |e| e.kind == EventKind::Network).await;
+    engine.create_volume(&vol).await.unwrap();
+    seen.extend(events_until(&mut events, |e| e.kind == EventKind::Volume).await);
+    let id = engine
+        .create_container(
+            &name(project, "app"),
+            &mounting(
+                attached_to(container(project, "app", Process::Serves), &net.name),
+                &vol.name,
+            ),
+        )
+        .await
+        .unwrap();
+    engine.start_container(&id).await.unwrap();
+    engine
+        .stop_container(&id, Some(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    engine.remove_container(&id, true).await.unwrap();
+    engine.remove_network(&strangers.0.name).await.unwrap();
+    engine.remove_volume(&strangers.1.name).await.unwrap();
+    engine.remove_network(&net.name).await.unwrap();
+    engine.remove_volume(&vol.name).await.unwrap();
+    seen.extend(
+        events_until(&mut events, |e| {
+            e.kind == EventKind::Volume && e.action == EventAction::Destroy
+        })
+        .await,
+    );
+    let resources: Vec<String> = seen
+        .iter()
+        .filter(|e| e.kind != EventKind::Container)
+        .map(|e| format!("{:?} {:?} {}", e.kind, e.action, e.name))
+        .collect();
+    assert_eq!(
+        resources,
+        [
+            format!("Network Create {}", net.name),
+            format!("Volume Create {}", vol.name),
+            // A container create that mounts a volume is a `create` of it again.
+            format!("Volume Create {}", vol.name),
+            format!("Network Other(\"connect\") {}", net.name),
+            format!("Volume Other(\"mount\") {}", vol.name),
+            format!("Network Other(\"disconnect\") {}", net.name),
+            format!("Volume Other(\"unmount\") {}", vol.name),
+            format!("Network Destroy {}", net.name),
+            format!("Volume Destroy {}", vol.name),
+        ],
+        "{seen:#?}"
+    );
+    for event in seen.iter().filter(|e| e.kind != EventKind::Container) {
+        assert_eq!(
+            event.labels.get(labels::PROJECT).map(String::as_str),
+            Some(project),
+            "{event:#?}"
+        );
+    }
+    nothing_left(engine, project).await;
+    nothing_left(engine, &other).await;
+}
+
+/// A paused container is listed paused (pause and unpause are events); it cannot be paused
+/// twice or unpaused when running; a stop ends it as a running one's.
+async fn a_paused_container_is_listed_paused_and_stops(
+    engine: &dyn ContainerEngine,
+    project: &str,
+) {
+    let app = name(project, "app");
+    let id = engine
+        .create_container(&app, &container(project, "app", Process::Serves))
+        .await
+        .unwrap();
+    engine.start_container(&id).await.unwrap();
+    let mut events = engine.events(project).await.unwrap();
+    engine.pause_container(&id).await.unwrap();
+    assert_eq!(state_of(engine, &id).await, ContainerState::Paused);
+    assert!(matches!(
+        engine.pause_container(&id).await,
+        Err(EngineError::Engine { .. })
+    ));
+    engine.unpause_container(&id).await.unwrap();
+    assert_eq!(state_of(engine, &id).await, ContainerState::Running);
+    assert!(matches!(
+        engine.unpause_container(&id).await,
+        Err(EngineError::Engine { .. })
+    ));
+    engine.pause_container(&id).await.unwrap();
+    engine
+        .stop_container(&id, Some(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let stopped = engine.container(&id).await.unwrap();
+    assert_eq!(stopped.state, ContainerState::Exited);
+    let seen = events_until(&mut events, |e| e.action == EventAction::Stop).await;
+    assert_eq!(
+        container_events(&seen),
+        [
+            format!("Pause {app}"),
+            format!("Unpause {app}"),
+            format!("Pause {app}"),
+            format!("Kill {{ signal: Some(15) }} {app}"),
+            format!("Unpause {app}"),
+            format!("Die {{ exit_code: Some(0) }} {app}"),
+            format!("Stop {app}"),
+        ]
+    );
+    engine.remove_container(&id, true).await.unwrap();
+    nothing_left(engine, project).await;
+}
+
+/// A container's anonymous volume is listed as anonymous, and goes with the container only
+/// when the removal asks for its volumes.
+async fn anonymous_volumes_go_with_their_container_when_asked(
+    engine: &dyn ContainerEngine,
+    project: &str,
+) {
+    let mut spec = container(project, "app", Process::Serves);
+    spec.mounts.push(Mount {
+        kind: MountKind::Volume,
+        source: None,
+        target: "/scratch".into(),
+        read_only: false,
+        create_host_path: false,
+        nocopy: false,
+        tmpfs_size: None,
+        options: Default::default(),
+    });
+    // The kept one last, so that nothing fails between its removal and its volume's (the
+    // cleanup of the real engine removes the anonymous volumes of the containers left, not a
+    // volume left without them).
+    let mut anonymous = Vec::new();
+    for (service, with_volumes) in [("removed", true), ("kept", false)] {
+        let id = engine
+            .create_container(&name(project, service), &spec)
+            .await
+            .unwrap();
+        let mounted = engine.container(&id).await.unwrap().volumes;
+        assert_eq!(mounted.len(), 1, "{mounted:#?}");
+        assert!(
+            mounted[0].anonymous && mounted[0].target == "/scratch",
+            "{mounted:#?}"
+        );
+        let volume = mounted[0].name.clone();
+        assert!(
+            engine
+                .volumes()
+                .await
+                .unwrap()
+                .iter()
+                .any(|v| v.name == volume)
+        );
+        engine.remove_container(&id, with_volumes).await.unwrap();
+        let left = engine
+            .volumes()
+            .await
+            .unwrap()
+            .iter()
+            .any(|v| v.name == volume);
+        assert_eq!(left, !with_volumes, "{service}: {volume} left");
+        anonymous.push(volume);
+    }
+    engine.remove_volume(&anonymous[1]).await.unwrap();
     nothing_left(engine, project).await;
 }
