@@ -957,21 +957,28 @@ async fn networks_and_volumes_are_events_of_their_project(
     nothing_left(engine, &other).await;
 }
 
-/// A paused container is listed paused (pause and unpause are events); it cannot be paused
-/// twice or unpaused when running; a stop ends it as a running one's.
+/// A paused container is listed paused, keeping its address (pause and unpause are events); it
+/// cannot be paused twice or unpaused when running; a stop unpauses it to end it.
 async fn a_paused_container_is_listed_paused_and_stops(
     engine: &dyn ContainerEngine,
     project: &str,
 ) {
     let app = name(project, "app");
+    let net = network(project, "front");
+    engine.create_network(&net).await.unwrap();
     let id = engine
-        .create_container(&app, &container(project, "app", Process::Serves))
+        .create_container(
+            &app,
+            &attached_to(container(project, "app", Process::Serves), &net.name),
+        )
         .await
         .unwrap();
     engine.start_container(&id).await.unwrap();
     let mut events = engine.events(project).await.unwrap();
     engine.pause_container(&id).await.unwrap();
-    assert_eq!(state_of(engine, &id).await, ContainerState::Paused);
+    let paused = engine.container(&id).await.unwrap();
+    assert_eq!(paused.state, ContainerState::Paused);
+    assert!(paused.addresses.contains_key(&net.name), "{paused:#?}");
     assert!(matches!(
         engine.pause_container(&id).await,
         Err(EngineError::Engine { .. })
@@ -1003,6 +1010,7 @@ async fn a_paused_container_is_listed_paused_and_stops(
         ]
     );
     engine.remove_container(&id, true).await.unwrap();
+    engine.remove_network(&net.name).await.unwrap();
     nothing_left(engine, project).await;
 }
 
