@@ -52,6 +52,7 @@ macro_rules! contract {
                 async fn $scenario() {
                     let project = super::unique_project(stringify!($scenario));
                     let _cleanup = super::Cleanup::new(&project);
+                    let _other = super::Cleanup::new(&super::other_project(&project));
                     let engine = super::docker_engine().await;
                     super::$scenario(&engine, &project).await;
                 }
@@ -178,6 +179,11 @@ fn container(project: &str, service: &str, process: Process) -> ContainerSpec {
         healthcheck: process.healthcheck(),
         ..ContainerSpec::default()
     }
+}
+
+/// Another project beside `project`, whose things must not show in its lists and events.
+fn other_project(project: &str) -> String {
+    format!("{project}-other")
 }
 
 fn name(project: &str, service: &str) -> String {
@@ -326,7 +332,7 @@ async fn containers_are_listed_by_project_with_their_state(
     engine: &dyn ContainerEngine,
     project: &str,
 ) {
-    let other = format!("{project}-other");
+    let other = other_project(project);
     let web = engine
         .create_container(
             &name(project, "web"),
@@ -888,7 +894,7 @@ async fn networks_and_volumes_are_events_of_their_project(
     engine: &dyn ContainerEngine,
     project: &str,
 ) {
-    let other = format!("{project}-other");
+    let other = other_project(project);
     let mut events = engine.events(project).await.unwrap();
     let net = network(project, "front");
     let vol = volume(project, "data");
