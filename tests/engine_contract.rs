@@ -378,7 +378,27 @@ async fn containers_are_listed_by_project_with_their_state(
         name(project, "web")
     );
 
+    // Every compose project's containers, the stopped ones only when asked.
+    let ours_among = |all: Vec<wharf::engine::EngineContainer>| -> Vec<String> {
+        all.into_iter()
+            .filter(|c| c.labels.get(labels::PROJECT).map(String::as_str) == Some(project))
+            .map(|c| c.id)
+            .collect()
+    };
+    assert_eq!(
+        ours_among(engine.compose_containers(false).await.unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ours_among(engine.compose_containers(true).await.unwrap()).len(),
+        2
+    );
+
     engine.start_container(&web).await.unwrap();
+    assert_eq!(
+        ours_among(engine.compose_containers(false).await.unwrap()),
+        [web.clone()]
+    );
     // Starting a running container changes nothing.
     engine.start_container(&web).await.unwrap();
     assert_eq!(state_of(engine, &web).await, ContainerState::Running);
@@ -497,7 +517,14 @@ async fn a_missing_image_is_absent_and_fails_the_create(
     engine: &dyn ContainerEngine,
     project: &str,
 ) {
-    assert!(engine.image_id(BUSYBOX_IMAGE).await.unwrap().is_some());
+    let present = engine
+        .image_id(BUSYBOX_IMAGE)
+        .await
+        .unwrap()
+        .expect("the test image");
+    let details = engine.image_details(BUSYBOX_IMAGE).await.unwrap();
+    assert_eq!(details.id, present);
+    assert_eq!(details.repo_tags, [BUSYBOX_IMAGE]);
     let image = format!("wharf-test/{project}:none");
     assert_eq!(engine.image_id(&image).await.unwrap(), None);
     let expected = format!("image {image} not found");
