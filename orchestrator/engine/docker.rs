@@ -1831,7 +1831,10 @@ fn from_inspect(inspected: &ContainerInspectResponse) -> EngineContainer {
         Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited,
         Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
     };
+    // The engine marks a stopped container's health `unhealthy`; its list shows none, and a
+    // health is only about a running process: none, as the list says.
     let health = engine_state
+        .filter(|_| matches!(state, ContainerState::Running | ContainerState::Paused))
         .and_then(|s| s.health.as_ref())
         .and_then(|h| h.status)
         .and_then(|s| match s {

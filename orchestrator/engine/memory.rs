@@ -1,17 +1,22 @@
-//! An in-memory engine for the reconciler's and the executor's unit tests.
+//! An in-memory engine for unit tests and benches (built only for tests and the `testkit`
+//! feature). `tests/engine_contract.rs` runs the same scenarios on it and on the real engine:
+//! where they differ, this one is wrong.
 //!
 //! It keeps what `ContainerEngine` can see (containers with labels, state and image, networks,
 //! volumes, images) behind a mutex and fails where the engine fails: a name already in use, a
-//! missing image or network, removing a running container or a volume in use, pulling (there
-//! is no registry unless `add_remote_image` says otherwise). Ids are deterministic (`c0001`,
-//! `n0001`, `sha256:i0001`) and so are creation times, so tests can compare exact output.
+//! missing image or network, removing a network with running containers or a volume in use,
+//! pulling (there is no registry unless `add_remote_image` says otherwise). A removal is forced,
+//! as `DockerEngine` asks (a running container is killed first), and `wait_container` returns at
+//! the container's `die`. Ids are deterministic (`c0001`, `n0001`, `sha256:i0001`) and so are
+//! creation times, so tests can compare exact output.
 //! Every mutating call is recorded (`calls`), and any call can be made to fail (`fail`).
 //! Every change, whether through `ContainerEngine` or a helper that simulates what happened outside
 //! wharf (`set_state`, `set_health`, `add_*`), is an event on `events` streams, in the engine's
 //! order (`stop` is `kill` 15, `die`, `stop`); `inject_event` sends any event and
 //! `drop_event_streams` ends the current streams as a lost engine connection would.
 //! `after_start` makes containers with a given name or environment entry exit or change health
-//! as soon as they start, as a broken new config would.
+//! as soon as they start, as a broken new config would; `exec_exits` gives a command's execs
+//! their exit code.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -24,9 +29,9 @@ use indexmap::IndexMap;
 use tokio::sync::broadcast;
 
 use super::{
-    AddressPool, Attachment, BuildRequest, ContainerState, EngineContainer, EngineEvent,
-    EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput, ExecRequest, Health, LogLine,
-    LogOptions, MountedVolume, NetworkSettings, Result, ContainerEngine, EngineError, StartedExec,
+    AddressPool, Attachment, BuildRequest, ContainerEngine, ContainerState, EngineContainer,
+    EngineError, EngineEvent, EngineNetwork, EngineVolume, EventAction, EventKind, ExecOutput,
+    ExecRequest, Health, LogLine, LogOptions, MountedVolume, NetworkSettings, Result, StartedExec,
     Streams, signal_number,
 };
 
@@ -66,6 +71,17 @@ struct State {
     after_start: Vec<(String, AfterStart)>,
     /// How long a network create takes, as a slow engine's would.
     network_create_time: std::time::Duration,
+    /// Commands whose execs end with another code than 0.
+    exec_exits: HashMap<Vec<String>, i64>,
+    /// Started execs by ID, with the code they ended with.
+    execs: HashMap<String, i64>,
+}
+
+/// Whether a container takes its networks and volumes (it starts) or releases them (it ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attachments {
+    Taken,
+    Released,
 }
 
 /// What a container does right after it starts, as its command or healthcheck would decide.
@@ -87,6 +103,16 @@ struct MemoryContainer {
     /// Named volumes it mounts.
     named: Vec<String>,
     logs: Vec<LogLine>,
+}
+
+impl MemoryContainer {
+    /// Its process has not ended: running, paused or restarting.
+    fn still_running(&self) -> bool {
+        matches!(
+            self.engine.state,
+            ContainerState::Running | ContainerState::Paused | ContainerState::Restarting
+        )
+    }
 }
 
 /// `busybox` → `busybox:latest`; references with a tag or digest are unchanged.
@@ -161,7 +187,7 @@ impl State {
         let before = engine.state;
         engine.state = state;
         engine.exit_code = exit_code;
-        if state != ContainerState::Running {
+        if !matches!(state, Running | Paused) {
             engine.health = None;
             engine.addresses.clear();
         }
@@ -173,8 +199,71 @@ impl State {
             (Running | Restarting, Exited | Dead) => Some(EventAction::Die { exit_code }),
             _ => None,
         };
+        let died = matches!(action, Some(EventAction::Die { .. }));
         if let Some(action) = action {
             self.emit_container(i, action);
+        }
+        if died {
+            self.emit_attachments(i, Attachments::Released);
+        }
+    }
+
+    /// Ends a running or paused container's process with `signal`, as the engine does: `kill`,
+    /// `unpause` when it was paused (a frozen process takes no signal), `die` with `exit_code`.
+    fn end(&mut self, i: usize, signal: i32, exit_code: i64) {
+        self.emit_container(
+            i,
+            EventAction::Kill {
+                signal: Some(signal),
+            },
+        );
+        if self.containers[i].engine.state == ContainerState::Paused {
+            self.change_state(i, ContainerState::Running, None);
+        }
+        self.change_state(i, ContainerState::Exited, Some(exit_code));
+    }
+
+    /// The engine's events of a container's networks and volumes, at its start (`connect`,
+    /// `mount`) or its end (`disconnect`, `unmount`), in that order.
+    fn emit_attachments(&mut self, i: usize, attachments: Attachments) {
+        let (network_action, volume_action) = match attachments {
+            Attachments::Taken => ("connect", "mount"),
+            Attachments::Released => ("disconnect", "unmount"),
+        };
+        let container = &self.containers[i];
+        let networks: Vec<EngineNetwork> = container
+            .spec
+            .iter()
+            .flat_map(|spec| &spec.networks)
+            .filter_map(|a| self.networks.iter().find(|n| n.name == a.network))
+            .cloned()
+            .collect();
+        let volumes: Vec<EngineVolume> = container
+            .named
+            .iter()
+            .chain(&container.anonymous)
+            .filter_map(|name| self.volumes.iter().find(|v| &v.name == name))
+            .cloned()
+            .collect();
+        for network in networks {
+            let action = EventAction::Other(network_action.into());
+            self.emit(
+                EventKind::Network,
+                action,
+                &network.id,
+                &network.name,
+                &network.labels,
+            );
+        }
+        for volume in volumes {
+            let action = EventAction::Other(volume_action.into());
+            self.emit(
+                EventKind::Volume,
+                action,
+                &volume.name,
+                &volume.name,
+                &volume.labels,
+            );
         }
     }
 
@@ -213,9 +302,7 @@ impl State {
 
     fn name_in_use(&self, name: &str) -> Result<()> {
         if self.containers.iter().any(|c| c.engine.name == name) {
-            return Err(EngineError::Conflict(format!(
-                "container name \"/{name}\""
-            )));
+            return Err(EngineError::Conflict(format!("container {name}")));
         }
         Ok(())
     }
@@ -253,6 +340,11 @@ impl State {
             engine.labels.clone(),
         );
         self.emit(EventKind::Container, action, &id, &name, &labels);
+    }
+
+    /// The code an exec of `request` ends with.
+    fn exec_exit(&self, request: &ExecRequest) -> i64 {
+        self.exec_exits.get(&request.command).copied().unwrap_or(0)
     }
 
     fn volume_in_use(&self, name: &str) -> bool {
@@ -380,6 +472,13 @@ impl MemoryEngine {
         self.lock().after_start.push((key.to_string(), behaviour));
     }
 
+    /// Execs of `command` end with `code`, as that command would in the container (every other
+    /// exec ends with 0).
+    pub fn exec_exits(&self, command: &[&str], code: i64) {
+        let command = command.iter().map(|part| part.to_string()).collect();
+        self.lock().exec_exits.insert(command, code);
+    }
+
     /// Sends an event to the current `events` streams (those of its project label), as it is.
     pub fn inject_event(&self, event: EngineEvent) {
         if let Some(sender) = &self.lock().events {
@@ -475,8 +574,9 @@ fn labels_of(labels: &IndexMap<String, String>) -> HashMap<String, String> {
 
 #[async_trait]
 impl ContainerEngine for MemoryEngine {
+    /// By name, as the real engine lists them.
     async fn containers(&self, project: &str) -> Result<Vec<EngineContainer>> {
-        Ok(self
+        let mut listed: Vec<EngineContainer> = self
             .lock()
             .containers
             .iter()
@@ -488,7 +588,9 @@ impl ContainerEngine for MemoryEngine {
                     == Some(project)
             })
             .map(|c| c.engine.clone())
-            .collect())
+            .collect();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listed)
     }
 
     async fn container(&self, id_or_name: &str) -> Result<EngineContainer> {
@@ -572,22 +674,22 @@ impl ContainerEngine for MemoryEngine {
     async fn create_volume(&self, volume: &DesiredVolume) -> Result<()> {
         let mut s = self.lock();
         s.call("create_volume", &volume.name)?;
-        // The engine returns the existing volume when the name is taken.
-        if !s.volumes.iter().any(|v| v.name == volume.name) {
-            let labels = labels_of(&volume.labels);
-            s.emit(
-                EventKind::Volume,
-                EventAction::Create,
-                &volume.name,
-                &volume.name,
-                &labels,
-            );
-            s.volumes.push(EngineVolume {
-                driver: volume.driver.clone().unwrap_or_else(|| "local".into()),
-                driver_opts: labels_of(&volume.driver_opts),
-                ..EngineVolume::local(&volume.name, labels)
-            });
+        if s.volumes.iter().any(|v| v.name == volume.name) {
+            return Err(EngineError::Conflict(format!("volume {}", volume.name)));
         }
+        let labels = labels_of(&volume.labels);
+        s.emit(
+            EventKind::Volume,
+            EventAction::Create,
+            &volume.name,
+            &volume.name,
+            &labels,
+        );
+        s.volumes.push(EngineVolume {
+            driver: volume.driver.clone().unwrap_or_else(|| "local".into()),
+            driver_opts: labels_of(&volume.driver_opts),
+            ..EngineVolume::local(&volume.name, labels)
+        });
         Ok(())
     }
 
@@ -676,16 +778,30 @@ impl ContainerEngine for MemoryEngine {
         for mount in spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
             match &mount.source {
                 Some(volume) => {
-                    // The engine creates a missing named volume, without labels.
-                    if !s.volumes.iter().any(|v| &v.name == volume) {
-                        s.emit(
-                            EventKind::Volume,
-                            EventAction::Create,
-                            volume,
-                            volume,
-                            &HashMap::new(),
-                        );
-                        s.volumes.push(EngineVolume::local(volume, HashMap::new()));
+                    // The engine creates a missing named volume, without labels; an existing one
+                    // is a `create` event all the same.
+                    match s.volumes.iter().find(|v| &v.name == volume) {
+                        Some(existing) => {
+                            let labels = existing.labels.clone();
+                            s.emit(
+                                EventKind::Volume,
+                                EventAction::Create,
+                                volume,
+                                volume,
+                                &labels,
+                            );
+                        }
+                        None => {
+                            let labels = HashMap::new();
+                            s.emit(
+                                EventKind::Volume,
+                                EventAction::Create,
+                                volume,
+                                volume,
+                                &labels,
+                            );
+                            s.volumes.push(EngineVolume::local(volume, labels));
+                        }
                     }
                     named.push(volume.clone());
                     // An anonymous volume passed on by name stays one by its name, as the
@@ -781,6 +897,7 @@ impl ContainerEngine for MemoryEngine {
                 )
             })
             .collect();
+        s.emit_attachments(i, Attachments::Taken);
         s.emit_container(i, EventAction::Start);
         s.behave_after_start(i);
         Ok(())
@@ -790,14 +907,9 @@ impl ContainerEngine for MemoryEngine {
         let mut s = self.lock();
         s.call("stop_container", id)?;
         let i = s.find(id)?;
-        let engine = &mut s.containers[i].engine;
-        if engine.state == ContainerState::Running || engine.state == ContainerState::Paused {
-            engine.state = ContainerState::Exited;
-            engine.exit_code = Some(0);
-            engine.health = None;
-            engine.addresses.clear();
-            s.emit_container(i, EventAction::Kill { signal: Some(15) });
-            s.emit_container(i, EventAction::Die { exit_code: Some(0) });
+        let state = s.containers[i].engine.state;
+        if matches!(state, ContainerState::Running | ContainerState::Paused) {
+            s.end(i, 15, 0);
             s.emit_container(i, EventAction::Stop);
         }
         Ok(())
@@ -807,41 +919,24 @@ impl ContainerEngine for MemoryEngine {
         let mut s = self.lock();
         s.call("kill_container", id)?;
         let i = s.find(id)?;
-        let engine = &mut s.containers[i].engine;
+        let engine = &s.containers[i].engine;
         if engine.state != ContainerState::Running {
             return Err(EngineError::Engine {
                 message: format!("container {} is not running", engine.name),
             });
         }
         let number = signal_number(signal).unwrap_or(15);
-        engine.state = ContainerState::Exited;
-        engine.exit_code = Some(128 + i64::from(number));
-        engine.health = None;
-        engine.addresses.clear();
-        let exit_code = engine.exit_code;
-        s.emit_container(
-            i,
-            EventAction::Kill {
-                signal: Some(number),
-            },
-        );
-        s.emit_container(i, EventAction::Die { exit_code });
+        s.end(i, number, 128 + i64::from(number));
         Ok(())
     }
 
+    /// Forced, as `DockerEngine` asks: a running container is killed first.
     async fn remove_container(&self, id: &str, volumes: bool) -> Result<()> {
         let mut s = self.lock();
         s.call("remove_container", id)?;
         let i = s.find(id)?;
-        let engine = &s.containers[i].engine;
-        if matches!(
-            engine.state,
-            ContainerState::Running | ContainerState::Paused | ContainerState::Restarting
-        ) {
-            return Err(EngineError::Conflict(format!(
-                "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
-                engine.id
-            )));
+        if s.containers[i].still_running() {
+            s.end(i, 9, 137);
         }
         let removed = s.containers.remove(i);
         let engine = &removed.engine;
@@ -952,7 +1047,7 @@ impl ContainerEngine for MemoryEngine {
         Ok(())
     }
 
-    /// Recorded with the command: `exec c0001 rm -rf /app/a.txt`; always exits 0.
+    /// Recorded with the command: `exec c0001 rm -rf /app/a.txt`; exits as `exec_exits` says.
     async fn exec(&self, id: &str, request: &ExecRequest) -> Result<ExecOutput> {
         let mut s = self.lock();
         s.call("exec", id)?;
@@ -964,7 +1059,7 @@ impl ContainerEngine for MemoryEngine {
         );
         *s.calls.last_mut().expect("the call just recorded") = call;
         Ok(ExecOutput {
-            exit_code: Some(0),
+            exit_code: Some(s.exec_exit(request)),
             output: String::new(),
         })
     }
@@ -1050,7 +1145,7 @@ impl ContainerEngine for MemoryEngine {
     }
 
     /// Recorded as `start_exec c0001 CMD` (with ` (detached)`); the exec is `x<n>`, prints
-    /// nothing and exits 0.
+    /// nothing, and has ended at once, as `exec_exits` says.
     async fn start_exec(
         &self,
         id: &str,
@@ -1068,15 +1163,22 @@ impl ContainerEngine for MemoryEngine {
             if detach { " (detached)" } else { "" }
         );
         *s.calls.last_mut().expect("the call just recorded") = call;
+        let exec_id = s.next("x");
+        let code = s.exec_exit(request);
+        s.execs.insert(exec_id.clone(), code);
         Ok(StartedExec {
-            id: s.next("x"),
+            id: exec_id,
             attachment: (!detach).then(silent),
         })
     }
 
     async fn exec_exit_code(&self, exec_id: &str) -> Result<Option<i64>> {
-        self.lock().call("exec_exit_code", exec_id)?;
-        Ok(Some(0))
+        let mut s = self.lock();
+        s.call("exec_exit_code", exec_id)?;
+        match s.execs.get(exec_id) {
+            Some(code) => Ok(Some(*code)),
+            None => Err(EngineError::NotFound(format!("exec {exec_id}"))),
+        }
     }
 
     async fn resize_exec(&self, exec_id: &str, _size: (u16, u16)) -> Result<()> {
@@ -1102,20 +1204,33 @@ impl ContainerEngine for MemoryEngine {
         s.find(id).map(|_| ())
     }
 
-    /// An in-memory container never ends by itself: waiting for a running one is an error.
+    /// At once for a container that does not run; else at its `die` (a stop, a kill, a forced
+    /// removal, `set_state`), through the event channel.
     async fn wait_container(&self, id: &str) -> Result<i64> {
-        let mut s = self.lock();
-        s.call("wait_container", id)?;
-        let engine = &s.containers[s.find(id)?].engine;
-        if engine.state == ContainerState::Running {
-            return Err(EngineError::Engine {
-                message: format!(
-                    "container {} runs in memory and would never end",
-                    engine.name
-                ),
-            });
+        self.lock().call("wait_container", id)?;
+        loop {
+            let (container, mut receiver) = {
+                let mut s = self.lock();
+                let i = s.find(id)?;
+                let container = &s.containers[i];
+                if !container.still_running() {
+                    return Ok(container.engine.exit_code.unwrap_or(0));
+                }
+                let container = container.engine.id.clone();
+                let sender = s
+                    .events
+                    .get_or_insert_with(|| broadcast::channel(EVENT_BUFFER).0);
+                (container, sender.subscribe())
+            };
+            // Until its `die`; when the channel is dropped or falls behind, look again.
+            while let Ok(event) = receiver.recv().await {
+                if let (EventAction::Die { exit_code }, true) =
+                    (&event.action, event.id == container)
+                {
+                    return Ok(exit_code.unwrap_or(0));
+                }
+            }
         }
-        Ok(engine.exit_code.unwrap_or(0))
     }
 
     async fn delete_image(&self, reference: &str) -> Result<()> {
@@ -1309,7 +1424,6 @@ mod tests {
             rt.container(&id).await.unwrap().state,
             ContainerState::Running
         );
-        assert!(rt.remove_container(&id, false).await.is_err());
         rt.stop_container(&id, None).await.unwrap();
         rt.remove_container(&id, false).await.unwrap();
         assert!(rt.container(&id).await.is_err());
@@ -1319,7 +1433,6 @@ mod tests {
                 "create_container p-web-1",
                 "create_container p-web-1",
                 "start_container c0001",
-                "remove_container c0001",
                 "stop_container c0001",
                 "remove_container c0001",
             ]

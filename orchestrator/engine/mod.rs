@@ -1,10 +1,13 @@
 //! The only door to the engine. `DockerEngine` (bollard) is the real one; `MemoryEngine`
-//! stands in for it in the reconciler's unit tests. Every method is one engine call (or one
+//! stands in for it in unit tests and benches (built only for tests and the `testkit` feature;
+//! `tests/engine_contract.rs` holds it to the real one's behaviour). Every method is one engine call (or one
 //! create-and-connect), so that the executor can order, parallelize and report them; `events`
 //! is the engine's event stream, the supervisor's trigger.
 
 pub mod docker;
 pub mod listing;
+/// Only for tests and the `testkit` feature: the release binary has no in-memory engine.
+#[cfg(any(test, feature = "testkit"))]
 pub mod memory;
 pub mod timestamp;
 
