@@ -6,9 +6,6 @@
 //! returns (API < 1.44 rejects several endpoints at create). Every container gets the engine
 //! restart policy `no`: wharf's supervisor owns restarts.
 
-#[path = "dockerignore.rs"]
-pub mod dockerignore;
-
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -39,7 +36,7 @@ use bollard::query_parameters::{
 };
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
-use self::dockerignore::DockerIgnore;
+use super::dockerignore::DockerIgnore;
 use super::listing::{ListedMount, Listing, Publisher, status_text};
 use super::timestamp::{unix_nanos, unix_seconds};
 use super::{

@@ -4,6 +4,7 @@
 //! is the engine's event stream, the supervisor's trigger.
 
 pub mod docker;
+pub mod dockerignore;
 pub mod listing;
 pub mod memory;
 pub mod timestamp;
