@@ -9,49 +9,36 @@ use futures_util::stream::StreamExt;
 use super::attach::attached_output;
 use super::errors::{Op, map_error};
 use super::fields::non_empty;
-use crate::engine::{Attachment, ExecOutput, ExecRequest, Result, StartedExec, Streams};
+use crate::engine::{Attachment, ExecOutput, ExecRequest, Output, Result, StartedExec, Streams};
 
 /// Create, start attached (reading the output to its end), then inspect for the exit code.
 pub(super) async fn run(docker: &Docker, id: &str, request: &ExecRequest) -> Result<ExecOutput> {
-    let config = ExecConfig {
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        cmd: Some(request.command.clone()),
-        user: request.user.clone(),
-        working_dir: request.working_dir.clone(),
-        env: non_empty(&request.environment),
-        privileged: Some(request.privileged),
-        ..ExecConfig::default()
+    let quiet = Streams {
+        tty: false,
+        stdin: false,
     };
-    let what = format!("container {id}");
-    let created = docker
-        .create_exec(id, config)
-        .await
-        .map_err(|e| map_error(e, &what, Op::Other))?;
+    let started = start(docker, id, request, quiet, false).await?;
     let mut output = String::new();
-    let started = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| map_error(e, &what, Op::Other))?;
-    if let StartExecResults::Attached {
-        output: mut frames, ..
-    } = started
+    if let Some(Attachment {
+        output: mut chunks, ..
+    }) = started.attachment
     {
-        while let Some(frame) = frames.next().await {
-            let frame = frame.map_err(|e| map_error(e, &what, Op::Other))?;
-            output.push_str(&String::from_utf8_lossy(&frame.into_bytes()));
+        while let Some(chunk) = chunks.next().await {
+            let (Output::Stdout(bytes) | Output::Stderr(bytes)) = chunk?;
+            output.push_str(&String::from_utf8_lossy(&bytes));
         }
     }
     let inspected = docker
-        .inspect_exec(&created.id)
+        .inspect_exec(&started.id)
         .await
-        .map_err(|e| map_error(e, &what, Op::Other))?;
+        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
     Ok(ExecOutput {
         exit_code: inspected.exit_code,
         output,
     })
 }
 
+/// Create and start, with the streams attached unless `detach`.
 pub(super) async fn start(
     docker: &Docker,
     id: &str,
