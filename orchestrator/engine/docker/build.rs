@@ -8,7 +8,7 @@ use futures_util::stream::StreamExt;
 
 use super::build_context::build_context;
 use super::client::LONG_REQUEST_TIMEOUT;
-use super::errors::engine_error;
+use super::errors::{engine_error, reworded};
 use crate::engine::{BuildRequest, EngineError, Result};
 
 /// Output lines of a failed build that are kept in its error.
@@ -77,12 +77,9 @@ pub(super) async fn build(docker: &Docker, request: &BuildRequest) -> Result<Str
                 }
             }
             Err(e) => {
-                return Err(match engine_error(e) {
-                    EngineError::Engine { message } => EngineError::Engine {
-                        message: build_failure(&request.tag, &message, &output),
-                    },
-                    other => other,
-                });
+                return Err(reworded(engine_error(e), |message| {
+                    build_failure(&request.tag, message, &output)
+                }));
             }
         }
     }

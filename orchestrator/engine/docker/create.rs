@@ -20,7 +20,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 
-use super::errors::{Op, create_error, map_error};
+use super::errors::{Op, create_error, map_error, reworded};
 use super::fields::{ceil_secs, nanos, non_empty, non_empty_map};
 use crate::desired::{
     BlkioOptions, ContainerFile, ContainerSpec, Healthcheck, Mount, MountKind, NetworkAttachment,
@@ -67,12 +67,9 @@ pub(super) async fn create(
         if let Err(e) = docker.connect_network(&network, request).await {
             let error = map_error(e, &format!("network {network}"), Op::Other);
             remove_half_made(docker, &id).await;
-            return Err(match error {
-                EngineError::Engine { message } => EngineError::Engine {
-                    message: format!("connecting {name} to network {network}: {message}"),
-                },
-                other => other,
-            });
+            return Err(reworded(error, |message| {
+                format!("connecting {name} to network {network}: {message}")
+            }));
         }
     }
     for file in &spec.files {
@@ -115,14 +112,12 @@ pub(super) async fn copy_file(docker: &Docker, id: &str, file: &ContainerFile) -
             bollard::body_full(archive.into()),
         )
         .await
-        .map_err(
-            |e| match map_error(e, &format!("container {id}"), Op::Other) {
-                EngineError::Engine { message } => EngineError::Engine {
-                    message: format!("writing {}: {message}", file.path),
-                },
-                other => other,
-            },
-        )
+        .map_err(|e| {
+            reworded(
+                map_error(e, &format!("container {id}"), Op::Other),
+                |message| format!("writing {}: {message}", file.path),
+            )
+        })
 }
 
 /// A tar archive of one file at its absolute path (relative to `/`), with its mode and owner.

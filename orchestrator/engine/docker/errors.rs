@@ -53,6 +53,17 @@ pub(super) fn engine_error(err: BollardError) -> EngineError {
     }
 }
 
+/// An engine's failure in other words (what wharf was doing, with the engine's message); the
+/// other errors say enough as they are.
+pub(super) fn reworded(error: EngineError, reword: impl FnOnce(&str) -> String) -> EngineError {
+    match error {
+        EngineError::Engine { message } => EngineError::Engine {
+            message: reword(&message),
+        },
+        other => other,
+    }
+}
+
 /// An error and its sources, `a: b: c` (hyper's own message is only "client error (Connect)").
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();

@@ -13,11 +13,11 @@ use crate::engine::{Attachment, ExecOutput, ExecRequest, Output, Result, Started
 
 /// Create, start attached (reading the output to its end), then inspect for the exit code.
 pub(super) async fn run(docker: &Docker, id: &str, request: &ExecRequest) -> Result<ExecOutput> {
-    let quiet = Streams {
+    let output_only = Streams {
         tty: false,
         stdin: false,
     };
-    let started = start(docker, id, request, quiet, false).await?;
+    let started = start(docker, id, request, output_only, false).await?;
     let mut output = String::new();
     if let Some(Attachment {
         output: mut chunks, ..

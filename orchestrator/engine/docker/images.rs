@@ -6,9 +6,9 @@ use bollard::query_parameters::{CreateImageOptionsBuilder, RemoveImageOptions};
 use futures_util::stream::StreamExt;
 
 use super::client::LONG_REQUEST_TIMEOUT;
-use super::errors::{Op, engine_error, map_error};
+use super::errors::{Op, engine_error, map_error, reworded};
 use crate::engine::timestamp::unix_seconds;
-use crate::engine::{CommitRequest, EngineError, ImageDetails, Result};
+use crate::engine::{CommitRequest, ImageDetails, Result};
 
 /// The local image's ID; `None` when there is no such image.
 pub(super) async fn id(docker: &Docker, reference: &str) -> Result<Option<String>> {
@@ -34,12 +34,9 @@ pub(super) async fn pull(docker: &Docker, reference: &str, platform: Option<&str
     let mut progress = docker.create_image(Some(options.build()), None, None);
     while let Some(item) = progress.next().await {
         if let Err(e) = item {
-            return Err(match engine_error(e) {
-                EngineError::Engine { message } => EngineError::Engine {
-                    message: format!("cannot pull image {reference}: {message}"),
-                },
-                other => other,
-            });
+            return Err(reworded(engine_error(e), |message| {
+                format!("cannot pull image {reference}: {message}")
+            }));
         }
     }
     Ok(())
