@@ -17,11 +17,7 @@ use crate::desired::labels;
 use crate::engine::{ContainerState, EngineContainer, EngineError, ProcessList, Result};
 
 /// The containers with a label (`KEY` or `KEY=VALUE`); stopped ones too with `all`.
-pub(super) async fn labelled(
-    docker: &Docker,
-    label: String,
-    all: bool,
-) -> Result<Vec<ContainerSummary>> {
+async fn labelled(docker: &Docker, label: String, all: bool) -> Result<Vec<ContainerSummary>> {
     let filters = HashMap::from([("label".to_string(), vec![label])]);
     let options = ListContainersOptionsBuilder::new()
         .all(all)

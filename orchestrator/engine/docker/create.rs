@@ -94,7 +94,7 @@ async fn remove_half_made(docker: &Docker, id: &str) {
 /// Writes a secret's or config's content into a created container, as compose does before
 /// a start: a one-file archive extracted at `/`, which keeps the archive's mode, and its
 /// owner when `copyUIDGID` is asked for.
-pub(super) async fn copy_file(docker: &Docker, id: &str, file: &ContainerFile) -> Result<()> {
+async fn copy_file(docker: &Docker, id: &str, file: &ContainerFile) -> Result<()> {
     let content = file.content.as_deref().map_err(|m| EngineError::Engine {
         message: m.to_string(),
     })?;

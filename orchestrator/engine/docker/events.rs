@@ -63,7 +63,7 @@ pub(super) async fn subscribe(
 
 /// The engine's clock, as the events API takes it (`seconds.nanoseconds`); `None` when the
 /// engine does not tell it.
-pub(super) async fn engine_clock(docker: &Docker) -> Result<Option<String>> {
+async fn engine_clock(docker: &Docker) -> Result<Option<String>> {
     let info = docker.info().await.map_err(engine_error)?;
     Ok(info
         .system_time

@@ -20,7 +20,7 @@ pub(super) async fn list(docker: &Docker) -> Result<Vec<EngineNetwork>> {
     Ok(networks.into_iter().map(from_network).collect())
 }
 
-pub(super) async fn exists(docker: &Docker, name: &str) -> Result<bool> {
+async fn exists(docker: &Docker, name: &str) -> Result<bool> {
     match docker.inspect_network(name, None).await {
         // Inspect also answers for an ID or an ID prefix: only the same name is a conflict.
         Ok(network) => Ok(network.name.as_deref() == Some(name)),

@@ -87,7 +87,7 @@ pub(super) async fn end(docker: &Docker, id: &str, timeout: Option<Duration>) ->
 /// The exit is its first `die` event since `since`, replayed by the engine if it came
 /// before the subscription; without `since`, or if the event stream fails, the engine's
 /// `wait`.
-pub(super) async fn signal_and_wait(
+async fn signal_and_wait(
     docker: &Docker,
     id: &str,
     signal: &str,
@@ -126,7 +126,7 @@ pub(super) async fn signal_and_wait(
 }
 
 /// The engine's `wait` for the container to stop running.
-pub(super) async fn wait_exit(docker: &Docker, id: &str, limit: Option<Duration>) -> Result<()> {
+async fn wait_exit(docker: &Docker, id: &str, limit: Option<Duration>) -> Result<()> {
     let docker = docker
         .clone()
         .with_timeout(limit.unwrap_or(LONG_REQUEST_TIMEOUT) + REQUEST_TIMEOUT);

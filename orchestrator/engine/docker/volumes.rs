@@ -25,7 +25,7 @@ pub(super) async fn list(docker: &Docker) -> Result<Vec<EngineVolume>> {
         .collect())
 }
 
-pub(super) async fn exists(docker: &Docker, name: &str) -> Result<bool> {
+async fn exists(docker: &Docker, name: &str) -> Result<bool> {
     match docker.inspect_volume(name).await {
         Ok(_) => Ok(true),
         Err(BollardError::DockerResponseServerError {
