@@ -6,7 +6,7 @@ use bollard::errors::Error as BollardError;
 use bollard::query_parameters::UploadToContainerOptionsBuilder;
 use futures_util::stream::{BoxStream, StreamExt};
 
-use super::errors::{Op, map_error};
+use super::errors::{Op, container_error, map_error};
 use crate::engine::Result;
 
 pub(super) async fn upload(docker: &Docker, id: &str, dir: &str, archive: Vec<u8>) -> Result<()> {
@@ -14,7 +14,7 @@ pub(super) async fn upload(docker: &Docker, id: &str, dir: &str, archive: Vec<u8
     docker
         .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 pub(super) async fn download(docker: &Docker, id: &str, path: &str) -> Result<Vec<u8>> {
@@ -41,7 +41,7 @@ pub(super) async fn path_is_dir(docker: &Docker, id: &str, path: &str) -> Result
         Err(BollardError::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(None),
-        Err(e) => Err(map_error(e, &format!("container {id}"), Op::Other)),
+        Err(e) => Err(container_error(id, e)),
     }
 }
 

@@ -6,7 +6,7 @@ use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{AttachContainerOptionsBuilder, ResizeContainerTTYOptionsBuilder};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
-use super::errors::{Op, map_error};
+use super::errors::{Op, container_error, map_error};
 use crate::engine::{Attachment, Output, Result};
 
 /// An inspect first, for whether the container has a TTY.
@@ -50,7 +50,7 @@ pub(super) async fn resize(docker: &Docker, id: &str, size: (u16, u16)) -> Resul
     docker
         .resize_container_tty(id, options)
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 /// An attached process's output frames as [`Output`] chunks (a TTY's console is standard

@@ -12,7 +12,7 @@ use bollard::query_parameters::{
 };
 
 use super::convert::{from_inspect, from_summary};
-use super::errors::{Op, engine_error, map_error};
+use super::errors::{container_error, engine_error};
 use crate::desired::labels;
 use crate::engine::{ContainerState, EngineContainer, EngineError, ProcessList, Result};
 
@@ -33,7 +33,7 @@ pub(super) async fn inspect(docker: &Docker, id: &str) -> Result<ContainerInspec
     docker
         .inspect_container(id, None)
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 /// The project's containers, stopped ones too, by name.
@@ -78,7 +78,7 @@ pub(super) async fn start(docker: &Docker, id: &str) -> Result<()> {
     docker
         .start_container(id, None)
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 pub(super) async fn kill(docker: &Docker, id: &str, signal: &str) -> Result<()> {
@@ -86,7 +86,7 @@ pub(super) async fn kill(docker: &Docker, id: &str, signal: &str) -> Result<()> 
     docker
         .kill_container(id, Some(options))
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 pub(super) async fn remove(docker: &Docker, id: &str, volumes: bool) -> Result<()> {
@@ -97,7 +97,7 @@ pub(super) async fn remove(docker: &Docker, id: &str, volumes: bool) -> Result<(
     docker
         .remove_container(id, Some(options))
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 pub(super) async fn rename(docker: &Docker, id: &str, name: &str) -> Result<()> {
@@ -109,7 +109,7 @@ pub(super) async fn rename(docker: &Docker, id: &str, name: &str) -> Result<()> 
             BollardError::DockerResponseServerError {
                 status_code: 409, ..
             } => EngineError::Conflict(format!("container {name}")),
-            e => map_error(e, &format!("container {id}"), Op::Other),
+            e => container_error(id, e),
         })
 }
 
@@ -117,21 +117,21 @@ pub(super) async fn pause(docker: &Docker, id: &str) -> Result<()> {
     docker
         .pause_container(id)
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 pub(super) async fn unpause(docker: &Docker, id: &str) -> Result<()> {
     docker
         .unpause_container(id)
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 pub(super) async fn top(docker: &Docker, id: &str) -> Result<ProcessList> {
     let top = docker
         .top_processes(id, None::<bollard::query_parameters::TopOptions>)
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
+        .map_err(|e| container_error(id, e))?;
     Ok(ProcessList {
         titles: top.titles.unwrap_or_default(),
         processes: top.processes.unwrap_or_default(),

@@ -20,7 +20,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 
-use super::errors::{Op, create_error, map_error, reworded};
+use super::errors::{Op, container_error, create_error, map_error, reworded};
 use super::fields::{ceil_secs, nanos, non_empty, non_empty_map};
 use crate::desired::{
     BlkioOptions, ContainerFile, ContainerSpec, Healthcheck, Mount, MountKind, NetworkAttachment,
@@ -113,10 +113,9 @@ async fn copy_file(docker: &Docker, id: &str, file: &ContainerFile) -> Result<()
         )
         .await
         .map_err(|e| {
-            reworded(
-                map_error(e, &format!("container {id}"), Op::Other),
-                |message| format!("writing {}: {message}", file.path),
-            )
+            reworded(container_error(id, e), |message| {
+                format!("writing {}: {message}", file.path)
+            })
         })
 }
 

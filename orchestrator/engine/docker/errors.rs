@@ -30,6 +30,11 @@ pub(super) fn map_error(err: BollardError, what: &str, op: Op) -> EngineError {
     }
 }
 
+/// The error of a call about container `id`.
+pub(super) fn container_error(id: &str, err: BollardError) -> EngineError {
+    map_error(err, &format!("container {id}"), Op::Other)
+}
+
 /// An error without a subject: `Unreachable` or `Engine`.
 pub(super) fn engine_error(err: BollardError) -> EngineError {
     match err {

@@ -7,7 +7,7 @@ use bollard::models::ExecConfig;
 use futures_util::stream::StreamExt;
 
 use super::attach::attached_output;
-use super::errors::{Op, map_error};
+use super::errors::{Op, container_error, map_error};
 use super::fields::non_empty;
 use crate::engine::{Attachment, ExecOutput, ExecRequest, Output, Result, StartedExec, Streams};
 
@@ -31,7 +31,7 @@ pub(super) async fn run(docker: &Docker, id: &str, request: &ExecRequest) -> Res
     let inspected = docker
         .inspect_exec(&started.id)
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
+        .map_err(|e| container_error(id, e))?;
     Ok(ExecOutput {
         exit_code: inspected.exit_code,
         output,

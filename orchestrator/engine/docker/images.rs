@@ -6,7 +6,7 @@ use bollard::query_parameters::{CreateImageOptionsBuilder, RemoveImageOptions};
 use futures_util::stream::StreamExt;
 
 use super::client::LONG_REQUEST_TIMEOUT;
-use super::errors::{Op, engine_error, map_error, reworded};
+use super::errors::{Op, container_error, engine_error, map_error, reworded};
 use crate::engine::timestamp::unix_seconds;
 use crate::engine::{CommitRequest, ImageDetails, Result};
 
@@ -116,7 +116,7 @@ pub(super) async fn commit(docker: &Docker, id: &str, request: &CommitRequest) -
     let committed = docker
         .commit_container(options.build(), bollard::models::ContainerConfig::default())
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
+        .map_err(|e| container_error(id, e))?;
     Ok(committed.id)
 }
 

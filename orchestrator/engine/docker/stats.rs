@@ -4,7 +4,7 @@
 use bollard::Docker;
 use futures_util::stream::StreamExt;
 
-use super::errors::{Op, map_error};
+use super::errors::container_error;
 use crate::engine::{ContainerStats, EngineError, Result};
 
 /// One sample of the container's statistics.
@@ -19,7 +19,7 @@ pub(super) async fn sample(docker: &Docker, id: &str) -> Result<ContainerStats> 
         .ok_or_else(|| EngineError::Engine {
             message: format!("no statistics for container {id}"),
         })?
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))?;
+        .map_err(|e| container_error(id, e))?;
     Ok(container_stats(&sample))
 }
 

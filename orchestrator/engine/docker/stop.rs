@@ -13,7 +13,7 @@ use bollard::query_parameters::{
 use futures_util::stream::StreamExt;
 
 use super::client::{LONG_REQUEST_TIMEOUT, REQUEST_TIMEOUT};
-use super::errors::{Op, map_error};
+use super::errors::container_error;
 use super::events::events_since;
 use super::fields::ceil_secs;
 use crate::engine::timestamp::unix_nanos;
@@ -38,7 +38,7 @@ pub(super) async fn stop(docker: &Docker, id: &str, timeout: Option<Duration>) -
     docker
         .stop_container(id, Some(options.build()))
         .await
-        .map_err(|e| map_error(e, &format!("container {id}"), Op::Other))
+        .map_err(|e| container_error(id, e))
 }
 
 /// The container's stop signal, then SIGKILL once the grace period is over, as the
@@ -101,7 +101,7 @@ async fn signal_and_wait(
         Err(BollardError::DockerResponseServerError {
             status_code: 409, ..
         }) => return Ok(true),
-        Err(e) => return Err(map_error(e, &format!("container {id}"), Op::Other)),
+        Err(e) => return Err(container_error(id, e)),
     }
     let exited = async {
         if let Some(since) = since {
@@ -136,7 +136,7 @@ async fn wait_exit(docker: &Docker, id: &str, limit: Option<Duration>) -> Result
     match docker.wait_container(id, Some(options)).next().await {
         // bollard reports a non-zero exit code as an error: it is an exit all the same.
         None | Some(Ok(_)) | Some(Err(BollardError::DockerContainerWaitError { .. })) => Ok(()),
-        Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
+        Some(Err(e)) => Err(container_error(id, e)),
     }
 }
 
@@ -154,6 +154,6 @@ pub(super) async fn wait(docker: &Docker, id: &str) -> Result<i64> {
         None => Err(EngineError::Engine {
             message: format!("the engine's wait for container {id} ended without an exit"),
         }),
-        Some(Err(e)) => Err(map_error(e, &format!("container {id}"), Op::Other)),
+        Some(Err(e)) => Err(container_error(id, e)),
     }
 }
