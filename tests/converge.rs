@@ -1358,7 +1358,7 @@ services:
 const HOST_KEYS_FORMAT: &str = "{{.HostConfig.CpuShares}} {{.HostConfig.CpuPeriod}} \
     {{.HostConfig.CpuQuota}} {{.HostConfig.CpusetCpus}} {{.HostConfig.MemorySwap}} \
     {{.HostConfig.MemorySwappiness}} {{.HostConfig.OomKillDisable}} {{.HostConfig.OomScoreAdj}} \
-    {{json .HostConfig.DeviceCgroupRules}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.ContainerEngine}} \
+    {{json .HostConfig.DeviceCgroupRules}} {{.HostConfig.CgroupnsMode}} {{.HostConfig.Runtime}} \
     {{.HostConfig.UTSMode}} {{.HostConfig.UsernsMode}} {{json .HostConfig.Mounts}}";
 
 #[test]

@@ -5,6 +5,7 @@
 //! is the engine's event stream, the supervisor's trigger.
 
 pub mod docker;
+pub mod dockerignore;
 pub mod listing;
 /// Only for tests and the `testkit` feature: the release binary has no in-memory engine.
 #[cfg(any(test, feature = "testkit"))]

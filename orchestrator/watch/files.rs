@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::filter::RuleFilter;
-use crate::engine::docker::dockerignore::DockerIgnore;
+use crate::engine::dockerignore::DockerIgnore;
 use crate::spec::Project;
 use crate::spec::model::{Service, WatchRule};
 

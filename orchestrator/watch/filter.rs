@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::docker::dockerignore::DockerIgnore;
+use crate::engine::dockerignore::DockerIgnore;
 
 #[derive(Debug, Clone)]
 pub struct RuleFilter {
