@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::drift::{self, Changed};
 use super::rolling::{Replacement, Rollout};
-use super::{Action, Cause, ContainerRef, Deps, Plan};
+use super::{Cause, ContainerRef, ControlStep, Deps, EngineCall, Plan};
 use crate::desired::{
     ContainerSpec, Desired, DesiredNetwork, DesiredService, Hook, MountKind, labels,
 };
@@ -307,7 +307,7 @@ struct Decision<'a> {
     /// By replica number.
     replicas: Vec<(u32, Replica<'a>)>,
     /// The image operation this service needs, if any.
-    image: Option<(Action, Cause)>,
+    image: Option<(EngineCall, Cause)>,
 }
 
 /// `service:<name>` in `network_mode`, `pid` or `ipc`: the services whose namespaces this one
@@ -364,12 +364,12 @@ pub(super) fn image_action(
     observed: &Observed,
     options: &ReconcileOptions,
     needs_containers: bool,
-) -> Option<(Action, Cause)> {
+) -> Option<(EngineCall, Cause)> {
     let present = observed.images.contains_key(&service.image);
     let policy = service.pull_policy.as_str();
     let pull = |cause| {
         Some((
-            Action::PullImage {
+            EngineCall::PullImage {
                 service: service.name.clone(),
                 image: service.image.clone(),
                 platform: service.container.platform.clone(),
@@ -383,7 +383,7 @@ pub(super) fn image_action(
         && needs_containers
     {
         return Some((
-            Action::BuildImage {
+            EngineCall::BuildImage {
                 service: service.name.clone(),
                 image: service.image.clone(),
                 build: build.clone(),
@@ -558,7 +558,7 @@ pub fn reconcile(
             }
             None => {
                 let id = plan.push(
-                    Action::CreateNetwork(network.clone()),
+                    EngineCall::CreateNetwork(network.clone()),
                     Cause::Missing,
                     vec![],
                 );
@@ -589,7 +589,7 @@ pub fn reconcile(
                 });
             }
             None => {
-                let id = plan.push(Action::CreateVolume(volume.clone()), Cause::Missing, vec![]);
+                let id = plan.push(EngineCall::CreateVolume(volume.clone()), Cause::Missing, vec![]);
                 volume_ops.insert(&volume.name, id);
             }
             Some(found) if !volume.external && !owned(&found.labels, project) => {
@@ -724,7 +724,7 @@ pub fn reconcile(
                     let mut after = Vec::new();
                     if c.name != container_name {
                         let rename = plan.push(
-                            Action::RenameContainer {
+                            EngineCall::RenameContainer {
                                 service: name.to_string(),
                                 container: existing(c),
                                 to: container_name.clone(),
@@ -766,7 +766,7 @@ pub fn reconcile(
                     let mut after = prerequisites.clone();
                     after.extend(freed.get(container_name.as_str()));
                     let id = plan.push_with(
-                        Action::CreateContainer {
+                        EngineCall::CreateContainer {
                             service: name.to_string(),
                             number,
                             name: container_name.clone(),
@@ -797,7 +797,7 @@ pub fn reconcile(
                 Replica::Recreate(old, cause) => {
                     let temporary = temporary_name(old, &container_name);
                     let create = plan.push(
-                        Action::CreateContainer {
+                        EngineCall::CreateContainer {
                             service: name.to_string(),
                             number,
                             name: temporary.clone(),
@@ -824,7 +824,7 @@ pub fn reconcile(
                         );
                     }
                     let remove = plan.push(
-                        Action::RemoveContainer {
+                        EngineCall::RemoveContainer {
                             service: name.to_string(),
                             container: existing(old),
                             volumes: false,
@@ -837,7 +837,7 @@ pub fn reconcile(
                         after.extend(freed.get(container_name.as_str()));
                     }
                     let rename = plan.push(
-                        Action::RenameContainer {
+                        EngineCall::RenameContainer {
                             service: name.to_string(),
                             container: created(&temporary),
                             to: container_name.clone(),
@@ -877,7 +877,7 @@ pub fn reconcile(
                 continue;
             }
             waits.push(plan.push(
-                Action::WaitFor {
+                ControlStep::WaitFor {
                     service: dependency.clone(),
                     container: None,
                     condition: condition.condition.into(),
@@ -1000,13 +1000,13 @@ fn replace_networks<'a>(
                 .or_insert_with(|| cause.clone());
         }
         let remove = plan.push(
-            Action::RemoveNetwork {
+            EngineCall::RemoveNetwork {
                 name: network.name.clone(),
             },
             cause.clone(),
             removals,
         );
-        let create = plan.push(Action::CreateNetwork(network.clone()), cause, vec![remove]);
+        let create = plan.push(EngineCall::CreateNetwork(network.clone()), cause, vec![remove]);
         creates.insert(&network.name, create);
     }
     (replaced, creates)
@@ -1101,7 +1101,7 @@ fn stop_and_remove_after(
         previous = vec![id];
     }
     let remove = plan.push(
-        Action::RemoveContainer {
+        EngineCall::RemoveContainer {
             service: c.service.clone(),
             container: existing(c),
             volumes,
@@ -1280,7 +1280,7 @@ pub fn down(
             continue;
         }
         plan.push(
-            Action::RemoveNetwork {
+            EngineCall::RemoveNetwork {
                 name: network.to_string(),
             },
             Cause::Down,
@@ -1312,7 +1312,7 @@ pub fn down(
         images.dedup_by(|a, b| a.1 == b.1);
         for (service, image) in images {
             plan.push(
-                Action::RemoveImage { service, image },
+                EngineCall::RemoveImage { service, image },
                 Cause::Down,
                 removals.clone(),
             );
@@ -1346,7 +1346,7 @@ pub fn down(
         volumes.dedup();
         for volume in volumes {
             plan.push(
-                Action::RemoveVolume {
+                EngineCall::RemoveVolume {
                     name: volume.to_string(),
                 },
                 Cause::Down,

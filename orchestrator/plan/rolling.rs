@@ -21,7 +21,7 @@
 use std::time::Duration;
 
 use super::reconcile::{existing, needs_stop, replacement_spec, temporary_name};
-use super::{Action, Cause, ContainerRef, Deps, Plan, lifecycle};
+use super::{Cause, ContainerRef, ControlStep, Deps, EngineCall, Plan, lifecycle};
 use crate::desired::{DesiredService, FailureAction, UpdateOrder, UpdatePolicy};
 use crate::observe::ObservedContainer;
 
@@ -120,7 +120,7 @@ impl Rollout<'_> {
             };
             self.push_batch(plan, batch, order, replicas.len(), &cause, &mut chain);
             if index + 1 < batches && !self.policy.delay.is_zero() {
-                let delay = Action::Delay {
+                let delay = ControlStep::Delay {
                     service: self.service.name.clone(),
                     period: self.policy.delay,
                 };
@@ -199,7 +199,7 @@ impl Rollout<'_> {
         create_deps.after.extend(self.prerequisites);
         create_deps.after.sort_unstable();
         let create = plan.push_with(
-            Action::CreateContainer {
+            EngineCall::CreateContainer {
                 service: name.clone(),
                 number: replica.number,
                 name: new.name.clone(),
@@ -239,7 +239,7 @@ impl Rollout<'_> {
             )
         };
         let ready = |plan: &mut Plan, after: usize| {
-            let wait = Action::WaitFor {
+            let wait = ControlStep::WaitFor {
                 service: name.clone(),
                 container: Some(new.clone()),
                 condition: lifecycle::ready(self.service),
@@ -265,7 +265,7 @@ impl Rollout<'_> {
         let passed = if self.policy.monitor.is_zero() {
             ready
         } else {
-            let monitor = Action::Monitor {
+            let monitor = ControlStep::Monitor {
                 service: name.clone(),
                 container: new.clone(),
                 period: self.policy.monitor,
@@ -298,7 +298,7 @@ impl Rollout<'_> {
         if self.policy.failure_action == FailureAction::Continue {
             return None;
         }
-        let check = Action::CheckFailures {
+        let check = ControlStep::CheckFailures {
             service: self.service.name.clone(),
             watched: watched.to_vec(),
             tolerated: self.policy.tolerated_failures(updated),
@@ -324,7 +324,7 @@ impl Rollout<'_> {
         deps.after.push(r.stop_old.unwrap_or(r.stands_in));
         deps.after.sort_unstable();
         let remove = plan.push_with(
-            Action::RemoveContainer {
+            EngineCall::RemoveContainer {
                 service: name.clone(),
                 container: existing(replica.old),
                 volumes: false,
@@ -336,7 +336,7 @@ impl Rollout<'_> {
         after.extend(&replica.rename_after);
         after.sort_unstable();
         plan.push(
-            Action::RenameContainer {
+            EngineCall::RenameContainer {
                 service: name.clone(),
                 container: temporary(replica.old, &final_name),
                 to: final_name,
@@ -355,7 +355,7 @@ impl Rollout<'_> {
         let cause = Cause::RollingBack(final_name);
         let stop_new = self.remove_new(plan, replica, cause.clone(), check, vec![r.stands_in]);
         if let Some(stop_old) = r.stop_old {
-            let start_old = Action::StartContainer {
+            let start_old = EngineCall::StartContainer {
                 service: self.service.name.clone(),
                 container: existing(replica.old),
             };
@@ -381,7 +381,7 @@ impl Rollout<'_> {
         let name = &self.service.name;
         let final_name = self.service.container_name(self.project, replica.number);
         let new = temporary(replica.old, &final_name);
-        let stop = Action::StopContainer {
+        let stop = EngineCall::StopContainer {
             service: name.clone(),
             container: new.clone(),
             timeout: self.timeout,
@@ -392,7 +392,7 @@ impl Rollout<'_> {
             ..Deps::default()
         };
         let stop = plan.push_with(stop, cause.clone(), deps);
-        let remove = Action::RemoveContainer {
+        let remove = EngineCall::RemoveContainer {
             service: name.clone(),
             container: new,
             volumes: false,
