@@ -24,6 +24,8 @@
 //! | `in_flight.rs` | the changes under way, which a dropped run lets end |
 
 mod backend;
+#[cfg(test)]
+mod backend_tests;
 mod check;
 mod dag;
 mod fallback;

@@ -137,8 +137,7 @@ impl Performer for ContainerPerformer {
     }
 
     async fn container_facts(&self, container: &ContainerRef) -> Result<ContainerFacts, String> {
-        let engine = &self.engine;
-        engine
+        self.engine
             .container(container.target())
             .await
             .map(facts)
