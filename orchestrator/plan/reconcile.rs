@@ -589,7 +589,11 @@ pub fn reconcile(
                 });
             }
             None => {
-                let id = plan.push(EngineCall::CreateVolume(volume.clone()), Cause::Missing, vec![]);
+                let id = plan.push(
+                    EngineCall::CreateVolume(volume.clone()),
+                    Cause::Missing,
+                    vec![],
+                );
                 volume_ops.insert(&volume.name, id);
             }
             Some(found) if !volume.external && !owned(&found.labels, project) => {
@@ -1006,7 +1010,11 @@ fn replace_networks<'a>(
             cause.clone(),
             removals,
         );
-        let create = plan.push(EngineCall::CreateNetwork(network.clone()), cause, vec![remove]);
+        let create = plan.push(
+            EngineCall::CreateNetwork(network.clone()),
+            cause,
+            vec![remove],
+        );
         creates.insert(&network.name, create);
     }
     (replaced, creates)

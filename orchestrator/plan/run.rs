@@ -106,7 +106,11 @@ pub fn one_off(
                 name: volume.name.clone(),
             });
         }
-        after.push(plan.push(EngineCall::CreateVolume(volume.clone()), Cause::Missing, vec![]));
+        after.push(plan.push(
+            EngineCall::CreateVolume(volume.clone()),
+            Cause::Missing,
+            vec![],
+        ));
     }
     let image_planned = plan.operations.iter().any(|op| match &op.action {
         Action::Engine(

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Action, BuildPolicy, DownOptions, EngineCall, Plan, PlanError, ReconcileOptions, down, reconcile};
+use super::{
+    Action, BuildPolicy, DownOptions, EngineCall, Plan, PlanError, ReconcileOptions, down,
+    reconcile,
+};
 use crate::desired::{self, BuildOptions, Desired, labels};
 use crate::execute::{self, ExecuteOptions, Report};
 use crate::observe::{self, Observed};
@@ -2041,13 +2044,10 @@ fn create_leaves_every_container_created() {
     // `up` then only starts them.
     let up_plan = fixture.plan(&desired, &up()).unwrap();
     assert!(
-        up_plan
-            .operations
-            .iter()
-            .all(|op| !matches!(
-                op.action,
-                Action::Engine(EngineCall::CreateContainer { .. })
-            )),
+        up_plan.operations.iter().all(|op| !matches!(
+            op.action,
+            Action::Engine(EngineCall::CreateContainer { .. })
+        )),
         "{up_plan}"
     );
 }
