@@ -3,13 +3,13 @@
 //! in a detached supervisor that sends them over its control socket.
 
 use crate::execute::Event;
-use crate::plan::{Action, Operation};
+use crate::plan::{Action, ControlStep, EngineCall, Operation};
 
 /// The line for an operation's event; `None` for events nobody needs to read (a start; a
 /// hook that ran or was skipped, as compose prints no line for a hook).
 pub fn line(op: &Operation, event: &Event) -> Option<String> {
     let (subject, done_word) = describe(&op.action);
-    let hook = matches!(op.action, Action::RunHook { .. });
+    let hook = matches!(op.action, Action::Engine(EngineCall::RunHook { .. }));
     Some(match event {
         Event::Started(_) => return None,
         Event::Succeeded(_) | Event::Skipped(_) if hook => return None,
@@ -22,27 +22,32 @@ pub fn line(op: &Operation, event: &Event) -> Option<String> {
 
 /// `("Container shop-web-1", "Started")`.
 fn describe(action: &Action) -> (String, &'static str) {
-    match action {
-        Action::CreateNetwork(n) => (format!("Network {}", n.name), "Created"),
-        Action::RemoveNetwork { name } => (format!("Network {name}"), "Removed"),
-        Action::CreateVolume(v) => (format!("Volume {}", v.name), "Created"),
-        Action::RemoveVolume { name } => (format!("Volume {name}"), "Removed"),
-        Action::PullImage { image, .. } => (format!("Image {image}"), "Pulled"),
-        Action::BuildImage { image, .. } => (format!("Image {image}"), "Built"),
-        Action::RemoveImage { image, .. } => (format!("Image {image}"), "Removed"),
-        Action::CreateContainer { name, .. } => (format!("Container {name}"), "Created"),
-        Action::StartContainer { container, .. } => {
+    let call = match action {
+        Action::Engine(call) => call,
+        Action::Control(ControlStep::WaitFor { service, .. }) => {
+            return (format!("Service {service}"), "Ready");
+        }
+        Action::Control(other) => return (other.to_string(), "Done"),
+    };
+    match call {
+        EngineCall::CreateNetwork(n) => (format!("Network {}", n.name), "Created"),
+        EngineCall::RemoveNetwork { name } => (format!("Network {name}"), "Removed"),
+        EngineCall::CreateVolume(v) => (format!("Volume {}", v.name), "Created"),
+        EngineCall::RemoveVolume { name } => (format!("Volume {name}"), "Removed"),
+        EngineCall::PullImage { image, .. } => (format!("Image {image}"), "Pulled"),
+        EngineCall::BuildImage { image, .. } => (format!("Image {image}"), "Built"),
+        EngineCall::RemoveImage { image, .. } => (format!("Image {image}"), "Removed"),
+        EngineCall::CreateContainer { name, .. } => (format!("Container {name}"), "Created"),
+        EngineCall::StartContainer { container, .. } => {
             (format!("Container {}", container.name), "Started")
         }
-        Action::StopContainer { container, .. } => {
+        EngineCall::StopContainer { container, .. } => {
             (format!("Container {}", container.name), "Stopped")
         }
-        Action::RemoveContainer { container, .. } => {
+        EngineCall::RemoveContainer { container, .. } => {
             (format!("Container {}", container.name), "Removed")
         }
-        Action::RenameContainer { to, .. } => (format!("Container {to}"), "Recreated"),
-        Action::RunHook { container, .. } => (format!("Container {}", container.name), "Done"),
-        Action::WaitFor { service, .. } => (format!("Service {service}"), "Ready"),
-        other => (other.to_string(), "Done"),
+        EngineCall::RenameContainer { to, .. } => (format!("Container {to}"), "Recreated"),
+        EngineCall::RunHook { container, .. } => (format!("Container {}", container.name), "Done"),
     }
 }

@@ -89,7 +89,10 @@ impl super::Planned for Plan {
 /// The fact an engine event states about a replica; `None` for what concerns no replica
 /// (networks, volumes, one-off containers, a rename, an exec).
 pub fn fact(event: &EngineEvent) -> Option<Fact> {
-    let one_off = event.labels.get(labels::ONEOFF).is_some_and(|v| v == "True");
+    let one_off = event
+        .labels
+        .get(labels::ONEOFF)
+        .is_some_and(|v| v == "True");
     if event.kind != EventKind::Container || one_off {
         return None;
     }
@@ -176,7 +179,11 @@ mod tests {
         let one_off = event(
             EventKind::Container,
             EventAction::Die { exit_code: Some(0) },
-            &[(labels::SERVICE, "web"), (labels::NUMBER, "1"), (labels::ONEOFF, "True")],
+            &[
+                (labels::SERVICE, "web"),
+                (labels::NUMBER, "1"),
+                (labels::ONEOFF, "True"),
+            ],
         );
         assert_eq!(fact(&one_off), None);
     }

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::session::Session;
 use super::{GlobalArgs, load_options, output};
-use crate::plan::{self, Action};
+use crate::plan::{self, EngineCall};
 use crate::supervisor::request::{PrepareError, PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
 
@@ -94,8 +94,8 @@ pub async fn converge(request: &UpRequest, dry_run: bool) -> Result<ExitCode, Ex
     let mut created: Vec<&str> = plan
         .operations
         .iter()
-        .filter_map(|op| match &op.action {
-            Action::CreateContainer { service, .. } => Some(service.as_str()),
+        .filter_map(|op| match op.action.engine_call()? {
+            EngineCall::CreateContainer { service, .. } => Some(service.as_str()),
             _ => None,
         })
         .collect();

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::session::Session;
-use crate::plan::{self, Action, DownOptions};
+use crate::plan::{self, DownOptions, EngineCall};
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
@@ -90,8 +90,8 @@ async fn some_services(session: &Session, args: &DownArgs) -> Result<ExitCode, E
     let mut removed: Vec<&str> = plan
         .operations
         .iter()
-        .filter_map(|op| match &op.action {
-            Action::RemoveContainer { service, .. } => Some(service.as_str()),
+        .filter_map(|op| match op.action.engine_call()? {
+            EngineCall::RemoveContainer { service, .. } => Some(service.as_str()),
             _ => None,
         })
         .collect();

@@ -28,7 +28,7 @@ use table::{Arrival, ServiceTable, build};
 
 use crate::desired::Desired;
 use crate::observe::Observed;
-use crate::plan::{Action, Operation};
+use crate::plan::{EngineCall, Operation};
 use crate::engine::{EngineContainer, EngineNetwork};
 
 /// The port Docker's resolver forwards to.
@@ -240,8 +240,10 @@ impl<'a> PlanView<'a> {
 
     /// An operation is about to run: a container it stops or removes leaves the answers now.
     pub fn operation_started(&self, op: &Operation) {
-        if let Action::StopContainer { container, .. } | Action::RemoveContainer { container, .. } =
-            &op.action
+        if let Some(
+            EngineCall::StopContainer { container, .. }
+            | EngineCall::RemoveContainer { container, .. },
+        ) = op.action.engine_call()
             && let Some(id) = &container.id
         {
             let mut state = self.state.lock().expect("plan view lock");

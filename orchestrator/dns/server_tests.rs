@@ -14,7 +14,7 @@ use super::answer_tests::{desired, healthy_project, replica};
 use super::server::Clients;
 use super::{Dns, DnsConfig, PlanView};
 use crate::observe::Observed;
-use crate::plan::{Action, Cause, ContainerRef, Operation};
+use crate::plan::{Cause, ContainerRef, EngineCall, Operation};
 use crate::engine::{ContainerState, Health};
 
 /// What the fake upstream answers for every name.
@@ -314,14 +314,15 @@ async fn a_replica_the_plan_stops_leaves_the_answers_before_it_is_stopped() {
     let (mut dns, server) = serve(healthy_project(), Vec::new()).await;
     let stop = |number: u32| Operation {
         id: 0,
-        action: Action::StopContainer {
+        action: EngineCall::StopContainer {
             service: "web".into(),
             container: ContainerRef {
                 name: format!("shop-web-{number}"),
                 id: Some(format!("web{number}")),
             },
             timeout: None,
-        },
+        }
+        .into(),
         cause: Cause::ScaleDown,
         after: Vec::new(),
         settled: Vec::new(),

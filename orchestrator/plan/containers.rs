@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Action, Cause, ContainerRef, Plan};
+use super::{Cause, ContainerRef, EngineCall, Plan};
 use crate::desired::{ContainerSpec, DesiredService, Hook, MountKind, labels};
 use crate::engine::ContainerState;
 use crate::observe::ObservedContainer;
@@ -129,7 +129,7 @@ pub(super) fn stop_and_remove_after(
         previous = vec![id];
     }
     let remove = plan.push(
-        Action::RemoveContainer {
+        EngineCall::RemoveContainer {
             service: c.service.clone(),
             container: existing(c),
             volumes,

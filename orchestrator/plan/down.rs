@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::containers::{orphan_warning, stop_and_remove_after};
 use super::resources::owned;
-use super::{Action, Cause, DownOptions, Plan, ResourceKind, Rmi};
+use super::{Cause, DownOptions, EngineCall, Plan, ResourceKind, Rmi};
 use crate::desired::{Desired, Hook, labels};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
@@ -178,7 +178,7 @@ pub fn down(
             continue;
         }
         plan.push(
-            Action::RemoveNetwork {
+            EngineCall::RemoveNetwork {
                 name: network.to_string(),
             },
             Cause::Down,
@@ -210,7 +210,7 @@ pub fn down(
         images.dedup_by(|a, b| a.1 == b.1);
         for (service, image) in images {
             plan.push(
-                Action::RemoveImage { service, image },
+                EngineCall::RemoveImage { service, image },
                 Cause::Down,
                 removals.clone(),
             );
@@ -244,7 +244,7 @@ pub fn down(
         volumes.dedup();
         for volume in volumes {
             plan.push(
-                Action::RemoveVolume {
+                EngineCall::RemoveVolume {
                     name: volume.to_string(),
                 },
                 Cause::Down,

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::images::image_action;
-use super::{Action, Cause, ReconcileOptions};
+use super::{Cause, EngineCall, ReconcileOptions};
 use crate::desired::{DesiredService, labels};
 use crate::observe::{Observed, ObservedContainer};
 
@@ -27,7 +27,7 @@ pub(super) struct ServiceFates<'a> {
     /// By replica number.
     pub replicas: Vec<(u32, Fate<'a>)>,
     /// The image operation this service needs, if any.
-    pub image: Option<(Action, Cause)>,
+    pub image: Option<(EngineCall, Cause)>,
 }
 
 /// `service:<name>` in `network_mode`, `pid` or `ipc`: the services whose namespaces this one

@@ -2,7 +2,7 @@
 //! before every stop, each hook an operation that what follows waits for.
 
 use super::tests::{Fixture, golden};
-use super::{Action, DownOptions, ReconcileOptions, lifecycle};
+use super::{Action, DownOptions, EngineCall, ReconcileOptions, lifecycle};
 use crate::desired::HookStage;
 
 /// A database with two `post_start` hooks and a `pre_stop` hook, and a web front end that
@@ -63,11 +63,11 @@ fn post_start_hooks_follow_the_start_and_dependents_wait_for_them() {
             "exec c0001 create-roles --all"
         ]
     );
-    let Some(Action::RunHook { hook, stage, .. }) = plan
+    let Some(EngineCall::RunHook { hook, stage, .. }) = plan
         .operations
         .iter()
-        .map(|op| &op.action)
-        .find(|a| matches!(a, Action::RunHook { index: 1, .. }))
+        .filter_map(|op| op.action.engine_call())
+        .find(|call| matches!(call, EngineCall::RunHook { index: 1, .. }))
     else {
         panic!("no second hook in:\n{plan}");
     };
@@ -113,7 +113,7 @@ fn down_without_a_file_has_no_hooks_to_run() {
         !plan
             .operations
             .iter()
-            .any(|op| matches!(op.action, Action::RunHook { .. })),
+            .any(|op| matches!(op.action, Action::Engine(EngineCall::RunHook { .. }))),
         "the hooks are in the file, and there is none:\n{plan}"
     );
 }
@@ -150,8 +150,8 @@ fn create_leaves_out_post_start_with_the_starts_but_keeps_pre_stop() {
     let hooks: Vec<HookStage> = plan
         .operations
         .iter()
-        .filter_map(|op| match op.action {
-            Action::RunHook { stage, .. } => Some(stage),
+        .filter_map(|op| match op.action.engine_call()? {
+            EngineCall::RunHook { stage, .. } => Some(*stage),
             _ => None,
         })
         .collect();

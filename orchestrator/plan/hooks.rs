@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{Action, Cause, ContainerRef, Plan};
+use super::{Cause, ContainerRef, EngineCall, Plan};
 use crate::desired::{Hook, HookStage};
 
 impl Plan {
@@ -21,7 +21,7 @@ impl Plan {
         after: Vec<usize>,
     ) -> usize {
         let start = self.push(
-            Action::StartContainer {
+            EngineCall::StartContainer {
                 service: service.to_string(),
                 container: container.clone(),
             },
@@ -58,7 +58,7 @@ impl Plan {
             None => after,
         };
         self.push(
-            Action::StopContainer {
+            EngineCall::StopContainer {
                 service: service.to_string(),
                 container,
                 timeout,
@@ -90,7 +90,7 @@ impl HookChain<'_> {
         let mut last = None;
         for (index, hook) in hooks.iter().enumerate() {
             let id = plan.push(
-                Action::RunHook {
+                EngineCall::RunHook {
                     service: self.service.to_string(),
                     container: self.container.clone(),
                     stage: self.stage,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::fates::ServiceFates;
-use super::{Action, BuildPolicy, Cause, Plan, ReconcileOptions};
+use super::{BuildPolicy, Cause, EngineCall, Plan, ReconcileOptions};
 use crate::desired::DesiredService;
 use crate::observe::Observed;
 
@@ -14,12 +14,12 @@ pub(super) fn image_action(
     observed: &Observed,
     options: &ReconcileOptions,
     needs_containers: bool,
-) -> Option<(Action, Cause)> {
+) -> Option<(EngineCall, Cause)> {
     let present = observed.images.contains_key(&service.image);
     let policy = service.pull_policy.as_str();
     let pull = |cause| {
         Some((
-            Action::PullImage {
+            EngineCall::PullImage {
                 service: service.name.clone(),
                 image: service.image.clone(),
                 platform: service.container.platform.clone(),
@@ -33,7 +33,7 @@ pub(super) fn image_action(
         && needs_containers
     {
         return Some((
-            Action::BuildImage {
+            EngineCall::BuildImage {
                 service: service.name.clone(),
                 image: service.image.clone(),
                 build: build.clone(),
@@ -50,7 +50,10 @@ pub(super) fn image_action(
 
 /// One image operation per image reference, for the services that need one; returns the
 /// operation that makes each reference present.
-pub(super) fn push_images<'a>(plan: &mut Plan, fates: &[ServiceFates<'a>]) -> HashMap<&'a str, usize> {
+pub(super) fn push_images<'a>(
+    plan: &mut Plan,
+    fates: &[ServiceFates<'a>],
+) -> HashMap<&'a str, usize> {
     let mut image_ops: HashMap<&str, usize> = HashMap::new();
     for fate in fates {
         let image = fate.service.image.as_str();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Action, Cause, ContainerRef, Plan, WaitCondition};
+use super::{Action, Cause, ContainerRef, ControlStep, EngineCall, Plan, WaitCondition};
 use crate::desired::{Desired, DesiredService, Hooks};
 use crate::observe::{Observed, ObservedContainer};
 
@@ -173,7 +173,7 @@ pub fn build_with(desired: &Desired, services: &[String], flags: &BuildFlags) ->
     }
     let mut plan = build(desired, &scope);
     for op in &mut plan.operations {
-        if let Action::BuildImage { build, .. } = &mut op.action {
+        if let Action::Engine(EngineCall::BuildImage { build, .. }) = &mut op.action {
             for (key, value) in &flags.args {
                 build.args.insert(key.clone(), value.clone());
             }
@@ -210,7 +210,7 @@ fn image_operations(
         }
         let (action, cause) = match &service.build {
             Some(recipe) if build(service) => (
-                Action::BuildImage {
+                EngineCall::BuildImage {
                     service: name.clone(),
                     image: service.image.clone(),
                     build: recipe.clone(),
@@ -218,7 +218,7 @@ fn image_operations(
                 Cause::Build,
             ),
             _ if pull(service) => (
-                Action::PullImage {
+                EngineCall::PullImage {
                     service: name.clone(),
                     image: service.image.clone(),
                     platform: service.container.platform.clone(),
@@ -253,7 +253,7 @@ pub fn wait(desired: &Desired, services: &[String]) -> Plan {
             ready(service)
         };
         plan.push(
-            Action::WaitFor {
+            ControlStep::WaitFor {
                 service: name.clone(),
                 container: None,
                 condition,

@@ -2,6 +2,7 @@
 //! its cause and the operations it must wait for. `reconcile` makes them; it is pure, so every
 //! decision can be tested without an engine, in the text form `Display` prints.
 
+mod action;
 mod containers;
 mod down;
 mod drift;
@@ -23,23 +24,19 @@ mod supervision;
 mod tests;
 
 use std::fmt;
-use std::time::Duration;
 
+pub use action::{Action, ControlStep, EngineCall, WaitCondition};
 pub use drift::{Changed, ResourceOption};
 pub use down::down;
 pub use options::{BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Rmi};
 pub use reconcile::reconcile;
 pub use supervision::Supervision;
 
-use crate::desired::{
-    ContainerSpec, DesiredNetwork, DesiredVolume, FailureAction, Hook, HookStage,
-};
-use crate::spec::model::{Build, DependencyCondition};
-use crate::spec::short::Duration as GoDuration;
-
-#[derive(Debug, Clone, Default)]
-pub struct Plan {
-    pub operations: Vec<Operation>,
+/// The operations of a plan for a backend whose engine calls are `C`; the container backend's
+/// unless said otherwise.
+#[derive(Debug, Clone)]
+pub struct Plan<C = EngineCall> {
+    pub operations: Vec<Operation<C>>,
     /// Things the user should know that are not operations (orphans left in place, a network
     /// reused without our labels).
     pub warnings: Vec<String>,
@@ -49,10 +46,10 @@ pub struct Plan {
 }
 
 #[derive(Debug, Clone)]
-pub struct Operation {
+pub struct Operation<C = EngineCall> {
     /// Its index in `Plan::operations`.
     pub id: usize,
-    pub action: Action,
+    pub action: Action<C>,
     pub cause: Cause,
     /// Operations that must have succeeded first.
     pub after: Vec<usize>,
@@ -94,121 +91,6 @@ impl ContainerRef {
     /// What to pass to the engine.
     pub fn target(&self) -> &str {
         self.id.as_deref().unwrap_or(&self.name)
-    }
-}
-
-// Plans hold tens of operations; boxing the large variants would buy nothing measurable.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum Action {
-    CreateNetwork(DesiredNetwork),
-    RemoveNetwork {
-        name: String,
-    },
-    CreateVolume(DesiredVolume),
-    RemoveVolume {
-        name: String,
-    },
-    PullImage {
-        service: String,
-        image: String,
-        platform: Option<String>,
-    },
-    BuildImage {
-        service: String,
-        image: String,
-        build: Build,
-    },
-    CreateContainer {
-        service: String,
-        number: u32,
-        name: String,
-        spec: Box<ContainerSpec>,
-    },
-    StartContainer {
-        service: String,
-        container: ContainerRef,
-    },
-    StopContainer {
-        service: String,
-        container: ContainerRef,
-        timeout: Option<Duration>,
-    },
-    RemoveContainer {
-        service: String,
-        container: ContainerRef,
-        volumes: bool,
-    },
-    RenameContainer {
-        service: String,
-        container: ContainerRef,
-        to: String,
-    },
-    /// Runs a lifecycle hook (`post_start[index]`, `pre_stop[index]`) in a container.
-    RunHook {
-        service: String,
-        container: ContainerRef,
-        stage: HookStage,
-        index: usize,
-        hook: Hook,
-    },
-    /// Waits until `service`'s containers (or only `container`) meet a condition.
-    WaitFor {
-        service: String,
-        container: Option<ContainerRef>,
-        condition: WaitCondition,
-        required: bool,
-    },
-    /// Waits for `period`: `update_config.delay` between two batches.
-    Delay {
-        service: String,
-        period: Duration,
-    },
-    /// Watches a container for `period`: it fails when the container stops running or turns
-    /// unhealthy in that time (`update_config.monitor`).
-    Monitor {
-        service: String,
-        container: ContainerRef,
-        period: Duration,
-    },
-    /// `down --rmi`: removes an image tag of a service.
-    RemoveImage {
-        service: String,
-        image: String,
-    },
-    /// Fails when more than `tolerated` of the `watched` operations did not succeed: the
-    /// failure count of a rolling update, after which its `failure_action` applies. Failing
-    /// is all it does: what happens next is in the operations that wait for it.
-    CheckFailures {
-        service: String,
-        watched: Vec<usize>,
-        tolerated: usize,
-        /// How many replicas the whole update replaces (for the message).
-        updated: usize,
-        failure_action: FailureAction,
-    },
-}
-
-/// What a wait waits for: a `depends_on` condition, or `up --wait`'s "running".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitCondition {
-    /// Started once (it may have exited since: a one-shot job counts).
-    Started,
-    /// Running now; an exited container fails the wait.
-    Running,
-    Healthy,
-    CompletedSuccessfully,
-}
-
-impl From<DependencyCondition> for WaitCondition {
-    fn from(condition: DependencyCondition) -> WaitCondition {
-        match condition {
-            DependencyCondition::ServiceStarted => WaitCondition::Started,
-            DependencyCondition::ServiceHealthy => WaitCondition::Healthy,
-            DependencyCondition::ServiceCompletedSuccessfully => {
-                WaitCondition::CompletedSuccessfully
-            }
-        }
     }
 }
 
@@ -300,99 +182,7 @@ impl fmt::Display for Cause {
     }
 }
 
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::CreateNetwork(n) => write!(f, "create network {}", n.name),
-            Action::RemoveNetwork { name } => write!(f, "remove network {name}"),
-            Action::CreateVolume(v) => write!(f, "create volume {}", v.name),
-            Action::RemoveVolume { name } => write!(f, "remove volume {name}"),
-            Action::PullImage { image, .. } => write!(f, "pull image {image}"),
-            Action::BuildImage { image, .. } => write!(f, "build image {image}"),
-            Action::RemoveImage { image, .. } => write!(f, "remove image {image}"),
-            Action::CreateContainer { name, .. } => write!(f, "create container {name}"),
-            Action::StartContainer { container, .. } => {
-                write!(f, "start container {}", container.name)
-            }
-            Action::StopContainer { container, .. } => {
-                write!(f, "stop container {}", container.name)
-            }
-            Action::RemoveContainer {
-                container, volumes, ..
-            } => {
-                write!(f, "remove container {}", container.name)?;
-                if *volumes {
-                    f.write_str(" with volumes")?;
-                }
-                Ok(())
-            }
-            Action::RenameContainer { container, to, .. } => {
-                write!(f, "rename container {} to {to}", container.name)
-            }
-            Action::RunHook {
-                container,
-                stage,
-                index,
-                ..
-            } => write!(
-                f,
-                "run {}[{index}] in container {}",
-                stage.key(),
-                container.name
-            ),
-            Action::WaitFor {
-                service,
-                container,
-                condition,
-                ..
-            } => {
-                let condition = match condition {
-                    WaitCondition::Started => "started",
-                    WaitCondition::Running => "running",
-                    WaitCondition::Healthy => "healthy",
-                    WaitCondition::CompletedSuccessfully => "completed successfully",
-                };
-                match container {
-                    Some(container) => {
-                        write!(f, "wait for container {} {condition}", container.name)
-                    }
-                    None => write!(f, "wait for {service} {condition}"),
-                }
-            }
-            Action::Delay { period, .. } => write!(f, "delay {}", GoDuration(*period)),
-            Action::Monitor {
-                container, period, ..
-            } => write!(
-                f,
-                "monitor container {} for {}",
-                container.name,
-                GoDuration(*period)
-            ),
-            Action::CheckFailures {
-                service,
-                tolerated,
-                updated,
-                failure_action,
-                ..
-            } => write!(
-                f,
-                "check update of {service}: tolerate {tolerated} failed of {updated}, else {}",
-                failure_action_name(*failure_action)
-            ),
-        }
-    }
-}
-
-/// As the compose file writes it.
-fn failure_action_name(action: FailureAction) -> &'static str {
-    match action {
-        FailureAction::Pause => "pause",
-        FailureAction::Continue => "continue",
-        FailureAction::Rollback => "rollback",
-    }
-}
-
-impl fmt::Display for Operation {
+impl<C: fmt::Display> fmt::Display for Operation<C> {
     /// `#3 create container shop-web-1 (missing) [#1 #2]`; operations it waits for whatever
     /// their outcome follow `done`, and a fallback ends with `if #k failed`:
     /// `#9 stop container c0003_shop-web-1 (rolling back shop-web-1) [#0, if #6 failed]`.
@@ -419,7 +209,7 @@ impl fmt::Display for Operation {
     }
 }
 
-impl fmt::Display for Plan {
+impl<C: fmt::Display> fmt::Display for Plan<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
@@ -431,19 +221,30 @@ impl fmt::Display for Plan {
     }
 }
 
-impl Plan {
-    /// Adds an operation and returns its id.
-    pub fn push(&mut self, action: Action, cause: Cause, after: Vec<usize>) -> usize {
+// Not derived: that would ask the engine calls for a default.
+impl<C> Default for Plan<C> {
+    fn default() -> Plan<C> {
+        Plan {
+            operations: Vec::new(),
+            warnings: Vec::new(),
+            wake_at: None,
+        }
+    }
+}
+
+impl<C> Plan<C> {
+    /// Adds an operation (an engine call or a control step) and returns its id.
+    pub fn push(&mut self, action: impl Into<Action<C>>, cause: Cause, after: Vec<usize>) -> usize {
         self.push_with(action, cause, Deps::after(after))
     }
 
     /// Adds an operation that also waits for operations whatever their outcome, or that is
     /// a fallback; returns its id.
-    pub fn push_with(&mut self, action: Action, cause: Cause, deps: Deps) -> usize {
+    pub fn push_with(&mut self, action: impl Into<Action<C>>, cause: Cause, deps: Deps) -> usize {
         let id = self.operations.len();
         self.operations.push(Operation {
             id,
-            action,
+            action: action.into(),
             cause,
             after: deps.after,
             settled: deps.settled,
@@ -455,18 +256,5 @@ impl Plan {
     /// True when applying the plan changes nothing on the engine.
     pub fn is_empty(&self) -> bool {
         self.operations.iter().all(|op| !op.action.changes_engine())
-    }
-}
-
-impl Action {
-    /// False for the operations that only wait, watch or count.
-    pub fn changes_engine(&self) -> bool {
-        !matches!(
-            self,
-            Action::WaitFor { .. }
-                | Action::Delay { .. }
-                | Action::Monitor { .. }
-                | Action::CheckFailures { .. }
-        )
     }
 }

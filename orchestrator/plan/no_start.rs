@@ -2,7 +2,7 @@
 //! converge exactly as `up` does (networks, volumes, images, creates, recreates, scale down,
 //! orphans) and leave the new containers created.
 
-use super::{Action, Deps, Plan};
+use super::{Action, Deps, EngineCall, Plan};
 use crate::desired::HookStage;
 
 impl Plan {
@@ -16,15 +16,13 @@ impl Plan {
             op.if_failed.is_some()
                 || matches!(
                     op.action,
-                    Action::StartContainer { .. }
-                        | Action::RunHook {
-                            stage: HookStage::PostStart,
-                            ..
-                        }
-                        | Action::WaitFor { .. }
-                        | Action::Delay { .. }
-                        | Action::Monitor { .. }
-                        | Action::CheckFailures { .. }
+                    Action::Engine(
+                        EngineCall::StartContainer { .. }
+                            | EngineCall::RunHook {
+                                stage: HookStage::PostStart,
+                                ..
+                            }
+                    ) | Action::Control(_)
                 )
         };
         // Old id → new id, or for a removed operation, the new ids of what it waited for.

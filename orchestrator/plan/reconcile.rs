@@ -18,7 +18,9 @@ use super::replacement::{create_replacement, take_over};
 use super::resources::{ensure_resources, replace_networks};
 use super::rolling::{Replacement, Rollout};
 use super::supervision::Supervised;
-use super::{Action, Cause, ContainerRef, Deps, Plan, PlanError, ReconcileOptions};
+use super::{
+    Cause, ContainerRef, ControlStep, Deps, EngineCall, Plan, PlanError, ReconcileOptions,
+};
 use crate::desired::{Desired, DesiredService, MountKind};
 use crate::observe::{Observed, ObservedContainer};
 use crate::spec::model::DependencyCondition;
@@ -300,7 +302,7 @@ impl<'a> ServiceSteps<'a> {
             Fate::Create(cause) => {
                 let mut after = prerequisites.to_vec();
                 after.extend(self.freeing(&container_name));
-                let create = Action::CreateContainer {
+                let create = EngineCall::CreateContainer {
                     service: service.name.clone(),
                     number,
                     name: container_name.clone(),
@@ -396,7 +398,7 @@ impl<'a> ServiceSteps<'a> {
         let mut after = Vec::new();
         if c.name != container_name {
             let rename = plan.push(
-                Action::RenameContainer {
+                EngineCall::RenameContainer {
                     service: name.to_string(),
                     container: existing(c),
                     to: container_name.clone(),
@@ -455,7 +457,7 @@ impl<'a> ServiceSteps<'a> {
                 continue;
             }
             waits.push(plan.push(
-                Action::WaitFor {
+                ControlStep::WaitFor {
                     service: dependency.clone(),
                     container: None,
                     condition: condition.condition.into(),

@@ -6,7 +6,7 @@
 
 use super::containers::{created, existing, replacement_spec, temporary_name};
 use super::rolling::Replacement;
-use super::{Action, Cause, ContainerRef, Deps, Plan};
+use super::{Cause, ContainerRef, Deps, EngineCall, Plan};
 use crate::desired::DesiredService;
 
 /// The new container of `replica`, under its temporary name; returns the create.
@@ -19,7 +19,7 @@ pub(super) fn create_replacement(
     deps: Deps,
 ) -> usize {
     let final_name = service.container_name(project, replica.number);
-    let create = Action::CreateContainer {
+    let create = EngineCall::CreateContainer {
         service: service.name.clone(),
         number: replica.number,
         name: temporary_name(replica.old, &final_name),
@@ -39,7 +39,7 @@ pub(super) fn take_over(
 ) -> usize {
     let final_name = service.container_name(project, replica.number);
     let replacing = Cause::Replacing(final_name.clone());
-    let remove = Action::RemoveContainer {
+    let remove = EngineCall::RemoveContainer {
         service: service.name.clone(),
         container: existing(replica.old),
         volumes: false,
@@ -48,7 +48,7 @@ pub(super) fn take_over(
     let mut after = vec![remove];
     after.extend(&replica.rename_after);
     after.sort_unstable();
-    let rename = Action::RenameContainer {
+    let rename = EngineCall::RenameContainer {
         service: service.name.clone(),
         container: new_container(replica, &final_name),
         to: final_name,

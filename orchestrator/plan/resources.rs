@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::containers::stop_and_remove;
 use super::drift::{self, Changed};
-use super::{Action, Cause, Plan, PlanError, ReconcileOptions, ResourceKind};
+use super::{Cause, EngineCall, Plan, PlanError, ReconcileOptions, ResourceKind};
 use crate::desired::{Desired, DesiredNetwork, DesiredVolume, MountKind, labels};
 use crate::observe::{Observed, ObservedContainer};
 
@@ -75,7 +75,7 @@ fn ensure_network<'a>(
         }),
         None => {
             let id = plan.push(
-                Action::CreateNetwork(network.clone()),
+                EngineCall::CreateNetwork(network.clone()),
                 Cause::Missing,
                 vec![],
             );
@@ -109,7 +109,11 @@ fn ensure_volume<'a>(
             name: volume.name.clone(),
         }),
         None => {
-            let id = plan.push(Action::CreateVolume(volume.clone()), Cause::Missing, vec![]);
+            let id = plan.push(
+                EngineCall::CreateVolume(volume.clone()),
+                Cause::Missing,
+                vec![],
+            );
             resources.volume_ops.insert(&volume.name, id);
             Ok(())
         }
@@ -223,13 +227,17 @@ pub(super) fn replace_networks<'a>(
                 .or_insert_with(|| cause.clone());
         }
         let remove = plan.push(
-            Action::RemoveNetwork {
+            EngineCall::RemoveNetwork {
                 name: network.name.clone(),
             },
             cause.clone(),
             removals,
         );
-        let create = plan.push(Action::CreateNetwork(network.clone()), cause, vec![remove]);
+        let create = plan.push(
+            EngineCall::CreateNetwork(network.clone()),
+            cause,
+            vec![remove],
+        );
         creates.insert(&network.name, create);
     }
     (replaced, creates)

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::containers::{existing, needs_stop};
 use super::replacement::{create_replacement, new_container, take_over};
-use super::{Action, Cause, Deps, Plan, lifecycle};
+use super::{Cause, ControlStep, Deps, EngineCall, Plan, lifecycle};
 use crate::desired::{DesiredService, FailureAction, UpdateOrder, UpdatePolicy};
 use crate::observe::ObservedContainer;
 
@@ -121,7 +121,7 @@ impl Rollout<'_> {
             };
             self.push_batch(plan, batch, order, replicas.len(), &cause, &mut chain);
             if index + 1 < batches && !self.policy.delay.is_zero() {
-                let delay = Action::Delay {
+                let delay = ControlStep::Delay {
                     service: self.service.name.clone(),
                     period: self.policy.delay,
                 };
@@ -233,7 +233,7 @@ impl Rollout<'_> {
             )
         };
         let ready = |plan: &mut Plan, after: usize| {
-            let wait = Action::WaitFor {
+            let wait = ControlStep::WaitFor {
                 service: name.clone(),
                 container: Some(new.clone()),
                 condition: lifecycle::ready(self.service),
@@ -259,7 +259,7 @@ impl Rollout<'_> {
         let passed = if self.policy.monitor.is_zero() {
             ready
         } else {
-            let monitor = Action::Monitor {
+            let monitor = ControlStep::Monitor {
                 service: name.clone(),
                 container: new.clone(),
                 period: self.policy.monitor,
@@ -292,7 +292,7 @@ impl Rollout<'_> {
         if self.policy.failure_action == FailureAction::Continue {
             return None;
         }
-        let check = Action::CheckFailures {
+        let check = ControlStep::CheckFailures {
             service: self.service.name.clone(),
             watched: watched.to_vec(),
             tolerated: self.policy.tolerated_failures(updated),
@@ -326,7 +326,7 @@ impl Rollout<'_> {
         let cause = Cause::RollingBack(final_name);
         let stop_new = self.remove_new(plan, replica, cause.clone(), check, vec![r.stands_in]);
         if let Some(stop_old) = r.stop_old {
-            let start_old = Action::StartContainer {
+            let start_old = EngineCall::StartContainer {
                 service: self.service.name.clone(),
                 container: existing(replica.old),
             };
@@ -352,7 +352,7 @@ impl Rollout<'_> {
         let name = &self.service.name;
         let final_name = self.service.container_name(self.project, replica.number);
         let new = new_container(replica, &final_name);
-        let stop = Action::StopContainer {
+        let stop = EngineCall::StopContainer {
             service: name.clone(),
             container: new.clone(),
             timeout: self.timeout,
@@ -363,7 +363,7 @@ impl Rollout<'_> {
             ..Deps::default()
         };
         let stop = plan.push_with(stop, cause.clone(), deps);
-        let remove = Action::RemoveContainer {
+        let remove = EngineCall::RemoveContainer {
             service: name.clone(),
             container: new,
             volumes: false,

@@ -5,7 +5,10 @@
 //! caller starts it, attached or not.
 
 use super::images::image_action;
-use super::{Action, Cause, Plan, PlanError, ReconcileOptions, ResourceKind, reconcile};
+use super::{
+    Action, Cause, ControlStep, EngineCall, Plan, PlanError, ReconcileOptions, ResourceKind,
+    reconcile,
+};
 use crate::desired::{ContainerSpec, Desired, MountKind};
 use crate::observe::Observed;
 
@@ -54,7 +57,8 @@ pub fn one_off(
     let planned_network = |plan: &Plan, name: &str| {
         plan.operations
             .iter()
-            .any(|op| matches!(&op.action, Action::CreateNetwork(n) if n.name == name))
+            .filter_map(|op| op.action.engine_call())
+            .any(|call| matches!(call, EngineCall::CreateNetwork(n) if n.name == name))
     };
     for attachment in &spec.networks {
         let Some(network) = desired
@@ -74,7 +78,7 @@ pub fn one_off(
             });
         }
         after.push(plan.push(
-            Action::CreateNetwork(network.clone()),
+            EngineCall::CreateNetwork(network.clone()),
             Cause::Missing,
             vec![],
         ));
@@ -82,7 +86,8 @@ pub fn one_off(
     let planned_volume = |plan: &Plan, name: &str| {
         plan.operations
             .iter()
-            .any(|op| matches!(&op.action, Action::CreateVolume(v) if v.name == name))
+            .filter_map(|op| op.action.engine_call())
+            .any(|call| matches!(call, EngineCall::CreateVolume(v) if v.name == name))
     };
     for mount in spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
         let Some(volume) = desired
@@ -101,12 +106,16 @@ pub fn one_off(
                 name: volume.name.clone(),
             });
         }
-        after.push(plan.push(Action::CreateVolume(volume.clone()), Cause::Missing, vec![]));
+        after.push(plan.push(
+            EngineCall::CreateVolume(volume.clone()),
+            Cause::Missing,
+            vec![],
+        ));
     }
     let image_planned = plan.operations.iter().any(|op| match &op.action {
-        Action::PullImage { image, .. } | Action::BuildImage { image, .. } => {
-            *image == target.image
-        }
+        Action::Engine(
+            EngineCall::PullImage { image, .. } | EngineCall::BuildImage { image, .. },
+        ) => *image == target.image,
         _ => false,
     });
     if !image_planned
@@ -116,7 +125,7 @@ pub fn one_off(
     }
     for (dependency, condition) in dependencies {
         after.push(plan.push(
-            Action::WaitFor {
+            ControlStep::WaitFor {
                 service: dependency.clone(),
                 container: None,
                 condition: condition.condition.into(),
@@ -129,7 +138,7 @@ pub fn one_off(
     after.extend(&before);
     after.sort_unstable();
     plan.push(
-        Action::CreateContainer {
+        EngineCall::CreateContainer {
             service: service.to_string(),
             number: 0,
             name: name.to_string(),

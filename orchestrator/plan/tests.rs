@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Action, BuildPolicy, DownOptions, Plan, PlanError, ReconcileOptions, down, reconcile};
+use super::{
+    Action, BuildPolicy, DownOptions, EngineCall, Plan, PlanError, ReconcileOptions, down,
+    reconcile,
+};
 use crate::desired::{self, BuildOptions, Desired, labels};
 use crate::execute::{self, ExecuteOptions, Report};
 use crate::observe::{self, Observed};
@@ -179,15 +182,19 @@ async fn apply(engine: &MemoryEngine, plan: &Plan, count: usize, dir: &Path) {
         if op.if_failed.is_some() {
             continue;
         }
-        let result = match &op.action {
-            Action::CreateNetwork(n) => engine.create_network(n).await,
-            Action::RemoveNetwork { name } => engine.remove_network(name).await,
-            Action::CreateVolume(v) => engine.create_volume(v).await,
-            Action::RemoveVolume { name } => engine.remove_volume(name).await,
-            Action::PullImage {
+        // The control steps wait, watch or count: here, where every call succeeds, nothing.
+        let Action::Engine(call) = &op.action else {
+            continue;
+        };
+        let result = match call {
+            EngineCall::CreateNetwork(n) => engine.create_network(n).await,
+            EngineCall::RemoveNetwork { name } => engine.remove_network(name).await,
+            EngineCall::CreateVolume(v) => engine.create_volume(v).await,
+            EngineCall::RemoveVolume { name } => engine.remove_volume(name).await,
+            EngineCall::PullImage {
                 image, platform, ..
             } => engine.pull_image(image, platform.as_deref()).await,
-            Action::BuildImage { image, build, .. } => engine
+            EngineCall::BuildImage { image, build, .. } => engine
                 .build_image(&BuildRequest {
                     context: dir.join(build.context.clone().unwrap_or_default()),
                     dockerfile: build.dockerfile.clone().unwrap_or("Dockerfile".into()),
@@ -200,32 +207,28 @@ async fn apply(engine: &MemoryEngine, plan: &Plan, count: usize, dir: &Path) {
                 })
                 .await
                 .map(drop),
-            Action::CreateContainer { name, spec, .. } => {
+            EngineCall::CreateContainer { name, spec, .. } => {
                 engine.create_container(name, spec).await.map(drop)
             }
-            Action::StartContainer { container, .. } => {
+            EngineCall::StartContainer { container, .. } => {
                 engine.start_container(container.target()).await
             }
-            Action::StopContainer {
+            EngineCall::StopContainer {
                 container, timeout, ..
             } => engine.stop_container(container.target(), *timeout).await,
-            Action::RemoveContainer {
+            EngineCall::RemoveContainer {
                 container, volumes, ..
             } => engine.remove_container(container.target(), *volumes).await,
-            Action::RenameContainer { container, to, .. } => {
+            EngineCall::RenameContainer { container, to, .. } => {
                 engine.rename_container(container.target(), to).await
             }
-            Action::RunHook {
+            EngineCall::RunHook {
                 container, hook, ..
             } => engine
                 .exec(container.target(), &hook.exec_request())
                 .await
                 .map(drop),
-            Action::RemoveImage { image, .. } => engine.delete_image(image).await,
-            Action::WaitFor { .. }
-            | Action::Delay { .. }
-            | Action::Monitor { .. }
-            | Action::CheckFailures { .. } => Ok(()),
+            EngineCall::RemoveImage { image, .. } => engine.delete_image(image).await,
         };
         if let Err(err) = result {
             panic!("#{} {} failed: {err}\nplan:\n{plan}", op.id, op.action);
@@ -784,8 +787,8 @@ fn a_replacement_names_the_replica_it_replaces_as_compose_does() {
     let replaced = |plan: &Plan| -> Vec<Option<String>> {
         plan.operations
             .iter()
-            .filter_map(|op| match &op.action {
-                Action::CreateContainer { spec, .. } => {
+            .filter_map(|op| match op.action.engine_call()? {
+                EngineCall::CreateContainer { spec, .. } => {
                     Some(spec.labels.get(labels::REPLACE).cloned())
                 }
                 _ => None,
@@ -823,8 +826,8 @@ fn a_provider_service_is_left_to_compose_and_its_dependents_still_start() {
     let created: Vec<&str> = plan
         .operations
         .iter()
-        .filter_map(|op| match &op.action {
-            Action::CreateContainer { name, .. } => Some(name.as_str()),
+        .filter_map(|op| match op.action.engine_call()? {
+            EngineCall::CreateContainer { name, .. } => Some(name.as_str()),
             _ => None,
         })
         .collect();
@@ -2041,10 +2044,10 @@ fn create_leaves_every_container_created() {
     // `up` then only starts them.
     let up_plan = fixture.plan(&desired, &up()).unwrap();
     assert!(
-        up_plan
-            .operations
-            .iter()
-            .all(|op| !matches!(op.action, Action::CreateContainer { .. })),
+        up_plan.operations.iter().all(|op| !matches!(
+            op.action,
+            Action::Engine(EngineCall::CreateContainer { .. })
+        )),
         "{up_plan}"
     );
 }
@@ -2127,8 +2130,8 @@ services:
     let builds = |plan: &Plan| -> Vec<Built> {
         plan.operations
             .iter()
-            .filter_map(|op| match &op.action {
-                Action::BuildImage { service, build, .. } => Some((
+            .filter_map(|op| match op.action.engine_call()? {
+                EngineCall::BuildImage { service, build, .. } => Some((
                     service.clone(),
                     build.args.clone().into_iter().collect(),
                     build.no_cache,

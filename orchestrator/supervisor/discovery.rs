@@ -16,7 +16,7 @@ use crate::desired::{Desired, Discovery};
 use crate::dns::{Dns, DnsConfig, PlanView};
 use crate::execute::Report;
 use crate::observe::{self, Observed};
-use crate::plan::{self, Action, Cause, Plan, ReconcileOptions};
+use crate::plan::{self, Cause, EngineCall, Plan, ReconcileOptions};
 use crate::engine::{EngineNetwork, EventAction, ContainerEngine};
 
 impl Supervisor {
@@ -72,9 +72,9 @@ impl Supervisor {
 /// again), with what those wait for. The DNS then listens on the gateways the networks will
 /// keep; the plan made next creates the containers on them.
 fn networks_and_volumes(plan: &Plan) -> Plan {
-    let resource = |op: &plan::Operation| match (&op.action, &op.cause) {
-        (Action::CreateNetwork(_) | Action::CreateVolume(_), _) => true,
-        (Action::CreateContainer { .. } | Action::StartContainer { .. }, _) => false,
+    let resource = |op: &plan::Operation| match (op.action.engine_call(), &op.cause) {
+        (Some(EngineCall::CreateNetwork(_) | EngineCall::CreateVolume(_)), _) => true,
+        (Some(EngineCall::CreateContainer { .. } | EngineCall::StartContainer { .. }), _) => false,
         (_, Cause::ResourceChanged(_)) => true,
         _ => false,
     };

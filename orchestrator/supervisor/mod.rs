@@ -22,7 +22,7 @@ use crate::dns::{Dns, PlanView};
 use crate::execute::{self, Event, ExecuteOptions};
 use crate::observe;
 use crate::outcome;
-use crate::plan::{self, Action, Cause, Operation, Plan, ReconcileOptions, Supervision};
+use crate::plan::{self, Cause, EngineCall, Operation, Plan, ReconcileOptions, Supervision};
 use crate::restart::{self, Ended, Exit, Millis, RestartBook};
 use crate::engine::{ContainerState, EngineEvent, EventAction, EventKind, Health, ContainerEngine};
 use crate::spec::Project;
@@ -600,12 +600,14 @@ impl Supervisor {
             return Ok(());
         }
         for op in &plan.operations {
-            match &op.action {
-                Action::StopContainer { container, .. }
-                | Action::RemoveContainer { container, .. } => {
+            match op.action.engine_call() {
+                Some(
+                    EngineCall::StopContainer { container, .. }
+                    | EngineCall::RemoveContainer { container, .. },
+                ) => {
                     self.ours.extend(container.id.clone());
                 }
-                Action::StartContainer { container, .. } => {
+                Some(EngineCall::StartContainer { container, .. }) => {
                     self.starting.extend(container.id.clone());
                 }
                 _ => {}
@@ -639,7 +641,8 @@ impl Supervisor {
             .collect();
         let at = now();
         for op in plan.operations.iter().filter(|op| !failed.contains(&op.id)) {
-            let Action::StartContainer { service, container } = &op.action else {
+            let Some(EngineCall::StartContainer { service, container }) = op.action.engine_call()
+            else {
                 continue;
             };
             let Some(number) = observed
