@@ -308,52 +308,32 @@ fn blkio_config_reaches_the_host_config_as_compose_sends_it() {
     );
 }
 
-/// Compose v2.40's schema refuses `volume_driver`; wharf gives the service's anonymous volumes
-/// that driver.
+/// Compose v2.40's schema refuses `volume_driver` and `pre_start`: wharf refuses them too, at
+/// the key, where it used to apply the first and ignore the second.
 #[test]
-fn the_volume_driver_is_the_driver_of_anonymous_volumes() {
-    let file = r#"
-services:
-  app:
-    image: IMAGE
-    command: ["sleep", "3600"]
-    volume_driver: wharf-no-such-driver
-    volumes: ["/data"]
-"#;
-    let twin = Twin::new("keys-driver", file);
-    let out = twin.wharf(&["up", "-d"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "no such volume driver: {stderr}");
-    assert!(
-        stderr.contains("wharf-no-such-driver"),
-        "the engine names the driver: {stderr}"
-    );
-    twin.write(
-        "compose.yaml",
-        &file
-            .replace("wharf-no-such-driver", "local")
-            .replace("IMAGE", busybox_image()),
-    );
-    twin.wharf_ok(&["up", "-d"]);
-    let app = format!("{}-app-1", twin.name);
-    assert_eq!(
-        inspect(&app, "{{json .HostConfig.VolumeDriver}}").trim(),
-        "\"local\""
-    );
-    let volume = inspect(&app, "{{range .Mounts}}{{.Name}}{{end}}");
-    let driver = docker(&[
-        "volume",
-        "inspect",
-        "--format",
-        "{{.Driver}}",
-        volume.trim(),
-    ]);
-    assert_eq!(driver.trim(), "local");
-    let out = twin.compose(&["config", "-q"]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("'volume_driver' not allowed"),
-        "compose v2.40 refuses the key"
-    );
+fn volume_driver_and_pre_start_are_refused_as_compose_refuses_them() {
+    for (key, value) in [
+        ("volume_driver", "local"),
+        ("pre_start", "[{command: [\"true\"]}]"),
+    ] {
+        let file = format!("services:\n  app:\n    image: IMAGE\n    {key}: {value}\n");
+        let twin = Twin::new("keys-removed", &file);
+        let compose = twin.compose(&["config", "-q"]);
+        assert!(
+            String::from_utf8_lossy(&compose.stderr)
+                .contains(&format!("additional properties '{key}' not allowed")),
+            "compose v2.40 refuses {key}"
+        );
+        let wharf = twin.wharf(&["config", "-q"]);
+        let stderr = String::from_utf8_lossy(&wharf.stderr);
+        assert!(!wharf.status.success(), "wharf refuses {key}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "compose.yaml:4:5: services.app: `{key}` is not allowed"
+            )),
+            "{stderr}"
+        );
+    }
 }
 
 const ATTACH: &str = r#"

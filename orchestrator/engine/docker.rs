@@ -23,10 +23,9 @@ use bollard::models::{
     EndpointIpamConfig, EndpointSettings, EventMessage, EventMessageTypeEnum, ExecConfig,
     HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam, IpamConfig,
     Mount as EngineMount, MountBindOptions, MountPoint, MountTmpfsOptions, MountType,
-    MountVolumeOptions, MountVolumeOptionsDriverConfig, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkingConfig, PortBinding as EnginePortBinding, PortMap,
-    ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
-    ThrottleDevice, VolumeCreateRequest,
+    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+    PortBinding as EnginePortBinding, PortMap, ResourcesBlkioWeightDevice, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum, ThrottleDevice, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
@@ -2424,7 +2423,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                     "the bind mount at {} cannot be relabelled (z/Z): its path holds a `:` or `,`",
                     mount.target
                 );
-                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
+                mounts.push(engine_mount(mount, api));
             }
             None => {
                 if mount.kind == MountKind::Bind && mount.create_host_path {
@@ -2434,7 +2433,7 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                         }
                     }
                 }
-                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
+                mounts.push(engine_mount(mount, api));
             }
         }
     }
@@ -2559,7 +2558,6 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
                 .collect::<Vec<_>>(),
         ),
         auto_remove: spec.auto_remove.then_some(true),
-        volume_driver: spec.volume_driver.clone(),
         annotations: annotations(&spec.annotations, api),
         ..blkio(&spec.blkio)
     };
@@ -2732,16 +2730,13 @@ fn bind_options(mount: &Mount, api: (usize, usize)) -> Option<MountBindOptions> 
     (bind != MountBindOptions::default()).then_some(bind)
 }
 
-/// An engine mount. `volume_driver` is the driver of an anonymous volume (the service's
-/// `volume_driver`): the engine's `HostConfig.VolumeDriver` reaches only `Binds`, not mounts.
-fn engine_mount(mount: &Mount, volume_driver: Option<&str>, api: (usize, usize)) -> EngineMount {
+/// An engine mount.
+fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
     let typ = match mount.kind {
         MountKind::Bind => MountType::BIND,
         MountKind::Volume => MountType::VOLUME,
         MountKind::Tmpfs => MountType::TMPFS,
     };
-    let anonymous = mount.source.as_deref().is_none_or(str::is_empty);
-    let driver = volume_driver.filter(|_| mount.kind == MountKind::Volume && anonymous);
     EngineMount {
         target: Some(mount.target.clone()),
         source: mount.source.clone().filter(|s| !s.is_empty()),
@@ -2752,14 +2747,10 @@ fn engine_mount(mount: &Mount, volume_driver: Option<&str>, api: (usize, usize))
             _ => None,
         },
         volume_options: (mount.kind == MountKind::Volume
-            && (mount.nocopy || !mount.options.volume_labels.is_empty() || driver.is_some()))
+            && (mount.nocopy || !mount.options.volume_labels.is_empty()))
         .then(|| MountVolumeOptions {
             no_copy: mount.nocopy.then_some(true),
             labels: non_empty_map(&mount.options.volume_labels),
-            driver_config: driver.map(|name| MountVolumeOptionsDriverConfig {
-                name: Some(name.to_string()),
-                ..Default::default()
-            }),
             ..Default::default()
         }),
         tmpfs_options: (mount.kind == MountKind::Tmpfs
@@ -3078,7 +3069,7 @@ mod tests {
     }
 
     #[test]
-    fn annotations_blkio_and_the_volume_driver_reach_the_host_config() {
+    fn annotations_and_blkio_reach_the_host_config() {
         let spec = ContainerSpec {
             annotations: [("com.example.note".to_string(), "hello".to_string())].into(),
             blkio: BlkioOptions {
@@ -3086,17 +3077,6 @@ mod tests {
                 device_read_bps: vec![("/dev/vda".into(), 1 << 20)],
                 ..Default::default()
             },
-            volume_driver: Some("local".into()),
-            mounts: vec![Mount {
-                kind: MountKind::Volume,
-                source: None,
-                target: "/data".into(),
-                read_only: false,
-                create_host_path: false,
-                nocopy: false,
-                tmpfs_size: None,
-                options: Default::default(),
-            }],
             ..ContainerSpec::default()
         };
         let old = translate(&spec, API_1_41).body.host_config.unwrap();
@@ -3107,13 +3087,6 @@ mod tests {
             (read.path.as_deref(), read.rate),
             (Some("/dev/vda"), Some(1 << 20))
         );
-        assert_eq!(old.volume_driver.as_deref(), Some("local"));
-        let driver = old.mounts.unwrap()[0]
-            .volume_options
-            .clone()
-            .unwrap()
-            .driver_config;
-        assert_eq!(driver.unwrap().name.as_deref(), Some("local"));
         let newer = translate(&spec, (1, 43)).body.host_config.unwrap();
         assert_eq!(newer.annotations.unwrap()["com.example.note"], "hello");
     }

@@ -232,7 +232,6 @@ const SERVICE: &[Field] = &[
     e("user"),
     e("userns_mode"),
     e("uts"),
-    e("volume_driver"),
     f("volumes", Empty, Shape::List(&Shape::Struct(VOLUME_MOUNT))),
     e("volumes_from"),
     e("working_dir"),

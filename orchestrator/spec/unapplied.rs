@@ -11,10 +11,6 @@ const SERVICE: &[(&str, &str)] = &[
     ("credential_spec", "it is for Windows containers only"),
     ("isolation", "it is for Windows containers only"),
     ("models", "wharf does not run models"),
-    (
-        "pre_start",
-        "wharf does not run `pre_start` hooks (compose v2.40 rejects the key)",
-    ),
     ("provider", "wharf does not run provider services"),
     (
         "pull_refresh_after",
@@ -253,8 +249,6 @@ mod tests {
     credential_spec:
       file: spec.json
     platform: linux/arm64
-    pre_start:
-      - command: ["true"]
     annotations: {com.example.note: hello}
     ports:
       - target: 80
@@ -306,20 +300,19 @@ models:
 
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
--:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
--:9:5: services.web.annotations is applied only when the engine's API is 1.43 or newer
--:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
--:17:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
--:19:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
--:24:11: services.web.volumes[1].volume.subpath is not applied: it needs engine API 1.45; wharf does not apply it yet
--:27:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
--:29:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
--:33:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
--:36:7: services.web.build.cache_to is not applied: it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting
--:39:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
--:44:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
--:52:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)
--:53:1: models is not applied: wharf does not run models
+-:7:5: services.web.annotations is applied only when the engine's API is 1.43 or newer
+-:10:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
+-:15:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
+-:17:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
+-:22:11: services.web.volumes[1].volume.subpath is not applied: it needs engine API 1.45; wharf does not apply it yet
+-:25:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
+-:27:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:31:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:34:7: services.web.build.cache_to is not applied: it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting
+-:37:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
+-:42:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
+-:50:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:51:1: models is not applied: wharf does not run models
 ";
 
     #[test]
