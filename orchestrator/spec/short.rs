@@ -936,20 +936,29 @@ impl FromShort for VolumeMount {
             // Named or anonymous, compose-go gives a short-syntax volume its (empty) options.
             mount.volume = Some(VolumeOptions::default());
         }
-        for mode in modes.split(',').filter(|m| !m.is_empty()) {
-            if !VOLUME_MODES.contains(&mode) {
-                let hint = match super::suggest::closest(mode, VOLUME_MODES.iter().copied()) {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("use one of: {}", VOLUME_MODES.join(", ")),
-                };
-                return Err(format!(
-                    "invalid volume mode `{mode}` in `{spec}`{HELP}{hint}"
-                ));
-            }
+        // compose v2 ignores a mode it does not know; `unapplied` warns about it.
+        for mode in modes.split(',').filter(|m| VOLUME_MODES.contains(m)) {
             apply_volume_mode(&mut mount, mode);
         }
         Ok(mount)
     }
+}
+
+/// The modes of a short-syntax volume that change nothing, each with why: the ones compose v2
+/// does not know (it ignores them) and Docker Desktop's consistency hints.
+pub fn unapplied_volume_modes(spec: &str) -> impl Iterator<Item = (&str, &'static str)> {
+    let modes = match spec.split(':').collect::<Vec<_>>().as_slice() {
+        [_, _, modes] => *modes,
+        _ => "",
+    };
+    modes.split(',').filter_map(|mode| match mode {
+        "" => None,
+        "cached" | "delegated" | "consistent" => {
+            Some((mode, "it is for Docker Desktop on macOS only"))
+        }
+        known if VOLUME_MODES.contains(&known) => None,
+        unknown => Some((unknown, "it is not a volume mode (compose v2 ignores it too)")),
+    })
 }
 
 fn apply_volume_mode(mount: &mut VolumeMount, mode: &str) {
@@ -1180,7 +1189,14 @@ mod tests {
         let v = VolumeMount::from_short("/cache").unwrap();
         assert_eq!((v.kind, v.source.as_deref()), (MountType::Volume, None));
         assert!(VolumeMount::from_short("a:b:c:d").is_err());
-        assert!(VolumeMount::from_short("a:/b:rx").is_err());
+        // As compose v2: an unknown mode is ignored (and warned about by `unapplied`).
+        let v = VolumeMount::from_short("a:/b:ro,rx").unwrap();
+        assert!(v.read_only);
+        let unapplied: Vec<_> = unapplied_volume_modes("a:/b:ro,rx,cached").collect();
+        assert_eq!(
+            unapplied.iter().map(|(mode, _)| *mode).collect::<Vec<_>>(),
+            ["rx", "cached"]
+        );
     }
 
     #[test]

@@ -152,6 +152,11 @@ fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) 
     for (i, port) in items(service, "ports") {
         out.table(port, &format!("{path}.ports[{i}]"), PORT);
     }
+    for (i, mount) in short_items(service, "volumes") {
+        for (mode, why) in super::short::unapplied_volume_modes(mount.text) {
+            out.push(mount.span, &format!("{path}.volumes[{i}] mode `{mode}`"), why);
+        }
+    }
     for (i, mount) in items(service, "volumes") {
         let at = format!("{path}.volumes[{i}]");
         out.table(mount, &at, MOUNT);
@@ -208,6 +213,23 @@ fn items<'a>(map: &'a Mapping, key: &str) -> impl Iterator<Item = (usize, &'a Ma
     seq.iter()
         .enumerate()
         .filter_map(|(i, n)| Some((i, n.as_map()?)))
+}
+
+/// The scalars of a sequence key (short-syntax items), with their index.
+fn short_items<'a>(map: &'a Mapping, key: &str) -> impl Iterator<Item = (usize, ShortItem<'a>)> {
+    let seq = match map.get(key).map(|e| &e.node.value) {
+        Some(super::yaml::Value::Seq(items)) => items.as_slice(),
+        _ => &[],
+    };
+    seq.iter().enumerate().filter_map(|(i, n)| {
+        let text = scalar(n)?;
+        Some((i, ShortItem { text, span: &n.span }))
+    })
+}
+
+struct ShortItem<'a> {
+    text: &'a str,
+    span: &'a super::diagnostic::Span,
 }
 
 fn scalar(node: &Node) -> Option<&str> {
