@@ -957,7 +957,10 @@ pub fn unapplied_volume_modes(spec: &str) -> impl Iterator<Item = (&str, &'stati
             Some((mode, "it is for Docker Desktop on macOS only"))
         }
         known if VOLUME_MODES.contains(&known) => None,
-        unknown => Some((unknown, "it is not a volume mode (compose v2 ignores it too)")),
+        unknown => Some((
+            unknown,
+            "it is not a volume mode (compose v2 ignores it too)",
+        )),
     })
 }
 

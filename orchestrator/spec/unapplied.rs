@@ -154,7 +154,11 @@ fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) 
     }
     for (i, mount) in short_items(service, "volumes") {
         for (mode, why) in super::short::unapplied_volume_modes(mount.text) {
-            out.push(mount.span, &format!("{path}.volumes[{i}] mode `{mode}`"), why);
+            out.push(
+                mount.span,
+                &format!("{path}.volumes[{i}] mode `{mode}`"),
+                why,
+            );
         }
     }
     for (i, mount) in items(service, "volumes") {
@@ -223,7 +227,13 @@ fn short_items<'a>(map: &'a Mapping, key: &str) -> impl Iterator<Item = (usize, 
     };
     seq.iter().enumerate().filter_map(|(i, n)| {
         let text = scalar(n)?;
-        Some((i, ShortItem { text, span: &n.span }))
+        Some((
+            i,
+            ShortItem {
+                text,
+                span: &n.span,
+            },
+        ))
     })
 }
 
