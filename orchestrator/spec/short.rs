@@ -577,7 +577,7 @@ pub fn cpus<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
 
 /// Sizes such as `512m`, `1gb`, `1024`: a number of bytes.
 pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let Some(text) = Option::<String>::deserialize(d)? else {
+    let Some(text) = d.deserialize_any(SizeVisitor)? else {
         return Ok(None);
     };
     parse_bytes(&text).map(Some).ok_or_else(|| {
@@ -590,7 +590,7 @@ pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 /// `memswap_limit`: a size, or `-1` for unlimited swap (compose-go reads byte sizes as signed).
 pub fn swap_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let Some(text) = Option::<String>::deserialize(d)? else {
+    let Some(text) = d.deserialize_any(SizeVisitor)? else {
         return Ok(None);
     };
     if text.trim() == "-1" {
@@ -607,13 +607,47 @@ pub fn swap_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
         })
 }
 
+/// The text of a size as compose-go's `UnitBytes` takes it: a string, or a YAML integer that
+/// fits 64 bits signed. A YAML number that does not (`1.5e3`, `99999999999999999999`) is no
+/// size at all: compose v2 drops it silently, wharf drops it too (`unapplied` warns).
+struct SizeVisitor;
+
+impl<'de> Visitor<'de> for SizeVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a size such as 512m or a number of bytes")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A size in bytes: exact for a whole number with a unit, through a float for a fraction
+/// (`1.5g`), as compose-go computes it.
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let lower = text.trim().to_ascii_lowercase();
     let split = lower
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(lower.len());
     let (number, unit) = lower.split_at(split);
-    let number: f64 = number.parse().ok()?;
     let factor: u64 = match unit.trim() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -623,7 +657,10 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
         "p" | "pb" | "pib" => 1 << 50,
         _ => return None,
     };
-    Some((number * factor as f64) as u64)
+    match number.parse::<u64>() {
+        Ok(whole) => whole.checked_mul(factor),
+        Err(_) => Some((number.parse::<f64>().ok()? * factor as f64) as u64),
+    }
 }
 
 /// A port's `published` value: a port or a range, as text.

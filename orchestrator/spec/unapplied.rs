@@ -132,8 +132,13 @@ fn collect(root: &Node, out: &mut Warnings) {
     }
 }
 
+/// Why a size written as a YAML number that is no 64-bit integer is dropped.
+const SIZE_NOT_INTEGER: &str = "compose v2 ignores a size written as a number that is not a \
+                                64-bit integer; write it as a string such as \"1.5k\"";
+
 fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) {
     out.table(service, path, SERVICE);
+    dropped_sizes(out, service, path);
     if let Some(deploy) = service.get("deploy").and_then(|e| e.node.as_map()) {
         let deploy_path = format!("{path}.deploy");
         out.table(deploy, &deploy_path, DEPLOY);
@@ -204,6 +209,31 @@ fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) 
                     );
                 }
             }
+        }
+    }
+}
+
+/// The sizes of a service that `short::bytes` drops as compose v2 drops them: YAML numbers
+/// that are no 64-bit integer (`1.5e3`, `99999999999999999999`).
+fn dropped_sizes(out: &mut Warnings, service: &Mapping, path: &str) {
+    let mut sizes: Vec<(String, &super::yaml::Entry)> = Vec::new();
+    for key in ["mem_limit", "mem_reservation", "memswap_limit", "shm_size"] {
+        sizes.extend(service.get(key).map(|e| (format!("{path}.{key}"), e)));
+    }
+    let nested = |group: &str, key: &str| service.get(group)?.node.as_map()?.get(key);
+    sizes.extend(nested("build", "shm_size").map(|e| (format!("{path}.build.shm_size"), e)));
+    for (i, mount) in items(service, "volumes") {
+        let size = mount
+            .get("tmpfs")
+            .and_then(|t| t.node.as_map()?.get("size"));
+        sizes.extend(size.map(|e| (format!("{path}.volumes[{i}].tmpfs.size"), e)));
+    }
+    for (at, entry) in sizes {
+        if matches!(
+            entry.node.resolve(),
+            Some(super::yaml::Resolved::Float(_) | super::yaml::Resolved::Uint(_))
+        ) {
+            out.push(&entry.key_span, &at, SIZE_NOT_INTEGER);
         }
     }
 }
