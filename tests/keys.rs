@@ -336,6 +336,158 @@ fn volume_driver_and_pre_start_are_refused_as_compose_refuses_them() {
     }
 }
 
+/// What the engine said when a `docker compose` command failed (`Error response from daemon:
+/// MESSAGE`), for wharf's error to name the same refusal.
+fn daemon_error(compose: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&compose.stderr);
+    let (_, message) = stderr
+        .rsplit_once("Error response from daemon: ")
+        .unwrap_or_else(|| panic!("compose names the engine's refusal: {stderr}"));
+    message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Starts `service` under both and insists on the same outcome: both run, or the engine
+/// refuses both for the same reason (on this machine: no such device driver, a kernel without
+/// real-time group scheduling for the engine's cgroup).
+fn start_alike(twin: &Twin, service: &str) {
+    let compose = twin.compose(&["start", service]);
+    let wharf = twin.wharf(&["start", service]);
+    assert_eq!(
+        wharf.status.success(),
+        compose.status.success(),
+        "{service}: wharf {wharf:?}, compose {compose:?}"
+    );
+    if !compose.status.success() {
+        let refusal = daemon_error(&compose);
+        // The message names the container's own cgroup path: compare up to it.
+        let refusal = refusal.split("/docker/").next().unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&wharf.stderr);
+        assert!(
+            stderr.contains(refusal),
+            "{service}: `{refusal}` in {stderr}"
+        );
+    }
+}
+
+const DEVICES: &str = r#"
+services:
+  gpu:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    gpus:
+      - driver: nvidia
+        count: all
+        capabilities: [gpu]
+  reserved:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - driver: nvidia
+              device_ids: ["0", "1"]
+              capabilities: [gpu, utility]
+              options: {visible: all}
+"#;
+
+/// `gpus` and `deploy.resources.reservations.devices` are the container's device requests, as
+/// compose sends them (compose adds `gpu` to the capabilities of `gpus`, so it is there twice);
+/// started, the engine needs the driver, which this machine may lack: both fare alike.
+#[test]
+fn device_requests_are_created_as_compose_creates_them() {
+    let twin = Twin::new("keys-gpus", DEVICES);
+    twin.both(&["create"]);
+    let requests = |project: &str, service: &str| {
+        inspect(
+            &format!("{project}-{service}-1"),
+            "{{json .HostConfig.DeviceRequests}}",
+        )
+    };
+    assert_eq!(
+        requests(&twin.name, "gpu"),
+        r#"[{"Driver":"nvidia","Count":-1,"DeviceIDs":null,"Capabilities":[["gpu","gpu"]],"Options":null}]"#
+    );
+    assert_eq!(
+        requests(&twin.name, "reserved"),
+        r#"[{"Driver":"nvidia","Count":0,"DeviceIDs":["0","1"],"Capabilities":[["gpu","utility"]],"Options":{"visible":"all"}}]"#
+    );
+    for service in ["gpu", "reserved"] {
+        assert_eq!(
+            requests(&twin.name, service),
+            requests(&twin.peer, service),
+            "{service}: the same device requests as compose's"
+        );
+        start_alike(&twin, service);
+    }
+}
+
+/// `storage_opt` reaches the create: the engine takes it or refuses it (overlay2 takes `size`
+/// only on xfs with project quotas) alike for both.
+#[test]
+fn storage_opt_reaches_the_create_as_under_compose() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    storage_opt:
+      size: 1G
+"#;
+    let twin = Twin::new("keys-storage", file);
+    let compose = twin.compose(&["create"]);
+    let wharf = twin.wharf(&["create"]);
+    assert_eq!(
+        wharf.status.success(),
+        compose.status.success(),
+        "wharf {wharf:?}, compose {compose:?}"
+    );
+    if compose.status.success() {
+        let storage = |project: &str| {
+            inspect(
+                &format!("{project}-app-1"),
+                "{{json .HostConfig.StorageOpt}}",
+            )
+        };
+        assert_eq!(storage(&twin.name), r#"{"size":"1G"}"#);
+        assert_eq!(storage(&twin.name), storage(&twin.peer));
+    } else {
+        let refusal = daemon_error(&compose);
+        let stderr = String::from_utf8_lossy(&wharf.stderr);
+        assert!(stderr.contains(&refusal), "`{refusal}` in {stderr}");
+    }
+}
+
+/// `cpu_rt_runtime` and `cpu_rt_period` (microseconds) are in the host config as compose puts
+/// them; started, the kernel takes them or refuses them alike.
+#[test]
+fn cpu_real_time_keys_reach_the_host_config_as_under_compose() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    cpu_rt_runtime: 9500
+    cpu_rt_period: 100000
+"#;
+    let twin = Twin::new("keys-rt", file);
+    twin.both(&["create"]);
+    let real_time = |project: &str| {
+        inspect(
+            &format!("{project}-app-1"),
+            "{{.HostConfig.CPURealtimeRuntime}} {{.HostConfig.CPURealtimePeriod}}",
+        )
+    };
+    assert_eq!(real_time(&twin.name), "9500 100000");
+    assert_eq!(real_time(&twin.name), real_time(&twin.peer));
+    start_alike(&twin, "app");
+}
+
 const ATTACH: &str = r#"
 services:
   loud:
