@@ -182,6 +182,15 @@ enum State {
     NotNeeded,
 }
 
+/// The container of a start or of a `post_start` hook.
+fn post_start_container(action: &Action) -> Option<&crate::plan::ContainerRef> {
+    match action {
+        Action::StartContainer { container, .. }
+        | Action::RunHook { stage: HookStage::PostStart, container, .. } => Some(container),
+        _ => None,
+    }
+}
+
 /// The bookkeeping of one run: what each operation waits for, and how each one ended.
 struct Run<'a> {
     plan: &'a Plan,
@@ -328,6 +337,29 @@ impl<'a> Run<'a> {
             .all(|&before| self.sent[before] || self.state[before] != State::Pending)
     }
 
+    /// The `post_start` hook that runs right after operation `id` (a start, or the hook
+    /// before it) in the same container.
+    fn post_start_after(&self, id: usize) -> Option<usize> {
+        let container = post_start_container(&self.plan.operations[id].action)?;
+        self.dependents[id].iter().copied().find(|&next| {
+            let action = &self.plan.operations[next].action;
+            matches!(action, Action::RunHook { .. })
+                && post_start_container(action).is_some_and(|c| c.name == container.name)
+        })
+    }
+
+    /// The start whose chain of `post_start` hooks operation `id` is in.
+    fn start_of_post_start(&self, id: usize) -> Option<usize> {
+        let operations = &self.plan.operations;
+        let mut at = id;
+        while let Action::RunHook { stage: HookStage::PostStart, .. } = &operations[at].action {
+            let before = &operations[at].after;
+            at = before.iter().copied().find(|&b| self.post_start_after(b) == Some(at))?;
+        }
+        let start = matches!(operations[at].action, Action::StartContainer { .. });
+        (at != id && start).then_some(at)
+    }
+
     /// An operation that ran has ended.
     fn complete(&mut self, id: usize, result: Result<Outcome, OperationError>) {
         let unblocked = self.settle(id, result);
@@ -343,11 +375,17 @@ impl<'a> Run<'a> {
                 if outcome == Outcome::Changed {
                     self.report.mutations += 1;
                 }
+                let hooks_follow = self.post_start_after(id).is_some();
                 match &outcome {
                     Outcome::Tolerated(message) => {
                         (self.progress)(op, &Event::Warning(id, message.clone()))
                     }
+                    // As compose: a container is told started once its `post_start` hooks ran.
+                    _ if hooks_follow && matches!(op.action, Action::StartContainer { .. }) => {}
                     _ => (self.progress)(op, &Event::Succeeded(id)),
+                }
+                if !hooks_follow && let Some(start) = self.start_of_post_start(id) {
+                    (self.progress)(&plan.operations[start], &Event::Succeeded(start));
                 }
                 self.finish(id, State::Succeeded, None)
             }
@@ -1430,6 +1468,45 @@ mod tests {
         // Then the five starts that no start waits for went out together.
         let most = at_start.iter().map(|&(_, running)| running).max();
         assert_eq!(most, Some(5), "{at_start:?}");
+    }
+
+    /// As compose: `Started` is told once the container's `post_start` hooks have run.
+    #[tokio::test]
+    async fn a_start_is_told_after_its_post_start_hooks() {
+        let engine = MemoryEngine::new();
+        engine.add_image("busybox");
+        let mut plan = Plan::default();
+        let created = plan.push(create("p-web-1"), Cause::Missing, Vec::new());
+        let hook = |word: &str| crate::desired::Hook {
+            command: vec!["echo".into(), word.into()],
+            ..Default::default()
+        };
+        let container = ContainerRef {
+            name: "p-web-1".into(),
+            id: None,
+        };
+        let hooks = [hook("one"), hook("two")];
+        let last = plan.push_start("web", container, &hooks, Cause::Missing, vec![created]);
+        let told = std::sync::Mutex::new(Vec::new());
+        let record = |op: &Operation, event: &Event| {
+            if let Event::Succeeded(id) = event {
+                told.lock().unwrap().push((*id, op.action.to_string()));
+            }
+        };
+        let options = ExecuteOptions::new("p");
+        let report = run(&plan, Arc::new(engine), &options, &record).await;
+        assert!(report.is_success(), "{:?}", report.failures);
+        let told: Vec<String> = told.into_inner().unwrap().into_iter().map(|(_, a)| a).collect();
+        assert_eq!(
+            told,
+            [
+                "create container p-web-1",
+                "run post_start[0] in container p-web-1",
+                "run post_start[1] in container p-web-1",
+                "start container p-web-1",
+            ],
+            "the last hook is operation {last}"
+        );
     }
 
     fn create(name: &str) -> Action {
