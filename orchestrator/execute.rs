@@ -74,6 +74,9 @@ pub enum Event {
     Skipped(usize),
     /// A dependency that was not required failed: the plan goes on.
     Warning(usize, String),
+    /// What a hook printed (its standard output and error), told before its `Succeeded`: an
+    /// attached `up` shows it, as compose's does.
+    Output(usize, String),
 }
 
 /// One failed operation, described for the user.
@@ -372,8 +375,13 @@ impl<'a> Run<'a> {
         let op = &plan.operations[id];
         match result {
             Ok(outcome) => {
-                if outcome == Outcome::Changed {
+                if matches!(outcome, Outcome::Changed | Outcome::Printed(_)) {
                     self.report.mutations += 1;
+                }
+                if let Outcome::Printed(text) = &outcome
+                    && !text.is_empty()
+                {
+                    (self.progress)(op, &Event::Output(id, text.clone()));
                 }
                 let hooks_follow = self.post_start_after(id).is_some();
                 match &outcome {
@@ -589,6 +597,8 @@ fn update_stopped(
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Changed,
+    /// Changed, and printed this (a hook).
+    Printed(String),
     Unchanged,
     /// A failure the plan allows (a dependency with `required: false`).
     Tolerated(String),
@@ -736,7 +746,7 @@ async fn perform(
                     // compose v2's words.
                     Err(format!("{service} hook exited with status {code}").into())
                 }
-                Ok(_) => Ok(Outcome::Changed),
+                Ok(ExecOutput { output, .. }) => Ok(Outcome::Printed(output)),
                 // A `pre_stop` that finds its container stopped or gone has nothing to do
                 // before the stop, as compose ignores it.
                 Err(EngineError::NotFound(_) | EngineError::Conflict(_)) if *stage == HookStage::PreStop => {
