@@ -513,7 +513,7 @@ pub struct Resource {
     pub cpus: Option<f64>,
     #[serde(
         default,
-        deserialize_with = "short::bytes",
+        deserialize_with = "short::bytes_text",
         skip_serializing_if = "Option::is_none"
     )]
     pub memory: Option<u64>,

@@ -588,6 +588,33 @@ pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     })
 }
 
+/// `deploy.resources.*.memory`: a size that compose v2's schema takes as a string only
+/// (`memory: 536870912` is refused: `must be a string`).
+pub fn bytes_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct StringOnly;
+    impl<'de> Visitor<'de> for StringOnly {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a size written as a string, such as 512m")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    let Some(text) = d.deserialize_any(StringOnly)? else {
+        return Ok(None);
+    };
+    parse_bytes(&text).map(Some).ok_or_else(|| {
+        invalid(
+            format!("invalid size `{text}`"),
+            "write a number of bytes or a size such as 512m or 1g",
+        )
+    })
+}
+
 /// `memswap_limit`: a size, or `-1` for unlimited swap (compose-go reads byte sizes as signed).
 pub fn swap_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let Some(text) = d.deserialize_any(SizeVisitor)? else {
