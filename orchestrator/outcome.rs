@@ -6,12 +6,13 @@ use crate::execute::Event;
 use crate::plan::{Action, ControlStep, EngineCall, Operation};
 
 /// The line for an operation's event; `None` for events nobody needs to read (a start; a
-/// hook that ran or was skipped, as compose prints no line for a hook).
+/// hook that ran or was skipped, as compose prints no line for a hook; a hook's output, which
+/// only an attached `up` shows, among the logs).
 pub fn line(op: &Operation, event: &Event) -> Option<String> {
     let (subject, done_word) = describe(&op.action);
     let hook = matches!(op.action, Action::Engine(EngineCall::RunHook { .. }));
     Some(match event {
-        Event::Started(_) => return None,
+        Event::Started(_) | Event::Output(..) => return None,
         Event::Succeeded(_) | Event::Skipped(_) if hook => return None,
         Event::Succeeded(_) => format!(" ✔ {subject}  {done_word}"),
         Event::Failed(_, message) => format!(" ✘ {subject}  Error: {message}"),

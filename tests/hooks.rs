@@ -145,6 +145,11 @@ fn a_failing_post_start_fails_up_as_compose_does() {
             stderr.lines().any(|l| l.ends_with(message)),
             "{who} does not say {message:?}:\n{stderr}"
         );
+        // A container is told started once its hooks have run: never, when one fails.
+        assert!(
+            !stderr.contains("db-1  Started"),
+            "{who} tells db started:\n{stderr}"
+        );
     }
     // The failed container keeps running, under both. compose leaves its dependent created;
     // under wharf the detached supervisor may start it since (see decisions.md).
@@ -154,6 +159,43 @@ fn a_failing_post_start_fails_up_as_compose_does() {
     assert_eq!(state(&twin.name, "db"), "running");
     assert_eq!(state(&twin.peer, "db"), "running");
     assert_eq!(state(&twin.peer, "web"), "created");
+}
+
+const ECHOING: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo from-web"]
+    post_start:
+      - command: ["sh", "-c", "echo prepared; echo warned >&2"]
+"#;
+
+/// An attached `up` shows what a `post_start` hook printed, its output and its errors, under
+/// the container's name and `->`, as compose does.
+#[test]
+fn an_attached_up_shows_what_a_post_start_hook_printed() {
+    let twin = Twin::new("hooks-echoing", ECHOING);
+    for (who, out) in [
+        ("wharf", twin.wharf(&["up"])),
+        ("compose", twin.compose(&["up"])),
+    ] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{who}: {stdout}");
+        for line in [
+            "web-1 ->  | prepared\n",
+            "web-1 ->  | warned\n",
+            "from-web\n",
+        ] {
+            assert!(stdout.contains(line), "{who}: {line:?} in {stdout}");
+        }
+    }
+    // `up -d` shows no hook output, under either.
+    twin.wharf_ok(&["down"]);
+    let detached = twin.wharf(&["up", "-d"]);
+    let printed =
+        String::from_utf8_lossy(&detached.stdout) + String::from_utf8_lossy(&detached.stderr);
+    assert!(!printed.contains("prepared"), "{printed}");
+    assert!(printed.contains("web-1  Started"), "{printed}");
 }
 
 /// Each hook appends a line to a named volume, so that what ran and in which order outlives

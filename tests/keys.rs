@@ -308,52 +308,184 @@ fn blkio_config_reaches_the_host_config_as_compose_sends_it() {
     );
 }
 
-/// Compose v2.40's schema refuses `volume_driver`; wharf gives the service's anonymous volumes
-/// that driver.
+/// Compose v2.40's schema refuses `volume_driver` and `pre_start`: wharf refuses them too, at
+/// the key, where it used to apply the first and ignore the second.
 #[test]
-fn the_volume_driver_is_the_driver_of_anonymous_volumes() {
+fn volume_driver_and_pre_start_are_refused_as_compose_refuses_them() {
+    for (key, value) in [
+        ("volume_driver", "local"),
+        ("pre_start", "[{command: [\"true\"]}]"),
+    ] {
+        let file = format!("services:\n  app:\n    image: IMAGE\n    {key}: {value}\n");
+        let twin = Twin::new("keys-removed", &file);
+        let compose = twin.compose(&["config", "-q"]);
+        assert!(
+            String::from_utf8_lossy(&compose.stderr)
+                .contains(&format!("additional properties '{key}' not allowed")),
+            "compose v2.40 refuses {key}"
+        );
+        let wharf = twin.wharf(&["config", "-q"]);
+        let stderr = String::from_utf8_lossy(&wharf.stderr);
+        assert!(!wharf.status.success(), "wharf refuses {key}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "compose.yaml:4:5: services.app: `{key}` is not allowed"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+/// What the engine said when a `docker compose` command failed (`Error response from daemon:
+/// MESSAGE`), for wharf's error to name the same refusal.
+fn daemon_error(compose: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&compose.stderr);
+    let (_, message) = stderr
+        .rsplit_once("Error response from daemon: ")
+        .unwrap_or_else(|| panic!("compose names the engine's refusal: {stderr}"));
+    message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Starts `service` under both and insists on the same outcome: both run, or the engine
+/// refuses both for the same reason (on this machine: no such device driver, a kernel without
+/// real-time group scheduling for the engine's cgroup).
+fn start_alike(twin: &Twin, service: &str) {
+    let compose = twin.compose(&["start", service]);
+    let wharf = twin.wharf(&["start", service]);
+    assert_eq!(
+        wharf.status.success(),
+        compose.status.success(),
+        "{service}: wharf {wharf:?}, compose {compose:?}"
+    );
+    if !compose.status.success() {
+        let refusal = daemon_error(&compose);
+        // The message names the container's own cgroup path: compare up to it.
+        let refusal = refusal.split("/docker/").next().unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&wharf.stderr);
+        assert!(
+            stderr.contains(refusal),
+            "{service}: `{refusal}` in {stderr}"
+        );
+    }
+}
+
+const DEVICES: &str = r#"
+services:
+  gpu:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    gpus:
+      - driver: nvidia
+        count: all
+        capabilities: [gpu]
+  reserved:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - driver: nvidia
+              device_ids: ["0", "1"]
+              capabilities: [gpu, utility]
+              options: {visible: all}
+"#;
+
+/// `gpus` and `deploy.resources.reservations.devices` are the container's device requests, as
+/// compose sends them (compose adds `gpu` to the capabilities of `gpus`, so it is there twice);
+/// started, the engine needs the driver, which this machine may lack: both fare alike.
+#[test]
+fn device_requests_are_created_as_compose_creates_them() {
+    let twin = Twin::new("keys-gpus", DEVICES);
+    twin.both(&["create"]);
+    let requests = |project: &str, service: &str| {
+        inspect(
+            &format!("{project}-{service}-1"),
+            "{{json .HostConfig.DeviceRequests}}",
+        )
+    };
+    assert_eq!(
+        requests(&twin.name, "gpu"),
+        r#"[{"Driver":"nvidia","Count":-1,"DeviceIDs":null,"Capabilities":[["gpu","gpu"]],"Options":null}]"#
+    );
+    assert_eq!(
+        requests(&twin.name, "reserved"),
+        r#"[{"Driver":"nvidia","Count":0,"DeviceIDs":["0","1"],"Capabilities":[["gpu","utility"]],"Options":{"visible":"all"}}]"#
+    );
+    for service in ["gpu", "reserved"] {
+        assert_eq!(
+            requests(&twin.name, service),
+            requests(&twin.peer, service),
+            "{service}: the same device requests as compose's"
+        );
+        start_alike(&twin, service);
+    }
+}
+
+/// `storage_opt` reaches the create: the engine takes it or refuses it (overlay2 takes `size`
+/// only on xfs with project quotas) alike for both.
+#[test]
+fn storage_opt_reaches_the_create_as_under_compose() {
     let file = r#"
 services:
   app:
     image: IMAGE
     command: ["sleep", "3600"]
-    volume_driver: wharf-no-such-driver
-    volumes: ["/data"]
+    storage_opt:
+      size: 1G
 "#;
-    let twin = Twin::new("keys-driver", file);
-    let out = twin.wharf(&["up", "-d"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "no such volume driver: {stderr}");
-    assert!(
-        stderr.contains("wharf-no-such-driver"),
-        "the engine names the driver: {stderr}"
-    );
-    twin.write(
-        "compose.yaml",
-        &file
-            .replace("wharf-no-such-driver", "local")
-            .replace("IMAGE", busybox_image()),
-    );
-    twin.wharf_ok(&["up", "-d"]);
-    let app = format!("{}-app-1", twin.name);
+    let twin = Twin::new("keys-storage", file);
+    let compose = twin.compose(&["create"]);
+    let wharf = twin.wharf(&["create"]);
     assert_eq!(
-        inspect(&app, "{{json .HostConfig.VolumeDriver}}").trim(),
-        "\"local\""
+        wharf.status.success(),
+        compose.status.success(),
+        "wharf {wharf:?}, compose {compose:?}"
     );
-    let volume = inspect(&app, "{{range .Mounts}}{{.Name}}{{end}}");
-    let driver = docker(&[
-        "volume",
-        "inspect",
-        "--format",
-        "{{.Driver}}",
-        volume.trim(),
-    ]);
-    assert_eq!(driver.trim(), "local");
-    let out = twin.compose(&["config", "-q"]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("'volume_driver' not allowed"),
-        "compose v2.40 refuses the key"
-    );
+    if compose.status.success() {
+        let storage = |project: &str| {
+            inspect(
+                &format!("{project}-app-1"),
+                "{{json .HostConfig.StorageOpt}}",
+            )
+        };
+        assert_eq!(storage(&twin.name), r#"{"size":"1G"}"#);
+        assert_eq!(storage(&twin.name), storage(&twin.peer));
+    } else {
+        let refusal = daemon_error(&compose);
+        let stderr = String::from_utf8_lossy(&wharf.stderr);
+        assert!(stderr.contains(&refusal), "`{refusal}` in {stderr}");
+    }
+}
+
+/// `cpu_rt_runtime` and `cpu_rt_period` (microseconds) are in the host config as compose puts
+/// them; started, the kernel takes them or refuses them alike.
+#[test]
+fn cpu_real_time_keys_reach_the_host_config_as_under_compose() {
+    let file = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sleep", "3600"]
+    cpu_rt_runtime: 9500
+    cpu_rt_period: 100000
+"#;
+    let twin = Twin::new("keys-rt", file);
+    twin.both(&["create"]);
+    let real_time = |project: &str| {
+        inspect(
+            &format!("{project}-app-1"),
+            "{{.HostConfig.CPURealtimeRuntime}} {{.HostConfig.CPURealtimePeriod}}",
+        )
+    };
+    assert_eq!(real_time(&twin.name), "9500 100000");
+    assert_eq!(real_time(&twin.name), real_time(&twin.peer));
+    start_alike(&twin, "app");
 }
 
 const ATTACH: &str = r#"

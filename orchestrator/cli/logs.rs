@@ -371,6 +371,8 @@ pub struct Printer {
     prefixes: HashMap<String, String>,
     /// Container name → the name in its prefix (`web-1`).
     short_names: HashMap<String, String>,
+    /// The width the names are padded to.
+    width: usize,
     timestamps: bool,
 }
 
@@ -424,7 +426,31 @@ impl Printer {
         Printer {
             prefixes,
             short_names,
+            width,
             timestamps: format.timestamps,
+        }
+    }
+
+    /// A hook's output, as compose prints it in an attached `up`: under the container's name
+    /// and `->`, padded as the other prefixes are (`web-1 ->  | migrated`).
+    pub fn hook_output(&self, container: &str, output: &str) {
+        let (Some(short), Some(prefix)) = (
+            self.short_names.get(container),
+            self.prefixes.get(container),
+        ) else {
+            return;
+        };
+        let label = format!("{short} ->");
+        let width = self.width.max(label.len() + 1);
+        let prefix = match prefix.split_once('m') {
+            _ if prefix.is_empty() => String::new(),
+            Some((colour, _)) if prefix.starts_with('\x1b') => {
+                format!("{colour}m{label:<width$} |\x1b[0m ")
+            }
+            _ => format!("{label:<width$} | "),
+        };
+        for line in output.lines() {
+            println!("{prefix}{line}");
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::execute::Event;
 use crate::outcome;
-use crate::plan::Operation;
+use crate::plan::{EngineCall, Operation};
 use crate::supervisor::Sink;
 use crate::supervisor::control::Reply;
 
@@ -132,9 +132,17 @@ impl Progress {
 #[derive(Default)]
 pub struct ProgressSink {
     current: Mutex<Option<Progress>>,
+    /// What hooks printed, by container name, in the order they ended: for an attached `up`
+    /// to show among the logs.
+    hook_output: Mutex<Vec<(String, String)>>,
 }
 
 impl ProgressSink {
+    /// What the hooks printed since the last call, by container name.
+    pub fn take_hook_output(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.hook_output.lock().expect("hook output lock"))
+    }
+
     fn begin(&self, operations: usize) {
         let mut current = self.current.lock().expect("progress lock");
         if let Some(previous) = current.take() {
@@ -175,6 +183,12 @@ impl Sink for ProgressSink {
     }
 
     fn event(&self, op: &Operation, event: &Event) {
+        if let (Event::Output(_, text), Some(EngineCall::RunHook { container, .. })) =
+            (event, op.action.engine_call())
+        {
+            let mut hook_output = self.hook_output.lock().expect("hook output lock");
+            hook_output.push((container.name.clone(), text.clone()));
+        }
         if let Some(line) = outcome::line(op, event) {
             self.line(&line);
         }

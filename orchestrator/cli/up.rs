@@ -263,6 +263,7 @@ async fn attached(
     let progress = ProgressSink::default();
     let outcome = supervisor.up(request, &progress).await;
     progress.finish();
+    let hook_output = progress.take_hook_output();
     if let Err(error) = outcome {
         output::error_line(&error);
         return Err(ExitCode::FAILURE);
@@ -281,6 +282,7 @@ async fn attached(
         output,
         exits,
         settled,
+        hook_output,
     };
     let result = attached.run(shutdown).await;
     if socket {
@@ -439,6 +441,8 @@ struct Attached<'a> {
     exits: Option<BoxStream<'static, crate::engine::Result<EngineEvent>>>,
     /// The services down for good, as the supervisor sees them after each plan.
     settled: tokio::sync::watch::Receiver<BTreeSet<String>>,
+    /// What the `post_start` hooks of the converge printed, by container name.
+    hook_output: Vec<(String, String)>,
 }
 
 impl Attached<'_> {
@@ -458,6 +462,7 @@ impl Attached<'_> {
             output,
             exits,
             settled,
+            hook_output,
         } = self;
         let observed = session.observe().await?;
         let watching = async {
@@ -471,6 +476,9 @@ impl Attached<'_> {
         let printer = logs::Printer::new(&observed, &output.services, &output.format);
         if !output.services.is_empty() {
             println!("Attaching to {}", printer.names().join(", "));
+        }
+        for (container, text) in &hook_output {
+            printer.hook_output(container, text);
         }
         let follow = async {
             if !output.services.is_empty() {

@@ -48,7 +48,6 @@ pub fn container_spec(
         image: image.to_string(),
         platform: platform(project, service),
         mac_address: service.mac_address.clone(),
-        volume_driver: service.volume_driver.clone(),
         blkio: BlkioOptions::from_config(service.blkio_config.as_ref()),
         annotations: service.annotations.clone(),
         command: service.command.clone(),

@@ -144,8 +144,6 @@ pub struct ContainerSpec {
     /// The service's `mac_address`: its first network's, unless that network sets its own
     /// (the engine takes it from the container's config before API 1.44, as compose gives it).
     pub mac_address: Option<String>,
-    /// The driver of the volumes the container makes that name none (`volume_driver`).
-    pub volume_driver: Option<String>,
     pub blkio: BlkioOptions,
     /// OCI annotations (`annotations`; engine API 1.43).
     pub annotations: IndexMap<String, String>,

@@ -36,6 +36,32 @@ pub trait Performer: Send + Sync + 'static {
 /// An engine call, as the scheduler sees it.
 pub trait Call: fmt::Display + Clone + Send + Sync + 'static {
     fn kind(&self) -> CallKind;
+
+    /// The container whose start this call is, or whose `post_start` hook it runs: a start
+    /// is told once its container's hooks have run, as compose tells it.
+    fn post_start_chain(&self) -> Option<PostStartChain<'_>> {
+        None
+    }
+}
+
+/// A link of a container's start and its `post_start` hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostStartChain<'a> {
+    Start(&'a str),
+    Hook(&'a str),
+}
+
+impl PostStartChain<'_> {
+    fn container(self) -> String {
+        match self {
+            PostStartChain::Start(c) | PostStartChain::Hook(c) => c.to_string(),
+        }
+    }
+
+    /// Whether `next` is a hook in the same container.
+    pub fn followed_by(self, next: PostStartChain<'_>) -> bool {
+        matches!(next, PostStartChain::Hook(_)) && next.container() == self.container()
+    }
 }
 
 /// What the scheduler tells engine calls apart by.

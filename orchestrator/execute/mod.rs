@@ -21,6 +21,7 @@
 //! | `judge.rs` | the one pure judge of a wait's condition |
 //! | `check.rs` | a rolling update's failure count |
 //! | `report.rs` | events, failures and the `Report` |
+//! | `post_start.rs` | when a start is told: after its container's `post_start` hooks |
 //! | `in_flight.rs` | the changes under way, which a dropped run lets end |
 
 mod backend;
@@ -32,6 +33,7 @@ mod fallback;
 mod in_flight;
 mod judge;
 mod perform;
+mod post_start;
 mod report;
 mod runner;
 mod schedule;

@@ -11,12 +11,17 @@ pub enum Event {
     Skipped(usize),
     /// A dependency that was not required failed: the plan goes on.
     Warning(usize, String),
+    /// What a hook printed (its standard output and error), told before its `Succeeded`: an
+    /// attached `up` shows it, as compose's does.
+    Output(usize, String),
 }
 
 /// How an operation that succeeded ended.
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
     Changed,
+    /// Changed, and printed this (a hook).
+    Printed(String),
     Unchanged,
     /// A failure the plan allows (a dependency with `required: false`).
     Tolerated(String),

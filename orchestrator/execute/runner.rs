@@ -12,6 +12,7 @@ use super::check::FailureCount;
 use super::dag::Dag;
 use super::fallback::{Fate, State, fate};
 use super::in_flight::InFlight;
+use super::post_start;
 use super::report::{Event, Failure, OperationError, Outcome, Report};
 use super::schedule::{ExecuteOptions, Schedule};
 use super::wait;
@@ -175,14 +176,30 @@ impl<'a, C: Call> Run<'a, C> {
         let op = &plan.operations[id];
         match result {
             Ok(outcome) => {
-                if outcome == Outcome::Changed {
+                if matches!(outcome, Outcome::Changed | Outcome::Printed(_)) {
                     self.report.mutations += 1;
                 }
+                if let Outcome::Printed(text) = &outcome
+                    && !text.is_empty()
+                {
+                    (self.progress)(op, &Event::Output(id, text.clone()));
+                }
+                let dependents = self.dag.dependents();
+                let hooks_follow = post_start::hook_after(plan, dependents, id).is_some();
+                let is_start =
+                    op.action.engine_call().map(Call::kind) == Some(CallKind::StartsContainer);
                 match &outcome {
                     Outcome::Tolerated(message) => {
                         (self.progress)(op, &Event::Warning(id, message.clone()))
                     }
+                    // As compose: a container is told started once its `post_start` hooks ran.
+                    _ if hooks_follow && is_start => {}
                     _ => (self.progress)(op, &Event::Succeeded(id)),
+                }
+                if !hooks_follow
+                    && let Some(start) = post_start::start_told_by(plan, dependents, id)
+                {
+                    (self.progress)(&plan.operations[start], &Event::Succeeded(start));
                 }
                 self.finish(id, State::Succeeded, None)
             }

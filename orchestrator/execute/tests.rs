@@ -566,3 +566,41 @@ async fn a_failure_count_fails_beyond_what_it_tolerates_and_names_the_failures()
     );
     assert!(!networks.contains(&"next".to_string()));
 }
+
+/// As compose: `Started` is told once the container's `post_start` hooks have run.
+#[tokio::test]
+async fn a_start_is_told_after_its_post_start_hooks() {
+    let engine = MemoryEngine::new();
+    engine.add_image("busybox");
+    let mut plan = Plan::default();
+    let created = plan.push(create("p-web-1"), Cause::Missing, Vec::new());
+    let hook = |word: &str| crate::desired::Hook {
+        command: vec!["echo".into(), word.into()],
+        ..Default::default()
+    };
+    let container = ContainerRef {
+        name: "p-web-1".into(),
+        id: None,
+    };
+    let hooks = [hook("one"), hook("two")];
+    let last = plan.push_start("web", container, &hooks, Cause::Missing, vec![created]);
+    let told = std::sync::Mutex::new(Vec::new());
+    let record = |op: &Operation, event: &Event| {
+        if let Event::Succeeded(_) = event {
+            told.lock().unwrap().push(op.action.to_string());
+        }
+    };
+    let options = ExecuteOptions::new("p");
+    let report = run(&plan, Arc::new(engine), &options, &record).await;
+    assert!(report.is_success(), "{:?}", report.failures);
+    assert_eq!(
+        told.into_inner().unwrap(),
+        [
+            "create container p-web-1",
+            "run post_start[0] in container p-web-1",
+            "run post_start[1] in container p-web-1",
+            "start container p-web-1",
+        ],
+        "the last hook is operation {last}"
+    );
+}

@@ -232,7 +232,6 @@ const SERVICE: &[Field] = &[
     e("user"),
     e("userns_mode"),
     e("uts"),
-    e("volume_driver"),
     f("volumes", Empty, Shape::List(&Shape::Struct(VOLUME_MOUNT))),
     e("volumes_from"),
     e("working_dir"),
@@ -673,17 +672,25 @@ fn write(out: &mut String, value: &Value, indent: Option<usize>) {
     }
 }
 
-/// A number as Go writes it: integers as integers, a float without a fraction without `.0`.
+/// A number as Go's `encoding/json` writes it: integers as integers; a float with its shortest
+/// digits, without exponent from 1e-6 up to 1e21, else as `1.5e+300` or `1e-7`.
 fn write_number(out: &mut String, n: &serde_json::Number) {
     match n.as_f64() {
-        Some(x) if !(n.is_i64() || n.is_u64()) => {
-            if x.fract() == 0.0 && x.abs() < 1e21 {
-                out.push_str(&format!("{x:.0}"));
-            } else {
-                out.push_str(&format!("{x}"));
-            }
-        }
+        Some(x) if !(n.is_i64() || n.is_u64()) => out.push_str(&go_json_float(x)),
         _ => out.push_str(&n.to_string()),
+    }
+}
+
+fn go_json_float(x: f64) -> String {
+    if x == 0.0 || (1e-6..1e21).contains(&x.abs()) {
+        // Rust's `Display` is the shortest digits, never with an exponent: Go's `'f', -1`.
+        return format!("{x}");
+    }
+    let scientific = format!("{x:e}");
+    let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` has an exponent");
+    match exponent.strip_prefix('-') {
+        Some(negative) => format!("{mantissa}e-{negative}"),
+        None => format!("{mantissa}e+{exponent:0>2}"),
     }
 }
 

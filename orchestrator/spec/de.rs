@@ -122,6 +122,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
                 Some(Resolved::Null) | None => visitor.visit_unit(),
                 Some(Resolved::Bool(b)) => visitor.visit_bool(b),
                 Some(Resolved::Int(i)) => visitor.visit_i64(i),
+                Some(Resolved::Uint(u)) => visitor.visit_u64(u),
                 Some(Resolved::Float(f)) => visitor.visit_f64(f),
                 Some(Resolved::Str(s)) => visitor.visit_borrowed_str(s),
             },
@@ -333,6 +334,7 @@ impl Node {
         // A YAML 1.2 integer in another base (`0o1777`, `0x1F`) is read as its value.
         let text = match self.resolve() {
             Some(crate::spec::yaml::Resolved::Int(i)) => i.to_string(),
+            Some(crate::spec::yaml::Resolved::Uint(u)) => u.to_string(),
             _ => text.trim().to_string(),
         };
         text.parse().map_err(|_| self.invalid(expected))

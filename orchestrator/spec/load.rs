@@ -127,6 +127,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             .with_help("a compose file needs at least a `services:` section"));
     };
     check_root(&root)?;
+    super::removed::check(&root)?;
     super::legacy::rewrite(&mut root, &mut context.warnings);
 
     let active = profiles::active(&options.profiles, &context.env);

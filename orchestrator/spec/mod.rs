@@ -19,6 +19,7 @@ pub mod name;
 pub mod normalize;
 pub mod paths;
 pub mod profiles;
+pub mod removed;
 pub mod shellwords;
 pub mod short;
 pub mod suggest;

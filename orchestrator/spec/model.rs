@@ -256,8 +256,6 @@ pub struct Service {
     pub ports: Vec<PortConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pre_start: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -332,8 +330,6 @@ pub struct Service {
     pub userns_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uts: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_driver: Option<String>,
     #[serde(
         default,
         deserialize_with = "short::volumes",
@@ -517,7 +513,7 @@ pub struct Resource {
     pub cpus: Option<f64>,
     #[serde(
         default,
-        deserialize_with = "short::bytes",
+        deserialize_with = "short::bytes_text",
         skip_serializing_if = "Option::is_none"
     )]
     pub memory: Option<u64>,

@@ -577,7 +577,34 @@ pub fn cpus<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
 
 /// Sizes such as `512m`, `1gb`, `1024`: a number of bytes.
 pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let Some(text) = Option::<String>::deserialize(d)? else {
+    let Some(text) = d.deserialize_any(SizeVisitor)? else {
+        return Ok(None);
+    };
+    parse_bytes(&text).map(Some).ok_or_else(|| {
+        invalid(
+            format!("invalid size `{text}`"),
+            "write a number of bytes or a size such as 512m or 1g",
+        )
+    })
+}
+
+/// `deploy.resources.*.memory`: a size that compose v2's schema takes as a string only
+/// (`memory: 536870912` is refused: `must be a string`).
+pub fn bytes_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct StringOnly;
+    impl<'de> Visitor<'de> for StringOnly {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a size written as a string, such as 512m")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    let Some(text) = d.deserialize_any(StringOnly)? else {
         return Ok(None);
     };
     parse_bytes(&text).map(Some).ok_or_else(|| {
@@ -590,7 +617,7 @@ pub fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 /// `memswap_limit`: a size, or `-1` for unlimited swap (compose-go reads byte sizes as signed).
 pub fn swap_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let Some(text) = Option::<String>::deserialize(d)? else {
+    let Some(text) = d.deserialize_any(SizeVisitor)? else {
         return Ok(None);
     };
     if text.trim() == "-1" {
@@ -607,13 +634,47 @@ pub fn swap_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
         })
 }
 
+/// The text of a size as compose-go's `UnitBytes` takes it: a string, or a YAML integer that
+/// fits 64 bits signed. A YAML number that does not (`1.5e3`, `99999999999999999999`) is no
+/// size at all: compose v2 drops it silently, wharf drops it too (`unapplied` warns).
+struct SizeVisitor;
+
+impl<'de> Visitor<'de> for SizeVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a size such as 512m or a number of bytes")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A size in bytes: exact for a whole number with a unit, through a float for a fraction
+/// (`1.5g`), as compose-go computes it.
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let lower = text.trim().to_ascii_lowercase();
     let split = lower
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(lower.len());
     let (number, unit) = lower.split_at(split);
-    let number: f64 = number.parse().ok()?;
     let factor: u64 = match unit.trim() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -623,7 +684,10 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
         "p" | "pb" | "pib" => 1 << 50,
         _ => return None,
     };
-    Some((number * factor as f64) as u64)
+    match number.parse::<u64>() {
+        Ok(whole) => whole.checked_mul(factor),
+        Err(_) => Some((number.parse::<f64>().ok()? * factor as f64) as u64),
+    }
 }
 
 /// A port's `published` value: a port or a range, as text.
@@ -936,20 +1000,32 @@ impl FromShort for VolumeMount {
             // Named or anonymous, compose-go gives a short-syntax volume its (empty) options.
             mount.volume = Some(VolumeOptions::default());
         }
-        for mode in modes.split(',').filter(|m| !m.is_empty()) {
-            if !VOLUME_MODES.contains(&mode) {
-                let hint = match super::suggest::closest(mode, VOLUME_MODES.iter().copied()) {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("use one of: {}", VOLUME_MODES.join(", ")),
-                };
-                return Err(format!(
-                    "invalid volume mode `{mode}` in `{spec}`{HELP}{hint}"
-                ));
-            }
+        // compose v2 ignores a mode it does not know; `unapplied` warns about it.
+        for mode in modes.split(',').filter(|m| VOLUME_MODES.contains(m)) {
             apply_volume_mode(&mut mount, mode);
         }
         Ok(mount)
     }
+}
+
+/// The modes of a short-syntax volume that change nothing, each with why: the ones compose v2
+/// does not know (it ignores them) and Docker Desktop's consistency hints.
+pub fn unapplied_volume_modes(spec: &str) -> impl Iterator<Item = (&str, &'static str)> {
+    let modes = match spec.split(':').collect::<Vec<_>>().as_slice() {
+        [_, _, modes] => *modes,
+        _ => "",
+    };
+    modes.split(',').filter_map(|mode| match mode {
+        "" => None,
+        "cached" | "delegated" | "consistent" => {
+            Some((mode, "it is for Docker Desktop on macOS only"))
+        }
+        known if VOLUME_MODES.contains(&known) => None,
+        unknown => Some((
+            unknown,
+            "it is not a volume mode (compose v2 ignores it too)",
+        )),
+    })
 }
 
 fn apply_volume_mode(mount: &mut VolumeMount, mode: &str) {
@@ -1180,7 +1256,14 @@ mod tests {
         let v = VolumeMount::from_short("/cache").unwrap();
         assert_eq!((v.kind, v.source.as_deref()), (MountType::Volume, None));
         assert!(VolumeMount::from_short("a:b:c:d").is_err());
-        assert!(VolumeMount::from_short("a:/b:rx").is_err());
+        // As compose v2: an unknown mode is ignored (and warned about by `unapplied`).
+        let v = VolumeMount::from_short("a:/b:ro,rx").unwrap();
+        assert!(v.read_only);
+        let unapplied: Vec<_> = unapplied_volume_modes("a:/b:ro,rx,cached").collect();
+        assert_eq!(
+            unapplied.iter().map(|(mode, _)| *mode).collect::<Vec<_>>(),
+            ["rx", "cached"]
+        );
     }
 
     #[test]

@@ -11,10 +11,6 @@ const SERVICE: &[(&str, &str)] = &[
     ("credential_spec", "it is for Windows containers only"),
     ("isolation", "it is for Windows containers only"),
     ("models", "wharf does not run models"),
-    (
-        "pre_start",
-        "wharf does not run `pre_start` hooks (compose v2.40 rejects the key)",
-    ),
     ("provider", "wharf does not run provider services"),
     (
         "pull_refresh_after",
@@ -136,8 +132,13 @@ fn collect(root: &Node, out: &mut Warnings) {
     }
 }
 
+/// Why a size written as a YAML number that is no 64-bit integer is dropped.
+const SIZE_NOT_INTEGER: &str = "compose v2 ignores a size written as a number that is not a \
+                                64-bit integer; write it as a string such as \"1.5k\"";
+
 fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) {
     out.table(service, path, SERVICE);
+    dropped_sizes(out, service, path);
     if let Some(deploy) = service.get("deploy").and_then(|e| e.node.as_map()) {
         let deploy_path = format!("{path}.deploy");
         out.table(deploy, &deploy_path, DEPLOY);
@@ -155,6 +156,15 @@ fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) 
     }
     for (i, port) in items(service, "ports") {
         out.table(port, &format!("{path}.ports[{i}]"), PORT);
+    }
+    for (i, mount) in short_items(service, "volumes") {
+        for (mode, why) in super::short::unapplied_volume_modes(mount.text) {
+            out.push(
+                mount.span,
+                &format!("{path}.volumes[{i}] mode `{mode}`"),
+                why,
+            );
+        }
     }
     for (i, mount) in items(service, "volumes") {
         let at = format!("{path}.volumes[{i}]");
@@ -203,6 +213,31 @@ fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) 
     }
 }
 
+/// The sizes of a service that `short::bytes` drops as compose v2 drops them: YAML numbers
+/// that are no 64-bit integer (`1.5e3`, `99999999999999999999`).
+fn dropped_sizes(out: &mut Warnings, service: &Mapping, path: &str) {
+    let mut sizes: Vec<(String, &super::yaml::Entry)> = Vec::new();
+    for key in ["mem_limit", "mem_reservation", "memswap_limit", "shm_size"] {
+        sizes.extend(service.get(key).map(|e| (format!("{path}.{key}"), e)));
+    }
+    let nested = |group: &str, key: &str| service.get(group)?.node.as_map()?.get(key);
+    sizes.extend(nested("build", "shm_size").map(|e| (format!("{path}.build.shm_size"), e)));
+    for (i, mount) in items(service, "volumes") {
+        let size = mount
+            .get("tmpfs")
+            .and_then(|t| t.node.as_map()?.get("size"));
+        sizes.extend(size.map(|e| (format!("{path}.volumes[{i}].tmpfs.size"), e)));
+    }
+    for (at, entry) in sizes {
+        if matches!(
+            entry.node.resolve(),
+            Some(super::yaml::Resolved::Float(_) | super::yaml::Resolved::Uint(_))
+        ) {
+            out.push(&entry.key_span, &at, SIZE_NOT_INTEGER);
+        }
+    }
+}
+
 /// The mappings of a sequence key (long-syntax items), with their index.
 fn items<'a>(map: &'a Mapping, key: &str) -> impl Iterator<Item = (usize, &'a Mapping)> {
     let seq = match map.get(key).map(|e| &e.node.value) {
@@ -212,6 +247,29 @@ fn items<'a>(map: &'a Mapping, key: &str) -> impl Iterator<Item = (usize, &'a Ma
     seq.iter()
         .enumerate()
         .filter_map(|(i, n)| Some((i, n.as_map()?)))
+}
+
+/// The scalars of a sequence key (short-syntax items), with their index.
+fn short_items<'a>(map: &'a Mapping, key: &str) -> impl Iterator<Item = (usize, ShortItem<'a>)> {
+    let seq = match map.get(key).map(|e| &e.node.value) {
+        Some(super::yaml::Value::Seq(items)) => items.as_slice(),
+        _ => &[],
+    };
+    seq.iter().enumerate().filter_map(|(i, n)| {
+        let text = scalar(n)?;
+        Some((
+            i,
+            ShortItem {
+                text,
+                span: &n.span,
+            },
+        ))
+    })
+}
+
+struct ShortItem<'a> {
+    text: &'a str,
+    span: &'a super::diagnostic::Span,
 }
 
 fn scalar(node: &Node) -> Option<&str> {
@@ -253,8 +311,6 @@ mod tests {
     credential_spec:
       file: spec.json
     platform: linux/arm64
-    pre_start:
-      - command: ["true"]
     annotations: {com.example.note: hello}
     ports:
       - target: 80
@@ -306,20 +362,19 @@ models:
 
     const GOLDEN: &str = "\
 -:4:5: services.web.credential_spec is not applied: it is for Windows containers only
--:7:5: services.web.pre_start is not applied: wharf does not run `pre_start` hooks (compose v2.40 rejects the key)
--:9:5: services.web.annotations is applied only when the engine's API is 1.43 or newer
--:12:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
--:17:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
--:19:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
--:24:11: services.web.volumes[1].volume.subpath is not applied: it needs engine API 1.45; wharf does not apply it yet
--:27:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
--:29:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
--:33:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
--:36:7: services.web.build.cache_to is not applied: it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting
--:39:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
--:44:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
--:52:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)
--:53:1: models is not applied: wharf does not run models
+-:7:5: services.web.annotations is applied only when the engine's API is 1.43 or newer
+-:10:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
+-:15:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
+-:17:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
+-:22:11: services.web.volumes[1].volume.subpath is not applied: it needs engine API 1.45; wharf does not apply it yet
+-:25:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
+-:27:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:31:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:34:7: services.web.build.cache_to is not applied: it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting
+-:37:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
+-:42:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
+-:50:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:51:1: models is not applied: wharf does not run models
 ";
 
     #[test]

@@ -57,6 +57,8 @@ pub enum Resolved<'a> {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX` that fits 64 bits unsigned: Go's YAML reads it as a `uint64`.
+    Uint(u64),
     Float(f64),
     Str(&'a str),
 }
@@ -158,7 +160,7 @@ impl Node {
             Value::Scalar { .. } => match self.resolve() {
                 Some(Resolved::Null) => "null",
                 Some(Resolved::Bool(_)) => "a boolean",
-                Some(Resolved::Int(_)) => "an integer",
+                Some(Resolved::Int(_) | Resolved::Uint(_)) => "an integer",
                 Some(Resolved::Float(_)) => "a number",
                 _ => "a string",
             },
@@ -178,6 +180,7 @@ impl Node {
                 Some(Resolved::Null) | None => serde_json::Value::Null,
                 Some(Resolved::Bool(b)) => b.into(),
                 Some(Resolved::Int(i)) => i.into(),
+                Some(Resolved::Uint(u)) => u.into(),
                 Some(Resolved::Float(f)) => serde_json::Number::from_f64(f)
                     .map(serde_json::Value::Number)
                     .unwrap_or(serde_json::Value::Null),
@@ -200,32 +203,37 @@ pub fn resolve_plain(text: &str) -> Resolved<'_> {
         ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
         _ => {}
     }
-    if let Some(i) = parse_int(text) {
-        return Resolved::Int(i);
+    if let Some(integer) = parse_integer(text) {
+        return integer;
     }
     let first = text.as_bytes()[0];
+    // Go's YAML keeps a float that overflows (`1e400`) as a string.
     if (first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
         && text.bytes().any(|b| b.is_ascii_digit())
         && text
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
         && let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
     {
         return Resolved::Float(f);
     }
     Resolved::Str(text)
 }
 
-/// An integer as go-yaml (compose's parser) reads one: Go's base prefixes (`0x`, `0o`, `0b`, and
-/// a leading `0` for octal, so `0755` is 493), a sign, `_` between digits ignored.
-fn parse_int(text: &str) -> Option<i64> {
+/// An integer as Go's YAML reads one: signed 64 bits, else (without a sign) unsigned 64 bits;
+/// `_` separators, and the bases `0x`, `0o`, `0b` and a leading `0` (octal).
+fn parse_integer(text: &str) -> Option<Resolved<'static>> {
     if !text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
         return None;
     }
     let plain = text.replace('_', "");
-    let (negative, unsigned) = match plain.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
+    let (sign, unsigned) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => match plain.strip_prefix('+') {
+            Some(rest) => ("+", rest),
+            None => ("", plain.as_str()),
+        },
     };
     let lower = unsigned.to_ascii_lowercase();
     let (radix, digits) = if let Some(hex) = lower.strip_prefix("0x") {
@@ -242,8 +250,14 @@ fn parse_int(text: &str) -> Option<i64> {
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    let magnitude = i64::from_str_radix(digits, radix).ok()?;
-    Some(if negative { -magnitude } else { magnitude })
+    let signed = format!("{}{digits}", if sign == "-" { "-" } else { "" });
+    if let Ok(i) = i64::from_str_radix(&signed, radix) {
+        return Some(Resolved::Int(i));
+    }
+    match sign {
+        "" => u64::from_str_radix(digits, radix).ok().map(Resolved::Uint),
+        _ => None,
+    }
 }
 
 /// Parses one YAML document into a node tree. An empty document is `None`.
@@ -520,6 +534,19 @@ mod tests {
         assert_eq!(node.get("c").unwrap().resolve(), Some(Resolved::Str("yes")));
         assert!(node.get("d").unwrap().is_null());
         assert_eq!(node.get("e").unwrap().resolve(), Some(Resolved::Int(31)));
+    }
+
+    #[test]
+    fn integers_resolve_as_go_reads_them() {
+        let node = load("a: -9223372036854775808\nb: 18446744073709551615\nc: 18446744073709551616\nd: +18446744073709551615\ne: 1e400\n")
+            .unwrap()
+            .unwrap();
+        let resolved = |key: &str| node.get(key).unwrap().resolve();
+        assert_eq!(resolved("a"), Some(Resolved::Int(i64::MIN)));
+        assert_eq!(resolved("b"), Some(Resolved::Uint(u64::MAX)));
+        assert_eq!(resolved("c"), Some(Resolved::Float(18446744073709551616.0)));
+        assert_eq!(resolved("d"), Some(Resolved::Float(18446744073709551615.0)));
+        assert_eq!(resolved("e"), Some(Resolved::Str("1e400")));
     }
 
     #[test]

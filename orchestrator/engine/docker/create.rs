@@ -12,7 +12,7 @@ use bollard::models::{
     ContainerCreateBody, DeviceMapping, DeviceRequest as EngineDeviceRequest, EndpointIpamConfig,
     EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount as EngineMount,
     MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions,
-    MountVolumeOptionsDriverConfig, NetworkConnectRequest, NetworkingConfig,
+    NetworkConnectRequest, NetworkingConfig,
     PortBinding as EnginePortBinding, PortMap, ResourcesBlkioWeightDevice, ResourcesUlimits,
     RestartPolicy, RestartPolicyNameEnum, ThrottleDevice,
 };
@@ -192,7 +192,7 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
                     "the bind mount at {} cannot be relabelled (z/Z): its path holds a `:` or `,`",
                     mount.target
                 );
-                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
+                mounts.push(engine_mount(mount, api));
             }
             None => {
                 if mount.kind == MountKind::Bind && mount.create_host_path {
@@ -202,7 +202,7 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
                         }
                     }
                 }
-                mounts.push(engine_mount(mount, spec.volume_driver.as_deref(), api));
+                mounts.push(engine_mount(mount, api));
             }
         }
     }
@@ -327,7 +327,6 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
                 .collect::<Vec<_>>(),
         ),
         auto_remove: spec.auto_remove.then_some(true),
-        volume_driver: spec.volume_driver.clone(),
         annotations: annotations(&spec.annotations, api),
         ..blkio(&spec.blkio)
     };
@@ -500,16 +499,13 @@ fn bind_options(mount: &Mount, api: (usize, usize)) -> Option<MountBindOptions> 
     (bind != MountBindOptions::default()).then_some(bind)
 }
 
-/// An engine mount. `volume_driver` is the driver of an anonymous volume (the service's
-/// `volume_driver`): the engine's `HostConfig.VolumeDriver` reaches only `Binds`, not mounts.
-fn engine_mount(mount: &Mount, volume_driver: Option<&str>, api: (usize, usize)) -> EngineMount {
+/// An engine mount.
+fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
     let typ = match mount.kind {
         MountKind::Bind => MountType::BIND,
         MountKind::Volume => MountType::VOLUME,
         MountKind::Tmpfs => MountType::TMPFS,
     };
-    let anonymous = mount.source.as_deref().is_none_or(str::is_empty);
-    let driver = volume_driver.filter(|_| mount.kind == MountKind::Volume && anonymous);
     EngineMount {
         target: Some(mount.target.clone()),
         source: mount.source.clone().filter(|s| !s.is_empty()),
@@ -520,14 +516,10 @@ fn engine_mount(mount: &Mount, volume_driver: Option<&str>, api: (usize, usize))
             _ => None,
         },
         volume_options: (mount.kind == MountKind::Volume
-            && (mount.nocopy || !mount.options.volume_labels.is_empty() || driver.is_some()))
+            && (mount.nocopy || !mount.options.volume_labels.is_empty()))
         .then(|| MountVolumeOptions {
             no_copy: mount.nocopy.then_some(true),
             labels: non_empty_map(&mount.options.volume_labels),
-            driver_config: driver.map(|name| MountVolumeOptionsDriverConfig {
-                name: Some(name.to_string()),
-                ..Default::default()
-            }),
             ..Default::default()
         }),
         tmpfs_options: (mount.kind == MountKind::Tmpfs

@@ -233,7 +233,7 @@ fn the_service_mac_address_is_the_configs_before_api_1_44_and_the_first_endpoint
 }
 
 #[test]
-fn annotations_blkio_and_the_volume_driver_reach_the_host_config() {
+fn annotations_and_blkio_reach_the_host_config() {
     let spec = ContainerSpec {
         annotations: [("com.example.note".to_string(), "hello".to_string())].into(),
         blkio: BlkioOptions {
@@ -241,17 +241,6 @@ fn annotations_blkio_and_the_volume_driver_reach_the_host_config() {
             device_read_bps: vec![("/dev/vda".into(), 1 << 20)],
             ..Default::default()
         },
-        volume_driver: Some("local".into()),
-        mounts: vec![Mount {
-            kind: MountKind::Volume,
-            source: None,
-            target: "/data".into(),
-            read_only: false,
-            create_host_path: false,
-            nocopy: false,
-            tmpfs_size: None,
-            options: Default::default(),
-        }],
         ..ContainerSpec::default()
     };
     let old = translate(&spec, API_1_41).body.host_config.unwrap();
@@ -262,13 +251,6 @@ fn annotations_blkio_and_the_volume_driver_reach_the_host_config() {
         (read.path.as_deref(), read.rate),
         (Some("/dev/vda"), Some(1 << 20))
     );
-    assert_eq!(old.volume_driver.as_deref(), Some("local"));
-    let driver = old.mounts.unwrap()[0]
-        .volume_options
-        .clone()
-        .unwrap()
-        .driver_config;
-    assert_eq!(driver.unwrap().name.as_deref(), Some("local"));
     let newer = translate(&spec, (1, 43)).body.host_config.unwrap();
     assert_eq!(newer.annotations.unwrap()["com.example.note"], "hello");
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use self::build::build_request;
 use self::resolve::Gateways;
-use super::backend::{Call, CallKind, Performer};
+use super::backend::{Call, CallKind, Performer, PostStartChain};
 use super::judge::ContainerFacts;
 use super::report::{OperationError, Outcome};
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, Hook, HookStage, labels};
@@ -57,6 +57,20 @@ impl Call for EngineCall {
                 CallKind::EndsWithClient
             }
             _ => CallKind::Other,
+        }
+    }
+
+    fn post_start_chain(&self) -> Option<PostStartChain<'_>> {
+        match self {
+            EngineCall::StartContainer { container, .. } => {
+                Some(PostStartChain::Start(&container.name))
+            }
+            EngineCall::RunHook {
+                stage: HookStage::PostStart,
+                container,
+                ..
+            } => Some(PostStartChain::Hook(&container.name)),
+            _ => None,
         }
     }
 }
@@ -300,7 +314,7 @@ impl ContainerPerformer {
                 // compose v2's words.
                 Err(format!("{service} hook exited with status {code}").into())
             }
-            Ok(_) => Ok(Outcome::Changed),
+            Ok(ExecOutput { output, .. }) => Ok(Outcome::Printed(output)),
             // A `pre_stop` that finds its container stopped or gone has nothing to do
             // before the stop, as compose ignores it.
             Err(EngineError::NotFound(_) | EngineError::Conflict(_))
