@@ -15,7 +15,7 @@
 //! | `dag.rs` | the DAG's bookkeeping: what each operation waits for, how each ended |
 //! | `fallback.rs` | what becomes of an operation whose dependencies are over: runs, skipped, not needed |
 //! | `schedule.rs` | the bounds, the longest chain first, a create sent when its start is next |
-//! | `backend.rs` | the seam: `Performer` and the `Call` kinds the schedule tells apart |
+//! | `performer.rs` | the seam: `Performer` and the `Call` kinds the schedule tells apart |
 //! | `perform/` | the container backend: one method per engine call, the facts waits look at |
 //! | `wait.rs` | waits, monitors and delays, worded for the user |
 //! | `judge.rs` | the one pure judge of a wait's condition |
@@ -24,9 +24,9 @@
 //! | `post_start.rs` | when a start is told: after its container's `post_start` hooks |
 //! | `in_flight.rs` | the changes under way, which a dropped run lets end |
 
-mod backend;
+mod performer;
 #[cfg(test)]
-mod backend_tests;
+mod performer_tests;
 mod check;
 mod dag;
 mod fallback;
@@ -43,7 +43,7 @@ mod wait;
 
 use std::sync::Arc;
 
-pub use backend::{Call, CallKind, Performer};
+pub use performer::{Call, CallKind, Performer};
 pub use in_flight::settle_changes;
 pub use judge::ContainerFacts;
 pub use perform::ContainerPerformer;

@@ -1,7 +1,7 @@
 //! When a start is told: compose tells a container started once its `post_start` hooks have
 //! run, so a start followed by hooks is told when its last hook succeeds.
 
-use super::backend::{Call, PostStartChain};
+use super::performer::{Call, PostStartChain};
 use crate::plan::Plan;
 
 fn link<C: Call>(plan: &Plan<C>, id: usize) -> Option<PostStartChain<'_>> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::backend::{Call, CallKind, Performer};
+use super::performer::{Call, CallKind, Performer};
 use super::check::FailureCount;
 use super::dag::Dag;
 use super::fallback::{Fate, State, fate};

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::backend::{Call, CallKind};
+use super::performer::{Call, CallKind};
 use crate::plan::Plan;
 
 #[derive(Debug, Clone)]

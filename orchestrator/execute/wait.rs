@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::backend::Performer;
+use super::performer::Performer;
 use super::judge::{ContainerFacts, Expectation, Unmet, Verdict, judge, state_name};
 use super::report::{OperationError, Outcome};
 use crate::plan::{ContainerRef, ControlStep, WaitCondition};

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use self::build::build_request;
 use self::resolve::Gateways;
-use super::backend::{Call, CallKind, Performer, PostStartChain};
+use super::performer::{Call, CallKind, Performer, PostStartChain};
 use super::judge::ContainerFacts;
 use super::report::{OperationError, Outcome};
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, Hook, HookStage, labels};
