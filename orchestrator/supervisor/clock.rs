@@ -19,27 +19,31 @@ impl Clock for SystemClock {
     }
 }
 
-/// A wall clock that starts at a given time and moves only with `tokio::time` (paused in
-/// tests: it moves when the test advances it, or when every task waits).
+/// A wall clock that moves only with `tokio::time` (paused in tests: it moves when the test
+/// advances it, or when every task waits), and that a test may set, as NTP would.
 #[cfg(test)]
 pub struct TokioClock {
-    start: Millis,
-    started: tokio::time::Instant,
+    /// A time, and the instant it was.
+    base: std::sync::Mutex<(Millis, tokio::time::Instant)>,
 }
 
 #[cfg(test)]
 impl TokioClock {
     pub fn starting_at(start: Millis) -> TokioClock {
         TokioClock {
-            start,
-            started: tokio::time::Instant::now(),
+            base: std::sync::Mutex::new((start, tokio::time::Instant::now())),
         }
+    }
+
+    pub fn set(&self, now: Millis) {
+        *self.base.lock().unwrap() = (now, tokio::time::Instant::now());
     }
 }
 
 #[cfg(test)]
 impl Clock for TokioClock {
     fn now(&self) -> Millis {
-        self.start.plus(self.started.elapsed())
+        let (time, instant) = *self.base.lock().unwrap();
+        time.plus(instant.elapsed())
     }
 }

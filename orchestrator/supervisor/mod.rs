@@ -14,6 +14,8 @@ pub mod keeper;
 pub mod request;
 mod sink;
 pub mod state;
+#[cfg(test)]
+mod tests;
 mod triggers;
 pub mod watcher;
 
