@@ -223,7 +223,11 @@ impl Supervisor {
                     self.triggers.schedule(target, Instant::now() + SETTLE);
                 }
             }
-            Notice::Relist => self.triggers.schedule(Target::Project, Instant::now()),
+            // A new stream: the engine answers again, and what it did meanwhile is in no event.
+            Notice::Relist => {
+                self.triggers.succeeded(&Target::Project);
+                self.triggers.schedule(Target::Project, Instant::now());
+            }
             Notice::Unavailable { reason, retry } => {
                 eprintln!("supervisor: engine events unavailable ({reason}); retrying in {retry:?}")
             }
@@ -298,6 +302,8 @@ impl Supervisor {
 
     /// Runs one request of the control socket, replying as it goes.
     async fn command(&mut self, command: Command) {
+        // The request awaited came (the loop may take it before its first reconcile).
+        self.awaiting_request = false;
         let Command { request, replies } = command;
         let sink = Replies(&replies);
         let error = match request {
