@@ -307,9 +307,15 @@ impl Supervisor {
         let Command { request, replies } = command;
         let sink = Replies(&replies);
         let error = match request {
-            Request::Up(request) => self.up(&request, &sink).await.err(),
+            Request::Up(request) => {
+                let span = tracing::info_span!("request", services = ?request.services);
+                self.up(&request, &sink).instrument(span).await.err()
+            }
             Request::Watch(watch) => self.set_watch(watch).err(),
         };
+        if let Some(err) = &error {
+            tracing::debug!(%err, "request failed");
+        }
         let _ = replies.send(Reply::Done {
             error: error.map(|err| err.to_string()),
         });
