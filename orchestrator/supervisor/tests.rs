@@ -102,7 +102,8 @@ impl World {
     /// the time of the engine's event.
     async fn kill(&self, name: &str) {
         let mut events = self.engine.events(PROJECT).await.unwrap();
-        self.engine.set_state(name, ContainerState::Exited, Some(137));
+        self.engine
+            .set_state(name, ContainerState::Exited, Some(137));
         let die = events
             .next()
             .now_or_never()
