@@ -62,6 +62,16 @@ impl World {
 
     /// Runs `supervisor` while `test` runs, then stops it.
     async fn run(&self, supervisor: Supervisor, test: impl std::future::Future<Output = ()>) {
+        self.run_with(supervisor, None, test).await
+    }
+
+    /// Runs `supervisor`, taking requests from `commands`, while `test` runs, then stops it.
+    async fn run_with(
+        &self,
+        supervisor: Supervisor,
+        commands: Option<mpsc::Receiver<Command>>,
+        test: impl std::future::Future<Output = ()>,
+    ) {
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async {
             let _ = stopped.await;
@@ -70,7 +80,7 @@ impl World {
             test.await;
             let _ = stop.send(());
         };
-        tokio::join!(supervisor.run(shutdown, None), test);
+        tokio::join!(supervisor.run(shutdown, commands), test);
     }
 
     fn container(&self, name: &str) -> crate::engine::EngineContainer {
@@ -260,6 +270,28 @@ async fn after_its_event_stream_ends_the_supervisor_lists_the_engine_again() {
                 .set_state("demo-web-1", ContainerState::Exited, Some(1));
             let took = world.until_running("demo-web-1").await;
             assert!(took < Duration::from_secs(1), "found after {took:?}");
+        })
+        .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_taken_before_the_first_reconcile_is_the_one_awaited() {
+    let world = World::new();
+    let supervisor = world.supervisor(WEB_AND_API).await.awaiting_request();
+    let (commands, receiver) = mpsc::channel(1);
+    let (replies, mut replied) = mpsc::unbounded_channel();
+    let request = Command {
+        request: Request::Watch(false),
+        replies,
+    };
+    commands.send(request).await.unwrap();
+    world
+        .run_with(supervisor, Some(receiver), async {
+            assert!(matches!(replied.recv().await, Some(Reply::Done { .. })));
+            // Its own reconcile follows at the resync (a request converges the project
+            // itself), without waiting `FIRST_REQUEST` for another request.
+            let took = world.until_running("demo-web-1").await;
+            assert!(took < RESYNC + SETTLE, "web ran after {took:?}");
         })
         .await;
 }
