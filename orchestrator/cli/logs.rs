@@ -1,7 +1,7 @@
 //! `wharf logs`: the output of the project's containers, prefixed with the container's name in
 //! a colour of its service, interleaved in time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,12 +12,14 @@ use futures_util::stream::{self, BoxStream};
 
 use super::session::Session;
 use super::{GlobalArgs, output};
-use crate::observe::{Observed, ObservedContainer};
+use crate::desired::labels;
 use crate::engine::timestamp::unix_nanos;
 use crate::engine::{
-    ContainerState, EngineEvent, EventAction, EventKind, LogLine, LogOptions,
-    Result as EngineResult, ContainerEngine,
+    ContainerEngine, ContainerState, EventAction, EventKind, LogLine, LogOptions,
+    Result as EngineResult,
 };
+use crate::observe::{Observed, ObservedContainer};
+use crate::supervisor::watcher::{EngineEvents, Notice, Subscription};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -168,7 +170,19 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
     // An end in the past leaves nothing to follow.
     let follow = args.follow && window.until.is_none_or(|until| until > now);
     if follow {
-        follow_window(runtime, &observed, &args.services, &printer, tail, window).await;
+        // Subscribed before the first streams open: a start in between is not missed.
+        let events = EngineEvents::watch(runtime.clone(), &observed.project).await;
+        let events = events.subscribe();
+        follow_window(
+            runtime,
+            &observed,
+            &args.services,
+            &printer,
+            tail,
+            window,
+            events,
+        )
+        .await;
         return Ok(ExitCode::SUCCESS);
     }
     let options = LogOptions {
@@ -195,13 +209,15 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitC
 
 /// Follows the logs of the selected containers (`logs -f`, attached `up`), the last `tail`
 /// lines of each first: a container that starts later (restarted by the supervisor, replaced,
-/// restored after drift) is followed from then on, and no line is printed twice.
+/// restored after drift) is followed from then on, and no line is printed twice. `events` is
+/// a subscription made before `observed` was: a start in between is not missed.
 pub async fn follow(
     runtime: Arc<dyn ContainerEngine>,
     observed: &Observed,
     services: &[String],
     printer: &Printer,
     tail: Option<u64>,
+    events: Subscription,
 ) {
     follow_window(
         runtime,
@@ -210,6 +226,7 @@ pub async fn follow(
         printer,
         tail,
         Window::default(),
+        events,
     )
     .await
 }
@@ -222,6 +239,7 @@ async fn follow_window(
     printer: &Printer,
     tail: Option<u64>,
     window: Window,
+    mut events: Subscription,
 ) {
     let end = async {
         match window.until {
@@ -233,15 +251,20 @@ async fn follow_window(
         }
     };
     tokio::pin!(end);
-    // Subscribed before the first streams open: a start in between is not missed.
-    let mut events = runtime.events(&observed.project).await.ok();
     let first = LogOptions {
         follow: true,
         tail,
         since: window.since_seconds(),
     };
     let mut streams = stream::SelectAll::new();
-    streams.extend(open(runtime.clone(), &selected(observed, services), &first).await);
+    let containers = selected(observed, services);
+    streams.extend(open(runtime.clone(), &containers, &first).await);
+    // The containers whose stream is open, so that a list after missed events opens only
+    // those of the others that run.
+    let mut following: HashSet<String> = containers.into_iter().map(|c| c.name).collect();
+    let is_selected = |service: Option<&str>| {
+        service.is_some_and(|s| services.is_empty() || services.iter().any(|n| n == s))
+    };
     // The time of the last line printed per container: a stream reopened on a restart starts
     // at that second, and what it repeats is skipped.
     let mut printed: HashMap<String, i64> = HashMap::new();
@@ -250,6 +273,7 @@ async fn follow_window(
             () = &mut end => return,
             Some((name, line)) = streams.next() => {
                 let Some(line) = line else {
+                    following.remove(&name);
                     // The container's output ended: as compose, say how it exited (a
                     // restart reopens its stream).
                     if let Ok(container) = runtime.container(&name).await
@@ -271,30 +295,36 @@ async fn follow_window(
                 }
                 printer.print(&name, &line);
             }
-            Some(event) = next_event(&mut events) => {
-                let selected = event
-                    .service()
-                    .is_some_and(|s| services.is_empty() || services.iter().any(|n| n == s));
-                if event.kind == EventKind::Container && event.action == EventAction::Start && selected {
-                    let since = printed.get(&event.name).map(|&at| at / 1_000_000_000);
-                    streams.extend(open_one(&runtime, &event.id, &event.name, since).await);
+            notice = events.next() => match notice {
+                Notice::Event(event) => {
+                    if event.kind == EventKind::Container
+                        && event.action == EventAction::Start
+                        && is_selected(event.service())
+                    {
+                        let since = printed.get(&event.name).map(|&at| at / 1_000_000_000);
+                        following.insert(event.name.clone());
+                        streams.extend(open_one(&runtime, &event.id, &event.name, since).await);
+                    }
                 }
-            }
-            else => return,
-        }
-    }
-}
-
-/// The next engine event; none once the stream ended (or never opened).
-async fn next_event(
-    events: &mut Option<BoxStream<'static, EngineResult<EngineEvent>>>,
-) -> Option<EngineEvent> {
-    let stream = events.as_mut()?;
-    match stream.next().await {
-        Some(Ok(event)) => Some(event),
-        _ => {
-            *events = None;
-            None
+                // Starts may have been missed: the running containers not followed yet are.
+                Notice::Relist => {
+                    let Ok(listed) = runtime.containers(&observed.project).await else {
+                        continue;
+                    };
+                    for c in listed {
+                        let service = c.labels.get(labels::SERVICE).map(String::as_str);
+                        if c.state != ContainerState::Running
+                            || !is_selected(service)
+                            || !following.insert(c.name.clone())
+                        {
+                            continue;
+                        }
+                        let since = printed.get(&c.name).map(|&at| at / 1_000_000_000);
+                        streams.extend(open_one(&runtime, &c.id, &c.name, since).await);
+                    }
+                }
+                Notice::Unavailable { .. } => {}
+            },
         }
     }
 }

@@ -15,6 +15,7 @@ use super::{GlobalArgs, up};
 use crate::engine::ContainerEngine;
 use crate::supervisor::control::Command;
 use crate::supervisor::state::StateDir;
+use crate::supervisor::watcher::EngineEvents;
 use crate::supervisor::{Supervisor, control, keeper};
 
 #[derive(Debug, Args)]
@@ -65,7 +66,8 @@ pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, 
         runtime.clone(),
         commands,
     ));
-    let mut supervisor = Supervisor::new(runtime, prepared.desired)
+    let events = EngineEvents::watch(runtime.clone(), &prepared.desired.project).await;
+    let mut supervisor = Supervisor::new(runtime, prepared.desired, events)
         .with_standing(request.clone())
         .with_watch_switch(switch);
     if args.await_request {
@@ -103,7 +105,11 @@ async fn watch_while_on(
 }
 
 /// Watches the project of the standing request until the watcher gives up.
-async fn watch_files(state: &StateDir, runtime: Arc<dyn ContainerEngine>, commands: mpsc::Sender<Command>) {
+async fn watch_files(
+    state: &StateDir,
+    runtime: Arc<dyn ContainerEngine>,
+    commands: mpsc::Sender<Command>,
+) {
     let request = match state.load_request() {
         Ok(request) => request,
         Err(err) => return eprintln!("watch: cannot read the request: {err}"),

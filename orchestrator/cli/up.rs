@@ -4,19 +4,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc;
 
-use super::session::Session;
 use super::progress::ProgressSink;
+use super::session::Session;
 use super::{GlobalArgs, load_options, logs, output};
+use crate::desired::labels;
+use crate::engine::{ContainerEngine, ContainerState, EventAction, EventKind};
 use crate::plan;
-use crate::engine::{EngineEvent, EventAction, EventKind};
 use crate::supervisor::control::{self, Reply};
 use crate::supervisor::request::{PrepareError, Prepared, PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
+use crate::supervisor::watcher::{EngineEvents, Notice, Subscription};
 use crate::supervisor::{Supervisor, keeper};
 
 #[derive(Debug, Args)]
@@ -249,15 +249,14 @@ async fn attached(
     let lock = lock(state)?;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project").clone();
-    // Subscribed before converging: a one-shot container that exits at once counts for the
-    // abort flags.
-    let exits = match output.abort {
-        Some(_) => session.runtime.events(session.name()).await.ok(),
-        None => None,
-    };
+    // One subscription to the engine's events for the supervisor, its DNS, the log follower
+    // and the abort flags, made before converging: a one-shot container that exits at once
+    // counts for the abort flags.
+    let events = EngineEvents::watch(session.runtime.clone(), session.name()).await;
+    let exits = output.abort.is_some().then(|| events.subscribe());
     let (settled_sender, settled) = tokio::sync::watch::channel(BTreeSet::new());
     let mut supervisor =
-        Supervisor::new(session.runtime.clone(), desired).with_settled(settled_sender);
+        Supervisor::new(session.runtime.clone(), desired, events).with_settled(settled_sender);
     let (commands, requests) = mpsc::channel(8);
     let socket = listen(state, commands.clone());
     let progress = ProgressSink::default();
@@ -265,7 +264,7 @@ async fn attached(
     progress.finish();
     let hook_output = progress.take_hook_output();
     if let Err(error) = outcome {
-        output::error_line(&error);
+        output::error_line(&error.to_string());
         return Err(ExitCode::FAILURE);
     }
     supervisor.write_pid();
@@ -438,7 +437,7 @@ struct Attached<'a> {
     watch: Option<(UpRequest, mpsc::Sender<control::Command>)>,
     output: AttachedOutput,
     /// The project's events since before it converged, for the abort flags.
-    exits: Option<BoxStream<'static, crate::engine::Result<EngineEvent>>>,
+    exits: Option<Subscription>,
     /// The services down for good, as the supervisor sees them after each plan.
     settled: tokio::sync::watch::Receiver<BTreeSet<String>>,
     /// What the `post_start` hooks of the converge printed, by container name.
@@ -480,10 +479,12 @@ impl Attached<'_> {
         for (container, text) in &hook_output {
             printer.hook_output(container, text);
         }
+        let follow_events = supervisor.events().subscribe();
         let follow = async {
             if !output.services.is_empty() {
                 let runtime = session.runtime.clone();
-                logs::follow(runtime, &observed, &output.services, &printer, None).await;
+                let (services, printer) = (&output.services, &printer);
+                logs::follow(runtime, &observed, services, printer, None, follow_events).await;
             }
             std::future::pending::<()>().await
         };
@@ -492,7 +493,12 @@ impl Attached<'_> {
         let aborting = async {
             match (&output.abort, exits) {
                 (Some(abort), Some(exits)) => {
-                    first_exit(exits, abort, &output.services, &current).await
+                    let runtime = session.runtime.as_ref();
+                    let watched = Watched {
+                        services: &output.services,
+                        current: &current,
+                    };
+                    first_exit(exits, abort, watched, runtime, session.name()).await
                 }
                 _ => std::future::pending().await,
             }
@@ -564,29 +570,60 @@ async fn all_settled(
     }
 }
 
-/// The first container of `services` (one that ran when the project had converged) to exit,
-/// or to exit with a failure: its exit code. `None` when the event stream ends.
+/// The containers whose exit the abort flags watch: those of the followed services that ran
+/// when the project had converged.
+struct Watched<'a> {
+    services: &'a [String],
+    current: &'a HashSet<&'a str>,
+}
+
+impl Watched<'_> {
+    fn contains(&self, id: &str, service: Option<&str>) -> bool {
+        self.current.contains(id) && service.is_some_and(|s| self.services.iter().any(|n| n == s))
+    }
+}
+
+/// The first watched container to exit, or to exit with a failure: its exit code. After events
+/// that may have been missed, the engine is listed for an exit among them.
 async fn first_exit(
-    mut events: BoxStream<'static, crate::engine::Result<EngineEvent>>,
+    mut events: Subscription,
     abort: &Abort,
-    services: &[String],
-    current: &HashSet<&str>,
+    watched: Watched<'_>,
+    runtime: &dyn ContainerEngine,
+    project: &str,
 ) -> Option<i64> {
-    while let Some(Ok(event)) = events.next().await {
-        let EventAction::Die { exit_code } = event.action else {
-            continue;
-        };
-        let code = exit_code.unwrap_or(0);
-        let watched = event.kind == EventKind::Container
-            && current.contains(event.id.as_str())
-            && event
-                .service()
-                .is_some_and(|s| services.iter().any(|n| n == s));
-        if watched && (abort.on_success_too || code != 0) {
-            return Some(code);
+    let counts = |code: i64| abort.on_success_too || code != 0;
+    loop {
+        match events.next().await {
+            Notice::Event(event) => {
+                let EventAction::Die { exit_code } = event.action else {
+                    continue;
+                };
+                let code = exit_code.unwrap_or(0);
+                if event.kind == EventKind::Container
+                    && watched.contains(&event.id, event.service())
+                    && counts(code)
+                {
+                    return Some(code);
+                }
+            }
+            Notice::Relist => {
+                let Ok(listed) = runtime.containers(project).await else {
+                    continue;
+                };
+                let exited = listed.into_iter().find(|c| {
+                    matches!(c.state, ContainerState::Exited | ContainerState::Dead)
+                        && watched
+                            .contains(&c.id, c.labels.get(labels::SERVICE).map(String::as_str))
+                        && counts(c.exit_code.unwrap_or(0))
+                });
+                if let Some(c) = exited {
+                    return Some(c.exit_code.unwrap_or(0));
+                }
+            }
+            Notice::Unavailable { .. } => {}
         }
     }
-    None
 }
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first

@@ -60,7 +60,7 @@ pub async fn serve(listener: UnixListener, commands: mpsc::Sender<Command>) {
                 tokio::spawn(connection(stream, commands.clone()));
             }
             Err(err) => {
-                eprintln!("supervisor: control socket: {err}");
+                tracing::error!(%err, "supervisor: control socket");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }

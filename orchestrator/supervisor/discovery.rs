@@ -7,17 +7,18 @@
 //! While a plan runs, the answers follow it: a dependent started by the same plan finds the
 //! replicas of its dependencies.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use futures_util::StreamExt;
-
+use super::converge::sub_plan;
+use super::error::SupervisorError;
+use super::watcher::{Notice, Subscription};
 use super::{Sink, Supervisor};
 use crate::desired::{Desired, Discovery};
 use crate::dns::{Dns, DnsConfig, PlanView};
+use crate::engine::{ContainerEngine, EngineNetwork, EventAction};
 use crate::execute::Report;
 use crate::observe::{self, Observed};
 use crate::plan::{self, Cause, EngineCall, Plan, ReconcileOptions};
-use crate::engine::{EngineNetwork, EventAction, ContainerEngine};
 
 impl Supervisor {
     /// Makes `desired`'s networks and volumes exist and the DNS listen on the networks'
@@ -27,10 +28,10 @@ impl Supervisor {
         desired: &Desired,
         options: &ReconcileOptions,
         sink: &dyn Sink,
-    ) -> Result<Discovery, String> {
-        let config = DnsConfig::from_env()?;
+    ) -> Result<Discovery, SupervisorError> {
+        let config = DnsConfig::from_env().map_err(SupervisorError::DnsConfig)?;
         let mut observed = self.observe(desired).await?;
-        let plan = plan::reconcile(desired, &observed, options).map_err(|e| e.to_string())?;
+        let plan = plan::reconcile(desired, &observed, options)?;
         let creations = networks_and_volumes(&plan);
         if !creations.operations.is_empty() {
             // The new networks' gateways are known only once they exist.
@@ -59,10 +60,10 @@ impl Supervisor {
         }
     }
 
-    async fn observe(&self, desired: &Desired) -> Result<Observed, String> {
+    async fn observe(&self, desired: &Desired) -> Result<Observed, SupervisorError> {
         observe::observe(self.runtime.as_ref(), &desired.project, Some(desired))
             .await
-            .map_err(|err| format!("cannot observe the engine: {err}"))
+            .map_err(SupervisorError::Observe)
     }
 }
 
@@ -90,20 +91,8 @@ fn networks_and_volumes(plan: &Plan) -> Plan {
             pending.extend(&plan.operations[id].after);
         }
     }
-    let new_id: HashMap<usize, usize> = kept.iter().enumerate().map(|(n, id)| (*id, n)).collect();
-    let operations = kept
-        .iter()
-        .map(|id| {
-            let op = &plan.operations[*id];
-            plan::Operation {
-                id: new_id[id],
-                after: op.after.iter().map(|a| new_id[a]).collect(),
-                ..op.clone()
-            }
-        })
-        .collect();
     Plan {
-        operations,
+        operations: sub_plan(plan, &kept),
         ..Plan::default()
     }
 }
@@ -112,16 +101,15 @@ fn networks_and_volumes(plan: &Plan) -> Plan {
 /// dies or changes health during the plan is in the answers at once, not at the next observe.
 /// (`view` also takes the operations as they start, from the plan's progress.) The engine is
 /// listed again once per burst of such events, never twice at once: a cold `up` starts
-/// dozens of containers, and a list per start would slow the plan it follows.
+/// dozens of containers, and a list per start would slow the plan it follows. Events that may
+/// have been missed are such a burst too.
 pub(super) async fn publishing(
     view: &PlanView<'_>,
     runtime: &dyn ContainerEngine,
     desired: &Desired,
+    mut events: Subscription,
     execution: impl std::future::Future<Output = Report>,
 ) -> Report {
-    let Ok(mut events) = runtime.events(&desired.project).await else {
-        return execution.await;
-    };
     let project = desired.project.as_str();
     tokio::pin!(execution);
     let mut listing = std::pin::pin!(futures_util::future::OptionFuture::default());
@@ -141,10 +129,10 @@ pub(super) async fn publishing(
                     view.containers(containers);
                 }
             }
-            event = events.next() => match event {
-                Some(Ok(event)) => dirty |= changes_answers(&event.action),
-                // No more events: the next observe catches up once the plan is done.
-                _ => return execution.await,
+            notice = events.next() => match notice {
+                Notice::Event(event) => dirty |= changes_answers(&event.action),
+                Notice::Relist => dirty = true,
+                Notice::Unavailable { .. } => {}
             },
         }
     }

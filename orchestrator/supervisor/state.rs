@@ -33,6 +33,14 @@ impl StateDir {
         }
     }
 
+    /// The state directory at `dir`, for tests that must not share one.
+    #[cfg(test)]
+    pub fn at(dir: &Path) -> StateDir {
+        StateDir {
+            dir: dir.to_path_buf(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.dir
     }

@@ -1,0 +1,192 @@
+//! What the supervisor records in the restart history, from the two sources that say what
+//! happened: the engine's events (a crash, a `docker stop`, a start from another terminal, and
+//! when) and the operations its plans carried out. What to do about them is decided in
+//! `plan::reconcile`; the lines written here are the supervisor's account to the user.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::Supervisor;
+use super::triggers::Target;
+use crate::engine::{ContainerState, EngineEvent, EventAction, EventKind, Health};
+use crate::execute::Report;
+use crate::observe::Observed;
+use crate::plan::{Cause, EngineCall, Plan};
+use crate::restart::{self, Ended, Exit, Millis};
+
+/// How long after a recorded exit the engine may still list the replica as running (it
+/// lists it so until it has cleaned up after the exit); after that, it was started again.
+const STALE_LIMIT: Duration = Duration::from_secs(1);
+
+/// A decision for the log: `restarting in 0.4s`, `gave up: …`.
+fn describe(decision: &restart::Decision, at: Millis) -> String {
+    match decision {
+        restart::Decision::RestartNow => "restarting".to_string(),
+        restart::Decision::RestartAt(due) => {
+            format!("restarting in {}", restart::format_span(due.since(at)))
+        }
+        other => other.to_string(),
+    }
+}
+
+impl Supervisor {
+    /// Takes an engine event into account; what it calls a new plan for, if anything.
+    pub(super) fn note(&mut self, event: EngineEvent) -> Option<Target> {
+        tracing::debug!(?event.action, name = %event.name, "engine event");
+        if event.kind != EventKind::Container {
+            return matches!(event.action, EventAction::Destroy).then_some(Target::Project);
+        }
+        let service = event.service()?.to_string();
+        let number = event.number()?;
+        let policy = self.desired.services.get(&service)?.restart;
+        let at = Millis(u64::try_from(event.time_nanos / 1_000_000).unwrap_or(0));
+        let ours = self.ours.contains(&event.id);
+        let replan = match event.action {
+            EventAction::Die { .. } if !ours && self.state.user_stopped().contains(&service) => {
+                self.book.slot(&service, number).record_user_stop();
+                eprintln!("{} stopped by the user", event.name);
+                true
+            }
+            EventAction::Die { exit_code } if !ours => {
+                let exit = Exit::Code(exit_code.unwrap_or(0));
+                let slot = self.book.slot(&service, number);
+                let decision = slot.record_exit(&policy, at, exit);
+                eprintln!(
+                    "{} exited ({exit}): {}",
+                    event.name,
+                    describe(&decision, at)
+                );
+                true
+            }
+            EventAction::HealthStatus(Health::Unhealthy) if !ours => {
+                let slot = self.book.slot(&service, number);
+                let decision = slot.record_exit(&policy, at, Exit::Unhealthy);
+                eprintln!("{} is unhealthy: {}", event.name, describe(&decision, at));
+                true
+            }
+            EventAction::Stop if !ours => {
+                if self.state.user_stopped().contains(&service) {
+                    self.book.slot(&service, number).record_user_stop();
+                } else {
+                    eprintln!(
+                        "{} was stopped behind wharf's back: starting it again",
+                        event.name
+                    );
+                    self.drifted.insert((service.clone(), number));
+                }
+                true
+            }
+            EventAction::Start => {
+                // A start the supervisor did not make (`wharf start`, `docker start`) is a user
+                // start: the slot gets a fresh count.
+                if !self.starting.remove(&event.id) && !self.state.user_stopped().contains(&service)
+                {
+                    self.book.slot(&service, number).record_start(at);
+                }
+                self.dns.is_some()
+            }
+            EventAction::Destroy => {
+                self.ours.remove(&event.id);
+                true
+            }
+            // The last event of a stop the supervisor made: what follows is not its doing.
+            EventAction::Stop => {
+                self.ours.remove(&event.id);
+                false
+            }
+            EventAction::HealthStatus(_) => self.dns.is_some(),
+            _ => false,
+        };
+        replan.then_some(Target::Service(service))
+    }
+
+    /// Remembers which containers `plan` stops, removes and starts: their events are the
+    /// supervisor's own doing.
+    pub(super) fn expect_own_events(&mut self, plan: &Plan) {
+        for op in &plan.operations {
+            match op.action.engine_call() {
+                Some(
+                    EngineCall::StopContainer { container, .. }
+                    | EngineCall::RemoveContainer { container, .. },
+                ) => {
+                    self.ours.extend(container.id.clone());
+                }
+                Some(EngineCall::StartContainer { container, .. }) => {
+                    self.starting.extend(container.id.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Records the starts `plan` carried out (not those that failed or were skipped): a
+    /// restart of the policy counts one attempt, any other start gives a fresh count.
+    pub(super) fn record_starts(&mut self, plan: &Plan, report: &Report, observed: &Observed) {
+        let failed: HashSet<usize> = report
+            .failures
+            .iter()
+            .map(|f| f.operation)
+            .chain(report.skipped.iter().copied())
+            .collect();
+        let at = self.clock.now();
+        for op in plan.operations.iter().filter(|op| !failed.contains(&op.id)) {
+            let Some(EngineCall::StartContainer { service, container }) = op.action.engine_call()
+            else {
+                continue;
+            };
+            let Some(number) = observed
+                .services
+                .get(service)
+                .into_iter()
+                .flatten()
+                .find(|c| c.name == container.name || Some(&c.id) == container.id.as_ref())
+                .map(|c| c.number)
+            else {
+                continue;
+            };
+            let policy = self.desired.services[service].restart;
+            let slot = self.book.slot(service, number);
+            match op.cause {
+                Cause::RestartPolicy { .. } | Cause::Unhealthy { .. } => {
+                    slot.record_restart(&policy, at)
+                }
+                _ => slot.record_start(at),
+            }
+            self.drifted.remove(&(service.clone(), number));
+            eprintln!("{} started ({})", container.name, op.cause);
+        }
+    }
+
+    /// The engine lists a container as running until it has cleaned up after its exit, tens of
+    /// milliseconds after the `die` event the history recorded. Such a replica is taken as
+    /// exited: the plan restarts it at once, and the engine serves the start after its cleanup
+    /// (both hold the container's lock), instead of a second observe later. One still listed as
+    /// running long after its recorded exit was started by someone else meanwhile (the `up`
+    /// that launched this supervisor, before it subscribed): a user start.
+    pub(super) fn trust_recorded_exits(&mut self, observed: &mut Observed) {
+        let at = self.clock.now();
+        for c in observed.services.values_mut().flatten() {
+            let Some(slot) = self.book.get_mut(&c.service, c.number) else {
+                continue;
+            };
+            // An unhealthy replica is really still running: its restart stops it first.
+            let Some(&Ended {
+                at: exited,
+                exit: Exit::Code(code),
+                ..
+            }) = slot.ended.as_ref()
+            else {
+                continue;
+            };
+            if !c.is_running() {
+                continue;
+            }
+            if at.since(exited) > STALE_LIMIT {
+                slot.record_start(at);
+            } else {
+                c.state = ContainerState::Exited;
+                c.exit_code = Some(code);
+            }
+        }
+    }
+}
