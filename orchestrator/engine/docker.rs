@@ -25,7 +25,7 @@ use bollard::models::{
     Mount as EngineMount, MountBindOptions, MountPoint, MountTmpfsOptions, MountType,
     MountVolumeOptions, MountVolumeOptionsDriverConfig, NetworkConnectRequest,
     NetworkCreateRequest, NetworkingConfig, PortBinding as EnginePortBinding, PortMap,
-    ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy,
     ThrottleDevice, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
@@ -2470,8 +2470,8 @@ fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated {
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         network_mode,
         restart_policy: Some(RestartPolicy {
-            name: Some(RestartPolicyNameEnum::NO),
-            maximum_retry_count: None,
+            name: spec.restart.name().parse().ok(),
+            maximum_retry_count: i64::try_from(spec.restart.max_retries()).ok(),
         }),
         init: spec.init,
         privileged: spec.privileged.then_some(true),
@@ -3195,7 +3195,8 @@ mod tests {
         );
         assert_eq!(
             host.restart_policy.unwrap().name,
-            Some(RestartPolicyNameEnum::NO)
+            Some(bollard::models::RestartPolicyNameEnum::EMPTY),
+            "no restart asked for: the name compose leaves empty"
         );
         assert!(t.create_paths.is_empty());
     }

@@ -56,6 +56,9 @@ pub struct Supervisor {
     ours: HashSet<String>,
     /// Containers this supervisor is starting: their `start` events are its own doing.
     starting: HashSet<String>,
+    /// (service, number) of replicas that exited under an engine restart policy: their next
+    /// `start` the supervisor did not make is the engine's restart.
+    engine_restarting: HashSet<(String, u32)>,
     wake_at: Option<Millis>,
     /// wharf's DNS, given a new table after every observe.
     dns: Option<Dns>,
@@ -195,6 +198,7 @@ impl Supervisor {
             drifted: HashSet::new(),
             ours: HashSet::new(),
             starting: HashSet::new(),
+            engine_restarting: HashSet::new(),
             wake_at: None,
             dns: None,
             settled: None,
@@ -342,6 +346,16 @@ impl Supervisor {
                 eprintln!("{} stopped by the user", event.name);
                 true
             }
+            EventAction::Die { exit_code } if !ours && desired.container.restart.restarts_exits() => {
+                let exit = Exit::Code(exit_code.unwrap_or(0));
+                eprintln!(
+                    "{} exited ({exit}): left to the engine's restart policy ({})",
+                    event.name,
+                    desired.container.restart.name()
+                );
+                self.engine_restarting.insert((service, number));
+                true
+            }
             EventAction::Die { exit_code } if !ours => {
                 let exit = Exit::Code(exit_code.unwrap_or(0));
                 let slot = self.book.slot(&service, number);
@@ -359,6 +373,17 @@ impl Supervisor {
                 eprintln!("{} is unhealthy: {}", event.name, describe(&decision, at));
                 true
             }
+            // The engine does not restart what its API killed (`docker kill`): under an engine
+            // policy, that replica is left down, and it is drift. (A signal that does not end
+            // the process marks nothing that matters: only a replica that is down is started.)
+            EventAction::Kill { .. }
+                if !ours
+                    && desired.container.restart.restarts_exits()
+                    && !self.state.user_stopped().contains(&service) =>
+            {
+                self.drifted.insert((service, number));
+                false
+            }
             EventAction::Stop if !ours => {
                 if self.state.user_stopped().contains(&service) {
                     self.book.slot(&service, number).record_user_stop();
@@ -374,9 +399,15 @@ impl Supervisor {
             EventAction::Start => {
                 // A start the supervisor did not make (`wharf start`, `docker start`) is a user
                 // start: the slot gets a fresh count.
+                // A start after an exit under an engine policy is the engine's restart.
+                let engine_restart = self.engine_restarting.remove(&(service.clone(), number));
                 if !self.starting.remove(&event.id) && !self.state.user_stopped().contains(&service)
                 {
-                    self.book.slot(&service, number).record_start(at);
+                    let slot = self.book.slot(&service, number);
+                    match engine_restart {
+                        true => slot.record_engine_restart(at),
+                        false => slot.record_start(at),
+                    }
                 }
                 self.dns.is_some()
             }
@@ -661,6 +692,7 @@ impl Supervisor {
                 _ => slot.record_start(at),
             }
             self.drifted.remove(&(service.clone(), number));
+            self.engine_restarting.remove(&(service.clone(), number));
             eprintln!("{} started ({})", container.name, op.cause);
         }
         self.save();
