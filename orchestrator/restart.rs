@@ -1162,7 +1162,11 @@ mod tests {
         state.record_restart(&policy, ms(200));
         state.record_engine_restart(ms(5_000));
         assert_eq!(state.restarts, 2);
-        assert_eq!(state.attempts, [ms(200)], "the engine counts its own retries");
+        assert_eq!(
+            state.attempts,
+            [ms(200)],
+            "the engine counts its own retries"
+        );
         assert_eq!(state.last_start, Some(ms(5_000)));
         assert!(!state.is_down());
     }

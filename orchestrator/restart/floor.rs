@@ -25,7 +25,9 @@ pub enum EngineRestart {
     Always,
     UnlessStopped,
     /// `on-failure[:N]`; zero retries is unlimited.
-    OnFailure { max_retries: u64 },
+    OnFailure {
+        max_retries: u64,
+    },
 }
 
 impl EngineRestart {
@@ -92,12 +94,7 @@ fn asks_unless_stopped(service: &Service) -> bool {
 }
 
 fn deploy_condition(service: &Service) -> Option<RestartCondition> {
-    service
-        .deploy
-        .as_ref()?
-        .restart_policy
-        .as_ref()?
-        .condition
+    service.deploy.as_ref()?.restart_policy.as_ref()?.condition
 }
 
 #[cfg(test)]

@@ -346,7 +346,9 @@ impl Supervisor {
                 eprintln!("{} stopped by the user", event.name);
                 true
             }
-            EventAction::Die { exit_code } if !ours && desired.container.restart.restarts_exits() => {
+            EventAction::Die { exit_code }
+                if !ours && desired.container.restart.restarts_exits() =>
+            {
                 let exit = Exit::Code(exit_code.unwrap_or(0));
                 eprintln!(
                     "{} exited ({exit}): left to the engine's restart policy ({})",
