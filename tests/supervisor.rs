@@ -264,17 +264,22 @@ services:
                 .all(|service| up.state(service) == "exited")
         },
     );
-    let ps: Vec<serde_json::Value> = up
-        .wharf(&["ps", "-a", "--format", "json"])
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
     let restarts = |service: &str| {
-        ps.iter().find(|c| c["Service"] == service).unwrap()["Restarts"]
+        up.wharf(&["ps", "-a", "--format", "json"])
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .find(|c| c["Service"] == service)
+            .unwrap()["Restarts"]
             .as_u64()
             .unwrap()
     };
-    assert_eq!(restarts("flaky"), 2, "the engine's restarts are counted");
+    // The engine's restarts are counted (the history is saved once the supervisor has seen the
+    // events).
+    up.until(
+        "flaky's two restarts counted",
+        Duration::from_secs(5),
+        || restarts("flaky") == 2,
+    );
     assert_eq!(
         restarts("clean"),
         0,

@@ -10,7 +10,7 @@ pub mod keeper;
 pub mod request;
 pub mod state;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -56,9 +56,10 @@ pub struct Supervisor {
     ours: HashSet<String>,
     /// Containers this supervisor is starting: their `start` events are its own doing.
     starting: HashSet<String>,
-    /// (service, number) of replicas that exited under an engine restart policy: their next
-    /// `start` the supervisor did not make is the engine's restart.
-    engine_restarting: HashSet<(String, u32)>,
+    /// (service, number) of replicas that exited under an engine restart policy, with the
+    /// time of their `die`: their next `start` the supervisor did not make is the engine's
+    /// restart.
+    engine_restarting: HashMap<(String, u32), Millis>,
     wake_at: Option<Millis>,
     /// wharf's DNS, given a new table after every observe.
     dns: Option<Dns>,
@@ -69,6 +70,8 @@ pub struct Supervisor {
 /// How long after a recorded exit the engine may still list the replica as running (it
 /// lists it so until it has cleaned up after the exit); after that, it was started again.
 const STALE_LIMIT: Duration = Duration::from_secs(1);
+/// How soon a plan is made again when the engine's list lags behind an exit it reported.
+const LIST_LAG: Duration = Duration::from_millis(50);
 
 /// A decision for the log: `restarting in 0.4s`, `gave up: …`.
 fn describe(decision: &restart::Decision, at: Millis) -> String {
@@ -198,7 +201,7 @@ impl Supervisor {
             drifted: HashSet::new(),
             ours: HashSet::new(),
             starting: HashSet::new(),
-            engine_restarting: HashSet::new(),
+            engine_restarting: HashMap::new(),
             wake_at: None,
             dns: None,
             settled: None,
@@ -355,7 +358,7 @@ impl Supervisor {
                     event.name,
                     desired.container.restart.name()
                 );
-                self.engine_restarting.insert((service, number));
+                self.engine_restarting.insert((service, number), at);
                 true
             }
             EventAction::Die { exit_code } if !ours => {
@@ -399,10 +402,13 @@ impl Supervisor {
                 true
             }
             EventAction::Start => {
-                // A start the supervisor did not make (`wharf start`, `docker start`) is a user
-                // start: the slot gets a fresh count.
-                // A start after an exit under an engine policy is the engine's restart.
-                let engine_restart = self.engine_restarting.remove(&(service.clone(), number));
+                // A start the supervisor did not make is the engine's restart when it follows an
+                // exit under an engine policy, and otherwise a user start (`wharf start`,
+                // `docker start`): the slot gets a fresh count.
+                let engine_restart = self
+                    .engine_restarting
+                    .remove(&(service.clone(), number))
+                    .is_some();
                 if !self.starting.remove(&event.id) && !self.state.user_stopped().contains(&service)
                 {
                     let slot = self.book.slot(&service, number);
@@ -411,7 +417,8 @@ impl Supervisor {
                         false => slot.record_start(at),
                     }
                 }
-                self.dns.is_some()
+                // A plan saves the history with the engine's restart in it.
+                engine_restart || self.dns.is_some()
             }
             EventAction::Destroy => {
                 self.ours.remove(&event.id);
@@ -628,6 +635,10 @@ impl Supervisor {
             dns.publish(&self.desired, &observed).await;
         }
         self.wake_at = plan.wake_at;
+        if self.lists_an_exit_as_running(&observed) {
+            let soon = now().plus(LIST_LAG);
+            self.wake_at = Some(self.wake_at.map_or(soon, |at| at.min(soon)));
+        }
         if plan.operations.is_empty() {
             self.save();
             return Ok(());
@@ -738,6 +749,21 @@ impl Supervisor {
                 c.exit_code = Some(code);
             }
         }
+    }
+
+    /// Whether the engine still lists as running a replica whose `die` under an engine policy
+    /// came less than `STALE_LIMIT` ago. Its list lags behind its events, and the plan could not
+    /// tell a replica the engine will restart (`restarting`) from one it will not (`exited`,
+    /// after a `docker kill`): observe again `LIST_LAG` later.
+    fn lists_an_exit_as_running(&self, observed: &observe::Observed) -> bool {
+        let at = now();
+        observed.services.values().flatten().any(|c| {
+            c.state == ContainerState::Running
+                && self
+                    .engine_restarting
+                    .get(&(c.service.clone(), c.number))
+                    .is_some_and(|died| at.since(*died) <= STALE_LIMIT)
+        })
     }
 
     fn save(&self) {
