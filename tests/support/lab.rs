@@ -15,7 +15,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{
-    COMMAND_LIMIT, Lock, OutputWithin, image_exists, in_ci, unique_project, wait_with_output_within,
+    COMMAND_LIMIT, Lock, OutputWithin, image_exists, in_ci, unique_project,
+    wait_with_output_within, wait_within,
 };
 
 /// The node image; the tag changes whenever its recipe below does.
@@ -210,22 +211,24 @@ impl Node {
 
     /// Copies `image` from the shared engine into this node (`docker save | docker load`).
     pub fn load_image(&self, image: &str) {
-        let save = Command::new("docker")
+        let mut save = Command::new("docker")
             .args(["save", image])
             .stdout(Stdio::piped())
             .spawn()
             .expect("docker save");
         let load = self
             .docker_command(&["load", "-q"])
-            .stdin(save.stdout.expect("docker save's output"))
+            .stdin(save.stdout.take().expect("docker save's output"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("docker load");
         let out = wait_with_output_within(load, COMMAND_LIMIT);
+        // The load has read all the save wrote, or failed: the save ends with it.
+        let saved = wait_within(&mut save, COMMAND_LIMIT);
         assert!(
-            out.status.success(),
-            "docker load of {image} into {}: {}",
+            out.status.success() && saved.success(),
+            "docker save {image} ({saved}) | docker load into {}: {}",
             self.container,
             String::from_utf8_lossy(&out.stderr)
         );
