@@ -55,4 +55,12 @@ for image in $(docker image ls -q --no-trunc --filter "label=$label" 2>/dev/null
   dead_test_project "$project" && docker image rm -f "$image" >/dev/null 2>&1 && count "$image"
 done
 
+# The private engines of tests/support/lab.rs (docker-in-docker nodes and their volumes) carry
+# their lab's name, a test project name too, in a label of their own.
+label=wharf.test-lab
+mapfile -t nodes < <(dead_objects ps "{{.ID}} {{.Label \"$label\"}}" -a)
+[ ${#nodes[@]} -eq 0 ] || { docker rm -f -v "${nodes[@]}" >/dev/null 2>&1; count "${nodes[@]}"; }
+mapfile -t node_volumes < <(dead_objects volume "{{.Name}} {{.Label \"$label\"}}")
+for volume in "${node_volumes[@]}"; do docker volume rm -f "$volume" >/dev/null 2>&1 && count "$volume"; done
+
 echo "swept $swept leftovers of earlier test runs"

@@ -40,6 +40,8 @@
 //!   (the `stopped_by_user` flag), so the two only differ on engines wharf does not drive.
 //! - An unhealthy container is a failure: it is restarted under `on-failure` too.
 
+mod floor;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -47,6 +49,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::spec::model::{RestartCondition, Service};
+
+pub use floor::EngineRestart;
 
 /// Where the backoff starts when the policy has no `delay`.
 pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(100);
@@ -455,6 +459,15 @@ impl SlotState {
         self.prune(policy, at);
         self.restarts = self.restarts.saturating_add(1);
         self.streak = self.streak.saturating_add(1);
+        self.last_start = Some(at);
+        self.ended = None;
+    }
+
+    /// The engine restarted the container at `at` under its own restart policy (the floor
+    /// under the supervisor): one more restart for `ps`; the engine keeps its own count of
+    /// attempts and its own backoff.
+    pub fn record_engine_restart(&mut self, at: Millis) {
+        self.restarts = self.restarts.saturating_add(1);
         self.last_start = Some(at);
         self.ended = None;
     }
@@ -1138,6 +1151,23 @@ mod tests {
         );
         state.record_restart(&ON_FAILURE, ms(30_100));
         assert_eq!(state.restarts, 1);
+        assert!(!state.is_down());
+    }
+
+    #[test]
+    fn an_engine_restart_counts_for_ps_and_leaves_the_attempts_alone() {
+        let policy = ON_FAILURE.with_max_attempts(2);
+        let mut state = started(0);
+        state.record_exit(&policy, ms(100), Exit::Unhealthy);
+        state.record_restart(&policy, ms(200));
+        state.record_engine_restart(ms(5_000));
+        assert_eq!(state.restarts, 2);
+        assert_eq!(
+            state.attempts,
+            [ms(200)],
+            "the engine counts its own retries"
+        );
+        assert_eq!(state.last_start, Some(ms(5_000)));
         assert!(!state.is_down());
     }
 

@@ -153,7 +153,8 @@ fn up_creates_named_and_labelled_resources_and_a_second_up_changes_nothing() {
         ),
         "False"
     );
-    assert_eq!(inspect(&web, "{{.HostConfig.RestartPolicy.Name}}"), "no");
+    // No `restart:`: the empty name compose writes, which the engine reads as `no`.
+    assert_eq!(inspect(&web, "{{.HostConfig.RestartPolicy.Name}}"), "");
     let networks = inspect(
         &web,
         "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",

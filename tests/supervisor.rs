@@ -117,11 +117,36 @@ fn a_killed_replica_is_restarted_and_drift_is_corrected() {
     let up = Attached::start("sv-always", ALWAYS);
     let web = up.name("web");
     let id = inspect_if_exists(&web, "{{.Id}}");
+    // `docker kill`: the engine does not restart what its API killed, the supervisor does.
     docker(&["kill", &web]);
     let took = up.until("web restarted after a kill", Duration::from_secs(5), || {
         up.state("web") == "running"
     });
     eprintln!("restart after kill took {took:?}");
+    // A crash of the process: the engine restarts it (`restart: always` is its policy too).
+    let pid = inspect_if_exists(&web, "{{.State.Pid}}");
+    let started = inspect_if_exists(&web, "{{.State.StartedAt}}");
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    up.until(
+        "web restarted after a crash",
+        Duration::from_secs(5),
+        || {
+            up.state("web") == "running"
+                && inspect_if_exists(&web, "{{.State.StartedAt}}") != started
+        },
+    );
+    assert!(
+        up.log()
+            .contains("left to the engine's restart policy (always)"),
+        "{}",
+        up.log()
+    );
     assert_eq!(
         inspect_if_exists(&web, "{{.Id}}"),
         id,
@@ -219,9 +244,17 @@ services:
     command: ["sh", "-c", "sleep 0.3; exit 1"]
 "#,
     );
+    // `on-failure:2` is the engine's own policy (the floor under the supervisor): the engine
+    // makes the two restarts and gives up, and the supervisor leaves it to it.
     up.until("flaky gave up", Duration::from_secs(10), || {
-        up.log().contains("give up: 2 restart attempts")
+        inspect_if_exists(&up.name("flaky"), "{{.RestartCount}} {{.State.Status}}") == "2 exited"
     });
+    assert!(
+        up.log()
+            .contains("left to the engine's restart policy (on-failure)"),
+        "{}",
+        up.log()
+    );
     up.until(
         "the three ran their course",
         Duration::from_secs(10),
@@ -231,17 +264,22 @@ services:
                 .all(|service| up.state(service) == "exited")
         },
     );
-    let ps: Vec<serde_json::Value> = up
-        .wharf(&["ps", "-a", "--format", "json"])
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
     let restarts = |service: &str| {
-        ps.iter().find(|c| c["Service"] == service).unwrap()["Restarts"]
+        up.wharf(&["ps", "-a", "--format", "json"])
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .find(|c| c["Service"] == service)
+            .unwrap()["Restarts"]
             .as_u64()
             .unwrap()
     };
-    assert_eq!(restarts("flaky"), 2);
+    // The engine's restarts are counted (the history is saved once the supervisor has seen the
+    // events).
+    up.until(
+        "flaky's two restarts counted",
+        Duration::from_secs(5),
+        || restarts("flaky") == 2,
+    );
     assert_eq!(
         restarts("clean"),
         0,

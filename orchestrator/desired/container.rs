@@ -208,6 +208,7 @@ pub fn container_spec(
         userns_mode: service.userns_mode.clone(),
         uts: service.uts.clone(),
         device_requests: device_requests(service),
+        restart: crate::restart::EngineRestart::from_service(service),
     }
 }
 

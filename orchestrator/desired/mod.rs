@@ -232,6 +232,8 @@ pub struct ContainerSpec {
     pub uts: Option<String>,
     /// `gpus` and `deploy.resources.reservations.devices`.
     pub device_requests: Vec<DeviceRequest>,
+    /// The restart policy the engine applies by itself: the floor under the supervisor.
+    pub restart: crate::restart::EngineRestart,
 }
 
 /// The CPU keys of a service, as the engine takes them.

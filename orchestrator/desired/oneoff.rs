@@ -3,6 +3,7 @@
 //! supervisor and `observe` leave it alone, and known on its networks by its own name only.
 
 use super::{ContainerSpec, labels};
+use crate::restart::EngineRestart;
 
 /// compose's label with the one-off's random identity; its name ends with the first 12 digits.
 pub const SLUG: &str = "com.docker.compose.slug";
@@ -14,9 +15,11 @@ pub fn one_off_name(project: &str, service: &str, slug: &str) -> String {
 }
 
 /// A service's container spec (with `run`'s changes already in the service) as a one-off
-/// named `name`, with `slug` (64 hexadecimal digits).
+/// named `name`, with `slug` (64 hexadecimal digits). A one-off is never restarted by the
+/// engine: compose leaves its restart policy unset.
 pub fn one_off_spec(container: &ContainerSpec, name: &str, slug: &str) -> ContainerSpec {
     let mut spec = container.clone();
+    spec.restart = EngineRestart::Unset;
     spec.labels.insert(labels::ONEOFF.into(), "True".into());
     spec.labels.insert(SLUG.into(), slug.into());
     spec.labels.shift_remove(labels::NUMBER);
@@ -33,7 +36,10 @@ mod tests {
 
     #[test]
     fn a_one_off_is_labelled_and_aliased_as_compose_does() {
-        let mut container = ContainerSpec::default();
+        let mut container = ContainerSpec {
+            restart: EngineRestart::Always,
+            ..ContainerSpec::default()
+        };
         container
             .labels
             .insert(labels::ONEOFF.into(), "False".into());
@@ -52,5 +58,6 @@ mod tests {
         assert_eq!(spec.labels[SLUG], slug);
         assert!(!spec.labels.contains_key(labels::NUMBER));
         assert_eq!(spec.networks[0].aliases, vec![name]);
+        assert_eq!(spec.restart, EngineRestart::Unset);
     }
 }

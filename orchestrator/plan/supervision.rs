@@ -75,6 +75,9 @@ impl Supervision {
         }
         let fresh = SlotState::new(service.config_hash.clone());
         let slot = self.book.get(&service.name, c.number).unwrap_or(&fresh);
+        if down && service.container.restart.restarts_exits() {
+            return self.engine_restarted(service, slot);
+        }
         let exit = if unhealthy {
             Exit::Unhealthy
         } else {
@@ -88,6 +91,22 @@ impl Supervision {
             restart::Decision::RestartNow => Supervised::Start(Cause::RestartPolicy { attempt }),
             restart::Decision::RestartAt(at) => Supervised::Later(at),
             restart::Decision::GiveUp { .. } | restart::Decision::Leave => Supervised::Leave,
+        }
+    }
+
+    /// A replica of a service the engine restarts by itself (its policy is the floor under the
+    /// supervisor), down after an exit: its exits are the engine's to restart, and restarting
+    /// them here too would race it. An exit the engine restarts shows as `restarting`, never
+    /// down; so an `always` or `unless-stopped` replica that is down was stopped or killed
+    /// through the engine's API (which the engine does not undo): drift, started again unless
+    /// the user stopped it. An `on-failure` replica that is down exited cleanly or used up its
+    /// retries: the engine gave up, and so does the supervisor.
+    fn engine_restarted(&self, service: &DesiredService, slot: &SlotState) -> Supervised {
+        let stopped_by_user = slot.stopped_by_user || self.user_stopped.contains(&service.name);
+        if service.container.restart.restarts_every_exit() && !stopped_by_user {
+            Supervised::Start(Cause::Drift)
+        } else {
+            Supervised::Leave
         }
     }
 }

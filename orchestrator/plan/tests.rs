@@ -447,15 +447,19 @@ fn a_recreated_container_keeps_its_anonymous_volumes_unless_renewed() {
     );
 }
 
-/// Every kind of supervised decision in one project, at one instant.
+/// Every kind of supervised decision in one project, at one instant. crashed and backing_off
+/// have policies the engine cannot apply (`any` with `max_attempts`): the supervisor alone
+/// restarts them.
 const SUPERVISED: &str = r#"
 services:
   crashed:
     image: demo/app:1
-    restart: always
+    deploy:
+      restart_policy: {condition: any, max_attempts: 5}
   backing_off:
     image: demo/app:1
-    restart: always
+    deploy:
+      restart_policy: {condition: any, max_attempts: 10}
   gave_up:
     image: demo/app:1
     restart: "on-failure:1"
@@ -577,7 +581,8 @@ services:
     restart: always
   app:
     image: demo/app:1
-    restart: always
+    deploy:
+      restart_policy: {condition: any, max_attempts: 5}
     depends_on: [db]
 "#,
         &[("db", 2)],
@@ -628,6 +633,86 @@ services:
          restarts, does not wait for db: nothing would ever start it.",
         "up (supervised)",
         Ok(&plan),
+    );
+}
+
+/// The engine's own restart policy is the floor under the supervisor: it restarts the exits of
+/// the services whose policy it can apply, and the supervisor does not race it.
+#[test]
+fn exits_the_engine_restarts_are_left_to_it() {
+    use crate::restart::{EngineRestart, Millis};
+    let fixture = Fixture::new();
+    let desired = fixture.desired(
+        r#"
+services:
+  restarting:
+    image: demo/app:1
+    restart: always
+  killed:
+    image: demo/app:1
+    restart: unless-stopped
+  stopped:
+    image: demo/app:1
+    restart: always
+  retried:
+    image: demo/app:1
+    restart: "on-failure:3"
+  sick:
+    image: demo/app:1
+    restart: always
+    healthcheck:
+      test: ["CMD", "check"]
+"#,
+    );
+    assert_eq!(
+        desired.services["retried"].container.restart,
+        EngineRestart::OnFailure { max_retries: 3 }
+    );
+    fixture.up(&desired, &up());
+    let state = |service: &str, state: ContainerState, code: Option<i64>| {
+        fixture
+            .engine
+            .set_state(&format!("{PROJECT}-{service}-1"), state, code)
+    };
+    // restarting: the engine is restarting it after a crash.
+    state("restarting", ContainerState::Restarting, Some(1));
+    // killed: `docker kill` (the engine does not restart what its API stopped): drift.
+    state("killed", ContainerState::Exited, Some(137));
+    // stopped: `wharf stop`: left alone.
+    state("stopped", ContainerState::Exited, Some(0));
+    // retried: the engine used up its three retries.
+    state("retried", ContainerState::Exited, Some(2));
+    // sick: running but unhealthy: the engine never restarts that, the supervisor does.
+    fixture
+        .engine
+        .set_health(&format!("{PROJECT}-sick-1"), Some(Health::Unhealthy));
+    let options = ReconcileOptions {
+        supervision: Some(super::Supervision {
+            now: Millis(1_000_000),
+            user_stopped: ["stopped".to_string()].into_iter().collect(),
+            ..Default::default()
+        }),
+        no_recreate: true,
+        ..up()
+    };
+    let plan = fixture.plan(&desired, &options).expect("a plan");
+    assert_eq!(
+        plan.to_string().lines().collect::<Vec<_>>(),
+        [
+            "#0 start container demo-killed-1 (stopped behind wharf's back)",
+            "#1 stop container demo-sick-1 (unhealthy, attempt 1)",
+            "#2 start container demo-sick-1 (unhealthy, attempt 1) [#1]",
+        ],
+    );
+    let observed = fixture.observe(Some(&desired));
+    let settled = options
+        .supervision
+        .as_ref()
+        .unwrap()
+        .settled(&desired, &observed);
+    assert_eq!(
+        settled.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["retried", "stopped"]
     );
 }
 

@@ -109,6 +109,10 @@ impl Supervisor {
             dns.publish(&self.desired, &observed).await;
         }
         self.wake_at = plan.wake_at;
+        if self.lists_an_exit_as_running(&observed) {
+            let soon = self.clock.now().plus(super::facts::LIST_LAG);
+            self.wake_at = Some(self.wake_at.map_or(soon, |at| at.min(soon)));
+        }
         if plan.operations.is_empty() {
             self.save();
             return Ok(());

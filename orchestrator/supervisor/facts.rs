@@ -38,13 +38,25 @@ impl Supervisor {
         }
         let service = event.service()?.to_string();
         let number = event.number()?;
-        let policy = self.desired.services.get(&service)?.restart;
+        let desired = self.desired.services.get(&service)?;
+        let policy = desired.restart;
+        let engine_policy = desired.container.restart;
         let at = Millis(u64::try_from(event.time_nanos / 1_000_000).unwrap_or(0));
         let ours = self.ours.contains(&event.id);
         let replan = match event.action {
             EventAction::Die { .. } if !ours && self.state.user_stopped().contains(&service) => {
                 self.book.slot(&service, number).record_user_stop();
                 eprintln!("{} stopped by the user", event.name);
+                true
+            }
+            EventAction::Die { exit_code } if !ours && engine_policy.restarts_exits() => {
+                let exit = Exit::Code(exit_code.unwrap_or(0));
+                eprintln!(
+                    "{} exited ({exit}): left to the engine's restart policy ({})",
+                    event.name,
+                    engine_policy.name()
+                );
+                self.engine_restarting.insert((service.clone(), number), at);
                 true
             }
             EventAction::Die { exit_code } if !ours => {
@@ -64,6 +76,17 @@ impl Supervisor {
                 eprintln!("{} is unhealthy: {}", event.name, describe(&decision, at));
                 true
             }
+            // The engine does not restart what its API killed (`docker kill`): under an engine
+            // policy, that replica is left down, and it is drift. (A signal that does not end
+            // the process marks nothing that matters: only a replica that is down is started.)
+            EventAction::Kill { .. }
+                if !ours
+                    && engine_policy.restarts_exits()
+                    && !self.state.user_stopped().contains(&service) =>
+            {
+                self.drifted.insert((service.clone(), number));
+                false
+            }
             EventAction::Stop if !ours => {
                 if self.state.user_stopped().contains(&service) {
                     self.book.slot(&service, number).record_user_stop();
@@ -77,13 +100,23 @@ impl Supervisor {
                 true
             }
             EventAction::Start => {
-                // A start the supervisor did not make (`wharf start`, `docker start`) is a user
-                // start: the slot gets a fresh count.
+                // A start the supervisor did not make is the engine's restart when it follows an
+                // exit under an engine policy, and otherwise a user start (`wharf start`,
+                // `docker start`): the slot gets a fresh count.
+                let engine_restart = self
+                    .engine_restarting
+                    .remove(&(service.clone(), number))
+                    .is_some();
                 if !self.starting.remove(&event.id) && !self.state.user_stopped().contains(&service)
                 {
-                    self.book.slot(&service, number).record_start(at);
+                    let slot = self.book.slot(&service, number);
+                    match engine_restart {
+                        true => slot.record_engine_restart(at),
+                        false => slot.record_start(at),
+                    }
                 }
-                self.dns.is_some()
+                // A plan saves the history with the engine's restart in it.
+                engine_restart || self.dns.is_some()
             }
             EventAction::Destroy => {
                 self.ours.remove(&event.id);
@@ -153,6 +186,7 @@ impl Supervisor {
                 _ => slot.record_start(at),
             }
             self.drifted.remove(&(service.clone(), number));
+            self.engine_restarting.remove(&(service.clone(), number));
             eprintln!("{} started ({})", container.name, op.cause);
         }
     }
@@ -188,5 +222,25 @@ impl Supervisor {
                 c.exit_code = Some(code);
             }
         }
+    }
+}
+
+/// How soon a plan is made again when the engine's list lags behind an exit it reported.
+pub(super) const LIST_LAG: Duration = Duration::from_millis(50);
+
+impl Supervisor {
+    /// Whether the engine still lists as running a replica whose `die` under an engine policy
+    /// came less than `STALE_LIMIT` ago. Its list lags behind its events, and the plan could not
+    /// tell a replica the engine will restart (`restarting`) from one it will not (`exited`,
+    /// after a `docker kill`): observe again `LIST_LAG` later.
+    pub(super) fn lists_an_exit_as_running(&self, observed: &Observed) -> bool {
+        let at = self.clock.now();
+        observed.services.values().flatten().any(|c| {
+            c.state == ContainerState::Running
+                && self
+                    .engine_restarting
+                    .get(&(c.service.clone(), c.number))
+                    .is_some_and(|died| at.since(*died) <= STALE_LIMIT)
+        })
     }
 }

@@ -19,7 +19,7 @@ mod tests;
 mod triggers;
 pub mod watcher;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -73,6 +73,10 @@ pub struct Supervisor {
     ours: HashSet<String>,
     /// Containers this supervisor is starting: their `start` events are its own doing.
     starting: HashSet<String>,
+    /// (service, number) of replicas that exited under an engine restart policy, with the
+    /// time of their `die`: their next `start` the supervisor did not make is the engine's
+    /// restart.
+    engine_restarting: HashMap<(String, u32), Millis>,
     /// The earliest restart whose backoff has not ended, as of the last plan.
     wake_at: Option<Millis>,
     triggers: Triggers,
@@ -141,6 +145,7 @@ impl Supervisor {
             drifted: HashSet::new(),
             ours: HashSet::new(),
             starting: HashSet::new(),
+            engine_restarting: HashMap::new(),
             wake_at: None,
             triggers: Triggers::default(),
             dns: None,

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod lab;
 pub mod twin;
 
 use std::collections::BTreeMap;

@@ -11,10 +11,9 @@ use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, DeviceRequest as EngineDeviceRequest, EndpointIpamConfig,
     EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount as EngineMount,
-    MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions,
-    NetworkConnectRequest, NetworkingConfig,
-    PortBinding as EnginePortBinding, PortMap, ResourcesBlkioWeightDevice, ResourcesUlimits,
-    RestartPolicy, RestartPolicyNameEnum, ThrottleDevice,
+    MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions, NetworkConnectRequest,
+    NetworkingConfig, PortBinding as EnginePortBinding, PortMap, ResourcesBlkioWeightDevice,
+    ResourcesUlimits, RestartPolicy, ThrottleDevice,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
@@ -238,8 +237,8 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         network_mode,
         restart_policy: Some(RestartPolicy {
-            name: Some(RestartPolicyNameEnum::NO),
-            maximum_retry_count: None,
+            name: spec.restart.name().parse().ok(),
+            maximum_retry_count: i64::try_from(spec.restart.max_retries()).ok(),
         }),
         init: spec.init,
         privileged: spec.privileged.then_some(true),

@@ -332,7 +332,8 @@ fn mounts_binds_and_restart_policy() {
     );
     assert_eq!(
         host.restart_policy.unwrap().name,
-        Some(RestartPolicyNameEnum::NO)
+        Some(RestartPolicyNameEnum::EMPTY),
+        "no restart asked for: the name compose leaves empty"
     );
     assert!(t.create_paths.is_empty());
 }
