@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, load_options, output};
+use super::{GlobalArgs, load_options};
 use crate::plan::{self, Action};
-use crate::supervisor::request::{PrepareError, PullPolicy, UpRequest};
+use crate::supervisor::request::{PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
@@ -42,7 +43,7 @@ pub struct CreateArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &CreateArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &CreateArgs) -> Result<ExitCode, CliError> {
     let (remove_orphans, ignore_orphans) = super::orphans(args.remove_orphans)?;
     let request = UpRequest {
         load: load_options(global)?,
@@ -61,14 +62,8 @@ pub async fn run(global: &GlobalArgs, args: &CreateArgs) -> Result<ExitCode, Exi
 }
 
 /// `up`'s images and plan for `request`, without the starts; printed only, with `dry_run`.
-pub async fn converge(request: &UpRequest, dry_run: bool) -> Result<ExitCode, ExitCode> {
-    let prepared = request.prepare().map_err(|err| {
-        match err {
-            PrepareError::Load(diagnostic) => output::error(&diagnostic),
-            PrepareError::Flags(message) => output::error_line(&message),
-        }
-        ExitCode::FAILURE
-    })?;
+pub async fn converge(request: &UpRequest, dry_run: bool) -> Result<ExitCode, CliError> {
+    let prepared = request.prepare()?;
     super::print_warnings(&prepared.project);
     let images = prepared.images;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
@@ -79,12 +74,7 @@ pub async fn converge(request: &UpRequest, dry_run: bool) -> Result<ExitCode, Ex
     }
     let desired = session.target.desired().expect("a loaded project");
     let observed = session.observe().await?;
-    let plan = plan::reconcile(desired, &observed, &request.reconcile_options())
-        .map_err(|err| {
-            output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?
-        .without_starts();
+    let plan = plan::reconcile(desired, &observed, &request.reconcile_options())?.without_starts();
     if dry_run {
         print!("{plan}");
         return Ok(ExitCode::SUCCESS);
@@ -101,5 +91,6 @@ pub async fn converge(request: &UpRequest, dry_run: bool) -> Result<ExitCode, Ex
         .collect();
     created.dedup();
     super::each::mark_stopped(&StateDir::of(session.name()), created);
-    session.execute(&plan).await
+    session.execute(&plan).await?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::GlobalArgs;
+use super::error::CliError;
 use super::session::Session;
 use crate::plan::{self, Action, DownOptions};
 use crate::supervisor::state::StateDir;
@@ -28,7 +29,7 @@ pub struct DownArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     if super::dry_run() {
         let observed = session.observe().await?;
@@ -38,7 +39,8 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
             &observed,
             &options(args),
         );
-        return session.execute(&plan).await;
+        session.execute(&plan).await?;
+        return Ok(ExitCode::SUCCESS);
     }
     if !args.services.is_empty() {
         return some_services(&session, args).await;
@@ -49,8 +51,9 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
     let _lock = super::up::lock(&state)?;
     let limit = Duration::from_secs(args.timeout.unwrap_or(10) + 20);
     if !tokio::task::block_in_place(|| state.stop_supervisor(limit)) {
-        super::output::error_line("the project's supervisor did not stop; retry, or kill it");
-        return Err(ExitCode::FAILURE);
+        return Err(CliError::message(
+            "the project's supervisor did not stop; retry, or kill it",
+        ));
     }
     let observed = session.observe().await?;
     let plan = plan::down(
@@ -59,11 +62,9 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitC
         &observed,
         &options(args),
     );
-    let result = session.execute(&plan).await;
-    if result.is_ok() {
-        state.clear();
-    }
-    result
+    session.execute(&plan).await?;
+    state.clear();
+    Ok(ExitCode::SUCCESS)
 }
 
 fn options(args: &DownArgs) -> DownOptions {
@@ -78,7 +79,7 @@ fn options(args: &DownArgs) -> DownOptions {
 
 /// `down SERVICE...`: the supervisor stays for the rest of the project, and leaves the removed
 /// services down, as after `stop`, until `up` or `start` brings them back.
-async fn some_services(session: &Session, args: &DownArgs) -> Result<ExitCode, ExitCode> {
+async fn some_services(session: &Session, args: &DownArgs) -> Result<ExitCode, CliError> {
     let observed = session.observe().await?;
     let plan = plan::down(
         session.name(),
@@ -98,10 +99,10 @@ async fn some_services(session: &Session, args: &DownArgs) -> Result<ExitCode, E
     removed.sort_unstable();
     removed.dedup();
     for service in removed {
-        if let Err(err) = state.mark_user_stopped(service) {
-            super::output::error_line(&format!("cannot record that {service} is down: {err}"));
-            return Err(ExitCode::FAILURE);
-        }
+        state.mark_user_stopped(service).map_err(|err| {
+            CliError::Message(format!("cannot record that {service} is down: {err}"))
+        })?;
     }
-    session.execute(&plan).await
+    session.execute(&plan).await?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,11 +6,12 @@ use clap::{Args, ValueEnum};
 
 use super::GlobalArgs;
 use super::each::containers;
+use super::error::CliError;
 use super::session::Session;
 use super::table::{age, docker_table, human_size};
-use crate::observe::ObservedContainer;
 use crate::engine::ImageDetails;
 use crate::engine::listing::human_duration;
+use crate::observe::ObservedContainer;
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -30,7 +31,7 @@ pub enum Format {
     Json,
 }
 
-pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let mut all = containers(&observed, &args.services, |_| true);
@@ -53,8 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, Exi
             // An image removed since the container was made has nothing to show.
             Err(crate::engine::EngineError::NotFound(_)) => {}
             Err(err) => {
-                super::output::error_line(&err.to_string());
-                return Err(ExitCode::FAILURE);
+                return Err(CliError::from(err));
             }
         }
     }

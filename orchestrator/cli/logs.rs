@@ -10,14 +10,15 @@ use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
+use super::error::CliError;
 use super::session::Session;
 use super::{GlobalArgs, output};
-use crate::observe::{Observed, ObservedContainer};
 use crate::engine::timestamp::unix_nanos;
 use crate::engine::{
-    ContainerState, EngineEvent, EventAction, EventKind, LogLine, LogOptions,
-    Result as EngineResult, ContainerEngine,
+    ContainerEngine, ContainerState, EngineEvent, EventAction, EventKind, LogLine, LogOptions,
+    Result as EngineResult,
 };
+use crate::observe::{Observed, ObservedContainer};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -114,11 +115,8 @@ fn now_nanos() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
-pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, ExitCode> {
-    let fail = |message: String| {
-        output::error_line(&message);
-        ExitCode::FAILURE
-    };
+pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, CliError> {
+    let fail = CliError::Message;
     let tail = match args.tail.as_deref() {
         None | Some("all") => None,
         Some(n) => Some(

@@ -8,7 +8,7 @@ mod cp;
 mod create;
 mod down;
 mod each;
-mod session;
+mod error;
 mod events;
 mod exec;
 mod export;
@@ -27,6 +27,7 @@ mod pull;
 mod rm;
 mod run;
 mod scale;
+mod session;
 mod stats;
 mod supervise;
 mod table;
@@ -44,6 +45,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use indexmap::IndexMap;
 
+use self::error::CliError;
 use crate::spec::{self, LoadOptions, Project};
 
 #[derive(Debug, Parser)]
@@ -251,34 +253,25 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     };
-    match &cli.command {
+    error::exit(match &cli.command {
         Command::Config(args) => config::run(global, args),
-        Command::Version(args) => version::run(args),
-        Command::Completion(args) => completion::completion(args),
+        Command::Version(args) => Ok(version::run(args)),
+        Command::Completion(args) => Ok(completion::completion(args)),
         Command::Man => completion::man(),
         Command::Supervise(args) if args.keep => supervise::keep(global),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("a tokio runtime")
-            .block_on(engine_command)
-            .unwrap_or_else(|code| code),
-    }
+            .block_on(engine_command),
+    })
 }
 
-/// Loads the project the global flags describe, printing warnings; errors are printed and
-/// turned into the exit code.
-pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
-    match spec::load(&load_options(global)?) {
-        Ok(project) => {
-            print_warnings(&project);
-            Ok(project)
-        }
-        Err(diagnostic) => {
-            output::error(&diagnostic);
-            Err(ExitCode::FAILURE)
-        }
-    }
+/// Loads the project the global flags describe, printing warnings.
+pub fn load_project(global: &GlobalArgs) -> Result<Project, CliError> {
+    let project = spec::load(&load_options(global)?)?;
+    print_warnings(&project);
+    Ok(project)
 }
 
 pub fn print_warnings(project: &Project) {
@@ -289,15 +282,14 @@ pub fn print_warnings(project: &Project) {
 
 /// What the loader needs from the command line and the process: flags, environment, working
 /// directory, and standard input when `-f -` reads it.
-pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, ExitCode> {
+pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, CliError> {
     let stdin = if global.files.iter().any(|f| f == "-") {
         let mut text = String::new();
-        if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-            output::error_line(&format!(
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|err| {
+            CliError::Message(format!(
                 "cannot read the compose file from standard input: {err}"
-            ));
-            return Err(ExitCode::FAILURE);
-        }
+            ))
+        })?;
         Some(text)
     } else {
         None
@@ -336,12 +328,13 @@ fn env_value<T: clap::ValueEnum + Default>(name: &str) -> T {
 /// A `COMPOSE_*` switch (`COMPOSE_REMOVE_ORPHANS`, `COMPOSE_STATUS_STDOUT`): true as Go reads it.
 /// `--remove-orphans` (or `COMPOSE_REMOVE_ORPHANS`) and `COMPOSE_IGNORE_ORPHANS`, which
 /// compose refuses together: `(remove, ignore)`.
-pub fn orphans(remove_flag: bool) -> Result<(bool, bool), ExitCode> {
+pub fn orphans(remove_flag: bool) -> Result<(bool, bool), CliError> {
     let remove = remove_flag || env_flag("COMPOSE_REMOVE_ORPHANS");
     let ignore = env_flag("COMPOSE_IGNORE_ORPHANS");
     if remove && ignore {
-        output::error_line("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans");
-        return Err(ExitCode::FAILURE);
+        return Err(CliError::message(
+            "cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans",
+        ));
     }
     Ok((remove, ignore))
 }

@@ -40,6 +40,7 @@ fn rich() -> bool {
     colour(std::io::stderr().is_terminal())
 }
 
+/// A loader diagnostic as an error: how a [`super::error::CliError`] says it.
 pub fn error(diagnostic: &Diagnostic) {
     if rich() {
         eprintln!("{}", render(diagnostic, true));
@@ -48,6 +49,9 @@ pub fn error(diagnostic: &Diagnostic) {
     }
 }
 
+/// `error: MESSAGE`. A failure that ends the command is a [`super::error::CliError`], said
+/// once at the top; this is also for an error the command goes on after (a mark it could not
+/// record, a container whose logs cannot be read), which leaves its exit status alone.
 pub fn error_line(message: &str) {
     eprintln!("error: {message}");
 }

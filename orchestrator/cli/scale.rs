@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, FromArgMatches};
 
 use super::GlobalArgs;
+use super::error::CliError;
 use super::session;
 use super::up::{self, UpArgs};
 use crate::supervisor::state::StateDir;
@@ -20,7 +21,7 @@ pub struct ScaleArgs {
     pub scales: Vec<(String, u32)>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<ExitCode, CliError> {
     // The counts an earlier `scale` (or `up --scale`) gave other services stay: the supervisor
     // keeps converging on the last request it got.
     let project = session::target(global)?.name().to_string();

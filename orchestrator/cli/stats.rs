@@ -9,10 +9,11 @@ use clap::{Args, ValueEnum};
 
 use super::GlobalArgs;
 use super::each::containers;
+use super::error::CliError;
 use super::session::Session;
 use super::table::{bytes_size, human_size, tabwriter};
-use crate::observe::ObservedContainer;
 use crate::engine::ContainerStats;
+use crate::observe::ObservedContainer;
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -38,7 +39,7 @@ pub enum Format {
     Json,
 }
 
-pub async fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let shutdown = super::up::shutdown_signal();
     let refresh = async {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::Args;
 use tokio::sync::{mpsc, watch};
 
+use super::error::CliError;
 use super::session::{Session, Target, connect};
 use super::{GlobalArgs, up};
 use crate::engine::ContainerEngine;
@@ -27,34 +28,24 @@ pub struct SuperviseArgs {
     pub await_request: bool,
 }
 
-pub fn keep(global: &GlobalArgs) -> ExitCode {
-    let Some((project, state)) = project_state(global) else {
-        return ExitCode::from(2);
-    };
-    match std::env::current_exe() {
-        Ok(exe) => keeper::keep(&exe, &project, &state),
-        Err(err) => {
-            eprintln!("keeper: cannot find its own executable: {err}");
-            ExitCode::FAILURE
-        }
-    }
+pub fn keep(global: &GlobalArgs) -> Result<ExitCode, CliError> {
+    let (project, state) = project_state(global)?;
+    let exe = std::env::current_exe()
+        .map_err(|err| logged(format!("keeper: cannot find its own executable: {err}")))?;
+    Ok(keeper::keep(&exe, &project, &state))
 }
 
-pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, ExitCode> {
-    let (_, state) = project_state(global).ok_or(ExitCode::from(2))?;
+pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, CliError> {
+    let (_, state) = project_state(global)?;
     let shutdown = up::shutdown_signal();
-    let request = state.load_request().map_err(|err| {
-        eprintln!("supervisor: cannot read its request: {err}");
-        ExitCode::FAILURE
-    })?;
-    let prepared = request.prepare().map_err(|err| {
-        eprintln!("supervisor: {err}");
-        ExitCode::FAILURE
-    })?;
-    let listener = control::bind(&state.socket_path()).map_err(|err| {
-        eprintln!("supervisor: cannot open its control socket: {err}");
-        ExitCode::FAILURE
-    })?;
+    let request = state
+        .load_request()
+        .map_err(|err| logged(format!("supervisor: cannot read its request: {err}")))?;
+    let prepared = request
+        .prepare()
+        .map_err(|err| logged(format!("supervisor: {err}")))?;
+    let listener = control::bind(&state.socket_path())
+        .map_err(|err| logged(format!("supervisor: cannot open its control socket: {err}")))?;
     let runtime = connect().await?;
     let (commands, receiver) = mpsc::channel(8);
     tokio::spawn(control::serve(listener, commands.clone()));
@@ -103,7 +94,11 @@ async fn watch_while_on(
 }
 
 /// Watches the project of the standing request until the watcher gives up.
-async fn watch_files(state: &StateDir, runtime: Arc<dyn ContainerEngine>, commands: mpsc::Sender<Command>) {
+async fn watch_files(
+    state: &StateDir,
+    runtime: Arc<dyn ContainerEngine>,
+    commands: mpsc::Sender<Command>,
+) {
     let request = match state.load_request() {
         Ok(request) => request,
         Err(err) => return eprintln!("watch: cannot read the request: {err}"),
@@ -120,12 +115,20 @@ async fn watch_files(state: &StateDir, runtime: Arc<dyn ContainerEngine>, comman
     super::watch::through(&session, request, commands).await;
 }
 
-fn project_state(global: &GlobalArgs) -> Option<(String, StateDir)> {
+fn project_state(global: &GlobalArgs) -> Result<(String, StateDir), CliError> {
     match &global.project_name {
-        Some(project) => Some((project.clone(), StateDir::of(project))),
-        None => {
-            eprintln!("supervise: --project-name is required");
-            None
-        }
+        Some(project) => Ok((project.clone(), StateDir::of(project))),
+        None => Err(CliError::Line {
+            text: "supervise: --project-name is required".to_string(),
+            code: ExitCode::from(2),
+        }),
+    }
+}
+
+/// A failure as a line of the supervisor's log, which names who speaks; status 1.
+fn logged(text: String) -> CliError {
+    CliError::Line {
+        text,
+        code: ExitCode::FAILURE,
     }
 }

@@ -9,13 +9,14 @@ use futures_util::stream::BoxStream;
 use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc;
 
-use super::session::Session;
+use super::error::CliError;
 use super::progress::ProgressSink;
-use super::{GlobalArgs, load_options, logs, output};
-use crate::plan;
+use super::session::{Session, no_such_service};
+use super::{GlobalArgs, load_options, logs};
 use crate::engine::{EngineEvent, EventAction, EventKind};
+use crate::plan;
 use crate::supervisor::control::{self, Reply};
-use crate::supervisor::request::{PrepareError, Prepared, PullPolicy, UpRequest};
+use crate::supervisor::request::{Prepared, PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
 use crate::supervisor::{Supervisor, keeper};
 
@@ -108,20 +109,14 @@ pub(super) fn parse_scale(text: &str) -> Result<(String, u32), String> {
     Ok((service.to_string(), count))
 }
 
-pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let request = request(global, args)?;
     if args.no_start {
         return super::create::converge(&request, super::dry_run()).await;
     }
     // The files are checked here, whoever converges: a mistake is reported at once, with its
     // line, and changes nothing.
-    let prepared = request.prepare().map_err(|err| {
-        match err {
-            PrepareError::Load(diagnostic) => output::error(&diagnostic),
-            PrepareError::Flags(message) => output::error_line(&message),
-        }
-        ExitCode::FAILURE
-    })?;
+    let prepared = request.prepare()?;
     super::print_warnings(&prepared.project);
     if super::dry_run() {
         return super::session::print_up_plans(prepared, &request).await;
@@ -144,19 +139,17 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     let wait = plan::lifecycle::wait(&prepared.desired, &args.services);
     let runtime = super::session::connect().await?;
     let waiting = super::session::execute(&wait, runtime, &prepared.project.name);
-    let code = match args.wait_timeout {
-        None => waiting.await,
-        Some(seconds) => match tokio::time::timeout(Duration::from_secs(seconds), waiting).await {
-            Ok(code) => code,
-            Err(_) => {
-                output::error_line(&format!(
+    match args.wait_timeout {
+        None => waiting.await?,
+        Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), waiting)
+            .await
+            .map_err(|_| {
+                CliError::Message(format!(
                     "the services were not running or healthy within {seconds} s (--wait-timeout)"
-                ));
-                ExitCode::FAILURE
-            }
-        },
-    };
-    super::session::result(code)
+                ))
+            })??,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What an attached `up` follows and when it ends by itself: `--attach`, `--no-attach`,
@@ -177,19 +170,17 @@ struct Abort {
 }
 
 impl AttachedOutput {
-    fn of(args: &UpArgs, desired: &crate::desired::Desired) -> Result<AttachedOutput, ExitCode> {
-        let named = |names: &[String]| -> Result<(), ExitCode> {
+    fn of(args: &UpArgs, desired: &crate::desired::Desired) -> Result<AttachedOutput, CliError> {
+        let named = |names: &[String]| -> Result<(), CliError> {
             match names.iter().find(|n| !desired.services.contains_key(*n)) {
-                Some(unknown) => {
-                    output::error_line(&format!("no such service: {unknown}"));
-                    Err(ExitCode::FAILURE)
-                }
+                Some(unknown) => Err(no_such_service(unknown)),
                 None => Ok(()),
             }
         };
         if !args.attach.is_empty() && args.attach_dependencies {
-            output::error_line("cannot combine --attach and --attach-dependencies");
-            return Err(ExitCode::FAILURE);
+            return Err(CliError::message(
+                "cannot combine --attach and --attach-dependencies",
+            ));
         }
         named(&args.attach)?;
         named(&args.no_attach)?;
@@ -240,7 +231,7 @@ async fn attached(
     request: &UpRequest,
     watch: bool,
     output: AttachedOutput,
-) -> Result<ExitCode, ExitCode> {
+) -> Result<ExitCode, CliError> {
     let shutdown = shutdown_signal();
     // The foreground supervisor takes over from a detached one.
     stop_detached(state)?;
@@ -263,10 +254,7 @@ async fn attached(
     let progress = ProgressSink::default();
     let outcome = supervisor.up(request, &progress).await;
     progress.finish();
-    if let Err(error) = outcome {
-        output::error_line(&error);
-        return Err(ExitCode::FAILURE);
-    }
+    outcome.map_err(|error| CliError::Message(error.to_string()))?;
     supervisor.write_pid();
     drop(lock);
     let timeout = request.timeout.map(Duration::from_secs);
@@ -304,7 +292,7 @@ fn listen(state: &StateDir, commands: mpsc::Sender<control::Command>) -> bool {
     }
 }
 
-fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
+fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, CliError> {
     let (remove_orphans, ignore_orphans) = super::orphans(args.remove_orphans)?;
     Ok(UpRequest {
         load: load_options(global)?,
@@ -325,7 +313,7 @@ fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
 }
 
 /// The project's `up` lock, held by whatever starts or stops its supervisor.
-pub(super) fn lock(state: &StateDir) -> Result<std::fs::File, ExitCode> {
+pub(super) fn lock(state: &StateDir) -> Result<std::fs::File, CliError> {
     let name = state
         .path()
         .file_name()
@@ -338,30 +326,21 @@ pub(super) fn lock(state: &StateDir) -> Result<std::fs::File, ExitCode> {
             )
         })
     })
-    .map_err(|err| {
-        output::error_line(&format!("cannot take the project's lock: {err}"));
-        ExitCode::FAILURE
-    })
+    .map_err(|err| CliError::Message(format!("cannot take the project's lock: {err}")))
 }
 
 /// `up -d`: the detached supervisor does the work, this prints its progress.
-async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
+async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), CliError> {
     let progress = ProgressSink::default();
     let request = control::Request::Up(Box::new(request.clone()));
     let outcome = send_when_listening(state, &request, |reply| progress.reply(reply)).await;
     progress.finish();
     match outcome {
         Ok(None) => Ok(()),
-        Ok(Some(error)) => {
-            output::error_line(&error);
-            Err(ExitCode::FAILURE)
-        }
-        Err(err) => {
-            output::error_line(&format!(
-                "the project's supervisor went away during `up` ({err}); run `wharf up -d` again"
-            ));
-            Err(ExitCode::FAILURE)
-        }
+        Ok(Some(error)) => Err(CliError::Message(error)),
+        Err(err) => Err(CliError::Message(format!(
+            "the project's supervisor went away during `up` ({err}); run `wharf up -d` again"
+        ))),
     }
 }
 
@@ -391,16 +370,15 @@ pub(super) async fn send_when_listening(
 
 /// The first `up -d` of a project starts a keeper and its supervisor, which waits for this
 /// `up`'s request before it acts, and then stays behind to keep the project converged.
-fn leave_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
+fn leave_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), CliError> {
     let started = state
         .save_request(&request.standing(None))
         .and_then(|()| std::env::current_exe())
         .and_then(|exe| keeper::spawn(&exe, state_name(state), state));
     started.map_err(|err| {
-        output::error_line(&format!(
+        CliError::Message(format!(
             "the project is up, but its supervisor did not start: {err}"
-        ));
-        ExitCode::FAILURE
+        ))
     })
 }
 
@@ -412,15 +390,16 @@ fn state_name(state: &StateDir) -> &str {
         .unwrap_or_default()
 }
 
-fn stop_detached(state: &StateDir) -> Result<(), ExitCode> {
+fn stop_detached(state: &StateDir) -> Result<(), CliError> {
     if !state.is_detached() {
         return Ok(());
     }
     if tokio::task::block_in_place(|| state.stop_supervisor(Duration::from_secs(30))) {
         Ok(())
     } else {
-        output::error_line("the project's detached supervisor did not stop; retry, or kill it");
-        Err(ExitCode::FAILURE)
+        Err(CliError::message(
+            "the project's detached supervisor did not stop; retry, or kill it",
+        ))
     }
 }
 
@@ -447,7 +426,7 @@ impl Attached<'_> {
     async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()>,
-    ) -> Result<ExitCode, ExitCode> {
+    ) -> Result<ExitCode, CliError> {
         let Attached {
             session,
             supervisor,
@@ -513,12 +492,12 @@ impl Attached<'_> {
         let observed = session.observe().await?;
         let desired = session.target.desired();
         let stop = plan::lifecycle::stop(desired, &observed, services, timeout);
-        let stopped = tokio::select! {
+        tokio::select! {
             result = session.execute(&stop) => result,
-            _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),
+            _ = tokio::signal::ctrl_c() => Err(CliError::Exit(ExitCode::from(130))),
         }?;
         let Some(code) = exit else {
-            return Ok(stopped);
+            return Ok(ExitCode::SUCCESS);
         };
         let code = match output.abort.and_then(|a| a.code_from) {
             // The service's first replica, as it stopped.

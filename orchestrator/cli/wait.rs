@@ -9,8 +9,9 @@ use clap::{Args, FromArgMatches};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
+use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, down, output};
+use super::{GlobalArgs, down};
 use crate::engine::EngineError;
 
 #[derive(Debug, Args)]
@@ -23,7 +24,7 @@ pub struct WaitArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
@@ -33,8 +34,10 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitC
         .map(|c| c.id.clone())
         .collect();
     if ids.is_empty() {
-        output::error_line(&format!("no containers for project {:?}", session.name()));
-        return Err(ExitCode::FAILURE);
+        return Err(CliError::Message(format!(
+            "no containers for project {:?}",
+            session.name()
+        )));
     }
     let runtime = session.runtime.clone();
     let mut waits: FuturesUnordered<_> = ids
@@ -54,7 +57,7 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitC
             }
             // Removed meanwhile (by `--down-project`'s down, or by someone else).
             Err(EngineError::NotFound(_)) => continue,
-            Err(err) => return Err(super::each::engine_failure(err)),
+            Err(err) => return Err(err.into()),
         }
         if std::mem::take(&mut down) {
             // The other waits are under way: they end as the down stops their containers.

@@ -12,16 +12,17 @@ use async_trait::async_trait;
 use clap::Args;
 use tokio::sync::mpsc;
 
-use super::session::{self, Session, Target};
+use super::error::CliError;
 use super::progress::ProgressSink;
+use super::session::{self, Session, Target};
 use super::{GlobalArgs, load_options, output, print_warnings};
 use crate::desired::Desired;
+use crate::engine::ContainerEngine;
 use crate::observe;
 use crate::plan::{self, Plan, lifecycle};
-use crate::engine::ContainerEngine;
 use crate::spec::Project;
 use crate::supervisor::control::{Command, Reply, Request};
-use crate::supervisor::request::{PrepareError, UpRequest};
+use crate::supervisor::request::UpRequest;
 use crate::supervisor::state::StateDir;
 use crate::watch::{Loader, Outcome, WatchTarget, Watcher};
 
@@ -38,7 +39,7 @@ pub struct WatchArgs {
     pub stop: bool,
 }
 
-pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliError> {
     if args.stop {
         return stop(global).await;
     }
@@ -50,14 +51,15 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
     };
     if super::dry_run() {
         // The first `up`'s plans; there is nothing to watch for when nothing changes.
-        let prepared = request.prepare().map_err(|err| {
-            output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?;
+        // Said as plain text, even on a terminal.
+        let prepared = request
+            .prepare()
+            .map_err(|err| CliError::Message(err.to_string()))?;
         return super::session::print_up_plans(prepared, &request).await;
     }
     let load = loader(request.clone());
-    let (project, desired) = load().ok_or(ExitCode::FAILURE)?;
+    // The loader has said why the project does not load.
+    let (project, desired) = load().ok_or(CliError::Exit(ExitCode::FAILURE))?;
     let state = StateDir::of(&project.name);
     let session = Session::loaded(project, desired).await?;
     let converger = Converger::new(session.runtime.clone(), request);
@@ -70,32 +72,26 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, Exit
     };
     let (project, desired) = loaded(&session);
     if !args.no_up {
-        target.converge(desired).await.map_err(|message| {
-            output::error_line(&message);
-            ExitCode::FAILURE
-        })?;
+        target.converge(desired).await.map_err(CliError::Message)?;
     }
     let runtime = session.runtime.clone();
     let watcher = Watcher::new(runtime, target, project, desired.clone(), load);
-    match watcher.run(super::up::shutdown_signal()).await {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(message) => {
-            output::error_line(&message);
-            Err(ExitCode::FAILURE)
-        }
-    }
+    watcher
+        .run(super::up::shutdown_signal())
+        .await
+        .map_err(CliError::Message)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `watch --stop`: the project's supervisor stops watching; the project stays up.
-async fn stop(global: &GlobalArgs) -> Result<ExitCode, ExitCode> {
+async fn stop(global: &GlobalArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let state = StateDir::of(session.name());
     if !state.is_supervised() {
-        output::error_line(&format!(
+        return Err(CliError::Message(format!(
             "no supervisor runs for project {}",
             session.name()
-        ));
-        return Err(ExitCode::FAILURE);
+        )));
     }
     let request = Request::Watch(false);
     match super::up::send_when_listening(&state, &request, |_| {}).await {
@@ -103,16 +99,10 @@ async fn stop(global: &GlobalArgs) -> Result<ExitCode, ExitCode> {
             eprintln!("watch: stopped for project {}", session.name());
             Ok(ExitCode::SUCCESS)
         }
-        Ok(Some(error)) => {
-            output::error_line(&error);
-            Err(ExitCode::FAILURE)
-        }
-        Err(err) => {
-            output::error_line(&format!(
-                "the project's supervisor cannot be reached: {err}"
-            ));
-            Err(ExitCode::FAILURE)
-        }
+        Ok(Some(error)) => Err(CliError::Message(error)),
+        Err(err) => Err(CliError::Message(format!(
+            "the project's supervisor cannot be reached: {err}"
+        ))),
     }
 }
 
@@ -138,12 +128,11 @@ pub async fn through(session: &Session, request: UpRequest, commands: mpsc::Send
 }
 
 /// Standard input cannot be read twice, so `-f -` cannot be watched.
-fn refuse_stdin(global: &GlobalArgs) -> Result<(), ExitCode> {
+fn refuse_stdin(global: &GlobalArgs) -> Result<(), CliError> {
     match global.files.iter().any(|f| f == "-") {
-        true => {
-            output::error_line("a compose file read from standard input cannot be watched");
-            Err(ExitCode::FAILURE)
-        }
+        true => Err(CliError::message(
+            "a compose file read from standard input cannot be watched",
+        )),
         false => Ok(()),
     }
 }
@@ -164,12 +153,9 @@ fn loader(request: UpRequest) -> Loader {
             print_warnings(&prepared.project);
             Some((prepared.project, prepared.desired))
         }
-        Err(PrepareError::Load(diagnostic)) => {
-            output::error(&diagnostic);
-            None
-        }
-        Err(PrepareError::Flags(message)) => {
-            output::error_line(&message);
+        Err(err) => {
+            // Said now: watching goes on, and the next valid save converges.
+            CliError::from(err).print();
             None
         }
     })
@@ -194,10 +180,13 @@ impl Converger {
     }
 
     async fn execute(&self, desired: &Desired, plan: &Plan) -> Outcome {
-        match session::execute(plan, self.runtime.clone(), &desired.project).await {
-            code if code == ExitCode::SUCCESS => Ok(()),
-            _ => Err("an operation failed (see above)".to_string()),
-        }
+        session::execute(plan, self.runtime.clone(), &desired.project)
+            .await
+            .map_err(|failures| {
+                // The failures are said now: watching goes on.
+                failures.print();
+                "an operation failed (see above)".to_string()
+            })
     }
 
     /// `up` for `services` (all when empty): images first, then the plan.
