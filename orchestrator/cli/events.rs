@@ -23,7 +23,7 @@ pub struct EventsArgs {
 
 pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
-    let shutdown = super::up::shutdown_signal();
+    let shutdown = super::shutdown::signal();
     let mut events = session.runtime.events(session.name()).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;

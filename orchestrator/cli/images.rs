@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::GlobalArgs;
 use super::each::containers;
 use super::error::CliError;
+use super::output::Format;
 use super::session::Session;
 use super::table::{age, docker_table, human_size};
 use crate::engine::ImageDetails;
@@ -23,12 +24,6 @@ pub struct ImagesArgs {
     pub quiet: bool,
     /// Services to show (default: all)
     pub services: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
 }
 
 pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, CliError> {

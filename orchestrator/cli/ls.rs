@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::error::CliError;
+use super::output::Format;
 use super::table::docker_table;
 use crate::desired::labels;
 use crate::engine::EngineContainer;
@@ -25,12 +26,6 @@ pub struct LsArgs {
     /// Only display project names
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
 }
 
 /// One project as `ls` shows it.

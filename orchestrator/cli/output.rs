@@ -15,6 +15,13 @@ pub enum Ansi {
     Auto,
 }
 
+/// `--format` of the listing verbs (`images`, `ls`, `stats`, `volumes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
 static ANSI: OnceLock<Ansi> = OnceLock::new();
 
 /// Set once, from the global flags, before any output.

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use clap::Args;
 use tokio::sync::{mpsc, watch};
 
+use super::GlobalArgs;
 use super::error::CliError;
 use super::session::{Session, Target, connect};
-use super::{GlobalArgs, up};
 use crate::engine::ContainerEngine;
 use crate::supervisor::control::Command;
 use crate::supervisor::state::StateDir;
@@ -37,7 +37,7 @@ pub fn keep(global: &GlobalArgs) -> Result<ExitCode, CliError> {
 
 pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, CliError> {
     let (_, state) = project_state(global)?;
-    let shutdown = up::shutdown_signal();
+    let shutdown = super::shutdown::signal();
     let request = state
         .load_request()
         .map_err(|err| logged(format!("supervisor: cannot read its request: {err}")))?;

@@ -9,10 +9,11 @@ use futures_util::stream::BoxStream;
 use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc;
 
+use super::container_logs::{self, LogFormat, Printer};
 use super::error::CliError;
 use super::progress::ProgressSink;
 use super::session::{Session, no_such_service};
-use super::{GlobalArgs, load_options, logs};
+use super::{GlobalArgs, load_options};
 use crate::engine::{EngineEvent, EventAction, EventKind};
 use crate::plan;
 use crate::supervisor::control::{self, Reply};
@@ -157,7 +158,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliErro
 struct AttachedOutput {
     /// The services whose output is followed, and whose exits the abort flags watch.
     services: Vec<String>,
-    format: logs::LogFormat,
+    format: LogFormat,
     abort: Option<Abort>,
 }
 
@@ -213,7 +214,7 @@ impl AttachedOutput {
         });
         Ok(AttachedOutput {
             services,
-            format: logs::LogFormat {
+            format: LogFormat {
                 timestamps: args.timestamps,
                 no_color: args.no_color,
                 no_prefix: args.no_log_prefix,
@@ -232,7 +233,7 @@ async fn attached(
     watch: bool,
     output: AttachedOutput,
 ) -> Result<ExitCode, CliError> {
-    let shutdown = shutdown_signal();
+    let shutdown = super::shutdown::signal();
     // The foreground supervisor takes over from a detached one.
     stop_detached(state)?;
     // Until this supervisor has converged and says so in its pid file, another `up` waits
@@ -447,14 +448,14 @@ impl Attached<'_> {
                 None => std::future::pending().await,
             }
         };
-        let printer = logs::Printer::new(&observed, &output.services, &output.format);
+        let printer = Printer::new(&observed, &output.services, &output.format);
         if !output.services.is_empty() {
             println!("Attaching to {}", printer.names().join(", "));
         }
         let follow = async {
             if !output.services.is_empty() {
                 let runtime = session.runtime.clone();
-                logs::follow(runtime, &observed, &output.services, &printer, None).await;
+                container_logs::follow(runtime, &observed, &output.services, &printer, None).await;
             }
             std::future::pending::<()>().await
         };
@@ -558,18 +559,4 @@ async fn first_exit(
         }
     }
     None
-}
-
-/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first
-/// awaited, so a signal that arrives in between is not lost (nor fatal).
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
-    async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = interrupt.recv() => {}
-        }
-    }
 }

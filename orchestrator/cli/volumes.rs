@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::error::CliError;
-use super::images::Format;
+use super::output::Format;
 use super::session::Session;
 use super::table::tabwriter;
 use crate::desired::labels;

@@ -77,7 +77,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliE
     let runtime = session.runtime.clone();
     let watcher = Watcher::new(runtime, target, project, desired.clone(), load);
     watcher
-        .run(super::up::shutdown_signal())
+        .run(super::shutdown::signal())
         .await
         .map_err(CliError::Message)?;
     Ok(ExitCode::SUCCESS)
