@@ -48,7 +48,7 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliEr
     // The supervisor goes first, or it would restore what `down` removes. An `up` under way
     // may be starting a keeper that no pid file names yet: `down` waits for it to finish.
     let state = StateDir::of(session.name());
-    let _lock = super::up::lock(&state)?;
+    let _lock = super::supervisor_client::lock(&state)?;
     let limit = Duration::from_secs(args.timeout.unwrap_or(10) + 20);
     if !tokio::task::block_in_place(|| state.stop_supervisor(limit)) {
         return Err(CliError::message(

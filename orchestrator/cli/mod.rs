@@ -5,6 +5,7 @@ mod commit;
 mod completion;
 mod config;
 mod container_logs;
+mod converge;
 mod cp;
 mod create;
 mod down;
@@ -32,6 +33,7 @@ mod session;
 mod shutdown;
 mod stats;
 mod supervise;
+mod supervisor_client;
 mod table;
 mod terminal;
 mod top;
@@ -232,7 +234,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Create(args) => create::run(global, args).await,
             Command::Pause(args) => pause::run(global, args, true).await,
             Command::Unpause(args) => pause::run(global, args, false).await,
-            Command::Scale(args) => scale::run(global, args).await,
+            Command::Scale(args) => scale_up(global, args).await,
             Command::Port(args) => port::run(global, args).await,
             Command::Top(args) => top::run(global, args).await,
             Command::Images(args) => images::run(global, args).await,
@@ -267,6 +269,12 @@ pub fn run(cli: Cli) -> ExitCode {
             .expect("a tokio runtime")
             .block_on(engine_command),
     })
+}
+
+/// `scale` is `up -d --scale …`: its command line of `up`, which `up` runs.
+async fn scale_up(global: &GlobalArgs, args: &scale::ScaleArgs) -> Result<ExitCode, CliError> {
+    let argv = scale::up_argv(global, args)?;
+    up::run(global, &up::UpArgs::from_argv(argv)).await
 }
 
 /// Loads the project the global flags describe, printing warnings.

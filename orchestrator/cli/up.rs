@@ -3,21 +3,23 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, FromArgMatches};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc;
 
+use super::GlobalArgs;
 use super::container_logs::{self, LogFormat, Printer};
+use super::converge::{self, ConvergeArgs};
 use super::error::CliError;
 use super::progress::ProgressSink;
 use super::session::{Session, no_such_service};
-use super::{GlobalArgs, load_options};
+use super::supervisor_client;
 use crate::engine::{EngineEvent, EventAction, EventKind};
 use crate::plan;
-use crate::supervisor::control::{self, Reply};
-use crate::supervisor::request::{Prepared, PullPolicy, UpRequest};
+use crate::supervisor::control;
+use crate::supervisor::request::{Prepared, UpRequest};
 use crate::supervisor::state::StateDir;
 use crate::supervisor::{Supervisor, keeper};
 
@@ -26,31 +28,11 @@ pub struct UpArgs {
     /// Detached mode: converge, then return
     #[arg(short, long)]
     pub detach: bool,
-    /// Build images before starting containers
-    #[arg(long, conflicts_with = "no_build")]
-    pub build: bool,
-    /// Don't build an image, even if it's missing
-    #[arg(long)]
-    pub no_build: bool,
-    /// Scale SERVICE to NUM instances; overrides the file's replicas
-    #[arg(long, value_name = "SERVICE=NUM", value_parser = parse_scale)]
-    pub scale: Vec<(String, u32)>,
+    #[command(flatten)]
+    pub converge: ConvergeArgs,
     /// Don't start linked services
     #[arg(long)]
     pub no_deps: bool,
-    /// Recreate containers even if their configuration and image haven't changed
-    #[arg(long, conflicts_with = "no_recreate")]
-    pub force_recreate: bool,
-    /// If containers already exist, don't recreate them
-    #[arg(long)]
-    pub no_recreate: bool,
-    /// Remove containers for services not defined in the compose file
-    #[arg(long)]
-    pub remove_orphans: bool,
-    /// Pull images before running: always, missing, never or build (default: each service's
-    /// pull_policy)
-    #[arg(long, value_enum, value_name = "POLICY", default_value = "policy")]
-    pub pull: PullPolicy,
     /// Wait for services to be running|healthy; implies detached mode
     #[arg(long)]
     pub wait: bool,
@@ -100,20 +82,10 @@ pub struct UpArgs {
     pub services: Vec<String>,
 }
 
-pub(super) fn parse_scale(text: &str) -> Result<(String, u32), String> {
-    let (service, count) = text
-        .split_once('=')
-        .ok_or_else(|| format!("invalid --scale {text:?}: write SERVICE=NUM"))?;
-    let count = count
-        .parse()
-        .map_err(|_| format!("invalid --scale {text:?}: {count:?} is not a number"))?;
-    Ok((service.to_string(), count))
-}
-
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let request = request(global, args)?;
     if args.no_start {
-        return super::create::converge(&request, super::dry_run()).await;
+        return converge::create_only(&request, super::dry_run()).await;
     }
     // The files are checked here, whoever converges: a mistake is reported at once, with its
     // line, and changes nothing.
@@ -129,7 +101,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliErro
         return attached(&state, prepared, &request, args.watch, output).await;
     }
     // Two `up`s of one project at once: the second waits, then converges what the first left.
-    let _lock = lock(&state)?;
+    let _lock = supervisor_client::lock(&state)?;
     if !state.is_supervised() {
         leave_supervisor(&state, &request)?;
     }
@@ -238,7 +210,7 @@ async fn attached(
     stop_detached(state)?;
     // Until this supervisor has converged and says so in its pid file, another `up` waits
     // rather than start a second supervisor.
-    let lock = lock(state)?;
+    let lock = supervisor_client::lock(state)?;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project").clone();
     // Subscribed before converging: a one-shot container that exits at once counts for the
@@ -294,47 +266,37 @@ fn listen(state: &StateDir, commands: mpsc::Sender<control::Command>) -> bool {
 }
 
 fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, CliError> {
-    let (remove_orphans, ignore_orphans) = super::orphans(args.remove_orphans)?;
     Ok(UpRequest {
-        load: load_options(global)?,
-        scale: args.scale.clone(),
-        services: args.services.clone(),
         no_deps: args.no_deps,
-        force_recreate: args.force_recreate,
-        no_recreate: args.no_recreate,
-        remove_orphans,
-        ignore_orphans,
-        build: args.build,
-        no_build: args.no_build,
         timeout: args.timeout,
         renew_anon_volumes: args.renew_anon_volumes,
         watch: args.watch,
-        pull: args.pull.policy(),
+        ..args.converge.request(global, &args.services)?
     })
 }
 
-/// The project's `up` lock, held by whatever starts or stops its supervisor.
-pub(super) fn lock(state: &StateDir) -> Result<std::fs::File, CliError> {
-    let name = state
-        .path()
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string());
-    tokio::task::block_in_place(|| {
-        state.lock_up(|| {
-            eprintln!(
-                "waiting for another `wharf up` of {} to finish",
-                name.as_deref().unwrap_or("this project")
-            )
-        })
-    })
-    .map_err(|err| CliError::Message(format!("cannot take the project's lock: {err}")))
+impl UpArgs {
+    /// `up`'s arguments from a command line of `up` (`scale` is one); `--dry-run` is a global
+    /// flag that `up`'s own arguments refer to.
+    pub fn from_argv(argv: Vec<String>) -> UpArgs {
+        let dry_run = clap::Arg::new("dry_run")
+            .long("dry-run")
+            .action(clap::ArgAction::SetTrue);
+        let command = <UpArgs as Args>::augment_args(clap::Command::new("up").arg(dry_run));
+        let matches = command
+            .try_get_matches_from(argv)
+            .expect("a command line of `up` parses");
+        UpArgs::from_arg_matches(&matches).expect("a command line of `up` parses")
+    }
 }
 
 /// `up -d`: the detached supervisor does the work, this prints its progress.
 async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), CliError> {
     let progress = ProgressSink::default();
     let request = control::Request::Up(Box::new(request.clone()));
-    let outcome = send_when_listening(state, &request, |reply| progress.reply(reply)).await;
+    let outcome =
+        supervisor_client::send_when_listening(state, &request, |reply| progress.reply(reply))
+            .await;
     progress.finish();
     match outcome {
         Ok(None) => Ok(()),
@@ -342,30 +304,6 @@ async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(),
         Err(err) => Err(CliError::Message(format!(
             "the project's supervisor went away during `up` ({err}); run `wharf up -d` again"
         ))),
-    }
-}
-
-/// How long `up` waits for a supervisor its keeper is starting again.
-const SOCKET_WAIT: Duration = Duration::from_secs(10);
-
-pub(super) async fn send_when_listening(
-    state: &StateDir,
-    request: &control::Request,
-    mut on_reply: impl FnMut(Reply),
-) -> std::io::Result<Option<String>> {
-    let deadline = tokio::time::Instant::now() + SOCKET_WAIT;
-    loop {
-        match control::send(&state.socket_path(), request, &mut on_reply).await {
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-                ) && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            outcome => return outcome,
-        }
     }
 }
 

@@ -94,7 +94,7 @@ async fn stop(global: &GlobalArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let request = Request::Watch(false);
-    match super::up::send_when_listening(&state, &request, |_| {}).await {
+    match super::supervisor_client::send_when_listening(&state, &request, |_| {}).await {
         Ok(None) => {
             eprintln!("watch: stopped for project {}", session.name());
             Ok(ExitCode::SUCCESS)
@@ -254,10 +254,12 @@ impl ThroughSupervisor {
         let outcome = match &self.supervisor {
             Channel::InProcess(commands) => in_process(commands, request, &progress).await,
             Channel::Socket(state) => {
-                super::up::send_when_listening(state, &request, |reply| progress.reply(reply))
-                    .await
-                    .map_err(|err| format!("the project's supervisor cannot be reached: {err}"))
-                    .and_then(|error| error.map_or(Ok(()), Err))
+                super::supervisor_client::send_when_listening(state, &request, |reply| {
+                    progress.reply(reply)
+                })
+                .await
+                .map_err(|err| format!("the project's supervisor cannot be reached: {err}"))
+                .and_then(|error| error.map_or(Ok(()), Err))
             }
         };
         progress.finish();
