@@ -1,5 +1,5 @@
 //! A command's failure as a value (cargo's `CliError`): what to say on standard error and the
-//! exit status. The verbs return it with `?`; [`super::run`] says it once and exits with its
+//! exit status. The verbs return it with `?`; `cli::run` says it once and exits with its
 //! status.
 
 use std::process::ExitCode;

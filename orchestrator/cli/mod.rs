@@ -35,6 +35,7 @@ mod stats;
 mod supervise;
 mod supervisor_client;
 mod table;
+mod teardown;
 mod terminal;
 mod top;
 mod up;
@@ -42,6 +43,7 @@ mod version;
 mod volumes;
 mod wait;
 mod watch;
+mod watch_targets;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -112,7 +112,7 @@ async fn watch_files(
         runtime,
     };
     eprintln!("watch: watching the project's files");
-    super::watch::through(&session, request, commands).await;
+    super::watch_targets::through(&session, request, commands).await;
 }
 
 fn project_state(global: &GlobalArgs) -> Result<(String, StateDir), CliError> {

@@ -381,7 +381,7 @@ impl Attached<'_> {
         let watching = async {
             match watch {
                 Some((request, commands)) => {
-                    super::watch::through(session, request, commands).await
+                    super::watch_targets::through(session, request, commands).await
                 }
                 None => std::future::pending().await,
             }

@@ -5,14 +5,15 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, FromArgMatches};
+use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, down};
+use super::{GlobalArgs, teardown};
 use crate::engine::EngineError;
+use crate::plan::DownOptions;
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
@@ -61,15 +62,8 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, CliEr
         }
         if std::mem::take(&mut down) {
             // The other waits are under way: they end as the down stops their containers.
-            down::run(global, &default_down_args()).await?;
+            teardown::down(global, &DownOptions::default()).await?;
         }
     }
     Ok(super::terminal::exit_status(last))
-}
-
-/// `down`'s arguments when none are given.
-fn default_down_args() -> down::DownArgs {
-    let command = <down::DownArgs as Args>::augment_args(clap::Command::new("down"));
-    let matches = command.get_matches_from(["down"]);
-    down::DownArgs::from_arg_matches(&matches).expect("down's defaults")
 }
