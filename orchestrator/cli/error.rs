@@ -9,6 +9,7 @@ use crate::engine::EngineError;
 use crate::plan::PlanError;
 use crate::spec::Diagnostic;
 use crate::supervisor::request::PrepareError;
+use crate::watch::{TargetError, WatchError};
 
 #[derive(Debug)]
 pub enum CliError {
@@ -86,6 +87,18 @@ impl From<PrepareError> for CliError {
             PrepareError::Load(diagnostic) => CliError::Diagnostic(diagnostic),
             PrepareError::Flags(message) => CliError::Message(message),
         }
+    }
+}
+
+impl From<WatchError> for CliError {
+    fn from(err: WatchError) -> CliError {
+        CliError::Message(err.to_string())
+    }
+}
+
+impl From<TargetError> for CliError {
+    fn from(err: TargetError) -> CliError {
+        CliError::Message(err.to_string())
     }
 }
 

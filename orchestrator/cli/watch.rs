@@ -64,14 +64,11 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliE
     };
     let (project, desired) = loaded(&session);
     if !args.no_up {
-        target.converge(desired).await.map_err(CliError::Message)?;
+        target.converge(desired).await?;
     }
     let runtime = session.runtime.clone();
     let watcher = Watcher::new(runtime, target, project, desired.clone(), load);
-    watcher
-        .run(super::shutdown::signal())
-        .await
-        .map_err(CliError::Message)?;
+    watcher.run(super::shutdown::signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::error::CliError;
-use super::output;
 use super::print_warnings;
 use super::progress::ProgressSink;
 use super::session::{self, Session, Target};
@@ -21,7 +20,7 @@ use crate::spec::Project;
 use crate::supervisor::control::{Command, Reply, Request};
 use crate::supervisor::request::UpRequest;
 use crate::supervisor::state::StateDir;
-use crate::watch::{Loader, Outcome, WatchTarget, Watcher};
+use crate::watch::{Loader, Outcome, TargetError, WatchTarget, Watcher};
 
 /// `up --watch`: watches the project of `session` and sends each re-converge to the attached
 /// supervisor through `commands`, as `request` again. Runs until dropped.
@@ -39,8 +38,9 @@ pub async fn through(session: &Session, request: UpRequest, commands: mpsc::Send
         desired.clone(),
         loader(request),
     );
-    if let Err(message) = watcher.run(std::future::pending()).await {
-        output::error_line(&message);
+    if let Err(err) = watcher.run(std::future::pending()).await {
+        // Said now: the `up` it serves goes on without watching.
+        CliError::from(err).print();
     }
 }
 
@@ -80,10 +80,13 @@ impl Converger {
         Converger { runtime, request }
     }
 
-    async fn observe(&self, desired: &Desired) -> Result<observe::Observed, String> {
+    async fn observe(&self, desired: &Desired) -> Result<observe::Observed, TargetError> {
         observe::observe(self.runtime.as_ref(), &desired.project, Some(desired))
             .await
-            .map_err(|e| format!("cannot read the state of project {}: {e}", desired.project))
+            .map_err(|source| TargetError::Observe {
+                project: desired.project.clone(),
+                source,
+            })
     }
 
     async fn execute(&self, desired: &Desired, plan: &Plan) -> Outcome {
@@ -92,7 +95,7 @@ impl Converger {
             .map_err(|failures| {
                 // The failures are said now: watching goes on.
                 failures.print();
-                "an operation failed (see above)".to_string()
+                TargetError::OperationsFailed
             })
     }
 
@@ -106,8 +109,7 @@ impl Converger {
             no_deps: !services.is_empty(),
             ..self.request.clone()
         };
-        let plan = plan::reconcile(desired, &observed, &request.reconcile_options())
-            .map_err(|e| e.to_string())?;
+        let plan = plan::reconcile(desired, &observed, &request.reconcile_options())?;
         self.execute(desired, &plan).await
     }
 }
@@ -165,8 +167,8 @@ impl ThroughSupervisor {
                     progress.reply(reply)
                 })
                 .await
-                .map_err(|err| format!("the project's supervisor cannot be reached: {err}"))
-                .and_then(|error| error.map_or(Ok(()), Err))
+                .map_err(TargetError::SupervisorUnreachable)
+                .and_then(|error| error.map_or(Ok(()), |e| Err(TargetError::Supervisor(e))))
             }
         };
         progress.finish();
@@ -180,13 +182,18 @@ async fn in_process(
     progress: &ProgressSink,
 ) -> Outcome {
     let (replies, mut receiver) = mpsc::unbounded_channel();
-    let gone = || "the supervisor has stopped".to_string();
     let command = Command { request, replies };
-    commands.send(command).await.map_err(|_| gone())?;
-    let mut outcome = Err(gone());
+    commands
+        .send(command)
+        .await
+        .map_err(|_| TargetError::SupervisorStopped)?;
+    let mut outcome = Err(TargetError::SupervisorStopped);
     while let Some(reply) = receiver.recv().await {
         if let Reply::Done { error } = &reply {
-            outcome = error.clone().map_or(Ok(()), Err);
+            outcome = match error {
+                Some(verdict) => Err(TargetError::Supervisor(verdict.to_string())),
+                None => Ok(()),
+            };
         }
         progress.reply(reply);
     }
