@@ -210,8 +210,10 @@ pub fn run(cli: Cli) -> ExitCode {
         // is how the executor (and a supervisor this process starts) reads the limit.
         unsafe { std::env::set_var("COMPOSE_PARALLEL_LIMIT", n.to_string()) };
     }
+    // The error is said inside the runtime, while what the verb started still runs, as it
+    // would be had the verb printed it itself.
     let engine_command = async {
-        match &cli.command {
+        let result = match &cli.command {
             Command::Up(args) => up::run(global, args).await,
             Command::Down(args) => down::run(global, args).await,
             Command::Ps(args) => ps::run(global, args).await,
@@ -257,20 +259,21 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Config(_) | Command::Version(_) | Command::Completion(_) | Command::Man => {
                 unreachable!("not an engine command")
             }
-        }
+        };
+        error::exit(result)
     };
-    error::exit(match &cli.command {
-        Command::Config(args) => config::run(global, args),
-        Command::Version(args) => Ok(version::run(args)),
-        Command::Completion(args) => Ok(completion::completion(args)),
-        Command::Man => completion::man(),
-        Command::Supervise(args) if args.keep => supervise::keep(global),
+    match &cli.command {
+        Command::Config(args) => error::exit(config::run(global, args)),
+        Command::Version(args) => version::run(args),
+        Command::Completion(args) => completion::completion(args),
+        Command::Man => error::exit(completion::man()),
+        Command::Supervise(args) if args.keep => error::exit(supervise::keep(global)),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("a tokio runtime")
             .block_on(engine_command),
-    })
+    }
 }
 
 /// `scale` is `up -d --scale …`: its command line of `up`, which `up` runs.
