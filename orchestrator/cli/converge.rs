@@ -60,6 +60,7 @@ impl ConvergeArgs {
     }
 }
 
+/// `--scale SERVICE=NUM` (and `scale`'s `SERVICE=REPLICAS`).
 pub fn parse_scale(text: &str) -> Result<(String, u32), String> {
     let (service, count) = text
         .split_once('=')
