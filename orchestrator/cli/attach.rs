@@ -10,7 +10,8 @@ use clap::{ArgAction, Args};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::GlobalArgs;
-use super::each::{engine_failure, running_replica};
+use super::each::running_replica;
+use super::error::CliError;
 use super::session::Session;
 use super::terminal::{self, Tty};
 use crate::engine::ContainerState;
@@ -34,7 +35,7 @@ pub struct AttachArgs {
     pub service: String,
 }
 
-pub async fn run(global: &GlobalArgs, args: &AttachArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &AttachArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let id = running_replica(&observed, &args.service, args.index)?
@@ -43,8 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &AttachArgs) -> Result<ExitCode, Exi
     let runtime = session.runtime.clone();
     let attachment = runtime
         .attach_container(&id, !args.no_stdin, args.detach_keys.as_deref())
-        .await
-        .map_err(engine_failure)?;
+        .await?;
     let tty = attachment.tty;
     let pump = terminal::pump(
         runtime.clone(),
@@ -55,33 +55,35 @@ pub async fn run(global: &GlobalArgs, args: &AttachArgs) -> Result<ExitCode, Exi
     tokio::pin!(pump);
     // With a TTY, Ctrl-C is a key the process's terminal turns into its signal.
     let proxy = args.sig_proxy && !tty;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(|_| ExitCode::FAILURE)?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(|_| ExitCode::FAILURE)?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|_| CliError::Exit(ExitCode::FAILURE))?;
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|_| CliError::Exit(ExitCode::FAILURE))?;
     loop {
         tokio::select! {
             outcome = &mut pump => {
-                outcome.map_err(engine_failure)?;
+                outcome?;
                 break;
             }
             _ = interrupt.recv() => {
                 if !proxy {
-                    return Err(ExitCode::from(130));
+                    return Err(CliError::Exit(ExitCode::from(130)));
                 }
                 let _ = runtime.kill_container(&id, "SIGINT").await;
             }
             _ = terminate.recv() => {
                 if !proxy {
-                    return Err(ExitCode::from(143));
+                    return Err(CliError::Exit(ExitCode::from(143)));
                 }
                 let _ = runtime.kill_container(&id, "SIGTERM").await;
             }
         }
     }
     // Detached with the keys: the container goes on.
-    let container = runtime.container(&id).await.map_err(engine_failure)?;
+    let container = runtime.container(&id).await?;
     if container.state == ContainerState::Running {
         return Ok(ExitCode::SUCCESS);
     }
-    let code = runtime.wait_container(&id).await.map_err(engine_failure)?;
+    let code = runtime.wait_container(&id).await?;
     Ok(terminal::exit_status(code))
 }

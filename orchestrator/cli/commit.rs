@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use clap::{ArgAction, Args};
 
 use super::GlobalArgs;
-use super::each::{engine_failure, running_replica};
-use super::session::Session;
+use super::each::running_replica;
+use super::error::CliError;
 use super::progress::Progress;
+use super::session::Session;
 use crate::engine::CommitRequest;
 
 #[derive(Debug, Args)]
@@ -34,7 +35,7 @@ pub struct CommitArgs {
     pub reference: Option<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &CommitArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &CommitArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let container = running_replica(&observed, &args.service, args.index)?;
@@ -54,8 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &CommitArgs) -> Result<ExitCode, Exi
     let image = session
         .runtime
         .commit_container(&container.id, &request)
-        .await
-        .map_err(engine_failure)?;
+        .await?;
     let progress = Progress::new(1);
     progress.print(&format!(" ✔ {name} Commit {name} Committed as {image}"));
     progress.finish();

@@ -7,6 +7,7 @@ use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
 use super::Cli;
+use super::error::CliError;
 
 #[derive(Debug, Args)]
 pub struct CompletionArgs {
@@ -23,13 +24,9 @@ pub fn completion(args: &CompletionArgs) -> ExitCode {
 }
 
 /// Prints the man page (roff); e.g. `wharf man | man -l -`.
-pub fn man() -> ExitCode {
+pub fn man() -> Result<ExitCode, CliError> {
     let page = clap_mangen::Man::new(Cli::command());
-    match page.render(&mut std::io::stdout()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            super::output::error_line(&format!("cannot write the man page: {err}"));
-            ExitCode::FAILURE
-        }
-    }
+    page.render(&mut std::io::stdout())
+        .map_err(|err| CliError::Message(format!("cannot write the man page: {err}")))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use super::{GlobalArgs, load_project, output};
+use super::error::CliError;
+use super::{GlobalArgs, load_project};
 use crate::graph::ServiceGraph;
 use crate::spec::{Project, compose_json};
 
@@ -40,31 +41,18 @@ pub struct ConfigArgs {
     pub output: Option<std::path::PathBuf>,
 }
 
-pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> ExitCode {
-    let project = match load_project(global) {
-        Ok(project) => project,
-        Err(code) => return code,
-    };
+pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<ExitCode, CliError> {
+    let project = load_project(global)?;
     if args.quiet {
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
-    let text = match render(&project, args) {
-        Ok(text) => text,
-        Err(message) => {
-            output::error_line(&message);
-            return ExitCode::FAILURE;
-        }
-    };
+    let text = render(&project, args).map_err(CliError::Message)?;
     match &args.output {
-        Some(path) => {
-            if let Err(err) = std::fs::write(path, text) {
-                output::error_line(&format!("cannot write {}: {err}", path.display()));
-                return ExitCode::FAILURE;
-            }
-        }
+        Some(path) => std::fs::write(path, text)
+            .map_err(|err| CliError::Message(format!("cannot write {}: {err}", path.display())))?,
         None => print!("{text}"),
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 fn lines<'a>(items: impl Iterator<Item = &'a str>) -> String {

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::GlobalArgs;
+use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, output};
 use crate::observe::ObservedContainer;
 
 #[derive(Debug, Args)]
@@ -40,15 +41,14 @@ fn remote(arg: &str) -> Option<(&str, &str)> {
     arg.split_once(':')
 }
 
-pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliError> {
     let (service, from_service) = match (remote(&args.source), remote(&args.destination)) {
         (Some((service, _)), None) => (service, true),
         (None, Some((service, _))) => (service, false),
         _ => {
-            output::error_line(
+            return Err(CliError::message(
                 "copying between services or between local paths is not supported: name SERVICE:PATH on one side",
-            );
-            return Err(ExitCode::FAILURE);
+            ));
         }
     };
     let session = Session::open(global).await?;
@@ -68,11 +68,10 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, ExitCod
         .filter(|c| args.index.is_none_or(|index| c.number == index))
         .collect();
     if containers.is_empty() {
-        output::error_line(&match args.index {
+        return Err(CliError::Message(match args.index {
             Some(index) => format!("service {service:?} has no container #{index}"),
             None => format!("no container found for service {service:?}"),
-        });
-        return Err(ExitCode::FAILURE);
+        }));
     }
     if from_service {
         // Out of a service: its first container.
@@ -138,9 +137,8 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn fail(message: impl ToString) -> ExitCode {
-    output::error_line(&message.to_string());
-    ExitCode::FAILURE
+fn fail(message: impl ToString) -> CliError {
+    CliError::Message(message.to_string())
 }
 
 fn copied(container: &ObservedContainer, from: &str, to: &str) {

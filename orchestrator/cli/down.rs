@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::GlobalArgs;
-use super::session::Session;
-use crate::plan::{self, DownOptions, EngineCall};
-use crate::supervisor::state::StateDir;
+use super::error::CliError;
+use super::{GlobalArgs, teardown};
+use crate::plan::{self, DownOptions};
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -28,80 +27,14 @@ pub struct DownArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, ExitCode> {
-    let session = Session::open(global).await?;
-    if super::dry_run() {
-        let observed = session.observe().await?;
-        let plan = plan::down(
-            session.name(),
-            session.target.desired(),
-            &observed,
-            &options(args),
-        );
-        return session.execute(&plan).await;
-    }
-    if !args.services.is_empty() {
-        return some_services(&session, args).await;
-    }
-    // The supervisor goes first, or it would restore what `down` removes. An `up` under way
-    // may be starting a keeper that no pid file names yet: `down` waits for it to finish.
-    let state = StateDir::of(session.name());
-    let _lock = super::up::lock(&state)?;
-    let limit = Duration::from_secs(args.timeout.unwrap_or(10) + 20);
-    if !tokio::task::block_in_place(|| state.stop_supervisor(limit)) {
-        super::output::error_line("the project's supervisor did not stop; retry, or kill it");
-        return Err(ExitCode::FAILURE);
-    }
-    let observed = session.observe().await?;
-    let plan = plan::down(
-        session.name(),
-        session.target.desired(),
-        &observed,
-        &options(args),
-    );
-    let result = session.execute(&plan).await;
-    if result.is_ok() {
-        state.clear();
-    }
-    result
-}
-
-fn options(args: &DownArgs) -> DownOptions {
-    DownOptions {
+pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliError> {
+    let options = DownOptions {
         volumes: args.volumes,
-        remove_orphans: args.remove_orphans || super::env_flag("COMPOSE_REMOVE_ORPHANS"),
+        remove_orphans: args.remove_orphans,
         timeout: args.timeout.map(Duration::from_secs),
         services: args.services.clone(),
         rmi: args.rmi,
-    }
-}
-
-/// `down SERVICE...`: the supervisor stays for the rest of the project, and leaves the removed
-/// services down, as after `stop`, until `up` or `start` brings them back.
-async fn some_services(session: &Session, args: &DownArgs) -> Result<ExitCode, ExitCode> {
-    let observed = session.observe().await?;
-    let plan = plan::down(
-        session.name(),
-        session.target.desired(),
-        &observed,
-        &options(args),
-    );
-    let state = StateDir::of(session.name());
-    let mut removed: Vec<&str> = plan
-        .operations
-        .iter()
-        .filter_map(|op| match op.action.engine_call()? {
-            EngineCall::RemoveContainer { service, .. } => Some(service.as_str()),
-            _ => None,
-        })
-        .collect();
-    removed.sort_unstable();
-    removed.dedup();
-    for service in removed {
-        if let Err(err) = state.mark_user_stopped(service) {
-            super::output::error_line(&format!("cannot record that {service} is down: {err}"));
-            return Err(ExitCode::FAILURE);
-        }
-    }
-    session.execute(&plan).await
+    };
+    teardown::down(global, &options).await?;
+    Ok(ExitCode::SUCCESS)
 }

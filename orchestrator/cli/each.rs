@@ -3,14 +3,14 @@
 //! once with one line per container, and the marks that keep a supervisor away.
 
 use std::future::Future;
-use std::process::ExitCode;
 
 use futures_util::future::join_all;
 
+use super::error::CliError;
 use super::output;
 use super::progress::Progress;
-use crate::observe::{Observed, ObservedContainer};
 use crate::engine::{self, ContainerState};
+use crate::observe::{Observed, ObservedContainer};
 use crate::supervisor::state::StateDir;
 
 /// The containers of `services` (every service when empty) that `keep` accepts, lowest
@@ -38,12 +38,12 @@ pub fn is_up(c: &ObservedContainer) -> bool {
 }
 
 /// Runs `act` on every container at once and prints ` ✔ Container NAME  DONE` as each
-/// succeeds; the failures are printed afterwards as `error:` lines, and make it an `Err`.
+/// succeeds (` ✘ …` as one fails); `Err` with the failures, to be said afterwards.
 pub async fn each<'a, F, Fut>(
     containers: &[&'a ObservedContainer],
     done: &str,
     act: F,
-) -> Result<ExitCode, ExitCode>
+) -> Result<(), CliError>
 where
     F: Fn(&'a ObservedContainer) -> Fut,
     Fut: Future<Output = engine::Result<()>>,
@@ -63,26 +63,27 @@ where
     }))
     .await;
     progress.finish();
-    let failures: Vec<_> = results.into_iter().filter_map(Result::err).collect();
-    for failure in &failures {
-        output::error_line(&failure.to_string());
-    }
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|err| err.to_string())
+        .collect();
     match failures.is_empty() {
-        true => Ok(ExitCode::SUCCESS),
-        false => Err(ExitCode::FAILURE),
+        true => Ok(()),
+        false => Err(CliError::Messages(failures)),
     }
 }
 
 /// `--dry-run`: what `each` would print, in compose's words, and nothing done.
-pub fn dry_run(containers: &[&ObservedContainer], done: &str) -> Result<ExitCode, ExitCode> {
+pub fn dry_run(containers: &[&ObservedContainer], done: &str) {
     for c in containers {
         eprintln!(" DRY-RUN MODE -  Container {}  {done}", c.name);
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Marks services as stopped by the user, as `wharf stop` does: a running supervisor leaves
-/// them alone until `start` or `up`.
+/// them alone until `start` or `up`. A mark that cannot be recorded is said, and the command
+/// goes on.
 pub fn mark_stopped<'a>(state: &StateDir, services: impl IntoIterator<Item = &'a str>) {
     for name in services {
         if let Err(err) = state.mark_user_stopped(name) {
@@ -96,7 +97,7 @@ pub fn running_replica<'a>(
     observed: &'a Observed,
     service: &str,
     index: u32,
-) -> Result<&'a ObservedContainer, ExitCode> {
+) -> Result<&'a ObservedContainer, CliError> {
     let found = observed
         .services
         .get(service)
@@ -109,16 +110,11 @@ pub fn running_replica<'a>(
             } else {
                 format!(" container #{index}")
             };
-            output::error_line(&format!("service {service:?} is not running{which}"));
-            Err(ExitCode::FAILURE)
+            Err(CliError::Message(format!(
+                "service {service:?} is not running{which}"
+            )))
         }
     }
-}
-
-/// An engine error, printed once; the exit code it gives.
-pub fn engine_failure(err: crate::engine::EngineError) -> ExitCode {
-    output::error_line(&err.to_string());
-    ExitCode::FAILURE
 }
 
 /// `-e` values as `KEY=VALUE`: a bare `KEY` takes wharf's own value, and is left out when

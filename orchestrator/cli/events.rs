@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use clap::Args;
 use futures_util::StreamExt;
 
+use super::GlobalArgs;
+use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, output};
 use crate::engine::{EngineEvent, EventAction, EventKind, Health};
 
 #[derive(Debug, Args)]
@@ -20,17 +21,10 @@ pub struct EventsArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
-    let shutdown = super::up::shutdown_signal();
-    let mut events = session
-        .runtime
-        .events(session.name())
-        .await
-        .map_err(|err| {
-            output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?;
+    let shutdown = super::shutdown::signal();
+    let mut events = session.runtime.events(session.name()).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
     // The engine's container events name the image; the runtime's keep the labels only, so
@@ -44,10 +38,7 @@ pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> Result<ExitCode, Exi
         .collect();
     let follow = async {
         while let Some(event) = events.next().await {
-            let event = event.map_err(|err| {
-                output::error_line(&err.to_string());
-                ExitCode::FAILURE
-            })?;
+            let event = event?;
             let Some(service) = event.service().map(str::to_string) else {
                 continue;
             };

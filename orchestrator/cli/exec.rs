@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-use super::each::{engine_failure, environment, running_replica};
+use super::GlobalArgs;
+use super::each::{environment, running_replica};
+use super::error::CliError;
 use super::session::Session;
 use super::terminal::{self, Tty};
-use super::{GlobalArgs, output};
 use crate::engine::{ExecRequest, Streams};
 
 #[derive(Debug, Args)]
@@ -47,15 +48,16 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let container = running_replica(&observed, &args.service, args.index)?;
     if super::dry_run() {
         // As compose: a detached command is only said to be run; an attached one is refused.
         if !args.detach {
-            output::error_line("interactive exec is not supported in dry-run mode");
-            return Err(ExitCode::FAILURE);
+            return Err(CliError::message(
+                "interactive exec is not supported in dry-run mode",
+            ));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -73,23 +75,21 @@ pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<ExitCode, ExitC
     let runtime = session.runtime.clone();
     let started = runtime
         .start_exec(&container.id, &request, streams, args.detach)
-        .await
-        .map_err(engine_failure)?;
+        .await?;
     let Some(attachment) = started.attachment else {
         return Ok(ExitCode::SUCCESS);
     };
     let target = Tty::Exec(started.id.clone());
-    terminal::pump(runtime.clone(), attachment, streams.stdin, target)
-        .await
-        .map_err(engine_failure)?;
+    terminal::pump(runtime.clone(), attachment, streams.stdin, target).await?;
     // The engine may list the exec as running for a moment after its output has ended.
     for _ in 0..200 {
         match runtime.exec_exit_code(&started.id).await {
             Ok(Some(code)) => return Ok(terminal::exit_status(code)),
             Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
-            Err(err) => return Err(engine_failure(err)),
+            Err(err) => return Err(err.into()),
         }
     }
-    output::error_line("the engine did not say how the command ended");
-    Err(ExitCode::FAILURE)
+    Err(CliError::message(
+        "the engine did not say how the command ended",
+    ))
 }

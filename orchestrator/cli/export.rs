@@ -10,10 +10,10 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 use super::GlobalArgs;
-use super::each::{engine_failure, running_replica};
-use super::session::Session;
-use super::output;
+use super::each::running_replica;
+use super::error::CliError;
 use super::progress::Progress;
+use super::session::Session;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -27,15 +27,12 @@ pub struct ExportArgs {
     pub service: String,
 }
 
-pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let container = running_replica(&observed, &args.service, args.index)?;
     let name = &container.name;
-    let destination = Destination::of(args.output.as_deref()).map_err(|message| {
-        output::error_line(&message);
-        ExitCode::FAILURE
-    })?;
+    let destination = Destination::of(args.output.as_deref()).map_err(CliError::Message)?;
     let shown = args.output.as_deref().map(Path::display);
     let shown = shown.map(|path| path.to_string()).unwrap_or_default();
     if super::dry_run() {
@@ -43,14 +40,10 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<ExitCode, Exi
         eprintln!(" DRY-RUN MODE -  {name} export {name} to {shown} Exported");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut archive = session
-        .runtime
-        .export_container(&container.id)
-        .await
-        .map_err(engine_failure)?;
-    if let Err(code) = write(&mut archive, &destination).await {
+    let mut archive = session.runtime.export_container(&container.id).await?;
+    if let Err(err) = write(&mut archive, &destination).await {
         destination.discard();
-        return Err(code);
+        return Err(err);
     }
     let progress = Progress::new(1);
     progress.print(&format!(" ✔ {name} export {name} to {shown} Exported"));
@@ -61,10 +54,10 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<ExitCode, Exi
 async fn write(
     archive: &mut BoxStream<'static, crate::engine::Result<Vec<u8>>>,
     destination: &Destination,
-) -> Result<(), ExitCode> {
+) -> Result<(), CliError> {
     let mut writer = destination.open().map_err(|err| write_failure(&err))?;
     while let Some(chunk) = archive.next().await {
-        let chunk = chunk.map_err(engine_failure)?;
+        let chunk = chunk?;
         writer
             .write_all(&chunk)
             .map_err(|err| write_failure(&err))?;
@@ -140,7 +133,6 @@ impl Destination {
     }
 }
 
-fn write_failure(err: &std::io::Error) -> ExitCode {
-    output::error_line(&format!("failed to export container: {err}"));
-    ExitCode::FAILURE
+fn write_failure(err: &std::io::Error) -> CliError {
+    CliError::Message(format!("failed to export container: {err}"))
 }

@@ -7,11 +7,12 @@ use std::process::{Command, ExitCode, Stdio};
 
 use clap::Args;
 
+use super::error::CliError;
 use super::session::connect;
-use super::{GlobalArgs, load_project, output};
+use super::{GlobalArgs, load_project};
 use crate::desired::{self, Desired};
-use crate::observe::Observed;
 use crate::engine::ContainerState;
+use crate::observe::Observed;
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
@@ -26,7 +27,7 @@ pub enum GraphOutput {
     Svg,
 }
 
-pub async fn run(global: &GlobalArgs, args: &GraphArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &GraphArgs) -> Result<ExitCode, CliError> {
     let project = load_project(global)?;
     let desired = desired::build(&project, &Default::default());
     // The state is a bonus: without an engine, the graph is the file's.
@@ -52,11 +53,8 @@ pub async fn run(global: &GlobalArgs, args: &GraphArgs) -> Result<ExitCode, Exit
 }
 
 /// Runs Graphviz's `dot -Tsvg` on the graph.
-fn svg(text: &str) -> Result<String, ExitCode> {
-    let fail = |message: String| {
-        output::error_line(&message);
-        ExitCode::FAILURE
-    };
+fn svg(text: &str) -> Result<String, CliError> {
+    let fail = CliError::Message;
     let mut child = Command::new("dot")
         .arg("-Tsvg")
         .stdin(Stdio::piped())
@@ -160,9 +158,9 @@ fn quote(text: &str) -> String {
 mod tests {
     use super::dot;
     use crate::desired;
-    use crate::observe::Observed;
     use crate::engine::memory::MemoryEngine;
-    use crate::engine::{ContainerState, ContainerEngine};
+    use crate::engine::{ContainerEngine, ContainerState};
+    use crate::observe::Observed;
     use crate::spec::{LoadOptions, load};
 
     const SHOP: &str = r#"

@@ -2,15 +2,17 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::GlobalArgs;
 use super::each::containers;
+use super::error::CliError;
+use super::output::Format;
 use super::session::Session;
 use super::table::{age, docker_table, human_size};
-use crate::observe::ObservedContainer;
 use crate::engine::ImageDetails;
 use crate::engine::listing::human_duration;
+use crate::observe::ObservedContainer;
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -24,13 +26,7 @@ pub struct ImagesArgs {
     pub services: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
-pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let mut all = containers(&observed, &args.services, |_| true);
@@ -53,8 +49,7 @@ pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, Exi
             // An image removed since the container was made has nothing to show.
             Err(crate::engine::EngineError::NotFound(_)) => {}
             Err(err) => {
-                super::output::error_line(&err.to_string());
-                return Err(ExitCode::FAILURE);
+                return Err(CliError::from(err));
             }
         }
     }

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::{self, containers, is_up};
+use super::error::CliError;
 use super::session::Session;
 use crate::engine::signal_number;
 use crate::supervisor::state::StateDir;
@@ -22,7 +23,7 @@ pub struct KillArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
@@ -32,7 +33,8 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, ExitC
         is_up(c) && !(args.remove_orphans && orphan(&c.service))
     });
     if super::dry_run() {
-        return each::dry_run(&targets, "Killed");
+        each::dry_run(&targets, "Killed");
+        return Ok(ExitCode::SUCCESS);
     }
     // A kill that ends the container is the user's stop, as the engine takes it (a container
     // killed through the API is not restarted by its restart policy): a supervisor leaves the
@@ -55,23 +57,28 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, ExitC
     let runtime = &session.runtime;
     let killed = if targets.is_empty() {
         eprintln!("no container to kill");
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     } else {
         each::each(&targets, "Killed", |c| {
             runtime.kill_container(&c.id, &args.signal)
         })
         .await
     };
-    if args.remove_orphans {
-        let orphans = containers(&observed, &[], |c| orphan(&c.service));
-        // A supervisor started before the file changed still counts them as its own.
-        let mut services: Vec<&str> = orphans.iter().map(|c| c.service.as_str()).collect();
-        services.dedup();
-        each::mark_stopped(&StateDir::of(session.name()), services);
-        each::each(&orphans, "Removed", |c| {
-            runtime.remove_container(&c.id, false)
-        })
-        .await?;
+    if !args.remove_orphans {
+        killed?;
+        return Ok(ExitCode::SUCCESS);
     }
-    killed
+    // The kill's failures are said before the removals' lines; its status stays the command's.
+    let killed = killed.map_err(CliError::said);
+    let orphans = containers(&observed, &[], |c| orphan(&c.service));
+    // A supervisor started before the file changed still counts them as its own.
+    let mut services: Vec<&str> = orphans.iter().map(|c| c.service.as_str()).collect();
+    services.dedup();
+    each::mark_stopped(&StateDir::of(session.name()), services);
+    each::each(&orphans, "Removed", |c| {
+        runtime.remove_container(&c.id, false)
+    })
+    .await?;
+    killed?;
+    Ok(ExitCode::SUCCESS)
 }

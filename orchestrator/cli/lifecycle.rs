@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::session::Session;
+use super::error::CliError;
+use super::session::{Session, no_such_service};
 use super::{GlobalArgs, load_project};
 use crate::desired;
 use crate::plan::lifecycle;
@@ -71,7 +72,7 @@ pub async fn run(
     verb: Verb,
     services: &[String],
     timeout: Option<u64>,
-) -> Result<ExitCode, ExitCode> {
+) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let desired = session.target.desired();
     let observed = session.observe().await?;
@@ -87,15 +88,12 @@ pub async fn run(
     let dry_run = super::dry_run();
     if matches!(verb, Verb::Stop | Verb::Restart { .. }) {
         // Marked before stopping, so that a running supervisor leaves them stopped.
-        let names: Vec<&String> = if services.is_empty() {
-            observed.services.keys().collect()
-        } else {
-            services.iter().collect()
-        };
-        for name in names.into_iter().filter(|_| !dry_run) {
-            if let Err(err) = state.mark_user_stopped(name) {
-                super::output::error_line(&format!("cannot record that {name} is stopped: {err}"));
-            }
+        if !dry_run {
+            let names = match services.is_empty() {
+                true => observed.services.keys().collect::<Vec<_>>(),
+                false => services.iter().collect(),
+            };
+            super::each::mark_stopped(&state, names.into_iter().map(String::as_str));
         }
         let timeout = timeout.map(Duration::from_secs);
         session
@@ -115,18 +113,20 @@ pub async fn run(
                 }
             }
         }
-        return session
+        session
             .execute(&lifecycle::start(desired, &after, services))
-            .await;
+            .await?;
+        return Ok(ExitCode::SUCCESS);
     }
     state.clear_user_stopped(services);
     let observed = session.observe().await?;
     session
         .execute(&lifecycle::start(desired, &observed, services))
-        .await
+        .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
-pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<ExitCode, ExitCode> {
+pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<ExitCode, CliError> {
     let project = load_project(global)?;
     let desired = desired::build(&project, &Default::default());
     if let Some(unknown) = args
@@ -134,8 +134,7 @@ pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<ExitCode, Ex
         .iter()
         .find(|s| !desired.services.contains_key(*s))
     {
-        super::output::error_line(&format!("no such service: {unknown}"));
-        return Err(ExitCode::FAILURE);
+        return Err(no_such_service(unknown));
     }
     let flags = lifecycle::BuildFlags {
         args: args
@@ -155,5 +154,6 @@ pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<ExitCode, Ex
     Session::loaded(project, desired)
         .await?
         .execute(&plan)
-        .await
+        .await?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::output;
+use super::error::CliError;
+use super::output::Format;
 use super::table::docker_table;
 use crate::desired::labels;
 use crate::engine::EngineContainer;
@@ -27,12 +28,6 @@ pub struct LsArgs {
     pub quiet: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
 /// One project as `ls` shows it.
 #[derive(Debug, PartialEq)]
 struct Listed {
@@ -41,13 +36,10 @@ struct Listed {
     config_files: String,
 }
 
-pub async fn run(args: &LsArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(args: &LsArgs) -> Result<ExitCode, CliError> {
     let names = name_filters(&args.filter)?;
     let runtime = super::session::connect().await?;
-    let containers = runtime.compose_containers(args.all).await.map_err(|err| {
-        output::error_line(&err.to_string());
-        ExitCode::FAILURE
-    })?;
+    let containers = runtime.compose_containers(args.all).await?;
     let projects: Vec<Listed> = projects(&containers)
         .into_iter()
         .filter(|p| names.is_empty() || names.iter().any(|name| name.matches(&p.name)))
@@ -90,20 +82,18 @@ pub async fn run(args: &LsArgs) -> Result<ExitCode, ExitCode> {
 }
 
 /// The `name=` filters; any other filter is an error, as compose has no other.
-fn name_filters(filters: &[String]) -> Result<Vec<NameFilter>, ExitCode> {
+fn name_filters(filters: &[String]) -> Result<Vec<NameFilter>, CliError> {
     filters
         .iter()
         .map(|filter| match filter.split_once('=') {
             Some(("name", value)) => Ok(NameFilter::new(value)),
             Some((key, _)) => {
-                output::error_line(&format!("invalid filter '{key}'"));
-                Err(ExitCode::FAILURE)
+                Err(CliError::Message(format!("invalid filter '{key}'")))
             }
             None => {
-                output::error_line(&format!(
+                Err(CliError::Message(format!(
                     "invalid argument {filter:?} for \"--filter\" flag: bad format of filter (expected name=value)"
-                ));
-                Err(ExitCode::FAILURE)
+                )))
             }
         })
         .collect()

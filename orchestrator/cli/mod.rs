@@ -4,11 +4,13 @@ mod attach;
 mod commit;
 mod completion;
 mod config;
+mod container_logs;
+mod converge;
 mod cp;
 mod create;
 mod down;
 mod each;
-mod session;
+mod error;
 mod events;
 mod exec;
 mod export;
@@ -27,9 +29,13 @@ mod pull;
 mod rm;
 mod run;
 mod scale;
+mod session;
+mod shutdown;
 mod stats;
 mod supervise;
+mod supervisor_client;
 mod table;
+mod teardown;
 mod terminal;
 mod top;
 mod up;
@@ -37,6 +43,7 @@ mod version;
 mod volumes;
 mod wait;
 mod watch;
+mod watch_targets;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,6 +51,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use indexmap::IndexMap;
 
+use self::error::CliError;
 use crate::spec::{self, LoadOptions, Project};
 
 #[derive(Debug, Parser)]
@@ -202,8 +210,10 @@ pub fn run(cli: Cli) -> ExitCode {
         // is how the executor (and a supervisor this process starts) reads the limit.
         unsafe { std::env::set_var("COMPOSE_PARALLEL_LIMIT", n.to_string()) };
     }
+    // The error is said inside the runtime, while what the verb started still runs, as it
+    // would be had the verb printed it itself.
     let engine_command = async {
-        match &cli.command {
+        let result = match &cli.command {
             Command::Up(args) => up::run(global, args).await,
             Command::Down(args) => down::run(global, args).await,
             Command::Ps(args) => ps::run(global, args).await,
@@ -228,7 +238,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Create(args) => create::run(global, args).await,
             Command::Pause(args) => pause::run(global, args, true).await,
             Command::Unpause(args) => pause::run(global, args, false).await,
-            Command::Scale(args) => scale::run(global, args).await,
+            Command::Scale(args) => scale_up(global, args).await,
             Command::Port(args) => port::run(global, args).await,
             Command::Top(args) => top::run(global, args).await,
             Command::Images(args) => images::run(global, args).await,
@@ -249,36 +259,34 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Config(_) | Command::Version(_) | Command::Completion(_) | Command::Man => {
                 unreachable!("not an engine command")
             }
-        }
+        };
+        error::exit(result)
     };
     match &cli.command {
-        Command::Config(args) => config::run(global, args),
+        Command::Config(args) => error::exit(config::run(global, args)),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::completion(args),
-        Command::Man => completion::man(),
-        Command::Supervise(args) if args.keep => supervise::keep(global),
+        Command::Man => error::exit(completion::man()),
+        Command::Supervise(args) if args.keep => error::exit(supervise::keep(global)),
         _ => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("a tokio runtime")
-            .block_on(engine_command)
-            .unwrap_or_else(|code| code),
+            .block_on(engine_command),
     }
 }
 
-/// Loads the project the global flags describe, printing warnings; errors are printed and
-/// turned into the exit code.
-pub fn load_project(global: &GlobalArgs) -> Result<Project, ExitCode> {
-    match spec::load(&load_options(global)?) {
-        Ok(project) => {
-            print_warnings(&project);
-            Ok(project)
-        }
-        Err(diagnostic) => {
-            output::error(&diagnostic);
-            Err(ExitCode::FAILURE)
-        }
-    }
+/// `scale` is `up -d --scale …`: its command line of `up`, which `up` runs.
+async fn scale_up(global: &GlobalArgs, args: &scale::ScaleArgs) -> Result<ExitCode, CliError> {
+    let argv = scale::up_argv(global, args)?;
+    up::run(global, &up::UpArgs::from_argv(argv)).await
+}
+
+/// Loads the project the global flags describe, printing warnings.
+pub fn load_project(global: &GlobalArgs) -> Result<Project, CliError> {
+    let project = spec::load(&load_options(global)?)?;
+    print_warnings(&project);
+    Ok(project)
 }
 
 pub fn print_warnings(project: &Project) {
@@ -289,15 +297,14 @@ pub fn print_warnings(project: &Project) {
 
 /// What the loader needs from the command line and the process: flags, environment, working
 /// directory, and standard input when `-f -` reads it.
-pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, ExitCode> {
+pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, CliError> {
     let stdin = if global.files.iter().any(|f| f == "-") {
         let mut text = String::new();
-        if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-            output::error_line(&format!(
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|err| {
+            CliError::Message(format!(
                 "cannot read the compose file from standard input: {err}"
-            ));
-            return Err(ExitCode::FAILURE);
-        }
+            ))
+        })?;
         Some(text)
     } else {
         None
@@ -336,12 +343,13 @@ fn env_value<T: clap::ValueEnum + Default>(name: &str) -> T {
 /// A `COMPOSE_*` switch (`COMPOSE_REMOVE_ORPHANS`, `COMPOSE_STATUS_STDOUT`): true as Go reads it.
 /// `--remove-orphans` (or `COMPOSE_REMOVE_ORPHANS`) and `COMPOSE_IGNORE_ORPHANS`, which
 /// compose refuses together: `(remove, ignore)`.
-pub fn orphans(remove_flag: bool) -> Result<(bool, bool), ExitCode> {
+pub fn orphans(remove_flag: bool) -> Result<(bool, bool), CliError> {
     let remove = remove_flag || env_flag("COMPOSE_REMOVE_ORPHANS");
     let ignore = env_flag("COMPOSE_IGNORE_ORPHANS");
     if remove && ignore {
-        output::error_line("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans");
-        return Err(ExitCode::FAILURE);
+        return Err(CliError::message(
+            "cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans",
+        ));
     }
     Ok((remove, ignore))
 }

@@ -15,6 +15,13 @@ pub enum Ansi {
     Auto,
 }
 
+/// `--format` of the listing verbs (`images`, `ls`, `stats`, `volumes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
 static ANSI: OnceLock<Ansi> = OnceLock::new();
 
 /// Set once, from the global flags, before any output.
@@ -40,6 +47,7 @@ fn rich() -> bool {
     colour(std::io::stderr().is_terminal())
 }
 
+/// A loader diagnostic as an error: how a [`super::error::CliError`] says it.
 pub fn error(diagnostic: &Diagnostic) {
     if rich() {
         eprintln!("{}", render(diagnostic, true));
@@ -48,6 +56,9 @@ pub fn error(diagnostic: &Diagnostic) {
     }
 }
 
+/// `error: MESSAGE`. A failure that ends the command is a [`super::error::CliError`], said
+/// once at the top; this is also for an error the command goes on after (a mark it could not
+/// record, a container whose logs cannot be read), which leaves its exit status alone.
 pub fn error_line(message: &str) {
     eprintln!("error: {message}");
 }

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::{self, containers, is_up};
+use super::error::CliError;
 use super::session::Session;
 
 #[derive(Debug, Args)]
@@ -15,18 +16,20 @@ pub struct PauseArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &PauseArgs, pause: bool) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &PauseArgs, pause: bool) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
     let targets = containers(&observed, &args.services, is_up);
     let runtime = &session.runtime;
     if super::dry_run() {
-        return each::dry_run(&targets, if pause { "Paused" } else { "Unpaused" });
+        each::dry_run(&targets, if pause { "Paused" } else { "Unpaused" });
+        return Ok(ExitCode::SUCCESS);
     }
     if pause {
-        each::each(&targets, "Paused", |c| runtime.pause_container(&c.id)).await
+        each::each(&targets, "Paused", |c| runtime.pause_container(&c.id)).await?;
     } else {
-        each::each(&targets, "Unpaused", |c| runtime.unpause_container(&c.id)).await
+        each::each(&targets, "Unpaused", |c| runtime.unpause_container(&c.id)).await?;
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::GlobalArgs;
+use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, output};
 use crate::observe::ObservedContainer;
 
 #[derive(Debug, Args)]
@@ -20,7 +21,7 @@ pub struct PortArgs {
     pub private_port: u16,
 }
 
-pub async fn run(global: &GlobalArgs, args: &PortArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &PortArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     session.check_services(std::slice::from_ref(&args.service), &observed)?;
@@ -31,11 +32,10 @@ pub async fn run(global: &GlobalArgs, args: &PortArgs) -> Result<ExitCode, ExitC
         .flatten()
         .find(|c| c.number == args.index && super::each::is_up(c))
         .ok_or_else(|| {
-            output::error_line(&format!(
+            CliError::Message(format!(
                 "service {:?} is not running container #{}",
                 args.service, args.index
-            ));
-            ExitCode::FAILURE
+            ))
         })?;
     let private = format!("{}/{}", args.private_port, args.protocol);
     match published(container, &private) {
@@ -54,12 +54,11 @@ pub async fn run(global: &GlobalArgs, args: &PortArgs) -> Result<ExitCode, ExitC
                     Some(format!("{}/{protocol}", public.rsplit(':').next()?))
                 })
                 .collect();
-            output::error_line(&format!(
+            Err(CliError::Message(format!(
                 "no port {private} for container {}: {}",
                 container.name,
                 ports.join(", ")
-            ));
-            Err(ExitCode::FAILURE)
+            )))
         }
     }
 }

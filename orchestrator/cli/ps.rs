@@ -5,13 +5,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 
+use super::GlobalArgs;
+use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, output};
-use crate::observe::{Observed, ObservedContainer};
-use crate::restart::{Millis, RestartBook};
 use crate::engine::ContainerState;
 use crate::engine::listing::human_duration;
 use crate::engine::timestamp::go_utc;
+use crate::observe::{Observed, ObservedContainer};
+use crate::restart::{Millis, RestartBook};
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
@@ -75,21 +76,11 @@ fn state_name(state: ContainerState) -> String {
         .unwrap_or_default()
 }
 
-pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, ExitCode> {
-    let statuses = statuses(args).map_err(|message| {
-        output::error_line(&message);
-        ExitCode::FAILURE
-    })?;
+pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, CliError> {
+    let statuses = statuses(args).map_err(CliError::Message)?;
     let session = Session::open(global).await?;
     // One engine call: `ps` must be fast.
-    let containers = session
-        .runtime
-        .containers(session.name())
-        .await
-        .map_err(|err| {
-            output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?;
+    let containers = session.runtime.containers(session.name()).await?;
     let observed = Observed::from_containers(session.name(), containers);
     let named = &args.services_named;
     session.check_services(named, &observed)?;

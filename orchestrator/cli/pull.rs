@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::error::CliError;
 use super::progress::Progress;
-use super::{GlobalArgs, load_project, output};
+use super::session::no_such_service;
+use super::{GlobalArgs, load_project};
 use crate::desired::{self, Desired, DesiredService};
 use crate::spec::Project;
 
@@ -46,7 +48,7 @@ fn decide(policy: Option<&str>, present: bool) -> Pull {
     }
 }
 
-pub async fn pull(global: &GlobalArgs, args: &PullArgs) -> Result<ExitCode, ExitCode> {
+pub async fn pull(global: &GlobalArgs, args: &PullArgs) -> Result<ExitCode, CliError> {
     let (project, desired) = load(global, &args.services)?;
     let selected = selected(&desired, &args.services, args.include_deps);
     let runtime = super::session::connect().await?;
@@ -106,7 +108,7 @@ pub async fn pull(global: &GlobalArgs, args: &PullArgs) -> Result<ExitCode, Exit
             to_build.join(" ")
         );
     }
-    outcome(&failed, args.ignore_pull_failures)
+    outcome(failed, args.ignore_pull_failures)
 }
 
 #[derive(Debug, Args)]
@@ -126,7 +128,7 @@ pub struct PushArgs {
 
 /// `push`: the images of the services that are built (`build` and `image`); the others are
 /// skipped, as compose skips them.
-pub async fn push(global: &GlobalArgs, args: &PushArgs) -> Result<ExitCode, ExitCode> {
+pub async fn push(global: &GlobalArgs, args: &PushArgs) -> Result<ExitCode, CliError> {
     let (project, desired) = load(global, &args.services)?;
     let selected = selected(&desired, &args.services, args.include_deps);
     let runtime = super::session::connect().await?;
@@ -152,18 +154,15 @@ pub async fn push(global: &GlobalArgs, args: &PushArgs) -> Result<ExitCode, Exit
         }
     }
     progress.finish();
-    outcome(&failed, args.ignore_push_failures)
+    outcome(failed, args.ignore_push_failures)
 }
 
 /// The project and its desired state; service arguments must name its services.
-fn load(global: &GlobalArgs, services: &[String]) -> Result<(Project, Desired), ExitCode> {
+fn load(global: &GlobalArgs, services: &[String]) -> Result<(Project, Desired), CliError> {
     let project = load_project(global)?;
     let desired = desired::build(&project, &Default::default());
     match services.iter().find(|s| !desired.knows(s)) {
-        Some(unknown) => {
-            output::error_line(&format!("no such service: {unknown}"));
-            Err(ExitCode::FAILURE)
-        }
+        Some(unknown) => Err(no_such_service(unknown)),
         None => Ok((project, desired)),
     }
 }
@@ -187,18 +186,18 @@ fn selected<'a>(
         .collect()
 }
 
-/// Failures are errors (printed once each), or warnings when they are to be ignored.
-fn outcome(failed: &[String], ignore: bool) -> Result<ExitCode, ExitCode> {
+/// Failures are errors (one line each), or warnings when they are to be ignored.
+fn outcome(failed: Vec<String>, ignore: bool) -> Result<ExitCode, CliError> {
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !ignore {
+        return Err(CliError::Messages(failed));
+    }
     for failure in failed {
-        match ignore {
-            true => eprintln!("warning: {failure}"),
-            false => output::error_line(failure),
-        }
+        eprintln!("warning: {failure}");
     }
-    match failed.is_empty() || ignore {
-        true => Ok(ExitCode::SUCCESS),
-        false => Err(ExitCode::FAILURE),
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::{self, containers, is_up};
+use super::error::CliError;
 use super::session::Session;
 use crate::plan::lifecycle;
 use crate::supervisor::state::StateDir;
@@ -26,16 +27,17 @@ pub struct RmArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let mut observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
     let state = StateDir::of(session.name());
     if super::dry_run() {
         let up = containers(&observed, &args.services, is_up);
-        each::dry_run(&up, "Stopped")?;
+        each::dry_run(&up, "Stopped");
         let removed = containers(&observed, &args.services, |c| args.stop || !is_up(c));
-        return each::dry_run(&removed, "Removed");
+        each::dry_run(&removed, "Removed");
+        return Ok(ExitCode::SUCCESS);
     }
     if args.stop {
         let running: Vec<&str> = containers(&observed, &args.services, is_up)
@@ -73,7 +75,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, ExitCod
     each::each(&targets, "Removed", |c| {
         runtime.remove_container(&c.id, args.volumes)
     })
-    .await
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Compose's question; only a `y` or `yes` answer removes (end of input is a no).

@@ -9,14 +9,15 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Args};
 
-use super::each::{engine_failure, environment};
-use super::session::Session;
+use super::each::environment;
+use super::error::CliError;
+use super::session::{Session, no_such_service};
 use super::terminal::{self, Tty};
 use super::{GlobalArgs, load_project, output};
 use crate::desired::{self, one_off_name, one_off_spec};
+use crate::engine::Streams;
 use crate::plan::run::{RunOptions, one_off};
 use crate::plan::{BuildPolicy, lifecycle};
-use crate::engine::Streams;
 use crate::spec::model::{MountType, Service, VolumeMount};
 use crate::spec::short::{FromShort, parse_port};
 use crate::supervisor::request::PullPolicy;
@@ -101,22 +102,19 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, CliError> {
     if super::dry_run() && !args.detach {
-        output::error_line("interactive run is not supported in dry-run mode");
-        return Err(ExitCode::FAILURE);
+        return Err(CliError::message(
+            "interactive run is not supported in dry-run mode",
+        ));
     }
     let mut project = load_project(global)?;
     let tty = !args.no_tty && !args.detach && terminal::wants_tty();
     let working_dir = project.working_dir.clone();
     let Some(service) = project.model.services.get_mut(&args.service) else {
-        output::error_line(&format!("no such service: {}", args.service));
-        return Err(ExitCode::FAILURE);
+        return Err(no_such_service(&args.service));
     };
-    apply(service, args, tty, &working_dir).map_err(|message| {
-        output::error_line(&message);
-        ExitCode::FAILURE
-    })?;
+    apply(service, args, tty, &working_dir).map_err(CliError::Message)?;
     let desired = desired::build(&project, &Default::default());
     let slug = slug();
     let name = args
@@ -148,11 +146,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCo
         no_deps: args.no_deps,
         build: BuildPolicy::default(),
     };
-    let plan =
-        one_off(desired, &observed, &args.service, &name, spec, &options).map_err(|err| {
-            output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?;
+    let plan = one_off(desired, &observed, &args.service, &name, spec, &options)?;
     session.execute(&plan).await?;
     if super::dry_run() {
         // The plan is printed; nothing was made to start.
@@ -160,9 +154,9 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCo
     }
 
     let runtime = session.runtime.clone();
-    let id = runtime.container(&name).await.map_err(engine_failure)?.id;
+    let id = runtime.container(&name).await?.id;
     if args.detach {
-        runtime.start_container(&id).await.map_err(engine_failure)?;
+        runtime.start_container(&id).await?;
         println!("{id}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -183,7 +177,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode, ExitCo
             output::error_line(&format!("cannot remove {name}: {err}"));
         }
     }
-    outcome.map(terminal::exit_status).map_err(engine_failure)
+    Ok(terminal::exit_status(outcome?))
 }
 
 /// `run`'s flags, applied to the service's configuration before its container spec is made,

@@ -1,13 +1,12 @@
 //! `wharf scale SERVICE=N…`: `up -d --scale SERVICE=N… SERVICE…`, so that the project's
 //! supervisor keeps the new counts (it serves the request and keeps it as its standing one).
 
-use std::process::ExitCode;
-
-use clap::{Args, FromArgMatches};
+use clap::Args;
 
 use super::GlobalArgs;
+use super::converge::parse_scale;
+use super::error::CliError;
 use super::session;
-use super::up::{self, UpArgs};
 use crate::supervisor::state::StateDir;
 
 #[derive(Debug, Args)]
@@ -16,11 +15,12 @@ pub struct ScaleArgs {
     #[arg(long)]
     pub no_deps: bool,
     /// SERVICE=REPLICAS
-    #[arg(required = true, value_name = "SERVICE=REPLICAS", value_parser = up::parse_scale)]
+    #[arg(required = true, value_name = "SERVICE=REPLICAS", value_parser = parse_scale)]
     pub scales: Vec<(String, u32)>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<ExitCode, ExitCode> {
+/// The command line of `up` that `scale` is: `up` runs it (see `cli::run`).
+pub fn up_argv(global: &GlobalArgs, args: &ScaleArgs) -> Result<Vec<String>, CliError> {
     // The counts an earlier `scale` (or `up --scale`) gave other services stay: the supervisor
     // keeps converging on the last request it got.
     let project = session::target(global)?.name().to_string();
@@ -38,14 +38,5 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<ExitCode, Exit
         argv.push(format!("--scale={service}={count}"));
     }
     argv.extend(args.scales.iter().map(|(service, _)| service.clone()));
-    // `--dry-run` is a global flag that `up`'s own arguments refer to.
-    let dry_run = clap::Arg::new("dry_run")
-        .long("dry-run")
-        .action(clap::ArgAction::SetTrue);
-    let command = <UpArgs as Args>::augment_args(clap::Command::new("up").arg(dry_run));
-    let matches = command
-        .try_get_matches_from(argv)
-        .expect("scale's own `up` arguments parse");
-    let up_args = UpArgs::from_arg_matches(&matches).expect("scale's own `up` arguments parse");
-    up::run(global, &up_args).await
+    Ok(argv)
 }

@@ -3,14 +3,15 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use super::error::CliError;
 use super::progress::Progress;
-use super::{GlobalArgs, load_project, output};
+use super::{GlobalArgs, load_project};
 use crate::desired::{self, Desired};
+use crate::engine::ContainerEngine;
+use crate::engine::docker::DockerEngine;
 use crate::execute::{self, ExecuteOptions};
 use crate::observe::{self, Observed};
 use crate::plan::{self, Plan};
-use crate::engine::ContainerEngine;
-use crate::engine::docker::DockerEngine;
 use crate::spec::{self, Project, discover};
 use crate::supervisor::request::{Prepared, UpRequest};
 
@@ -22,7 +23,7 @@ pub struct Session {
 
 impl Session {
     /// The project the global flags name (with or without a compose file), connected.
-    pub async fn open(global: &GlobalArgs) -> Result<Session, ExitCode> {
+    pub async fn open(global: &GlobalArgs) -> Result<Session, CliError> {
         let target = target(global)?;
         Ok(Session {
             target,
@@ -31,7 +32,7 @@ impl Session {
     }
 
     /// A loaded project with its desired state, connected.
-    pub async fn loaded(project: Project, desired: Desired) -> Result<Session, ExitCode> {
+    pub async fn loaded(project: Project, desired: Desired) -> Result<Session, CliError> {
         Ok(Session {
             target: Target::Loaded(Box::new(project), Box::new(desired)),
             runtime: connect().await?,
@@ -44,46 +45,35 @@ impl Session {
 
     /// Service arguments must name services of the compose file (or, without one, services
     /// that have containers), as compose insists.
-    pub fn check_services(&self, names: &[String], observed: &Observed) -> Result<(), ExitCode> {
+    pub fn check_services(&self, names: &[String], observed: &Observed) -> Result<(), CliError> {
         let known = |name: &String| match self.target.desired() {
             Some(desired) => desired.knows(name),
             None => observed.services.contains_key(name),
         };
         match names.iter().find(|n| !known(n)) {
-            Some(unknown) => {
-                output::error_line(&format!("no such service: {unknown}"));
-                Err(ExitCode::FAILURE)
-            }
+            Some(unknown) => Err(no_such_service(unknown)),
             None => Ok(()),
         }
     }
 
-    pub async fn observe(&self) -> Result<Observed, ExitCode> {
+    pub async fn observe(&self) -> Result<Observed, CliError> {
         observe(self.runtime.as_ref(), self.name(), self.target.desired()).await
     }
 
     /// Runs a plan; `Err` when an operation failed, so that `?` ends the command.
-    pub async fn execute(&self, plan: &Plan) -> Result<ExitCode, ExitCode> {
-        result(execute(plan, self.runtime.clone(), self.name()).await)
+    pub async fn execute(&self, plan: &Plan) -> Result<(), CliError> {
+        execute(plan, self.runtime.clone(), self.name()).await
     }
 }
 
-/// An exit status as a `Result`, so that `?` ends the command on a failure.
-pub fn result(code: ExitCode) -> Result<ExitCode, ExitCode> {
-    match code {
-        ExitCode::SUCCESS => Ok(code),
-        code => Err(code),
-    }
+/// Compose's words for a service argument that names no service.
+pub fn no_such_service(name: &str) -> CliError {
+    CliError::Message(format!("no such service: {name}"))
 }
 
-pub async fn connect() -> Result<Arc<dyn ContainerEngine>, ExitCode> {
-    match DockerEngine::connect().await {
-        Ok(runtime) => Ok(Arc::new(runtime)),
-        Err(err) => {
-            output::error_line(&err.to_string());
-            Err(ExitCode::FAILURE)
-        }
-    }
+pub async fn connect() -> Result<Arc<dyn ContainerEngine>, CliError> {
+    let runtime = DockerEngine::connect().await?;
+    Ok(Arc::new(runtime))
 }
 
 /// The project a command acts on. `down`, `ps`, `logs`, `start`, `stop` and `restart` work
@@ -109,7 +99,7 @@ impl Target {
     }
 }
 
-pub fn target(global: &GlobalArgs) -> Result<Target, ExitCode> {
+pub fn target(global: &GlobalArgs) -> Result<Target, CliError> {
     if global.files.is_empty()
         && std::env::var_os("COMPOSE_FILE").is_none()
         && !has_compose_file(global)
@@ -128,10 +118,7 @@ pub fn target(global: &GlobalArgs) -> Result<Target, ExitCode> {
                 spec::name::derived(None, &dir)
             }
         };
-        return name.map(Target::NameOnly).map_err(|d| {
-            output::error(&d);
-            ExitCode::FAILURE
-        });
+        return Ok(Target::NameOnly(name?));
     }
     let project = load_project(global)?;
     let desired = desired::build(&project, &Default::default());
@@ -154,30 +141,30 @@ pub async fn observe(
     runtime: &dyn ContainerEngine,
     project: &str,
     desired: Option<&Desired>,
-) -> Result<Observed, ExitCode> {
+) -> Result<Observed, CliError> {
     observe::observe(runtime, project, desired)
         .await
         .map_err(|err| {
-            output::error_line(&format!(
-                "cannot read the state of project {project}: {err}"
-            ));
-            ExitCode::FAILURE
+            CliError::Message(format!("cannot read the state of project {project}: {err}"))
         })
 }
 
-/// Runs a plan with progress output; failures are printed, and the exit code says whether
-/// everything succeeded.
-pub async fn execute(plan: &Plan, runtime: Arc<dyn ContainerEngine>, project: &str) -> ExitCode {
+/// Runs a plan with progress output; `Err` with the failures of the operations that failed.
+pub async fn execute(
+    plan: &Plan,
+    runtime: Arc<dyn ContainerEngine>,
+    project: &str,
+) -> Result<(), CliError> {
     if super::dry_run() {
         // `--dry-run`: the plan, with its warnings, and nothing done.
         print!("{plan}");
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
     if plan.operations.is_empty() {
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     let progress = Progress::new(plan.operations.len());
     let report = execute::run(
@@ -188,25 +175,19 @@ pub async fn execute(plan: &Plan, runtime: Arc<dyn ContainerEngine>, project: &s
     )
     .await;
     if report.is_success() {
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
-    for failure in &report.failures {
-        output::error_line(&failure.message);
-    }
-    ExitCode::FAILURE
+    let failures = report.failures.iter().map(|f| f.message.clone()).collect();
+    Err(CliError::Messages(failures))
 }
 
 /// `--dry-run` of `up` and `watch`: the plans `up` would run, computed here; nothing changes.
-pub async fn print_up_plans(prepared: Prepared, request: &UpRequest) -> Result<ExitCode, ExitCode> {
+pub async fn print_up_plans(prepared: Prepared, request: &UpRequest) -> Result<ExitCode, CliError> {
     print!("{}", prepared.images);
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project");
     let observed = session.observe().await?;
-    let plan =
-        plan::reconcile(desired, &observed, &request.reconcile_options()).map_err(|err| {
-            output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?;
+    let plan = plan::reconcile(desired, &observed, &request.reconcile_options())?;
     print!("{plan}");
     Ok(ExitCode::SUCCESS)
 }

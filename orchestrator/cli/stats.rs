@@ -5,14 +5,16 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::GlobalArgs;
 use super::each::containers;
+use super::error::CliError;
+use super::output::Format;
 use super::session::Session;
 use super::table::{bytes_size, human_size, tabwriter};
-use crate::observe::ObservedContainer;
 use crate::engine::ContainerStats;
+use crate::observe::ObservedContainer;
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -32,15 +34,9 @@ pub struct StatsArgs {
     pub services: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
-pub async fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
-    let shutdown = super::up::shutdown_signal();
+    let shutdown = super::shutdown::signal();
     let refresh = async {
         loop {
             let observed = session.observe().await?;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use clap::Args;
 use tokio::sync::{mpsc, watch};
 
+use super::GlobalArgs;
+use super::error::CliError;
 use super::session::{Session, Target, connect};
-use super::{GlobalArgs, up};
 use crate::engine::ContainerEngine;
 use crate::supervisor::control::Command;
 use crate::supervisor::state::StateDir;
@@ -28,34 +29,24 @@ pub struct SuperviseArgs {
     pub await_request: bool,
 }
 
-pub fn keep(global: &GlobalArgs) -> ExitCode {
-    let Some((project, state)) = project_state(global) else {
-        return ExitCode::from(2);
-    };
-    match std::env::current_exe() {
-        Ok(exe) => keeper::keep(&exe, &project, &state),
-        Err(err) => {
-            eprintln!("keeper: cannot find its own executable: {err}");
-            ExitCode::FAILURE
-        }
-    }
+pub fn keep(global: &GlobalArgs) -> Result<ExitCode, CliError> {
+    let (project, state) = project_state(global)?;
+    let exe = std::env::current_exe()
+        .map_err(|err| logged(format!("keeper: cannot find its own executable: {err}")))?;
+    Ok(keeper::keep(&exe, &project, &state))
 }
 
-pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, ExitCode> {
-    let (_, state) = project_state(global).ok_or(ExitCode::from(2))?;
-    let shutdown = up::shutdown_signal();
-    let request = state.load_request().map_err(|err| {
-        eprintln!("supervisor: cannot read its request: {err}");
-        ExitCode::FAILURE
-    })?;
-    let prepared = request.prepare().map_err(|err| {
-        eprintln!("supervisor: {err}");
-        ExitCode::FAILURE
-    })?;
-    let listener = control::bind(&state.socket_path()).map_err(|err| {
-        eprintln!("supervisor: cannot open its control socket: {err}");
-        ExitCode::FAILURE
-    })?;
+pub async fn run(global: &GlobalArgs, args: &SuperviseArgs) -> Result<ExitCode, CliError> {
+    let (_, state) = project_state(global)?;
+    let shutdown = super::shutdown::signal();
+    let request = state
+        .load_request()
+        .map_err(|err| logged(format!("supervisor: cannot read its request: {err}")))?;
+    let prepared = request
+        .prepare()
+        .map_err(|err| logged(format!("supervisor: {err}")))?;
+    let listener = control::bind(&state.socket_path())
+        .map_err(|err| logged(format!("supervisor: cannot open its control socket: {err}")))?;
     let runtime = connect().await?;
     let (commands, receiver) = mpsc::channel(8);
     tokio::spawn(control::serve(listener, commands.clone()));
@@ -123,15 +114,23 @@ async fn watch_files(
         runtime,
     };
     eprintln!("watch: watching the project's files");
-    super::watch::through(&session, request, commands).await;
+    super::watch_targets::through(&session, request, commands).await;
 }
 
-fn project_state(global: &GlobalArgs) -> Option<(String, StateDir)> {
+fn project_state(global: &GlobalArgs) -> Result<(String, StateDir), CliError> {
     match &global.project_name {
-        Some(project) => Some((project.clone(), StateDir::of(project))),
-        None => {
-            eprintln!("supervise: --project-name is required");
-            None
-        }
+        Some(project) => Ok((project.clone(), StateDir::of(project))),
+        None => Err(CliError::Line {
+            text: "supervise: --project-name is required".to_string(),
+            code: ExitCode::from(2),
+        }),
+    }
+}
+
+/// A failure as a line of the supervisor's log, which names who speaks; status 1.
+fn logged(text: String) -> CliError {
+    CliError::Line {
+        text,
+        code: ExitCode::FAILURE,
     }
 }

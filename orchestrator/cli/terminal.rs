@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::engine::{Attachment, Output, ContainerEngine, EngineError};
+use crate::engine::{Attachment, ContainerEngine, EngineError, Output};
 
 /// Whose pseudo-terminal follows the local terminal's size.
 pub enum Tty {

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::GlobalArgs;
 use super::each::containers;
+use super::error::CliError;
 use super::session::Session;
 use super::table::tabwriter;
 use crate::observe::ObservedContainer;
@@ -17,7 +18,7 @@ pub struct TopArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &TopArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &TopArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     let mut running = containers(&observed, &args.services, ObservedContainer::is_running);
@@ -25,10 +26,7 @@ pub async fn run(global: &GlobalArgs, args: &TopArgs) -> Result<ExitCode, ExitCo
     let tops = futures_util::future::join_all(running.iter().map(|c| session.runtime.top(&c.id)));
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (container, top) in running.iter().zip(tops.await) {
-        let top = top.map_err(|err| {
-            super::output::error_line(&err.to_string());
-            ExitCode::FAILURE
-        })?;
+        let top = top?;
         if rows.is_empty() {
             let mut header = vec!["SERVICE".to_string(), "#".to_string()];
             header.extend(top.titles);

@@ -3,18 +3,22 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, FromArgMatches};
 use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc;
 
+use super::GlobalArgs;
+use super::container_logs::{self, LogFormat, Printer};
+use super::converge::{self, ConvergeArgs};
+use super::error::CliError;
 use super::progress::ProgressSink;
-use super::session::Session;
-use super::{GlobalArgs, load_options, logs, output};
+use super::session::{Session, no_such_service};
+use super::supervisor_client;
 use crate::desired::labels;
 use crate::engine::{ContainerEngine, ContainerState, EventAction, EventKind};
 use crate::plan;
-use crate::supervisor::control::{self, Reply};
-use crate::supervisor::request::{PrepareError, Prepared, PullPolicy, UpRequest};
+use crate::supervisor::control;
+use crate::supervisor::request::{Prepared, UpRequest};
 use crate::supervisor::state::StateDir;
 use crate::supervisor::watcher::{EngineEvents, Notice, Subscription};
 use crate::supervisor::{Supervisor, keeper};
@@ -24,31 +28,11 @@ pub struct UpArgs {
     /// Detached mode: converge, then return
     #[arg(short, long)]
     pub detach: bool,
-    /// Build images before starting containers
-    #[arg(long, conflicts_with = "no_build")]
-    pub build: bool,
-    /// Don't build an image, even if it's missing
-    #[arg(long)]
-    pub no_build: bool,
-    /// Scale SERVICE to NUM instances; overrides the file's replicas
-    #[arg(long, value_name = "SERVICE=NUM", value_parser = parse_scale)]
-    pub scale: Vec<(String, u32)>,
+    #[command(flatten)]
+    pub converge: ConvergeArgs,
     /// Don't start linked services
     #[arg(long)]
     pub no_deps: bool,
-    /// Recreate containers even if their configuration and image haven't changed
-    #[arg(long, conflicts_with = "no_recreate")]
-    pub force_recreate: bool,
-    /// If containers already exist, don't recreate them
-    #[arg(long)]
-    pub no_recreate: bool,
-    /// Remove containers for services not defined in the compose file
-    #[arg(long)]
-    pub remove_orphans: bool,
-    /// Pull images before running: always, missing, never or build (default: each service's
-    /// pull_policy)
-    #[arg(long, value_enum, value_name = "POLICY", default_value = "policy")]
-    pub pull: PullPolicy,
     /// Wait for services to be running|healthy; implies detached mode
     #[arg(long)]
     pub wait: bool,
@@ -98,30 +82,14 @@ pub struct UpArgs {
     pub services: Vec<String>,
 }
 
-pub(super) fn parse_scale(text: &str) -> Result<(String, u32), String> {
-    let (service, count) = text
-        .split_once('=')
-        .ok_or_else(|| format!("invalid --scale {text:?}: write SERVICE=NUM"))?;
-    let count = count
-        .parse()
-        .map_err(|_| format!("invalid --scale {text:?}: {count:?} is not a number"))?;
-    Ok((service.to_string(), count))
-}
-
-pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let request = request(global, args)?;
     if args.no_start {
-        return super::create::converge(&request, super::dry_run()).await;
+        return converge::create_only(&request, super::dry_run()).await;
     }
     // The files are checked here, whoever converges: a mistake is reported at once, with its
     // line, and changes nothing.
-    let prepared = request.prepare().map_err(|err| {
-        match err {
-            PrepareError::Load(diagnostic) => output::error(&diagnostic),
-            PrepareError::Flags(message) => output::error_line(&message),
-        }
-        ExitCode::FAILURE
-    })?;
+    let prepared = request.prepare()?;
     super::print_warnings(&prepared.project);
     if super::dry_run() {
         return super::session::print_up_plans(prepared, &request).await;
@@ -133,7 +101,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
         return attached(&state, prepared, &request, args.watch, output).await;
     }
     // Two `up`s of one project at once: the second waits, then converges what the first left.
-    let _lock = lock(&state)?;
+    let _lock = supervisor_client::lock(&state)?;
     if !state.is_supervised() {
         leave_supervisor(&state, &request)?;
     }
@@ -144,19 +112,17 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
     let wait = plan::lifecycle::wait(&prepared.desired, &args.services);
     let runtime = super::session::connect().await?;
     let waiting = super::session::execute(&wait, runtime, &prepared.project.name);
-    let code = match args.wait_timeout {
-        None => waiting.await,
-        Some(seconds) => match tokio::time::timeout(Duration::from_secs(seconds), waiting).await {
-            Ok(code) => code,
-            Err(_) => {
-                output::error_line(&format!(
+    match args.wait_timeout {
+        None => waiting.await?,
+        Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), waiting)
+            .await
+            .map_err(|_| {
+                CliError::Message(format!(
                     "the services were not running or healthy within {seconds} s (--wait-timeout)"
-                ));
-                ExitCode::FAILURE
-            }
-        },
-    };
-    super::session::result(code)
+                ))
+            })??,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What an attached `up` follows and when it ends by itself: `--attach`, `--no-attach`,
@@ -164,7 +130,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, ExitCod
 struct AttachedOutput {
     /// The services whose output is followed, and whose exits the abort flags watch.
     services: Vec<String>,
-    format: logs::LogFormat,
+    format: LogFormat,
     abort: Option<Abort>,
 }
 
@@ -177,19 +143,17 @@ struct Abort {
 }
 
 impl AttachedOutput {
-    fn of(args: &UpArgs, desired: &crate::desired::Desired) -> Result<AttachedOutput, ExitCode> {
-        let named = |names: &[String]| -> Result<(), ExitCode> {
+    fn of(args: &UpArgs, desired: &crate::desired::Desired) -> Result<AttachedOutput, CliError> {
+        let named = |names: &[String]| -> Result<(), CliError> {
             match names.iter().find(|n| !desired.services.contains_key(*n)) {
-                Some(unknown) => {
-                    output::error_line(&format!("no such service: {unknown}"));
-                    Err(ExitCode::FAILURE)
-                }
+                Some(unknown) => Err(no_such_service(unknown)),
                 None => Ok(()),
             }
         };
         if !args.attach.is_empty() && args.attach_dependencies {
-            output::error_line("cannot combine --attach and --attach-dependencies");
-            return Err(ExitCode::FAILURE);
+            return Err(CliError::message(
+                "cannot combine --attach and --attach-dependencies",
+            ));
         }
         named(&args.attach)?;
         named(&args.no_attach)?;
@@ -222,7 +186,7 @@ impl AttachedOutput {
         });
         Ok(AttachedOutput {
             services,
-            format: logs::LogFormat {
+            format: LogFormat {
                 timestamps: args.timestamps,
                 no_color: args.no_color,
                 no_prefix: args.no_log_prefix,
@@ -240,13 +204,13 @@ async fn attached(
     request: &UpRequest,
     watch: bool,
     output: AttachedOutput,
-) -> Result<ExitCode, ExitCode> {
-    let shutdown = shutdown_signal();
+) -> Result<ExitCode, CliError> {
+    let shutdown = super::shutdown::signal();
     // The foreground supervisor takes over from a detached one.
     stop_detached(state)?;
     // Until this supervisor has converged and says so in its pid file, another `up` waits
     // rather than start a second supervisor.
-    let lock = lock(state)?;
+    let lock = supervisor_client::lock(state)?;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project").clone();
     // One subscription to the engine's events for the supervisor, its DNS, the log follower
@@ -263,10 +227,7 @@ async fn attached(
     let outcome = supervisor.up(request, &progress).await;
     progress.finish();
     let hook_output = progress.take_hook_output();
-    if let Err(error) = outcome {
-        output::error_line(&error.to_string());
-        return Err(ExitCode::FAILURE);
-    }
+    outcome.map_err(|error| CliError::Message(error.to_string()))?;
     supervisor.write_pid();
     drop(lock);
     let timeout = request.timeout.map(Duration::from_secs);
@@ -305,103 +266,59 @@ fn listen(state: &StateDir, commands: mpsc::Sender<control::Command>) -> bool {
     }
 }
 
-fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, ExitCode> {
-    let (remove_orphans, ignore_orphans) = super::orphans(args.remove_orphans)?;
+fn request(global: &GlobalArgs, args: &UpArgs) -> Result<UpRequest, CliError> {
     Ok(UpRequest {
-        load: load_options(global)?,
-        scale: args.scale.clone(),
-        services: args.services.clone(),
         no_deps: args.no_deps,
-        force_recreate: args.force_recreate,
-        no_recreate: args.no_recreate,
-        remove_orphans,
-        ignore_orphans,
-        build: args.build,
-        no_build: args.no_build,
         timeout: args.timeout,
         renew_anon_volumes: args.renew_anon_volumes,
         watch: args.watch,
-        pull: args.pull.policy(),
+        ..args.converge.request(global, &args.services)?
     })
 }
 
-/// The project's `up` lock, held by whatever starts or stops its supervisor.
-pub(super) fn lock(state: &StateDir) -> Result<std::fs::File, ExitCode> {
-    let name = state
-        .path()
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string());
-    tokio::task::block_in_place(|| {
-        state.lock_up(|| {
-            eprintln!(
-                "waiting for another `wharf up` of {} to finish",
-                name.as_deref().unwrap_or("this project")
-            )
-        })
-    })
-    .map_err(|err| {
-        output::error_line(&format!("cannot take the project's lock: {err}"));
-        ExitCode::FAILURE
-    })
-}
-
-/// `up -d`: the detached supervisor does the work, this prints its progress.
-async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
-    let progress = ProgressSink::default();
-    let request = control::Request::Up(Box::new(request.clone()));
-    let outcome = send_when_listening(state, &request, |reply| progress.reply(reply)).await;
-    progress.finish();
-    match outcome {
-        Ok(None) => Ok(()),
-        Ok(Some(error)) => {
-            output::error_line(&error);
-            Err(ExitCode::FAILURE)
-        }
-        Err(err) => {
-            output::error_line(&format!(
-                "the project's supervisor went away during `up` ({err}); run `wharf up -d` again"
-            ));
-            Err(ExitCode::FAILURE)
-        }
+impl UpArgs {
+    /// `up`'s arguments from a command line of `up` (`scale` is one); `--dry-run` is a global
+    /// flag that `up`'s own arguments refer to.
+    pub fn from_argv(argv: Vec<String>) -> UpArgs {
+        let dry_run = clap::Arg::new("dry_run")
+            .long("dry-run")
+            .action(clap::ArgAction::SetTrue);
+        let command = <UpArgs as Args>::augment_args(clap::Command::new("up").arg(dry_run));
+        let matches = command
+            .try_get_matches_from(argv)
+            .expect("a command line of `up` parses");
+        UpArgs::from_arg_matches(&matches).expect("a command line of `up` parses")
     }
 }
 
-/// How long `up` waits for a supervisor its keeper is starting again.
-const SOCKET_WAIT: Duration = Duration::from_secs(10);
-
-pub(super) async fn send_when_listening(
-    state: &StateDir,
-    request: &control::Request,
-    mut on_reply: impl FnMut(Reply),
-) -> std::io::Result<Option<String>> {
-    let deadline = tokio::time::Instant::now() + SOCKET_WAIT;
-    loop {
-        match control::send(&state.socket_path(), request, &mut on_reply).await {
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-                ) && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            outcome => return outcome,
-        }
+/// `up -d`: the detached supervisor does the work, this prints its progress.
+async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), CliError> {
+    let progress = ProgressSink::default();
+    let request = control::Request::Up(Box::new(request.clone()));
+    let outcome =
+        supervisor_client::send_when_listening(state, &request, |reply| progress.reply(reply))
+            .await;
+    progress.finish();
+    match outcome {
+        Ok(None) => Ok(()),
+        Ok(Some(error)) => Err(CliError::Message(error)),
+        Err(err) => Err(CliError::Message(format!(
+            "the project's supervisor went away during `up` ({err}); run `wharf up -d` again"
+        ))),
     }
 }
 
 /// The first `up -d` of a project starts a keeper and its supervisor, which waits for this
 /// `up`'s request before it acts, and then stays behind to keep the project converged.
-fn leave_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), ExitCode> {
+fn leave_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), CliError> {
     let started = state
         .save_request(&request.standing(None))
         .and_then(|()| std::env::current_exe())
         .and_then(|exe| keeper::spawn(&exe, state_name(state), state));
     started.map_err(|err| {
-        output::error_line(&format!(
+        CliError::Message(format!(
             "the project is up, but its supervisor did not start: {err}"
-        ));
-        ExitCode::FAILURE
+        ))
     })
 }
 
@@ -413,15 +330,16 @@ fn state_name(state: &StateDir) -> &str {
         .unwrap_or_default()
 }
 
-fn stop_detached(state: &StateDir) -> Result<(), ExitCode> {
+fn stop_detached(state: &StateDir) -> Result<(), CliError> {
     if !state.is_detached() {
         return Ok(());
     }
     if tokio::task::block_in_place(|| state.stop_supervisor(Duration::from_secs(30))) {
         Ok(())
     } else {
-        output::error_line("the project's detached supervisor did not stop; retry, or kill it");
-        Err(ExitCode::FAILURE)
+        Err(CliError::message(
+            "the project's detached supervisor did not stop; retry, or kill it",
+        ))
     }
 }
 
@@ -450,7 +368,7 @@ impl Attached<'_> {
     async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()>,
-    ) -> Result<ExitCode, ExitCode> {
+    ) -> Result<ExitCode, CliError> {
         let Attached {
             session,
             supervisor,
@@ -467,12 +385,12 @@ impl Attached<'_> {
         let watching = async {
             match watch {
                 Some((request, commands)) => {
-                    super::watch::through(session, request, commands).await
+                    super::watch_targets::through(session, request, commands).await
                 }
                 None => std::future::pending().await,
             }
         };
-        let printer = logs::Printer::new(&observed, &output.services, &output.format);
+        let printer = Printer::new(&observed, &output.services, &output.format);
         if !output.services.is_empty() {
             println!("Attaching to {}", printer.names().join(", "));
         }
@@ -484,7 +402,8 @@ impl Attached<'_> {
             if !output.services.is_empty() {
                 let runtime = session.runtime.clone();
                 let (services, printer) = (&output.services, &printer);
-                logs::follow(runtime, &observed, services, printer, None, follow_events).await;
+                container_logs::follow(runtime, &observed, services, printer, None, follow_events)
+                    .await;
             }
             std::future::pending::<()>().await
         };
@@ -527,12 +446,12 @@ impl Attached<'_> {
         let observed = session.observe().await?;
         let desired = session.target.desired();
         let stop = plan::lifecycle::stop(desired, &observed, services, timeout);
-        let stopped = tokio::select! {
+        tokio::select! {
             result = session.execute(&stop) => result,
-            _ = tokio::signal::ctrl_c() => Err(ExitCode::from(130)),
+            _ = tokio::signal::ctrl_c() => Err(CliError::Exit(ExitCode::from(130))),
         }?;
         let Some(code) = exit else {
-            return Ok(stopped);
+            return Ok(ExitCode::SUCCESS);
         };
         let code = match output.abort.and_then(|a| a.code_from) {
             // The service's first replica, as it stopped.
@@ -622,20 +541,6 @@ async fn first_exit(
                 }
             }
             Notice::Unavailable { .. } => {}
-        }
-    }
-}
-
-/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first
-/// awaited, so a signal that arrives in between is not lost (nor fatal).
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-    let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
-    async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = interrupt.recv() => {}
         }
     }
 }

@@ -5,12 +5,13 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::GlobalArgs;
+use super::error::CliError;
+use super::output::Format;
 use super::session::Session;
-use super::images::Format;
 use super::table::tabwriter;
 use crate::desired::labels;
-use crate::observe::Observed;
 use crate::engine::EngineVolume;
+use crate::observe::Observed;
 
 #[derive(Debug, Args)]
 pub struct VolumesArgs {
@@ -24,7 +25,7 @@ pub struct VolumesArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &VolumesArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &VolumesArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;

@@ -5,13 +5,15 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, FromArgMatches};
+use clap::Args;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
+use super::error::CliError;
 use super::session::Session;
-use super::{GlobalArgs, down, output};
+use super::{GlobalArgs, teardown};
 use crate::engine::EngineError;
+use crate::plan::DownOptions;
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
@@ -23,7 +25,7 @@ pub struct WaitArgs {
     pub services: Vec<String>,
 }
 
-pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitCode> {
+pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
@@ -33,8 +35,10 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitC
         .map(|c| c.id.clone())
         .collect();
     if ids.is_empty() {
-        output::error_line(&format!("no containers for project {:?}", session.name()));
-        return Err(ExitCode::FAILURE);
+        return Err(CliError::Message(format!(
+            "no containers for project {:?}",
+            session.name()
+        )));
     }
     let runtime = session.runtime.clone();
     let mut waits: FuturesUnordered<_> = ids
@@ -54,19 +58,12 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, ExitC
             }
             // Removed meanwhile (by `--down-project`'s down, or by someone else).
             Err(EngineError::NotFound(_)) => continue,
-            Err(err) => return Err(super::each::engine_failure(err)),
+            Err(err) => return Err(err.into()),
         }
         if std::mem::take(&mut down) {
             // The other waits are under way: they end as the down stops their containers.
-            down::run(global, &default_down_args()).await?;
+            teardown::down(global, &DownOptions::default()).await?;
         }
     }
     Ok(super::terminal::exit_status(last))
-}
-
-/// `down`'s arguments when none are given.
-fn default_down_args() -> down::DownArgs {
-    let command = <down::DownArgs as Args>::augment_args(clap::Command::new("down"));
-    let matches = command.get_matches_from(["down"]);
-    down::DownArgs::from_arg_matches(&matches).expect("down's defaults")
 }

@@ -15,6 +15,7 @@ use notify_debouncer_full::{
 };
 use tokio::sync::mpsc;
 
+use super::error::WatchError;
 use super::files::Subscription;
 
 /// How long a path must be quiet before its events are delivered.
@@ -30,14 +31,13 @@ pub struct FileEvents {
 }
 
 impl FileEvents {
-    pub fn start() -> Result<FileEvents, String> {
+    pub fn start() -> Result<FileEvents, WatchError> {
         let (sender, bursts) = mpsc::unbounded_channel();
         let handler = move |result: DebounceEventResult| {
             // The receiver is gone only when watching has ended.
             let _ = sender.send(result);
         };
-        let debouncer = new_debouncer(QUIET, Some(TICK), handler)
-            .map_err(|e| format!("cannot watch files: {e}"))?;
+        let debouncer = new_debouncer(QUIET, Some(TICK), handler).map_err(WatchError::Start)?;
         Ok(FileEvents {
             debouncer,
             subscribed: Vec::new(),
@@ -47,7 +47,7 @@ impl FileEvents {
 
     /// Subscribes to `wanted` and unsubscribes from what is no longer wanted. A directory that
     /// cannot be watched (it does not exist) is reported and skipped.
-    pub fn subscribe(&mut self, wanted: &[Subscription]) -> Vec<String> {
+    pub fn subscribe(&mut self, wanted: &[Subscription]) -> Vec<WatchError> {
         let mut problems = Vec::new();
         for old in &self.subscribed {
             if !wanted.contains(old) {
@@ -67,7 +67,10 @@ impl FileEvents {
             }
             match self.debouncer.watch(&new.dir, mode) {
                 Ok(()) => subscribed.push(new.clone()),
-                Err(e) => problems.push(format!("cannot watch {}: {e}", new.dir.display())),
+                Err(source) => problems.push(WatchError::Subscribe {
+                    dir: new.dir.clone(),
+                    source,
+                }),
             }
         }
         self.subscribed = subscribed;
@@ -75,13 +78,13 @@ impl FileEvents {
     }
 
     /// The next burst of changed paths, with any bursts already waiting merged in; errors of the
-    /// watcher are returned as messages beside it. `None` when the watcher has stopped.
-    pub async fn next(&mut self) -> Option<(BTreeSet<PathBuf>, Vec<String>)> {
+    /// watcher are returned beside it. `None` when the watcher has stopped.
+    pub async fn next(&mut self) -> Option<(BTreeSet<PathBuf>, Vec<WatchError>)> {
         let mut paths = BTreeSet::new();
         let mut problems = Vec::new();
         let mut take = |result: DebounceEventResult| match result {
             Ok(events) => paths.extend(changed_paths(&events)),
-            Err(errors) => problems.extend(errors.iter().map(|e| e.to_string())),
+            Err(errors) => problems.extend(errors.into_iter().map(WatchError::from)),
         };
         take(self.bursts.recv().await?);
         while let Ok(result) = self.bursts.try_recv() {

@@ -10,6 +10,7 @@
 mod change;
 mod debounce;
 mod diff;
+mod error;
 mod files;
 mod filter;
 mod fingerprint;
@@ -22,6 +23,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use error::{SyncError, TargetError, WatchError};
 pub use target::{Outcome, WatchTarget};
 
 use self::change::{ServiceWork, SyncBatch};
@@ -29,8 +31,8 @@ use self::debounce::FileEvents;
 use self::files::WatchSet;
 use self::fingerprint::Fingerprints;
 use crate::desired::Desired;
+use crate::engine::{ContainerEngine, EngineError};
 use crate::observe::{Observed, ObservedContainer};
-use crate::engine::ContainerEngine;
 use crate::spec::Project;
 use crate::spec::model::WatchAction;
 
@@ -73,7 +75,7 @@ impl Watcher {
 
     /// Watches until `shutdown` completes (an action under way is then abandoned; the next
     /// converge finishes it). `Err` when files cannot be watched at all.
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WatchError> {
         let mut events = FileEvents::start()?;
         // Subscribed before the contents are read, so that no change falls in between.
         self.subscribe(&mut events);
@@ -91,9 +93,9 @@ impl Watcher {
         loop {
             let (paths, problems) = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                burst = events.next() => burst.ok_or("the file watcher stopped")?,
+                burst = events.next() => burst.ok_or(WatchError::Stopped)?,
             };
-            problems.iter().for_each(|p| say(p));
+            problems.iter().for_each(|p| say(&p.to_string()));
             let resubscribe = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
                 resubscribe = self.handle(&paths) => resubscribe,
@@ -107,7 +109,7 @@ impl Watcher {
 
     fn subscribe(&self, events: &mut FileEvents) {
         for problem in events.subscribe(&self.set.subscriptions()) {
-            say(&problem);
+            say(&problem.to_string());
         }
     }
 
@@ -266,13 +268,9 @@ impl Watcher {
         }
     }
 
-    async fn running_replicas(&self, service: &str) -> Result<Vec<ObservedContainer>, String> {
+    async fn running_replicas(&self, service: &str) -> Result<Vec<ObservedContainer>, EngineError> {
         let project = &self.desired.project;
-        let containers = self
-            .runtime
-            .containers(project)
-            .await
-            .map_err(|e| e.to_string())?;
+        let containers = self.runtime.containers(project).await?;
         let mut observed = Observed::from_containers(project, containers);
         let replicas = observed.services.swap_remove(service).unwrap_or_default();
         Ok(replicas.into_iter().filter(|c| c.is_running()).collect())

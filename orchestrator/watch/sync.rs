@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use futures_util::future::join_all;
 
 use super::change::SyncBatch;
+use super::error::SyncError;
+use crate::engine::{ContainerEngine, ExecRequest};
 use crate::observe::ObservedContainer;
-use crate::engine::{ExecRequest, ContainerEngine};
 
 /// What one sync did.
 #[derive(Debug, Default, PartialEq)]
@@ -23,9 +24,9 @@ pub async fn sync(
     runtime: &dyn ContainerEngine,
     replicas: &[ObservedContainer],
     batches: &[SyncBatch],
-) -> Result<Synced, String> {
+) -> Result<Synced, SyncError> {
     let (present, deleted) = sort(batches);
-    let archive = archive(&present).map_err(|e| format!("cannot read a file to sync: {e}"))?;
+    let archive = archive(&present).map_err(SyncError::Read)?;
     let removal = ExecRequest {
         command: ["rm", "-rf", "--"]
             .into_iter()
@@ -39,23 +40,23 @@ pub async fn sync(
             runtime
                 .upload_archive(&replica.id, "/", archive.clone())
                 .await
-                .map_err(|e| format!("{}: {e}", replica.name))?;
+                .map_err(|e| (replica.name.clone(), e))?;
         }
         if !deleted.is_empty() {
             runtime
                 .exec(&replica.id, &removal)
                 .await
-                .map_err(|e| format!("{}: {e}", replica.name))?;
+                .map_err(|e| (replica.name.clone(), e))?;
         }
-        Ok::<(), String>(())
+        Ok(())
     });
-    let failures: Vec<String> = join_all(each)
+    let failures: Vec<_> = join_all(each)
         .await
         .into_iter()
         .filter_map(Result::err)
         .collect();
     if !failures.is_empty() {
-        return Err(failures.join("; "));
+        return Err(SyncError::Replicas(failures));
     }
     Ok(Synced {
         copied: present.len(),
@@ -148,6 +149,7 @@ mod tests {
         let error = sync(&runtime, &[replica.unwrap()], &[batch])
             .await
             .unwrap_err();
+        let error = error.to_string();
         assert!(error.starts_with("p-web-1: "), "{error}");
     }
 }

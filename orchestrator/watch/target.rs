@@ -5,10 +5,11 @@
 
 use async_trait::async_trait;
 
+use super::error::TargetError;
 use crate::desired::Desired;
 
-/// An action's failure, as a message for the user; watching goes on after it.
-pub type Outcome = Result<(), String>;
+/// An action's failure is said to the user; watching goes on after it.
+pub type Outcome = Result<(), TargetError>;
 
 #[async_trait]
 pub trait WatchTarget: Send + Sync {

@@ -1,0 +1,48 @@
+//! The project's supervisor as the verbs reach it: the `up` lock, held by whatever starts or
+//! stops a supervisor, and requests to its control socket.
+
+use std::time::Duration;
+
+use super::error::CliError;
+use crate::supervisor::control::{self, Reply};
+use crate::supervisor::state::StateDir;
+
+/// The project's `up` lock, held by whatever starts or stops its supervisor.
+pub fn lock(state: &StateDir) -> Result<std::fs::File, CliError> {
+    let name = state
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string());
+    tokio::task::block_in_place(|| {
+        state.lock_up(|| {
+            eprintln!(
+                "waiting for another `wharf up` of {} to finish",
+                name.as_deref().unwrap_or("this project")
+            )
+        })
+    })
+    .map_err(|err| CliError::Message(format!("cannot take the project's lock: {err}")))
+}
+/// How long `up` waits for a supervisor its keeper is starting again.
+const SOCKET_WAIT: Duration = Duration::from_secs(10);
+
+pub async fn send_when_listening(
+    state: &StateDir,
+    request: &control::Request,
+    mut on_reply: impl FnMut(Reply),
+) -> std::io::Result<Option<String>> {
+    let deadline = tokio::time::Instant::now() + SOCKET_WAIT;
+    loop {
+        match control::send(&state.socket_path(), request, &mut on_reply).await {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
