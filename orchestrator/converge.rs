@@ -1,8 +1,9 @@
 //! The one converge path: (images) → observe → plan → run, written once for `up`, its
 //! `--dry-run`, `create`, `watch`, the supervisor and the DNS's discovery, over any backend.
 //! What varies between them is given to the path, not written again: the options (the
-//! supervisor's restart book), the shape of the plan (`create` leaves out the starts,
-//! discovery keeps the networks and volumes), and whether the plan runs or is printed.
+//! supervisor's restart book), who hears of a running plan (a `Reporter`), and whether the
+//! plan runs or is printed (`Mode`). A caller that shapes the plan first (`create` leaves out
+//! the starts, discovery keeps the networks and volumes) plans, shapes, then applies.
 
 use crate::backend::{Backend, Planned};
 use crate::desired::Desired;
@@ -50,13 +51,40 @@ pub enum Mode<'a> {
     Print,
 }
 
-/// One project on one backend.
+/// Runs or prints one plan on `backend` for `project` (the images' builds and pulls, which run
+/// before anything is observed so that a new image ID shows as "image changed"; a plan of
+/// `down`, `stop`, `start`; a pass's plan).
+pub async fn apply<B: Backend>(
+    backend: &B,
+    project: &str,
+    plan: &B::Plan,
+    mode: Mode<'_>,
+) -> Result<(), ConvergeError> {
+    let reporter = match mode {
+        Mode::Print => {
+            print!("{plan}");
+            return Ok(());
+        }
+        Mode::Run(reporter) => reporter,
+    };
+    for warning in plan.warnings() {
+        reporter.warning(warning);
+    }
+    if plan.is_noop() {
+        return Ok(());
+    }
+    reporter.plan(plan.operations());
+    let progress = |op: &Operation, event: &Event| reporter.event(op, event);
+    succeeded(backend.execute(project, plan, &progress).await)
+}
+
+/// One project, described by its desired state, on one backend.
 pub struct Converge<'a, B: Backend> {
     pub backend: &'a B,
     pub desired: &'a Desired,
 }
 
-/// What one pass saw and did.
+/// What one pass saw, and the plan it made from it.
 pub struct Pass<B: Backend> {
     pub observed: B::Observed,
     pub plan: B::Plan,
@@ -79,40 +107,27 @@ impl<'a, B: Backend> Converge<'a, B> {
             })
     }
 
-    /// Runs or prints a plan made outside the pass (the images' builds and pulls, which run
-    /// before anything is observed, so that a new image ID shows as "image changed").
-    pub async fn apply(&self, plan: &B::Plan, mode: Mode<'_>) -> Result<(), ConvergeError> {
-        match mode {
-            Mode::Print => {
-                print!("{plan}");
-                Ok(())
-            }
-            Mode::Run(reporter) => {
-                for warning in plan.warnings() {
-                    reporter.warning(warning);
-                }
-                if plan.is_noop() {
-                    return Ok(());
-                }
-                reporter.plan(plan.operations());
-                let progress = |op: &Operation, event: &Event| reporter.event(op, event);
-                let project = &self.desired.project;
-                succeeded(self.backend.execute(project, plan, &progress).await)
-            }
-        }
+    /// Observe, then plan with `options`; nothing is run.
+    pub async fn plan(&self, options: &ReconcileOptions) -> Result<Pass<B>, ConvergeError> {
+        let observed = self.observe().await?;
+        let plan = self.backend.plan(self.desired, &observed, options)?;
+        Ok(Pass { observed, plan })
     }
 
-    /// Observe, plan (with `options`, and `shape` over the plan), then run or print it.
+    /// Runs or prints a plan of this project.
+    pub async fn apply(&self, plan: &B::Plan, mode: Mode<'_>) -> Result<(), ConvergeError> {
+        apply(self.backend, &self.desired.project, plan, mode).await
+    }
+
+    /// Observe, plan, then run or print the plan.
     pub async fn pass(
         &self,
         options: &ReconcileOptions,
-        shape: impl FnOnce(B::Plan) -> B::Plan,
         mode: Mode<'_>,
     ) -> Result<Pass<B>, ConvergeError> {
-        let observed = self.observe().await?;
-        let plan = shape(self.backend.plan(self.desired, &observed, options)?);
-        self.apply(&plan, mode).await?;
-        Ok(Pass { observed, plan })
+        let pass = self.plan(options).await?;
+        self.apply(&pass.plan, mode).await?;
+        Ok(pass)
     }
 }
 

@@ -3,9 +3,29 @@
 use indexmap::IndexMap;
 
 use crate::desired::{Desired, labels};
-use crate::engine::{
-    self, ContainerState, EngineContainer, EngineNetwork, EngineVolume, Health, ContainerEngine,
-};
+use crate::engine::{self, ContainerEngine, EngineContainer, EngineNetwork, EngineVolume};
+
+/// What a container is doing, as every backend reports it (a task of a cluster maps onto it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+/// What a container's health check says, when it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -36,7 +56,9 @@ pub struct ObservedContainer {
 }
 
 impl ObservedContainer {
-    pub fn is_running(&self) -> bool {
+    /// Running or restarting: up, as `ps` lists it without `--all`. (The DNS answers only for
+    /// a running one: `dns::table`'s `is_serving`.)
+    pub fn is_up(&self) -> bool {
         matches!(
             self.state,
             ContainerState::Running | ContainerState::Restarting

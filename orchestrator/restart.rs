@@ -7,8 +7,8 @@
 //! 1. a container is created or started by a user action (`up`, `start`, `restart`, a
 //!    recreate): [`SlotState::record_start`] — the slot gets a fresh count;
 //! 2. it exits (engine `die` event, with the engine's `FinishedAt` as the time) or turns
-//!    unhealthy: [`SlotState::record_exit`], which returns the [`Decision`] taken at that moment;
-//! 3. `plan::reconcile` asks [`decide`] (pure, `&SlotState`): `RestartNow`, `RestartAt(t)` (the
+//!    unhealthy: [`SlotState::record_exit`], which returns the [`RestartDecision`] taken at that moment;
+//! 3. `plan::reconcile` asks [`decide_restart`] (pure, `&SlotState`): `RestartNow`, `RestartAt(t)` (the
 //!    backoff has not elapsed: requeue at `t`), `GiveUp` or `Leave` (stopped by the user);
 //! 4. after the supervisor restarted it because of the policy: [`SlotState::record_restart`],
 //!    which counts one attempt;
@@ -296,7 +296,7 @@ impl fmt::Display for GiveUpReason {
 
 /// What the supervisor does about a slot whose container stopped or turned unhealthy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum RestartDecision {
     /// Restart it now (counting one attempt: [`SlotState::record_restart`]).
     RestartNow,
     /// Restart it at this instant: the backoff has not elapsed. The supervisor requeues the
@@ -308,13 +308,13 @@ pub enum Decision {
     Leave,
 }
 
-impl fmt::Display for Decision {
+impl fmt::Display for RestartDecision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Decision::RestartNow => f.write_str("restart now"),
-            Decision::RestartAt(at) => write!(f, "restart at {}ms", at.0),
-            Decision::GiveUp { reason } => write!(f, "give up: {reason}"),
-            Decision::Leave => f.write_str("leave it: stopped by the user"),
+            RestartDecision::RestartNow => f.write_str("restart now"),
+            RestartDecision::RestartAt(at) => write!(f, "restart at {}ms", at.0),
+            RestartDecision::GiveUp { reason } => write!(f, "give up: {reason}"),
+            RestartDecision::Leave => f.write_str("leave it: stopped by the user"),
         }
     }
 }
@@ -329,12 +329,12 @@ impl fmt::Display for Decision {
 /// backoff since the recorded exit has elapsed. Without a recorded exit (the supervisor missed
 /// it) the restart is due now; record the exit with the engine's `FinishedAt` first to get the
 /// backoff.
-pub fn decide(policy: &RestartPolicy, state: &SlotState, now: Millis, exit: Exit) -> Decision {
+pub fn decide_restart(policy: &RestartPolicy, state: &SlotState, now: Millis, exit: Exit) -> RestartDecision {
     if state.stopped_by_user {
-        return Decision::Leave;
+        return RestartDecision::Leave;
     }
     if let Some(reason) = state.gave_up() {
-        return Decision::GiveUp {
+        return RestartDecision::GiveUp {
             reason: reason.clone(),
         };
     }
@@ -344,21 +344,21 @@ pub fn decide(policy: &RestartPolicy, state: &SlotState, now: Millis, exit: Exit
             Condition::Never => GiveUpReason::PolicyNo,
             _ => GiveUpReason::CleanExit,
         };
-        return Decision::GiveUp { reason };
+        return RestartDecision::GiveUp { reason };
     }
     if let Some(max) = policy.max_attempts {
         if state.attempts_counted(policy, now) >= max {
             let window_ms = policy.window.map(duration_ms);
-            return Decision::GiveUp {
+            return RestartDecision::GiveUp {
                 reason: GiveUpReason::MaxAttempts { max, window_ms },
             };
         }
     }
     let due = state.ended.as_ref().map_or(now, Ended::restart_due);
     if due <= now {
-        Decision::RestartNow
+        RestartDecision::RestartNow
     } else {
-        Decision::RestartAt(due)
+        RestartDecision::RestartAt(due)
     }
 }
 
@@ -452,7 +452,7 @@ impl SlotState {
         self.stopped_by_user = false;
     }
 
-    /// The supervisor restarted the container at `at` because [`decide`] said so: one attempt
+    /// The supervisor restarted the container at `at` because [`decide_restart`] said so: one attempt
     /// is counted, and the next quick exit doubles the backoff.
     pub fn record_restart(&mut self, policy: &RestartPolicy, at: Millis) {
         self.attempts.push(at);
@@ -480,12 +480,12 @@ impl SlotState {
     /// restart, an event seen again after a resync) changes nothing. An unhealthy report that is
     /// not acted on (`GiveUp`, `Leave`) records nothing either: the container is still running,
     /// and its real exit, later, is reported as usual.
-    pub fn record_exit(&mut self, policy: &RestartPolicy, at: Millis, exit: Exit) -> Decision {
+    pub fn record_exit(&mut self, policy: &RestartPolicy, at: Millis, exit: Exit) -> RestartDecision {
         if self.ended.is_some() {
-            return decide(policy, self, at, exit);
+            return decide_restart(policy, self, at, exit);
         }
-        let first = decide(policy, self, at, exit);
-        let restarts = matches!(first, Decision::RestartNow | Decision::RestartAt(_));
+        let first = decide_restart(policy, self, at, exit);
+        let restarts = matches!(first, RestartDecision::RestartNow | RestartDecision::RestartAt(_));
         if exit == Exit::Unhealthy && !restarts {
             return first;
         }
@@ -500,11 +500,11 @@ impl SlotState {
             exit,
             backoff_ms: duration_ms(policy.backoff(self.streak)),
             gave_up: match first {
-                Decision::GiveUp { reason } => Some(reason),
+                RestartDecision::GiveUp { reason } => Some(reason),
                 _ => None,
             },
         });
-        decide(policy, self, at, exit)
+        decide_restart(policy, self, at, exit)
     }
 
     /// `wharf stop` for this slot: no restart until [`SlotState::record_start`] (or
@@ -710,17 +710,17 @@ mod tests {
         }
     }
 
-    fn give_up(reason: GiveUpReason) -> Decision {
-        Decision::GiveUp { reason }
+    fn give_up(reason: GiveUpReason) -> RestartDecision {
+        RestartDecision::GiveUp { reason }
     }
 
     /// A crash loop: the container exits `run` ms after each start and is restarted as soon as
     /// the decision allows; returns the waits between each exit and the following restart.
     /// When a restart decided at `now` is due; panics on any other decision.
-    fn due(decision: Decision, now: u64) -> u64 {
+    fn due(decision: RestartDecision, now: u64) -> u64 {
         match decision {
-            Decision::RestartAt(due) => due.0,
-            Decision::RestartNow => now,
+            RestartDecision::RestartAt(due) => due.0,
+            RestartDecision::RestartNow => now,
             other => panic!("restart expected, not {other:?}"),
         }
     }
@@ -736,8 +736,8 @@ mod tests {
                 exit_at,
             );
             assert_eq!(
-                decide(policy, &state, ms(due), Exit::Code(1)),
-                Decision::RestartNow
+                decide_restart(policy, &state, ms(due), Exit::Code(1)),
+                RestartDecision::RestartNow
             );
             waits.push(due - exit_at);
             state.record_restart(policy, ms(due));
@@ -822,18 +822,18 @@ mod tests {
             (NEVER, Exit::Code(1), give_up(GiveUpReason::PolicyNo)),
             (NEVER, Exit::Code(137), give_up(GiveUpReason::PolicyNo)),
             (NEVER, Exit::Unhealthy, give_up(GiveUpReason::PolicyNo)),
-            (ALWAYS, Exit::Code(0), Decision::RestartNow),
-            (ALWAYS, Exit::Code(1), Decision::RestartNow),
-            (ALWAYS, Exit::Unhealthy, Decision::RestartNow),
+            (ALWAYS, Exit::Code(0), RestartDecision::RestartNow),
+            (ALWAYS, Exit::Code(1), RestartDecision::RestartNow),
+            (ALWAYS, Exit::Unhealthy, RestartDecision::RestartNow),
             (ON_FAILURE, Exit::Code(0), give_up(GiveUpReason::CleanExit)),
-            (ON_FAILURE, Exit::Code(1), Decision::RestartNow),
-            (ON_FAILURE, Exit::Code(-1), Decision::RestartNow),
-            (ON_FAILURE, Exit::Unhealthy, Decision::RestartNow),
+            (ON_FAILURE, Exit::Code(1), RestartDecision::RestartNow),
+            (ON_FAILURE, Exit::Code(-1), RestartDecision::RestartNow),
+            (ON_FAILURE, Exit::Unhealthy, RestartDecision::RestartNow),
         ];
         for (policy, exit, expected) in cases {
             let what = format!("{:?} after {exit}", policy.condition);
             // Straight from the observation, without a recorded exit: due now.
-            let fresh = decide(&policy, &started(0), ms(1000), exit);
+            let fresh = decide_restart(&policy, &started(0), ms(1000), exit);
             assert_eq!(fresh, expected, "{what}, unrecorded");
             // Recorded after a run of a second: the first restart is immediate.
             let mut state = started(0);
@@ -842,7 +842,7 @@ mod tests {
                 expected,
                 "{what}"
             );
-            assert_eq!(decide(&policy, &state, ms(1000), exit), expected, "{what}");
+            assert_eq!(decide_restart(&policy, &state, ms(1000), exit), expected, "{what}");
         }
     }
 
@@ -854,11 +854,11 @@ mod tests {
             state.record_user_stop();
             assert_eq!(
                 state.record_exit(&policy, ms(500), Exit::Code(143)),
-                Decision::Leave
+                RestartDecision::Leave
             );
             assert_eq!(
-                decide(&policy, &state, ms(100_000), Exit::Code(143)),
-                Decision::Leave
+                decide_restart(&policy, &state, ms(100_000), Exit::Code(143)),
+                RestartDecision::Leave
             );
             assert!(state.is_down());
             assert_eq!(state.next_restart(), None);
@@ -868,7 +868,7 @@ mod tests {
             let expected = if policy.condition == Condition::Never {
                 give_up(GiveUpReason::PolicyNo)
             } else {
-                Decision::RestartNow
+                RestartDecision::RestartNow
             };
             assert_eq!(
                 state.record_exit(&policy, ms(300_000), Exit::Code(1)),
@@ -879,8 +879,8 @@ mod tests {
         state.record_user_stop();
         state.clear_user_stop();
         assert_eq!(
-            decide(&ALWAYS, &state, ms(1), Exit::Code(0)),
-            Decision::RestartNow
+            decide_restart(&ALWAYS, &state, ms(1), Exit::Code(0)),
+            RestartDecision::RestartNow
         );
     }
 
@@ -913,25 +913,25 @@ mod tests {
         let mut short = state.clone();
         assert_eq!(
             short.record_exit(&ALWAYS, ms(now + 9_999), Exit::Code(1)),
-            Decision::RestartAt(ms(now + 9_999 + 1_600))
+            RestartDecision::RestartAt(ms(now + 9_999 + 1_600))
         );
         // 10 s is: the restart is immediate again, then 100 ms, doubling.
         assert_eq!(
             state.record_exit(&ALWAYS, ms(now + 10_000), Exit::Code(1)),
-            Decision::RestartNow
+            RestartDecision::RestartNow
         );
         assert_eq!(state.next_attempt(), 1);
         state.record_restart(&ALWAYS, ms(now + 10_000));
         assert_eq!(
             state.record_exit(&ALWAYS, ms(now + 10_200), Exit::Code(1)),
-            Decision::RestartAt(ms(now + 10_300))
+            RestartDecision::RestartAt(ms(now + 10_300))
         );
         // A long unhealthy run resets it too.
         let mut state = started(0);
         state.streak = 7;
         assert_eq!(
             state.record_exit(&ON_FAILURE, ms(40_000), Exit::Unhealthy),
-            Decision::RestartNow
+            RestartDecision::RestartNow
         );
     }
 
@@ -983,7 +983,7 @@ mod tests {
         );
         // Latched: asking again, later, gives the same answer.
         assert_eq!(
-            decide(&policy, &state, ms(now + 86_400_000), Exit::Code(2)),
+            decide_restart(&policy, &state, ms(now + 86_400_000), Exit::Code(2)),
             give_up(reason.clone())
         );
         assert_eq!(state.gave_up(), Some(&reason));
@@ -1027,7 +1027,7 @@ mod tests {
         );
         // ... and stays given up once the window has slid.
         assert_eq!(
-            decide(&policy, &quick, ms(60_000), Exit::Code(1)),
+            decide_restart(&policy, &quick, ms(60_000), Exit::Code(1)),
             give_up(reason.clone())
         );
         // The third attempt ran until 12.1 s after the first one: the first two have left the
@@ -1036,7 +1036,7 @@ mod tests {
         assert_eq!(later.attempts_counted(&policy, ms(13_100)), 1);
         assert_eq!(
             later.record_exit(&policy, ms(13_100), Exit::Code(1)),
-            Decision::RestartAt(ms(13_500))
+            RestartDecision::RestartAt(ms(13_500))
         );
         // Without the window the same history gives up.
         let no_window = ALWAYS.with_max_attempts(3);
@@ -1083,12 +1083,12 @@ mod tests {
         state.record_restart(&policy, ms(200));
         assert!(matches!(
             state.record_exit(&policy, ms(300), Exit::Code(1)),
-            Decision::GiveUp { .. }
+            RestartDecision::GiveUp { .. }
         ));
         assert!(!state.observe_config("h1"), "same hash: nothing reset");
         assert!(matches!(
-            decide(&policy, &state, ms(400), Exit::Code(1)),
-            Decision::GiveUp { .. }
+            decide_restart(&policy, &state, ms(400), Exit::Code(1)),
+            RestartDecision::GiveUp { .. }
         ));
         assert!(state.observe_config("h2"));
         assert_eq!(state.config_hash.as_deref(), Some("h2"));
@@ -1097,8 +1097,8 @@ mod tests {
             (0, 0, 0)
         );
         assert_eq!(
-            decide(&policy, &state, ms(400), Exit::Code(1)),
-            Decision::RestartNow
+            decide_restart(&policy, &state, ms(400), Exit::Code(1)),
+            RestartDecision::RestartNow
         );
         // A slot adopted without history takes the hash without a reset.
         let mut adopted = SlotState::default();
@@ -1109,8 +1109,8 @@ mod tests {
         stopped.record_user_stop();
         assert!(stopped.observe_config("h2"));
         assert_eq!(
-            decide(&policy, &stopped, ms(1), Exit::Code(1)),
-            Decision::Leave
+            decide_restart(&policy, &stopped, ms(1), Exit::Code(1)),
+            RestartDecision::Leave
         );
     }
 
@@ -1122,13 +1122,13 @@ mod tests {
         state.record_restart(&policy, ms(200));
         assert!(matches!(
             state.record_exit(&policy, ms(300), Exit::Code(1)),
-            Decision::GiveUp { .. }
+            RestartDecision::GiveUp { .. }
         ));
         state.record_start(ms(10_000));
         assert!(!state.is_down());
         assert_eq!(
             state.record_exit(&policy, ms(10_050), Exit::Code(1)),
-            Decision::RestartNow
+            RestartDecision::RestartNow
         );
         assert_eq!(
             state.restarts, 1,
@@ -1141,13 +1141,13 @@ mod tests {
         let mut state = started(0);
         assert_eq!(
             state.record_exit(&ON_FAILURE, ms(30_000), Exit::Unhealthy),
-            Decision::RestartNow
+            RestartDecision::RestartNow
         );
         // The supervisor stops it to restart it: a graceful exit 0 reported afterwards changes
         // nothing, and the decision still follows the unhealthy report.
         assert_eq!(
             state.record_exit(&ON_FAILURE, ms(30_050), Exit::Code(0)),
-            Decision::RestartNow
+            RestartDecision::RestartNow
         );
         state.record_restart(&ON_FAILURE, ms(30_100));
         assert_eq!(state.restarts, 1);
@@ -1281,8 +1281,8 @@ mod tests {
         // The same decisions after a supervisor restart.
         let now = ms(1_700_000_000_750);
         assert_eq!(
-            decide(&policy, back.get("web", 1).unwrap(), now, Exit::Unhealthy),
-            decide(&policy, book.get("web", 1).unwrap(), now, Exit::Unhealthy)
+            decide_restart(&policy, back.get("web", 1).unwrap(), now, Exit::Unhealthy),
+            decide_restart(&policy, book.get("web", 1).unwrap(), now, Exit::Unhealthy)
         );
         // Older or partial files load with defaults.
         let partial: RestartBook =

@@ -10,8 +10,8 @@ use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
 use super::output;
-use crate::engine::timestamp::unix_nanos;
 use crate::desired::labels;
+use crate::engine::timestamp::unix_nanos;
 use crate::engine::{
     ContainerEngine, ContainerState, EventAction, EventKind, LogLine, LogOptions,
     Result as EngineResult,
@@ -143,10 +143,12 @@ pub async fn follow_window(
             Some((name, line)) = streams.next() => {
                 let Some(line) = line else {
                     following.remove(&name);
-                    // The container's output ended: as compose, say how it exited (a
+                    // The container's output ended: as compose, say how it exited, also when
+                    // the engine's restart policy is about to start it again (`restarting`; the
                     // restart reopens its stream).
+                    let ended = [ContainerState::Exited, ContainerState::Dead, ContainerState::Restarting];
                     if let Ok(container) = runtime.container(&name).await
-                        && matches!(container.state, ContainerState::Exited | ContainerState::Dead)
+                        && ended.contains(&container.state)
                     {
                         printer.exit_line(&name, container.exit_code.unwrap_or(0));
                     }

@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::error::CliError;
+use super::progress::ProgressSink;
 use super::session::Session;
 use super::{GlobalArgs, load_options};
-use crate::plan::{self, EngineCall};
+use crate::backend::container::ContainerBackend;
+use crate::converge::{Converge, Mode};
+use crate::plan::EngineCall;
 use crate::supervisor::request::{PullPolicy, UpRequest};
 use crate::supervisor::state::StateDir;
 
@@ -77,16 +80,19 @@ pub async fn create_only(request: &UpRequest, dry_run: bool) -> Result<ExitCode,
     super::print_warnings(&prepared.project);
     let images = prepared.images;
     let session = Session::loaded(prepared.project, prepared.desired).await?;
-    if dry_run {
-        print!("{images}");
-    } else {
-        session.execute(&images).await?;
-    }
     let desired = session.target.desired().expect("a loaded project");
-    let observed = session.observe().await?;
-    let plan = plan::reconcile(desired, &observed, &request.reconcile_options())?.without_starts();
+    let backend = ContainerBackend::new(session.runtime.clone());
+    let converge = Converge::new(&backend, desired);
+    let progress = ProgressSink::default();
+    let mode = match dry_run {
+        true => Mode::Print,
+        false => Mode::Run(&progress),
+    };
+    converge.apply(&images, mode).await?;
+    let pass = converge.plan(&request.reconcile_options()).await?;
+    let plan = pass.plan.without_starts();
     if dry_run {
-        print!("{plan}");
+        converge.apply(&plan, mode).await?;
         return Ok(ExitCode::SUCCESS);
     }
     // What this creates stays created: a supervisor that runs must not start it (until
@@ -101,6 +107,8 @@ pub async fn create_only(request: &UpRequest, dry_run: bool) -> Result<ExitCode,
         .collect();
     created.dedup();
     super::each::mark_stopped(&StateDir::of(session.name()), created);
-    session.execute(&plan).await?;
+    let applied = converge.apply(&plan, mode).await;
+    progress.finish();
+    applied?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use super::output;
+use crate::converge::ConvergeError;
 use crate::engine::EngineError;
 use crate::plan::PlanError;
 use crate::spec::Diagnostic;
@@ -72,6 +73,17 @@ impl From<EngineError> for CliError {
 impl From<Diagnostic> for CliError {
     fn from(diagnostic: Diagnostic) -> CliError {
         CliError::Diagnostic(diagnostic)
+    }
+}
+
+impl From<ConvergeError> for CliError {
+    fn from(err: ConvergeError) -> CliError {
+        match err {
+            ConvergeError::Failed(failures) => {
+                CliError::Messages(failures.into_iter().map(|f| f.message).collect())
+            }
+            other => CliError::Message(other.to_string()),
+        }
     }
 }
 

@@ -93,7 +93,7 @@ pub fn dot(desired: &Desired, observed: Option<&Observed>) -> String {
         label.push(format!("replicas: {}", service.replicas));
         if let Some(observed) = observed {
             let containers = observed.services.get(*name).map_or(&[][..], Vec::as_slice);
-            let running = containers.iter().filter(|c| c.is_running()).count();
+            let running = containers.iter().filter(|c| c.is_up()).count();
             let mut states: Vec<String> = containers.iter().map(|c| state_name(c.state)).collect();
             states.sort();
             states.dedup();

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::execute::Event;
 use crate::outcome;
 use crate::plan::{EngineCall, Operation};
-use crate::supervisor::Sink;
+use crate::converge::Reporter;
 use crate::supervisor::control::Reply;
 
 /// `--progress`: how executed operations are reported on standard error.
@@ -76,12 +76,6 @@ impl Progress {
             mode,
             total,
             state: Mutex::new((0, Instant::now())),
-        }
-    }
-
-    pub fn report(&self, op: &Operation, event: &Event) {
-        if let Some(line) = outcome::line(op, event) {
-            self.print(&line);
         }
     }
 
@@ -173,7 +167,7 @@ impl ProgressSink {
     }
 }
 
-impl Sink for ProgressSink {
+impl Reporter for ProgressSink {
     fn plan(&self, operations: usize) {
         self.begin(operations);
     }

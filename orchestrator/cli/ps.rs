@@ -88,7 +88,7 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, CliErro
     let desired = session.target.desired();
     let shown: Vec<&ObservedContainer> = observed
         .containers()
-        .filter(|c| all || c.is_running())
+        .filter(|c| all || c.is_up())
         .filter(|c| named.is_empty() || named.contains(&c.service))
         .filter(|c| statuses.is_empty() || statuses.contains(&state_name(c.state)))
         .filter(|c| args.orphans || desired.is_none_or(|d| d.knows(&c.service)))
@@ -189,7 +189,7 @@ impl Supervised {
 
     /// `restarting (attempt k, next in t)` while the supervisor has a restart pending.
     fn pending(&self, c: &ObservedContainer) -> Option<String> {
-        match c.is_running() {
+        match c.is_up() {
             false => self.book.display_status(&c.service, c.number, self.now),
             true => None,
         }

@@ -37,7 +37,7 @@ enum Pull {
     Pull,
 }
 
-fn decide(policy: Option<&str>, present: bool) -> Pull {
+fn pull_for(policy: Option<&str>, present: bool) -> Pull {
     match policy {
         Some("never") => Pull::Skip("pull_policy is never"),
         Some("build") => Pull::Skip("pull_policy is build"),
@@ -63,7 +63,7 @@ pub async fn pull(global: &GlobalArgs, args: &PullArgs) -> Result<ExitCode, CliE
     for service in selected {
         let policy = project.model.services[&service.name].pull_policy.as_deref();
         let present = matches!(runtime.image_id(&service.image).await, Ok(Some(_)));
-        match decide(policy, present) {
+        match pull_for(policy, present) {
             Pull::Skip(why) => say(format!(" - Service {}  Skipped: {why}", service.name)),
             // One pull per image, however many services run it.
             Pull::Pull if !seen.insert(service.image.clone()) => {}
@@ -207,18 +207,18 @@ mod tests {
     #[test]
     fn pull_policy_decides_what_is_pulled() {
         assert_eq!(
-            decide(None, true),
+            pull_for(None, true),
             Pull::Pull,
             "compose's pull pulls by default"
         );
-        assert_eq!(decide(Some("always"), true), Pull::Pull);
-        assert_eq!(decide(Some("missing"), false), Pull::Pull);
-        assert!(matches!(decide(Some("missing"), true), Pull::Skip(_)));
+        assert_eq!(pull_for(Some("always"), true), Pull::Pull);
+        assert_eq!(pull_for(Some("missing"), false), Pull::Pull);
+        assert!(matches!(pull_for(Some("missing"), true), Pull::Skip(_)));
         assert!(matches!(
-            decide(Some("if_not_present"), true),
+            pull_for(Some("if_not_present"), true),
             Pull::Skip(_)
         ));
-        assert!(matches!(decide(Some("never"), false), Pull::Skip(_)));
-        assert!(matches!(decide(Some("build"), false), Pull::Skip(_)));
+        assert!(matches!(pull_for(Some("never"), false), Pull::Skip(_)));
+        assert!(matches!(pull_for(Some("build"), false), Pull::Skip(_)));
     }
 }

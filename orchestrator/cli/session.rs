@@ -4,14 +4,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::error::CliError;
-use super::progress::Progress;
+use super::progress::ProgressSink;
 use super::{GlobalArgs, load_project};
 use crate::desired::{self, Desired};
 use crate::engine::ContainerEngine;
 use crate::engine::docker::DockerEngine;
-use crate::execute::{self, ExecuteOptions};
+use crate::backend::container::ContainerBackend;
+use crate::converge::{self, Converge, Mode};
 use crate::observe::{self, Observed};
-use crate::plan::{self, Plan};
+use crate::plan::Plan;
 use crate::spec::{self, Project, discover};
 use crate::supervisor::request::{Prepared, UpRequest};
 
@@ -149,45 +150,36 @@ pub async fn observe(
         })
 }
 
-/// Runs a plan with progress output; `Err` with the failures of the operations that failed.
+/// Runs a plan with progress output (`--dry-run`: prints it, with its warnings, and does
+/// nothing); `Err` with the failures of the operations that failed.
 pub async fn execute(
     plan: &Plan,
     runtime: Arc<dyn ContainerEngine>,
     project: &str,
 ) -> Result<(), CliError> {
-    if super::dry_run() {
-        // `--dry-run`: the plan, with its warnings, and nothing done.
-        print!("{plan}");
-        return Ok(());
+    let backend = ContainerBackend::new(runtime);
+    let progress = ProgressSink::default();
+    let applied = converge::apply(&backend, project, plan, mode(&progress)).await;
+    progress.finish();
+    Ok(applied?)
+}
+
+/// The converge path's mode for this command: printed with `--dry-run`, else run with
+/// progress output.
+pub fn mode(progress: &ProgressSink) -> Mode<'_> {
+    match super::dry_run() {
+        true => Mode::Print,
+        false => Mode::Run(progress),
     }
-    for warning in &plan.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if plan.operations.is_empty() {
-        return Ok(());
-    }
-    let progress = Progress::new(plan.operations.len());
-    let report = execute::run(
-        plan,
-        runtime,
-        &ExecuteOptions::new(project),
-        &|op, event| progress.report(op, event),
-    )
-    .await;
-    if report.is_success() {
-        return Ok(());
-    }
-    let failures = report.failures.iter().map(|f| f.message.clone()).collect();
-    Err(CliError::Messages(failures))
 }
 
 /// `--dry-run` of `up` and `watch`: the plans `up` would run, computed here; nothing changes.
 pub async fn print_up_plans(prepared: Prepared, request: &UpRequest) -> Result<ExitCode, CliError> {
-    print!("{}", prepared.images);
     let session = Session::loaded(prepared.project, prepared.desired).await?;
     let desired = session.target.desired().expect("a loaded project");
-    let observed = session.observe().await?;
-    let plan = plan::reconcile(desired, &observed, &request.reconcile_options())?;
-    print!("{plan}");
+    let backend = ContainerBackend::new(session.runtime.clone());
+    let converge = Converge::new(&backend, desired);
+    converge.apply(&prepared.images, Mode::Print).await?;
+    converge.pass(&request.reconcile_options(), Mode::Print).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -41,10 +41,10 @@ pub async fn run(global: &GlobalArgs, args: &StatsArgs) -> Result<ExitCode, CliE
         loop {
             let observed = session.observe().await?;
             session.check_services(&args.services, &observed)?;
-            let mut shown = containers(&observed, &args.services, |c| args.all || c.is_running());
+            let mut shown = containers(&observed, &args.services, |c| args.all || c.is_up());
             shown.sort_by(|a, b| a.name.cmp(&b.name));
             let samples = futures_util::future::join_all(shown.iter().map(|c| async {
-                match c.is_running() {
+                match c.is_up() {
                     true => session.runtime.stats(&c.id).await,
                     false => Ok(ContainerStats::default()),
                 }

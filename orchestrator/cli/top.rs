@@ -21,7 +21,7 @@ pub struct TopArgs {
 pub async fn run(global: &GlobalArgs, args: &TopArgs) -> Result<ExitCode, CliError> {
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
-    let mut running = containers(&observed, &args.services, ObservedContainer::is_running);
+    let mut running = containers(&observed, &args.services, ObservedContainer::is_up);
     running.sort_by(|a, b| a.name.cmp(&b.name));
     let tops = futures_util::future::join_all(running.iter().map(|c| session.runtime.top(&c.id)));
     let mut rows: Vec<Vec<String>> = Vec::new();

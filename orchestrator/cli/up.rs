@@ -43,8 +43,14 @@ pub struct UpArgs {
     #[arg(short, long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
     /// Watch the project's files and re-converge as they change (with -d, until `watch --stop`)
-    #[arg(long, conflicts_with = "dry_run")]
+    #[arg(short, long, conflicts_with = "dry_run")]
     pub watch: bool,
+    /// Assume "yes" as answer to all prompts (wharf asks none)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// compose's interactive shortcuts: wharf has none, and says so when asked for them
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub menu: Option<bool>,
     /// Create the containers and leave them created (as `wharf create`)
     #[arg(long, conflicts_with_all = ["detach", "wait", "watch"])]
     pub no_start: bool,
@@ -84,6 +90,9 @@ pub struct UpArgs {
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let request = request(global, args)?;
+    if args.menu == Some(true) {
+        eprintln!("warning: --menu: wharf has no interactive shortcuts; the output is as without it");
+    }
     if args.no_start {
         return converge::create_only(&request, super::dry_run()).await;
     }

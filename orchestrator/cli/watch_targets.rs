@@ -14,8 +14,10 @@ use super::session::{self, Session, Target};
 use super::supervisor_client;
 use crate::desired::Desired;
 use crate::engine::ContainerEngine;
+use crate::backend::container::ContainerBackend;
+use crate::converge::{Converge, ConvergeError};
 use crate::observe;
-use crate::plan::{self, Plan, lifecycle};
+use crate::plan::{Plan, lifecycle};
 use crate::spec::Project;
 use crate::supervisor::control::{Command, Reply, Request};
 use crate::supervisor::request::UpRequest;
@@ -81,12 +83,9 @@ impl Converger {
     }
 
     async fn observe(&self, desired: &Desired) -> Result<observe::Observed, TargetError> {
-        observe::observe(self.runtime.as_ref(), &desired.project, Some(desired))
-            .await
-            .map_err(|source| TargetError::Observe {
-                project: desired.project.clone(),
-                source,
-            })
+        let backend = ContainerBackend::new(self.runtime.clone());
+        let observed = Converge::new(&backend, desired).observe().await;
+        observed.map_err(target_error)
     }
 
     async fn execute(&self, desired: &Desired, plan: &Plan) -> Outcome {
@@ -101,16 +100,23 @@ impl Converger {
 
     /// `up` for `services` (all when empty): images first, then the plan.
     async fn up(&self, desired: &Desired, services: &[String]) -> Outcome {
-        let images = lifecycle::prepare_images(desired, services, false);
-        self.execute(desired, &images).await?;
-        let observed = self.observe(desired).await?;
         let request = UpRequest {
             services: services.to_vec(),
             no_deps: !services.is_empty(),
             ..self.request.clone()
         };
-        let plan = plan::reconcile(desired, &observed, &request.reconcile_options())?;
-        self.execute(desired, &plan).await
+        let backend = ContainerBackend::new(self.runtime.clone());
+        let converge = Converge::new(&backend, desired);
+        let progress = ProgressSink::default();
+        let images = lifecycle::prepare_images(desired, services, false);
+        let mode = session::mode(&progress);
+        let mut converged = converge.apply(&images, mode).await;
+        if converged.is_ok() {
+            let pass = converge.pass(&request.reconcile_options(), mode).await;
+            converged = pass.map(|_| ());
+        }
+        progress.finish();
+        converged.map_err(target_error)
     }
 }
 
@@ -218,5 +224,18 @@ impl WatchTarget for ThroughSupervisor {
 
     async fn restart(&self, desired: &Desired, service: &str) -> Outcome {
         self.converger.restart(desired, service).await
+    }
+}
+
+/// A converge that did not succeed, as watch mode tells it: the failures of operations are
+/// said now, and watching goes on.
+fn target_error(err: ConvergeError) -> TargetError {
+    match err {
+        ConvergeError::Observe { project, source } => TargetError::Observe { project, source },
+        ConvergeError::Plan(err) => TargetError::Plan(err),
+        failed @ ConvergeError::Failed(_) => {
+            CliError::from(failed).print();
+            TargetError::OperationsFailed
+        }
     }
 }

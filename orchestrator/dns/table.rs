@@ -243,7 +243,7 @@ fn named_services<'a>(desired: &'a Desired, observed: &'a Observed) -> Vec<Named
         .filter_map(|(name, replicas)| {
             let networks: BTreeSet<String> = replicas
                 .iter()
-                .filter(|c| is_running(c))
+                .filter(|c| is_serving(c))
                 .flat_map(|c| networks_of(&c.engine))
                 .collect();
             (!networks.is_empty()).then(|| NamedService {
@@ -299,11 +299,11 @@ impl ServiceNames<'_> {
         let on_network = format!("{service}.{}", self.network.to_ascii_lowercase());
         view.entries.insert(on_network, entry.clone());
         self.insert(view, &service, entry);
-        let running = self.service.replicas.iter().filter(|c| is_running(c));
+        let running = self.service.replicas.iter().filter(|c| is_serving(c));
         let tasks = running.flat_map(|c| self.addresses(c)).collect();
         self.insert(view, &format!("tasks.{service}"), Entry::Addresses(tasks));
         for replica in self.service.replicas {
-            let addresses = match is_running(replica) {
+            let addresses = match is_serving(replica) {
                 true => self.addresses(replica),
                 false => Vec::new(),
             };
@@ -341,7 +341,7 @@ impl ServiceNames<'_> {
 
     /// Running, healthy when it has a healthcheck, and not about to be stopped.
     fn takes_traffic(&self, container: &ObservedContainer) -> bool {
-        is_running(container)
+        is_serving(container)
             && matches!(container.health, None | Some(Health::Healthy))
             && !self.leaving.contains(&container.id)
     }
@@ -356,6 +356,7 @@ impl ServiceNames<'_> {
     }
 }
 
-fn is_running(container: &ObservedContainer) -> bool {
+/// Only a running replica has an address to answer with: not one that is restarting.
+fn is_serving(container: &ObservedContainer) -> bool {
     container.state == ContainerState::Running
 }

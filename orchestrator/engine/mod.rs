@@ -36,25 +36,8 @@ pub enum EngineError {
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerState {
-    Created,
-    Running,
-    Paused,
-    Restarting,
-    Removing,
-    Exited,
-    Dead,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    Starting,
-    Healthy,
-    Unhealthy,
-}
+// What a container's state and health are, in the words `observe` gives every backend.
+pub use crate::observe::{ContainerState, Health};
 
 /// A container as the engine lists it.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,7 @@
 //! or failed for good. It is pure, so every rule is tested here without an engine; the waits
 //! only fetch the facts, ask, and word the answer.
 
-use crate::engine::{ContainerState, Health};
+use crate::observe::{ContainerState, Health};
 use crate::plan::WaitCondition;
 
 /// What a wait looks at in a container.

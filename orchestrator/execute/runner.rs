@@ -106,7 +106,7 @@ impl<'a, C: Call> Run<'a, C> {
             report: Report::default(),
         };
         let free = run.dag.free();
-        run.decide(free);
+        run.settle_ready(free);
         run
     }
 
@@ -118,7 +118,7 @@ impl<'a, C: Call> Run<'a, C> {
 
     /// Decides, for operations whose dependencies have all finished, whether they run, and
     /// settles those that do not (and what that unblocks).
-    fn decide(&mut self, mut decidable: Vec<usize>) {
+    fn settle_ready(&mut self, mut decidable: Vec<usize>) {
         let mut ready = Vec::new();
         decidable.sort_unstable_by(|a, b| b.cmp(a));
         while let Some(id) = decidable.pop() {
@@ -167,7 +167,7 @@ impl<'a, C: Call> Run<'a, C> {
     fn complete(&mut self, id: usize, result: Result<Outcome, OperationError>) {
         self.schedule.ended(id);
         let unblocked = self.settle(id, result);
-        self.decide(unblocked);
+        self.settle_ready(unblocked);
     }
 
     /// Reports how an operation that ran ended; returns what became decidable.

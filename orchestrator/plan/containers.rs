@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use super::{Cause, ContainerRef, EngineCall, Plan};
 use crate::desired::{ContainerSpec, DesiredService, Hook, MountKind, labels};
-use crate::engine::ContainerState;
-use crate::observe::ObservedContainer;
+use crate::observe::{ContainerState, ObservedContainer};
 
 /// Compose's warning for containers of services that are no longer in the file.
 pub(super) fn orphan_warning(orphans: &[&ObservedContainer]) -> String {

@@ -160,7 +160,7 @@ pub fn down(
     for network in networks {
         let mut users: Vec<&str> = left
             .iter()
-            .filter(|c| c.is_running() && c.engine.addresses.contains_key(network))
+            .filter(|c| c.is_up() && c.engine.addresses.contains_key(network))
             .map(|c| c.name.as_str())
             .collect();
         if !users.is_empty() {
@@ -173,7 +173,7 @@ pub fn down(
         }
         if staying
             .iter()
-            .any(|c| c.is_running() && c.engine.addresses.contains_key(network))
+            .any(|c| c.is_up() && c.engine.addresses.contains_key(network))
         {
             continue;
         }

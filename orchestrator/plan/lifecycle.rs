@@ -59,7 +59,7 @@ pub fn stop(
         levels(desired, true),
         observed,
         services,
-        ObservedContainer::is_running,
+        ObservedContainer::is_up,
         |plan, service, container, after| {
             let pre_stop = hooks(desired, service).map_or(&[][..], |h| &h.pre_stop);
             plan.push_stop(
@@ -81,7 +81,7 @@ pub fn start(desired: Option<&Desired>, observed: &Observed, services: &[String]
         levels(desired, false),
         observed,
         services,
-        |c| !c.is_running(),
+        |c| !c.is_up(),
         |plan, service, container, after| {
             let post_start = hooks(desired, service).map_or(&[][..], |h| &h.post_start);
             plan.push_start(service, container, post_start, Cause::Requested, after)

@@ -6,8 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 use super::Cause;
 use super::containers::needs_start;
 use crate::desired::{Desired, DesiredService};
-use crate::engine::{ContainerState, Health};
-use crate::observe::{Observed, ObservedContainer};
+use crate::observe::{ContainerState, Health, Observed, ObservedContainer};
 use crate::restart::{self, Exit, Millis, RestartBook, SlotState};
 
 /// What the supervisor knows that the engine does not say: each slot's restart history, the
@@ -61,7 +60,7 @@ impl Supervision {
     pub(super) fn verdict(&self, service: &DesiredService, c: &ObservedContainer) -> Supervised {
         let slot_key = (service.name.clone(), c.number);
         let down = needs_start(c);
-        let unhealthy = c.is_running() && c.health == Some(Health::Unhealthy);
+        let unhealthy = c.is_up() && c.health == Some(Health::Unhealthy);
         if !down && !unhealthy {
             return Supervised::Leave;
         }
@@ -84,13 +83,13 @@ impl Supervision {
             Exit::Code(c.exit_code.unwrap_or(0))
         };
         let attempt = slot.next_attempt();
-        match restart::decide(&service.restart, slot, self.now, exit) {
-            restart::Decision::RestartNow if unhealthy => {
+        match restart::decide_restart(&service.restart, slot, self.now, exit) {
+            restart::RestartDecision::RestartNow if unhealthy => {
                 Supervised::Restart(Cause::Unhealthy { attempt })
             }
-            restart::Decision::RestartNow => Supervised::Start(Cause::RestartPolicy { attempt }),
-            restart::Decision::RestartAt(at) => Supervised::Later(at),
-            restart::Decision::GiveUp { .. } | restart::Decision::Leave => Supervised::Leave,
+            restart::RestartDecision::RestartNow => Supervised::Start(Cause::RestartPolicy { attempt }),
+            restart::RestartDecision::RestartAt(at) => Supervised::Later(at),
+            restart::RestartDecision::GiveUp { .. } | restart::RestartDecision::Leave => Supervised::Leave,
         }
     }
 

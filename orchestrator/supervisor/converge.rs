@@ -4,13 +4,15 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::error::SupervisorError;
-use super::{Sink, Supervisor, discovery};
+use super::{Supervisor, discovery};
+use crate::backend::Backend;
+use crate::backend::container::ContainerBackend;
+use crate::converge::{self, Converge, ConvergeError, Mode, Reporter};
+use crate::desired::Desired;
 use crate::dns::PlanView;
-use crate::execute::{self, Event, ExecuteOptions, Report};
-use crate::observe;
-use crate::plan::{
-    self, Action, ControlStep, EngineCall, Operation, Plan, ReconcileOptions, Supervision,
-};
+use crate::execute::{Event, Failure, Report};
+use crate::observe::Observed;
+use crate::plan::{Action, ControlStep, EngineCall, Operation, Plan, ReconcileOptions, Supervision};
 
 /// How many times a plan that the engine outran is made again.
 const STALE_RETRIES: usize = 2;
@@ -20,20 +22,24 @@ impl Supervisor {
     pub(super) async fn run_plan(
         &self,
         plan: &Plan,
-        sink: &dyn Sink,
+        sink: &dyn Reporter,
     ) -> Result<(), SupervisorError> {
-        if plan.operations.is_empty() {
-            return Ok(());
-        }
-        sink.plan(plan.operations.len());
-        let report = execute::run(
-            plan,
-            self.runtime.clone(),
-            &ExecuteOptions::new(&self.desired.project),
-            &|op, event| sink.event(op, event),
-        )
-        .await;
-        outcome(plan, &report)
+        let project = &self.desired.project;
+        converge::apply(&self.backend(), project, plan, Mode::Run(sink))
+            .await
+            .map_err(|err| supervisor_error(plan, err))
+    }
+
+    /// The target the supervisor converges: the engine's containers.
+    pub(super) fn backend(&self) -> ContainerBackend {
+        ContainerBackend::new(self.runtime.clone())
+    }
+
+    /// What the engine holds for `desired`'s project.
+    pub(super) async fn observe(&self, desired: &Desired) -> Result<Observed, SupervisorError> {
+        let backend = self.backend();
+        let observed = Converge::new(&backend, desired).observe().await;
+        observed.map_err(|err| supervisor_error(&Plan::default(), err))
     }
 
     /// Observe, plan, execute, and record what the restart policy did, leaving out the
@@ -43,7 +49,7 @@ impl Supervisor {
     pub(super) async fn converge(
         &mut self,
         options: ReconcileOptions,
-        sink: &dyn Sink,
+        sink: &dyn Reporter,
         held: &BTreeSet<String>,
     ) -> Result<(), SupervisorError> {
         let mut retries = 0;
@@ -67,13 +73,12 @@ impl Supervisor {
     async fn converge_once(
         &mut self,
         options: ReconcileOptions,
-        sink: &dyn Sink,
+        sink: &dyn Reporter,
         held: &BTreeSet<String>,
     ) -> Result<(), SupervisorError> {
         let project = self.desired.project.clone();
-        let mut observed = observe::observe(self.runtime.as_ref(), &project, Some(&self.desired))
-            .await
-            .map_err(SupervisorError::Observe)?;
+        let backend = self.backend();
+        let mut observed = self.observe(&self.desired).await?;
         for (name, service) in &self.desired.services {
             for c in observed.services.get(name).into_iter().flatten() {
                 self.book
@@ -100,7 +105,7 @@ impl Supervisor {
                 changed
             });
         }
-        let plan = without(plan::reconcile(&self.desired, &observed, &options)?, held);
+        let plan = without(backend.plan(&self.desired, &observed, &options)?, held);
         tracing::debug!(wake_at = ?plan.wake_at, "supervisor plan:\n{plan}");
         for warning in &plan.warnings {
             sink.warning(warning);
@@ -119,7 +124,6 @@ impl Supervisor {
         }
         self.expect_own_events(&plan);
         sink.plan(plan.operations.len());
-        let execute_options = ExecuteOptions::new(&project);
         let view = self
             .dns
             .as_ref()
@@ -130,7 +134,7 @@ impl Supervisor {
             }
             sink.event(op, event)
         };
-        let execution = execute::run(&plan, self.runtime.clone(), &execute_options, &progress);
+        let execution = backend.execute(&project, &plan, &progress);
         let report = match &view {
             Some(view) => {
                 let events = self.events.subscribe();
@@ -153,19 +157,33 @@ impl Supervisor {
 
 /// A report as a result: the first failure's message, and whose operations failed.
 fn outcome(plan: &Plan, report: &Report) -> Result<(), SupervisorError> {
-    let Some(first) = report.failures.first() else {
-        return Ok(());
-    };
-    Err(SupervisorError::Failed {
-        message: first.message.clone(),
-        stale: report.failures.iter().all(|f| f.stale),
-        services: report
-            .failures
+    match report.failures.is_empty() {
+        true => Ok(()),
+        false => Err(failed(plan, &report.failures)),
+    }
+}
+
+/// A pass of the converge path that did not converge, in the supervisor's words.
+fn supervisor_error(plan: &Plan, err: ConvergeError) -> SupervisorError {
+    match err {
+        ConvergeError::Observe { source, .. } => SupervisorError::Observe(source),
+        ConvergeError::Plan(err) => SupervisorError::Plan(err),
+        ConvergeError::Failed(failures) => failed(plan, &failures),
+    }
+}
+
+/// The first failure's message, whether they were all the engine changing under the plan,
+/// and whose operations failed.
+fn failed(plan: &Plan, failures: &[Failure]) -> SupervisorError {
+    SupervisorError::Failed {
+        message: failures.first().map(|f| f.message.clone()).unwrap_or_default(),
+        stale: failures.iter().all(|f| f.stale),
+        services: failures
             .iter()
             .filter_map(|f| service_of(&plan.operations[f.operation].action))
             .map(str::to_string)
             .collect(),
-    })
+    }
 }
 
 /// `plan` without the operations of the `held` services and those that wait for them.

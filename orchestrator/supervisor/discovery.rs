@@ -9,15 +9,16 @@
 
 use std::collections::BTreeSet;
 
+use super::Supervisor;
 use super::converge::sub_plan;
 use super::error::SupervisorError;
 use super::watcher::{Notice, Subscription};
-use super::{Sink, Supervisor};
+use crate::backend::Backend;
+use crate::converge::Reporter;
 use crate::desired::{Desired, Discovery};
 use crate::dns::{Dns, DnsConfig, PlanView};
 use crate::engine::{ContainerEngine, EngineNetwork, EventAction};
 use crate::execute::Report;
-use crate::observe::{self, Observed};
 use crate::plan::{self, Cause, EngineCall, Plan, ReconcileOptions};
 
 impl Supervisor {
@@ -27,11 +28,11 @@ impl Supervisor {
         &mut self,
         desired: &Desired,
         options: &ReconcileOptions,
-        sink: &dyn Sink,
+        sink: &dyn Reporter,
     ) -> Result<Discovery, SupervisorError> {
         let config = DnsConfig::from_env().map_err(SupervisorError::DnsConfig)?;
         let mut observed = self.observe(desired).await?;
-        let plan = plan::reconcile(desired, &observed, options)?;
+        let plan = self.backend().plan(desired, &observed, options)?;
         let creations = networks_and_volumes(&plan);
         if !creations.operations.is_empty() {
             // The new networks' gateways are known only once they exist.
@@ -58,12 +59,6 @@ impl Supervisor {
                 Ok(Discovery::DockerAliases)
             }
         }
-    }
-
-    async fn observe(&self, desired: &Desired) -> Result<Observed, SupervisorError> {
-        observe::observe(self.runtime.as_ref(), &desired.project, Some(desired))
-            .await
-            .map_err(SupervisorError::Observe)
     }
 }
 

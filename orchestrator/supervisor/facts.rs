@@ -19,10 +19,10 @@ use crate::restart::{self, Ended, Exit, Millis};
 const STALE_LIMIT: Duration = Duration::from_secs(1);
 
 /// A decision for the log: `restarting in 0.4s`, `gave up: …`.
-fn describe(decision: &restart::Decision, at: Millis) -> String {
+fn describe(decision: &restart::RestartDecision, at: Millis) -> String {
     match decision {
-        restart::Decision::RestartNow => "restarting".to_string(),
-        restart::Decision::RestartAt(due) => {
+        restart::RestartDecision::RestartNow => "restarting".to_string(),
+        restart::RestartDecision::RestartAt(due) => {
             format!("restarting in {}", restart::format_span(due.since(at)))
         }
         other => other.to_string(),
@@ -212,7 +212,7 @@ impl Supervisor {
             else {
                 continue;
             };
-            if !c.is_running() {
+            if !c.is_up() {
                 continue;
             }
             if at.since(exited) > STALE_LIMIT {

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::converge::Reporter;
 use crate::desired::{Desired, Discovery};
 use crate::dns::Dns;
 use crate::engine::ContainerEngine;
@@ -38,7 +39,6 @@ use clock::{Clock, SystemClock};
 use control::{Command, Reply, Request};
 pub use error::SupervisorError;
 use request::UpRequest;
-pub use sink::Sink;
 use sink::{Log, Replies};
 use state::StateDir;
 use triggers::{Target, Triggers};
@@ -333,7 +333,7 @@ impl Supervisor {
     pub async fn up(
         &mut self,
         request: &UpRequest,
-        sink: &dyn Sink,
+        sink: &dyn Reporter,
     ) -> Result<(), SupervisorError> {
         let prepared = request.prepare().map_err(SupervisorError::Prepare)?;
         let standing = request.standing(self.standing.as_ref());

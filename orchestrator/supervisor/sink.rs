@@ -3,22 +3,16 @@
 use tokio::sync::mpsc;
 
 use super::control::Reply;
+use crate::converge::Reporter;
 use crate::execute::Event;
 use crate::outcome;
 use crate::plan::Operation;
-
-pub trait Sink: Sync {
-    /// A plan of this many operations is about to run.
-    fn plan(&self, operations: usize);
-    fn warning(&self, text: &str);
-    fn event(&self, op: &Operation, event: &Event);
-}
 
 /// The supervisor's own plans: what went wrong goes to its log (the user's to read, as the
 /// lines of an `up`).
 pub struct Log;
 
-impl Sink for Log {
+impl Reporter for Log {
     fn plan(&self, _: usize) {}
 
     fn warning(&self, text: &str) {
@@ -35,7 +29,7 @@ impl Sink for Log {
 /// A request's plans: every line goes back over the control socket.
 pub struct Replies<'a>(pub &'a mpsc::UnboundedSender<Reply>);
 
-impl Sink for Replies<'_> {
+impl Reporter for Replies<'_> {
     fn plan(&self, operations: usize) {
         let _ = self.0.send(Reply::Plan { operations });
     }

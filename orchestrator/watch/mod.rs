@@ -273,7 +273,7 @@ impl Watcher {
         let containers = self.runtime.containers(project).await?;
         let mut observed = Observed::from_containers(project, containers);
         let replicas = observed.services.swap_remove(service).unwrap_or_default();
-        Ok(replicas.into_iter().filter(|c| c.is_running()).collect())
+        Ok(replicas.into_iter().filter(|c| c.is_up()).collect())
     }
 }
 
