@@ -1009,15 +1009,22 @@ async fn a_paused_container_is_listed_paused_and_stops(
     engine.start_container(&id).await.unwrap();
     let mut events = engine.events(project).await.unwrap();
     engine.pause_container(&id).await.unwrap();
+    eventually("the container is paused", || async {
+        state_of(engine, &id).await == ContainerState::Paused
+    })
+    .await;
     let paused = engine.container(&id).await.unwrap();
-    assert_eq!(paused.state, ContainerState::Paused);
     assert!(paused.addresses.contains_key(&net.name), "{paused:#?}");
     assert!(matches!(
         engine.pause_container(&id).await,
         Err(EngineError::Engine { .. })
     ));
     engine.unpause_container(&id).await.unwrap();
-    assert_eq!(state_of(engine, &id).await, ContainerState::Running);
+    // Docker 20.10 records the resume when containerd reports it, a moment after the call.
+    eventually("the container runs again", || async {
+        state_of(engine, &id).await == ContainerState::Running
+    })
+    .await;
     assert!(matches!(
         engine.unpause_container(&id).await,
         Err(EngineError::Engine { .. })
