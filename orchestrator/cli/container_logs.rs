@@ -137,20 +137,35 @@ pub async fn follow_window(
     // The time of the last line printed per container: a stream reopened on a restart starts
     // at that second, and what it repeats is skipped.
     let mut printed: HashMap<String, i64> = HashMap::new();
+    // An exit is told when both its `die` and the end of its stream have come: the exit codes of
+    // the `die`s whose stream still runs, and the streams that ended before their `die`.
+    // (And the exits told from the listing, whose `die` is not to be told again.)
+    let mut exits: HashMap<String, i64> = HashMap::new();
+    let mut ended: HashSet<String> = HashSet::new();
+    let mut told: HashSet<String> = HashSet::new();
     loop {
         tokio::select! {
             () = &mut end => return,
             Some((name, line)) = streams.next() => {
                 let Some(line) = line else {
                     following.remove(&name);
-                    // The container's output ended: as compose, say how it exited, also when
-                    // the engine's restart policy is about to start it again (`restarting`; the
-                    // restart reopens its stream).
-                    let ended = [ContainerState::Exited, ContainerState::Dead, ContainerState::Restarting];
-                    if let Ok(container) = runtime.container(&name).await
-                        && ended.contains(&container.state)
-                    {
-                        printer.exit_line(&name, container.exit_code.unwrap_or(0));
+                    // The container's output ended: as compose, say how it exited, with the
+                    // code of its `die` when that came first, else as the engine lists it once
+                    // it has recorded the exit (also `restarting`: its policy starts it again,
+                    // which reopens the stream); until then, the `die` to come tells it.
+                    if let Some(code) = exits.remove(&name) {
+                        printer.exit_line(&name, code);
+                        continue;
+                    }
+                    let recorded = [ContainerState::Exited, ContainerState::Dead, ContainerState::Restarting];
+                    match runtime.container(&name).await {
+                        Ok(c) if recorded.contains(&c.state) => {
+                            printer.exit_line(&name, c.exit_code.unwrap_or(0));
+                            told.insert(name);
+                        }
+                        _ => {
+                            ended.insert(name);
+                        }
                     }
                     continue;
                 };
@@ -168,10 +183,21 @@ pub async fn follow_window(
             }
             notice = events.next() => match notice {
                 Notice::Event(event) => {
-                    if event.kind == EventKind::Container
-                        && event.action == EventAction::Start
+                    let replica = event.kind == EventKind::Container
                         && is_selected(event.service())
-                    {
+                        && event.labels.get(labels::ONEOFF).is_none_or(|v| v != "True");
+                    if let (true, EventAction::Die { exit_code }) = (replica, &event.action) {
+                        let code = exit_code.unwrap_or(0);
+                        if ended.remove(&event.name) {
+                            printer.exit_line(&event.name, code);
+                        } else if !told.remove(&event.name) {
+                            exits.insert(event.name.clone(), code);
+                        }
+                    }
+                    if replica && event.action == EventAction::Start {
+                        // A new run: an exit told from the listing whose `die` never came (it
+                        // came before this follower subscribed) is over.
+                        told.remove(&event.name);
                         let since = printed.get(&event.name).map(|&at| at / 1_000_000_000);
                         following.insert(event.name.clone());
                         streams.extend(open_one(&runtime, &event.id, &event.name, since).await);
@@ -182,6 +208,12 @@ pub async fn follow_window(
                     let Ok(listed) = runtime.containers(&observed.project).await else {
                         continue;
                     };
+                    for c in &listed {
+                        let exited = matches!(c.state, ContainerState::Exited | ContainerState::Dead);
+                        if exited && ended.remove(&c.name) {
+                            printer.exit_line(&c.name, c.exit_code.unwrap_or(0));
+                        }
+                    }
                     for c in listed {
                         let service = c.labels.get(labels::SERVICE).map(String::as_str);
                         if c.state != ContainerState::Running
