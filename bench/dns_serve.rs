@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use wharf::desired::{self, BuildOptions, Discovery};
 use wharf::dns::{Dns, DnsConfig};
+use wharf::engine::memory::MemoryEngine;
 use wharf::execute::{self, ExecuteOptions};
 use wharf::observe::observe;
 use wharf::plan::{self, ReconcileOptions};
-use wharf::engine::memory::MemoryEngine;
 use wharf::spec::{LoadOptions, load};
 
 const PROJECT: &str = "bench";

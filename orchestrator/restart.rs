@@ -329,7 +329,12 @@ impl fmt::Display for RestartDecision {
 /// backoff since the recorded exit has elapsed. Without a recorded exit (the supervisor missed
 /// it) the restart is due now; record the exit with the engine's `FinishedAt` first to get the
 /// backoff.
-pub fn decide_restart(policy: &RestartPolicy, state: &SlotState, now: Millis, exit: Exit) -> RestartDecision {
+pub fn decide_restart(
+    policy: &RestartPolicy,
+    state: &SlotState,
+    now: Millis,
+    exit: Exit,
+) -> RestartDecision {
     if state.stopped_by_user {
         return RestartDecision::Leave;
     }
@@ -480,12 +485,20 @@ impl SlotState {
     /// restart, an event seen again after a resync) changes nothing. An unhealthy report that is
     /// not acted on (`GiveUp`, `Leave`) records nothing either: the container is still running,
     /// and its real exit, later, is reported as usual.
-    pub fn record_exit(&mut self, policy: &RestartPolicy, at: Millis, exit: Exit) -> RestartDecision {
+    pub fn record_exit(
+        &mut self,
+        policy: &RestartPolicy,
+        at: Millis,
+        exit: Exit,
+    ) -> RestartDecision {
         if self.ended.is_some() {
             return decide_restart(policy, self, at, exit);
         }
         let first = decide_restart(policy, self, at, exit);
-        let restarts = matches!(first, RestartDecision::RestartNow | RestartDecision::RestartAt(_));
+        let restarts = matches!(
+            first,
+            RestartDecision::RestartNow | RestartDecision::RestartAt(_)
+        );
         if exit == Exit::Unhealthy && !restarts {
             return first;
         }
@@ -842,7 +855,11 @@ mod tests {
                 expected,
                 "{what}"
             );
-            assert_eq!(decide_restart(&policy, &state, ms(1000), exit), expected, "{what}");
+            assert_eq!(
+                decide_restart(&policy, &state, ms(1000), exit),
+                expected,
+                "{what}"
+            );
         }
     }
 

@@ -19,8 +19,8 @@ use wharf::desired::{
 };
 use wharf::engine::docker::DockerEngine;
 use wharf::engine::{
-    BuildRequest, ContainerState, EngineEvent, EventAction, EventKind, Health, LogLine, LogOptions,
-    ContainerEngine, EngineError,
+    BuildRequest, ContainerEngine, ContainerState, EngineError, EngineEvent, EventAction,
+    EventKind, Health, LogLine, LogOptions,
 };
 
 async fn runtime() -> DockerEngine {
@@ -390,7 +390,10 @@ async fn a_container_from_create_to_remove() {
         assert!(aliases.contains(&alias), "{net}: {aliases:?}");
     }
     let host = &inspected["HostConfig"];
-    assert_eq!(host["RestartPolicy"]["Name"], "", "no restart asked for, as compose");
+    assert_eq!(
+        host["RestartPolicy"]["Name"], "",
+        "no restart asked for, as compose"
+    );
     assert_eq!(host["NetworkMode"], front.name.as_str());
     assert_eq!(host["Ulimits"][0]["Hard"], 2000);
     assert_eq!(host["ExtraHosts"][0], "db.example:10.9.8.7");

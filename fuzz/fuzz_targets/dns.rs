@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use wharf::desired::{self, BuildOptions, Discovery, labels};
 use wharf::dns::Fuzzing;
-use wharf::observe::Observed;
 use wharf::engine::{ContainerState, EngineContainer, Health};
+use wharf::observe::Observed;
 use wharf::spec::{LoadOptions, load};
 
 const PROJECT: &str = "

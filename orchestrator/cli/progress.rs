@@ -5,10 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::converge::Reporter;
 use crate::execute::Event;
 use crate::outcome;
 use crate::plan::{EngineCall, Operation};
-use crate::converge::Reporter;
 use crate::supervisor::control::Reply;
 
 /// `--progress`: how executed operations are reported on standard error.

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use super::error::CliError;
 use super::progress::ProgressSink;
 use super::{GlobalArgs, load_project};
+use crate::backend::container::ContainerBackend;
+use crate::converge::{self, Converge, Mode};
 use crate::desired::{self, Desired};
 use crate::engine::ContainerEngine;
 use crate::engine::docker::DockerEngine;
-use crate::backend::container::ContainerBackend;
-use crate::converge::{self, Converge, Mode};
 use crate::observe::{self, Observed};
 use crate::plan::Plan;
 use crate::spec::{self, Project, discover};
@@ -180,6 +180,8 @@ pub async fn print_up_plans(prepared: Prepared, request: &UpRequest) -> Result<E
     let backend = ContainerBackend::new(session.runtime.clone());
     let converge = Converge::new(&backend, desired);
     converge.apply(&prepared.images, Mode::Print).await?;
-    converge.pass(&request.reconcile_options(), Mode::Print).await?;
+    converge
+        .pass(&request.reconcile_options(), Mode::Print)
+        .await?;
     Ok(ExitCode::SUCCESS)
 }

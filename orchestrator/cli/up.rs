@@ -91,7 +91,9 @@ pub struct UpArgs {
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let request = request(global, args)?;
     if args.menu == Some(true) {
-        eprintln!("warning: --menu: wharf has no interactive shortcuts; the output is as without it");
+        eprintln!(
+            "warning: --menu: wharf has no interactive shortcuts; the output is as without it"
+        );
     }
     if args.no_start {
         return converge::create_only(&request, super::dry_run()).await;

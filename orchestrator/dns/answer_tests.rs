@@ -9,8 +9,8 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use super::answer::{PacketReply, Reply, encode, refuse, respond};
 use super::table::{Arrival, ServiceTable, build};
 use crate::desired::{self, BuildOptions, Desired, Discovery, labels};
-use crate::observe::Observed;
 use crate::engine::{ContainerState, EngineContainer, Health};
+use crate::observe::Observed;
 use crate::spec::{LoadOptions, load};
 
 /// `web` (a healthcheck, port 80 exposed, 53/udp published) is on `front` and `back`, `db`

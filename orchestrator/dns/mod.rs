@@ -27,9 +27,9 @@ use server::{Clients, Listener, Shared};
 use table::{Arrival, ServiceTable, build};
 
 use crate::desired::Desired;
+use crate::engine::{EngineContainer, EngineNetwork};
 use crate::observe::Observed;
 use crate::plan::{EngineCall, Operation};
-use crate::engine::{EngineContainer, EngineNetwork};
 
 /// The port Docker's resolver forwards to.
 pub const PORT: u16 = 53;

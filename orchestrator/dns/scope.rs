@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use super::table::{Entry, Names};
-use crate::observe::{Observed, ObservedContainer};
 use crate::engine::{ContainerState, EngineContainer};
+use crate::observe::{Observed, ObservedContainer};
 
 /// Every running container of the project (replicas of any compose file, one-offs), by network
 /// and its address there: the networks it is on, in the order Docker's resolver tries them.

@@ -14,8 +14,8 @@ use super::answer_tests::{
 };
 use super::table::{Arrival, ServiceTable, build};
 use crate::desired::labels;
-use crate::observe::Observed;
 use crate::engine::{ContainerState, EngineContainer, EngineNetwork, Health};
+use crate::observe::Observed;
 
 /// A container of the project on these networks only (`replica` puts every one on both).
 fn on(networks: &[&str], mut container: EngineContainer) -> EngineContainer {

@@ -13,9 +13,9 @@ use tokio::net::{TcpStream, UdpSocket};
 use super::answer_tests::{desired, healthy_project, replica};
 use super::server::Clients;
 use super::{Dns, DnsConfig, PlanView};
+use crate::engine::{ContainerState, Health};
 use crate::observe::Observed;
 use crate::plan::{Cause, ContainerRef, EngineCall, Operation};
-use crate::engine::{ContainerState, Health};
 
 /// What the fake upstream answers for every name.
 const UPSTREAM_ADDRESS: [u8; 4] = [192, 0, 2, 7];

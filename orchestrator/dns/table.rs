@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::scope::{Attachments, Scope, networks_of};
 use crate::desired::{ContainerSpec, Desired};
-use crate::observe::{Observed, ObservedContainer};
 use crate::engine::{ContainerState, Health};
+use crate::observe::{Observed, ObservedContainer};
 
 /// Where a query arrived: on a project network's gateway, or on the host's loopback listener.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

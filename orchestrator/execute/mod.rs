@@ -24,15 +24,15 @@
 //! | `post_start.rs` | when a start is told: after its container's `post_start` hooks |
 //! | `in_flight.rs` | the changes under way, which a dropped run lets end |
 
-mod performer;
-#[cfg(test)]
-mod performer_tests;
 mod check;
 mod dag;
 mod fallback;
 mod in_flight;
 mod judge;
 mod perform;
+mod performer;
+#[cfg(test)]
+mod performer_tests;
 mod post_start;
 mod report;
 mod runner;
@@ -43,10 +43,10 @@ mod wait;
 
 use std::sync::Arc;
 
-pub use performer::{Call, CallKind, Performer};
 pub use in_flight::settle_changes;
 pub use judge::ContainerFacts;
 pub use perform::ContainerPerformer;
+pub use performer::{Call, CallKind, Performer};
 pub use report::{Event, Failure, OperationError, Outcome, Report};
 pub use runner::run_with;
 pub use schedule::ExecuteOptions;

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::performer::{Call, CallKind, Performer};
 use super::check::FailureCount;
 use super::dag::Dag;
 use super::fallback::{Fate, State, fate};
 use super::in_flight::InFlight;
+use super::performer::{Call, CallKind, Performer};
 use super::post_start;
 use super::report::{Event, Failure, OperationError, Outcome, Report};
 use super::schedule::{ExecuteOptions, Schedule};

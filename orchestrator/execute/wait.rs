@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::performer::Performer;
 use super::judge::{ContainerFacts, Expectation, Unmet, Verdict, judge, state_name};
+use super::performer::Performer;
 use super::report::{OperationError, Outcome};
 use crate::plan::{ContainerRef, ControlStep, WaitCondition};
 use crate::spec::short::Duration as GoDuration;

@@ -26,8 +26,8 @@ mod tests;
 use std::fmt;
 
 pub use action::{Action, ControlStep, EngineCall, WaitCondition};
-pub use drift::{Changed, ResourceOption};
 pub use down::down;
+pub use drift::{Changed, ResourceOption};
 pub use options::{BuildPolicy, DownOptions, PlanError, ReconcileOptions, ResourceKind, Rmi};
 pub use reconcile::reconcile;
 pub use supervision::Supervision;

@@ -87,9 +87,13 @@ impl Supervision {
             restart::RestartDecision::RestartNow if unhealthy => {
                 Supervised::Restart(Cause::Unhealthy { attempt })
             }
-            restart::RestartDecision::RestartNow => Supervised::Start(Cause::RestartPolicy { attempt }),
+            restart::RestartDecision::RestartNow => {
+                Supervised::Start(Cause::RestartPolicy { attempt })
+            }
             restart::RestartDecision::RestartAt(at) => Supervised::Later(at),
-            restart::RestartDecision::GiveUp { .. } | restart::RestartDecision::Leave => Supervised::Leave,
+            restart::RestartDecision::GiveUp { .. } | restart::RestartDecision::Leave => {
+                Supervised::Leave
+            }
         }
     }
 

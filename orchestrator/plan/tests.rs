@@ -20,10 +20,10 @@ use super::{
     reconcile,
 };
 use crate::desired::{self, BuildOptions, Desired, labels};
+use crate::engine::memory::{AfterStart, MemoryEngine};
+use crate::engine::{BuildRequest, ContainerEngine, ContainerState, Health};
 use crate::execute::{self, ExecuteOptions, Report};
 use crate::observe::{self, Observed};
-use crate::engine::memory::{AfterStart, MemoryEngine};
-use crate::engine::{BuildRequest, ContainerState, Health, ContainerEngine};
 use crate::spec::{LoadOptions, load};
 
 const PROJECT: &str = "demo";

@@ -12,7 +12,9 @@ use crate::desired::Desired;
 use crate::dns::PlanView;
 use crate::execute::{Event, Failure, Report};
 use crate::observe::Observed;
-use crate::plan::{Action, ControlStep, EngineCall, Operation, Plan, ReconcileOptions, Supervision};
+use crate::plan::{
+    Action, ControlStep, EngineCall, Operation, Plan, ReconcileOptions, Supervision,
+};
 
 /// How many times a plan that the engine outran is made again.
 const STALE_RETRIES: usize = 2;
@@ -176,7 +178,10 @@ fn supervisor_error(plan: &Plan, err: ConvergeError) -> SupervisorError {
 /// and whose operations failed.
 fn failed(plan: &Plan, failures: &[Failure]) -> SupervisorError {
     SupervisorError::Failed {
-        message: failures.first().map(|f| f.message.clone()).unwrap_or_default(),
+        message: failures
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_default(),
         stale: failures.iter().all(|f| f.stale),
         services: failures
             .iter()

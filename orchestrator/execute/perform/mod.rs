@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use self::build::build_request;
 use self::resolve::Gateways;
-use super::performer::{Call, CallKind, Performer, PostStartChain};
 use super::judge::ContainerFacts;
+use super::performer::{Call, CallKind, Performer, PostStartChain};
 use super::report::{OperationError, Outcome};
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, Hook, HookStage, labels};
 use crate::engine::{ContainerEngine, EngineContainer, EngineError, ExecOutput};
