@@ -118,11 +118,21 @@ pub async fn run(
             .await?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The mark is lifted once the start has run, not before: a supervisor that takes the
+    // stop's events in late must still see them as the user's, or it starts the containers
+    // too (and runs their `post_start` hooks a second time).
+    let observed = session.observe().await;
+    let started = match &observed {
+        Ok(observed) => {
+            session
+                .execute(&lifecycle::start(desired, observed, services))
+                .await
+        }
+        Err(_) => Ok(()),
+    };
     state.clear_user_stopped(services);
-    let observed = session.observe().await?;
-    session
-        .execute(&lifecycle::start(desired, &observed, services))
-        .await?;
+    observed?;
+    started?;
     Ok(ExitCode::SUCCESS)
 }
 

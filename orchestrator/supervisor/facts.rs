@@ -102,13 +102,16 @@ impl Supervisor {
             EventAction::Start => {
                 // A start the supervisor did not make is the engine's restart when it follows an
                 // exit under an engine policy, and otherwise a user start (`wharf start`,
-                // `docker start`): the slot gets a fresh count.
+                // `wharf restart`, `docker start`): the slot gets a fresh count, and a user's
+                // `stop` of it is over.
                 let engine_restart = self
                     .engine_restarting
                     .remove(&(service.clone(), number))
                     .is_some();
-                if !self.starting.remove(&event.id) && !self.state.user_stopped().contains(&service)
-                {
+                // Either way a drift noted for it is over: a `stop` event taken in after the
+                // user's mark was lifted must not start a later exit of a `restart: no` replica.
+                self.drifted.remove(&(service.clone(), number));
+                if !self.starting.remove(&event.id) {
                     let slot = self.book.slot(&service, number);
                     match engine_restart {
                         true => slot.record_engine_restart(at),

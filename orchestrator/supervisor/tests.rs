@@ -295,3 +295,41 @@ async fn a_request_taken_before_the_first_reconcile_is_the_one_awaited() {
         })
         .await;
 }
+
+const WEB_NO_RESTART: &str = r#"
+services:
+  web:
+    image: busybox
+    restart: "no"
+"#;
+
+/// `wharf restart` lifts the user's mark once its start has run; a supervisor that takes the
+/// stop's events in only after that sees a stop behind its back. The start that follows ends
+/// that drift: a later exit of a `restart: "no"` replica is left down.
+#[tokio::test(start_paused = true)]
+async fn a_stop_followed_by_a_start_leaves_no_drift_behind() {
+    let world = World::new();
+    let supervisor = world.supervisor(WEB_NO_RESTART).await;
+    world
+        .run(supervisor, async {
+            world.until_running("demo-web-1").await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            world
+                .engine
+                .set_state("demo-web-1", ContainerState::Exited, Some(0));
+            world.send("demo-web-1", EventAction::Stop);
+            world
+                .engine
+                .set_state("demo-web-1", ContainerState::Running, None);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let starts = world.starts("demo-web-1");
+            world.kill("demo-web-1").await;
+            tokio::time::sleep(RESYNC * 2).await;
+            assert!(
+                !world.is_running("demo-web-1"),
+                "an exit of `no` was undone"
+            );
+            assert_eq!(world.starts("demo-web-1"), starts);
+        })
+        .await;
+}
