@@ -16,7 +16,7 @@
 //! | `fallback.rs` | what becomes of an operation whose dependencies are over: runs, skipped, not needed |
 //! | `schedule.rs` | the bounds, the longest chain first, a create sent when its start is next |
 //! | `performer.rs` | the seam: `Performer` and the `Call` kinds the schedule tells apart |
-//! | `perform/` | the container backend: one method per engine call, the facts waits look at |
+//! | `perform/` | the container backend: one method per engine call, the facts waits look at, and a test hook (`crash_point.rs`) |
 //! | `wait.rs` | waits, monitors and delays, worded for the user |
 //! | `judge.rs` | the one pure judge of a wait's condition |
 //! | `check.rs` | a rolling update's failure count |

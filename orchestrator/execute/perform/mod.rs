@@ -3,6 +3,7 @@
 //! to the engine.
 
 mod build;
+mod crash_point;
 mod resolve;
 
 use std::collections::HashSet;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use self::build::build_request;
+use self::crash_point::Moment;
 use self::resolve::Gateways;
 use super::judge::ContainerFacts;
 use super::performer::{Call, CallKind, Performer, PostStartChain};
@@ -79,6 +81,42 @@ impl Performer for ContainerPerformer {
     type Call = EngineCall;
 
     async fn perform(&self, call: &EngineCall) -> Result<Outcome, OperationError> {
+        crash_point::reached(Moment::Before, call);
+        let outcome = self.call(call).await;
+        crash_point::reached(Moment::After, call);
+        outcome
+    }
+
+    async fn service_facts(&self, service: &str) -> Result<Vec<ContainerFacts>, String> {
+        let containers = self
+            .engine
+            .containers(&self.project)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(containers
+            .into_iter()
+            .filter(|c| c.labels.get(labels::SERVICE).map(String::as_str) == Some(service))
+            .filter(|c| {
+                c.labels
+                    .get(labels::ONEOFF)
+                    .is_none_or(|v| !v.eq_ignore_ascii_case("true"))
+            })
+            .map(facts)
+            .collect())
+    }
+
+    async fn container_facts(&self, container: &ContainerRef) -> Result<ContainerFacts, String> {
+        self.engine
+            .container(container.target())
+            .await
+            .map(facts)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ContainerPerformer {
+    /// Makes one engine call (the crash points of tests/crash.rs are around it).
+    async fn call(&self, call: &EngineCall) -> Result<Outcome, OperationError> {
         let failed = |err: EngineError| failed(call, err);
         match call {
             EngineCall::CreateNetwork(network) => {
@@ -132,34 +170,6 @@ impl Performer for ContainerPerformer {
         }
     }
 
-    async fn service_facts(&self, service: &str) -> Result<Vec<ContainerFacts>, String> {
-        let containers = self
-            .engine
-            .containers(&self.project)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(containers
-            .into_iter()
-            .filter(|c| c.labels.get(labels::SERVICE).map(String::as_str) == Some(service))
-            .filter(|c| {
-                c.labels
-                    .get(labels::ONEOFF)
-                    .is_none_or(|v| !v.eq_ignore_ascii_case("true"))
-            })
-            .map(facts)
-            .collect())
-    }
-
-    async fn container_facts(&self, container: &ContainerRef) -> Result<ContainerFacts, String> {
-        self.engine
-            .container(container.target())
-            .await
-            .map(facts)
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl ContainerPerformer {
     /// A network that exists already is what was asked for.
     async fn create_network(&self, network: &DesiredNetwork) -> Result<Outcome, EngineError> {
         match self.engine.create_network(network).await {
