@@ -633,6 +633,42 @@ async fn rename_and_name_conflicts() {
     runtime.remove_container(&id, true).await.unwrap();
 }
 
+/// A removal that another client started just before (a wharf process killed right after it
+/// asked, then run again) is waited for: the second removal returns once the container is
+/// gone, never with the engine's "removal of container … is already in progress".
+#[tokio::test]
+async fn a_removal_already_under_way_is_waited_for() {
+    let project = unique_project("remove-race");
+    let _cleanup = Cleanup::new(&project);
+    let runtime = runtime().await;
+    let spec = shell(&project, "app", "sleep 30");
+    for n in 1..=3 {
+        let id = runtime
+            .create_container(&format!("{project}-app-{n}"), &spec)
+            .await
+            .unwrap();
+        runtime.start_container(&id).await.unwrap();
+        let mut first = std::process::Command::new("docker")
+            .args(["rm", "-f", &id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // The engine takes tens of ms to kill and remove a running container: long enough for
+        // the second removal to find the first under way.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        match runtime.remove_container(&id, true).await {
+            Ok(()) | Err(EngineError::NotFound(_)) => {}
+            Err(err) => panic!("a second removal of {id}: {err}"),
+        }
+        assert!(
+            matches!(runtime.container(&id).await, Err(EngineError::NotFound(_))),
+            "{id} is gone when its removal returns"
+        );
+        first.wait().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn logs_with_tail_timestamps_and_follow() {
     let project = unique_project("logs");

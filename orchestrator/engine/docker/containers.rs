@@ -8,8 +8,9 @@ use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerInspectResponse, ContainerSummary};
 use bollard::query_parameters::{
     KillContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    RenameContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
+use futures_util::stream::StreamExt;
 
 use super::convert::{from_inspect, from_summary};
 use super::errors::{container_error, engine_error};
@@ -89,15 +90,33 @@ pub(super) async fn kill(docker: &Docker, id: &str, signal: &str) -> Result<()> 
         .map_err(|e| container_error(id, e))
 }
 
+/// Removes a container (a running one is killed first). One that the engine is removing
+/// already, for a client that asked just before (a wharf process killed right after it asked,
+/// then run again), is waited for: the removal is over when this returns, as when it is ours.
 pub(super) async fn remove(docker: &Docker, id: &str, volumes: bool) -> Result<()> {
     let options = RemoveContainerOptionsBuilder::new()
         .force(true)
         .v(volumes)
         .build();
-    docker
-        .remove_container(id, Some(options))
-        .await
-        .map_err(|e| container_error(id, e))
+    match docker.remove_container(id, Some(options)).await {
+        Err(BollardError::DockerResponseServerError {
+            status_code: 409,
+            message,
+        }) if message.contains("already in progress") => wait_removed(docker, id).await,
+        removed => removed.map_err(|e| container_error(id, e)),
+    }
+}
+
+/// The engine's `wait` for the container to be removed; `NotFound` when it is gone already.
+async fn wait_removed(docker: &Docker, id: &str) -> Result<()> {
+    let options = WaitContainerOptionsBuilder::new()
+        .condition("removed")
+        .build();
+    match docker.wait_container(id, Some(options)).next().await {
+        // bollard reports a non-zero exit code as an error: the container is gone all the same.
+        None | Some(Ok(_)) | Some(Err(BollardError::DockerContainerWaitError { .. })) => Ok(()),
+        Some(Err(e)) => Err(container_error(id, e)),
+    }
 }
 
 pub(super) async fn rename(docker: &Docker, id: &str, name: &str) -> Result<()> {
