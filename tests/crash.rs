@@ -252,3 +252,95 @@ fn a_crash_after_a_rename_is_repaired_by_the_next_up() {
 fn a_crash_before_a_start_is_repaired_by_the_next_up() {
     crash_during_recreate("before:start:5", Left::NotStarted);
 }
+
+/// `wharf ARGS` for the project, in a mount namespace of its own where the shell `setup` ran
+/// first: what it mounts there, only that wharf sees (`--map-root-user` needs no privilege).
+fn wharf_in_namespace(project: &Project, setup: &str, args: &[&str]) -> Output {
+    let wharf = project.command(args);
+    let mut command = Command::new("unshare");
+    command
+        .args(["--mount", "--map-root-user", "sh", "-c"])
+        .arg(format!("{setup} && exec \"$@\""))
+        .arg("sh")
+        .arg(wharf.get_program())
+        .args(wharf.get_args())
+        .current_dir(project.dir.path());
+    for (key, value) in wharf.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    command.output_within(COMMAND_LIMIT)
+}
+
+/// An `up -d` that could not keep its state: it fails saying which directory and what to do,
+/// and the project's containers (and its supervisor, when one runs) are as they were.
+fn assert_refused_and_untouched(
+    project: &Project,
+    out: &Output,
+    dir: &str,
+    before: &BTreeMap<String, String>,
+) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(dir), "names the state directory: {stderr}");
+    assert!(
+        stderr.contains("WHARF_STATE_DIR"),
+        "says what to do: {stderr}"
+    );
+    assert_eq!(&project_containers(&project.name), before, "{stderr}");
+    let states: Vec<String> = project.states().into_values().collect();
+    assert_eq!(states, vec!["running"; REPLICAS as usize]);
+}
+
+/// The project's state directory turned read-only under a running supervisor: `up -d` of a
+/// changed file is refused, and nothing that runs changes.
+#[test]
+fn a_read_only_state_directory_refuses_up_and_touches_nothing() {
+    let project = Project::new("crash-read-only-state");
+    project.ok(&["up", "-d"]);
+    let before = project_containers(&project.name);
+    let supervisor = wharf_processes(&project.name).len();
+    project.write("2");
+    let base = project.state.path().display().to_string();
+    let read_only = format!("mount --bind '{base}' '{base}' && mount -o remount,bind,ro '{base}'");
+    let out = wharf_in_namespace(&project, &read_only, &["up", "-d"]);
+    assert_refused_and_untouched(
+        &project,
+        &out,
+        &project.state_dir().display().to_string(),
+        &before,
+    );
+    assert_eq!(
+        wharf_processes(&project.name).len(),
+        supervisor,
+        "the supervisor and its keeper run on"
+    );
+}
+
+/// A state directory on a file system with no space left (a full 64 KiB tmpfs, mounted in a
+/// namespace of the test's own), for a project whose containers run: `up -d` is refused and
+/// they are left as they were.
+#[test]
+fn a_full_state_directory_refuses_up_and_touches_nothing() {
+    let project = Project::new("crash-full-state");
+    project.ok(&["up", "-d"]);
+    kill_wharf_processes(&project.name);
+    let before = project_containers(&project.name);
+    project.write("2");
+    let base = project.state.path().display().to_string();
+    let full = format!(
+        "mount -t tmpfs -o size=64k tmpfs '{base}' && \
+         (dd if=/dev/zero of='{base}/filler' bs=4k 2>/dev/null; true)"
+    );
+    let out = wharf_in_namespace(&project, &full, &["up", "-d"]);
+    assert_refused_and_untouched(
+        &project,
+        &out,
+        &project.state_dir().display().to_string(),
+        &before,
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No space left"));
+}

@@ -326,9 +326,10 @@ fn leave_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), CliErro
         .save_request(&request.standing(None))
         .and_then(|()| std::env::current_exe())
         .and_then(|exe| keeper::spawn(&exe, state_name(state), state));
+    // Nothing has been changed yet: the supervisor is the one that converges.
     started.map_err(|err| {
         CliError::Message(format!(
-            "the project is up, but its supervisor did not start: {err}"
+            "the project's supervisor cannot start, so nothing was changed: {err}"
         ))
     })
 }

@@ -27,6 +27,10 @@ pub enum SupervisorError {
         stale: bool,
         services: BTreeSet<String>,
     },
+    /// The request cannot be kept in the state directory: acting on it anyway would let a
+    /// supervisor started again undo it.
+    #[error("the request was refused, nothing was changed: {0}")]
+    Unsaved(#[source] std::io::Error),
     #[error("this supervisor serves an attached `up`; its watching ends with it")]
     WatchOfAttached,
 }

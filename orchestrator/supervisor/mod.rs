@@ -337,10 +337,11 @@ impl Supervisor {
     ) -> Result<(), SupervisorError> {
         let prepared = request.prepare().map_err(SupervisorError::Prepare)?;
         let standing = request.standing(self.standing.as_ref());
-        // Kept before acting: a supervisor restarted in the middle finishes this request.
-        if let Err(err) = self.state.save_request(&standing) {
-            tracing::error!(%err, "supervisor: cannot save the request");
-        }
+        // Kept before acting: a supervisor restarted in the middle finishes this request, and
+        // one that cannot be kept is refused, or a supervisor started again would undo it.
+        self.state
+            .save_request(&standing)
+            .map_err(SupervisorError::Unsaved)?;
         self.standing = Some(standing);
         self.tell_watcher();
         self.run_plan(&prepared.images, sink).await?;

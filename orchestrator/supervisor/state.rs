@@ -49,24 +49,36 @@ impl StateDir {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(self.dir.join("stopped"))?;
+            .create(self.dir.join("stopped"))
+            .map_err(|err| self.unwritable(&self.dir, err))?;
         owner_only(&self.dir)
     }
 
     /// Writes a file atomically (a temporary file renamed over it), readable by the owner only.
+    /// A failure (a read-only or full file system) leaves the file as it was.
     fn write(&self, name: &str, contents: &[u8]) -> std::io::Result<()> {
         self.ensure()?;
         let target = self.dir.join(name);
         let temporary = self.dir.join(format!(".{name}.{}", std::process::id()));
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(temporary, target)
+        let written =
+            write_new(&temporary, contents).and_then(|()| fs::rename(&temporary, &target));
+        if written.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        written.map_err(|err| self.unwritable(&target, err))
+    }
+
+    /// A file of the directory that cannot be written, said with what to do about it.
+    fn unwritable(&self, file: &Path, err: std::io::Error) -> std::io::Error {
+        std::io::Error::new(
+            err.kind(),
+            format!(
+                "cannot write {}: {err}; make the project's state directory {} writable (or \
+                 free space on it), or set WHARF_STATE_DIR to another directory",
+                file.display(),
+                self.dir.display()
+            ),
+        )
     }
 
     /// The restart history; empty when there is none (or it cannot be read).
@@ -85,13 +97,15 @@ impl StateDir {
     /// `wharf stop SERVICE` marks it, so that the supervisor leaves it stopped.
     pub fn mark_user_stopped(&self, service: &str) -> std::io::Result<()> {
         self.ensure()?;
+        let mark = self.dir.join("stopped").join(service);
         fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
-            .open(self.dir.join("stopped").join(service))
+            .open(&mark)
             .map(drop)
+            .map_err(|err| self.unwritable(&mark, err))
     }
 
     /// `wharf start`/`up` clears the marks of the services they start (all when `services` is
@@ -213,6 +227,7 @@ impl StateDir {
             .create(true)
             .mode(0o600)
             .open(self.log_path())
+            .map_err(|err| self.unwritable(&self.log_path(), err))
     }
 
     /// The request a detached supervisor converges on, kept so that a restarted one converges
@@ -231,12 +246,14 @@ impl StateDir {
     /// once). Held until the file is dropped; the kernel lets go if the process dies.
     pub fn lock_up(&self, on_wait: impl FnOnce()) -> std::io::Result<fs::File> {
         self.ensure()?;
+        let path = self.dir.join("up.lock");
         let file = fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .open(self.dir.join("up.lock"))?;
+            .open(&path)
+            .map_err(|err| self.unwritable(&path, err))?;
         use std::os::fd::AsRawFd;
         let fd = file.as_raw_fd();
         // SAFETY: flock(2) on a descriptor this function owns.
@@ -282,6 +299,18 @@ fn owner_only(dir: &Path) -> std::io::Result<()> {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
+}
+
+/// A new file at `path` with `contents`, on disk when this returns, readable by the owner only.
+fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 const SUPERVISOR_PID: &str = "supervisor.pid";

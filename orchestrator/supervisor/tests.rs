@@ -333,3 +333,29 @@ async fn a_stop_followed_by_a_start_leaves_no_drift_behind() {
         })
         .await;
 }
+
+/// A request the supervisor cannot keep in its state directory (read-only, full, or as here
+/// not a directory) is refused before anything changes: acted on, it would be undone by a
+/// supervisor started again, which converges on the request it finds there.
+#[tokio::test(start_paused = true)]
+async fn a_request_that_cannot_be_kept_is_refused_before_anything_changes() {
+    let world = World::new();
+    let mut supervisor = world.supervisor(WEB_AND_API).await;
+    let not_a_directory = world.dir.path().join("state");
+    std::fs::write(&not_a_directory, "").unwrap();
+    supervisor.state = StateDir::at(&not_a_directory);
+    let request = UpRequest {
+        load: LoadOptions {
+            files: vec!["-".into()],
+            stdin: Some(WEB_AND_API.to_string()),
+            project_name: Some(PROJECT.into()),
+            cwd: world.dir.path().to_path_buf(),
+            ..LoadOptions::default()
+        },
+        ..UpRequest::default()
+    };
+    let err = supervisor.up(&request, &Log).await.unwrap_err();
+    assert!(matches!(err, SupervisorError::Unsaved(_)), "{err}");
+    assert!(err.to_string().contains("WHARF_STATE_DIR"), "{err}");
+    assert!(world.engine.all_containers().is_empty());
+}
