@@ -148,9 +148,10 @@ enum Left {
 }
 
 /// Up with 5 replicas and a file on the named volume; every wharf process killed; the file
-/// changed and `up -d` run with the crash point armed; at the point, every wharf process
-/// killed (SIGKILL, keeper first); then `up -d` must leave the project as if nothing happened.
-fn crash_during_recreate(point: &str, left: Left) {
+/// changed (`VERSION` 2) and `up -d` run with the crash point armed; at the point, every wharf
+/// process killed (SIGKILL, keeper first); then, with the file at `VERSION` `then`, `up -d` must
+/// leave the project as if nothing had happened.
+fn crash_during_recreate(point: &str, left: Left, then: &str) {
     let project = Project::new(&format!("crash-{}", point.replace(':', "-")));
     project.ok(&["up", "-d"]);
     docker(&[
@@ -196,13 +197,21 @@ fn crash_during_recreate(point: &str, left: Left) {
     };
     assert!(shown, "a crash at {point} leaves {left:?}: {crashed:?}");
 
-    project.ok(&["up", "-d"]);
-    assert_recreated(&project);
+    project.write(then);
+    let out = project.run(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "{stderr}\n{}", project.log());
+    assert!(
+        !stderr.contains("planning again"),
+        "planned right the first time: {stderr}"
+    );
+    assert_recreated(&project, then);
 }
 
-/// Exactly the 5 replicas, named and numbered 1 to 5, running the new config, with the named
-/// volume's file.
-fn assert_recreated(project: &Project) {
+/// Exactly the 5 replicas, named and numbered 1 to 5, running `VERSION` `version`, with the
+/// named volume's file.
+fn assert_recreated(project: &Project, version: &str) {
     let states = project.states();
     let expected: BTreeMap<String, String> = (1..=REPLICAS)
         .map(|n| (project.replica(n), "running".to_string()))
@@ -216,7 +225,10 @@ fn assert_recreated(project: &Project) {
         );
         assert_eq!(number, n.to_string(), "{replica}'s number");
         let env = inspect_if_exists(&replica, "{{json .Config.Env}}");
-        assert!(env.contains("VERSION=2"), "{replica}: {env}");
+        assert!(
+            env.contains(&format!("VERSION={version}")),
+            "{replica}: {env}"
+        );
         let file = docker(&["exec", &replica, "cat", "/data/before"]);
         assert_eq!(file.trim(), "kept", "{replica} sees the volume's file");
     }
@@ -230,27 +242,34 @@ fn assert_recreated(project: &Project) {
 
 #[test]
 fn a_crash_after_a_temporary_create_is_repaired_by_the_next_up() {
-    crash_during_recreate("after:create:3", Left::Temporary);
+    crash_during_recreate("after:create:3", Left::Temporary, "2");
+}
+
+/// The file changed again before the next `up`: the temporary containers the crash left are
+/// out of date too, and go.
+#[test]
+fn a_crash_after_a_temporary_create_then_another_change_is_repaired_by_the_next_up() {
+    crash_during_recreate("after:create:2", Left::Temporary, "3");
 }
 
 #[test]
 fn a_crash_after_a_stop_is_repaired_by_the_next_up() {
-    crash_during_recreate("after:stop:2", Left::Temporary);
+    crash_during_recreate("after:stop:2", Left::Temporary, "2");
 }
 
 #[test]
 fn a_crash_after_a_remove_is_repaired_by_the_next_up() {
-    crash_during_recreate("after:remove:4", Left::Temporary);
+    crash_during_recreate("after:remove:4", Left::Temporary, "2");
 }
 
 #[test]
 fn a_crash_after_a_rename_is_repaired_by_the_next_up() {
-    crash_during_recreate("after:rename:1", Left::NotStarted);
+    crash_during_recreate("after:rename:1", Left::NotStarted, "2");
 }
 
 #[test]
 fn a_crash_before_a_start_is_repaired_by_the_next_up() {
-    crash_during_recreate("before:start:5", Left::NotStarted);
+    crash_during_recreate("before:start:5", Left::NotStarted, "2");
 }
 
 /// `wharf ARGS` for the project, in a mount namespace of its own where the shell `setup` ran

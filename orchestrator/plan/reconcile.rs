@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::containers::{
     created, existing, needs_start, needs_stop, orphan_warning, replica_spec, stop_and_remove,
+    temporary_name,
 };
 use super::fates::{Fate, ServiceFates, decide_fates, namespace_services};
 use super::images::push_images;
@@ -287,6 +288,14 @@ impl<'a> ServiceSteps<'a> {
         self.freed.get(name).copied()
     }
 
+    /// The operation that frees the temporary name of `old`'s replacement: a crash can leave a
+    /// container under it.
+    fn freeing_temporary(&self, old: &ObservedContainer, name: &str) -> Vec<usize> {
+        self.freeing(&temporary_name(old, name))
+            .into_iter()
+            .collect()
+    }
+
     fn push_replica(
         &self,
         plan: &mut Plan,
@@ -328,6 +337,7 @@ impl<'a> ServiceSteps<'a> {
                     old,
                     cause: cause.clone(),
                     rename_after,
+                    create_after: self.freeing_temporary(old, &container_name),
                 });
             }
             Fate::Recreate(old, cause) => {
@@ -338,6 +348,7 @@ impl<'a> ServiceSteps<'a> {
                     old,
                     cause: cause.clone(),
                     rename_after: Vec::new(),
+                    create_after: self.freeing_temporary(old, &container_name),
                 };
                 let renew = self.options.renew_anon_volumes;
                 let create = create_replacement(

@@ -16,8 +16,11 @@ pub(super) fn create_replacement(
     project: &str,
     replica: &Replacement,
     renew_anon_volumes: bool,
-    deps: Deps,
+    mut deps: Deps,
 ) -> usize {
+    deps.after.extend(&replica.create_after);
+    deps.after.sort_unstable();
+    deps.after.dedup();
     let final_name = service.container_name(project, replica.number);
     let create = EngineCall::CreateContainer {
         service: service.name.clone(),

@@ -35,6 +35,9 @@ pub(super) struct Replacement<'a> {
     /// What the rename to its final name waits for besides the old container's removal (the
     /// removal of another container holding that name).
     pub rename_after: Vec<usize>,
+    /// What the create under the temporary name waits for: the removal of a container that
+    /// holds that name (the new container of an interrupted replacement, out of date in turn).
+    pub create_after: Vec<usize>,
 }
 
 /// A service's rolling update and what it waits for.

@@ -773,6 +773,27 @@ fn interrupted_replacement_before_stop() {
 }
 
 #[test]
+fn interrupted_replacement_then_changed_again() {
+    let (fixture, _) = shop_running();
+    let changed = fixture.desired(&replace(SHOP, "GREETING: hello", "GREETING: bonjour"));
+    let plan = fixture.plan(&changed, &up()).unwrap();
+    // Stopped right after the new container was created; then the file changed again.
+    fixture.apply_first(&plan, 1);
+    let again = fixture.desired(&replace(SHOP, "GREETING: hello", "GREETING: hola"));
+    let plan = fixture.up(&again, &up());
+    golden(
+        "interrupted_then_changed",
+        "An `up` that replaced web stopped after creating the new container, and the file
+         changed again: both containers of replica 1 are out of date. The older one is replaced;
+         the newer one, under the temporary name the replacement takes, is removed first.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &again, &up());
+}
+
+#[test]
 fn dependency_scaled_to_zero_is_not_waited_for() {
     let fixture = Fixture::new();
     let desired = fixture.desired_scaled(SHOP, &[("migrate", 0)]);
