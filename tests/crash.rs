@@ -363,3 +363,42 @@ fn a_full_state_directory_refuses_up_and_touches_nothing() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("No space left"));
 }
+
+/// The pid files a crash leaves behind, naming pids the system has given out again since (as
+/// after a reboot): neither `up -d` nor `down` takes that process for the project's keeper or
+/// supervisor; it is not waited for, and not signalled.
+#[test]
+fn pid_files_naming_pids_given_out_again_are_not_trusted() {
+    let project = Project::new("crash-reused-pids");
+    project.ok(&["up", "-d"]);
+    let mut stranger = Command::new("sleep").arg("120").spawn().unwrap();
+    let hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3600;
+    let reuse = || {
+        kill_wharf_processes(&project.name);
+        for file in ["keeper.pid", "supervisor.pid"] {
+            let text = format!("{} {hour_ago}\n", stranger.id());
+            std::fs::write(project.state_dir().join(file), text).unwrap();
+        }
+    };
+    reuse();
+    let started = std::time::Instant::now();
+    project.ok(&["up", "-d"]);
+    eprintln!("up -d took {:?}", started.elapsed());
+    assert!(
+        wharf_processes(&project.name).len() == 2,
+        "a keeper and a supervisor of its own"
+    );
+    reuse();
+    project.ok(&["down", "-t", "1"]);
+    assert!(project_containers(&project.name).is_empty());
+    assert!(
+        stranger.try_wait().unwrap().is_none(),
+        "the stranger was not signalled"
+    );
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
+}

@@ -208,7 +208,7 @@ impl StateDir {
         let mut parts = text.split_whitespace();
         let pid: u32 = parts.next()?.parse().ok()?;
         let started: u64 = parts.next()?.parse().ok()?;
-        is_alive(pid).then_some((pid, started))
+        is_alive_since(pid, started).then_some((pid, started))
     }
 
     pub fn socket_path(&self) -> PathBuf {
@@ -323,13 +323,48 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// A process that exists and has not ended (a zombie, dead but not reaped, has).
-fn is_alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        // The state follows the command name, which is in parentheses.
-        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
-        !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X') | None)
-    })
+/// Whether the process a pid file recorded at `recorded` (Unix seconds) still runs: its pid
+/// exists, has not ended (a zombie, dead but not reaped, has), and did not start after the
+/// record. A pid file that a killed process left names a pid the system gives out again,
+/// after a reboot above all: that process is not ours to signal or to wait for.
+fn is_alive_since(pid: u32, recorded: u64) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The fields after the command name, which is in parentheses: the state (field 3) first,
+    // the start time (field 22, in clock ticks after boot) later.
+    let Some((_, fields)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    let mut fields = fields.split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X") | None) {
+        return false;
+    }
+    let start_ticks = fields.nth(22 - 4).and_then(|t| t.parse::<u64>().ok());
+    // Unknown, the pid is trusted.
+    match (start_ticks, boot_time(), ticks_per_second()) {
+        (Some(ticks), Some(boot), Some(hz)) => boot + ticks / hz <= recorded + START_SLACK,
+        _ => true,
+    }
+}
+
+/// How much later than its pid file says a process may seem to have started and still be the
+/// one recorded: whole seconds on both sides, and a wall clock set forward since (the boot
+/// time is the clock's now minus the uptime) moves the start it computes. A pid given out
+/// again this soon after a crash is the case left unseen.
+const START_SLACK: u64 = 5;
+
+/// When the system booted, in Unix seconds.
+fn boot_time() -> Option<u64> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find_map(|l| l.strip_prefix("btime "))?;
+    line.trim().parse().ok()
+}
+
+fn ticks_per_second() -> Option<u64> {
+    // SAFETY: sysconf(3) reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(hz).ok().filter(|hz| *hz > 0)
 }
 
 fn terminate(pid: u32) {
@@ -422,10 +457,23 @@ mod tests {
     fn a_pid_file_names_a_live_supervisor_only() {
         let (_guard, state) = temp_state();
         assert!(state.running_supervisor().is_none());
-        state.write_pid(42).unwrap();
-        assert_eq!(state.running_supervisor(), Some((std::process::id(), 42)));
+        let now = unix_now();
+        state.write_pid(now).unwrap();
+        assert_eq!(state.running_supervisor(), Some((std::process::id(), now)));
         state.remove_pid();
         assert!(state.running_supervisor().is_none());
+    }
+
+    /// A pid file from before this process started (left by a killed supervisor, its pid
+    /// given out again since) does not name this process.
+    #[test]
+    fn a_pid_given_out_again_is_not_the_recorded_process() {
+        let (_guard, state) = temp_state();
+        state.write_pid(unix_now()).unwrap();
+        assert!(state.running_supervisor().is_some());
+        let started = boot_time().unwrap() - 1;
+        state.write_pid(started).unwrap();
+        assert_eq!(state.running_supervisor(), None);
     }
 
     #[test]
