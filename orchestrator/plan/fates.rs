@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::images::image_action;
 use super::{Cause, EngineCall, ReconcileOptions};
 use crate::desired::{DesiredService, labels};
-use crate::observe::{Observed, ObservedContainer};
+use crate::observe::{ContainerState, Observed, ObservedContainer};
 
 /// What happens to one replica number of a service.
 pub(super) enum Fate<'a> {
@@ -92,7 +92,8 @@ pub(super) fn decide_fates<'a>(
 
     // One container per number: an up-to-date one keeps it before a diverged one, then the
     // oldest (so an interrupted replacement is finished, not started again); the others, and
-    // containers without a number, are removed.
+    // containers without a number, are removed. One the engine is removing already (for a
+    // wharf process killed right after it asked) holds no number: its removal is waited for.
     let diverged: HashMap<&str, bool> = existing
         .iter()
         .map(|c| (c.id.as_str(), divergence(c).is_some()))
@@ -100,6 +101,11 @@ pub(super) fn decide_fates<'a>(
     let mut unique: Vec<&ObservedContainer> = Vec::new();
     let mut removals: Vec<(&ObservedContainer, Cause)> = Vec::new();
     for c in existing {
+        if c.state == ContainerState::Removing {
+            let replacing = Cause::Replacing(service.container_name(project, c.number));
+            removals.push((c, replacing));
+            continue;
+        }
         if c.number == 0 {
             removals.push((c, Cause::ScaleDown));
             continue;

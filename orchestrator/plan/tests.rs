@@ -794,6 +794,24 @@ fn interrupted_replacement_then_changed_again() {
 }
 
 #[test]
+fn a_replica_being_removed_is_waited_for_and_created_again() {
+    let (fixture, desired) = shop_running();
+    fixture
+        .engine
+        .set_state("demo-web-1", ContainerState::Removing, None);
+    let plan = fixture.up(&desired, &up());
+    golden(
+        "being_removed",
+        "The engine is removing web's replica (a wharf process was killed right after asking):
+         its removal is waited for, and the replica created again under its name.",
+        "up",
+        Ok(&plan),
+    );
+    fixture.settle(&[]);
+    assert_converged(&fixture, &desired, &up());
+}
+
+#[test]
 fn dependency_scaled_to_zero_is_not_waited_for() {
     let fixture = Fixture::new();
     let desired = fixture.desired_scaled(SHOP, &[("migrate", 0)]);
