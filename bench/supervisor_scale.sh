@@ -5,11 +5,15 @@
 #  2. 50 replicas (BENCH_KILLED) killed at once: the time from the kills until all 50 run again,
 #     medians of BENCH_RUNS (default 3), beside the engine's floor: the same number of stopped
 #     containers of a compose v2 project on the same image and a network of its own, started at
-#     once straight on the engine's socket (bench/floor.py start), which no restarter can beat.
+#     once straight on the engine's socket (bench/floor.py start); and beside it the floor of a
+#     restart: the same containers running, killed at once, each started again as soon as its
+#     kill returned (bench/floor.py restart), which pays the engine's clean-up after 50 exits as
+#     the supervisor must, and which no restarter can beat.
 # The service's restart policy is one only wharf's supervisor applies (`deploy.restart_policy`
 # with a `delay`, which the engine cannot express), so that the supervisor does the restarts,
 # not the engine's own policy.
-# Targets: RSS under 60 MB, idle CPU under 1 %, the 50 back within 1.2x the floor.
+# Targets: RSS under 60 MB, idle CPU under 1 %, the 50 back within 1.2x the start floor (issue
+# #17's wording; the restart floor shows how much of that the engine leaves to a restarter).
 #
 # usage: bench/supervisor_scale.sh   (env: BENCH_REPLICAS, BENCH_KILLED, BENCH_RUNS, BENCH_WHARF)
 # Bringing 1000 replicas up takes the engine several minutes on 2 cores.
@@ -21,8 +25,8 @@ replicas=${BENCH_REPLICAS:-1000}
 killed=${BENCH_KILLED:-50}
 runs=${BENCH_RUNS:-3}
 image=wharf-demo/busybox:latest
-project=wharfbench-scale
-floor=wharfbench-scale-floor
+project=wharfbench-scale-$$
+floor=wharfbench-scale-floor-$$
 
 . bench/lib.sh
 require_engine_and_image "$image"
@@ -94,36 +98,45 @@ rss=$(rss_kb "$supervisor")
 rss_mb=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
 keeper_mb=$([ -n "$keeper" ] && awk -v k="$(rss_kb "$keeper")" 'BEGIN { printf "%.1f", k / 1024 }' || echo "-")
 
-echo "bench: the floor: $killed stopped containers started at once, $runs runs"
+# Each run times the two floors and then wharf, back to back, so that a ratio compares
+# figures taken under the same load of the machine.
+echo "bench: $runs runs of: the floors ($killed stopped containers started at once, then killed"
+echo "bench: and started again), then $killed of wharf's replicas killed at once"
 docker compose -p "$floor" -f "$work/floor.yaml" up --no-start >"$work/floor.log" 2>&1 ||
   die "docker compose up --no-start failed"
 floors=()
+restart_floors=()
+restarts=()
 for _ in $(seq "$runs"); do
   floors+=("$(python3 bench/floor.py "$socket" start "$floor")")
   wait_running "$floor" "$killed" 120
+  restart_floors+=("$(python3 bench/floor.py "$socket" restart "$floor")")
+  wait_running "$floor" "$killed" 120
   docker compose -p "$floor" -f "$work/floor.yaml" stop -t 1 >>"$work/floor.log" 2>&1
-done
-floor_ms=$(printf '%s\n' "${floors[@]}" | median)
-
-echo "bench: $killed replicas killed at once, $runs runs"
-restarts=()
-for _ in $(seq "$runs"); do
   mapfile -t victims < <(docker ps -q --filter "label=com.docker.compose.project=$project" \
     --filter status=running | head -n "$killed")
   start=$EPOCHREALTIME
   docker kill "${victims[@]}" >/dev/null
   wait_running "$project" "$replicas" 300
   restarts+=("$(ms_since "$start")")
+  echo "bench: run: start floor ${floors[-1]} ms, restart floor ${restart_floors[-1]} ms," \
+    "wharf ${restarts[-1]} ms, load $(cut -d' ' -f1 /proc/loadavg)"
   sleep 2
 done
+floor_ms=$(printf '%s\n' "${floors[@]}" | median)
+restart_floor_ms=$(printf '%s\n' "${restart_floors[@]}" | median)
 restart_ms=$(printf '%s\n' "${restarts[@]}" | median)
 
 verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "PASS" : "FAIL") }'; }
 ratio=$(awk -v a="$restart_ms" -v b="$floor_ms" 'BEGIN { printf "%.2f", a / b }')
+restart_ratio=$(awk -v a="$restart_ms" -v b="$restart_floor_ms" 'BEGIN { printf "%.2f", a / b }')
 echo
 echo "replicas supervised          $replicas"
 echo "supervisor RSS               $rss_mb MB (keeper $keeper_mb MB)  target < 60 MB   $(verdict "$(awk -v r="$rss_mb" 'BEGIN { print r < 60 }')")"
 echo "supervisor idle CPU (10 s)   $cpu %  target < 1 %   $(verdict "$(awk -v c="$cpu" 'BEGIN { print c < 1 }')")"
 echo "$killed killed, all back       median $restart_ms ms (runs: ${restarts[*]})"
 echo "engine floor ($killed starts)    median $floor_ms ms (runs: ${floors[*]})"
-echo "ratio to the floor           ${ratio}x  target <= 1.2x   $(verdict "$(awk -v r="$ratio" 'BEGIN { print r <= 1.2 }')")"
+echo "engine restart floor         median $restart_floor_ms ms (runs: ${restart_floors[*]})"
+echo "ratio to the start floor     ${ratio}x  target <= 1.2x   $(verdict "$(awk -v r="$ratio" 'BEGIN { print r <= 1.2 }')")"
+echo "ratio to the restart floor   ${restart_ratio}x"
+echo "load average                 $(cut -d' ' -f1-3 /proc/loadavg)"

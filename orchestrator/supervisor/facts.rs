@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::Supervisor;
 use super::triggers::Target;
 use crate::engine::{ContainerState, EngineEvent, EventAction, EventKind, Health};
@@ -43,6 +45,13 @@ impl Supervisor {
         let engine_policy = desired.container.restart;
         let at = Millis(u64::try_from(event.time_nanos / 1_000_000).unwrap_or(0));
         let ours = self.ours.contains(&event.id);
+        match event.action {
+            EventAction::Kill { signal } if !ours => {
+                self.burst.killed(&event.id, signal, Instant::now())
+            }
+            EventAction::Die { .. } | EventAction::Destroy => self.burst.ended(&event.id),
+            _ => {}
+        }
         let replan = match event.action {
             EventAction::Die { .. } if !ours && self.state.user_stopped().contains(&service) => {
                 self.book.slot(&service, number).record_user_stop();

@@ -4,6 +4,7 @@
 //! once; a lost event stream is reopened and followed by a full resync. A detached supervisor
 //! also takes `up` requests from its control socket, and runs them in the same loop.
 
+mod burst;
 pub mod clock;
 pub mod control;
 mod converge;
@@ -35,6 +36,7 @@ use crate::execute;
 use crate::plan::ReconcileOptions;
 use crate::restart::{Millis, RestartBook};
 use crate::spec::Project;
+use burst::Burst;
 use clock::{Clock, SystemClock};
 use control::{Command, Reply, Request};
 pub use error::SupervisorError;
@@ -48,8 +50,6 @@ use watcher::{EngineEvents, Notice};
 const RESYNC: Duration = Duration::from_secs(5);
 /// How long a supervisor started by `up` waits for that `up`'s request.
 const FIRST_REQUEST: Duration = Duration::from_secs(10);
-/// How long a burst of events is gathered before a plan is made.
-const SETTLE: Duration = Duration::from_millis(30);
 /// How long a supervisor told to stop lets its engine calls end; under `down`'s own wait for
 /// it (its timeout plus 20 s).
 const SETTLE_ON_SHUTDOWN: Duration = Duration::from_secs(15);
@@ -77,6 +77,8 @@ pub struct Supervisor {
     /// time of their `die`: their next `start` the supervisor did not make is the engine's
     /// restart.
     engine_restarting: HashMap<(String, u32), Millis>,
+    /// The replicas killed whose `die` a burst waits for.
+    burst: Burst,
     /// The earliest restart whose backoff has not ended, as of the last plan.
     wake_at: Option<Millis>,
     triggers: Triggers,
@@ -146,6 +148,7 @@ impl Supervisor {
             ours: HashSet::new(),
             starting: HashSet::new(),
             engine_restarting: HashMap::new(),
+            burst: Burst::default(),
             wake_at: None,
             triggers: Triggers::default(),
             dns: None,
@@ -225,11 +228,13 @@ impl Supervisor {
             Notice::Event(event) => {
                 if let Some(target) = self.note(event) {
                     // Let the rest of a burst (kill, die, stop) arrive before planning.
-                    self.triggers.schedule(target, Instant::now() + SETTLE);
+                    let at = self.burst.settled_at(Instant::now());
+                    self.triggers.schedule(target, at);
                 }
             }
             // A new stream: the engine answers again, and what it did meanwhile is in no event.
             Notice::Relist => {
+                self.burst.forget();
                 self.triggers.succeeded(&Target::Project);
                 self.triggers.schedule(Target::Project, Instant::now());
             }

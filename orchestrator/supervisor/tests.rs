@@ -11,6 +11,7 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::oneshot;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
+use super::burst::SETTLE;
 use super::clock::TokioClock;
 use super::*;
 use crate::desired::{self, BuildOptions};
@@ -218,6 +219,52 @@ async fn a_burst_of_events_for_a_service_is_one_reconcile() {
             tokio::time::sleep(Duration::from_millis(5)).await;
             world.send("demo-web-1", EventAction::Stop);
             world.until_running("demo-web-1").await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(count.load(Ordering::SeqCst) - before, 1);
+        })
+        .await;
+}
+
+const THREE_REPLICAS: &str = r#"
+services:
+  web:
+    image: busybox
+    deploy:
+      replicas: 3
+      restart_policy:
+        condition: any
+"#;
+
+/// `docker kill` of several replicas: every `kill` event comes first, then the `die` events
+/// one by one. The first `die` does not start a plan that the others would wait behind: all
+/// are restarted in one plan, as soon as the last has died.
+#[tokio::test(start_paused = true)]
+async fn replicas_killed_together_are_restarted_in_one_plan_once_all_died() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(Reconciles(count.clone()));
+    let _default = tracing::subscriber::set_default(subscriber);
+    let world = World::new();
+    let supervisor = world.supervisor(THREE_REPLICAS).await;
+    let names = ["demo-web-1", "demo-web-2", "demo-web-3"];
+    world
+        .run(supervisor, async {
+            for name in names {
+                world.until_running(name).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let before = count.load(Ordering::SeqCst);
+            for name in names {
+                world.send(name, EventAction::Kill { signal: Some(9) });
+            }
+            world.kill("demo-web-1").await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert!(!world.is_running("demo-web-1"), "planned before all died");
+            world.kill("demo-web-2").await;
+            world.kill("demo-web-3").await;
+            for name in names {
+                let took = world.until_running(name).await;
+                assert!(took < Duration::from_millis(50), "{name} after {took:?}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
             assert_eq!(count.load(Ordering::SeqCst) - before, 1);
         })
