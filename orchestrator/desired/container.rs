@@ -1,11 +1,11 @@
-//! A service's container, in engine terms: what `docker create` will be asked for.
+//! A service's container, in neutral terms: what every replica of it runs with.
 
 use indexmap::IndexMap;
 
 use super::{
     BlkioOptions, ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery,
-    EndpointOptions, Healthcheck, Mount, MountKind, MountOptions, NetworkAttachment, PortBinding,
-    ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
+    EndpointOptions, Healthcheck, Mount, MountKind, MountOptions, Namespace, NetworkAttachment,
+    PortBinding, ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
 };
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
@@ -40,10 +40,6 @@ pub fn container_spec(
     let (network_mode, networks) = networking(desired, name, service, discovery);
     let mut mounts = mounts(desired, service);
     let files = file_references(project, name, service, &mut mounts);
-    let dns_gateway_of = match discovery {
-        Discovery::WharfDns => networks.first().map(|n| n.network.clone()),
-        Discovery::DockerAliases => None,
-    };
     ContainerSpec {
         image: image.to_string(),
         platform: platform(project, service),
@@ -107,7 +103,7 @@ pub fn container_spec(
         stop_timeout: service.stop_grace_period.map(|d| d.0),
         extra_hosts: service.extra_hosts.clone(),
         dns: service.dns.clone(),
-        dns_gateway_of,
+        wharf_dns: discovery == Discovery::WharfDns,
         dns_search: service.dns_search.clone(),
         dns_opt: service.dns_opt.clone(),
         cap_add: service.cap_add.clone(),
@@ -153,8 +149,8 @@ pub fn container_spec(
             .collect(),
         devices: service.devices.clone(),
         group_add: service.group_add.clone(),
-        pid: service.pid.clone(),
-        ipc: service.ipc.clone(),
+        pid: service.pid.as_deref().map(Namespace::parse),
+        ipc: service.ipc.as_deref().map(Namespace::parse),
         log_driver: service.logging.as_ref().and_then(|l| l.driver.clone()),
         log_options: service
             .logging
@@ -332,9 +328,6 @@ fn container_labels(
     out
 }
 
-/// The driver option that names a container's interface on a network (`interface_name`).
-const IFNAME: &str = "com.docker.network.endpoint.ifname";
-
 /// The project networks a container joins, with the user's aliases (and the service name, when
 /// Docker's aliases are how names resolve), or the `network_mode` it uses instead.
 fn networking(
@@ -342,9 +335,9 @@ fn networking(
     name: &str,
     service: &Service,
     discovery: Discovery,
-) -> (Option<String>, Vec<NetworkAttachment>) {
+) -> (Option<Namespace>, Vec<NetworkAttachment>) {
     if let Some(mode) = &service.network_mode {
-        return (Some(mode.clone()), Vec::new());
+        return (Some(Namespace::parse(mode)), Vec::new());
     }
     // Higher `priority` first (compose connects in that order); the file's order otherwise.
     let mut ordered: Vec<_> = service.networks.iter().collect();
@@ -372,13 +365,8 @@ fn networking(
                 endpoint: EndpointOptions {
                     mac_address: options.mac_address,
                     link_local_ips: options.link_local_ips,
-                    driver_opts: {
-                        let mut opts = options.driver_opts;
-                        if let Some(name) = options.interface_name {
-                            opts.entry(IFNAME.to_string()).or_insert(name);
-                        }
-                        opts
-                    },
+                    driver_opts: options.driver_opts,
+                    interface_name: options.interface_name,
                     gw_priority: options.gw_priority,
                 },
             }
@@ -583,18 +571,30 @@ mod tests {
 
     #[test]
     fn volumes_from_names_a_service_or_a_container_with_an_optional_mode() {
-        let engine = |text: &str| VolumesFrom::parse(text).engine();
+        use super::super::VolumesSource::{Container, Service};
+        let parsed = |text: &str| {
+            let from = VolumesFrom::parse(text);
+            (from.source, from.mode)
+        };
+        assert_eq!(parsed("db:ro"), (Service("db".into()), Some("ro".into())));
+        assert_eq!(parsed("container:cache"), (Container("cache".into()), None));
         assert_eq!(
-            VolumesFrom::parse("db:ro").source,
-            super::super::VolumesSource::Service("db".into())
+            parsed("container:cache:rw"),
+            (Container("cache".into()), Some("rw".into()))
         );
-        assert_eq!(engine("db:ro"), "db:ro");
-        assert_eq!(engine("container:cache"), "cache");
-        assert_eq!(engine("container:cache:rw"), "cache:rw");
+    }
+
+    #[test]
+    fn a_namespace_is_a_services_a_containers_or_a_mode() {
         assert_eq!(
-            VolumesFrom::parse("container:cache").source,
-            super::super::VolumesSource::Container("cache".into())
+            Namespace::parse("service:proxy"),
+            Namespace::Service("proxy".into())
         );
+        assert_eq!(
+            Namespace::parse("container:abc"),
+            Namespace::Container("abc".into())
+        );
+        assert_eq!(Namespace::parse("host"), Namespace::Mode("host".into()));
     }
 
     #[test]

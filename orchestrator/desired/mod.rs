@@ -134,7 +134,10 @@ impl DesiredService {
     }
 }
 
-/// A container as the engine should create it: engine-neutral, translated by the runtime.
+/// A container as the target should run it, in neutral terms: compose's keys read and
+/// resolved, with no engine's syntax. The container backend resolves what only the engine
+/// knows at create time (`execute::perform`) and writes the engine's request
+/// (`engine::docker::create`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContainerSpec {
     pub image: String,
@@ -163,12 +166,12 @@ pub struct ContainerSpec {
     /// Files written into the container after it is created and before it starts: the
     /// secrets and configs whose content comes from the environment or the file itself.
     pub files: Vec<ContainerFile>,
-    /// Networks in attachment order; the first is given at create time, the others are
-    /// connected before start (API 1.41 takes one endpoint at create).
+    /// Networks in attachment order (compose's: higher `priority` first). How they are joined
+    /// is the backend's: Docker takes the first at create and connects the others.
     pub networks: Vec<NetworkAttachment>,
-    /// `network_mode` when it is not a project network (`host`, `none`, `service:x` resolved
-    /// to `container:<id>` by the executor).
-    pub network_mode: Option<String>,
+    /// `network_mode` when it is not a project network: a mode of the target (`host`,
+    /// `none`), another service's network, or a container's.
+    pub network_mode: Option<Namespace>,
     pub healthcheck: Option<Healthcheck>,
     pub init: Option<bool>,
     pub stop_signal: Option<String>,
@@ -176,9 +179,10 @@ pub struct ContainerSpec {
     /// `host:ip`.
     pub extra_hosts: Vec<String>,
     pub dns: Vec<String>,
-    /// The network whose gateway goes first in `dns` (wharf's DNS listens there). The gateway
-    /// is known only once the network exists, so the executor fills it in at create time.
-    pub dns_gateway_of: Option<String>,
+    /// wharf's DNS is the first nameserver, before `dns`: the supervisor answers the
+    /// project's names. Where it listens is the backend's business (on Docker, the gateway
+    /// of the first network, known only once the network exists).
+    pub wharf_dns: bool,
     pub dns_search: Vec<String>,
     pub dns_opt: Vec<String>,
     pub cap_add: Vec<String>,
@@ -204,8 +208,8 @@ pub struct ContainerSpec {
     pub tmpfs: IndexMap<String, String>,
     pub devices: Vec<crate::spec::model::Device>,
     pub group_add: Vec<String>,
-    pub pid: Option<String>,
-    pub ipc: Option<String>,
+    pub pid: Option<Namespace>,
+    pub ipc: Option<Namespace>,
     pub log_driver: Option<String>,
     pub log_options: IndexMap<String, String>,
     /// Legacy links `container:alias`: the `external_links`, then the executor adds those of
@@ -286,6 +290,31 @@ pub enum VolumesSource {
     Container(String),
 }
 
+/// A namespace a container joins (`network_mode`, `pid`, `ipc`), as the compose file names
+/// it: `service:<name>`, `container:<name>`, or a mode of the target's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespace {
+    /// A mode the target knows by this name: `host`, `none`, `private`, `shareable`, ….
+    Mode(String),
+    /// Another service's: the namespace of its first replica.
+    Service(String),
+    /// A container's, by name or ID.
+    Container(String),
+}
+
+impl Namespace {
+    /// Reads `service:<name>`, `container:<name>` or a mode.
+    pub fn parse(text: &str) -> Namespace {
+        if let Some(service) = text.strip_prefix("service:") {
+            Namespace::Service(service.to_string())
+        } else if let Some(container) = text.strip_prefix("container:") {
+            Namespace::Container(container.to_string())
+        } else {
+            Namespace::Mode(text.to_string())
+        }
+    }
+}
+
 impl VolumesFrom {
     /// Reads `service[:mode]` or `container:name[:mode]`.
     pub fn parse(text: &str) -> VolumesFrom {
@@ -300,18 +329,6 @@ impl VolumesFrom {
             }
         };
         VolumesFrom { source, mode: rest }
-    }
-
-    /// The engine's `VolumesFrom` entry: `container[:mode]` (a service is resolved to its
-    /// container by the executor before the create).
-    pub fn engine(&self) -> String {
-        let container = match &self.source {
-            VolumesSource::Service(name) | VolumesSource::Container(name) => name,
-        };
-        match &self.mode {
-            Some(mode) => format!("{container}:{mode}"),
-            None => container.clone(),
-        }
     }
 }
 
@@ -400,8 +417,9 @@ pub struct NetworkAttachment {
 pub struct EndpointOptions {
     pub mac_address: Option<String>,
     pub link_local_ips: Vec<String>,
-    /// `driver_opts`, with `interface_name` as `com.docker.network.endpoint.ifname`.
     pub driver_opts: IndexMap<String, String>,
+    /// `interface_name`: the container's name for its interface on the network.
+    pub interface_name: Option<String>,
     /// `gw_priority` (API 1.48).
     pub gw_priority: Option<i64>,
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::images::image_action;
 use super::{Cause, EngineCall, ReconcileOptions};
-use crate::desired::{DesiredService, labels};
+use crate::desired::{DesiredService, Namespace, labels};
 use crate::observe::{ContainerState, Observed, ObservedContainer};
 
 /// What happens to one replica number of a service.
@@ -30,13 +30,16 @@ pub(super) struct ServiceFates<'a> {
     pub image: Option<(EngineCall, Cause)>,
 }
 
-/// `service:<name>` in `network_mode`, `pid` or `ipc`: the services whose namespaces this one
-/// joins, which must have a container first and whose replacement replaces this one.
+/// The services whose namespaces this one joins (`network_mode`, `pid`, `ipc`), which must
+/// have a container first and whose replacement replaces this one.
 pub(super) fn namespace_services(service: &DesiredService) -> impl Iterator<Item = &str> {
     let spec = &service.container;
     [&spec.network_mode, &spec.pid, &spec.ipc]
         .into_iter()
-        .filter_map(|mode| mode.as_deref()?.strip_prefix("service:"))
+        .filter_map(|mode| match mode {
+            Some(Namespace::Service(name)) => Some(name.as_str()),
+            _ => None,
+        })
 }
 
 /// Decides the fate of every container of one service.

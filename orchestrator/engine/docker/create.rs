@@ -1,5 +1,6 @@
 //! Creating a container: a `ContainerSpec` translated into the engine's create request (config,
-//! host config, the first network's endpoint), and the create call, which then connects the
+//! host config, the first network's endpoint; Docker's syntax for namespaces, `volumes_from`
+//! and interface names), and the create call, which then connects the
 //! other networks (API < 1.44 takes one endpoint at create) and writes the secrets' and
 //! configs' contents into the container. Every container gets the engine restart policy `no`:
 //! wharf's supervisor owns restarts.
@@ -18,12 +19,13 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
+use indexmap::IndexMap;
 
 use super::errors::{Op, container_error, create_error, map_error, reworded};
 use super::fields::{ceil_secs, nanos, non_empty, non_empty_map};
 use crate::desired::{
-    BlkioOptions, ContainerFile, ContainerSpec, Healthcheck, Mount, MountKind, NetworkAttachment,
-    VolumesFrom,
+    BlkioOptions, ContainerFile, ContainerSpec, EndpointOptions, Healthcheck, Mount, MountKind,
+    Namespace, NetworkAttachment, VolumesFrom, VolumesSource,
 };
 use crate::engine::{EngineError, Result};
 
@@ -211,7 +213,7 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
     let mac_address = spec.mac_address.clone().filter(|_| api < (1, 44));
     let (network_mode, first, later_networks) =
         match (&spec.network_mode, spec.networks.split_first()) {
-            (Some(mode), _) => (Some(mode.clone()), None, Vec::new()),
+            (Some(mode), _) => (Some(namespace(mode)), None, Vec::new()),
             (None, Some((first, rest))) => {
                 let first = with_service_mac(first, spec.mac_address.as_deref(), api);
                 (
@@ -282,8 +284,8 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
                 .collect::<Vec<_>>(),
         ),
         group_add: non_empty(&spec.group_add),
-        pid_mode: spec.pid.clone(),
-        ipc_mode: spec.ipc.clone(),
+        pid_mode: spec.pid.as_ref().map(namespace),
+        ipc_mode: spec.ipc.as_ref().map(namespace),
         log_config,
         cpu_count: spec.cpu.count,
         cpu_percent: spec.cpu.percent,
@@ -322,7 +324,7 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
             &spec
                 .volumes_from
                 .iter()
-                .map(VolumesFrom::engine)
+                .map(volumes_from)
                 .collect::<Vec<_>>(),
         ),
         auto_remove: spec.auto_remove.then_some(true),
@@ -396,7 +398,7 @@ fn blkio(blkio: &BlkioOptions) -> HostConfig {
 /// The annotations, on an engine that takes them (API 1.43); the loader has warned that they
 /// are applied only there.
 fn annotations(
-    annotations: &indexmap::IndexMap<String, String>,
+    annotations: &IndexMap<String, String>,
     api: (usize, usize),
 ) -> Option<HashMap<String, String>> {
     if !annotations.is_empty() && api < (1, 43) {
@@ -574,11 +576,47 @@ fn endpoint(
         mac_address: mac
             .filter(|_| since("mac_address", (1, 44), mac))
             .map(str::to_string),
-        driver_opts: non_empty_map(&options.driver_opts),
+        driver_opts: non_empty_map(&driver_opts(options)),
         gw_priority: options
             .gw_priority
             .filter(|_| since("gw_priority", (1, 48), priority.as_deref())),
         ..Default::default()
+    }
+}
+
+/// The driver option that names a container's interface on a network (`interface_name`).
+const IFNAME: &str = "com.docker.network.endpoint.ifname";
+
+/// An endpoint's driver options, with `interface_name` as Docker's driver option (unless the
+/// file sets that option itself, as compose leaves it).
+fn driver_opts(options: &EndpointOptions) -> IndexMap<String, String> {
+    let mut opts = options.driver_opts.clone();
+    if let Some(name) = &options.interface_name {
+        opts.entry(IFNAME.to_string()).or_insert(name.clone());
+    }
+    opts
+}
+
+/// Docker's name for a namespace: the mode itself, or `container:<name or ID>`. A service's
+/// is resolved to its first replica's ID before the create (`execute::perform`); one left
+/// unresolved is written as the file wrote it, for the engine to refuse.
+fn namespace(namespace: &Namespace) -> String {
+    match namespace {
+        Namespace::Mode(mode) => mode.clone(),
+        Namespace::Service(service) => format!("service:{service}"),
+        Namespace::Container(container) => format!("container:{container}"),
+    }
+}
+
+/// Docker's `VolumesFrom` entry: `container[:mode]` (a service is resolved to its first
+/// replica's ID before the create).
+fn volumes_from(from: &VolumesFrom) -> String {
+    let container = match &from.source {
+        VolumesSource::Service(name) | VolumesSource::Container(name) => name,
+    };
+    match &from.mode {
+        Some(mode) => format!("{container}:{mode}"),
+        None => container.clone(),
     }
 }
 

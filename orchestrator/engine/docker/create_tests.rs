@@ -9,8 +9,8 @@ use indexmap::IndexMap;
 
 use super::create::{Translated, translate};
 use crate::desired::{
-    BlkioOptions, ContainerSpec, Healthcheck, Mount, MountKind, NetworkAttachment, PortBinding,
-    Ulimit,
+    BlkioOptions, ContainerSpec, EndpointOptions, Healthcheck, Mount, MountKind, Namespace,
+    NetworkAttachment, PortBinding, Ulimit, VolumesFrom,
 };
 
 const API_1_41: (usize, usize) = (1, 41);
@@ -63,7 +63,7 @@ fn only_the_first_network_is_given_at_create() {
 fn network_mode_wins_over_attachments() {
     let spec = ContainerSpec {
         image: "img".into(),
-        network_mode: Some("container:abc".into()),
+        network_mode: Some(Namespace::Container("abc".into())),
         ..Default::default()
     };
     let t = translate(&spec, API_1_41);
@@ -73,6 +73,59 @@ fn network_mode_wins_over_attachments() {
     );
     assert!(t.body.networking_config.is_none());
     assert!(t.later_networks.is_empty());
+}
+
+#[test]
+fn namespaces_and_volumes_from_are_written_in_dockers_syntax() {
+    let spec = ContainerSpec {
+        image: "img".into(),
+        pid: Some(Namespace::Container("abc".into())),
+        ipc: Some(Namespace::Mode("shareable".into())),
+        volumes_from: ["db:ro", "container:cache", "container:cache:rw"]
+            .map(VolumesFrom::parse)
+            .to_vec(),
+        ..Default::default()
+    };
+    let host = translate(&spec, API_1_41).body.host_config.unwrap();
+    assert_eq!(host.pid_mode.as_deref(), Some("container:abc"));
+    assert_eq!(host.ipc_mode.as_deref(), Some("shareable"));
+    assert_eq!(
+        host.volumes_from.unwrap(),
+        ["db:ro", "cache", "cache:rw"].map(String::from)
+    );
+}
+
+#[test]
+fn an_interface_name_is_dockers_driver_option_unless_the_file_sets_it() {
+    let named = |driver_opts: &[(&str, &str)]| {
+        let mut network = attachment("p_front", &[]);
+        network.endpoint = EndpointOptions {
+            interface_name: Some("eth7".into()),
+            driver_opts: driver_opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let spec = ContainerSpec {
+            image: "img".into(),
+            networks: vec![network],
+            ..Default::default()
+        };
+        let mut endpoints = translate(&spec, API_1_41)
+            .body
+            .networking_config
+            .unwrap()
+            .endpoints_config
+            .unwrap();
+        let options = endpoints.remove("p_front").unwrap().driver_opts.unwrap();
+        options["com.docker.network.endpoint.ifname"].clone()
+    };
+    assert_eq!(named(&[]), "eth7");
+    assert_eq!(
+        named(&[("com.docker.network.endpoint.ifname", "eth9")]),
+        "eth9"
+    );
 }
 
 #[test]

@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::desired::{ContainerSpec, VolumesFrom, VolumesSource, labels};
+use crate::desired::{ContainerSpec, Namespace, VolumesFrom, VolumesSource, labels};
 use crate::engine::{ContainerEngine, EngineError};
 
-/// `service:x` in `network_mode`, `pid` or `ipc` becomes `container:<id of x's first replica>`.
+/// Another service's namespace in `network_mode`, `pid` or `ipc` becomes its first replica's.
 pub(super) async fn namespace(
-    mode: &mut Option<String>,
+    mode: &mut Option<Namespace>,
     service: &str,
     engine: &dyn ContainerEngine,
     project: &str,
 ) -> Result<(), String> {
-    let Some(target) = mode.as_deref().and_then(|m| m.strip_prefix("service:")) else {
+    let Some(Namespace::Service(target)) = mode.as_ref() else {
         return Ok(());
     };
     let id = first_container(engine, project, target)
@@ -23,7 +23,7 @@ pub(super) async fn namespace(
         .ok_or_else(|| {
             format!("service {service:?} joins a namespace of {target:?}, which has no container")
         })?;
-    *mode = Some(format!("container:{id}"));
+    *mode = Some(Namespace::Container(id));
     Ok(())
 }
 
@@ -111,15 +111,17 @@ impl Gateways {
     }
 }
 
-/// wharf's DNS goes first in `dns`: the gateway of the network `dns_gateway_of` names.
+/// wharf's DNS goes first in `dns`: on a Docker-compatible engine it listens on the gateway
+/// of the container's first network, the one the container is created on.
 pub(super) async fn dns_gateway(
     spec: &mut ContainerSpec,
     service: &str,
     engine: &dyn ContainerEngine,
     gateways: &Gateways,
 ) -> Result<(), String> {
-    let Some(network) = spec.dns_gateway_of.take() else {
-        return Ok(());
+    let network = match spec.networks.first() {
+        Some(first) if spec.wharf_dns => first.network.clone(),
+        _ => return Ok(()),
     };
     let gateway = gateways
         .of(&network, engine)
