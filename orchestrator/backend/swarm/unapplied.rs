@@ -1,0 +1,168 @@
+//! The keys of a service that the swarm target does not apply: one warning each, naming the
+//! key and why, so that nothing in a file is dropped silently. A key is found by the service's
+//! own canonical form (what `wharf config` prints), so a key added to the model is warned
+//! about until it is mapped here.
+//!
+//! The loader's spans stay inside `spec::load`, so a warning names the key's path
+//! (`services.web.privileged`), not yet its file and line.
+
+use crate::spec::model::Service;
+
+/// Service keys the swarm target maps onto a swarm service (or that only the loader reads).
+const APPLIED: &[&str] = &[
+    "cap_add",
+    "cap_drop",
+    "command",
+    "deploy",
+    "entrypoint",
+    "environment",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "label_file",
+    "labels",
+    "networks",
+    "ports",
+    "profiles",
+    "read_only",
+    "restart",
+    "scale",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "sysctls",
+    "tty",
+    "user",
+    "working_dir",
+];
+
+const RESOURCES: &str = "a swarm service takes its resources from deploy.resources";
+const ONE_HOST: &str = "it is about one host, and a task may run on any node";
+const LOCAL: &str = "it is wharf's own, on the local target only";
+
+/// Keys a swarm service cannot have, and why.
+const CANNOT: &[(&str, &str)] = &[
+    (
+        "build",
+        "the nodes cannot see this machine's build: build and push the image, then deploy it by its registry name",
+    ),
+    ("container_name", "a swarm names every task itself"),
+    ("privileged", "swarm services cannot run privileged"),
+    ("devices", ONE_HOST),
+    (
+        "network_mode",
+        "a swarm service joins overlay networks only",
+    ),
+    (
+        "links",
+        "a swarm service reaches others by their names on a shared network",
+    ),
+    (
+        "external_links",
+        "a swarm service reaches others by their names on a shared network",
+    ),
+    ("volumes_from", ONE_HOST),
+    ("security_opt", "swarm services have no such setting"),
+    ("userns_mode", "swarm services have no such setting"),
+    ("cgroup_parent", "swarm services have no such setting"),
+    ("ipc", "swarm services have no such setting"),
+    ("pid", "swarm services have no such setting"),
+    ("cpus", RESOURCES),
+    ("cpu_shares", RESOURCES),
+    ("cpu_quota", RESOURCES),
+    ("cpu_period", RESOURCES),
+    ("cpuset", RESOURCES),
+    ("mem_limit", RESOURCES),
+    ("mem_reservation", RESOURCES),
+    ("memswap_limit", RESOURCES),
+    ("pids_limit", RESOURCES),
+    ("post_start", LOCAL),
+    ("pre_stop", LOCAL),
+    ("develop", LOCAL),
+    ("attach", LOCAL),
+    ("use_api_socket", LOCAL),
+];
+
+/// Keys the swarm target applies in part, and what it leaves out.
+const PARTIAL: &[(&str, &str)] = &[(
+    "depends_on",
+    "services are created in dependency order, but their conditions are not waited for yet",
+)];
+
+const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices", "generic_resources"];
+
+/// One warning per key of `service` (named `name`) that the swarm target does not apply.
+pub fn warnings(name: &str, service: &Service) -> Vec<String> {
+    let Ok(serde_json::Value::Object(keys)) = serde_json::to_value(service) else {
+        return Vec::new();
+    };
+    let mut warnings: Vec<String> = keys
+        .keys()
+        .filter(|key| !APPLIED.contains(&key.as_str()))
+        .map(|key| {
+            if let Some((_, left_out)) = PARTIAL.iter().find(|(k, _)| k == key) {
+                return format!("services.{name}.{key} is applied in part on a swarm: {left_out}");
+            }
+            let why = CANNOT
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("wharf's swarm target does not apply it yet", |(_, why)| why);
+            format!("services.{name}.{key} is not applied on a swarm: {why}")
+        })
+        .collect();
+    let resources = service.deploy.as_ref().map(|d| &d.resources);
+    for (kind, resource) in resources
+        .into_iter()
+        .flat_map(|r| [("limits", &r.limits), ("reservations", &r.reservations)])
+    {
+        let Some(resource) = resource else { continue };
+        let set = [
+            !resource.devices.is_empty(),
+            !resource.generic_resources.is_empty(),
+        ];
+        for (key, _) in DEPLOY_RESOURCES_NOT_YET.iter().zip(set).filter(|(_, s)| *s) {
+            warnings.push(format!(
+                "services.{name}.deploy.resources.{kind}.{key} is not applied on a swarm: \
+                 wharf's swarm target does not apply it yet"
+            ));
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(yaml: &str) -> Service {
+        crate::backend::swarm::stack::tests::service(yaml)
+    }
+
+    #[test]
+    fn a_key_a_swarm_cannot_have_is_named_with_why() {
+        let warnings = warnings(
+            "web",
+            &service("image: b\nprivileged: true\ncontainer_name: x\n"),
+        );
+        assert_eq!(
+            warnings,
+            [
+                "services.web.container_name is not applied on a swarm: a swarm names every task itself",
+                "services.web.privileged is not applied on a swarm: swarm services cannot run privileged",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_key_not_mapped_yet_is_named_and_applied_keys_are_not() {
+        let text =
+            "image: b\nenvironment: [A=1]\nextra_hosts: [a=1.2.3.4]\ndeploy: {replicas: 2}\n";
+        assert_eq!(
+            warnings("web", &service(text)),
+            [
+                "services.web.extra_hosts is not applied on a swarm: wharf's swarm target does not apply it yet"
+            ]
+        );
+    }
+}
