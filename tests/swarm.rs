@@ -1,23 +1,246 @@
 //! `--target swarm` on a real 3-node Docker Swarm made of lab nodes (`support::swarm`): the
-//! swarm lives inside docker-in-docker nodes, never on the engine the other tests share. This
-//! host has no IPVS, so the files use `endpoint_mode: dnsrr` and host-mode ports.
+//! swarm lives inside docker-in-docker nodes, never on the engine the other tests share, and
+//! goes with the lab when the test ends, even when it panics. This host has no IPVS, so the
+//! files use `endpoint_mode: dnsrr` and host-mode ports.
 
 mod support;
 
-use support::swarm::Swarm;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
 
+use support::swarm::Swarm;
+use support::{BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, unique_project, wait_until};
+
+/// How long a stack's tasks may take to run on the lab (each task first tries to pull, fails
+/// without a registry, then runs the local image).
+const RUNNING_LIMIT: Duration = Duration::from_secs(90);
+
+fn compose_file(greeting: &str) -> String {
+    format!(
+        r#"services:
+  web:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    environment: [GREETING={greeting}]
+    depends_on: [db]
+    networks: [front, back]
+    deploy:
+      replicas: 6
+      endpoint_mode: dnsrr
+  db:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    networks: [back]
+    deploy:
+      endpoint_mode: dnsrr
+networks:
+  front: {{}}
+  back: {{}}
+"#
+    )
+}
+
+/// `wharf --target swarm ARGS` for `project` in `dir`, against the swarm's manager.
+fn wharf(swarm: &Swarm, project: &str, dir: &Path, args: &[&str]) -> Output {
+    let state = dir.join("state");
+    let mut command = support::wharf_command(project, dir, &state);
+    command
+        .args(["--target", "swarm"])
+        .args(args)
+        .env("DOCKER_HOST", swarm.docker_host());
+    command.output_within(COMMAND_LIMIT)
+}
+
+fn succeeded(what: &str, out: Output) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// Each service's `Version.Index`, by name.
+fn versions(swarm: &Swarm, project: &str) -> Vec<(String, String)> {
+    let filter = format!("label=com.docker.stack.namespace={project}");
+    let ids = swarm
+        .manager()
+        .docker(&["service", "ls", "-q", "--filter", &filter]);
+    let mut versions: Vec<(String, String)> = ids
+        .lines()
+        .map(|id| {
+            let format = "{{.Spec.Name}} {{.Version.Index}}";
+            let line = swarm
+                .manager()
+                .docker(&["service", "inspect", "-f", format, id]);
+            let (name, version) = line.split_once(' ').expect("name and version");
+            (name.to_string(), version.to_string())
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+/// The running tasks' nodes, from `wharf ps --format json`.
+fn running_nodes(swarm: &Swarm, project: &str, dir: &Path) -> Vec<String> {
+    let out = succeeded(
+        "ps",
+        wharf(swarm, project, dir, &["ps", "--format", "json"]),
+    );
+    out.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|task| task["State"] == "running" && task["DesiredState"] == "running")
+        .map(|task| task["Node"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn stack_networks(swarm: &Swarm, project: &str) -> String {
+    let filter = format!("label=com.docker.stack.namespace={project}");
+    swarm
+        .manager()
+        .docker(&["network", "ls", "-q", "--filter", &filter])
+}
+
+/// The issue's first slice on a real cluster: dry run, deploy spread over the nodes, `docker
+/// stack` seeing the project, the no-op re-run, one changed service, and `down`.
 #[test]
-fn a_lab_swarm_has_three_ready_nodes_that_hold_the_test_image() {
-    let swarm = Swarm::start("swarm-lab", 3);
-    for node in swarm.lab.nodes() {
+fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down() {
+    let swarm = Swarm::start("swarm", 3);
+    let project = unique_project("swarm-stack");
+    let dir = tempfile::tempdir().expect("a project folder");
+    std::fs::write(dir.path().join("compose.yaml"), compose_file("hello")).unwrap();
+
+    // --dry-run prints the plan and changes nothing.
+    let plan = succeeded(
+        "up --dry-run",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(
+        plan.contains(&format!("create service {project}_db")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("create network {project}_front")),
+        "{plan}"
+    );
+    assert!(versions(&swarm, &project).is_empty());
+    assert!(stack_networks(&swarm, &project).is_empty());
+
+    // up -d: every task runs, spread over the three nodes.
+    succeeded("up -d", wharf(&swarm, &project, dir.path(), &["up", "-d"]));
+    wait_until(
+        "the stack's 7 tasks run",
+        RUNNING_LIMIT,
+        || running_nodes(&swarm, &project, dir.path()).len() == 7,
+        || {
+            swarm
+                .manager()
+                .docker(&["service", "ps", "--no-trunc", &format!("{project}_web")])
+        },
+    );
+    let nodes: BTreeSet<String> = running_nodes(&swarm, &project, dir.path())
+        .into_iter()
+        .collect();
+    let all: BTreeSet<String> = swarm.hostnames().into_iter().collect();
+    assert_eq!(nodes, all, "tasks on every node");
+
+    // docker stack sees wharf's project.
+    let stacks = swarm
+        .manager()
+        .docker(&["stack", "ls", "--format", "{{.Name}} {{.Services}}"]);
+    assert!(
+        stacks.lines().any(|l| l == format!("{project} 2")),
+        "{stacks}"
+    );
+    let services = swarm.manager().docker(&[
+        "stack",
+        "services",
+        &project,
+        "--format",
+        "{{.Name}} {{.Replicas}}",
+    ]);
+    assert!(
+        services.contains(&format!("{project}_web 6/6")),
+        "{services}"
+    );
+
+    // An unchanged up updates no service.
+    let before = versions(&swarm, &project);
+    let again = succeeded(
+        "second up -d",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert!(
+        !again.contains("Updated") && !again.contains("Created"),
+        "{again}"
+    );
+    assert_eq!(versions(&swarm, &project), before);
+
+    // One changed service is the only one updated.
+    std::fs::write(dir.path().join("compose.yaml"), compose_file("bonjour")).unwrap();
+    let plan = succeeded(
+        "dry run of the change",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(
+        plan.contains(&format!(
+            "update service {project}_web (TaskTemplate.ContainerSpec.Env)"
+        )),
+        "{plan}"
+    );
+    succeeded(
+        "changed up -d",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    let after = versions(&swarm, &project);
+    let version = |all: &[(String, String)], service: &str| {
+        let name = format!("{project}_{service}");
+        all.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        version(&after, "db"),
+        version(&before, "db"),
+        "db is left alone"
+    );
+    assert_ne!(
+        version(&after, "web"),
+        version(&before, "web"),
+        "web is updated"
+    );
+
+    // down removes the services and the networks.
+    succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
+    assert!(versions(&swarm, &project).is_empty());
+    wait_until(
+        "the stack's networks are gone",
+        Duration::from_secs(30),
+        || stack_networks(&swarm, &project).is_empty(),
+        || swarm.manager().docker(&["network", "ls"]),
+    );
+}
+
+/// A verb the swarm target does not have fails naming itself, whichever way the target is
+/// chosen; no engine is needed to say so.
+#[test]
+fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("a project folder");
+    let state = dir.path().join("state");
+    let project = unique_project("swarm-verb");
+    let mut flag = support::wharf_command(&project, dir.path(), &state);
+    flag.args(["--target", "swarm", "logs"]);
+    let mut variable = support::wharf_command(&project, dir.path(), &state);
+    variable.args(["stop"]).env("WHARF_TARGET", "swarm");
+    for (mut command, verb) in [(flag, "logs"), (variable, "stop")] {
+        let out = command.output_within(COMMAND_LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
         assert!(
-            !node
-                .docker(&["image", "ls", "-q", support::BUSYBOX_IMAGE])
-                .is_empty()
+            stderr.contains(&format!("`{verb}` is not available with --target swarm")),
+            "{stderr}"
         );
     }
-    let roles = swarm
-        .manager()
-        .docker(&["node", "ls", "--format", "{{.ManagerStatus}}"]);
-    assert_eq!(roles.lines().filter(|r| *r == "Leader").count(), 1);
 }
