@@ -17,6 +17,8 @@ use support::{BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, unique_project, wait_u
 /// without a registry, then runs the local image).
 const RUNNING_LIMIT: Duration = Duration::from_secs(90);
 
+/// Two services with most of what the swarm target maps, so that a second `up` shows that
+/// the engine's copy of each key reads as wharf wrote it.
 fn compose_file(greeting: &str) -> String {
     format!(
         r#"services:
@@ -24,20 +26,33 @@ fn compose_file(greeting: &str) -> String {
     image: {BUSYBOX_IMAGE}
     command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
     environment: [GREETING={greeting}]
+    labels: [tier=front]
     depends_on: [db]
-    networks: [front, back]
+    networks:
+      front: {{}}
+      back: {{aliases: [site]}}
+    stop_grace_period: 5s
     deploy:
       replicas: 6
       endpoint_mode: dnsrr
+      labels: [owner=wharf]
+      placement: {{max_replicas_per_node: 2}}
+      resources: {{limits: {{memory: 64M}}, reservations: {{cpus: "0.01"}}}}
+      update_config: {{parallelism: 2, delay: 1s, order: start-first}}
+      rollback_config: {{parallelism: 2}}
   db:
     image: {BUSYBOX_IMAGE}
-    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    entrypoint: [sh, -c]
+    command: ["trap 'exit 0' TERM; sleep 3600 & wait"]
     networks: [back]
+    ports: [{{target: 5432, published: 15432, mode: host}}]
+    healthcheck: {{test: [CMD, "true"], interval: 1s, retries: 3}}
     deploy:
       endpoint_mode: dnsrr
+      restart_policy: {{condition: on-failure, delay: 1s}}
 networks:
   front: {{}}
-  back: {{}}
+  back: {{internal: true}}
 "#
     )
 }
@@ -106,7 +121,8 @@ fn stack_networks(swarm: &Swarm, project: &str) -> String {
 }
 
 /// The issue's first slice on a real cluster: dry run, deploy spread over the nodes, `docker
-/// stack` seeing the project, the no-op re-run, one changed service, and `down`.
+/// stack` seeing the project, the no-op re-run, drift restored, one changed service, and
+/// `down`.
 #[test]
 fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down() {
     let swarm = Swarm::start("swarm", 3);
@@ -168,8 +184,13 @@ fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down
         "{services}"
     );
 
-    // An unchanged up updates no service.
+    // An unchanged up plans nothing and updates no service.
     let before = versions(&swarm, &project);
+    let plan = succeeded(
+        "dry run of the unchanged file",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
     let again = succeeded(
         "second up -d",
         wharf(&swarm, &project, dir.path(), &["up", "-d"]),
@@ -179,6 +200,28 @@ fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down
         "{again}"
     );
     assert_eq!(versions(&swarm, &project), before);
+
+    // A service scaled behind wharf's back is restored by the next up, and only it.
+    swarm
+        .manager()
+        .docker(&["service", "scale", "--detach", &format!("{project}_web=2")]);
+    let drift = succeeded(
+        "up -d after a scale",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert!(
+        drift.contains(&format!("Service {project}_web  Updated")),
+        "{drift}"
+    );
+    let replicas = swarm.manager().docker(&[
+        "service",
+        "inspect",
+        "-f",
+        "{{.Spec.Mode.Replicated.Replicas}}",
+        &format!("{project}_web"),
+    ]);
+    assert_eq!(replicas, "6");
+    let before = versions(&swarm, &project);
 
     // One changed service is the only one updated.
     std::fs::write(dir.path().join("compose.yaml"), compose_file("bonjour")).unwrap();

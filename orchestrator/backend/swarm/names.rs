@@ -11,6 +11,11 @@ pub const NAMESPACE: &str = "com.docker.stack.namespace";
 /// The image a service was deployed with, as written in the file.
 pub const IMAGE: &str = "com.docker.stack.image";
 
+/// The health check wharf sent, as compact JSON: bollard reads a service's health check under
+/// the API documentation's key (`HealthCheck`) while the engine writes `Healthcheck`, so the
+/// swarm's copy comes back empty and the label is what tells a change.
+pub const HEALTHCHECK: &str = "dev.wharf.healthcheck";
+
 /// `<project>_<name>`: a service's, network's, config's or secret's name on the swarm.
 pub fn scoped(project: &str, name: &str) -> String {
     format!("{project}_{name}")

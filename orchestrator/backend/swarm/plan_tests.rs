@@ -53,6 +53,10 @@ fn deployed(stack: &Stack) -> ObservedStack {
         spec["TaskTemplate"]["Runtime"] = json!("container");
         spec["TaskTemplate"]["ForceUpdate"] = json!(0);
         spec["TaskTemplate"]["ContainerSpec"]["Isolation"] = json!("default");
+        // bollard reads the engine's `Healthcheck` as nothing.
+        if let Some(container) = spec.pointer_mut("/TaskTemplate/ContainerSpec") {
+            container.as_object_mut().unwrap().remove("HealthCheck");
+        }
         let service = ObservedService {
             id: format!("service{i}"),
             version: 10 + i as u64,
@@ -133,6 +137,21 @@ fn down_removes_services_then_networks() {
         "down: every service of the stack, then its networks.",
         "--target swarm down",
         &plan,
+    );
+}
+
+#[test]
+fn a_changed_healthcheck_is_told_by_its_label() {
+    let before = deployed(&stack(SHOP));
+    let plan = plan::up(
+        &stack(&SHOP.replace("interval: 2s", "interval: 3s")),
+        &before,
+        false,
+    );
+    assert_eq!(plan.operations.len(), 1, "{plan}");
+    assert!(
+        plan.to_string().contains("(Labels.dev.wharf.healthcheck)"),
+        "{plan}"
     );
 }
 

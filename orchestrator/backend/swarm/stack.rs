@@ -118,11 +118,16 @@ fn service_spec(
     let deploy_labels = service.deploy.as_ref().map(|d| d.labels.clone());
     let mut labels = names::with_namespace(name, &deploy_labels.unwrap_or_default());
     labels.insert(names::IMAGE.to_string(), image.clone());
+    let container = container::container_spec(name, service, &image);
+    if let Some(check) = &container.health_check {
+        let json = serde_json::to_string(check).expect("a health check is JSON");
+        labels.insert(names::HEALTHCHECK.to_string(), json);
+    }
     Ok(ServiceSpec {
         name: Some(names::scoped(name, key)),
         labels: Some(labels),
         task_template: Some(TaskSpec {
-            container_spec: Some(container::container_spec(name, service, &image)),
+            container_spec: Some(container),
             resources: deploy::resources(service),
             restart_policy: deploy::restart_policy(service),
             placement: deploy::placement(service),
