@@ -255,6 +255,37 @@ fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down
         "web is updated"
     );
 
+    // A mode the swarm cannot change in place: the service is replaced (a new ID), and runs
+    // one task per node.
+    let web = format!("{project}_web");
+    let old_id = swarm
+        .manager()
+        .docker(&["service", "inspect", "-f", "{{.ID}}", &web]);
+    let global = compose_file("bonjour").replace("replicas: 6", "mode: global");
+    std::fs::write(dir.path().join("compose.yaml"), global).unwrap();
+    let replaced = succeeded(
+        "up -d to global",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert!(
+        replaced.contains(&format!("Service {web}  Recreated")),
+        "{replaced}"
+    );
+    let new_id = swarm
+        .manager()
+        .docker(&["service", "inspect", "-f", "{{.ID}}", &web]);
+    assert_ne!(new_id, old_id);
+    wait_until(
+        "one web task per node and db run",
+        RUNNING_LIMIT,
+        || running_nodes(&swarm, &project, dir.path()).len() == 4,
+        || {
+            swarm
+                .manager()
+                .docker(&["service", "ps", "--no-trunc", &web])
+        },
+    );
+
     // down removes the services and the networks.
     succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
     assert!(versions(&swarm, &project).is_empty());

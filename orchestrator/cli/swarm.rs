@@ -121,6 +121,7 @@ fn done(operation: &SwarmOperation) -> String {
         SwarmOperation::CreateNetwork(n) => ("Network", n.name.as_str(), "Created"),
         SwarmOperation::CreateService(s) => ("Service", name(s), "Created"),
         SwarmOperation::UpdateService { spec, .. } => ("Service", name(spec), "Updated"),
+        SwarmOperation::ReplaceService { spec, .. } => ("Service", name(spec), "Recreated"),
         SwarmOperation::RemoveService { name, .. } => ("Service", name.as_str(), "Removed"),
         SwarmOperation::RemoveNetwork { name, .. } => ("Network", name.as_str(), "Removed"),
     };

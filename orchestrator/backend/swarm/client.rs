@@ -109,6 +109,10 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
                 .await
                 .map(drop)
         }
+        SwarmOperation::ReplaceService { id, spec, .. } => {
+            docker.delete_service(id).await.map_err(engine_error)?;
+            docker.create_service(spec.clone(), None).await.map(drop)
+        }
         SwarmOperation::RemoveService { id, .. } => docker.delete_service(id).await,
         SwarmOperation::RemoveNetwork { id, .. } => docker.remove_network(id).await,
     }

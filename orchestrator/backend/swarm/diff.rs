@@ -11,6 +11,10 @@ use serde_json::Value;
 /// (`names::HEALTHCHECK`).
 const UNREADABLE: &[&str] = &["/TaskTemplate/ContainerSpec/HealthCheck"];
 
+/// Maps that wharf alone writes (the engine adds nothing to them): a key the swarm has and
+/// wharf's spec has not is a difference too, so that a label removed from the file is removed.
+const OWNED_MAPS: &[&str] = &["Labels", "TaskTemplate.ContainerSpec.Labels"];
+
 /// The paths (`TaskTemplate.ContainerSpec.Env`) where `observed` does not have what `desired`
 /// says, sorted.
 pub fn differences(desired: &Value, observed: &Value) -> Vec<String> {
@@ -33,6 +37,11 @@ fn walk(path: &str, desired: &Value, observed: &Value, paths: &mut Vec<String>) 
     }
     match (desired, observed) {
         (Value::Object(want), Value::Object(have)) => {
+            let extra = have.keys().any(|key| !want.contains_key(key));
+            if extra && OWNED_MAPS.contains(&path) {
+                paths.push(path.to_string());
+                return;
+            }
             for (key, value) in want {
                 let inner = if path.is_empty() {
                     key.clone()
@@ -95,6 +104,13 @@ mod tests {
     fn what_the_client_cannot_read_back_is_not_compared() {
         let desired = json!({"TaskTemplate": {"ContainerSpec": {"HealthCheck": {"Retries": 3}}}});
         assert!(differences(&desired, &json!({})).is_empty());
+    }
+
+    #[test]
+    fn a_label_the_file_no_longer_has_is_a_difference() {
+        let desired = json!({"Labels": {"a": "1"}, "TaskTemplate": {}});
+        let observed = json!({"Labels": {"a": "1", "b": "2"}, "TaskTemplate": {"Runtime": "x"}});
+        assert_eq!(differences(&desired, &observed), ["Labels"]);
     }
 
     #[test]

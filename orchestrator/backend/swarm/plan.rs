@@ -22,6 +22,14 @@ pub enum SwarmOperation {
         spec: ServiceSpec,
         fields: Vec<String>,
     },
+    /// Removed, then created again: the swarm cannot change a service's mode (replicated,
+    /// global, a job) in place.
+    ReplaceService {
+        id: String,
+        spec: ServiceSpec,
+        from: String,
+        to: String,
+    },
     RemoveService {
         name: String,
         id: String,
@@ -59,6 +67,16 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
             continue;
         };
         let desired = serde_json::to_value(spec).expect("a service spec is JSON");
+        let (from, to) = (mode_kind(&service.spec), mode_kind(&desired));
+        if from != to {
+            plan.operations.push(SwarmOperation::ReplaceService {
+                id: service.id.clone(),
+                spec: spec.clone(),
+                from,
+                to,
+            });
+            continue;
+        }
         let fields = differences(&desired, &service.spec);
         if !fields.is_empty() {
             plan.operations.push(SwarmOperation::UpdateService {
@@ -110,6 +128,14 @@ pub fn down(observed: &ObservedStack) -> SwarmPlan {
     plan
 }
 
+/// A spec's mode as the engine's JSON names it (`Replicated`, `Global`, `ReplicatedJob`,
+/// `GlobalJob`).
+fn mode_kind(spec: &serde_json::Value) -> String {
+    let modes = spec.get("Mode").and_then(|m| m.as_object());
+    let kind = modes.and_then(|m| m.iter().find(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()));
+    kind.unwrap_or_else(|| "Replicated".into())
+}
+
 fn remove_networks(plan: &mut SwarmPlan, observed: &ObservedStack, stale: impl Fn(&str) -> bool) {
     for (name, network) in &observed.networks {
         if stale(name) {
@@ -142,6 +168,11 @@ impl fmt::Display for SwarmOperation {
                 "update service {} ({})",
                 spec.name.as_deref().unwrap_or_default(),
                 fields.join(", ")
+            ),
+            SwarmOperation::ReplaceService { spec, from, to, .. } => write!(
+                f,
+                "replace service {} (mode {from} to {to}: the swarm cannot change it in place)",
+                spec.name.as_deref().unwrap_or_default()
             ),
             SwarmOperation::RemoveService { name, .. } => write!(f, "remove service {name}"),
             SwarmOperation::RemoveNetwork { name, .. } => write!(f, "remove network {name}"),

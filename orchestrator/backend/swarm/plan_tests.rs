@@ -141,6 +141,35 @@ fn down_removes_services_then_networks() {
 }
 
 #[test]
+fn a_service_whose_mode_changes_is_replaced_and_a_removed_label_updates_it() {
+    let before = deployed(&stack(SHOP));
+    let changed = SHOP
+        .replace("replicas: 3\n", "mode: global\n")
+        .replace(
+            "      mode: global\n      restart_policy",
+            "      restart_policy",
+        )
+        .replace("    deploy:\n      replicas", "    deploy:\n      replicas");
+    let plan = plan::up(&stack(&changed), &before, false);
+    golden(
+        "up_mode_changed",
+        "web turns global and db replicated: a swarm cannot change a mode in place, so both are replaced.",
+        "--target swarm up -d",
+        &plan,
+    );
+    let unlabelled = SHOP.replace(
+        "    privileged: true\n",
+        "    privileged: true\n    labels: [gone=soon]\n",
+    );
+    let plan = plan::up(&stack(SHOP), &deployed(&stack(&unlabelled)), false);
+    assert!(
+        plan.to_string()
+            .contains("update service shop_db (TaskTemplate.ContainerSpec.Labels)"),
+        "{plan}"
+    );
+}
+
+#[test]
 fn a_changed_healthcheck_is_told_by_its_label() {
     let before = deployed(&stack(SHOP));
     let plan = plan::up(
