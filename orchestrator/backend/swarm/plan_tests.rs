@@ -143,13 +143,10 @@ fn down_removes_services_then_networks() {
 #[test]
 fn a_service_whose_mode_changes_is_replaced_and_a_removed_label_updates_it() {
     let before = deployed(&stack(SHOP));
-    let changed = SHOP
-        .replace("replicas: 3\n", "mode: global\n")
-        .replace(
-            "      mode: global\n      restart_policy",
-            "      restart_policy",
-        )
-        .replace("    deploy:\n      replicas", "    deploy:\n      replicas");
+    let changed = SHOP.replace("replicas: 3\n", "mode: global\n").replace(
+        "      mode: global\n      restart_policy",
+        "      restart_policy",
+    );
     let plan = plan::up(&stack(&changed), &before, false);
     golden(
         "up_mode_changed",
