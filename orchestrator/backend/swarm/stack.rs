@@ -57,7 +57,7 @@ impl Stack {
         let mut warnings = Vec::new();
         for key in dependency_order(&model.services) {
             let service = &model.services[key.as_str()];
-            warnings.extend(unapplied::warnings(&key, service));
+            warnings.extend(unapplied::warnings(&key, service, &project.key_spans));
             let spec = service_spec(project, &key, service)?;
             services.insert(names::scoped(name, &key), spec);
         }

@@ -2,10 +2,12 @@
 //! key and why, so that nothing in a file is dropped silently. A key is found by the service's
 //! own canonical form (what `wharf config` prints), so a key added to the model is warned
 //! about until it is mapped here.
-//!
-//! The loader's spans stay inside `spec::load`, so a warning names the key's path
-//! (`services.web.privileged`), not yet its file and line.
+//! Each warning starts with the key's file, line and column, as the loader recorded them
+//! (`Project::key_spans`).
 
+use indexmap::IndexMap;
+
+use crate::spec::diagnostic::Span;
 use crate::spec::model::Service;
 
 /// Service keys the swarm target maps onto a swarm service (or that only the loader reads).
@@ -92,8 +94,13 @@ const PARTIAL: &[(&str, &str)] = &[(
 
 const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices", "generic_resources"];
 
-/// One warning per key of `service` (named `name`) that the swarm target does not apply.
-pub fn warnings(name: &str, service: &Service) -> Vec<String> {
+/// One warning per key of `service` (named `name`) that the swarm target does not apply, at
+/// the key's place in `spans`.
+pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -> Vec<String> {
+    let at = |path: &str, text: String| match spans.get(path) {
+        Some(span) => format!("{span}: {text}"),
+        None => text,
+    };
     let Ok(serde_json::Value::Object(keys)) = serde_json::to_value(service) else {
         return Vec::new();
     };
@@ -101,14 +108,18 @@ pub fn warnings(name: &str, service: &Service) -> Vec<String> {
         .keys()
         .filter(|key| !APPLIED.contains(&key.as_str()))
         .map(|key| {
+            let path = format!("services.{name}.{key}");
             if let Some((_, left_out)) = PARTIAL.iter().find(|(k, _)| k == key) {
-                return format!("services.{name}.{key} is applied in part on a swarm: {left_out}");
+                return at(
+                    &path,
+                    format!("{path} is applied in part on a swarm: {left_out}"),
+                );
             }
             let why = CANNOT
                 .iter()
                 .find(|(k, _)| k == key)
                 .map_or("wharf's swarm target does not apply it yet", |(_, why)| why);
-            format!("services.{name}.{key} is not applied on a swarm: {why}")
+            at(&path, format!("{path} is not applied on a swarm: {why}"))
         })
         .collect();
     let resources = service.deploy.as_ref().map(|d| &d.resources);
@@ -122,10 +133,11 @@ pub fn warnings(name: &str, service: &Service) -> Vec<String> {
             !resource.generic_resources.is_empty(),
         ];
         for (key, _) in DEPLOY_RESOURCES_NOT_YET.iter().zip(set).filter(|(_, s)| *s) {
-            warnings.push(format!(
-                "services.{name}.deploy.resources.{kind}.{key} is not applied on a swarm: \
-                 wharf's swarm target does not apply it yet"
-            ));
+            let path = format!("services.{name}.deploy.resources.{kind}.{key}");
+            let text = format!(
+                "{path} is not applied on a swarm: wharf's swarm target does not apply it yet"
+            );
+            warnings.push(at(&format!("services.{name}.deploy.resources"), text));
         }
     }
     warnings
@@ -135,18 +147,16 @@ pub fn warnings(name: &str, service: &Service) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn service(yaml: &str) -> Service {
-        crate::backend::swarm::stack::tests::service(yaml)
+    /// The warnings of the service `s` written `yaml`, without their places.
+    fn warned(yaml: &str) -> Vec<String> {
+        let service = crate::backend::swarm::stack::tests::service(yaml);
+        warnings("web", &service, &IndexMap::new())
     }
 
     #[test]
     fn a_key_a_swarm_cannot_have_is_named_with_why() {
-        let warnings = warnings(
-            "web",
-            &service("image: b\nprivileged: true\ncontainer_name: x\n"),
-        );
         assert_eq!(
-            warnings,
+            warned("image: b\nprivileged: true\ncontainer_name: x\n"),
             [
                 "services.web.container_name is not applied on a swarm: a swarm names every task itself",
                 "services.web.privileged is not applied on a swarm: swarm services cannot run privileged",
@@ -155,11 +165,21 @@ mod tests {
     }
 
     #[test]
+    fn a_warning_starts_at_the_keys_line() {
+        let project = crate::backend::swarm::stack::tests::project(
+            "services:\n  web:\n    image: b\n    privileged: true\n",
+        );
+        let service = &project.model.services["web"];
+        let warnings = warnings("web", service, &project.key_spans);
+        assert!(warnings[0].ends_with(":4:5: services.web.privileged is not applied on a swarm: swarm services cannot run privileged"), "{warnings:?}");
+    }
+
+    #[test]
     fn a_key_not_mapped_yet_is_named_and_applied_keys_are_not() {
         let text =
             "image: b\nenvironment: [A=1]\nextra_hosts: [a=1.2.3.4]\ndeploy: {replicas: 2}\n";
         assert_eq!(
-            warnings("web", &service(text)),
+            warned(text),
             [
                 "services.web.extra_hosts is not applied on a swarm: wharf's swarm target does not apply it yet"
             ]
