@@ -318,3 +318,78 @@ fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
         );
     }
 }
+
+/// Interop with `docker stack`, both ways: wharf takes over a stack that `docker stack deploy`
+/// made without updating any service, and `wharf down` removes it; `docker stack rm` removes
+/// a project wharf deployed.
+#[test]
+fn wharf_and_docker_stack_manage_each_others_stacks() {
+    let swarm = Swarm::start("swarm-interop", 3);
+    let project = unique_project("swarm-interop");
+    let dir = tempfile::tempdir().expect("a project folder");
+    let file = format!(
+        r#"services:
+  app:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    environment: [B=2, A=1]
+    labels: [tier=app]
+    networks: [inner]
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+      labels: [owner=ops]
+      restart_policy: {{condition: on-failure}}
+networks:
+  inner: {{}}
+"#
+    );
+    std::fs::write(dir.path().join("compose.yaml"), &file).unwrap();
+    let compose = dir.path().join("compose.yaml");
+    let compose = compose.to_str().expect("a UTF-8 path");
+    swarm.manager().docker(&[
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "-c",
+        compose,
+        &project,
+    ]);
+    let deployed = versions(&swarm, &project);
+    assert_eq!(deployed.len(), 1);
+
+    let plan = succeeded(
+        "dry run over stack deploy's stack",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
+    succeeded(
+        "up -d over stack deploy's stack",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert_eq!(versions(&swarm, &project), deployed, "no service updated");
+    succeeded(
+        "down of stack deploy's stack",
+        wharf(&swarm, &project, dir.path(), &["down"]),
+    );
+    assert!(versions(&swarm, &project).is_empty());
+    wait_until(
+        "stack deploy's network is gone",
+        Duration::from_secs(30),
+        || stack_networks(&swarm, &project).is_empty(),
+        || swarm.manager().docker(&["network", "ls"]),
+    );
+
+    let other = unique_project("swarm-interop-rm");
+    succeeded("up -d", wharf(&swarm, &other, dir.path(), &["up", "-d"]));
+    assert_eq!(versions(&swarm, &other).len(), 1);
+    swarm.manager().docker(&["stack", "rm", &other]);
+    assert!(versions(&swarm, &other).is_empty());
+    wait_until(
+        "wharf's network is gone after docker stack rm",
+        Duration::from_secs(30),
+        || stack_networks(&swarm, &other).is_empty(),
+        || swarm.manager().docker(&["network", "ls"]),
+    );
+}
