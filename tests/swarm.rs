@@ -36,9 +36,10 @@ fn compose_file(greeting: &str) -> String {
       replicas: 6
       endpoint_mode: dnsrr
       labels: [owner=wharf]
+      # No start-first with it: a full node has no room for the new task.
       placement: {{max_replicas_per_node: 2}}
       resources: {{limits: {{memory: 64M}}, reservations: {{cpus: "0.01"}}}}
-      update_config: {{parallelism: 2, delay: 1s, order: start-first}}
+      update_config: {{parallelism: 2, delay: 1s, order: stop-first}}
       rollback_config: {{parallelism: 2}}
   db:
     image: {BUSYBOX_IMAGE}
@@ -321,7 +322,8 @@ fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
 
 /// Interop with `docker stack`, both ways: wharf takes over a stack that `docker stack deploy`
 /// made without updating any service, and `wharf down` removes it; `docker stack rm` removes
-/// a project wharf deployed.
+/// a project wharf deployed. On the same lab, an `up` that cannot converge fails naming the
+/// service, the node and the task's error.
 #[test]
 fn wharf_and_docker_stack_manage_each_others_stacks() {
     let swarm = Swarm::start("swarm-interop", 3);
@@ -392,4 +394,26 @@ networks:
         || stack_networks(&swarm, &other).is_empty(),
         || swarm.manager().docker(&["network", "ls"]),
     );
+
+    let broken = unique_project("swarm-broken");
+    let failing = format!(
+        "services:\n  crash:\n    image: {BUSYBOX_IMAGE}\n    command: [sh, -c, 'exit 3']\n"
+    );
+    std::fs::write(dir.path().join("compose.yaml"), failing).unwrap();
+    let out = wharf(
+        &swarm,
+        &broken,
+        dir.path(),
+        &["up", "--wait", "--wait-timeout", "8"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("stack {broken} did not converge within 8s")),
+        "{stderr}"
+    );
+    let named = format!("service crash: 0 of 1 tasks running; task {broken}_crash.1 on node wt-");
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stderr.contains("task: non-zero exit (3)"), "{stderr}");
+    succeeded("down", wharf(&swarm, &broken, dir.path(), &["down"]));
 }

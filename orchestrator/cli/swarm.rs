@@ -1,14 +1,17 @@
-//! The verbs of `--target swarm` (also `WHARF_TARGET=swarm`): `up -d`, `down` and `ps` on the
-//! swarm whose manager `DOCKER_HOST` names, through `backend::swarm`. Any other engine verb
+//! The verbs of `--target swarm` (also `WHARF_TARGET=swarm`): `up -d` (which waits until the
+//! stack has converged, `--wait-timeout` bounding it), `down` and `ps` on the swarm whose
+//! manager `DOCKER_HOST` names, through `backend::swarm`. Any other engine verb
 //! fails naming itself: nothing runs half-way on the wrong target.
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use super::down::DownArgs;
 use super::error::CliError;
 use super::ps::{PsArgs, PsFormat};
 use super::up::UpArgs;
 use super::{Command, GlobalArgs, load_options, output, session, table};
+use crate::backend::swarm::converged;
 use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
 use crate::backend::swarm::stack::Stack;
 use crate::backend::swarm::tasks::{HEADERS, TaskRow};
@@ -44,13 +47,55 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let backend = SwarmBackend::new(connect().await?, Some(stack.clone()));
     let observed = observe(&backend, &project.name).await?;
     let plan = crate::backend::swarm::plan::up(&stack, &observed, args.converge.remove_orphans);
-    apply(&backend, &plan).await
+    apply(&backend, &plan).await?;
+    if super::dry_run() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let limit = args
+        .wait_timeout
+        .map_or(CONVERGE_LIMIT, Duration::from_secs);
+    let wants = converged::wants(&project.name, &stack.services);
+    wait_converged(&backend, &project.name, &wants, limit).await
+}
+
+/// How long `up` waits for the stack to converge unless `--wait-timeout` says.
+const CONVERGE_LIMIT: Duration = Duration::from_secs(300);
+/// How often it looks.
+const CONVERGE_POLL: Duration = Duration::from_millis(500);
+
+/// Waits until every service runs its tasks on its current spec; after `limit`, fails naming
+/// each service that has not, with a task's node and error.
+async fn wait_converged(
+    backend: &SwarmBackend,
+    project: &str,
+    wants: &[converged::Want],
+    limit: Duration,
+) -> Result<ExitCode, CliError> {
+    let started = Instant::now();
+    loop {
+        let rows = backend.tasks(project).await.map_err(swarm_error)?;
+        let pending = converged::pending(wants, &rows);
+        if pending.is_empty() {
+            let took = started.elapsed().as_secs_f64();
+            eprintln!(" \u{2714} Stack {project}  Converged ({took:.1}s)");
+            return Ok(ExitCode::SUCCESS);
+        }
+        if started.elapsed() >= limit {
+            let mut messages = vec![format!(
+                "stack {project} did not converge within {}s",
+                limit.as_secs()
+            )];
+            messages.extend(pending);
+            return Err(CliError::Messages(messages));
+        }
+        tokio::time::sleep(CONVERGE_POLL).await;
+    }
 }
 
 /// What `up` takes on the local target but the swarm target does not do yet: refused, so that
 /// a flag is never dropped silently.
 fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
-    if !(args.detach || super::dry_run()) {
+    if !(args.detach || args.wait || super::dry_run()) {
         return Err(CliError::message(
             "`up` on a swarm runs detached: add -d (following the tasks' logs is not available \
              with --target swarm yet)",
@@ -62,7 +107,6 @@ fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
         ("--build", converge.build),
         ("--scale", !converge.scale.is_empty()),
         ("--force-recreate", converge.force_recreate),
-        ("--wait", args.wait),
         ("--watch", args.watch),
     ];
     match set.iter().find(|(_, on)| *on) {

@@ -138,9 +138,11 @@ pub async fn tasks(docker: &Docker, project: &str) -> Result<Vec<TaskRow>, Engin
         .collect();
     let mut rows = Vec::new();
     for service in services {
-        let (Some(id), Some(name)) = (service.id, service.spec.and_then(|s| s.name)) else {
+        let (Some(id), Some(spec)) = (service.id, service.spec) else {
             continue;
         };
+        let name = spec.name.clone().unwrap_or_default();
+        let template = serde_json::to_value(&spec.task_template).expect("a task spec is JSON");
         let filters = HashMap::from([("service".to_string(), vec![id])]);
         let tasks = docker
             .list_tasks(Some(ListTasksOptions {
@@ -151,7 +153,7 @@ pub async fn tasks(docker: &Docker, project: &str) -> Result<Vec<TaskRow>, Engin
         rows.extend(
             tasks
                 .into_iter()
-                .map(|task| TaskRow::new(project, &name, &task, &hostnames)),
+                .map(|task| TaskRow::new(project, &name, &template, &task, &hostnames)),
         );
     }
     rows.sort_by(|a, b| (&a.service, &a.name, &a.id).cmp(&(&b.service, &b.name, &b.id)));

@@ -7,8 +7,9 @@
 
 mod client;
 mod container;
+pub mod converged;
 mod deploy;
-mod diff;
+pub(crate) mod diff;
 pub mod names;
 pub mod observed;
 pub mod plan;

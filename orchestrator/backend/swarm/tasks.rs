@@ -29,12 +29,18 @@ pub struct TaskRow {
     pub node: String,
     pub desired_state: String,
     pub error: String,
+    /// Whether the task runs the service's current spec (not one an update replaces).
+    #[serde(skip)]
+    pub current: bool,
 }
 
 impl TaskRow {
+    /// The row of `task`, of the service named `service_name` whose current task spec is
+    /// `template` (in the engine's JSON).
     pub fn new(
         project: &str,
         service_name: &str,
+        template: &serde_json::Value,
         task: &Task,
         hostnames: &HashMap<String, String>,
     ) -> TaskRow {
@@ -71,6 +77,7 @@ impl TaskRow {
             node: hostnames.get(&node_id).cloned().unwrap_or_default(),
             desired_state: state(task.desired_state.as_ref()),
             error: text(status.and_then(|s| s.err.clone())),
+            current: is_current(template, task),
         }
     }
 
@@ -85,6 +92,20 @@ impl TaskRow {
             &self.error,
         ]
     }
+}
+
+/// Whether `task` runs the spec `template`: the task's copy of the spec says all it says
+/// (what the engine adds to a task's copy is no difference), but for the service's `Runtime`,
+/// which the engine fills in on the service and not on its tasks.
+fn is_current(template: &serde_json::Value, task: &Task) -> bool {
+    let mut template = template.clone();
+    if let Some(fields) = template.as_object_mut() {
+        fields.remove("Runtime");
+    }
+    let spec = serde_json::to_value(&task.spec).expect("a task spec is JSON");
+    let differences = super::diff::differences(&template, &spec);
+    tracing::debug!(task = ?task.id, ?differences, "is the task on its service's spec");
+    differences.is_empty()
 }
 
 pub const HEADERS: [&str; 6] = [
@@ -117,7 +138,13 @@ mod tests {
             ..Default::default()
         };
         let hostnames = HashMap::from([("n1".to_string(), "node-1".to_string())]);
-        let row = TaskRow::new("shop", "shop_web", &task, &hostnames);
+        let row = TaskRow::new(
+            "shop",
+            "shop_web",
+            &serde_json::Value::Null,
+            &task,
+            &hostnames,
+        );
         assert_eq!(
             row.cells(),
             [
