@@ -192,10 +192,15 @@ fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down
         wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
     );
     assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
+    let started = std::time::Instant::now();
     let again = succeeded(
         "second up -d",
         wharf(&swarm, &project, dir.path(), &["up", "-d"]),
     );
+    let took = started.elapsed();
+    eprintln!("an unchanged up -d answered in {took:?}");
+    // Generous: a hang or a needless wait crosses it, a loaded machine does not.
+    assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(
         !again.contains("Updated") && !again.contains("Created"),
         "{again}"

@@ -55,27 +55,46 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
         .wait_timeout
         .map_or(CONVERGE_LIMIT, Duration::from_secs);
     let wants = converged::wants(&project.name, &stack.services);
-    wait_converged(&backend, &project.name, &wants, limit).await
+    // What this up changed must stay converged for swarm's default monitor, so that a task
+    // that crashes right after starting is not taken for a converged one; an unchanged stack
+    // is judged at once.
+    let settle = match plan.operations.is_empty() {
+        true => Duration::ZERO,
+        false => SETTLE,
+    };
+    wait_converged(&backend, &project.name, &wants, limit, settle).await
 }
+
+/// How long a changed stack must stay converged: swarm's default update monitor.
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// How long `up` waits for the stack to converge unless `--wait-timeout` says.
 const CONVERGE_LIMIT: Duration = Duration::from_secs(300);
 /// How often it looks.
 const CONVERGE_POLL: Duration = Duration::from_millis(500);
 
-/// Waits until every service runs its tasks on its current spec; after `limit`, fails naming
-/// each service that has not, with a task's node and error.
+/// Waits until every service runs its tasks on its current spec, and has for `settle`; after
+/// `limit`, fails naming each service that has not, with a task's node and error.
 async fn wait_converged(
     backend: &SwarmBackend,
     project: &str,
     wants: &[converged::Want],
     limit: Duration,
+    settle: Duration,
 ) -> Result<ExitCode, CliError> {
     let started = Instant::now();
+    let mut converged_since: Option<Instant> = None;
     loop {
         let rows = backend.tasks(project).await.map_err(swarm_error)?;
         let pending = converged::pending(wants, &rows);
-        if pending.is_empty() {
+        let settled = match pending.is_empty() {
+            true => converged_since.get_or_insert_with(Instant::now).elapsed() >= settle,
+            false => {
+                converged_since = None;
+                false
+            }
+        };
+        if settled {
             let took = started.elapsed().as_secs_f64();
             eprintln!(" \u{2714} Stack {project}  Converged ({took:.1}s)");
             return Ok(ExitCode::SUCCESS);
