@@ -164,6 +164,31 @@ fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down
         .collect();
     let all: BTreeSet<String> = swarm.hostnames().into_iter().collect();
     assert_eq!(nodes, all, "tasks on every node");
+    let table = succeeded("ps", wharf(&swarm, &project, dir.path(), &["ps"]));
+    let header = table.lines().next().unwrap_or_default();
+    let columns: Vec<&str> = header
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "NAME",
+            "SERVICE",
+            "NODE",
+            "DESIRED STATE",
+            "CURRENT STATE",
+            "ERROR"
+        ]
+    );
+    let db = format!("{project}_db.1");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&db) && l.contains("running")),
+        "{table}"
+    );
 
     // docker stack sees wharf's project.
     let stacks = swarm
