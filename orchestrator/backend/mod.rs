@@ -10,6 +10,7 @@
 //! Docker Swarm, whose unit is a service) plugs in here with plans of its own.
 
 pub mod container;
+pub mod swarm;
 
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;

@@ -34,6 +34,7 @@ mod shutdown;
 mod stats;
 mod supervise;
 mod supervisor_client;
+mod swarm;
 mod table;
 mod teardown;
 mod terminal;
@@ -103,6 +104,19 @@ pub struct GlobalArgs {
     /// Maximum engine calls at once, -1 for the default (also `COMPOSE_PARALLEL_LIMIT`)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub parallel: Option<i64>,
+    /// Where the project runs: this engine's containers, or a Docker Swarm whose manager
+    /// DOCKER_HOST names
+    #[arg(long, value_enum, env = "WHARF_TARGET", default_value = "local")]
+    pub target: TargetKind,
+}
+
+/// `--target`: what a project is converged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetKind {
+    /// Compose's containers on one engine.
+    Local,
+    /// A stack of services on a Docker Swarm.
+    Swarm,
 }
 
 static DRY_RUN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -213,6 +227,9 @@ pub fn run(cli: Cli) -> ExitCode {
     // The error is said inside the runtime, while what the verb started still runs, as it
     // would be had the verb printed it itself.
     let engine_command = async {
+        if global.target == TargetKind::Swarm {
+            return error::exit(swarm::run(global, &cli.command, &verb(&cli.command)).await);
+        }
         let result = match &cli.command {
             Command::Up(args) => up::run(global, args).await,
             Command::Down(args) => down::run(global, args).await,
@@ -274,6 +291,20 @@ pub fn run(cli: Cli) -> ExitCode {
             .expect("a tokio runtime")
             .block_on(engine_command),
     }
+}
+
+/// The verb as it is typed: clap names a subcommand by its variant in kebab case.
+fn verb(command: &Command) -> String {
+    let debug = format!("{command:?}");
+    let variant = debug.split(['(', ' ']).next().unwrap_or_default();
+    let mut verb = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            verb.push('-');
+        }
+        verb.push(c.to_ascii_lowercase());
+    }
+    verb
 }
 
 /// `scale` is `up -d --scale …`: its command line of `up`, which `up` runs.

@@ -610,6 +610,7 @@ mod tests {
             environment: [("T".to_string(), "v".to_string())].into_iter().collect(),
             file_digests: Default::default(),
             warnings: Vec::new(),
+            key_spans: Default::default(),
             api_socket_credentials: None,
         };
         let object = FileObject {

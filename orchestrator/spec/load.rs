@@ -65,9 +65,34 @@ pub struct Project {
     /// The sha256 of each secret's and config's `file`, by path.
     pub file_digests: IndexMap<String, String>,
     pub warnings: Vec<Diagnostic>,
+    /// Where each service key was written (`services.web.privileged`, and the keys under
+    /// `deploy`), for the warnings of a later stage (the swarm target's unapplied keys).
+    pub key_spans: IndexMap<String, Span>,
     /// The docker CLI's credentials (a `config.json`), read when a service has
     /// `use_api_socket`, which passes them on to it.
     pub api_socket_credentials: Option<String>,
+}
+
+/// The span of every key of every service, and of the keys under its `deploy`.
+fn service_key_spans(root: &Node) -> IndexMap<String, Span> {
+    let mut spans = IndexMap::new();
+    let services = root.get("services").and_then(Node::as_map);
+    for (name, service) in services.into_iter().flatten() {
+        for (key, entry) in service.node.as_map().into_iter().flatten() {
+            let path = format!("services.{name}.{key}");
+            for (inner, deploy) in entry
+                .node
+                .as_map()
+                .filter(|_| key == "deploy")
+                .into_iter()
+                .flatten()
+            {
+                spans.insert(format!("{path}.{inner}"), deploy.key_span.clone());
+            }
+            spans.insert(path, entry.key_span.clone());
+        }
+    }
+    spans
 }
 
 pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
@@ -151,6 +176,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     validate::validate(&model, &root, &selection)?;
     normalize::without_unused_resources(&mut model);
     super::unapplied::warn(&root, &mut context.warnings);
+    let key_spans = service_key_spans(&root);
 
     let mut source_files = compose_files.clone();
     source_files.append(&mut context.source_files);
@@ -171,6 +197,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         all_profiles: selection.all_profiles,
         environment: context.env,
         warnings: context.warnings,
+        key_spans,
         api_socket_credentials,
     })
 }

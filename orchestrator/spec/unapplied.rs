@@ -20,7 +20,8 @@ const SERVICE: &[(&str, &str)] = &[
 
 /// A `why` that starts with `only when` makes the warning "X is applied only when …".
 const NEEDS_1_44: &str = "only when the engine's API is 1.44 or newer";
-const SWARM: &str = "it is a swarm setting (compose v2 does not apply it either)";
+/// Why a swarm-only key is not applied; the swarm target applies these and drops the warning.
+pub const SWARM: &str = "it is a swarm setting (compose v2 does not apply it either)";
 
 const DEPLOY: &[(&str, &str)] = &[
     ("endpoint_mode", SWARM),

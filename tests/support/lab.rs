@@ -169,6 +169,13 @@ impl Node {
         self.socket_dir.join("docker.sock")
     }
 
+    /// The node's address on the shared engine's default bridge, where the nodes reach each
+    /// other (what a swarm advertises and listens on).
+    pub fn ip(&self) -> String {
+        let format = "{{.NetworkSettings.IPAddress}}";
+        shared_docker(&["inspect", "-f", format, &self.container])
+    }
+
     /// `docker ARGS` against this node's engine.
     pub fn docker_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("docker");

@@ -40,6 +40,12 @@ impl DockerEngine {
         })
     }
 
+    /// The connected bollard client, for a backend whose unit is not a container (the swarm
+    /// target's services and tasks).
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+
     /// The negotiated API version, `(1, 41)` on Docker 20.10.
     pub fn api_version(&self) -> (usize, usize) {
         self.api

@@ -36,7 +36,7 @@ pub(super) fn container_error(id: &str, err: BollardError) -> EngineError {
 }
 
 /// An error without a subject: `Unreachable` or `Engine`.
-pub(super) fn engine_error(err: BollardError) -> EngineError {
+pub fn engine_error(err: BollardError) -> EngineError {
     match err {
         BollardError::DockerResponseServerError { message, .. } => EngineError::Engine {
             message: message.trim().to_string(),

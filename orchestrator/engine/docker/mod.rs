@@ -42,6 +42,7 @@ use super::{
     LogOptions, ProcessList, Result, StartedExec, Streams,
 };
 use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume};
+pub use errors::engine_error;
 
 /// The Docker Engine, through bollard.
 #[derive(Debug, Clone)]

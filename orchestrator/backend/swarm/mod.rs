@@ -1,0 +1,129 @@
+//! The Swarm target: a project as a stack of swarm services on a Docker Swarm, driven through
+//! a manager's engine API. Swarm itself schedules, restarts, rolls updates out and resolves
+//! service names, so wharf owns none of these here: it maps the compose model onto service
+//! specs (`stack`, with `container` and `deploy`), compares them with what the swarm holds
+//! (`diff`), plans purely (`plan`) and makes the plan's calls (`client`). Names and labels are
+//! `docker stack deploy`'s (`names`), so `docker stack` and wharf see the same stacks.
+
+mod client;
+mod container;
+pub mod converged;
+mod deploy;
+pub(crate) mod diff;
+pub mod names;
+pub mod observed;
+pub mod plan;
+pub mod stack;
+pub mod tasks;
+mod unapplied;
+
+#[cfg(test)]
+mod plan_tests;
+
+use async_trait::async_trait;
+use bollard::Docker;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+
+use self::observed::ObservedStack;
+use self::plan::{SwarmOperation, SwarmPlan};
+use self::stack::Stack;
+use self::tasks::TaskRow;
+use super::{Backend, Fact, Owned, Progress};
+use crate::desired::Desired;
+use crate::engine::EngineError;
+use crate::execute::{Failure, Report};
+use crate::plan::{PlanError, ReconcileOptions};
+
+/// A project's stack on the swarm a manager's engine runs.
+pub struct SwarmBackend {
+    docker: Docker,
+    stack: Option<Stack>,
+}
+
+impl SwarmBackend {
+    /// The swarm behind `docker`, a manager's engine; `stack` is what the file wants (none for
+    /// a verb run from the project's name alone).
+    pub fn new(docker: Docker, stack: Option<Stack>) -> SwarmBackend {
+        SwarmBackend { docker, stack }
+    }
+
+    /// The stack's tasks, one row each.
+    pub async fn tasks(&self, project: &str) -> Result<Vec<TaskRow>, EngineError> {
+        client::tasks(&self.docker, project).await
+    }
+
+    /// Runs a plan's operations in order, telling `done` of each as it ends; stops at the
+    /// first failure (what follows may need it: a service needs its network).
+    pub async fn run(
+        &self,
+        plan: &SwarmPlan,
+        done: &(dyn Fn(&SwarmOperation, &Result<(), EngineError>) + Sync),
+    ) -> Report {
+        let mut report = Report::default();
+        for (index, operation) in plan.operations.iter().enumerate() {
+            let result = client::run(&self.docker, operation).await;
+            done(operation, &result);
+            match result {
+                Ok(()) => report.mutations += 1,
+                Err(error) => {
+                    report.failures.push(Failure {
+                        operation: index,
+                        message: format!("{operation}: {error}"),
+                        stale: matches!(error, EngineError::NotFound(_)),
+                    });
+                    report.skipped.extend(index + 1..plan.operations.len());
+                    break;
+                }
+            }
+        }
+        report
+    }
+}
+
+#[async_trait]
+impl Backend for SwarmBackend {
+    type Observed = ObservedStack;
+    type Plan = SwarmPlan;
+
+    fn owns(&self) -> Owned {
+        Owned {
+            restarts: true,
+            rollouts: true,
+            service_dns: true,
+        }
+    }
+
+    async fn observe(
+        &self,
+        project: &str,
+        _desired: Option<&Desired>,
+    ) -> Result<ObservedStack, EngineError> {
+        client::observe(&self.docker, project).await
+    }
+
+    /// `up`'s plan for the backend's stack (`down`'s without one).
+    fn plan(
+        &self,
+        _desired: &Desired,
+        observed: &ObservedStack,
+        options: &ReconcileOptions,
+    ) -> Result<SwarmPlan, PlanError> {
+        Ok(match &self.stack {
+            Some(stack) => plan::up(stack, observed, options.remove_orphans),
+            None => plan::down(observed),
+        })
+    }
+
+    /// The progress callback speaks of the local target's operations: a swarm plan's are told
+    /// through [`SwarmBackend::run`] instead.
+    async fn execute(&self, _project: &str, plan: &SwarmPlan, _progress: Progress<'_>) -> Report {
+        self.run(plan, &|_, _| {}).await
+    }
+
+    /// The swarm restarts and reschedules its tasks itself: there is nothing for wharf's
+    /// supervisor to act on, so no facts (a stream that never ends).
+    async fn facts(&self, _project: &str) -> Result<BoxStream<'static, Fact>, EngineError> {
+        Ok(futures_util::stream::pending().boxed())
+    }
+}

@@ -1,0 +1,230 @@
+//! The swarm's plans: from the stack wharf wants and the one the swarm holds, the operations
+//! that make them the same. Pure (no I/O, no clock), so that plans are golden-tested. A
+//! service that already has what wharf would send is left alone: its version does not move.
+
+use std::fmt;
+
+use bollard::models::{NetworkCreateRequest, ServiceSpec};
+
+use super::diff::differences;
+use super::observed::ObservedStack;
+use super::stack::Stack;
+
+/// One call to the swarm.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwarmOperation {
+    CreateNetwork(NetworkCreateRequest),
+    CreateService(ServiceSpec),
+    /// The whole new spec is sent; `fields` are where it differs from the swarm's.
+    UpdateService {
+        id: String,
+        version: u64,
+        spec: ServiceSpec,
+        fields: Vec<String>,
+    },
+    /// Removed, then created again: the swarm cannot change a service's mode (replicated,
+    /// global, a job) in place.
+    ReplaceService {
+        id: String,
+        spec: ServiceSpec,
+        from: String,
+        to: String,
+    },
+    RemoveService {
+        name: String,
+        id: String,
+    },
+    RemoveNetwork {
+        name: String,
+        id: String,
+    },
+}
+
+/// Operations run in order: networks, then services in dependency order, then removals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SwarmPlan {
+    pub operations: Vec<SwarmOperation>,
+    pub warnings: Vec<String>,
+}
+
+/// `up`: create what is missing, update what differs; with `remove_orphans`, remove the
+/// stack's services (then networks) that the file no longer has, else warn about them.
+pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> SwarmPlan {
+    let mut plan = SwarmPlan {
+        warnings: stack.warnings.clone(),
+        ..SwarmPlan::default()
+    };
+    for (name, network) in &stack.networks {
+        if !observed.networks.contains_key(name) {
+            plan.operations
+                .push(SwarmOperation::CreateNetwork(network.clone()));
+        }
+    }
+    for (name, spec) in &stack.services {
+        let Some(service) = observed.services.get(name) else {
+            plan.operations
+                .push(SwarmOperation::CreateService(spec.clone()));
+            continue;
+        };
+        let desired = serde_json::to_value(spec).expect("a service spec is JSON");
+        let (from, to) = (mode_kind(&service.spec), mode_kind(&desired));
+        if from != to {
+            plan.operations.push(SwarmOperation::ReplaceService {
+                id: service.id.clone(),
+                spec: spec.clone(),
+                from,
+                to,
+            });
+            continue;
+        }
+        let fields = differences(&desired, &service.spec);
+        if !fields.is_empty() {
+            plan.operations.push(SwarmOperation::UpdateService {
+                id: service.id.clone(),
+                version: service.version,
+                spec: spec.clone(),
+                fields,
+            });
+        }
+    }
+    let orphans: Vec<&String> = observed
+        .services
+        .keys()
+        .filter(|name| !stack.services.contains_key(*name))
+        .collect();
+    if !remove_orphans {
+        if !orphans.is_empty() {
+            let names: Vec<&str> = orphans.iter().map(|n| n.as_str()).collect();
+            plan.warnings.push(format!(
+                "found orphan services ({}) for this project; run with --remove-orphans to \
+                 remove them",
+                names.join(", ")
+            ));
+        }
+        return plan;
+    }
+    for name in orphans {
+        plan.operations.push(SwarmOperation::RemoveService {
+            name: name.clone(),
+            id: observed.services[name].id.clone(),
+        });
+    }
+    remove_networks(&mut plan, observed, |name| {
+        !stack.networks.contains_key(name)
+    });
+    plan
+}
+
+/// `down`: every service of the stack, then its networks.
+pub fn down(observed: &ObservedStack) -> SwarmPlan {
+    let mut plan = SwarmPlan::default();
+    for (name, service) in &observed.services {
+        plan.operations.push(SwarmOperation::RemoveService {
+            name: name.clone(),
+            id: service.id.clone(),
+        });
+    }
+    remove_networks(&mut plan, observed, |_| true);
+    plan
+}
+
+/// A spec's mode as the engine's JSON names it (`Replicated`, `Global`, `ReplicatedJob`,
+/// `GlobalJob`).
+fn mode_kind(spec: &serde_json::Value) -> String {
+    let modes = spec.get("Mode").and_then(|m| m.as_object());
+    let kind = modes.and_then(|m| m.iter().find(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()));
+    kind.unwrap_or_else(|| "Replicated".into())
+}
+
+fn remove_networks(plan: &mut SwarmPlan, observed: &ObservedStack, stale: impl Fn(&str) -> bool) {
+    for (name, network) in &observed.networks {
+        if stale(name) {
+            plan.operations.push(SwarmOperation::RemoveNetwork {
+                name: name.clone(),
+                id: network.id.clone(),
+            });
+        }
+    }
+}
+
+impl fmt::Display for SwarmOperation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwarmOperation::CreateNetwork(network) => write!(
+                f,
+                "create network {} ({})",
+                network.name,
+                network.driver.as_deref().unwrap_or("overlay")
+            ),
+            SwarmOperation::CreateService(spec) => write!(
+                f,
+                "create service {} ({}, {})",
+                spec.name.as_deref().unwrap_or_default(),
+                image(spec),
+                mode(spec)
+            ),
+            SwarmOperation::UpdateService { spec, fields, .. } => write!(
+                f,
+                "update service {} ({})",
+                spec.name.as_deref().unwrap_or_default(),
+                fields.join(", ")
+            ),
+            SwarmOperation::ReplaceService { spec, from, to, .. } => write!(
+                f,
+                "replace service {} (mode {from} to {to}: the swarm cannot change it in place)",
+                spec.name.as_deref().unwrap_or_default()
+            ),
+            SwarmOperation::RemoveService { name, .. } => write!(f, "remove service {name}"),
+            SwarmOperation::RemoveNetwork { name, .. } => write!(f, "remove network {name}"),
+        }
+    }
+}
+
+impl fmt::Display for SwarmPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, operation) in self.operations.iter().enumerate() {
+            writeln!(f, "#{index} {operation}")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+fn image(spec: &ServiceSpec) -> &str {
+    let container = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref());
+    container
+        .and_then(|c| c.image.as_deref())
+        .unwrap_or_default()
+}
+
+/// `replicated 3`, `global`, `replicated-job 2`, `global-job`.
+fn mode(spec: &ServiceSpec) -> String {
+    let Some(mode) = &spec.mode else {
+        return "replicated 1".into();
+    };
+    if let Some(replicated) = &mode.replicated {
+        return format!("replicated {}", replicated.replicas.unwrap_or(1));
+    }
+    if let Some(job) = &mode.replicated_job {
+        return format!("replicated-job {}", job.total_completions.unwrap_or(1));
+    }
+    match mode.global_job.is_some() {
+        true => "global-job".into(),
+        false => "global".into(),
+    }
+}
+
+impl crate::backend::Planned for SwarmPlan {
+    fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    fn operations(&self) -> usize {
+        self.operations.len()
+    }
+}

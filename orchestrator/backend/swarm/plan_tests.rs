@@ -1,0 +1,231 @@
+//! The swarm's plans as golden text: each case's plan is compared with
+//! `specs/swarm_plans/<case>.txt` (`WHARF_BLESS=1` rewrites them), as `plan::reconcile`'s are.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::observed::{ObservedNetwork, ObservedService, ObservedStack};
+use super::plan::{self, SwarmPlan};
+use super::stack::Stack;
+use super::stack::tests::project;
+
+const SHOP: &str = r#"
+services:
+  web:
+    image: wharf-test/busybox:latest
+    command: [httpd, -f, -p, "80"]
+    environment: [GREETING=hello]
+    depends_on: [db]
+    networks: [front, back]
+    ports: [{target: 80, published: 8080, mode: host}]
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+      update_config: {parallelism: 1, order: start-first}
+      placement: {constraints: [node.role == worker]}
+  db:
+    image: wharf-test/busybox:latest
+    command: [sleep, "3600"]
+    networks:
+      back: {aliases: [database]}
+    healthcheck: {test: [CMD, "true"], interval: 2s}
+    deploy:
+      mode: global
+      restart_policy: {condition: on-failure, max_attempts: 3}
+      resources: {limits: {cpus: "0.5", memory: 64M}}
+    privileged: true
+networks:
+  front: {}
+  back: {}
+"#;
+
+fn stack(yaml: &str) -> Stack {
+    Stack::new(&project(yaml)).expect("the stack maps")
+}
+
+/// The swarm after `stack` was deployed: its specs as the engine returns them, with what the
+/// engine fills in by itself.
+fn deployed(stack: &Stack) -> ObservedStack {
+    let services = stack.services.iter().enumerate().map(|(i, (name, spec))| {
+        let mut spec = serde_json::to_value(spec).unwrap();
+        spec["TaskTemplate"]["Runtime"] = json!("container");
+        spec["TaskTemplate"]["ForceUpdate"] = json!(0);
+        spec["TaskTemplate"]["ContainerSpec"]["Isolation"] = json!("default");
+        // bollard reads the engine's `Healthcheck` as nothing.
+        if let Some(container) = spec.pointer_mut("/TaskTemplate/ContainerSpec") {
+            container.as_object_mut().unwrap().remove("HealthCheck");
+        }
+        let service = ObservedService {
+            id: format!("service{i}"),
+            version: 10 + i as u64,
+            spec,
+        };
+        (name.clone(), service)
+    });
+    let networks = stack.networks.keys().enumerate().map(|(i, name)| {
+        let network = ObservedNetwork {
+            id: format!("network{i}"),
+        };
+        (name.clone(), network)
+    });
+    ObservedStack {
+        services: services.collect(),
+        networks: networks.collect(),
+    }
+}
+
+#[test]
+fn a_fresh_stack_creates_networks_then_services_dependencies_first() {
+    let plan = plan::up(&stack(SHOP), &ObservedStack::default(), false);
+    golden(
+        "up_fresh",
+        "A fresh project: its overlay networks, then db before web (web depends on it); privileged warned about.",
+        "--target swarm up -d",
+        &plan,
+    );
+}
+
+#[test]
+fn an_unchanged_stack_plans_nothing() {
+    let stack = stack(SHOP);
+    let plan = plan::up(&stack, &deployed(&stack), false);
+    assert!(plan.operations.is_empty(), "{plan}");
+}
+
+#[test]
+fn one_changed_service_is_the_only_one_updated_naming_the_fields() {
+    let before = deployed(&stack(SHOP));
+    let changed = SHOP
+        .replace("GREETING=hello", "GREETING=bonjour")
+        .replace("replicas: 3", "replicas: 4");
+    let plan = plan::up(&stack(&changed), &before, false);
+    golden(
+        "up_one_changed",
+        "web's environment and replicas changed: only web is updated, with the fields that differ.",
+        "--target swarm up -d",
+        &plan,
+    );
+}
+
+#[test]
+fn orphans_are_warned_about_or_removed_with_their_networks() {
+    let before = deployed(&stack(SHOP));
+    let smaller = "services:\n  web:\n    image: wharf-test/busybox:latest\n    command: [httpd, -f, -p, \"80\"]\n    environment: [GREETING=hello]\n    networks: [front]\n    ports: [{target: 80, published: 8080, mode: host}]\n    deploy:\n      replicas: 3\n      endpoint_mode: dnsrr\n      update_config: {parallelism: 1, order: start-first}\n      placement: {constraints: [node.role == worker]}\nnetworks:\n  front: {}\n";
+    let kept = plan::up(&stack(smaller), &before, false);
+    golden(
+        "up_orphans_kept",
+        "db and the back network left the file: without --remove-orphans they stay, with a warning.",
+        "--target swarm up -d",
+        &kept,
+    );
+    let removed = plan::up(&stack(smaller), &before, true);
+    golden(
+        "up_orphans_removed",
+        "The same with --remove-orphans: db is removed, then the back network.",
+        "--target swarm up -d --remove-orphans",
+        &removed,
+    );
+}
+
+#[test]
+fn down_removes_services_then_networks() {
+    let plan = plan::down(&deployed(&stack(SHOP)));
+    golden(
+        "down",
+        "down: every service of the stack, then its networks.",
+        "--target swarm down",
+        &plan,
+    );
+}
+
+#[test]
+fn a_service_whose_mode_changes_is_replaced_and_a_removed_label_updates_it() {
+    let before = deployed(&stack(SHOP));
+    let changed = SHOP.replace("replicas: 3\n", "mode: global\n").replace(
+        "      mode: global\n      restart_policy",
+        "      restart_policy",
+    );
+    let plan = plan::up(&stack(&changed), &before, false);
+    golden(
+        "up_mode_changed",
+        "web turns global and db replicated: a swarm cannot change a mode in place, so both are replaced.",
+        "--target swarm up -d",
+        &plan,
+    );
+    let unlabelled = SHOP.replace(
+        "    privileged: true\n",
+        "    privileged: true\n    labels: [gone=soon]\n",
+    );
+    let plan = plan::up(&stack(SHOP), &deployed(&stack(&unlabelled)), false);
+    assert!(
+        plan.to_string()
+            .contains("update service shop_db (TaskTemplate.ContainerSpec.Labels)"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn a_changed_healthcheck_is_told_by_its_label() {
+    let before = deployed(&stack(SHOP));
+    let plan = plan::up(
+        &stack(&SHOP.replace("interval: 2s", "interval: 3s")),
+        &before,
+        false,
+    );
+    assert_eq!(plan.operations.len(), 1, "{plan}");
+    assert!(
+        plan.to_string().contains("(Labels.dev.wharf.healthcheck)"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn every_golden_file_has_a_test() {
+    let source = include_str!("plan_tests.rs");
+    for entry in fs::read_dir(specs_dir()).expect("specs/swarm_plans") {
+        let path = entry.expect("a directory entry").path();
+        let case = path.file_stem().unwrap().to_str().unwrap().to_string();
+        assert!(
+            source.contains(&format!("\"{case}\",")),
+            "{} has no test",
+            path.display()
+        );
+    }
+}
+
+fn specs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/swarm_plans")
+}
+
+/// Compares (or with `WHARF_BLESS=1` writes) `specs/swarm_plans/<case>.txt`.
+fn golden(case: &str, about: &str, command: &str, plan: &SwarmPlan) {
+    let mut text = format!("# {about}\n$ wharf {command}\n");
+    match plan.operations.is_empty() && plan.warnings.is_empty() {
+        true => text.push_str("(no operations)\n"),
+        false => text.push_str(&plan.to_string()),
+    }
+    let path = specs_dir().join(format!("{case}.txt"));
+    if std::env::var("WHARF_BLESS").is_ok_and(|v| !v.is_empty() && v != "0") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "WHARF_BLESS is refused under CI"
+        );
+        fs::create_dir_all(specs_dir()).expect("specs/swarm_plans");
+        fs::write(&path, &text).expect("write the golden file");
+        return;
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no {} (run with WHARF_BLESS=1 to create it)\nactual:\n{text}",
+            path.display()
+        )
+    });
+    pretty_assertions::assert_eq!(
+        expected,
+        text,
+        "{case}: plan differs from {}",
+        path.display()
+    );
+}

@@ -1,0 +1,188 @@
+//! The keys of a service that the swarm target does not apply: one warning each, naming the
+//! key and why, so that nothing in a file is dropped silently. A key is found by the service's
+//! own canonical form (what `wharf config` prints), so a key added to the model is warned
+//! about until it is mapped here.
+//! Each warning starts with the key's file, line and column, as the loader recorded them
+//! (`Project::key_spans`).
+
+use indexmap::IndexMap;
+
+use crate::spec::diagnostic::Span;
+use crate::spec::model::Service;
+
+/// Service keys the swarm target maps onto a swarm service (or that only the loader reads).
+const APPLIED: &[&str] = &[
+    "cap_add",
+    "cap_drop",
+    "command",
+    "deploy",
+    "entrypoint",
+    "environment",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "label_file",
+    "labels",
+    "networks",
+    "ports",
+    "profiles",
+    "read_only",
+    "restart",
+    "scale",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "sysctls",
+    "tty",
+    "user",
+    "working_dir",
+];
+
+const RESOURCES: &str = "a swarm service takes its resources from deploy.resources";
+const ONE_HOST: &str = "it is about one host, and a task may run on any node";
+const LOCAL: &str = "it is wharf's own, on the local target only";
+
+/// Keys a swarm service cannot have, and why.
+const CANNOT: &[(&str, &str)] = &[
+    (
+        "build",
+        "the nodes cannot see this machine's build: build and push the image, then deploy it by its registry name",
+    ),
+    ("container_name", "a swarm names every task itself"),
+    ("privileged", "swarm services cannot run privileged"),
+    ("devices", ONE_HOST),
+    (
+        "network_mode",
+        "a swarm service joins overlay networks only",
+    ),
+    (
+        "links",
+        "a swarm service reaches others by their names on a shared network",
+    ),
+    (
+        "external_links",
+        "a swarm service reaches others by their names on a shared network",
+    ),
+    ("volumes_from", ONE_HOST),
+    ("security_opt", "swarm services have no such setting"),
+    ("userns_mode", "swarm services have no such setting"),
+    ("cgroup_parent", "swarm services have no such setting"),
+    ("ipc", "swarm services have no such setting"),
+    ("pid", "swarm services have no such setting"),
+    ("cpus", RESOURCES),
+    ("cpu_shares", RESOURCES),
+    ("cpu_quota", RESOURCES),
+    ("cpu_period", RESOURCES),
+    ("cpuset", RESOURCES),
+    ("mem_limit", RESOURCES),
+    ("mem_reservation", RESOURCES),
+    ("memswap_limit", RESOURCES),
+    ("pids_limit", RESOURCES),
+    ("post_start", LOCAL),
+    ("pre_stop", LOCAL),
+    ("develop", LOCAL),
+    ("attach", LOCAL),
+    ("use_api_socket", LOCAL),
+];
+
+/// Keys the swarm target applies in part, and what it leaves out.
+const PARTIAL: &[(&str, &str)] = &[(
+    "depends_on",
+    "services are created in dependency order, but their conditions are not waited for yet",
+)];
+
+const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices", "generic_resources"];
+
+/// One warning per key of `service` (named `name`) that the swarm target does not apply, at
+/// the key's place in `spans`.
+pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -> Vec<String> {
+    let at = |path: &str, text: String| match spans.get(path) {
+        Some(span) => format!("{span}: {text}"),
+        None => text,
+    };
+    let Ok(serde_json::Value::Object(keys)) = serde_json::to_value(service) else {
+        return Vec::new();
+    };
+    let mut warnings: Vec<String> = keys
+        .keys()
+        .filter(|key| !APPLIED.contains(&key.as_str()))
+        .map(|key| {
+            let path = format!("services.{name}.{key}");
+            if let Some((_, left_out)) = PARTIAL.iter().find(|(k, _)| k == key) {
+                return at(
+                    &path,
+                    format!("{path} is applied in part on a swarm: {left_out}"),
+                );
+            }
+            let why = CANNOT
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("wharf's swarm target does not apply it yet", |(_, why)| why);
+            at(&path, format!("{path} is not applied on a swarm: {why}"))
+        })
+        .collect();
+    let resources = service.deploy.as_ref().map(|d| &d.resources);
+    for (kind, resource) in resources
+        .into_iter()
+        .flat_map(|r| [("limits", &r.limits), ("reservations", &r.reservations)])
+    {
+        let Some(resource) = resource else { continue };
+        let set = [
+            !resource.devices.is_empty(),
+            !resource.generic_resources.is_empty(),
+        ];
+        for (key, _) in DEPLOY_RESOURCES_NOT_YET.iter().zip(set).filter(|(_, s)| *s) {
+            let path = format!("services.{name}.deploy.resources.{kind}.{key}");
+            let text = format!(
+                "{path} is not applied on a swarm: wharf's swarm target does not apply it yet"
+            );
+            warnings.push(at(&format!("services.{name}.deploy.resources"), text));
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The warnings of the service `s` written `yaml`, without their places.
+    fn warned(yaml: &str) -> Vec<String> {
+        let service = crate::backend::swarm::stack::tests::service(yaml);
+        warnings("web", &service, &IndexMap::new())
+    }
+
+    #[test]
+    fn a_key_a_swarm_cannot_have_is_named_with_why() {
+        assert_eq!(
+            warned("image: b\nprivileged: true\ncontainer_name: x\n"),
+            [
+                "services.web.container_name is not applied on a swarm: a swarm names every task itself",
+                "services.web.privileged is not applied on a swarm: swarm services cannot run privileged",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_warning_starts_at_the_keys_line() {
+        let project = crate::backend::swarm::stack::tests::project(
+            "services:\n  web:\n    image: b\n    privileged: true\n",
+        );
+        let service = &project.model.services["web"];
+        let warnings = warnings("web", service, &project.key_spans);
+        assert!(warnings[0].ends_with(":4:5: services.web.privileged is not applied on a swarm: swarm services cannot run privileged"), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_key_not_mapped_yet_is_named_and_applied_keys_are_not() {
+        let text =
+            "image: b\nenvironment: [A=1]\nextra_hosts: [a=1.2.3.4]\ndeploy: {replicas: 2}\n";
+        assert_eq!(
+            warned(text),
+            [
+                "services.web.extra_hosts is not applied on a swarm: wharf's swarm target does not apply it yet"
+            ]
+        );
+    }
+}

@@ -1,0 +1,449 @@
+//! `--target swarm` on a real 3-node Docker Swarm made of lab nodes (`support::swarm`): the
+//! swarm lives inside docker-in-docker nodes, never on the engine the other tests share, and
+//! goes with the lab when the test ends, even when it panics. This host has no IPVS, so the
+//! files use `endpoint_mode: dnsrr` and host-mode ports.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use support::swarm::Swarm;
+use support::{BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, unique_project, wait_until};
+
+/// How long a stack's tasks may take to run on the lab (each task first tries to pull, fails
+/// without a registry, then runs the local image).
+const RUNNING_LIMIT: Duration = Duration::from_secs(90);
+
+/// Two services with most of what the swarm target maps, so that a second `up` shows that
+/// the engine's copy of each key reads as wharf wrote it.
+fn compose_file(greeting: &str) -> String {
+    format!(
+        r#"services:
+  web:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    environment: [GREETING={greeting}]
+    labels: [tier=front]
+    depends_on: [db]
+    networks:
+      front: {{}}
+      back: {{aliases: [site]}}
+    stop_grace_period: 5s
+    deploy:
+      replicas: 6
+      endpoint_mode: dnsrr
+      labels: [owner=wharf]
+      # No start-first with it: a full node has no room for the new task.
+      placement: {{max_replicas_per_node: 2}}
+      resources: {{limits: {{memory: 64M}}, reservations: {{cpus: "0.01"}}}}
+      update_config: {{parallelism: 2, delay: 1s, order: stop-first}}
+      rollback_config: {{parallelism: 2}}
+  db:
+    image: {BUSYBOX_IMAGE}
+    entrypoint: [sh, -c]
+    command: ["trap 'exit 0' TERM; sleep 3600 & wait"]
+    networks: [back]
+    ports: [{{target: 5432, published: 15432, mode: host}}]
+    healthcheck: {{test: [CMD, "true"], interval: 1s, retries: 3}}
+    deploy:
+      endpoint_mode: dnsrr
+      restart_policy: {{condition: on-failure, delay: 1s}}
+networks:
+  front: {{}}
+  back: {{internal: true}}
+"#
+    )
+}
+
+/// `wharf --target swarm ARGS` for `project` in `dir`, against the swarm's manager.
+fn wharf(swarm: &Swarm, project: &str, dir: &Path, args: &[&str]) -> Output {
+    let state = dir.join("state");
+    let mut command = support::wharf_command(project, dir, &state);
+    command
+        .args(["--target", "swarm"])
+        .args(args)
+        .env("DOCKER_HOST", swarm.docker_host());
+    command.output_within(COMMAND_LIMIT)
+}
+
+fn succeeded(what: &str, out: Output) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// Each service's `Version.Index`, by name.
+fn versions(swarm: &Swarm, project: &str) -> Vec<(String, String)> {
+    let filter = format!("label=com.docker.stack.namespace={project}");
+    let ids = swarm
+        .manager()
+        .docker(&["service", "ls", "-q", "--filter", &filter]);
+    let mut versions: Vec<(String, String)> = ids
+        .lines()
+        .map(|id| {
+            let format = "{{.Spec.Name}} {{.Version.Index}}";
+            let line = swarm
+                .manager()
+                .docker(&["service", "inspect", "-f", format, id]);
+            let (name, version) = line.split_once(' ').expect("name and version");
+            (name.to_string(), version.to_string())
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+/// The running tasks' nodes, from `wharf ps --format json`.
+fn running_nodes(swarm: &Swarm, project: &str, dir: &Path) -> Vec<String> {
+    let out = succeeded(
+        "ps",
+        wharf(swarm, project, dir, &["ps", "--format", "json"]),
+    );
+    out.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|task| task["State"] == "running" && task["DesiredState"] == "running")
+        .map(|task| task["Node"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn stack_networks(swarm: &Swarm, project: &str) -> String {
+    let filter = format!("label=com.docker.stack.namespace={project}");
+    swarm
+        .manager()
+        .docker(&["network", "ls", "-q", "--filter", &filter])
+}
+
+/// The issue's first slice on a real cluster: dry run, deploy spread over the nodes, `docker
+/// stack` seeing the project, the no-op re-run, drift restored, one changed service, and
+/// `down`.
+#[test]
+fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down() {
+    let swarm = Swarm::start("swarm", 3);
+    let project = unique_project("swarm-stack");
+    let dir = tempfile::tempdir().expect("a project folder");
+    std::fs::write(dir.path().join("compose.yaml"), compose_file("hello")).unwrap();
+
+    // --dry-run prints the plan and changes nothing.
+    let plan = succeeded(
+        "up --dry-run",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(
+        plan.contains(&format!("create service {project}_db")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("create network {project}_front")),
+        "{plan}"
+    );
+    assert!(versions(&swarm, &project).is_empty());
+    assert!(stack_networks(&swarm, &project).is_empty());
+
+    // up -d: every task runs, spread over the three nodes.
+    succeeded("up -d", wharf(&swarm, &project, dir.path(), &["up", "-d"]));
+    wait_until(
+        "the stack's 7 tasks run",
+        RUNNING_LIMIT,
+        || running_nodes(&swarm, &project, dir.path()).len() == 7,
+        || {
+            swarm
+                .manager()
+                .docker(&["service", "ps", "--no-trunc", &format!("{project}_web")])
+        },
+    );
+    let nodes: BTreeSet<String> = running_nodes(&swarm, &project, dir.path())
+        .into_iter()
+        .collect();
+    let all: BTreeSet<String> = swarm.hostnames().into_iter().collect();
+    assert_eq!(nodes, all, "tasks on every node");
+    let table = succeeded("ps", wharf(&swarm, &project, dir.path(), &["ps"]));
+    let header = table.lines().next().unwrap_or_default();
+    let columns: Vec<&str> = header
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "NAME",
+            "SERVICE",
+            "NODE",
+            "DESIRED STATE",
+            "CURRENT STATE",
+            "ERROR"
+        ]
+    );
+    let db = format!("{project}_db.1");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&db) && l.contains("running")),
+        "{table}"
+    );
+
+    // docker stack sees wharf's project.
+    let stacks = swarm
+        .manager()
+        .docker(&["stack", "ls", "--format", "{{.Name}} {{.Services}}"]);
+    assert!(
+        stacks.lines().any(|l| l == format!("{project} 2")),
+        "{stacks}"
+    );
+    let services = swarm.manager().docker(&[
+        "stack",
+        "services",
+        &project,
+        "--format",
+        "{{.Name}} {{.Replicas}}",
+    ]);
+    assert!(
+        services.contains(&format!("{project}_web 6/6")),
+        "{services}"
+    );
+
+    // An unchanged up plans nothing and updates no service.
+    let before = versions(&swarm, &project);
+    let plan = succeeded(
+        "dry run of the unchanged file",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
+    let started = std::time::Instant::now();
+    let again = succeeded(
+        "second up -d",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    let took = started.elapsed();
+    eprintln!("an unchanged up -d answered in {took:?}");
+    // Generous: a hang or a needless wait crosses it, a loaded machine does not.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        !again.contains("Updated") && !again.contains("Created"),
+        "{again}"
+    );
+    assert_eq!(versions(&swarm, &project), before);
+
+    // A service scaled behind wharf's back is restored by the next up, and only it.
+    swarm
+        .manager()
+        .docker(&["service", "scale", "--detach", &format!("{project}_web=2")]);
+    let drift = succeeded(
+        "up -d after a scale",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert!(
+        drift.contains(&format!("Service {project}_web  Updated")),
+        "{drift}"
+    );
+    let replicas = swarm.manager().docker(&[
+        "service",
+        "inspect",
+        "-f",
+        "{{.Spec.Mode.Replicated.Replicas}}",
+        &format!("{project}_web"),
+    ]);
+    assert_eq!(replicas, "6");
+    let before = versions(&swarm, &project);
+
+    // One changed service is the only one updated.
+    std::fs::write(dir.path().join("compose.yaml"), compose_file("bonjour")).unwrap();
+    let plan = succeeded(
+        "dry run of the change",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(
+        plan.contains(&format!(
+            "update service {project}_web (TaskTemplate.ContainerSpec.Env)"
+        )),
+        "{plan}"
+    );
+    succeeded(
+        "changed up -d",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    let after = versions(&swarm, &project);
+    let version = |all: &[(String, String)], service: &str| {
+        let name = format!("{project}_{service}");
+        all.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        version(&after, "db"),
+        version(&before, "db"),
+        "db is left alone"
+    );
+    assert_ne!(
+        version(&after, "web"),
+        version(&before, "web"),
+        "web is updated"
+    );
+
+    // A mode the swarm cannot change in place: the service is replaced (a new ID), and runs
+    // one task per node.
+    let web = format!("{project}_web");
+    let old_id = swarm
+        .manager()
+        .docker(&["service", "inspect", "-f", "{{.ID}}", &web]);
+    let global = compose_file("bonjour").replace("replicas: 6", "mode: global");
+    std::fs::write(dir.path().join("compose.yaml"), global).unwrap();
+    let replaced = succeeded(
+        "up -d to global",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert!(
+        replaced.contains(&format!("Service {web}  Recreated")),
+        "{replaced}"
+    );
+    let new_id = swarm
+        .manager()
+        .docker(&["service", "inspect", "-f", "{{.ID}}", &web]);
+    assert_ne!(new_id, old_id);
+    wait_until(
+        "one web task per node and db run",
+        RUNNING_LIMIT,
+        || running_nodes(&swarm, &project, dir.path()).len() == 4,
+        || {
+            swarm
+                .manager()
+                .docker(&["service", "ps", "--no-trunc", &web])
+        },
+    );
+
+    // down removes the services and the networks.
+    succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
+    assert!(versions(&swarm, &project).is_empty());
+    wait_until(
+        "the stack's networks are gone",
+        Duration::from_secs(30),
+        || stack_networks(&swarm, &project).is_empty(),
+        || swarm.manager().docker(&["network", "ls"]),
+    );
+}
+
+/// A verb the swarm target does not have fails naming itself, whichever way the target is
+/// chosen; no engine is needed to say so.
+#[test]
+fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("a project folder");
+    let state = dir.path().join("state");
+    let project = unique_project("swarm-verb");
+    let mut flag = support::wharf_command(&project, dir.path(), &state);
+    flag.args(["--target", "swarm", "logs"]);
+    let mut variable = support::wharf_command(&project, dir.path(), &state);
+    variable.args(["stop"]).env("WHARF_TARGET", "swarm");
+    for (mut command, verb) in [(flag, "logs"), (variable, "stop")] {
+        let out = command.output_within(COMMAND_LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains(&format!("`{verb}` is not available with --target swarm")),
+            "{stderr}"
+        );
+    }
+}
+
+/// Interop with `docker stack`, both ways: wharf takes over a stack that `docker stack deploy`
+/// made without updating any service, and `wharf down` removes it; `docker stack rm` removes
+/// a project wharf deployed. On the same lab, an `up` that cannot converge fails naming the
+/// service, the node and the task's error.
+#[test]
+fn wharf_and_docker_stack_manage_each_others_stacks() {
+    let swarm = Swarm::start("swarm-interop", 3);
+    let project = unique_project("swarm-interop");
+    let dir = tempfile::tempdir().expect("a project folder");
+    let file = format!(
+        r#"services:
+  app:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    environment: [B=2, A=1]
+    labels: [tier=app]
+    networks: [inner]
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+      labels: [owner=ops]
+      restart_policy: {{condition: on-failure}}
+networks:
+  inner: {{}}
+"#
+    );
+    std::fs::write(dir.path().join("compose.yaml"), &file).unwrap();
+    let compose = dir.path().join("compose.yaml");
+    let compose = compose.to_str().expect("a UTF-8 path");
+    swarm.manager().docker(&[
+        "stack",
+        "deploy",
+        "--resolve-image",
+        "never",
+        "-c",
+        compose,
+        &project,
+    ]);
+    let deployed = versions(&swarm, &project);
+    assert_eq!(deployed.len(), 1);
+
+    let plan = succeeded(
+        "dry run over stack deploy's stack",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
+    succeeded(
+        "up -d over stack deploy's stack",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert_eq!(versions(&swarm, &project), deployed, "no service updated");
+    succeeded(
+        "down of stack deploy's stack",
+        wharf(&swarm, &project, dir.path(), &["down"]),
+    );
+    assert!(versions(&swarm, &project).is_empty());
+    wait_until(
+        "stack deploy's network is gone",
+        Duration::from_secs(30),
+        || stack_networks(&swarm, &project).is_empty(),
+        || swarm.manager().docker(&["network", "ls"]),
+    );
+
+    let other = unique_project("swarm-interop-rm");
+    succeeded("up -d", wharf(&swarm, &other, dir.path(), &["up", "-d"]));
+    assert_eq!(versions(&swarm, &other).len(), 1);
+    swarm.manager().docker(&["stack", "rm", &other]);
+    assert!(versions(&swarm, &other).is_empty());
+    wait_until(
+        "wharf's network is gone after docker stack rm",
+        Duration::from_secs(30),
+        || stack_networks(&swarm, &other).is_empty(),
+        || swarm.manager().docker(&["network", "ls"]),
+    );
+
+    let broken = unique_project("swarm-broken");
+    let failing = format!(
+        "services:\n  crash:\n    image: {BUSYBOX_IMAGE}\n    command: [sh, -c, 'exit 3']\n"
+    );
+    std::fs::write(dir.path().join("compose.yaml"), failing).unwrap();
+    let out = wharf(
+        &swarm,
+        &broken,
+        dir.path(),
+        &["up", "--wait", "--wait-timeout", "8"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("stack {broken} did not converge within 8s")),
+        "{stderr}"
+    );
+    let named = format!("service crash: 0 of 1 tasks running; task {broken}_crash.1 on node wt-");
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stderr.contains("task: non-zero exit (3)"), "{stderr}");
+    succeeded("down", wharf(&swarm, &broken, dir.path(), &["down"]));
+}
