@@ -323,7 +323,7 @@ fn base_image() {
         .status()
         .expect("debootstrap runs");
     assert!(status.success(), "debootstrap failed: {status}");
-    let tar = Command::new("tar")
+    let mut tar = Command::new("tar")
         .arg("-C")
         .arg(root.path())
         .args(["-c", "."])
@@ -333,9 +333,11 @@ fn base_image() {
     let change = format!("ENV {PATH_ENV}");
     let out = Command::new("docker")
         .args(["import", "--change", &change, "-", BASE_IMAGE])
-        .stdin(tar.stdout.expect("tar's output"))
+        .stdin(tar.stdout.take().expect("tar's output"))
         .output()
         .expect("docker import");
+    let tarred = tar.wait().expect("tar ends");
+    assert!(tarred.success(), "tar failed: {tarred}");
     assert!(
         out.status.success(),
         "docker import: {}",
