@@ -15,10 +15,10 @@
 #   WHARF_LAB_NAME=NAME   the lab's name, prefix of its containers (default wharf-lab)
 #   WHARF_LAB_DIR=DIR     host folder holding the nodes' sockets (default /tmp/NAME)
 #
-# The node image (wharf-test/engine-node:1, the tests' own) is made if missing, FROM the Debian
-# base that examples/images.sh makes (run it first). No IPVS on this kind of host: a service's
-# virtual IP and the ingress mesh do not answer, so use `endpoint_mode: dnsrr` and host-mode
-# ports (examples/cluster/ does).
+# The node image (the tests' own, wharf-test/engine-node:N) is made if missing, from the recipe
+# in tests/support/lab.rs, FROM the Debian base that examples/images.sh makes (run it first).
+# No IPVS on this kind of host: a service's virtual IP and the ingress mesh do not answer, so
+# use `endpoint_mode: dnsrr` and host-mode ports (examples/cluster/ does).
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -27,9 +27,7 @@ name=${WHARF_LAB_NAME:-wharf-lab}
 dir=${WHARF_LAB_DIR:-/tmp/$name}
 label=wharf.example-lab=$name
 nodes=(1 2 3)
-# The tests' node image and its recipe (tests/support/lab.rs): the same tag, so one is made.
-NODE_IMAGE=wharf-test/engine-node:1
-BASE_IMAGE=wharf-test/debian:bookworm
+NODE_IMAGE= # read from tests/support/lab.rs by make_node_image
 DEMO_BASE_IMAGE=wharf-demo/debian:bookworm
 IMAGES=(wharf-demo/busybox:latest)
 
@@ -41,37 +39,37 @@ node_host() { echo "unix://$dir/node-$1/docker.sock"; }
 on_node() { local n=$1; shift; DOCKER_HOST=$(node_host "$n") docker "$@"; }
 node_ip() { docker inspect -f '{{.NetworkSettings.IPAddress}}' "$(node "$1")"; }
 
+# The node image is the tests' own (tests/support/lab.rs): its tag, Dockerfile and entrypoint
+# are read from there, so that the two never differ and one image serves both.
+lab_rs=$examples/../tests/support/lab.rs
+rust_const() { sed -n "s/^pub const $1: &str = \"\(.*\)\";\$/\1/p" "$lab_rs"; }
+
 make_node_image() {
+  local node_image base_image context
+  node_image=$(rust_const NODE_IMAGE)
+  base_image=$(rust_const BASE_IMAGE)
+  [ -n "$node_image" ] && [ -n "$base_image" ] || die "cannot read the node image's name from $lab_rs"
+  NODE_IMAGE=$node_image
   have_image "$NODE_IMAGE" && return 0
-  if ! have_image "$BASE_IMAGE"; then
+  if ! have_image "$base_image"; then
     have_image "$DEMO_BASE_IMAGE" || die "no Debian base image: run 'bash examples/images.sh' first"
-    docker tag "$DEMO_BASE_IMAGE" "$BASE_IMAGE"
+    docker tag "$DEMO_BASE_IMAGE" "$base_image"
   fi
-  local context
   context=$(mktemp -d)
-  # shellcheck disable=SC2064 # the folder is known now
-  trap "rm -rf '$context'" RETURN
-  cat >"$context/entrypoint.sh" <<'ENTRY'
-#!/bin/sh
-set -e
-mount -o remount,rw /sys
-for d in /sys/fs/cgroup/*; do mount -o remount,bind,rw "$d" 2>/dev/null || true; done
-mkdir -p /etc/docker
-echo '{"storage-driver": "overlay2"}' > /etc/docker/daemon.json
-rm -f /lab/docker.sock
-exec dockerd -H unix:///var/run/docker.sock -H unix:///lab/docker.sock
-ENTRY
-  cat >"$context/Dockerfile" <<'DOCKERFILE'
-FROM wharf-test/debian:bookworm
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    docker.io iproute2 iptables ca-certificates fuse-overlayfs procps \
- && rm -rf /var/lib/apt/lists/*
-COPY entrypoint.sh /usr/local/bin/lab-node
-ENTRYPOINT ["/bin/sh", "/usr/local/bin/lab-node"]
-DOCKERFILE
+  # ENTRYPOINT is a raw string (r#"…"#), DOCKERFILE an escaped one ("…\\…\"…").
+  awk '/^const ENTRYPOINT: &str = r#"/ { f = 1; sub(/^.*r#"/, "") } f && /^"#;$/ { exit } f' \
+    "$lab_rs" >"$context/entrypoint.sh"
+  awk '/^const DOCKERFILE: &str = "/ { f = 1; sub(/^const DOCKERFILE: &str = "/, "") }
+       f && /^";$/ { exit }
+       f { gsub(/\\\\/, "\\"); gsub(/\\"/, "\""); print }' "$lab_rs" >"$context/Dockerfile"
+  grep -q '^exec dockerd' "$context/entrypoint.sh" && grep -q '^ENTRYPOINT' "$context/Dockerfile" ||
+    { rm -rf "$context"; die "cannot read the node image's recipe from $lab_rs"; }
   log "making $NODE_IMAGE (about a minute: apt-get install docker.io)"
-  docker build -q -t "$NODE_IMAGE" "$context" >/dev/null
+  if ! docker build -q -t "$NODE_IMAGE" "$context" >/dev/null; then
+    rm -rf "$context"
+    die "docker build of $NODE_IMAGE failed"
+  fi
+  rm -rf "$context"
 }
 
 start_node() {
@@ -158,7 +156,7 @@ Point wharf (or docker) at the manager:
   export DOCKER_HOST=$(node_host 1)
   cd $examples/cluster && wharf --target swarm up -d
 
-Take the lab down with: bash examples/swarm-lab.sh down
+Take the lab down with: ${WHARF_LAB_NAME:+WHARF_LAB_NAME=$name }bash $examples/swarm-lab.sh down
 MSG
 }
 
@@ -177,6 +175,6 @@ down() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  status) on_node 1 node ls ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  status) on_node 1 node ls 2>/dev/null || die "no lab named $name runs (bash $examples/swarm-lab.sh up)" ;;
+  *) sed -n '2,21p' "$examples/swarm-lab.sh" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
