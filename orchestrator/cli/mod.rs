@@ -316,7 +316,15 @@ async fn scale_up(global: &GlobalArgs, args: &scale::ScaleArgs) -> Result<ExitCo
 /// Loads the project the global flags describe, printing warnings.
 pub fn load_project(global: &GlobalArgs) -> Result<Project, CliError> {
     let project = spec::load(&load_options(global)?)?;
-    print_warnings(&project);
+    match global.target {
+        TargetKind::Local => print_warnings(&project),
+        // The loader's "a swarm setting" warnings are about the local target: there they apply.
+        TargetKind::Swarm => project
+            .warnings
+            .iter()
+            .filter(|warning| !warning.message.contains(spec::unapplied::SWARM))
+            .for_each(output::warning),
+    }
     Ok(project)
 }
 

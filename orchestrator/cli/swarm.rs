@@ -10,7 +10,7 @@ use super::down::DownArgs;
 use super::error::CliError;
 use super::ps::{PsArgs, PsFormat};
 use super::up::UpArgs;
-use super::{Command, GlobalArgs, load_options, output, session, table};
+use super::{Command, GlobalArgs, session, table};
 use crate::backend::swarm::converged;
 use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
 use crate::backend::swarm::stack::Stack;
@@ -18,7 +18,6 @@ use crate::backend::swarm::tasks::{HEADERS, TaskRow};
 use crate::backend::swarm::{SwarmBackend, observed::ObservedStack};
 use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
-use crate::spec;
 
 /// The verbs the swarm target has.
 pub const VERBS: &str = "up -d, down, ps and config";
@@ -36,13 +35,7 @@ pub async fn run(global: &GlobalArgs, command: &Command, verb: &str) -> Result<E
 
 async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     refuse_up_flags(args)?;
-    let project = spec::load(&load_options(global)?)?;
-    for warning in &project.warnings {
-        // The loader's "a swarm setting" warnings are about the local target: here they apply.
-        if !warning.message.contains(spec::unapplied::SWARM) {
-            output::warning(warning);
-        }
-    }
+    let project = super::load_project(global)?;
     let stack = Stack::new(&project).map_err(|e| CliError::message(e.to_string()))?;
     let backend = SwarmBackend::new(connect().await?, Some(stack.clone()));
     let observed = observe(&backend, &project.name).await?;
