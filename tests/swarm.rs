@@ -473,7 +473,8 @@ fn counted(line: &str) -> Option<u64> {
 
 /// `logs` on a real 2-node swarm: both tasks' lines under compose's replica names, merged in
 /// the engine's time (`-t` shows it), `--tail 1` one line per task, and `-f` printing a line
-/// written after it started, then ending when `down` removed the service.
+/// written after it started and those of the tasks a forced update starts, then ending when
+/// `down` removed the service.
 #[test]
 fn logs_merge_the_tasks_lines_in_time_tail_each_task_and_follow_until_down() {
     let swarm = Swarm::start("swarm-logs", 2);
@@ -579,6 +580,20 @@ fn logs_merge_the_tasks_lines_in_time_tail_each_task_and_follow_until_down() {
         }
     };
     assert!(newer.starts_with("web-"), "{newer}");
+    // A task that replaces one is followed too, under the same name: its count starts again.
+    let service = format!("{project}_web");
+    swarm
+        .manager()
+        .docker(&["service", "update", "--force", "--detach", &service]);
+    let restarted = loop {
+        let line = lines
+            .recv_timeout(RUNNING_LIMIT)
+            .expect("logs -f printed a replacing task's first line");
+        if counted(&line) == Some(1) {
+            break line;
+        }
+    };
+    assert!(restarted.starts_with("web-"), "{restarted}");
     succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
     let down = std::time::Instant::now();
     let status = wait_within(&mut child, Duration::from_secs(30));

@@ -2,6 +2,7 @@
 //! (`web-1  | `), read through the manager, merged in the engine's time; with `-f`, printed as
 //! they come until Ctrl-C or until the services are removed.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use super::container_logs::{LogFormat, Printer, Window, in_time_order, now_nanos
 use super::error::CliError;
 use super::logs::{LogsArgs, tail, window};
 use crate::backend::swarm::SwarmBackend;
-use crate::backend::swarm::logs::{Options, TaskLog, shown};
+use crate::backend::swarm::logs::{Options, Tagged, TaskLog, shown};
 use crate::engine::LogLine;
 
 /// How often a follow looks whether the services it shows are still there.
@@ -53,7 +54,8 @@ pub async fn run(
     };
     let streams = backend.logs(&tasks, &options).await;
     if options.follow {
-        follow(backend, project, &args.services, streams, &printer, window).await?;
+        let services = &args.services;
+        follow(backend, project, services, tasks, streams, &printer, window).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut lines = Vec::new();
@@ -74,30 +76,42 @@ fn merged(mut lines: Vec<(String, LogLine)>, window: Window) -> Vec<(String, Log
     lines
 }
 
-/// Prints the lines as they come, until every stream ends or none of the services shown is
-/// left on the swarm (a removed service's streams do not always end).
+/// Prints the lines as they come, and those of the tasks that start meanwhile (one that
+/// replaces a task keeps its name: `web-1`), until Ctrl-C or until none of the services shown
+/// is left on the swarm (a removed service's streams do not always end).
 async fn follow(
     backend: &SwarmBackend,
     project: &str,
     services: &[String],
-    streams: Vec<crate::backend::swarm::logs::Tagged>,
+    opened: Vec<TaskLog>,
+    streams: Vec<Tagged>,
     printer: &Printer,
     window: Window,
 ) -> Result<(), CliError> {
+    let mut opened: HashSet<String> = opened.into_iter().map(|task| task.id).collect();
     let mut lines = select_all(streams);
     let mut poll = tokio::time::interval(GONE_POLL);
     loop {
         tokio::select! {
-            line = lines.next() => match line {
-                Some((task, line)) if window.keeps(&line) => printer.print(&task, &line),
-                Some(_) => {}
-                None => return Ok(()),
-            },
+            Some((task, line)) = lines.next(), if !lines.is_empty() => {
+                if window.keeps(&line) {
+                    printer.print(&task, &line);
+                }
+            }
             _ = poll.tick() => {
                 let rows = backend.tasks(project).await.map_err(super::swarm::swarm_error)?;
                 if !rows.iter().any(|row| services.is_empty() || services.contains(&row.service)) {
                     return Ok(());
                 }
+                let started: Vec<TaskLog> = shown(&rows, services)
+                    .into_iter()
+                    .filter(|task| opened.insert(task.id.clone()))
+                    .collect();
+                let whole = Options {
+                    follow: true,
+                    ..Options::default()
+                };
+                lines.extend(backend.logs(&started, &whole).await);
             }
         }
     }
