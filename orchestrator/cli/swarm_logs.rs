@@ -35,12 +35,8 @@ pub async fn run(
         .tasks(project)
         .await
         .map_err(super::swarm::swarm_error)?;
-    let unknown: Vec<&String> = args
-        .services
-        .iter()
-        .filter(|s| !rows.iter().any(|row| &row.service == *s))
-        .collect();
-    if let Some(service) = unknown.first() {
+    let unknown = |s: &&String| !rows.iter().any(|row| &row.service == *s);
+    if let Some(service) = args.services.iter().find(unknown) {
         return Err(CliError::message(format!(
             "no such service: {service} (the stack {project} has no task of it)"
         )));
