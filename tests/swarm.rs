@@ -6,12 +6,15 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::io::BufRead;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use support::swarm::Swarm;
-use support::{BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, unique_project, wait_until};
+use support::{
+    BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, unique_project, wait_until, wait_within,
+};
 
 /// How long a stack's tasks may take to run on the lab (each task first tries to pull, fails
 /// without a registry, then runs the local image).
@@ -336,10 +339,10 @@ fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
     let state = dir.path().join("state");
     let project = unique_project("swarm-verb");
     let mut flag = support::wharf_command(&project, dir.path(), &state);
-    flag.args(["--target", "swarm", "logs"]);
+    flag.args(["--target", "swarm", "top"]);
     let mut variable = support::wharf_command(&project, dir.path(), &state);
     variable.args(["stop"]).env("WHARF_TARGET", "swarm");
-    for (mut command, verb) in [(flag, "logs"), (variable, "stop")] {
+    for (mut command, verb) in [(flag, "top"), (variable, "stop")] {
         let out = command.output_within(COMMAND_LIMIT);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
@@ -446,4 +449,154 @@ networks:
     assert!(stderr.contains(&named), "{stderr}");
     assert!(stderr.contains("task: non-zero exit (3)"), "{stderr}");
     succeeded("down", wharf(&swarm, &broken, dir.path(), &["down"]));
+}
+
+/// A service whose two tasks, one per node, count: `line 1`, `line 2`, … one a second.
+fn counting_file() -> String {
+    format!(
+        r#"services:
+  web:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo line $$i; sleep 1; done"]
+    deploy:
+      replicas: 2
+      endpoint_mode: dnsrr
+      placement: {{max_replicas_per_node: 1}}
+"#
+    )
+}
+
+/// The number a `web-N  | line K` line ends with.
+fn counted(line: &str) -> Option<u64> {
+    line.rsplit_once("line ")?.1.trim().parse().ok()
+}
+
+/// `logs` on a real 2-node swarm: both tasks' lines under compose's replica names, merged in
+/// the engine's time (`-t` shows it), `--tail 1` one line per task, and `-f` printing a line
+/// written after it started and those of the tasks a forced update starts, then ending when
+/// `down` removed the service.
+#[test]
+fn logs_merge_the_tasks_lines_in_time_tail_each_task_and_follow_until_down() {
+    let swarm = Swarm::start("swarm-logs", 2);
+    let project = unique_project("swarm-logs");
+    let dir = tempfile::tempdir().expect("a project folder");
+    std::fs::write(dir.path().join("compose.yaml"), counting_file()).unwrap();
+    succeeded("up", wharf(&swarm, &project, dir.path(), &["up", "-d"]));
+    let nodes: BTreeSet<String> = running_nodes(&swarm, &project, dir.path())
+        .into_iter()
+        .collect();
+    assert_eq!(nodes.len(), 2, "one task on each node: {nodes:?}");
+
+    let logs = |args: &[&str]| {
+        let mut all = vec!["logs", "--no-color"];
+        all.extend(args);
+        // Only stdout: stderr has the loader's warnings.
+        let out = wharf(&swarm, &project, dir.path(), &all);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        succeeded("logs", out);
+        stdout
+    };
+    wait_until(
+        "both tasks printed 3 lines",
+        RUNNING_LIMIT,
+        || {
+            let out = logs(&[]);
+            ["web-1  | line 3", "web-2  | line 3"]
+                .iter()
+                .all(|l| out.contains(l))
+        },
+        || logs(&[]),
+    );
+
+    // -t: every line is the engine's time then the task's; the times never go back.
+    let out = logs(&["-t", "web"]);
+    let mut times = Vec::new();
+    for line in out.lines() {
+        let Some((prefix, rest)) = line.split_once(" | ") else {
+            panic!("a line without a prefix:\n{out}");
+        };
+        assert!(["web-1 ", "web-2 "].contains(&prefix), "{out}");
+        let (time, text) = rest.split_once(' ').expect("a time and a text");
+        assert!(text.starts_with("line "), "{out}");
+        times.push(support::seconds_of_day(time));
+    }
+    assert!(
+        times.windows(2).all(|t| t[0] <= t[1]),
+        "not in time order:\n{out}"
+    );
+
+    // --tail 1: the last line of each task.
+    let out = logs(&["--tail", "1"]);
+    let last: Vec<&str> = out.lines().collect();
+    assert_eq!(last.len(), 2, "{out}");
+    assert!(
+        last.iter().any(|l| l.starts_with("web-1  | line ")),
+        "{out}"
+    );
+    assert!(
+        last.iter().any(|l| l.starts_with("web-2  | line ")),
+        "{out}"
+    );
+    let newest = last
+        .iter()
+        .filter_map(|l| counted(l))
+        .max()
+        .expect("numbers");
+
+    // -f prints what the tasks write after it started, and ends once the service is gone.
+    let state = dir.path().join("state");
+    let mut follow = support::wharf_command(&project, dir.path(), &state);
+    let mut child = follow
+        .args([
+            "--target",
+            "swarm",
+            "logs",
+            "-f",
+            "--tail",
+            "0",
+            "--no-color",
+        ])
+        .env("DOCKER_HOST", swarm.docker_host())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("logs -f starts");
+    let (sender, lines) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("its stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = sender.send(line);
+        }
+    });
+    let newer = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("logs -f printed a new line within 30 s");
+        if counted(&line).is_some_and(|n| n > newest) {
+            break line;
+        }
+    };
+    assert!(newer.starts_with("web-"), "{newer}");
+    // A task that replaces one is followed too, under the same name: its count starts again.
+    let service = format!("{project}_web");
+    swarm
+        .manager()
+        .docker(&["service", "update", "--force", "--detach", &service]);
+    let restarted = loop {
+        let line = lines
+            .recv_timeout(RUNNING_LIMIT)
+            .expect("logs -f printed a replacing task's first line");
+        if counted(&line) == Some(1) {
+            break line;
+        }
+    };
+    assert!(restarted.starts_with("web-"), "{restarted}");
+    succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
+    let down = std::time::Instant::now();
+    let status = wait_within(&mut child, Duration::from_secs(30));
+    assert!(status.success(), "logs -f after down: {status}");
+    eprintln!("logs -f ended {:?} after down", down.elapsed());
 }

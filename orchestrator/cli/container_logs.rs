@@ -325,7 +325,6 @@ impl Printer {
     /// The printer of the containers of `services` (every service when empty): prefixes are
     /// padded to the longest of their names, as compose pads them to the containers it follows.
     pub fn new(observed: &Observed, services: &[String], format: &LogFormat) -> Printer {
-        let colour = !format.no_color && output::colour(std::io::stdout().is_terminal());
         let names: Vec<(String, String, usize)> = observed
             .services
             .iter()
@@ -337,6 +336,12 @@ impl Printer {
                     .map(move |c| (c.name.clone(), short_name(&observed.project, c), i))
             })
             .collect();
+        Printer::named(names, format)
+    }
+
+    /// The printer of streams named `(name, the name in its prefix, its service's index)`.
+    pub fn named(names: Vec<(String, String, usize)>, format: &LogFormat) -> Printer {
+        let colour = !format.no_color && output::colour(std::io::stdout().is_terminal());
         let width = names.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0) + 1;
         let short_names = names
             .iter()

@@ -47,24 +47,9 @@ pub struct LogsArgs {
 
 pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, CliError> {
     let fail = CliError::Message;
-    let tail = match args.tail.as_deref() {
-        None | Some("all") => None,
-        Some(n) => Some(
-            n.parse()
-                .map_err(|_| fail(format!("invalid --tail {n:?}: write a number or `all`")))?,
-        ),
-    };
+    let tail = tail(args)?;
     let now = now_nanos();
-    let time = |flag: &str, text: &Option<String>| {
-        text.as_deref()
-            .map(|t| parse_time(t, now))
-            .transpose()
-            .map_err(|e| fail(format!("invalid value for {flag:?}: {e}")))
-    };
-    let window = Window {
-        since: time("since", &args.since)?,
-        until: time("until", &args.until)?,
-    };
+    let window = window(args, now)?;
     if args.index.is_some() && args.services.len() != 1 {
         return Err(fail("--index requires one service to be selected".into()));
     }
@@ -123,4 +108,28 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, CliEr
         printer.print(container, line);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--tail`: a number of lines, or none for `all`.
+pub fn tail(args: &LogsArgs) -> Result<Option<u64>, CliError> {
+    match args.tail.as_deref() {
+        None | Some("all") => Ok(None),
+        Some(n) => n.parse().map(Some).map_err(|_| {
+            CliError::Message(format!("invalid --tail {n:?}: write a number or `all`"))
+        }),
+    }
+}
+
+/// `--since` and `--until`, read at `now` (Unix nanoseconds).
+pub fn window(args: &LogsArgs, now: i64) -> Result<Window, CliError> {
+    let time = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| parse_time(t, now))
+            .transpose()
+            .map_err(|e| CliError::Message(format!("invalid value for {flag:?}: {e}")))
+    };
+    Ok(Window {
+        since: time("since", &args.since)?,
+        until: time("until", &args.until)?,
+    })
 }

@@ -35,6 +35,7 @@ mod stats;
 mod supervise;
 mod supervisor_client;
 mod swarm;
+mod swarm_logs;
 mod table;
 mod teardown;
 mod terminal;

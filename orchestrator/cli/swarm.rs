@@ -1,5 +1,5 @@
 //! The verbs of `--target swarm` (also `WHARF_TARGET=swarm`): `up -d` (which waits until the
-//! stack has converged, `--wait-timeout` bounding it), `down` and `ps` on the swarm whose
+//! stack has converged, `--wait-timeout` bounding it), `down`, `ps` and `logs` on the swarm whose
 //! manager `DOCKER_HOST` names, through `backend::swarm`. Any other engine verb
 //! fails naming itself: nothing runs half-way on the wrong target.
 
@@ -20,13 +20,18 @@ use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
 
 /// The verbs the swarm target has.
-pub const VERBS: &str = "up -d, down, ps and config";
+pub const VERBS: &str = "up -d, down, ps, logs and config";
 
 pub async fn run(global: &GlobalArgs, command: &Command, verb: &str) -> Result<ExitCode, CliError> {
     match command {
         Command::Up(args) => up(global, args).await,
         Command::Down(args) => down(global, args).await,
         Command::Ps(args) => ps(global, args).await,
+        Command::Logs(args) => {
+            let name = session::target(global)?.name().to_string();
+            let backend = SwarmBackend::new(connect().await?, None);
+            super::swarm_logs::run(&backend, &name, args).await
+        }
         _ => Err(CliError::message(format!(
             "`{verb}` is not available with --target swarm yet (the swarm target has {VERBS})"
         ))),
@@ -230,7 +235,7 @@ async fn observe(backend: &SwarmBackend, project: &str) -> Result<ObservedStack,
 }
 
 /// An engine error, with the hint a manager is needed when the engine is not one.
-fn swarm_error(error: EngineError) -> CliError {
+pub(super) fn swarm_error(error: EngineError) -> CliError {
     let text = error.to_string();
     match text.contains("not a swarm manager") {
         true => CliError::message(format!(

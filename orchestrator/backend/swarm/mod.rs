@@ -10,6 +10,7 @@ mod container;
 pub mod converged;
 mod deploy;
 pub(crate) mod diff;
+pub mod logs;
 pub mod names;
 pub mod observed;
 pub mod plan;
@@ -51,6 +52,15 @@ impl SwarmBackend {
     /// The stack's tasks, one row each.
     pub async fn tasks(&self, project: &str) -> Result<Vec<TaskRow>, EngineError> {
         client::tasks(&self.docker, project).await
+    }
+
+    /// The lines of the stack's tasks `shown`, each stream tagged with its prefix name.
+    pub async fn logs(
+        &self,
+        shown: &[logs::TaskLog],
+        options: &logs::Options,
+    ) -> Vec<logs::Tagged> {
+        logs::open(&self.docker, shown, options).await
     }
 
     /// Runs a plan's operations in order, telling `done` of each as it ends; stops at the

@@ -36,24 +36,24 @@ pub(super) async fn stream(
     let frames = docker.logs(id, Some(query));
     let lines = frames.flat_map(move |frame| {
         let items: Vec<Result<LogLine>> = match frame {
-            Ok(output) => {
-                use bollard::container::LogOutput;
-                let (stderr, bytes) = match output {
-                    LogOutput::StdErr { message } => (true, message),
-                    LogOutput::StdOut { message }
-                    | LogOutput::Console { message }
-                    | LogOutput::StdIn { message } => (false, message),
-                };
-                log_lines(&String::from_utf8_lossy(&bytes), stderr)
-                    .into_iter()
-                    .map(Ok)
-                    .collect()
-            }
+            Ok(output) => frame_lines(output).into_iter().map(Ok).collect(),
             Err(e) => vec![Err(map_error(e, &what, Op::Other))],
         };
         stream::iter(items)
     });
     Ok(lines.boxed())
+}
+
+/// The lines of one frame of a container's or a swarm task's output.
+pub(crate) fn frame_lines(output: bollard::container::LogOutput) -> Vec<LogLine> {
+    use bollard::container::LogOutput;
+    let (stderr, bytes) = match output {
+        LogOutput::StdErr { message } => (true, message),
+        LogOutput::StdOut { message }
+        | LogOutput::Console { message }
+        | LogOutput::StdIn { message } => (false, message),
+    };
+    log_lines(&String::from_utf8_lossy(&bytes), stderr)
 }
 
 /// The lines of one log frame: the engine puts its timestamp before each.

@@ -24,7 +24,7 @@ mod events;
 mod exec;
 mod fields;
 mod images;
-mod logs;
+pub(crate) mod logs;
 mod networks;
 mod stats;
 mod stop;
