@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, TaskSpec};
+use bollard::models::{
+    NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, TaskSpec, TaskSpecContainerSpec,
+};
 use indexmap::IndexMap;
 
 use super::deploy::{self, DeployError};
-use super::{container, names, unapplied};
+use super::{container, mounts, names, unapplied};
 use crate::graph::ServiceGraph;
 use crate::spec::Project;
 use crate::spec::model::{Network, Service};
@@ -118,7 +120,10 @@ fn service_spec(
     let deploy_labels = service.deploy.as_ref().map(|d| d.labels.clone());
     let mut labels = names::with_namespace(name, &deploy_labels.unwrap_or_default());
     labels.insert(names::IMAGE.to_string(), image.clone());
-    let container = container::container_spec(name, service, &image);
+    let container = TaskSpecContainerSpec {
+        mounts: mounts::mounts(project, service),
+        ..container::container_spec(name, service, &image)
+    };
     if let Some(check) = &container.health_check {
         let json = serde_json::to_string(check).expect("a health check is JSON");
         labels.insert(names::HEALTHCHECK.to_string(), json);

@@ -34,8 +34,10 @@ const APPLIED: &[&str] = &[
     "stop_grace_period",
     "stop_signal",
     "sysctls",
+    "tmpfs",
     "tty",
     "user",
+    "volumes",
     "working_dir",
 ];
 
