@@ -12,6 +12,7 @@ use super::ps::{PsArgs, PsFormat};
 use super::up::UpArgs;
 use super::{Command, GlobalArgs, load_options, output, session, table};
 use crate::backend::swarm::converged;
+use crate::backend::swarm::files::FileKind;
 use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
 use crate::backend::swarm::stack::Stack;
 use crate::backend::swarm::tasks::{HEADERS, TaskRow};
@@ -187,8 +188,19 @@ fn done(operation: &SwarmOperation) -> String {
         SwarmOperation::ReplaceService { spec, .. } => ("Service", name(spec), "Recreated"),
         SwarmOperation::RemoveService { name, .. } => ("Service", name.as_str(), "Removed"),
         SwarmOperation::RemoveNetwork { name, .. } => ("Network", name.as_str(), "Removed"),
+        SwarmOperation::CreateFile(file) => (file_kind(file.kind), file.name.as_str(), "Created"),
+        SwarmOperation::RemoveFile { kind, name, .. } => {
+            (file_kind(*kind), name.as_str(), "Removed")
+        }
     };
     format!(" \u{2714} {kind} {name}  {what}")
+}
+
+fn file_kind(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Secret => "Secret",
+        FileKind::Config => "Config",
+    }
 }
 
 fn name(spec: &bollard::models::ServiceSpec) -> &str {

@@ -10,6 +10,7 @@ mod container;
 pub mod converged;
 mod deploy;
 pub(crate) mod diff;
+pub mod files;
 mod mounts;
 pub mod names;
 pub mod observed;
