@@ -145,8 +145,9 @@ async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliError
     }
     if args.volumes {
         eprintln!(
-            "warning: down -v: the swarm target does not remove volumes on the nodes yet (it \
-             does not mount named volumes yet either)"
+            "warning: down -v: no volume was removed: a swarm's named volumes live on each \
+             node that ran a task mounting them, out of the manager's reach; remove them there \
+             (`docker volume rm <project>_<name>` on each node)"
         );
     }
     let name = session::target(global)?.name().to_string();
