@@ -516,6 +516,16 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
         "{printed}"
     );
     assert!(printed.contains(" /scratch tmpfs "), "{printed}");
+    let deployed = versions(&swarm, &project);
+    succeeded(
+        "unchanged up -d",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert_eq!(
+        versions(&swarm, &project),
+        deployed,
+        "the mounts and files read back as sent"
+    );
     let first = stack_secrets(&swarm, &project);
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(
