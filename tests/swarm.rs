@@ -565,8 +565,9 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
                 .any(|v| v == volume)
         })
         .count();
-    assert_eq!(
-        holders, 1,
-        "down without -v keeps the volume on the task's node"
+    // Each node that ran a task has its own copy: the rotated task may run on another node.
+    assert!(
+        holders >= 1,
+        "down without -v keeps the volume on the tasks' nodes"
     );
 }

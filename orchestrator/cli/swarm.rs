@@ -48,10 +48,12 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let backend = SwarmBackend::new(connect().await?, Some(stack.clone()));
     let observed = observe(&backend, &project.name).await?;
     let plan = crate::backend::swarm::plan::up(&stack, &observed, args.converge.remove_orphans);
-    apply(&backend, &plan).await?;
     if super::dry_run() {
-        return Ok(ExitCode::SUCCESS);
+        return apply(&backend, &plan).await;
     }
+    // Old secret and config versions go once the stack has converged on the new ones.
+    let (plan, old_files) = plan.split_old_files();
+    apply(&backend, &plan).await?;
     let limit = args
         .wait_timeout
         .map_or(CONVERGE_LIMIT, Duration::from_secs);
@@ -63,7 +65,8 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
         true => Duration::ZERO,
         false => SETTLE,
     };
-    wait_converged(&backend, &project.name, &wants, limit, settle).await
+    wait_converged(&backend, &project.name, &wants, limit, settle).await?;
+    apply(&backend, &old_files).await
 }
 
 /// How long a changed stack must stay converged: swarm's default update monitor.

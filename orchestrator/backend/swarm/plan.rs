@@ -227,6 +227,28 @@ impl fmt::Display for SwarmOperation {
     }
 }
 
+impl SwarmPlan {
+    /// The plan without its removals of old secret and config versions, and those removals:
+    /// `up` runs them only once the stack has converged, so that a service that rolls back
+    /// (swarm's `failure_action: rollback`) still finds the versions it goes back to.
+    pub fn split_old_files(&self) -> (SwarmPlan, SwarmPlan) {
+        let (old, rest): (Vec<_>, Vec<_>) = self
+            .operations
+            .iter()
+            .cloned()
+            .partition(|o| matches!(o, SwarmOperation::RemoveFile { .. }));
+        let deploy = SwarmPlan {
+            operations: rest,
+            warnings: self.warnings.clone(),
+        };
+        let old = SwarmPlan {
+            operations: old,
+            warnings: Vec::new(),
+        };
+        (deploy, old)
+    }
+}
+
 impl fmt::Display for SwarmPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (index, operation) in self.operations.iter().enumerate() {

@@ -248,6 +248,16 @@ fn a_changed_secret_is_a_new_version_rolled_into_its_services_and_the_old_one_re
         "--target swarm up -d",
         &plan,
     );
+    let (deploy, old) = plan.split_old_files();
+    assert_eq!(
+        (deploy.operations.len(), old.operations.len()),
+        (3, 1),
+        "{plan}"
+    );
+    assert!(
+        old.to_string().contains("remove secret shop_token_"),
+        "{old}"
+    );
     let down = plan::down(&before);
     golden(
         "down_files",
