@@ -144,6 +144,34 @@ impl StackFiles {
     }
 }
 
+/// One warning per top-level secret or config key that the swarm target does not apply yet
+/// (a secret's `driver` and `driver_opts`, a `template_driver`), at the key's place.
+pub fn warnings(project: &Project) -> Vec<String> {
+    let model = &project.model;
+    let kinds = [("secrets", &model.secrets), ("configs", &model.configs)];
+    let mut warnings = Vec::new();
+    for (kind, objects) in kinds {
+        for (key, object) in objects {
+            let set = [
+                ("driver", object.driver.is_some()),
+                ("driver_opts", !object.driver_opts.is_empty()),
+                ("template_driver", object.template_driver.is_some()),
+            ];
+            for (field, _) in set.iter().filter(|(_, on)| *on) {
+                let path = format!("{kind}.{key}.{field}");
+                let text = format!(
+                    "{path} is not applied on a swarm: wharf's swarm target does not apply it yet"
+                );
+                warnings.push(match project.key_spans.get(&path) {
+                    Some(span) => format!("{span}: {text}"),
+                    None => text,
+                });
+            }
+        }
+    }
+    warnings
+}
+
 /// A reference's target: as written when absolute, else under `base` (the key by default),
 /// as compose places them.
 fn target(reference: &FileReference, base: &str) -> String {
@@ -235,6 +263,19 @@ mod tests {
         let file = configs[0].file.as_ref().unwrap();
         assert_eq!(file.name.as_deref(), Some("/conf"));
         assert!(!files.owned.contains_key("vault"));
+    }
+
+    #[test]
+    fn a_template_driver_is_warned_about() {
+        let project = project(
+            "services:\n  s: {image: b, configs: [c]}\nconfigs:\n  c: {content: x, template_driver: golang}\n",
+        );
+        let warnings = warnings(&project);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("configs.c.template_driver is not applied on a swarm"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

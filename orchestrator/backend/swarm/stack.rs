@@ -62,7 +62,7 @@ impl Stack {
             .collect();
         let files = StackFiles::new(project).map_err(StackError::File)?;
         let mut services = IndexMap::new();
-        let mut warnings = Vec::new();
+        let mut warnings = super::files::warnings(project);
         for key in dependency_order(&model.services) {
             let service = &model.services[key.as_str()];
             warnings.extend(unapplied::warnings(&key, service, &project.key_spans));
