@@ -600,3 +600,127 @@ fn logs_merge_the_tasks_lines_in_time_tail_each_task_and_follow_until_down() {
     assert!(status.success(), "logs -f after down: {status}");
     eprintln!("logs -f ended {:?} after down", down.elapsed());
 }
+
+/// A compose file whose one task prints its secret (from a file), its config (from
+/// `content`) and its mounts into its log, with a named volume and a tmpfs mounted.
+fn files_compose_file() -> String {
+    format!(
+        r#"services:
+  app:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "echo token=$$(cat /run/secrets/token); echo settings=$$(cat /etc/app.conf); grep -E ' /(data|scratch) ' /proc/mounts | sed 's/^/mount=/'; trap 'exit 0' TERM; sleep 3600 & wait"]
+    secrets: [token]
+    configs: [{{source: settings, target: /etc/app.conf, mode: 0440}}]
+    volumes:
+      - data:/data
+      - {{type: tmpfs, target: /scratch, tmpfs: {{size: 1m}}}}
+    deploy:
+      endpoint_mode: dnsrr
+      update_config: {{order: stop-first}}
+secrets:
+  token: {{file: ./token.txt}}
+configs:
+  settings: {{content: "level=debug"}}
+volumes:
+  data: {{labels: [kept=yes]}}
+"#
+    )
+}
+
+/// The stack's own secrets' names on the swarm.
+fn stack_secrets(swarm: &Swarm, project: &str) -> Vec<String> {
+    let filter = format!("label=com.docker.stack.namespace={project}");
+    let names =
+        swarm
+            .manager()
+            .docker(&["secret", "ls", "--filter", &filter, "--format", "{{.Name}}"]);
+    names.lines().map(str::to_string).collect()
+}
+
+/// A secret from a file and a config from `content` are readable in a task, a volume and a
+/// tmpfs are mounted; a changed secret is a new version rolled into the service, the old one
+/// removed; `down` removes the secrets and configs but leaves the volume on its node.
+#[test]
+fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
+    let swarm = Swarm::start("swarm-files", 3);
+    let project = unique_project("swarm-files");
+    let dir = tempfile::tempdir().expect("a project folder");
+    std::fs::write(dir.path().join("compose.yaml"), files_compose_file()).unwrap();
+    std::fs::write(dir.path().join("token.txt"), "first-token").unwrap();
+    let service = format!("{project}_app");
+    let logs = || {
+        swarm
+            .manager()
+            .docker(&["service", "logs", "--raw", &service])
+    };
+
+    succeeded("up -d", wharf(&swarm, &project, dir.path(), &["up", "-d"]));
+    wait_until(
+        "the task printed its files",
+        RUNNING_LIMIT,
+        || logs().contains("settings="),
+        logs,
+    );
+    let printed = logs();
+    assert!(printed.contains("token=first-token"), "{printed}");
+    assert!(printed.contains("settings=level=debug"), "{printed}");
+    assert!(
+        printed.contains("mount=") && printed.contains(" /data "),
+        "{printed}"
+    );
+    assert!(printed.contains(" /scratch tmpfs "), "{printed}");
+    let deployed = versions(&swarm, &project);
+    succeeded(
+        "unchanged up -d",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert_eq!(
+        versions(&swarm, &project),
+        deployed,
+        "the mounts and files read back as sent"
+    );
+    let first = stack_secrets(&swarm, &project);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].starts_with(&format!("{project}_token_")),
+        "{first:?}"
+    );
+
+    std::fs::write(dir.path().join("token.txt"), "second-token").unwrap();
+    let out = succeeded(
+        "up -d after the secret changed",
+        wharf(&swarm, &project, dir.path(), &["up", "-d"]),
+    );
+    assert!(
+        out.contains(&format!("Secret {}  Removed", first[0])),
+        "{out}"
+    );
+    wait_until(
+        "the new task printed the new secret",
+        RUNNING_LIMIT,
+        || logs().contains("token=second-token"),
+        logs,
+    );
+    let second = stack_secrets(&swarm, &project);
+    assert_eq!(second.len(), 1, "the old version is removed: {second:?}");
+    assert_ne!(second, first);
+
+    succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
+    assert!(stack_secrets(&swarm, &project).is_empty());
+    let volume = format!("{project}_data");
+    let holders = swarm
+        .lab
+        .nodes()
+        .iter()
+        .filter(|node| {
+            node.docker(&["volume", "ls", "-q"])
+                .lines()
+                .any(|v| v == volume)
+        })
+        .count();
+    // Each node that ran a task has its own copy: the rotated task may run on another node.
+    assert!(
+        holders >= 1,
+        "down without -v keeps the volume on the tasks' nodes"
+    );
+}

@@ -12,6 +12,7 @@ use super::ps::{PsArgs, PsFormat};
 use super::up::UpArgs;
 use super::{Command, GlobalArgs, session, table};
 use crate::backend::swarm::converged;
+use crate::backend::swarm::files::FileKind;
 use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
 use crate::backend::swarm::stack::Stack;
 use crate::backend::swarm::tasks::{HEADERS, TaskRow};
@@ -45,10 +46,12 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     let backend = SwarmBackend::new(connect().await?, Some(stack.clone()));
     let observed = observe(&backend, &project.name).await?;
     let plan = crate::backend::swarm::plan::up(&stack, &observed, args.converge.remove_orphans);
-    apply(&backend, &plan).await?;
     if super::dry_run() {
-        return Ok(ExitCode::SUCCESS);
+        return apply(&backend, &plan).await;
     }
+    // Old secret and config versions go once the stack has converged on the new ones.
+    let (plan, old_files) = plan.split_old_files();
+    apply(&backend, &plan).await?;
     let limit = args
         .wait_timeout
         .map_or(CONVERGE_LIMIT, Duration::from_secs);
@@ -60,7 +63,8 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
         true => Duration::ZERO,
         false => SETTLE,
     };
-    wait_converged(&backend, &project.name, &wants, limit, settle).await
+    wait_converged(&backend, &project.name, &wants, limit, settle).await?;
+    apply(&backend, &old_files).await
 }
 
 /// How long a changed stack must stay converged: swarm's default update monitor.
@@ -142,8 +146,9 @@ async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliError
     }
     if args.volumes {
         eprintln!(
-            "warning: down -v: the swarm target does not remove volumes on the nodes yet (it \
-             does not mount named volumes yet either)"
+            "warning: down -v: no volume was removed: a swarm's named volumes live on each \
+             node that ran a task mounting them, out of the manager's reach; remove them there \
+             (`docker volume rm <project>_<name>` on each node)"
         );
     }
     let name = session::target(global)?.name().to_string();
@@ -185,8 +190,19 @@ fn done(operation: &SwarmOperation) -> String {
         SwarmOperation::ReplaceService { spec, .. } => ("Service", name(spec), "Recreated"),
         SwarmOperation::RemoveService { name, .. } => ("Service", name.as_str(), "Removed"),
         SwarmOperation::RemoveNetwork { name, .. } => ("Network", name.as_str(), "Removed"),
+        SwarmOperation::CreateFile(file) => (file_kind(file.kind), file.name.as_str(), "Created"),
+        SwarmOperation::RemoveFile { kind, name, .. } => {
+            (file_kind(*kind), name.as_str(), "Removed")
+        }
     };
     format!(" \u{2714} {kind} {name}  {what}")
+}
+
+fn file_kind(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Secret => "Secret",
+        FileKind::Config => "Config",
+    }
 }
 
 fn name(spec: &bollard::models::ServiceSpec) -> &str {

@@ -5,15 +5,17 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::models::Network;
+use bollard::models::{ConfigSpec, Network, SecretSpec, ServiceSpec};
 use bollard::query_parameters::{
-    ListNetworksOptions, ListNodesOptions, ListServicesOptions, ListTasksOptions,
-    UpdateServiceOptions,
+    ListConfigsOptions, ListNetworksOptions, ListNodesOptions, ListSecretsOptions,
+    ListServicesOptions, ListTasksOptions, UpdateServiceOptions,
 };
+use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::files::{FileKind, StackFile};
 use super::names;
-use super::observed::{ObservedNetwork, ObservedService, ObservedStack};
+use super::observed::{ObservedFile, ObservedNetwork, ObservedService, ObservedStack};
 use super::plan::SwarmOperation;
 use super::tasks::TaskRow;
 use crate::engine::EngineError;
@@ -62,7 +64,91 @@ pub async fn observe(docker: &Docker, project: &str) -> Result<ObservedStack, En
             .networks
             .insert(name.clone(), ObservedNetwork { id });
     }
+    observed.files = files(docker, Some(names::filter(project))).await?;
     Ok(observed)
+}
+
+/// The secrets and configs that `filters` select, by name.
+async fn files(
+    docker: &Docker,
+    filters: Option<HashMap<String, Vec<String>>>,
+) -> Result<IndexMap<String, ObservedFile>, EngineError> {
+    let secrets = docker
+        .list_secrets(Some(ListSecretsOptions {
+            filters: filters.clone(),
+        }))
+        .await
+        .map_err(engine_error)?;
+    let configs = docker
+        .list_configs(Some(ListConfigsOptions { filters }))
+        .await
+        .map_err(engine_error)?;
+    let secrets = secrets
+        .into_iter()
+        .map(|s| (FileKind::Secret, s.id, s.spec.and_then(|s| s.name)));
+    let configs = configs
+        .into_iter()
+        .map(|c| (FileKind::Config, c.id, c.spec.and_then(|s| s.name)));
+    Ok(secrets
+        .chain(configs)
+        .filter_map(|(kind, id, name)| Some((name?, ObservedFile { kind, id: id? })))
+        .collect())
+}
+
+/// `spec` with the IDs of the secrets and configs it names: the engine takes a reference by
+/// ID, and a new version's ID is only known once the plan has created it.
+async fn with_file_ids(docker: &Docker, spec: &ServiceSpec) -> Result<ServiceSpec, EngineError> {
+    let mut spec = spec.clone();
+    let Some(container) = spec
+        .task_template
+        .as_mut()
+        .and_then(|t| t.container_spec.as_mut())
+    else {
+        return Ok(spec);
+    };
+    if container.secrets.is_none() && container.configs.is_none() {
+        return Ok(spec);
+    }
+    let ids = files(docker, None).await?;
+    let id = |kind: FileKind, name: &Option<String>| {
+        let file = ids.get(name.as_deref()?)?;
+        (file.kind == kind).then(|| file.id.clone())
+    };
+    for secret in container.secrets.iter_mut().flatten() {
+        secret.secret_id = id(FileKind::Secret, &secret.secret_name);
+    }
+    for config in container.configs.iter_mut().flatten() {
+        config.config_id = id(FileKind::Config, &config.config_name);
+    }
+    Ok(spec)
+}
+
+async fn create_file(docker: &Docker, file: &StackFile) -> Result<(), bollard::errors::Error> {
+    let (name, labels, data) = (
+        Some(file.name.clone()),
+        Some(file.labels.clone()),
+        Some(file.data_base64()),
+    );
+    match file.kind {
+        FileKind::Secret => docker
+            .create_secret(SecretSpec {
+                name,
+                labels,
+                data,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        FileKind::Config => docker
+            .create_config(ConfigSpec {
+                name,
+                labels,
+                data,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+    }
 }
 
 fn of_stack(network: &Network, project: &str) -> bool {
@@ -94,8 +180,10 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
         SwarmOperation::CreateNetwork(network) => {
             docker.create_network(network.clone()).await.map(drop)
         }
+        SwarmOperation::CreateFile(file) => create_file(docker, file).await,
         SwarmOperation::CreateService(spec) => {
-            docker.create_service(spec.clone(), None).await.map(drop)
+            let spec = with_file_ids(docker, spec).await?;
+            docker.create_service(spec, None).await.map(drop)
         }
         SwarmOperation::UpdateService {
             id, version, spec, ..
@@ -104,17 +192,23 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
                 version: *version as i32,
                 ..Default::default()
             };
+            let spec = with_file_ids(docker, spec).await?;
             docker
-                .update_service(id, spec.clone(), options, None)
+                .update_service(id, spec, options, None)
                 .await
                 .map(drop)
         }
         SwarmOperation::ReplaceService { id, spec, .. } => {
+            let spec = with_file_ids(docker, spec).await?;
             docker.delete_service(id).await.map_err(engine_error)?;
-            docker.create_service(spec.clone(), None).await.map(drop)
+            docker.create_service(spec, None).await.map(drop)
         }
         SwarmOperation::RemoveService { id, .. } => docker.delete_service(id).await,
         SwarmOperation::RemoveNetwork { id, .. } => docker.remove_network(id).await,
+        SwarmOperation::RemoveFile { kind, id, .. } => match kind {
+            FileKind::Secret => docker.delete_secret(id).await,
+            FileKind::Config => docker.delete_config(id).await,
+        },
     }
     .map_err(engine_error)
 }

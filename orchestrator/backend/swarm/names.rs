@@ -16,6 +16,9 @@ pub const IMAGE: &str = "com.docker.stack.image";
 /// swarm's copy comes back empty and the label is what tells a change.
 pub const HEALTHCHECK: &str = "dev.wharf.healthcheck";
 
+/// A secret's or config's key in the compose file (its swarm name has a content hash).
+pub const COMPOSE_NAME: &str = "dev.wharf.compose-name";
+
 /// `<project>_<name>`: a service's, network's, config's or secret's name on the swarm.
 pub fn scoped(project: &str, name: &str) -> String {
     format!("{project}_{name}")

@@ -1,9 +1,11 @@
 //! What the swarm holds for a stack, as the plan needs it: each service's ID, version and
 //! spec (network IDs turned back into names, so that it reads as wharf writes it), and the
-//! stack's networks.
+//! stack's networks, secrets and configs.
 
 use indexmap::IndexMap;
 use serde_json::Value;
+
+use super::files::FileKind;
 
 /// A stack on the swarm: what carries its namespace label.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -12,6 +14,8 @@ pub struct ObservedStack {
     pub services: IndexMap<String, ObservedService>,
     /// By swarm name.
     pub networks: IndexMap<String, ObservedNetwork>,
+    /// The stack's own secrets and configs (external ones carry no namespace), by swarm name.
+    pub files: IndexMap<String, ObservedFile>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,4 +30,25 @@ pub struct ObservedService {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedNetwork {
     pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedFile {
+    pub kind: FileKind,
+    pub id: String,
+}
+
+impl ObservedService {
+    /// Whether the service's spec refers to the secret or config `name`.
+    pub fn uses(&self, kind: FileKind, name: &str) -> bool {
+        let (list, key) = match kind {
+            FileKind::Secret => ("/TaskTemplate/ContainerSpec/Secrets", "SecretName"),
+            FileKind::Config => ("/TaskTemplate/ContainerSpec/Configs", "ConfigName"),
+        };
+        let references = self.spec.pointer(list).and_then(Value::as_array);
+        references
+            .into_iter()
+            .flatten()
+            .any(|r| r.get(key).and_then(Value::as_str) == Some(name))
+    }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use bollard::models::{NetworkCreateRequest, ServiceSpec};
 
 use super::diff::differences;
+use super::files::{FileKind, StackFile};
 use super::observed::ObservedStack;
 use super::stack::Stack;
 
@@ -14,6 +15,8 @@ use super::stack::Stack;
 #[derive(Debug, Clone, PartialEq)]
 pub enum SwarmOperation {
     CreateNetwork(NetworkCreateRequest),
+    /// A secret's or config's new version, before the services that use it.
+    CreateFile(StackFile),
     CreateService(ServiceSpec),
     /// The whole new spec is sent; `fields` are where it differs from the swarm's.
     UpdateService {
@@ -38,9 +41,16 @@ pub enum SwarmOperation {
         name: String,
         id: String,
     },
+    /// A version of the stack's own secret or config that no service uses any more.
+    RemoveFile {
+        kind: FileKind,
+        name: String,
+        id: String,
+    },
 }
 
-/// Operations run in order: networks, then services in dependency order, then removals.
+/// Operations run in order: networks, secrets and configs, then services in dependency
+/// order, then removals.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SwarmPlan {
     pub operations: Vec<SwarmOperation>,
@@ -58,6 +68,12 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
         if !observed.networks.contains_key(name) {
             plan.operations
                 .push(SwarmOperation::CreateNetwork(network.clone()));
+        }
+    }
+    for (name, file) in &stack.files.owned {
+        if !observed.files.contains_key(name) {
+            plan.operations
+                .push(SwarmOperation::CreateFile(file.clone()));
         }
     }
     for (name, spec) in &stack.services {
@@ -101,6 +117,11 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
                 names.join(", ")
             ));
         }
+        let kept: Vec<&String> = orphans;
+        remove_files(&mut plan, observed, |kind, name| {
+            !stack.files.owned.contains_key(name)
+                && !kept.iter().any(|s| observed.services[*s].uses(kind, name))
+        });
         return plan;
     }
     for name in orphans {
@@ -112,10 +133,13 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
     remove_networks(&mut plan, observed, |name| {
         !stack.networks.contains_key(name)
     });
+    remove_files(&mut plan, observed, |_, name| {
+        !stack.files.owned.contains_key(name)
+    });
     plan
 }
 
-/// `down`: every service of the stack, then its networks.
+/// `down`: every service of the stack, then its networks, secrets and configs.
 pub fn down(observed: &ObservedStack) -> SwarmPlan {
     let mut plan = SwarmPlan::default();
     for (name, service) in &observed.services {
@@ -125,7 +149,26 @@ pub fn down(observed: &ObservedStack) -> SwarmPlan {
         });
     }
     remove_networks(&mut plan, observed, |_| true);
+    remove_files(&mut plan, observed, |_, _| true);
     plan
+}
+
+/// The stack's own secrets and configs that are `stale`, after everything else: a service
+/// updated away from an old version no longer holds it.
+fn remove_files(
+    plan: &mut SwarmPlan,
+    observed: &ObservedStack,
+    stale: impl Fn(FileKind, &str) -> bool,
+) {
+    for (name, file) in &observed.files {
+        if stale(file.kind, name) {
+            plan.operations.push(SwarmOperation::RemoveFile {
+                kind: file.kind,
+                name: name.clone(),
+                id: file.id.clone(),
+            });
+        }
+    }
 }
 
 /// A spec's mode as the engine's JSON names it (`Replicated`, `Global`, `ReplicatedJob`,
@@ -156,6 +199,9 @@ impl fmt::Display for SwarmOperation {
                 network.name,
                 network.driver.as_deref().unwrap_or("overlay")
             ),
+            SwarmOperation::CreateFile(file) => {
+                write!(f, "create {} {}", file.kind, file.name)
+            }
             SwarmOperation::CreateService(spec) => write!(
                 f,
                 "create service {} ({}, {})",
@@ -176,7 +222,30 @@ impl fmt::Display for SwarmOperation {
             ),
             SwarmOperation::RemoveService { name, .. } => write!(f, "remove service {name}"),
             SwarmOperation::RemoveNetwork { name, .. } => write!(f, "remove network {name}"),
+            SwarmOperation::RemoveFile { kind, name, .. } => write!(f, "remove {kind} {name}"),
         }
+    }
+}
+
+impl SwarmPlan {
+    /// The plan without its removals of old secret and config versions, and those removals:
+    /// `up` runs them only once the stack has converged, so that a service that rolls back
+    /// (swarm's `failure_action: rollback`) still finds the versions it goes back to.
+    pub fn split_old_files(&self) -> (SwarmPlan, SwarmPlan) {
+        let (old, rest): (Vec<_>, Vec<_>) = self
+            .operations
+            .iter()
+            .cloned()
+            .partition(|o| matches!(o, SwarmOperation::RemoveFile { .. }));
+        let deploy = SwarmPlan {
+            operations: rest,
+            warnings: self.warnings.clone(),
+        };
+        let old = SwarmPlan {
+            operations: old,
+            warnings: Vec::new(),
+        };
+        (deploy, old)
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::observed::{ObservedNetwork, ObservedService, ObservedStack};
+use super::observed::{ObservedFile, ObservedNetwork, ObservedService, ObservedStack};
 use super::plan::{self, SwarmPlan};
 use super::stack::Stack;
 use super::stack::tests::project;
@@ -41,6 +41,31 @@ networks:
   back: {}
 "#;
 
+/// A service with a secret and a config, and one that shares the secret.
+const FILES: &str = r#"
+services:
+  api:
+    image: wharf-test/busybox:latest
+    secrets: [{source: token, target: api-token, mode: 0400}]
+    configs: [settings]
+  worker:
+    image: wharf-test/busybox:latest
+    secrets: [token]
+secrets:
+  token: {file: TOKEN_FILE}
+configs:
+  settings: {content: "level=debug"}
+"#;
+
+/// The stack of `FILES` (or of `yaml`, written like it) with the secret `token` holding
+/// `token`.
+fn files_stack(yaml: &str, token: &str) -> Stack {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("token");
+    fs::write(&path, token).expect("the secret's file");
+    stack(&yaml.replace("TOKEN_FILE", &path.display().to_string()))
+}
+
 fn stack(yaml: &str) -> Stack {
     Stack::new(&project(yaml)).expect("the stack maps")
 }
@@ -70,9 +95,20 @@ fn deployed(stack: &Stack) -> ObservedStack {
         };
         (name.clone(), network)
     });
+    let files = stack.files.owned.values().enumerate().map(|(i, file)| {
+        let id = format!("file{i}");
+        (
+            file.name.clone(),
+            ObservedFile {
+                kind: file.kind,
+                id,
+            },
+        )
+    });
     ObservedStack {
         services: services.collect(),
         networks: networks.collect(),
+        files: files.collect(),
     }
 }
 
@@ -179,6 +215,70 @@ fn a_changed_healthcheck_is_told_by_its_label() {
         plan.to_string().contains("(Labels.dev.wharf.healthcheck)"),
         "{plan}"
     );
+}
+
+#[test]
+fn secrets_and_configs_are_created_before_their_services() {
+    let plan = plan::up(
+        &files_stack(FILES, "first"),
+        &ObservedStack::default(),
+        false,
+    );
+    golden(
+        "up_files_fresh",
+        "A secret and a config, named by a hash of their content, created before the services that use them.",
+        "--target swarm up -d",
+        &plan,
+    );
+    let stack = files_stack(FILES, "first");
+    assert!(
+        plan::up(&stack, &deployed(&stack), false)
+            .operations
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_changed_secret_is_a_new_version_rolled_into_its_services_and_the_old_one_removed() {
+    let before = deployed(&files_stack(FILES, "first"));
+    let plan = plan::up(&files_stack(FILES, "second"), &before, false);
+    golden(
+        "up_secret_rotated",
+        "token's content changed: its new version is created, both services that use it are updated to it, then the old version is removed.",
+        "--target swarm up -d",
+        &plan,
+    );
+    let (deploy, old) = plan.split_old_files();
+    assert_eq!(
+        (deploy.operations.len(), old.operations.len()),
+        (3, 1),
+        "{plan}"
+    );
+    assert!(
+        old.to_string().contains("remove secret shop_token_"),
+        "{old}"
+    );
+    let down = plan::down(&before);
+    golden(
+        "down_files",
+        "down: the services, then the stack's own secrets and configs.",
+        "--target swarm down",
+        &down,
+    );
+}
+
+#[test]
+fn an_old_version_that_a_kept_orphan_still_uses_is_not_removed() {
+    let before = deployed(&files_stack(FILES, "first"));
+    let without_worker = FILES.replace(
+        "  worker:\n    image: wharf-test/busybox:latest\n    secrets: [token]\n",
+        "",
+    );
+    let changed = files_stack(&without_worker, "second");
+    let kept = plan::up(&changed, &before, false).to_string();
+    assert!(!kept.contains("remove secret"), "{kept}");
+    let removed = plan::up(&changed, &before, true).to_string();
+    assert!(removed.contains("remove secret shop_token_"), "{removed}");
 }
 
 #[test]

@@ -4,11 +4,14 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, TaskSpec};
+use bollard::models::{
+    NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, TaskSpec, TaskSpecContainerSpec,
+};
 use indexmap::IndexMap;
 
 use super::deploy::{self, DeployError};
-use super::{container, names, unapplied};
+use super::files::StackFiles;
+use super::{container, mounts, names, unapplied};
 use crate::graph::ServiceGraph;
 use crate::spec::Project;
 use crate::spec::model::{Network, Service};
@@ -21,6 +24,8 @@ pub struct Stack {
     pub networks: IndexMap<String, NetworkCreateRequest>,
     /// The services, in dependency order (a dependency first), by swarm name.
     pub services: IndexMap<String, ServiceSpec>,
+    /// The secrets and configs: the versions the stack owns, and every one's swarm name.
+    pub files: StackFiles,
     /// The keys the swarm does not apply.
     pub warnings: Vec<String>,
 }
@@ -35,6 +40,8 @@ pub enum StackError {
          (with `build:`, a name with the registry, REGISTRY/NAME:TAG, built and pushed first)"
     )]
     NoImage(String),
+    #[error("{0}")]
+    File(String),
 }
 
 impl Stack {
@@ -53,18 +60,20 @@ impl Stack {
                 )
             })
             .collect();
+        let files = StackFiles::new(project).map_err(StackError::File)?;
         let mut services = IndexMap::new();
-        let mut warnings = Vec::new();
+        let mut warnings = super::files::warnings(project);
         for key in dependency_order(&model.services) {
             let service = &model.services[key.as_str()];
             warnings.extend(unapplied::warnings(&key, service, &project.key_spans));
-            let spec = service_spec(project, &key, service)?;
+            let spec = service_spec(project, &files, &key, service)?;
             services.insert(names::scoped(name, &key), spec);
         }
         Ok(Stack {
             project: name.clone(),
             networks,
             services,
+            files,
             warnings,
         })
     }
@@ -107,6 +116,7 @@ fn network_spec(project: &str, name: String, network: &Network) -> NetworkCreate
 
 fn service_spec(
     project: &Project,
+    files: &StackFiles,
     key: &str,
     service: &Service,
 ) -> Result<ServiceSpec, StackError> {
@@ -118,7 +128,12 @@ fn service_spec(
     let deploy_labels = service.deploy.as_ref().map(|d| d.labels.clone());
     let mut labels = names::with_namespace(name, &deploy_labels.unwrap_or_default());
     labels.insert(names::IMAGE.to_string(), image.clone());
-    let container = container::container_spec(name, service, &image);
+    let container = TaskSpecContainerSpec {
+        mounts: mounts::mounts(project, service),
+        secrets: files.secrets(service),
+        configs: files.configs(service),
+        ..container::container_spec(name, service, &image)
+    };
     if let Some(check) = &container.health_check {
         let json = serde_json::to_string(check).expect("a health check is JSON");
         labels.insert(names::HEALTHCHECK.to_string(), json);

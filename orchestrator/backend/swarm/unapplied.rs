@@ -15,6 +15,7 @@ const APPLIED: &[&str] = &[
     "cap_add",
     "cap_drop",
     "command",
+    "configs",
     "deploy",
     "entrypoint",
     "environment",
@@ -30,12 +31,15 @@ const APPLIED: &[&str] = &[
     "read_only",
     "restart",
     "scale",
+    "secrets",
     "stdin_open",
     "stop_grace_period",
     "stop_signal",
     "sysctls",
+    "tmpfs",
     "tty",
     "user",
+    "volumes",
     "working_dir",
 ];
 
