@@ -13,8 +13,9 @@ use super::container_logs::{LogFormat, Printer, Window, in_time_order, now_nanos
 use super::error::CliError;
 use super::logs::{LogsArgs, tail, window};
 use crate::backend::swarm::SwarmBackend;
-use crate::backend::swarm::logs::{Options, Tagged, TaskLog, shown};
+use crate::backend::swarm::logs::{Tagged, TaskLog, shown};
 use crate::engine::LogLine;
+use crate::engine::LogOptions;
 
 /// How often a follow looks whether the services it shows are still there.
 const GONE_POLL: Duration = Duration::from_secs(2);
@@ -43,7 +44,7 @@ pub async fn run(
     }
     let tasks = shown(&rows, &args.services);
     let printer = printer(&tasks, args);
-    let options = Options {
+    let options = LogOptions {
         follow: args.follow && window.until.is_none_or(|until| until > now),
         tail: tail(args)?,
         since: window.since_seconds(),
@@ -103,9 +104,9 @@ async fn follow(
                     .into_iter()
                     .filter(|task| opened.insert(task.id.clone()))
                     .collect();
-                let whole = Options {
+                let whole = LogOptions {
                     follow: true,
-                    ..Options::default()
+                    ..LogOptions::default()
                 };
                 lines.extend(backend.logs(&started, &whole).await);
             }

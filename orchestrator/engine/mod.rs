@@ -187,7 +187,7 @@ pub struct LogLine {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct LogOptions {
     pub follow: bool,
     /// `--tail N`; `None` is all.

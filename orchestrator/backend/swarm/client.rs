@@ -23,14 +23,7 @@ use crate::engine::docker::engine_error;
 
 /// The stack `project` on the swarm `docker` manages.
 pub async fn observe(docker: &Docker, project: &str) -> Result<ObservedStack, EngineError> {
-    let filters = Some(names::filter(project));
-    let services = docker
-        .list_services(Some(ListServicesOptions {
-            filters: filters.clone(),
-            ..Default::default()
-        }))
-        .await
-        .map_err(engine_error)?;
+    let services = services(docker, project).await?;
     // Every network, for the names of the IDs that services attach to (external ones too).
     let networks = docker
         .list_networks(None::<ListNetworksOptions>)
@@ -213,15 +206,23 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
     .map_err(engine_error)
 }
 
-/// The tasks of the stack `project`, one row each, with the hostname of its node.
-pub async fn tasks(docker: &Docker, project: &str) -> Result<Vec<TaskRow>, EngineError> {
-    let services = docker
+/// The services of the stack `project`.
+async fn services(
+    docker: &Docker,
+    project: &str,
+) -> Result<Vec<bollard::models::Service>, EngineError> {
+    docker
         .list_services(Some(ListServicesOptions {
             filters: Some(names::filter(project)),
             ..Default::default()
         }))
         .await
-        .map_err(engine_error)?;
+        .map_err(engine_error)
+}
+
+/// The tasks of the stack `project`, one row each, with the hostname of its node.
+pub async fn tasks(docker: &Docker, project: &str) -> Result<Vec<TaskRow>, EngineError> {
+    let services = services(docker, project).await?;
     let nodes = docker
         .list_nodes(None::<ListNodesOptions>)
         .await

@@ -3,12 +3,11 @@
 //! replica (`web-1`), so that a compose user reads the same prefixes on both targets.
 
 use bollard::Docker;
-use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::tasks::TaskRow;
-use crate::engine::LogLine;
-use crate::engine::docker::logs::frame_lines;
+use crate::engine::docker::logs::{self, frame_lines};
+use crate::engine::{LogLine, LogOptions};
 
 /// A task whose output is shown, and the name its lines are printed under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,15 +17,6 @@ pub struct TaskLog {
     pub name: String,
     /// The compose service's key.
     pub service: String,
-}
-
-/// What `logs` asks the engine for: following, the last `tail` lines of each task, from
-/// `since` (Unix seconds).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    pub follow: bool,
-    pub tail: Option<u64>,
-    pub since: Option<i64>,
 }
 
 /// One task's lines under its name.
@@ -65,20 +55,8 @@ pub fn replica_name(row: &TaskRow) -> String {
 /// The lines of each task in `shown`, with the engine's timestamps (which order them even
 /// when they are not printed). A task whose output cannot be read (its node is down, its
 /// container gone) gives no lines.
-pub async fn open(docker: &Docker, shown: &[TaskLog], options: &Options) -> Vec<Tagged> {
-    let tail = options.tail.map_or("all".to_string(), |n| n.to_string());
-    let since = options
-        .since
-        .and_then(|s| i32::try_from(s).ok())
-        .unwrap_or(0);
-    let query = LogsOptionsBuilder::new()
-        .follow(options.follow)
-        .stdout(true)
-        .stderr(true)
-        .timestamps(true)
-        .tail(&tail)
-        .since(since)
-        .build();
+pub async fn open(docker: &Docker, shown: &[TaskLog], options: &LogOptions) -> Vec<Tagged> {
+    let query = logs::query(options);
     shown
         .iter()
         .map(|task| {

@@ -60,7 +60,7 @@ impl SwarmBackend {
     pub async fn logs(
         &self,
         shown: &[logs::TaskLog],
-        options: &logs::Options,
+        options: &crate::engine::LogOptions,
     ) -> Vec<logs::Tagged> {
         logs::open(&self.docker, shown, options).await
     }

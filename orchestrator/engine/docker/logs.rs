@@ -2,7 +2,7 @@
 //! engine puts before it.
 
 use bollard::Docker;
-use bollard::query_parameters::LogsOptionsBuilder;
+use bollard::query_parameters::{LogsOptions, LogsOptionsBuilder};
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::errors::{Op, map_error};
@@ -16,22 +16,7 @@ pub(super) async fn stream(
 ) -> Result<BoxStream<'static, Result<LogLine>>> {
     // A missing container must fail here, not as the first item of the stream.
     super::containers::inspect(docker, id).await?;
-    let tail = options
-        .tail
-        .map(|n| n.to_string())
-        .unwrap_or_else(|| "all".to_string());
-    let since = options
-        .since
-        .and_then(|s| i32::try_from(s).ok())
-        .unwrap_or(0);
-    let query = LogsOptionsBuilder::new()
-        .follow(options.follow)
-        .stdout(true)
-        .stderr(true)
-        .timestamps(true)
-        .tail(&tail)
-        .since(since)
-        .build();
+    let query = query(options);
     let what = format!("container {id}");
     let frames = docker.logs(id, Some(query));
     let lines = frames.flat_map(move |frame| {
@@ -42,6 +27,24 @@ pub(super) async fn stream(
         stream::iter(items)
     });
     Ok(lines.boxed())
+}
+
+/// The engine's query for `options`, for a container's or a swarm task's output: both
+/// streams, with the engine's timestamps (they order lines even when they are not printed).
+pub(crate) fn query(options: &LogOptions) -> LogsOptions {
+    let tail = options.tail.map_or("all".to_string(), |n| n.to_string());
+    let since = options
+        .since
+        .and_then(|s| i32::try_from(s).ok())
+        .unwrap_or(0);
+    LogsOptionsBuilder::new()
+        .follow(options.follow)
+        .stdout(true)
+        .stderr(true)
+        .timestamps(true)
+        .tail(&tail)
+        .since(since)
+        .build()
 }
 
 /// The lines of one frame of a container's or a swarm task's output.
