@@ -226,15 +226,20 @@ pub mod tests {
         let network = &stack.networks["shop_default"];
         assert_eq!(network.driver.as_deref(), Some("overlay"));
         assert_eq!(network.labels.as_ref().unwrap()[names::NAMESPACE], "shop");
-        let attached = &spec
+        let attached = first_network(spec);
+        assert_eq!(attached.target.as_deref(), Some("shop_default"));
+        assert_eq!(attached.aliases, Some(vec!["web".to_string()]));
+    }
+
+    /// The first network a service's tasks attach to.
+    fn first_network(spec: &ServiceSpec) -> &NetworkAttachmentConfig {
+        &spec
             .task_template
             .as_ref()
             .unwrap()
             .networks
             .as_ref()
-            .unwrap()[0];
-        assert_eq!(attached.target.as_deref(), Some("shop_default"));
-        assert_eq!(attached.aliases, Some(vec!["web".to_string()]));
+            .unwrap()[0]
     }
 
     #[test]
@@ -262,13 +267,7 @@ pub mod tests {
         .unwrap();
         assert!(stack.networks.is_empty());
         let spec = &stack.services["shop_web"];
-        let attached = &spec
-            .task_template
-            .as_ref()
-            .unwrap()
-            .networks
-            .as_ref()
-            .unwrap()[0];
+        let attached = first_network(spec);
         assert_eq!(attached.target.as_deref(), Some("edge"));
     }
 }
