@@ -22,7 +22,8 @@ fn image_id(reference: &str) -> String {
 /// The RUN step records its `/etc/hosts`, the size of its `/dev/shm` and its network
 /// interfaces.
 const PROBE_DOCKERFILE: &str = "FROM IMAGE
-RUN cat /etc/hosts > /hosts; df -k /dev/shm > /shm; cat /proc/net/dev > /net
+RUN cat /etc/hosts > /hosts; df -k /dev/shm > /shm; cat /proc/net/dev > /net; \
+    echo $(ulimit -Sn) $(ulimit -Hn) > /nofile
 ";
 
 const BUILD_KEYS: &str = r#"
@@ -37,6 +38,8 @@ services:
       isolation: default
       platforms: ["linux/amd64"]
       cache_from: ["IMAGE"]
+      ulimits:
+        nofile: {soft: 1234, hard: 2345}
     command: ["sleep", "3600"]
 "#;
 
@@ -90,6 +93,9 @@ fn build_keys_reach_the_run_steps_and_the_image_gets_its_extra_tag() {
                 shm.contains(" 98304 "),
                 "96m of /dev/shm in the RUN step:\n{shm}"
             );
+            // And `ulimits`, which BuildKit takes too but compose v2 does not pass to it here.
+            let nofile = image_file(&image, "/nofile");
+            assert_eq!(nofile.trim(), "1234 2345", "the RUN step's nofile limits");
         }
     }
 }
@@ -518,4 +524,53 @@ fn an_attached_up_does_not_follow_a_service_with_attach_false() {
             "{who} does not follow quiet: {stdout}"
         );
     }
+}
+
+/// A volume's `subpath` needs engine API 1.45, which this engine (1.41) lacks: compose v2
+/// sends it, the engine ignores the field and the container gets the whole volume; wharf
+/// refuses the create instead, naming the mount, the API it needs and what to do.
+#[test]
+fn a_subpath_the_engine_cannot_mount_is_refused_where_compose_mounts_the_whole_volume() {
+    let file = "services:
+  app:
+    image: IMAGE
+    command: [sleep, '600']
+    volumes:
+      - type: volume
+        source: data
+        target: /data
+        volume:
+          subpath: web
+volumes:
+  data:
+";
+    let twin = Twin::new("keys-subpath", file);
+    twin.compose_ok(&["up", "-d"]);
+    let whole = docker(&["exec", &format!("{}-app-1", twin.peer), "ls", "-a", "/data"]);
+    assert!(
+        !whole.lines().any(|l| l == "web"),
+        "this engine ignores compose's subpath: /data holds the volume's root, not `web` ({whole})"
+    );
+
+    let up = twin.wharf(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert!(!up.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("compose.yaml:10:11: services.app.volumes[0].volume.subpath is applied only when the engine's API is 1.45 or newer"),
+        "warned at the key: {stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "a volume's subpath (at /data) needs engine API 1.45; this engine has 1.41: \
+             upgrade the engine, or mount the whole volume and use the path inside it"
+        ),
+        "{stderr}"
+    );
+    let made = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", twin.name),
+    ]);
+    assert_eq!(made.trim(), "", "no container was made");
 }
