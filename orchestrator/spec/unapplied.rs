@@ -56,6 +56,11 @@ const MOUNT_TYPE: &[(&str, &str)] = &[
 
 const SERVICE_NETWORK: &[(&str, &str)] = &[
     ("mac_address", NEEDS_1_44),
+    // The endpoint driver option that names the interface is read from Docker 28.1 on.
+    (
+        "interface_name",
+        "only when the engine's API is 1.49 or newer",
+    ),
     ("gw_priority", "only when the engine's API is 1.48 or newer"),
 ];
 

@@ -505,8 +505,9 @@ fn bind_options(mount: &Mount, api: (usize, usize)) -> Option<MountBindOptions> 
 
 /// What the container needs that an engine of API `api` cannot give it, when leaving it out
 /// would change what the container sees: a volume's subpath mounts the whole volume there
-/// instead (an older engine ignores the field), and an image mount is no mount at all. The
-/// loader has warned at the key; the create fails rather than start something else.
+/// instead (an older engine ignores the field), an image mount is no mount at all, and an
+/// interface keeps the engine's name (compose v2 refuses it too). The loader has warned at the
+/// key; the create fails rather than start something else.
 pub(super) fn beyond_the_engine(spec: &ContainerSpec, api: (usize, usize)) -> Option<String> {
     let needs = |mount: &Mount| match mount.kind {
         MountKind::Image => Some(("an image mount", (1, 47), "put its files in a volume")),
@@ -517,6 +518,19 @@ pub(super) fn beyond_the_engine(spec: &ContainerSpec, api: (usize, usize)) -> Op
         )),
         _ => None,
     };
+    if let Some(network) = spec
+        .networks
+        .iter()
+        .find(|n| n.endpoint.interface_name.is_some())
+        .filter(|_| api < (1, 49))
+    {
+        // Compose v2's words, for the same refusal.
+        return Some(format!(
+            "interface_name (on network {}) requires Docker Engine v28.1 or later (API 1.49); \
+             this engine has API {}.{}: upgrade the engine, or remove the key",
+            network.network, api.0, api.1
+        ));
+    }
     let (mount, (what, needed, otherwise)) = spec.mounts.iter().find_map(|mount| {
         let need = needs(mount).filter(|(_, needed, _)| api < *needed)?;
         Some((mount, need))
