@@ -57,7 +57,10 @@ wharf=$(bench_wharf)
 
 work=$(mktemp -d)
 started_lab=no
+# The lab's containers are the shared engine's: DOCKER_HOST names the manager once it is up.
+shared_docker_host=${DOCKER_HOST-}
 cleanup() {
+  if [ -n "$shared_docker_host" ]; then export DOCKER_HOST=$shared_docker_host; else unset DOCKER_HOST; fi
   if [ "$started_lab" = yes ]; then
     WHARF_LAB_NAME=$lab_name bash examples/swarm-lab.sh down >/dev/null 2>&1 || true
   fi
