@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use support::lab_registry::LabRegistry;
 use support::swarm::Swarm;
-use support::{BUSYBOX_IMAGE, busybox_image, unique_project, wait_until};
+use support::{
+    BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, busybox_image, unique_project, wait_until,
+};
 
 /// How long tasks may take to run again elsewhere once their node is gone (the swarm marks a
 /// node down after ~15 s and reschedules after ~22 s on this kind of host).
@@ -115,6 +117,21 @@ fn a_built_image_runs_by_digest_on_every_node_tasks_talk_across_nodes_and_a_lost
     )
     .unwrap();
     std::fs::write(dir.path().join("Dockerfile"), dockerfile()).unwrap();
+
+    // --dry-run tells the build and builds nothing.
+    let plan = succeeded(
+        "up --build --dry-run",
+        swarm.wharf(&project, dir.path(), &["--dry-run", "up", "-d", "--build"]),
+    );
+    assert!(
+        plan.contains(&format!("Image {image}  Would be built and pushed")),
+        "{plan}"
+    );
+    let mut inspect = swarm
+        .manager()
+        .docker_command(&["image", "inspect", &image]);
+    let found = inspect.output_within(COMMAND_LIMIT).status.success();
+    assert!(!found, "a dry run built {image}: {plan}");
 
     // Built on the manager, pushed, and deployed by the digest the registry holds.
     let out = succeeded(
