@@ -13,6 +13,7 @@ use super::up::UpArgs;
 use super::{Command, GlobalArgs, session, table};
 use crate::backend::swarm::converged;
 use crate::backend::swarm::files::FileKind;
+use crate::backend::swarm::images::{self, ImageOptions};
 use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
 use crate::backend::swarm::stack::Stack;
 use crate::backend::swarm::tasks::{HEADERS, TaskRow};
@@ -43,8 +44,18 @@ pub async fn run(global: &GlobalArgs, command: &Command, verb: &str) -> Result<E
 pub(super) async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     refuse_up_flags(args)?;
     let project = super::load_project(global)?;
-    let stack = Stack::new(&project).map_err(|e| CliError::message(e.to_string()))?;
-    let backend = SwarmBackend::new(connect().await?, Some(stack.clone()));
+    let mut stack = Stack::new(&project).map_err(|e| CliError::message(e.to_string()))?;
+    let engine = DockerEngine::connect().await?;
+    let options = ImageOptions {
+        build: args.converge.build,
+        no_build: args.converge.no_build,
+        dry_run: super::dry_run(),
+    };
+    let say = |line: String| eprintln!(" \u{2714} {line}");
+    images::pin_built_images(&engine, &project, &mut stack, options, &say)
+        .await
+        .map_err(CliError::message)?;
+    let backend = SwarmBackend::new(engine.client().clone(), Some(stack.clone()));
     let observed = observe(&backend, &project.name).await?;
     let plan = crate::backend::swarm::plan::up(&stack, &observed, args.converge.remove_orphans);
     if super::dry_run() {
@@ -126,7 +137,6 @@ fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
     let converge = &args.converge;
     let set = [
         ("service arguments", !args.services.is_empty()),
-        ("--build", converge.build),
         ("--scale", !converge.scale.is_empty()),
         ("--force-recreate", converge.force_recreate),
         ("--watch", args.watch),

@@ -46,6 +46,7 @@ use std::sync::Arc;
 pub use in_flight::settle_changes;
 pub use judge::ContainerFacts;
 pub use perform::ContainerPerformer;
+pub(crate) use perform::build_request;
 pub use performer::{Call, CallKind, Performer};
 pub use report::{Event, Failure, OperationError, Outcome, Report};
 pub use runner::run_with;

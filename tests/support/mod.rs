@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod lab_registry;
 pub mod swarm;
 pub mod twin;
 

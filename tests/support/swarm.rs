@@ -90,3 +90,22 @@ impl Swarm {
         states.lines().filter(|l| *l == "Ready Active").count()
     }
 }
+
+impl Swarm {
+    /// `wharf --target swarm ARGS` for `project` in `dir`, against the manager.
+    pub fn wharf(
+        &self,
+        project: &str,
+        dir: &std::path::Path,
+        args: &[&str],
+    ) -> std::process::Output {
+        use super::OutputWithin;
+        let state = dir.join("state");
+        let mut command = super::wharf_command(project, dir, &state);
+        command
+            .args(["--target", "swarm"])
+            .args(args)
+            .env("DOCKER_HOST", self.docker_host());
+        command.output_within(super::COMMAND_LIMIT)
+    }
+}

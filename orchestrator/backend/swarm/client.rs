@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::models::{ConfigSpec, Network, SecretSpec, ServiceSpec};
+use bollard::models::{ConfigSpec, Network, NodeState, SecretSpec, ServiceSpec};
 use bollard::query_parameters::{
     ListConfigsOptions, ListNetworksOptions, ListNodesOptions, ListSecretsOptions,
     ListServicesOptions, ListTasksOptions, UpdateServiceOptions,
@@ -227,6 +227,14 @@ pub async fn tasks(docker: &Docker, project: &str) -> Result<Vec<TaskRow>, Engin
         .list_nodes(None::<ListNodesOptions>)
         .await
         .map_err(engine_error)?;
+    let lost: HashMap<String, String> = nodes
+        .iter()
+        .filter_map(|n| {
+            let state = n.status.as_ref()?.state?;
+            let id = n.id.clone()?;
+            (state != NodeState::READY).then(|| (id, state.to_string()))
+        })
+        .collect();
     let hostnames: HashMap<String, String> = nodes
         .into_iter()
         .filter_map(|n| Some((n.id?, n.description?.hostname?)))
@@ -245,11 +253,14 @@ pub async fn tasks(docker: &Docker, project: &str) -> Result<Vec<TaskRow>, Engin
             }))
             .await
             .map_err(engine_error)?;
-        rows.extend(
-            tasks
-                .into_iter()
-                .map(|task| TaskRow::new(project, &name, &template, &task, &hostnames)),
-        );
+        rows.extend(tasks.into_iter().map(|task| {
+            let row = TaskRow::new(project, &name, &template, &task, &hostnames);
+            let node = task.node_id.as_deref().unwrap_or_default();
+            match lost.get(node) {
+                Some(state) => row.on_lost_node(state),
+                None => row,
+            }
+        }));
     }
     rows.sort_by(|a, b| (&a.service, &a.name, &a.id).cmp(&(&b.service, &b.name, &b.id)));
     Ok(rows)

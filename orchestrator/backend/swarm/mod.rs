@@ -11,6 +11,7 @@ pub mod converged;
 mod deploy;
 pub(crate) mod diff;
 pub mod files;
+pub mod images;
 pub mod logs;
 mod mounts;
 pub mod names;

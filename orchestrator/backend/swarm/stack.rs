@@ -37,7 +37,8 @@ pub enum StackError {
     Deploy(#[from] DeployError),
     #[error(
         "service {0} has no image: a swarm's nodes run images from a registry; set `image:` \
-         (with `build:`, a name with the registry, REGISTRY/NAME:TAG, built and pushed first)"
+         (with `build:`, a name with the registry, REGISTRY/NAME:TAG, which `up` builds and \
+         pushes)"
     )]
     NoImage(String),
     #[error("{0}")]

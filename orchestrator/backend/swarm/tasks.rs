@@ -81,6 +81,23 @@ impl TaskRow {
         }
     }
 
+    /// The row of a task whose node is not `ready` (`down`, `disconnected`, `unknown`, as
+    /// `node_state` says): a task still on its way or running there was last reported so by a
+    /// node that no longer reports, and is not known to run; its state is `unknown` and its
+    /// error says why and what was last seen. A task that had ended keeps its state.
+    pub fn on_lost_node(mut self, node_state: &str) -> TaskRow {
+        if ENDED.contains(&self.state.as_str()) {
+            return self;
+        }
+        let seen = std::mem::replace(&mut self.state, "unknown".into());
+        let why = format!("node {} is {node_state} (last seen {seen})", self.node);
+        self.error = match self.error.is_empty() {
+            true => why,
+            false => format!("{why}: {}", self.error),
+        };
+        self
+    }
+
     /// The table's cells: NAME, SERVICE, NODE, DESIRED STATE, CURRENT STATE, ERROR.
     pub fn cells(&self) -> [&str; 6] {
         [
@@ -107,6 +124,11 @@ fn is_current(template: &serde_json::Value, task: &Task) -> bool {
     tracing::debug!(task = ?task.id, ?differences, "is the task on its service's spec");
     differences.is_empty()
 }
+
+/// The task states after which a task does nothing more.
+const ENDED: &[&str] = &[
+    "complete", "shutdown", "failed", "rejected", "orphaned", "remove",
+];
 
 pub const HEADERS: [&str; 6] = [
     "NAME",
@@ -160,5 +182,38 @@ mod tests {
         assert_eq!(json["Service"], "web");
         assert_eq!(json["Node"], "node-1");
         assert_eq!(json["ID"], "t1");
+    }
+
+    fn row(state: TaskState) -> TaskRow {
+        let task = Task {
+            slot: Some(1),
+            node_id: Some("n3".into()),
+            desired_state: Some(TaskState::SHUTDOWN),
+            status: Some(TaskStatus {
+                state: Some(state),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let hostnames = HashMap::from([("n3".to_string(), "node-3".to_string())]);
+        TaskRow::new(
+            "shop",
+            "shop_web",
+            &serde_json::Value::Null,
+            &task,
+            &hostnames,
+        )
+    }
+
+    #[test]
+    fn a_task_on_a_lost_node_is_not_shown_running_and_says_why() {
+        let lost = row(TaskState::RUNNING).on_lost_node("down");
+        assert_eq!(lost.state, "unknown");
+        assert_eq!(lost.error, "node node-3 is down (last seen running)");
+        let ended = row(TaskState::COMPLETE).on_lost_node("down");
+        assert_eq!(
+            (ended.state.as_str(), ended.error.as_str()),
+            ("complete", "")
+        );
     }
 }

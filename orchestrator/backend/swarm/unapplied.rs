@@ -12,6 +12,7 @@ use crate::spec::model::Service;
 
 /// Service keys the swarm target maps onto a swarm service (or that only the loader reads).
 const APPLIED: &[&str] = &[
+    "build",
     "cap_add",
     "cap_drop",
     "command",
@@ -49,10 +50,6 @@ const LOCAL: &str = "it is wharf's own, on the local target only";
 
 /// Keys a swarm service cannot have, and why.
 const CANNOT: &[(&str, &str)] = &[
-    (
-        "build",
-        "the nodes cannot see this machine's build: build and push the image, then deploy it by its registry name",
-    ),
     ("container_name", "a swarm names every task itself"),
     ("privileged", "swarm services cannot run privileged"),
     ("devices", ONE_HOST),

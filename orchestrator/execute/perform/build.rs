@@ -10,7 +10,7 @@ use crate::spec::model::{self, Build};
 /// file's labels, then the project's, so that the image is known as the project's (and swept
 /// with it). The engine's build API builds one platform: several are refused, as compose's
 /// classic builder refuses them.
-pub(super) fn build_request(
+pub(crate) fn build_request(
     service: &str,
     image: &str,
     build: &Build,

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use self::build::build_request;
+pub(crate) use self::build::build_request;
 use self::crash_point::Moment;
 use self::resolve::Gateways;
 use super::judge::ContainerFacts;
