@@ -17,6 +17,7 @@ const APPLIED: &[&str] = &[
     "command",
     "configs",
     "deploy",
+    "depends_on",
     "entrypoint",
     "environment",
     "healthcheck",
@@ -90,12 +91,6 @@ const CANNOT: &[(&str, &str)] = &[
     ("use_api_socket", LOCAL),
 ];
 
-/// Keys the swarm target applies in part, and what it leaves out.
-const PARTIAL: &[(&str, &str)] = &[(
-    "depends_on",
-    "services are created in dependency order, but their conditions are not waited for yet",
-)];
-
 const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices", "generic_resources"];
 
 /// One warning per key of `service` (named `name`) that the swarm target does not apply, at
@@ -113,12 +108,6 @@ pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -
         .filter(|key| !APPLIED.contains(&key.as_str()))
         .map(|key| {
             let path = format!("services.{name}.{key}");
-            if let Some((_, left_out)) = PARTIAL.iter().find(|(k, _)| k == key) {
-                return at(
-                    &path,
-                    format!("{path} is applied in part on a swarm: {left_out}"),
-                );
-            }
             let why = CANNOT
                 .iter()
                 .find(|(k, _)| k == key)
@@ -126,6 +115,14 @@ pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -
             at(&path, format!("{path} is not applied on a swarm: {why}"))
         })
         .collect();
+    for (dependency, _) in service.depends_on.iter().filter(|(_, d)| d.restart) {
+        let path = format!("services.{name}.depends_on.{dependency}.restart");
+        let text = format!(
+            "{path} is not applied on a swarm: the swarm restarts a service's tasks, not the \
+             services that depend on it"
+        );
+        warnings.push(at(&format!("services.{name}.depends_on"), text));
+    }
     let resources = service.deploy.as_ref().map(|d| &d.resources);
     for (kind, resource) in resources
         .into_iter()
@@ -176,6 +173,23 @@ mod tests {
         let service = &project.model.services["web"];
         let warnings = warnings("web", service, &project.key_spans);
         assert!(warnings[0].ends_with(":4:5: services.web.privileged is not applied on a swarm: swarm services cannot run privileged"), "{warnings:?}");
+    }
+
+    #[test]
+    fn depends_on_is_applied_but_a_restart_of_dependents_is_not() {
+        let warned = |dependency: &str| {
+            let project = crate::backend::swarm::stack::tests::project(&format!(
+                "services:\n  web:\n    image: b\n    depends_on: {dependency}\n  db:\n    image: b\n"
+            ));
+            warnings("web", &project.model.services["web"], &IndexMap::new())
+        };
+        assert!(warned("[db]").is_empty());
+        assert_eq!(
+            warned("{db: {condition: service_started, restart: true}}"),
+            [
+                "services.web.depends_on.db.restart is not applied on a swarm: the swarm restarts a service's tasks, not the services that depend on it"
+            ]
+        );
     }
 
     #[test]
