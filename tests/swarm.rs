@@ -765,11 +765,13 @@ const WEB_SETTINGS: &str = "
       placement: {max_replicas_per_node: 1}
       restart_policy: {condition: on-failure, delay: 1s}";
 
-/// `docker inspect -f '{{json FIELD}}'` of a swarm object on the manager, a time in seconds
-/// of the day.
-fn time_of(swarm: &Swarm, kind: &str, id: &str, field: &str) -> f64 {
+/// `docker [service] inspect -f '{{json FIELD}}'` of a swarm object on the manager (`verb`
+/// is `service inspect` or `inspect`), a time in seconds of the day.
+fn time_of(swarm: &Swarm, verb: &[&str], id: &str, field: &str) -> f64 {
     let format = format!("{{{{json {field}}}}}");
-    let json = swarm.manager().docker(&[kind, "inspect", "-f", &format, id]);
+    let mut args = verb.to_vec();
+    args.extend(["-f", &format, id]);
+    let json = swarm.manager().docker(&args);
     support::seconds_of_day(json.trim_matches('"'))
 }
 
@@ -787,7 +789,7 @@ fn task_reached(swarm: &Swarm, service: &str, state: &str) -> f64 {
                 == state
         })
         .unwrap_or_else(|| panic!("no {state} task of {service}: {ids}"));
-    time_of(swarm, "inspect", task, ".Status.Timestamp")
+    time_of(swarm, &["inspect"], task, ".Status.Timestamp")
 }
 
 /// A service's environment and command, as the swarm holds them.
@@ -838,7 +840,7 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
     assert!(line_of(&out, &format!("Service {db}  Waiting")) < healthy, "{out}");
     assert!(healthy < created && completed < created, "{out}");
     assert!(out.contains("Service web  Running 1/1"), "{out}");
-    let web_created = time_of(&swarm, "service", &web, ".CreatedAt");
+    let web_created = time_of(&swarm, &["service", "inspect"], &web, ".CreatedAt");
     let db_healthy = task_reached(&swarm, &db, "running");
     let migrated = task_reached(&swarm, &migrate, "complete");
     eprintln!(
@@ -895,8 +897,9 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
     let out = up(&["--wait-timeout", "60"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success(), "{stderr}");
-    let named = format!("service migrate: task {migrate}.1 on node wt-");
+    let named = format!("service migrate: task {migrate}.");
     assert!(stderr.contains(&named), "{stderr}");
+    assert!(stderr.contains(" on node wt-"), "{stderr}");
     assert!(stderr.contains("task: non-zero exit (3)"), "{stderr}");
     assert!(stderr.contains(&format!("not deployed: {web}")), "{stderr}");
     assert_eq!(env_and_args(&swarm, &web), web_failing, "web is not deployed");

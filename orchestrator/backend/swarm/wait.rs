@@ -36,10 +36,7 @@ pub async fn until(
         let rows = client::tasks(docker, project).await?;
         let message = match condition::status(dependency.condition, key, dependency.tasks, &rows) {
             Status::Met => return Ok(()),
-            Status::Failed(why) => {
-                let message = format!("{why} (it was to be {})", dependency.condition);
-                return Err(EngineError::Engine { message });
-            }
+            Status::Failed(message) => return Err(EngineError::Engine { message }),
             Status::Waiting(where_it_is) => where_it_is,
         };
         if message != told {
@@ -47,7 +44,7 @@ pub async fn until(
             told = message;
         }
         if Instant::now() >= deadline {
-            let message = format!("{told}: not {} in time", dependency.condition);
+            let message = format!("{told} (not {} in time)", dependency.condition);
             return Err(EngineError::Engine { message });
         }
         tokio::time::sleep(POLL).await;
