@@ -837,7 +837,10 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
     let healthy = line_of(&out, &format!("Service {db}  Healthy"));
     let completed = line_of(&out, &format!("Service {migrate}  Completed"));
     let created = line_of(&out, &format!("Service {web}  Created"));
-    assert!(line_of(&out, &format!("Service {db}  Waiting")) < healthy, "{out}");
+    assert!(
+        line_of(&out, &format!("Service {db}  Waiting")) < healthy,
+        "{out}"
+    );
     assert!(healthy < created && completed < created, "{out}");
     assert!(out.contains("Service web  Running 1/1"), "{out}");
     let web_created = time_of(&swarm, &["service", "inspect"], &web, ".CreatedAt");
@@ -846,8 +849,14 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
     eprintln!(
         "db healthy at {db_healthy:.2}, migrate complete at {migrated:.2}, web created at {web_created:.2}"
     );
-    assert!(db_healthy <= web_created, "web created before db was healthy");
-    assert!(migrated <= web_created, "web created before migrate completed");
+    assert!(
+        db_healthy <= web_created,
+        "web created before db was healthy"
+    );
+    assert!(
+        migrated <= web_created,
+        "web created before migrate completed"
+    );
 
     // 2. Settings removed from the file take web back to swarm's defaults, once.
     write(dependent_file(1, "", None, 0));
@@ -871,25 +880,36 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
 
     // 3. db and web change, web never converges: up fails naming it, and both are rolled back.
     write(dependent_file(2, "", Some(1), 0));
-    let out = up(&["--wait-timeout", "30"]);
+    let out = up(&["--wait-timeout", "40"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    eprintln!("{stderr}");
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("did not converge within 30s"), "{stderr}");
-    assert!(stderr.contains("service web: 0 of 1 tasks running; task "), "{stderr}");
+    assert!(stderr.contains("did not converge within 40s"), "{stderr}");
+    assert!(
+        stderr.contains("service web: 0 of 1 tasks running; task "),
+        "{stderr}"
+    );
     assert!(stderr.contains("task: non-zero exit (1)"), "{stderr}");
-    assert!(stderr.contains(&format!("Service {db}  Rolled back")), "{stderr}");
-    assert!(stderr.contains(&format!("Service {web}  Rolled back")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Service {db}  Rolled back")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("Service {web}  Rolled back")),
+        "{stderr}"
+    );
     assert_eq!(env_and_args(&swarm, &db), db_before);
     assert_eq!(env_and_args(&swarm, &web), web_before);
 
     // 4. The same with --no-rollback: both keep the new spec.
-    let out = up(&["--wait-timeout", "30", "--no-rollback"]);
+    let out = up(&["--wait-timeout", "40", "--no-rollback"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("did not converge within 40s"), "{stderr}");
     assert!(!stderr.contains("Rolled back"), "{stderr}");
-    assert!(env_and_args(&swarm, &db).contains("ROUND=2"));
+    assert!(env_and_args(&swarm, &db).contains("ROUND=2"), "{stderr}");
     let web_failing = env_and_args(&swarm, &web);
-    assert!(web_failing.contains("exit 1"), "{web_failing}");
+    assert!(web_failing.contains("exit 1"), "{web_failing}\n{stderr}");
 
     // 5. A job that fails: up stops before web, naming the job, its node and its error.
     let web_version = versions(&swarm, &project);
@@ -902,10 +922,13 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
     assert!(stderr.contains(" on node wt-"), "{stderr}");
     assert!(stderr.contains("task: non-zero exit (3)"), "{stderr}");
     assert!(stderr.contains(&format!("not deployed: {web}")), "{stderr}");
-    assert_eq!(env_and_args(&swarm, &web), web_failing, "web is not deployed");
-    let version = |all: &[(String, String)]| {
-        all.iter().find(|(n, _)| *n == web).map(|(_, v)| v.clone())
-    };
+    assert_eq!(
+        env_and_args(&swarm, &web),
+        web_failing,
+        "web is not deployed"
+    );
+    let version =
+        |all: &[(String, String)]| all.iter().find(|(n, _)| *n == web).map(|(_, v)| v.clone());
     assert_eq!(version(&versions(&swarm, &project)), version(&web_version));
     assert!(
         env_and_args(&swarm, &migrate).contains("exit 0"),

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use super::down::DownArgs;
 use super::error::CliError;
 use super::ps::{PsArgs, PsFormat};
+use super::swarm_progress::SwarmProgress;
 use super::up::UpArgs;
 use super::{Command, GlobalArgs, session, table};
-use super::swarm_progress::SwarmProgress;
 use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
-use crate::backend::swarm::{WAIT_LIMIT, converged, names};
 use crate::backend::swarm::stack::Stack;
 use crate::backend::swarm::tasks::{HEADERS, TaskRow};
 use crate::backend::swarm::{SwarmBackend, observed::ObservedStack};
+use crate::backend::swarm::{WAIT_LIMIT, converged, names};
 use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
 use crate::execute::Report;
@@ -87,9 +87,9 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
             .map(|(_, operation)| operation)
             .collect();
         match args.no_rollback {
-            true => messages.push(
-                "--no-rollback: the services keep what this up changed".to_string(),
-            ),
+            true => {
+                messages.push("--no-rollback: the services keep what this up changed".to_string())
+            }
             false => {
                 let undo = crate::backend::swarm::plan::rollback(&ran, &observed);
                 messages.extend(roll_back(&backend, &undo, &progress).await);
@@ -128,7 +128,11 @@ fn failed(plan: &SwarmPlan, report: &Report) -> Vec<String> {
 }
 
 /// Runs `undo`, the rollback of a failed `up`; what it could not undo, as messages.
-async fn roll_back(backend: &SwarmBackend, undo: &SwarmPlan, progress: &SwarmProgress) -> Vec<String> {
+async fn roll_back(
+    backend: &SwarmBackend,
+    undo: &SwarmPlan,
+    progress: &SwarmProgress,
+) -> Vec<String> {
     if undo.operations.is_empty() {
         return Vec::new();
     }
@@ -136,7 +140,9 @@ async fn roll_back(backend: &SwarmBackend, undo: &SwarmPlan, progress: &SwarmPro
     // Undoing is not bounded by the up's deadline, which has passed: it makes calls, no waits.
     let deadline = Instant::now() + WAIT_LIMIT;
     let report = backend
-        .run(undo, deadline, &|operation, step| progress.step(operation, step))
+        .run(undo, deadline, &|operation, step| {
+            progress.step(operation, step)
+        })
         .await;
     report
         .failures
@@ -156,7 +162,11 @@ fn changed_services(project: &str, plan: &SwarmPlan) -> Vec<String> {
             | SwarmOperation::ReplaceService { spec, .. } => spec.name.as_deref(),
             _ => None,
         })
-        .map(|name| names::service_key(project, name).unwrap_or(name).to_string())
+        .map(|name| {
+            names::service_key(project, name)
+                .unwrap_or(name)
+                .to_string()
+        })
         .collect()
 }
 
@@ -211,7 +221,9 @@ async fn wait_converged(
         if settled {
             let took = started.elapsed().as_secs_f64();
             let project = waiting.project;
-            progress.line(&format!(" \u{2714} Stack {project}  Converged ({took:.1}s)"));
+            progress.line(&format!(
+                " \u{2714} Stack {project}  Converged ({took:.1}s)"
+            ));
             return Ok(());
         }
         if Instant::now() >= waiting.deadline {
@@ -286,7 +298,9 @@ async fn apply(backend: &SwarmBackend, plan: &SwarmPlan) -> Result<ExitCode, Cli
     let progress = SwarmProgress::new();
     let deadline = Instant::now() + WAIT_LIMIT;
     let report = backend
-        .run(plan, deadline, &|operation, step| progress.step(operation, step))
+        .run(plan, deadline, &|operation, step| {
+            progress.step(operation, step)
+        })
         .await;
     progress.finish();
     match report.failures.is_empty() {

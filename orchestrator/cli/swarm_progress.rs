@@ -57,8 +57,9 @@ impl SwarmProgress {
                 false => '-',
             };
             let (service, running, target) = (&count.service, count.running, count.target);
-            self.progress
-                .print(&format!(" {mark} Service {service}  Running {running}/{target}"));
+            self.progress.print(&format!(
+                " {mark} Service {service}  Running {running}/{target}"
+            ));
         }
     }
 

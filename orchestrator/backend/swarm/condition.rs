@@ -65,7 +65,12 @@ pub fn tasks(spec: &ServiceSpec) -> Option<i64> {
     if let Some(job) = &mode.replicated_job {
         return Some(job.total_completions.unwrap_or(1));
     }
-    Some(mode.replicated.as_ref().and_then(|r| r.replicas).unwrap_or(1))
+    Some(
+        mode.replicated
+            .as_ref()
+            .and_then(|r| r.replicas)
+            .unwrap_or(1),
+    )
 }
 
 /// Whether `service` (its compose key), which runs `tasks` tasks, meets `condition`.
@@ -176,9 +181,7 @@ mod tests {
         ];
         assert_eq!(
             status(Condition::CompletedSuccessfully, "db", Some(2), &failed),
-            Status::Failed(
-                "service db: task shop_db.2 on node n1: task: non-zero exit (3)".into()
-            )
+            Status::Failed("service db: task shop_db.2 on node n1: task: non-zero exit (3)".into())
         );
     }
 

@@ -57,7 +57,10 @@ pub fn counts(wants: &[Want], rows: &[TaskRow]) -> Vec<Count> {
         .iter()
         .map(|want| {
             let tasks = rows.iter().filter(|r| r.service == want.service);
-            let wanted = tasks.clone().filter(|t| t.desired_state == "running").count();
+            let wanted = tasks
+                .clone()
+                .filter(|t| t.desired_state == "running")
+                .count();
             let running = tasks
                 .filter(|t| t.desired_state == "running" && t.state == "running" && t.current)
                 .count();

@@ -58,10 +58,9 @@ fn compare(desired: &Value, observed: &Value, sides: Sides) -> Vec<String> {
     let mut desired = desired.clone();
     let mut observed = observed.clone();
     for pointer in UNREADABLE {
-        for value in [desired.pointer_mut(pointer), observed.pointer_mut(pointer)] {
-            if let Some(value) = value {
-                *value = Value::Null;
-            }
+        let values = [desired.pointer_mut(pointer), observed.pointer_mut(pointer)];
+        for value in values.into_iter().flatten() {
+            *value = Value::Null;
         }
     }
     let mut paths = Vec::new();

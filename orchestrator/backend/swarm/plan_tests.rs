@@ -331,7 +331,11 @@ fn a_dependent_waits_for_its_dependencies_conditions_before_it_is_created_or_upd
         "--target swarm up -d",
         &changed,
     );
-    assert!(plan::up(&stack(DEPENDS), &before, false).operations.is_empty());
+    assert!(
+        plan::up(&stack(DEPENDS), &before, false)
+            .operations
+            .is_empty()
+    );
 }
 
 #[test]
@@ -370,7 +374,10 @@ fn a_failed_up_is_undone_service_by_service_last_first() {
     let before = deployed(&stack(SHOP));
     let changed = SHOP
         .replace("GREETING=hello", "GREETING=bonjour")
-        .replace("      mode: global\n      restart_policy", "      restart_policy")
+        .replace(
+            "      mode: global\n      restart_policy",
+            "      restart_policy",
+        )
         .replace(
             "\nnetworks:\n  front: {}",
             "\n  cache:\n    image: wharf-test/busybox:latest\nnetworks:\n  front: {}",
