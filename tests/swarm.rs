@@ -670,6 +670,11 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
     );
     assert!(printed.contains(" /scratch tmpfs "), "{printed}");
     let deployed = versions(&swarm, &project);
+    let plan = succeeded(
+        "dry run of the unchanged file",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
     succeeded(
         "unchanged up -d",
         wharf(&swarm, &project, dir.path(), &["up", "-d"]),

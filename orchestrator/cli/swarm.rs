@@ -79,19 +79,10 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
         false => Err(failed(&plan, &report)),
     };
     if let Err(mut messages) = outcome {
-        let ran: Vec<&SwarmOperation> = plan
-            .operations
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| ran(&report, *index))
-            .map(|(_, operation)| operation)
-            .collect();
         match args.no_rollback {
-            true => {
-                messages.push("--no-rollback: the services keep what this up changed".to_string())
-            }
+            true => messages.push("--no-rollback: the services keep what this up changed".into()),
             false => {
-                let undo = crate::backend::swarm::plan::rollback(&ran, &observed);
+                let undo = rollback(&plan, &report, &observed);
                 messages.extend(roll_back(&backend, &undo, &progress).await);
             }
         }
@@ -102,10 +93,20 @@ async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     apply(&backend, &old_files).await
 }
 
-/// Whether the operation at `index` ran to its end.
-fn ran(report: &Report, index: usize) -> bool {
-    let failed = report.failures.iter().any(|f| f.operation == index);
-    !failed && !report.skipped.contains(&index)
+/// The rollback of the operations of `plan` that ran to their end (`report`), on the stack
+/// `observed` before them.
+fn rollback(plan: &SwarmPlan, report: &Report, observed: &ObservedStack) -> SwarmPlan {
+    let ran: Vec<&SwarmOperation> = plan
+        .operations
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| {
+            let failed = report.failures.iter().any(|f| f.operation == *index);
+            !failed && !report.skipped.contains(index)
+        })
+        .map(|(_, operation)| operation)
+        .collect();
+    crate::backend::swarm::plan::rollback(&ran, observed)
 }
 
 /// The failures of a plan that stopped, and the services it did not deploy because of them.
@@ -114,12 +115,7 @@ fn failed(plan: &SwarmPlan, report: &Report) -> Vec<String> {
     let not_deployed: Vec<&str> = report
         .skipped
         .iter()
-        .filter_map(|index| match &plan.operations[*index] {
-            SwarmOperation::CreateService(spec)
-            | SwarmOperation::UpdateService { spec, .. }
-            | SwarmOperation::ReplaceService { spec, .. } => spec.name.as_deref(),
-            _ => None,
-        })
+        .filter_map(|index| plan.operations[*index].deploys())
         .collect();
     if !not_deployed.is_empty() {
         messages.push(format!("not deployed: {}", not_deployed.join(", ")));
@@ -156,12 +152,7 @@ async fn roll_back(
 fn changed_services(project: &str, plan: &SwarmPlan) -> Vec<String> {
     plan.operations
         .iter()
-        .filter_map(|operation| match operation {
-            SwarmOperation::CreateService(spec)
-            | SwarmOperation::UpdateService { spec, .. }
-            | SwarmOperation::ReplaceService { spec, .. } => spec.name.as_deref(),
-            _ => None,
-        })
+        .filter_map(SwarmOperation::deploys)
         .map(|name| {
             names::service_key(project, name)
                 .unwrap_or(name)

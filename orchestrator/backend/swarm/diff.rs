@@ -27,6 +27,9 @@ const ENGINE_FILLS: &[(&str, Option<&str>)] = &[
     ("UpdateConfig.Order", Some("stop-first")),
     ("RollbackConfig.FailureAction", Some("pause")),
     ("RollbackConfig.Order", Some("stop-first")),
+    // The client fills in the ID of each secret and config the spec names, when it sends it.
+    ("TaskTemplate.ContainerSpec.Secrets.SecretID", None),
+    ("TaskTemplate.ContainerSpec.Configs.ConfigID", None),
     ("EndpointSpec.Mode", Some("vip")),
     ("EndpointSpec.Ports.PublishMode", Some("ingress")),
     ("EndpointSpec.Ports.Protocol", Some("tcp")),
@@ -176,6 +179,15 @@ mod tests {
             ["TaskTemplate.Placement", "UpdateConfig"]
         );
         assert!(missing(&desired, &observed).is_empty());
+    }
+
+    #[test]
+    fn the_ids_the_client_fills_in_for_secrets_and_configs_are_not_a_difference() {
+        let desired = json!({"TaskTemplate": {"ContainerSpec": {
+            "Secrets": [{"SecretName": "shop_token_1"}]}}});
+        let observed = json!({"TaskTemplate": {"ContainerSpec": {
+            "Secrets": [{"SecretName": "shop_token_1", "SecretID": "abc"}]}}});
+        assert!(differences(&desired, &observed).is_empty());
     }
 
     #[test]

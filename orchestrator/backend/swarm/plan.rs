@@ -318,6 +318,18 @@ impl fmt::Display for SwarmOperation {
     }
 }
 
+impl SwarmOperation {
+    /// The service (its swarm name) that this operation creates, updates or replaces.
+    pub fn deploys(&self) -> Option<&str> {
+        match self {
+            SwarmOperation::CreateService(spec)
+            | SwarmOperation::UpdateService { spec, .. }
+            | SwarmOperation::ReplaceService { spec, .. } => spec.name.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 impl SwarmPlan {
     /// The plan without its removals of old secret and config versions, and those removals:
     /// `up` runs them only once the stack has converged, so that a service that rolls back
