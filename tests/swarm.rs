@@ -353,6 +353,25 @@ fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
     }
 }
 
+/// `--no-rollback` is the swarm target's: a local `up` refuses it, naming the target it is
+/// for, before it touches any engine.
+#[test]
+fn no_rollback_is_refused_on_the_local_target() {
+    let dir = tempfile::tempdir().expect("a project folder");
+    let state = dir.path().join("state");
+    let project = unique_project("swarm-no-rollback");
+    let mut command = support::wharf_command(&project, dir.path(), &state);
+    let out = command
+        .args(["up", "-d", "--no-rollback"])
+        .output_within(COMMAND_LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--no-rollback is for --target swarm"),
+        "{stderr}"
+    );
+}
+
 /// Interop with `docker stack`, both ways: wharf takes over a stack that `docker stack deploy`
 /// made without updating any service, and `wharf down` removes it; `docker stack rm` removes
 /// a project wharf deployed. On the same lab, an `up` that cannot converge fails naming the
