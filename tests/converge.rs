@@ -1405,6 +1405,11 @@ services:
         bind:
           propagation: rprivate
           selinux: z
+      - type: bind
+        source: ./src
+        target: /flat
+        bind:
+          recursive: disabled
     networks:
       front:
         link_local_ips: ["169.254.10.10"]
@@ -1445,8 +1450,17 @@ fn cgroup_parent_bind_options_and_link_local_ips_reach_the_engine() {
         "1"
     );
 
+    // `recursive: disabled` is the `Mounts` syntax's `NonRecursive`, as compose v2 sends it.
+    let flat = |container: &str| {
+        let mounts = mounts_by_target(container);
+        let flat = mounts.iter().find(|m| m["Target"] == "/flat");
+        flat.unwrap_or_else(|| panic!("/flat among {mounts:?}"))["BindOptions"].clone()
+    };
+    assert_eq!(flat(&box1), serde_json::json!({"NonRecursive": true}));
+
     let (peer, _peer_cleanup) = compose_v2_up(p.path(), "morekeys-peer", &[]);
     assert_eq!(inspect(&format!("{peer}-box-1"), &format(&peer)), seen);
+    assert_eq!(flat(&format!("{peer}-box-1")), flat(&box1));
 }
 
 /// A container's `HostConfig.Mounts`, ordered by target.

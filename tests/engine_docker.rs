@@ -46,6 +46,7 @@ fn network(project: &str, key: &str) -> DesiredNetwork {
         driver_opts: IndexMap::new(),
         internal: false,
         attachable: false,
+        enable_ipv4: None,
         enable_ipv6: false,
         ipam: None,
         labels,

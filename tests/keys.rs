@@ -22,7 +22,8 @@ fn image_id(reference: &str) -> String {
 /// The RUN step records its `/etc/hosts`, the size of its `/dev/shm` and its network
 /// interfaces.
 const PROBE_DOCKERFILE: &str = "FROM IMAGE
-RUN cat /etc/hosts > /hosts; df -k /dev/shm > /shm; cat /proc/net/dev > /net
+RUN cat /etc/hosts > /hosts; df -k /dev/shm > /shm; cat /proc/net/dev > /net; \
+    echo $(ulimit -Sn) $(ulimit -Hn) > /nofile
 ";
 
 const BUILD_KEYS: &str = r#"
@@ -37,6 +38,8 @@ services:
       isolation: default
       platforms: ["linux/amd64"]
       cache_from: ["IMAGE"]
+      ulimits:
+        nofile: {soft: 1234, hard: 2345}
     command: ["sleep", "3600"]
 "#;
 
@@ -90,6 +93,9 @@ fn build_keys_reach_the_run_steps_and_the_image_gets_its_extra_tag() {
                 shm.contains(" 98304 "),
                 "96m of /dev/shm in the RUN step:\n{shm}"
             );
+            // And `ulimits`, which BuildKit takes too but compose v2 does not pass to it here.
+            let nofile = image_file(&image, "/nofile");
+            assert_eq!(nofile.trim(), "1234 2345", "the RUN step's nofile limits");
         }
     }
 }
@@ -517,5 +523,150 @@ fn an_attached_up_does_not_follow_a_service_with_attach_false() {
             !stdout.contains("from-quiet"),
             "{who} does not follow quiet: {stdout}"
         );
+    }
+}
+
+/// A volume's `subpath` needs engine API 1.45, which this engine (1.41) lacks: compose v2
+/// sends it, the engine ignores the field and the container gets the whole volume; wharf
+/// refuses the create instead, naming the mount, the API it needs and what to do.
+#[test]
+fn a_subpath_the_engine_cannot_mount_is_refused_where_compose_mounts_the_whole_volume() {
+    let file = "services:
+  app:
+    image: IMAGE
+    command: [sleep, '600']
+    volumes:
+      - type: volume
+        source: data
+        target: /data
+        volume:
+          subpath: web
+volumes:
+  data:
+";
+    let twin = Twin::new("keys-subpath", file);
+    twin.compose_ok(&["up", "-d"]);
+    let whole = docker(&["exec", &format!("{}-app-1", twin.peer), "ls", "-a", "/data"]);
+    assert!(
+        !whole.lines().any(|l| l == "web"),
+        "this engine ignores compose's subpath: /data holds the volume's root, not `web` ({whole})"
+    );
+
+    let up = twin.wharf(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert!(!up.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("compose.yaml:10:11: services.app.volumes[0].volume.subpath is applied only when the engine's API is 1.45 or newer"),
+        "warned at the key: {stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "a volume's subpath (at /data) needs engine API 1.45; this engine has 1.41: \
+             upgrade the engine, or mount the whole volume and use the path inside it"
+        ),
+        "{stderr}"
+    );
+    let made = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", twin.name),
+    ]);
+    assert_eq!(made.trim(), "", "no container was made");
+}
+
+/// The network a container's `eth0` is on, by the address the container sees there.
+fn first_interface_network(container: &str) -> String {
+    let eth0 = docker(&["exec", container, "ip", "-4", "-o", "addr", "show", "eth0"]);
+    let address = eth0
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_else(|| panic!("an IPv4 address on eth0: {eth0}"))
+        .to_string();
+    let networks = inspect(
+        container,
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}",
+    );
+    networks
+        .split_whitespace()
+        .find_map(|pair| {
+            let (network, ip) = pair.split_once('=')?;
+            (ip == address).then(|| network.to_string())
+        })
+        .unwrap_or_else(|| panic!("{address} is on one of {networks}"))
+}
+
+/// `priority` orders the networks a container joins, highest first, as compose v2 joins them:
+/// the highest is the one given at the create (the container's `NetworkMode`); the engine
+/// then names the interfaces at the start, in its own order, the same under both tools.
+#[test]
+fn network_priority_orders_the_joins_as_under_compose() {
+    let file = "services:
+  app:
+    image: IMAGE
+    command: [sleep, '600']
+    networks:
+      alpha: {}
+      zeta:
+        priority: 100
+networks:
+  alpha:
+  zeta:
+";
+    let twin = Twin::new("keys-priority", file);
+    twin.both(&["up", "-d"]);
+    let seen = |project: &str| {
+        let container = format!("{project}-app-1");
+        let joined_at_create = inspect(&container, "{{.HostConfig.NetworkMode}}");
+        let eth0 = first_interface_network(&container);
+        (
+            joined_at_create.trim().replace(project, "P"),
+            eth0.replace(project, "P"),
+        )
+    };
+    let (compose, wharf) = (seen(&twin.peer), seen(&twin.name));
+    assert_eq!(
+        compose.0, "P_zeta",
+        "compose joins the highest priority first"
+    );
+    assert_eq!(
+        wharf, compose,
+        "wharf joins and names the interfaces as compose"
+    );
+}
+
+/// `interface_name` needs an engine that reads its driver option (28.1, API 1.49): on this one
+/// (1.41) wharf warns at the key and refuses the create, as compose v2 refuses it.
+#[test]
+fn interface_name_is_refused_by_an_engine_that_cannot_name_the_interface_as_by_compose() {
+    let file = "services:
+  app:
+    image: IMAGE
+    command: [sleep, '600']
+    networks:
+      zeta:
+        interface_name: zeta0
+networks:
+  zeta:
+";
+    let twin = Twin::new("keys-ifname", file);
+    let compose = twin.compose(&["up", "-d"]);
+    assert!(!compose.status.success());
+    assert!(
+        String::from_utf8_lossy(&compose.stderr)
+            .contains("interface_name requires Docker Engine v28.1 or later")
+    );
+    let up = twin.wharf(&["up", "-d"]);
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert!(!up.status.success(), "{stderr}");
+    for said in [
+        "compose.yaml:7:9: services.app.networks.zeta.interface_name is applied only when the \
+         engine's API is 1.49 or newer",
+        "interface_name (on network ",
+        "requires Docker Engine v28.1 or later (API 1.49); this engine has API 1.41",
+    ] {
+        assert!(stderr.contains(said), "{said:?} in {stderr}");
     }
 }

@@ -1022,6 +1022,67 @@ fn push_then_pull_through_a_real_registry() {
     assert_eq!(support::inspect(&image, "{{.Id}}"), id);
 }
 
+/// `docker ARGS` with a client configuration of its own (`docker manifest` keeps its lists
+/// there), inside `config`.
+fn docker_with_config(config: &Path, args: &[&str]) {
+    let out = support::OutputWithin::output_within(
+        Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", config),
+        support::COMMAND_LIMIT,
+    );
+    assert!(out.status.success(), "docker {args:?}: {}", stderr(&out));
+}
+
+/// A service's `platform` reaches the pull: from a manifest list that has only `linux/amd64`,
+/// `platform: linux/arm64` finds nothing to pull and `linux/amd64` pulls, under wharf as under
+/// compose v2. (The engine here makes images of its own architecture only, so the list holds
+/// one; asking for the other platform is what shows the pull asked for it.)
+#[test]
+fn the_service_platform_picks_the_manifest_a_pull_takes_as_under_compose() {
+    let registry = Registry::start();
+    let mut p = Project::new("vb-platform", "services: {}\n");
+    let single = format!("{}/{}:amd64", registry.address, p.name);
+    let list = format!("{}/{}:multi", registry.address, p.name);
+    p.cleanup.image(&single).image(&list);
+    let config = tempfile::tempdir().unwrap();
+    support::docker(&["tag", busybox_image(), &single]);
+    support::docker(&["push", "-q", &single]);
+    docker_with_config(
+        config.path(),
+        &["manifest", "create", "--insecure", &list, &single],
+    );
+    docker_with_config(config.path(), &["manifest", "push", "--insecure", &list]);
+
+    let file = |platform: &str| {
+        format!("services:\n  app:\n    image: {list}\n    platform: {platform}\n")
+    };
+    p.write(&file("linux/arm64"));
+    let ours = p.wharf(&["pull"]);
+    let theirs = p.compose(&["pull"]);
+    let refusal = "no matching manifest for linux/arm64 in the manifest list entries";
+    assert!(
+        !theirs.status.success() && stderr(&theirs).contains(refusal),
+        "{}",
+        stderr(&theirs)
+    );
+    assert!(!ours.status.success(), "{}", stderr(&ours));
+    assert!(stderr(&ours).contains(refusal), "{}", stderr(&ours));
+    assert!(
+        stderr(&ours).contains("app"),
+        "names the service: {}",
+        stderr(&ours)
+    );
+
+    p.write(&file("linux/amd64"));
+    let out = p.wharf(&["pull"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        support::inspect(&list, "{{.Os}}/{{.Architecture}}"),
+        "linux/amd64"
+    );
+}
+
 #[test]
 fn dry_runs_print_what_would_happen_and_change_nothing() {
     let p = Project::new("vb-dry", SLEEPERS);

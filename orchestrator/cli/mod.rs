@@ -37,6 +37,7 @@ mod supervisor_client;
 mod swarm;
 mod swarm_logs;
 mod swarm_progress;
+mod swarm_watch;
 mod table;
 mod teardown;
 mod terminal;

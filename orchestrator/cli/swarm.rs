@@ -22,7 +22,7 @@ use crate::engine::docker::DockerEngine;
 use crate::execute::Report;
 
 /// The verbs the swarm target has.
-pub const VERBS: &str = "up -d, down, ps, logs and config";
+pub const VERBS: &str = "up -d, down, ps, logs, config and watch";
 
 pub async fn run(global: &GlobalArgs, command: &Command, verb: &str) -> Result<ExitCode, CliError> {
     match command {
@@ -34,13 +34,14 @@ pub async fn run(global: &GlobalArgs, command: &Command, verb: &str) -> Result<E
             let backend = SwarmBackend::new(connect().await?, None);
             super::swarm_logs::run(&backend, &name, args).await
         }
+        Command::Watch(args) => super::swarm_watch::run(global, args).await,
         _ => Err(CliError::message(format!(
             "`{verb}` is not available with --target swarm yet (the swarm target has {VERBS})"
         ))),
     }
 }
 
-async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
+pub(super) async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
     refuse_up_flags(args)?;
     let project = super::load_project(global)?;
     let stack = Stack::new(&project).map_err(|e| CliError::message(e.to_string()))?;

@@ -90,6 +90,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 driver_opts: n.driver_opts.clone(),
                 internal: n.internal,
                 attachable: n.attachable,
+                enable_ipv4: n.enable_ipv4,
                 enable_ipv6: n.enable_ipv6.unwrap_or(false),
                 ipam: n.ipam.clone(),
                 labels,

@@ -112,15 +112,7 @@ pub fn container_spec(
         read_only: service.read_only,
         security_opt: service.security_opt.clone(),
         sysctls: service.sysctls.clone(),
-        ulimits: service
-            .ulimits
-            .iter()
-            .map(|(name, u)| Ulimit {
-                name: name.clone(),
-                soft: u.single.or(u.soft).unwrap_or(0),
-                hard: u.single.or(u.hard).unwrap_or(0),
-            })
-            .collect(),
+        ulimits: Ulimit::all(&service.ulimits),
         tty: service.tty,
         stdin_open: service.stdin_open,
         stdin_once: false,
@@ -384,7 +376,9 @@ fn mounts(desired: &Desired, service: &Service) -> Vec<Mount> {
                 MountType::Bind => MountKind::Bind,
                 MountType::Volume => MountKind::Volume,
                 MountType::Tmpfs => MountKind::Tmpfs,
-                _ => return None,
+                MountType::Image => MountKind::Image,
+                // `npipe` is Windows'; `cluster` is Docker's CSI volumes, swarm only.
+                MountType::Npipe | MountType::Cluster => return None,
             };
             let source = match kind {
                 MountKind::Volume => v.source.as_ref().map(|key| {
@@ -418,10 +412,21 @@ fn mounts(desired: &Desired, service: &Service) -> Vec<Mount> {
                         .as_ref()
                         .map(|o| o.labels.clone())
                         .unwrap_or_default(),
+                    subpath: mount_subpath(v),
                 },
             })
         })
         .collect()
+}
+
+/// The path inside a volume or an image that a mount takes (`volume.subpath`, `image.subpath`).
+fn mount_subpath(mount: &crate::spec::model::VolumeMount) -> Option<String> {
+    let from_volume = mount.volume.as_ref().and_then(|o| o.subpath.clone());
+    let from_image = || {
+        let subpath = mount.image.as_ref()?.get("subpath")?.as_str()?;
+        Some(subpath.to_string())
+    };
+    from_volume.or_else(from_image).filter(|s| !s.is_empty())
 }
 
 /// Whether a secret's or config's content is written into the container before it starts, as

@@ -83,6 +83,8 @@ pub struct DesiredNetwork {
     pub driver_opts: IndexMap<String, String>,
     pub internal: bool,
     pub attachable: bool,
+    /// `enable_ipv4` as written: `false` (an IPv6-only network) needs engine API 1.47.
+    pub enable_ipv4: Option<bool>,
     pub enable_ipv6: bool,
     pub ipam: Option<crate::spec::model::Ipam>,
     pub labels: IndexMap<String, String>,
@@ -353,6 +355,8 @@ pub enum MountKind {
     Bind,
     Volume,
     Tmpfs,
+    /// An image's filesystem, read-only (API 1.47); `source` is the image reference.
+    Image,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,6 +387,8 @@ pub struct MountOptions {
     pub tmpfs_mode: Option<u32>,
     /// Volume: labels for a volume the engine creates on the fly.
     pub volume_labels: IndexMap<String, String>,
+    /// Volume (API 1.45) or image (API 1.47): the path inside it that is mounted.
+    pub subpath: Option<String>,
 }
 
 /// A file copied into a container before it starts (a secret's or config's content).
@@ -440,4 +446,18 @@ pub struct Ulimit {
     pub name: String,
     pub soft: i64,
     pub hard: i64,
+}
+
+impl Ulimit {
+    /// compose's `ulimits` in the engine's terms: a single number is both limits.
+    pub fn all(ulimits: &IndexMap<String, crate::spec::model::Ulimit>) -> Vec<Ulimit> {
+        ulimits
+            .iter()
+            .map(|(name, u)| Ulimit {
+                name: name.clone(),
+                soft: u.single.or(u.soft).unwrap_or(0),
+                hard: u.single.or(u.hard).unwrap_or(0),
+            })
+            .collect()
+    }
 }

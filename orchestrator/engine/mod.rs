@@ -176,6 +176,8 @@ pub struct BuildRequest {
     /// The one platform (`os/arch[/variant]`) the image is built for; the engine's default
     /// (its own) when `None`.
     pub platform: Option<String>,
+    /// The RUN steps' resource limits (`build.ulimits`).
+    pub ulimits: Vec<crate::desired::Ulimit>,
 }
 
 /// One line of a container's output.

@@ -468,6 +468,7 @@ fn network(name: &str) -> EngineCall {
         driver_opts: Default::default(),
         internal: false,
         attachable: false,
+        enable_ipv4: None,
         enable_ipv6: false,
         ipam: None,
         labels: Default::default(),

@@ -219,6 +219,7 @@ mod tests {
             driver_opts: IndexMap::new(),
             internal: false,
             attachable: false,
+            enable_ipv4: None,
             enable_ipv6: false,
             ipam: None,
             labels: [(labels::CONFIG_HASH.to_string(), hash.to_string())].into(),

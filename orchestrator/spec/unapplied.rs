@@ -42,16 +42,25 @@ const PORT: &[(&str, &str)] = &[
     ),
 ];
 
-const MOUNT: &[(&str, &str)] = &[
-    ("consistency", "it is for Docker Desktop on macOS only"),
+const MOUNT: &[(&str, &str)] = &[("consistency", "it is for Docker Desktop on macOS only")];
+
+/// Mount types that no Linux engine of a single host mounts, and why.
+const MOUNT_TYPE: &[(&str, &str)] = &[
+    ("npipe", "a named pipe is for Windows containers only"),
     (
-        "image",
-        "image mounts need engine API 1.47; wharf does not apply them yet",
+        "cluster",
+        "a cluster volume is a swarm's (CSI); wharf's swarm target does not apply it either",
     ),
+    ("image", "only when the engine's API is 1.47 or newer"),
 ];
 
 const SERVICE_NETWORK: &[(&str, &str)] = &[
     ("mac_address", NEEDS_1_44),
+    // The endpoint driver option that names the interface is read from Docker 28.1 on.
+    (
+        "interface_name",
+        "only when the engine's API is 1.49 or newer",
+    ),
     ("gw_priority", "only when the engine's API is 1.48 or newer"),
 ];
 
@@ -68,10 +77,6 @@ const BUILD: &[(&str, &str)] = &[
     ("sbom", BUILDKIT),
     ("secrets", BUILDKIT),
     ("ssh", BUILDKIT),
-    (
-        "ulimits",
-        "wharf's build does not pass it to the engine yet",
-    ),
 ];
 
 const FILE_OBJECT: &[(&str, &str)] = &[
@@ -112,11 +117,12 @@ fn collect(root: &Node, out: &mut Warnings) {
         }
     }
     for (name, network) in file_objects("networks").into_iter().flatten() {
-        if let Some(entry) = network.node.as_map().and_then(|m| m.get("enable_ipv4")) {
+        let ipv4 = network.node.as_map().and_then(|m| m.get("enable_ipv4"));
+        if let Some(entry) = ipv4.filter(|e| scalar(&e.node) == Some("false")) {
             out.push(
                 &entry.key_span,
                 &format!("networks.{name}.enable_ipv4"),
-                "it needs engine API 1.47; wharf does not apply it yet",
+                "only when the engine's API is 1.47 or newer",
             );
         }
     }
@@ -170,12 +176,17 @@ fn service_keys(out: &mut Warnings, root: &Node, path: &str, service: &Mapping) 
     for (i, mount) in items(service, "volumes") {
         let at = format!("{path}.volumes[{i}]");
         out.table(mount, &at, MOUNT);
+        let kind = mount.get("type").and_then(|t| scalar(&t.node));
+        if let Some((kind, why)) = MOUNT_TYPE.iter().find(|(k, _)| Some(*k) == kind) {
+            let entry = mount.get("type").expect("the type was read");
+            out.push(&entry.key_span, &format!("{at} of type {kind}"), why);
+        }
         let option = |group: &str, key: &str| {
             let entry = mount.get(group)?.node.as_map()?.get(key)?;
             Some((entry, scalar(&entry.node)))
         };
         if let Some((entry, _)) = option("volume", "subpath") {
-            let why = "it needs engine API 1.45; wharf does not apply it yet";
+            let why = "only when the engine's API is 1.45 or newer";
             out.push(&entry.key_span, &format!("{at}.volume.subpath"), why);
         }
         if let Some((entry, Some("writable" | "readonly"))) = option("bind", "recursive") {
@@ -328,6 +339,12 @@ mod tests {
         target: /data
         volume:
           subpath: sub
+      - type: image
+        source: tools:1
+        target: /tools
+      - type: npipe
+        source: \\.\pipe\docker_engine
+        target: \\.\pipe\docker_engine
     networks:
       front:
         gw_priority: 1
@@ -347,7 +364,7 @@ mod tests {
         mode: 0400
 networks:
   front:
-    enable_ipv4: true
+    enable_ipv4: false
 volumes:
   data:
 secrets:
@@ -367,15 +384,17 @@ models:
 -:10:9: services.web.ports[0].name is not applied: it names the port for humans; the engine has no such setting
 -:15:9: services.web.volumes[0].consistency is not applied: it is for Docker Desktop on macOS only
 -:17:11: services.web.volumes[0].bind.recursive is applied only when the engine's API is 1.44 or newer
--:22:11: services.web.volumes[1].volume.subpath is not applied: it needs engine API 1.45; wharf does not apply it yet
--:25:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
--:27:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
--:31:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
--:34:7: services.web.build.cache_to is not applied: it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting
--:37:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
--:42:5: networks.front.enable_ipv4 is not applied: it needs engine API 1.47; wharf does not apply it yet
--:50:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)
--:51:1: models is not applied: wharf does not run models
+-:22:11: services.web.volumes[1].volume.subpath is applied only when the engine's API is 1.45 or newer
+-:23:9: services.web.volumes[2] of type image is applied only when the engine's API is 1.47 or newer
+-:26:9: services.web.volumes[3] of type npipe is not applied: a named pipe is for Windows containers only
+-:31:9: services.web.networks.front.gw_priority is applied only when the engine's API is 1.48 or newer
+-:33:7: services.web.deploy.placement is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:37:11: services.web.deploy.resources.reservations.cpus is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:40:7: services.web.build.cache_to is not applied: it is BuildKit's; wharf builds through the engine's classic build API, which has no such setting
+-:43:9: services.web.secrets[0].mode is not applied: a secret or config from a `file` is bind-mounted as it is (compose v2 ignores it too)
+-:48:5: networks.front.enable_ipv4 is applied only when the engine's API is 1.47 or newer
+-:56:5: secrets.token.labels is not applied: it is a swarm setting (compose v2 does not apply it either)
+-:57:1: models is not applied: wharf does not run models
 ";
 
     #[test]

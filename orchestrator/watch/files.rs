@@ -75,6 +75,14 @@ impl WatchSet {
         WatchSet { sources, rules }
     }
 
+    /// The same set without its `develop.watch` rules: for a target that does not apply them.
+    pub fn sources_only(self) -> WatchSet {
+        WatchSet {
+            rules: Vec::new(),
+            ..self
+        }
+    }
+
     /// Each source file's directory, and each rule's path (its directory when the path is a
     /// file): the smallest set that covers them, a directory inside a recursive one left out.
     pub fn subscriptions(&self) -> Vec<Subscription> {

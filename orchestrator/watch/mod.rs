@@ -14,6 +14,7 @@ mod error;
 mod files;
 mod filter;
 mod fingerprint;
+mod sources;
 mod sync;
 mod target;
 #[cfg(test)]
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::{SyncError, TargetError, WatchError};
+pub use sources::SourceWatch;
 pub use target::{Outcome, WatchTarget};
 
 use self::change::{ServiceWork, SyncBatch};
@@ -50,7 +52,7 @@ pub struct Watcher {
 }
 
 /// One line of watch mode's output.
-fn say(line: &str) {
+pub fn say(line: &str) {
     eprintln!("watch: {line}");
 }
 

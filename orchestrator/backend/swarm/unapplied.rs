@@ -93,6 +93,27 @@ const CANNOT: &[(&str, &str)] = &[
 
 const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices", "generic_resources"];
 
+/// How the swarm target takes a service key of the canonical form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    Applied,
+    /// A swarm service cannot have it, and why.
+    Cannot(&'static str),
+    /// wharf's swarm target does not map it yet.
+    NotYet,
+}
+
+/// How the swarm target takes the service key `key`.
+pub fn support(key: &str) -> Support {
+    if APPLIED.contains(&key) {
+        return Support::Applied;
+    }
+    match CANNOT.iter().find(|(k, _)| *k == key) {
+        Some((_, why)) => Support::Cannot(why),
+        None => Support::NotYet,
+    }
+}
+
 /// One warning per key of `service` (named `name`) that the swarm target does not apply, at
 /// the key's place in `spans`.
 pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -> Vec<String> {
@@ -105,14 +126,16 @@ pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -
     };
     let mut warnings: Vec<String> = keys
         .keys()
-        .filter(|key| !APPLIED.contains(&key.as_str()))
-        .map(|key| {
+        .filter_map(|key| {
             let path = format!("services.{name}.{key}");
-            let why = CANNOT
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or("wharf's swarm target does not apply it yet", |(_, why)| why);
-            at(&path, format!("{path} is not applied on a swarm: {why}"))
+            let text = match support(key) {
+                Support::Applied => return None,
+                Support::Cannot(why) => format!("{path} is not applied on a swarm: {why}"),
+                Support::NotYet => format!(
+                    "{path} is not applied on a swarm: wharf's swarm target does not apply it yet"
+                ),
+            };
+            Some(at(&path, text))
         })
         .collect();
     for (dependency, _) in service.depends_on.iter().filter(|(_, d)| d.restart) {
@@ -173,6 +196,36 @@ mod tests {
         let service = &project.model.services["web"];
         let warnings = warnings("web", service, &project.key_spans);
         assert!(warnings[0].ends_with(":4:5: services.web.privileged is not applied on a swarm: swarm services cannot run privileged"), "{warnings:?}");
+    }
+
+    /// docs/compatibility.md's table of service keys has a `swarm` column: it says what this
+    /// module does with each key, so the two cannot drift apart.
+    #[test]
+    fn the_swarm_column_of_the_compatibility_tables_says_what_the_swarm_target_does() {
+        let doc = include_str!("../../../docs/compatibility.md");
+        let table = doc
+            .split("\n## Service keys\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("the service keys section");
+        let mut rows = 0;
+        for line in table.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let key = cells[0].trim_start_matches("| ").trim_matches('`');
+            let swarm = cells[3];
+            let expected = match (key, support(key)) {
+                // Resolved by the loader: nothing is left of them to apply.
+                ("extends" | "env_file", _) => "— (load time)",
+                // Refused by the loader, as compose v2 refuses it.
+                ("pre_start", _) => "— (refused)",
+                (_, Support::Applied) => "yes",
+                (_, Support::Cannot(_)) => "no",
+                (_, Support::NotYet) => "not yet",
+            };
+            assert_eq!(swarm, expected, "the swarm column of `{key}`: {line}");
+            rows += 1;
+        }
+        assert!(rows > 90, "every service key has its row ({rows})");
     }
 
     #[test]

@@ -113,7 +113,20 @@ fn build_query(request: &BuildRequest) -> String {
     if let Some(size) = request.shm_size {
         query.append_pair("shmsize", &size.to_string());
     }
+    if !request.ulimits.is_empty() {
+        query.append_pair("ulimits", &ulimits_json(&request.ulimits));
+    }
     query.finish()
+}
+
+/// The engine's build `ulimits` parameter (undocumented, read by the classic builder as the
+/// docker CLI's `build --ulimit` sends it): a JSON list of `{Name, Soft, Hard}`.
+fn ulimits_json(ulimits: &[crate::desired::Ulimit]) -> String {
+    let list: Vec<serde_json::Value> = ulimits
+        .iter()
+        .map(|u| serde_json::json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard}))
+        .collect();
+    serde_json::Value::Array(list).to_string()
 }
 
 /// `request` with `extra` appended to its query string.
@@ -158,12 +171,18 @@ mod tests {
             extra_hosts: vec!["host:10.0.0.1".into()],
             isolation: Some("default".into()),
             shm_size: Some(5 << 30),
+            ulimits: vec![crate::desired::Ulimit {
+                name: "nofile".into(),
+                soft: 1024,
+                hard: 2048,
+            }],
             ..BuildRequest::default()
         };
         let query = build_query(&extras);
         assert_eq!(
             query,
-            "t=a%2Fb%3A1&t=c&extrahosts=host%3A10.0.0.1&isolation=default&shmsize=5368709120"
+            "t=a%2Fb%3A1&t=c&extrahosts=host%3A10.0.0.1&isolation=default&shmsize=5368709120\
+             &ulimits=%5B%7B%22Name%22%3A%22nofile%22%2C%22Soft%22%3A1024%2C%22Hard%22%3A2048%7D%5D"
         );
         let sent = http_request("http://engine/build?dockerfile=Dockerfile");
         let uri = with_query(sent, &query).uri().to_string();

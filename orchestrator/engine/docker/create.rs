@@ -12,9 +12,9 @@ use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, DeviceRequest as EngineDeviceRequest, EndpointIpamConfig,
     EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount as EngineMount,
-    MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions, NetworkConnectRequest,
-    NetworkingConfig, PortBinding as EnginePortBinding, PortMap, ResourcesBlkioWeightDevice,
-    ResourcesUlimits, RestartPolicy, ThrottleDevice,
+    MountBindOptions, MountImageOptions, MountTmpfsOptions, MountType, MountVolumeOptions,
+    NetworkConnectRequest, NetworkingConfig, PortBinding as EnginePortBinding, PortMap,
+    ResourcesBlkioWeightDevice, ResourcesUlimits, RestartPolicy, ThrottleDevice,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
@@ -41,6 +41,9 @@ pub(super) async fn create(
         return Err(EngineError::Engine {
             message: message.clone(),
         });
+    }
+    if let Some(message) = beyond_the_engine(spec, api) {
+        return Err(EngineError::Engine { message });
     }
     let translated = translate(spec, api);
     for path in &translated.create_paths {
@@ -500,12 +503,52 @@ fn bind_options(mount: &Mount, api: (usize, usize)) -> Option<MountBindOptions> 
     (bind != MountBindOptions::default()).then_some(bind)
 }
 
+/// What the container needs that an engine of API `api` cannot give it, when leaving it out
+/// would change what the container sees: a volume's subpath mounts the whole volume there
+/// instead (an older engine ignores the field), an image mount is no mount at all, and an
+/// interface keeps the engine's name (compose v2 refuses it too). The loader has warned at the
+/// key; the create fails rather than start something else.
+pub(super) fn beyond_the_engine(spec: &ContainerSpec, api: (usize, usize)) -> Option<String> {
+    let needs = |mount: &Mount| match mount.kind {
+        MountKind::Image => Some(("an image mount", (1, 47), "put its files in a volume")),
+        MountKind::Volume if mount.options.subpath.is_some() => Some((
+            "a volume's subpath",
+            (1, 45),
+            "mount the whole volume and use the path inside it",
+        )),
+        _ => None,
+    };
+    if let Some(network) = spec
+        .networks
+        .iter()
+        .find(|n| n.endpoint.interface_name.is_some())
+        .filter(|_| api < (1, 49))
+    {
+        // Compose v2's words, for the same refusal.
+        return Some(format!(
+            "interface_name (on network {}) requires Docker Engine v28.1 or later (API 1.49); \
+             this engine has API {}.{}: upgrade the engine, or remove the key",
+            network.network, api.0, api.1
+        ));
+    }
+    let (mount, (what, needed, otherwise)) = spec.mounts.iter().find_map(|mount| {
+        let need = needs(mount).filter(|(_, needed, _)| api < *needed)?;
+        Some((mount, need))
+    })?;
+    Some(format!(
+        "{what} (at {}) needs engine API {}.{}; this engine has {}.{}: upgrade the engine, or \
+         {otherwise}",
+        mount.target, needed.0, needed.1, api.0, api.1
+    ))
+}
+
 /// An engine mount.
 fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
     let typ = match mount.kind {
         MountKind::Bind => MountType::BIND,
         MountKind::Volume => MountType::VOLUME,
         MountKind::Tmpfs => MountType::TMPFS,
+        MountKind::Image => MountType::IMAGE,
     };
     EngineMount {
         target: Some(mount.target.clone()),
@@ -517,11 +560,17 @@ fn engine_mount(mount: &Mount, api: (usize, usize)) -> EngineMount {
             _ => None,
         },
         volume_options: (mount.kind == MountKind::Volume
-            && (mount.nocopy || !mount.options.volume_labels.is_empty()))
+            && (mount.nocopy
+                || !mount.options.volume_labels.is_empty()
+                || mount.options.subpath.is_some()))
         .then(|| MountVolumeOptions {
             no_copy: mount.nocopy.then_some(true),
             labels: non_empty_map(&mount.options.volume_labels),
+            subpath: mount.options.subpath.clone(),
             ..Default::default()
+        }),
+        image_options: (mount.kind == MountKind::Image).then(|| MountImageOptions {
+            subpath: mount.options.subpath.clone(),
         }),
         tmpfs_options: (mount.kind == MountKind::Tmpfs
             && (mount.tmpfs_size.is_some() || mount.options.tmpfs_mode.is_some()))

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bollard::models::{ContainerCreateBody, MountType, RestartPolicyNameEnum};
 use indexmap::IndexMap;
 
-use super::create::{Translated, translate};
+use super::create::{Translated, beyond_the_engine, translate};
 use crate::desired::{
     BlkioOptions, ContainerSpec, EndpointOptions, Healthcheck, Mount, MountKind, Namespace,
     NetworkAttachment, PortBinding, Ulimit, VolumesFrom,
@@ -493,4 +493,61 @@ fn host_settings_are_carried() {
     let device = &host.devices.unwrap()[0];
     assert_eq!(device.path_in_container.as_deref(), Some("/dev/mynull"));
     assert_eq!(device.cgroup_permissions.as_deref(), Some("rwm"));
+}
+
+fn mount(kind: MountKind, source: &str, target: &str, subpath: Option<&str>) -> Mount {
+    Mount {
+        kind,
+        source: Some(source.into()),
+        target: target.into(),
+        read_only: kind == MountKind::Image,
+        create_host_path: false,
+        nocopy: false,
+        tmpfs_size: None,
+        options: crate::desired::MountOptions {
+            subpath: subpath.map(str::to_string),
+            ..Default::default()
+        },
+    }
+}
+
+/// A volume's subpath (API 1.45) and an image mount (API 1.47) are written on engines that
+/// take them, and refused with the fix on older ones: an older engine would mount the whole
+/// volume, or nothing.
+#[test]
+fn subpaths_and_image_mounts_are_written_on_engines_that_take_them_and_refused_before() {
+    let spec = ContainerSpec {
+        image: "img".into(),
+        mounts: vec![
+            mount(MountKind::Volume, "p_data", "/data", Some("web")),
+            mount(MountKind::Image, "tools:1", "/tools", Some("bin")),
+        ],
+        ..Default::default()
+    };
+    let mounts = translate(&spec, (1, 47))
+        .body
+        .host_config
+        .unwrap()
+        .mounts
+        .unwrap();
+    assert_eq!(mounts[0].typ, Some(MountType::VOLUME));
+    let volume = mounts[0].volume_options.clone().unwrap();
+    assert_eq!(volume.subpath.as_deref(), Some("web"));
+    assert_eq!(mounts[1].typ, Some(MountType::IMAGE));
+    assert_eq!(mounts[1].source.as_deref(), Some("tools:1"));
+    assert_eq!(mounts[1].read_only, Some(true));
+    let image = mounts[1].image_options.clone().unwrap();
+    assert_eq!(image.subpath.as_deref(), Some("bin"));
+
+    assert_eq!(beyond_the_engine(&spec, (1, 47)), None);
+    assert_eq!(
+        beyond_the_engine(&spec, API_1_41).unwrap(),
+        "a volume's subpath (at /data) needs engine API 1.45; this engine has 1.41: upgrade the \
+         engine, or mount the whole volume and use the path inside it"
+    );
+    assert_eq!(
+        beyond_the_engine(&spec, (1, 46)).unwrap(),
+        "an image mount (at /tools) needs engine API 1.47; this engine has 1.46: upgrade the \
+         engine, or put its files in a volume"
+    );
 }

@@ -74,7 +74,7 @@ impl ContainerEngine for DockerEngine {
     }
 
     async fn create_network(&self, network: &DesiredNetwork) -> Result<()> {
-        networks::create(&self.docker, network).await
+        networks::create(&self.docker, self.api, network).await
     }
 
     async fn remove_network(&self, name: &str) -> Result<()> {

@@ -31,15 +31,22 @@ async fn exists(docker: &Docker, name: &str) -> Result<bool> {
     }
 }
 
-pub(super) async fn create(docker: &Docker, network: &DesiredNetwork) -> Result<()> {
+pub(super) async fn create(
+    docker: &Docker,
+    api: (usize, usize),
+    network: &DesiredNetwork,
+) -> Result<()> {
     let what = format!("network {}", network.name);
+    if let Some(message) = beyond_the_engine(network, api) {
+        return Err(EngineError::Engine { message });
+    }
     // API < 1.44 creates a second network with the same name unless asked not to, and
     // bollard no longer sends `CheckDuplicate`: look first.
     if exists(docker, &network.name).await? {
         return Err(EngineError::Conflict(what));
     }
     docker
-        .create_network(network_request(network))
+        .create_network(network_request(network, api))
         .await
         .map_err(|e| map_error(e, &what, Op::Create))?;
     Ok(())
@@ -66,12 +73,25 @@ pub(super) async fn remove(docker: &Docker, name: &str) -> Result<()> {
     }
 }
 
-fn network_request(network: &DesiredNetwork) -> NetworkCreateRequest {
+/// What the network needs that an engine of API `api` cannot give it: an older engine
+/// ignores `enable_ipv4: false` and gives the network IPv4 all the same.
+fn beyond_the_engine(network: &DesiredNetwork, api: (usize, usize)) -> Option<String> {
+    (network.enable_ipv4 == Some(false) && api < (1, 47)).then(|| {
+        format!(
+            "network {}: `enable_ipv4: false` (an IPv6-only network) needs engine API 1.47; \
+             this engine has {}.{}: upgrade the engine, or remove the key",
+            network.name, api.0, api.1
+        )
+    })
+}
+
+fn network_request(network: &DesiredNetwork, api: (usize, usize)) -> NetworkCreateRequest {
     NetworkCreateRequest {
         name: network.name.clone(),
         driver: network.driver.clone(),
         internal: network.internal.then_some(true),
         attachable: network.attachable.then_some(true),
+        enable_ipv4: network.enable_ipv4.filter(|_| api >= (1, 47)),
         enable_ipv6: network.enable_ipv6.then_some(true),
         options: non_empty_map(&network.driver_opts),
         labels: non_empty_map(&network.labels),
@@ -110,6 +130,36 @@ fn miscounted_endpoints(message: String, attached: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_only_network_is_asked_for_on_engines_that_make_one_and_refused_before() {
+        let network = DesiredNetwork {
+            key: "v6".into(),
+            name: "p_v6".into(),
+            external: false,
+            driver: None,
+            driver_opts: Default::default(),
+            internal: false,
+            attachable: false,
+            enable_ipv4: Some(false),
+            enable_ipv6: true,
+            ipam: None,
+            labels: Default::default(),
+        };
+        assert_eq!(network_request(&network, (1, 47)).enable_ipv4, Some(false));
+        assert_eq!(network_request(&network, (1, 41)).enable_ipv4, None);
+        assert_eq!(beyond_the_engine(&network, (1, 47)), None);
+        assert_eq!(
+            beyond_the_engine(&network, (1, 41)).unwrap(),
+            "network p_v6: `enable_ipv4: false` (an IPv6-only network) needs engine API 1.47; \
+             this engine has 1.41: upgrade the engine, or remove the key"
+        );
+        let dual_stack = DesiredNetwork {
+            enable_ipv4: Some(true),
+            ..network
+        };
+        assert_eq!(beyond_the_engine(&dual_stack, (1, 41)), None);
+    }
 
     #[test]
     fn active_endpoints_on_a_network_nothing_is_attached_to_say_how_to_recover() {

@@ -1,8 +1,10 @@
 //! A service's `build` as the engine's build request.
 
-use crate::desired::labels;
+use indexmap::IndexMap;
+
+use crate::desired::{Ulimit, labels};
 use crate::engine::BuildRequest;
-use crate::spec::model::Build;
+use crate::spec::model::{self, Build};
 
 /// The engine's build request for a service's `build`, labelled as compose v2 labels it: the
 /// file's labels, then the project's, so that the image is known as the project's (and swept
@@ -57,5 +59,20 @@ pub(super) fn build_request(
         shm_size: build.shm_size,
         isolation: build.isolation.clone(),
         platform: build.platforms.first().cloned(),
+        ulimits: build_ulimits(build)?,
     })
+}
+
+/// `build.ulimits`, which `config` prints as written, read as a service's `ulimits`.
+fn build_ulimits(build: &Build) -> Result<Vec<Ulimit>, String> {
+    #[derive(serde::Deserialize)]
+    struct Written(
+        #[serde(deserialize_with = "crate::spec::short::ulimits")] IndexMap<String, model::Ulimit>,
+    );
+    let Some(written) = &build.ulimits else {
+        return Ok(Vec::new());
+    };
+    let Written(ulimits) =
+        serde_json::from_value(written.clone()).map_err(|e| format!("build.ulimits: {e}"))?;
+    Ok(Ulimit::all(&ulimits))
 }
