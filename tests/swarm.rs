@@ -353,6 +353,25 @@ fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
     }
 }
 
+/// `--no-rollback` is the swarm target's: a local `up` refuses it, naming the target it is
+/// for, before it touches any engine.
+#[test]
+fn no_rollback_is_refused_on_the_local_target() {
+    let dir = tempfile::tempdir().expect("a project folder");
+    let state = dir.path().join("state");
+    let project = unique_project("swarm-no-rollback");
+    let mut command = support::wharf_command(&project, dir.path(), &state);
+    let out = command
+        .args(["up", "-d", "--no-rollback"])
+        .output_within(COMMAND_LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--no-rollback is for --target swarm"),
+        "{stderr}"
+    );
+}
+
 /// Interop with `docker stack`, both ways: wharf takes over a stack that `docker stack deploy`
 /// made without updating any service, and `wharf down` removes it; `docker stack rm` removes
 /// a project wharf deployed. On the same lab, an `up` that cannot converge fails naming the
@@ -670,6 +689,11 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
     );
     assert!(printed.contains(" /scratch tmpfs "), "{printed}");
     let deployed = versions(&swarm, &project);
+    let plan = succeeded(
+        "dry run of the unchanged file",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
     succeeded(
         "unchanged up -d",
         wharf(&swarm, &project, dir.path(), &["up", "-d"]),
@@ -723,4 +747,216 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
         holders >= 1,
         "down without -v keeps the volume on the tasks' nodes"
     );
+}
+
+/// A database that turns healthy 4 s after it starts, a job that migrates, and a web service
+/// that waits for both (`depends_on` with conditions), with the deploy settings that
+/// `settings` adds to web; `round` is in db's and web's environment, `web_exit` and
+/// `migrate_exit`, when set, make them exit with that status.
+fn dependent_file(round: u32, settings: &str, web_exit: Option<u32>, migrate_exit: u32) -> String {
+    let web_command = match web_exit {
+        Some(status) => format!("exit {status}"),
+        None => "trap 'exit 0' TERM; sleep 3600 & wait".to_string(),
+    };
+    format!(
+        r#"services:
+  db:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 4; touch /tmp/ready; sleep 3600 & wait"]
+    environment: [ROUND={round}]
+    healthcheck: {{test: [CMD, test, -f, /tmp/ready], interval: 1s, retries: 60}}
+    deploy: {{endpoint_mode: dnsrr}}
+  migrate:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "sleep 2; exit {migrate_exit}"]
+    deploy: {{mode: replicated-job, endpoint_mode: dnsrr}}
+  web:
+    image: {BUSYBOX_IMAGE}
+    command: [sh, -c, "{web_command}"]
+    environment: [ROUND={round}]
+    depends_on:
+      db: {{condition: service_healthy}}
+      migrate: {{condition: service_completed_successfully}}
+    deploy:
+      endpoint_mode: dnsrr{settings}
+"#
+    )
+}
+
+/// Deploy settings that a later file removes.
+const WEB_SETTINGS: &str = "
+      update_config: {parallelism: 1, delay: 1s}
+      placement: {max_replicas_per_node: 1}
+      restart_policy: {condition: on-failure, delay: 1s}";
+
+/// `docker [service] inspect -f '{{json FIELD}}'` of a swarm object on the manager (`verb`
+/// is `service inspect` or `inspect`), a time in seconds of the day.
+fn time_of(swarm: &Swarm, verb: &[&str], id: &str, field: &str) -> f64 {
+    let format = format!("{{{{json {field}}}}}");
+    let mut args = verb.to_vec();
+    args.extend(["-f", &format, id]);
+    let json = swarm.manager().docker(&args);
+    support::seconds_of_day(json.trim_matches('"'))
+}
+
+/// When the service's task that is in `state` reached it.
+fn task_reached(swarm: &Swarm, service: &str, state: &str) -> f64 {
+    let ids = swarm
+        .manager()
+        .docker(&["service", "ps", "-q", "--no-trunc", service]);
+    let task = ids
+        .lines()
+        .find(|id| {
+            swarm
+                .manager()
+                .docker(&["inspect", "-f", "{{.Status.State}}", id])
+                == state
+        })
+        .unwrap_or_else(|| panic!("no {state} task of {service}: {ids}"));
+    time_of(swarm, &["inspect"], task, ".Status.Timestamp")
+}
+
+/// A service's environment and command, as the swarm holds them.
+fn env_and_args(swarm: &Swarm, service: &str) -> String {
+    let format = "{{json .Spec.TaskTemplate.ContainerSpec.Env}} {{json .Spec.TaskTemplate.ContainerSpec.Args}}";
+    swarm
+        .manager()
+        .docker(&["service", "inspect", "-f", format, service])
+}
+
+/// The line of `out` that contains `text`, by its index.
+fn line_of(out: &str, text: &str) -> usize {
+    out.lines()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("no line with {text:?} in:\n{out}"))
+}
+
+/// `depends_on` with its conditions, settings removed from the file, and the stack-level
+/// rollback, on one cluster: web is created only once db is healthy and the migrate job has
+/// completed, with progress lines while `up` waits; removing web's deploy settings updates it
+/// back to swarm's defaults; an `up` that changes db and web and whose web never converges
+/// rolls both back (`--no-rollback` keeps both changed); a job that fails stops `up` before
+/// its dependent, naming the job, its node and its error.
+#[test]
+fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_changed() {
+    let swarm = Swarm::start("swarm-deps", 3);
+    let project = unique_project("swarm-deps");
+    let dir = tempfile::tempdir().expect("a project folder");
+    let write = |text: String| std::fs::write(dir.path().join("compose.yaml"), text).unwrap();
+    let (db, migrate, web) = (
+        format!("{project}_db"),
+        format!("{project}_migrate"),
+        format!("{project}_web"),
+    );
+    let up = |args: &[&str]| {
+        let mut all = vec!["up", "--wait"];
+        all.extend(args);
+        wharf(&swarm, &project, dir.path(), &all)
+    };
+
+    // 1. web is created after db is healthy and migrate has completed; up shows it waiting.
+    write(dependent_file(1, WEB_SETTINGS, None, 0));
+    let out = succeeded("up", up(&[]));
+    eprintln!("{out}");
+    let healthy = line_of(&out, &format!("Service {db}  Healthy"));
+    let completed = line_of(&out, &format!("Service {migrate}  Completed"));
+    let created = line_of(&out, &format!("Service {web}  Created"));
+    assert!(
+        line_of(&out, &format!("Service {db}  Waiting")) < healthy,
+        "{out}"
+    );
+    assert!(healthy < created && completed < created, "{out}");
+    assert!(out.contains("Service web  Running 1/1"), "{out}");
+    let web_created = time_of(&swarm, &["service", "inspect"], &web, ".CreatedAt");
+    let db_healthy = task_reached(&swarm, &db, "running");
+    let migrated = task_reached(&swarm, &migrate, "complete");
+    eprintln!(
+        "db healthy at {db_healthy:.2}, migrate complete at {migrated:.2}, web created at {web_created:.2}"
+    );
+    assert!(
+        db_healthy <= web_created,
+        "web created before db was healthy"
+    );
+    assert!(
+        migrated <= web_created,
+        "web created before migrate completed"
+    );
+
+    // 2. Settings removed from the file take web back to swarm's defaults, once.
+    write(dependent_file(1, "", None, 0));
+    let plan = succeeded(
+        "dry run without the settings",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(
+        plan.contains(&format!(
+            "update service {web} (TaskTemplate.Placement, TaskTemplate.RestartPolicy, UpdateConfig)"
+        )),
+        "{plan}"
+    );
+    succeeded("up without the settings", up(&[]));
+    let plan = succeeded(
+        "dry run after",
+        wharf(&swarm, &project, dir.path(), &["--dry-run", "up", "-d"]),
+    );
+    assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
+    let (db_before, web_before) = (env_and_args(&swarm, &db), env_and_args(&swarm, &web));
+
+    // 3. db and web change, web never converges: up fails naming it, and both are rolled back.
+    write(dependent_file(2, "", Some(1), 0));
+    let out = up(&["--wait-timeout", "40"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    eprintln!("{stderr}");
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("did not converge within 40s"), "{stderr}");
+    assert!(
+        stderr.contains("service web: 0 of 1 tasks running; task "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("task: non-zero exit (1)"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Service {db}  Rolled back")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("Service {web}  Rolled back")),
+        "{stderr}"
+    );
+    assert_eq!(env_and_args(&swarm, &db), db_before);
+    assert_eq!(env_and_args(&swarm, &web), web_before);
+
+    // 4. The same with --no-rollback: both keep the new spec.
+    let out = up(&["--wait-timeout", "40", "--no-rollback"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("did not converge within 40s"), "{stderr}");
+    assert!(!stderr.contains("Rolled back"), "{stderr}");
+    assert!(env_and_args(&swarm, &db).contains("ROUND=2"), "{stderr}");
+    let web_failing = env_and_args(&swarm, &web);
+    assert!(web_failing.contains("exit 1"), "{web_failing}\n{stderr}");
+
+    // 5. A job that fails: up stops before web, naming the job, its node and its error.
+    let web_version = versions(&swarm, &project);
+    write(dependent_file(2, "", None, 3));
+    let out = up(&["--wait-timeout", "60"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{stderr}");
+    let named = format!("service migrate: task {migrate}.");
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stderr.contains(" on node wt-"), "{stderr}");
+    assert!(stderr.contains("task: non-zero exit (3)"), "{stderr}");
+    assert!(stderr.contains(&format!("not deployed: {web}")), "{stderr}");
+    assert_eq!(
+        env_and_args(&swarm, &web),
+        web_failing,
+        "web is not deployed"
+    );
+    let version =
+        |all: &[(String, String)]| all.iter().find(|(n, _)| *n == web).map(|(_, v)| v.clone());
+    assert_eq!(version(&versions(&swarm, &project)), version(&web_version));
+    assert!(
+        env_and_args(&swarm, &migrate).contains("exit 0"),
+        "migrate is rolled back"
+    );
+    succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
 }

@@ -36,6 +36,7 @@ mod supervise;
 mod supervisor_client;
 mod swarm;
 mod swarm_logs;
+mod swarm_progress;
 mod swarm_watch;
 mod table;
 mod teardown;

@@ -9,17 +9,18 @@ use std::time::{Duration, Instant};
 use super::down::DownArgs;
 use super::error::CliError;
 use super::ps::{PsArgs, PsFormat};
+use super::swarm_progress::SwarmProgress;
 use super::up::UpArgs;
 use super::{Command, GlobalArgs, session, table};
-use crate::backend::swarm::converged;
-use crate::backend::swarm::files::FileKind;
 use crate::backend::swarm::images::{self, ImageOptions};
 use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
 use crate::backend::swarm::stack::Stack;
 use crate::backend::swarm::tasks::{HEADERS, TaskRow};
 use crate::backend::swarm::{SwarmBackend, observed::ObservedStack};
+use crate::backend::swarm::{WAIT_LIMIT, converged, names};
 use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
+use crate::execute::Report;
 
 /// The verbs the swarm target has.
 pub const VERBS: &str = "up -d, down, ps, logs, config and watch";
@@ -63,45 +64,157 @@ pub(super) async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, C
     }
     // Old secret and config versions go once the stack has converged on the new ones.
     let (plan, old_files) = plan.split_old_files();
-    apply(&backend, &plan).await?;
-    let limit = args
-        .wait_timeout
-        .map_or(CONVERGE_LIMIT, Duration::from_secs);
-    let wants = converged::wants(&project.name, &stack.services);
-    // What this up changed must stay converged for swarm's default monitor, so that a task
-    // that crashes right after starting is not taken for a converged one; an unchanged stack
-    // is judged at once.
-    let settle = match plan.operations.is_empty() {
-        true => Duration::ZERO,
-        false => SETTLE,
+    let limit = args.wait_timeout.map_or(WAIT_LIMIT, Duration::from_secs);
+    let deadline = Instant::now() + limit;
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let progress = SwarmProgress::new();
+    let report = backend
+        .run(&plan, deadline, &|operation, step| {
+            progress.step(operation, step)
+        })
+        .await;
+    let outcome = match report.failures.is_empty() {
+        true => {
+            let wants = converged::wants(&project.name, &stack.services);
+            let changed = changed_services(&project.name, &plan);
+            let waiting = Waiting {
+                project: &project.name,
+                wants: &wants,
+                changed: &changed,
+                limit,
+                deadline,
+            };
+            wait_converged(&backend, &waiting, &progress).await
+        }
+        false => Err(failed(&plan, &report)),
     };
-    wait_converged(&backend, &project.name, &wants, limit, settle).await?;
+    if let Err(mut messages) = outcome {
+        match args.no_rollback {
+            true => messages.push("--no-rollback: the services keep what this up changed".into()),
+            false => {
+                let undo = rollback(&plan, &report, &observed);
+                messages.extend(roll_back(&backend, &undo, &progress).await);
+            }
+        }
+        progress.finish();
+        return Err(CliError::Messages(messages));
+    }
+    progress.finish();
     apply(&backend, &old_files).await
+}
+
+/// The rollback of the operations of `plan` that ran to their end (`report`), on the stack
+/// `observed` before them.
+fn rollback(plan: &SwarmPlan, report: &Report, observed: &ObservedStack) -> SwarmPlan {
+    let ran: Vec<&SwarmOperation> = plan
+        .operations
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| {
+            let failed = report.failures.iter().any(|f| f.operation == *index);
+            !failed && !report.skipped.contains(index)
+        })
+        .map(|(_, operation)| operation)
+        .collect();
+    crate::backend::swarm::plan::rollback(&ran, observed)
+}
+
+/// The failures of a plan that stopped, and the services it did not deploy because of them.
+fn failed(plan: &SwarmPlan, report: &Report) -> Vec<String> {
+    let mut messages: Vec<String> = report.failures.iter().map(|f| f.message.clone()).collect();
+    let not_deployed: Vec<&str> = report
+        .skipped
+        .iter()
+        .filter_map(|index| plan.operations[*index].deploys())
+        .collect();
+    if !not_deployed.is_empty() {
+        messages.push(format!("not deployed: {}", not_deployed.join(", ")));
+    }
+    messages
+}
+
+/// Runs `undo`, the rollback of a failed `up`; what it could not undo, as messages.
+async fn roll_back(
+    backend: &SwarmBackend,
+    undo: &SwarmPlan,
+    progress: &SwarmProgress,
+) -> Vec<String> {
+    if undo.operations.is_empty() {
+        return Vec::new();
+    }
+    progress.line(" - Stack  Rolling back what this up changed");
+    // Undoing is not bounded by the up's deadline, which has passed: it makes calls, no waits.
+    let deadline = Instant::now() + WAIT_LIMIT;
+    let report = backend
+        .run(undo, deadline, &|operation, step| {
+            progress.step(operation, step)
+        })
+        .await;
+    report
+        .failures
+        .into_iter()
+        .map(|f| format!("rollback: {}", f.message))
+        .collect()
+}
+
+/// The compose keys of the services `plan` creates, updates or replaces: those whose
+/// convergence `up` shows.
+fn changed_services(project: &str, plan: &SwarmPlan) -> Vec<String> {
+    plan.operations
+        .iter()
+        .filter_map(SwarmOperation::deploys)
+        .map(|name| {
+            names::service_key(project, name)
+                .unwrap_or(name)
+                .to_string()
+        })
+        .collect()
 }
 
 /// How long a changed stack must stay converged: swarm's default update monitor.
 const SETTLE: Duration = Duration::from_secs(5);
 
-/// How long `up` waits for the stack to converge unless `--wait-timeout` says.
-const CONVERGE_LIMIT: Duration = Duration::from_secs(300);
-/// How often it looks.
-const CONVERGE_POLL: Duration = Duration::from_millis(500);
+/// What `up` waits to converge.
+struct Waiting<'a> {
+    project: &'a str,
+    wants: &'a [converged::Want],
+    /// The services this up changed: their counts are shown; when none, the stack is judged
+    /// at once.
+    changed: &'a [String],
+    limit: Duration,
+    deadline: Instant,
+}
 
-/// Waits until every service runs its tasks on its current spec, and has for `settle`; after
-/// `limit`, fails naming each service that has not, with a task's node and error.
+/// Waits until every service runs its tasks on its current spec, and, when this up changed
+/// some, has for `SETTLE` (a task that crashes right after starting is not taken for a
+/// converged one); past the deadline, fails naming each service that has not, with a task's
+/// node and error.
 async fn wait_converged(
     backend: &SwarmBackend,
-    project: &str,
-    wants: &[converged::Want],
-    limit: Duration,
-    settle: Duration,
-) -> Result<ExitCode, CliError> {
+    waiting: &Waiting<'_>,
+    progress: &SwarmProgress,
+) -> Result<(), Vec<String>> {
     let started = Instant::now();
+    let settle = match waiting.changed.is_empty() {
+        true => Duration::ZERO,
+        false => SETTLE,
+    };
     let mut converged_since: Option<Instant> = None;
     loop {
-        let rows = backend.tasks(project).await.map_err(swarm_error)?;
-        let pending = converged::pending(wants, &rows);
-        let settled = match pending.is_empty() {
+        let rows = backend
+            .tasks(waiting.project)
+            .await
+            .map_err(|e| vec![e.to_string()])?;
+        let counts = converged::counts(waiting.wants, &rows);
+        let shown: Vec<_> = counts
+            .iter()
+            .filter(|c| waiting.changed.contains(&c.service))
+            .cloned()
+            .collect();
+        progress.counts(&shown);
+        let settled = match counts.iter().all(|c| c.converged) {
             true => converged_since.get_or_insert_with(Instant::now).elapsed() >= settle,
             false => {
                 converged_since = None;
@@ -110,20 +223,27 @@ async fn wait_converged(
         };
         if settled {
             let took = started.elapsed().as_secs_f64();
-            eprintln!(" \u{2714} Stack {project}  Converged ({took:.1}s)");
-            return Ok(ExitCode::SUCCESS);
+            let project = waiting.project;
+            progress.line(&format!(
+                " \u{2714} Stack {project}  Converged ({took:.1}s)"
+            ));
+            return Ok(());
         }
-        if started.elapsed() >= limit {
+        if Instant::now() >= waiting.deadline {
             let mut messages = vec![format!(
-                "stack {project} did not converge within {}s",
-                limit.as_secs()
+                "stack {} did not converge within {}s",
+                waiting.project,
+                waiting.limit.as_secs()
             )];
-            messages.extend(pending);
-            return Err(CliError::Messages(messages));
+            messages.extend(converged::pending(waiting.wants, &rows));
+            return Err(messages);
         }
         tokio::time::sleep(CONVERGE_POLL).await;
     }
 }
+
+/// How often `up` looks at the tasks while the stack converges.
+const CONVERGE_POLL: Duration = Duration::from_millis(500);
 
 /// What `up` takes on the local target but the swarm target does not do yet: refused, so that
 /// a flag is never dropped silently.
@@ -177,47 +297,20 @@ async fn apply(backend: &SwarmBackend, plan: &SwarmPlan) -> Result<ExitCode, Cli
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
+    let progress = SwarmProgress::new();
+    let deadline = Instant::now() + WAIT_LIMIT;
     let report = backend
-        .run(plan, &|operation, result| {
-            if result.is_ok() {
-                eprintln!("{}", done(operation));
-            }
+        .run(plan, deadline, &|operation, step| {
+            progress.step(operation, step)
         })
         .await;
+    progress.finish();
     match report.failures.is_empty() {
         true => Ok(ExitCode::SUCCESS),
         false => Err(CliError::Messages(
             report.failures.into_iter().map(|f| f.message).collect(),
         )),
     }
-}
-
-/// Compose's words for an operation that ended well.
-fn done(operation: &SwarmOperation) -> String {
-    let (kind, name, what) = match operation {
-        SwarmOperation::CreateNetwork(n) => ("Network", n.name.as_str(), "Created"),
-        SwarmOperation::CreateService(s) => ("Service", name(s), "Created"),
-        SwarmOperation::UpdateService { spec, .. } => ("Service", name(spec), "Updated"),
-        SwarmOperation::ReplaceService { spec, .. } => ("Service", name(spec), "Recreated"),
-        SwarmOperation::RemoveService { name, .. } => ("Service", name.as_str(), "Removed"),
-        SwarmOperation::RemoveNetwork { name, .. } => ("Network", name.as_str(), "Removed"),
-        SwarmOperation::CreateFile(file) => (file_kind(file.kind), file.name.as_str(), "Created"),
-        SwarmOperation::RemoveFile { kind, name, .. } => {
-            (file_kind(*kind), name.as_str(), "Removed")
-        }
-    };
-    format!(" \u{2714} {kind} {name}  {what}")
-}
-
-fn file_kind(kind: FileKind) -> &'static str {
-    match kind {
-        FileKind::Secret => "Secret",
-        FileKind::Config => "Config",
-    }
-}
-
-fn name(spec: &bollard::models::ServiceSpec) -> &str {
-    spec.name.as_deref().unwrap_or_default()
 }
 
 async fn ps(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, CliError> {

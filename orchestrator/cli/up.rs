@@ -84,11 +84,21 @@ pub struct UpArgs {
     /// With --wait: how long to wait, in seconds, before failing
     #[arg(long, value_name = "SECONDS", requires = "wait")]
     pub wait_timeout: Option<u64>,
+    /// With --target swarm: when up fails, keep the services it changed as they are, instead
+    /// of rolling every one of them back
+    #[arg(long)]
+    pub no_rollback: bool,
     /// Services to bring up (default: all)
     pub services: Vec<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliError> {
+    if args.no_rollback {
+        return Err(CliError::message(
+            "--no-rollback is for --target swarm: a local up replaces containers one by one \
+             and has no stack-level rollback to turn off",
+        ));
+    }
     let request = request(global, args)?;
     if args.menu == Some(true) {
         eprintln!(

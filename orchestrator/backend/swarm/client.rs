@@ -197,6 +197,9 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
             docker.create_service(spec, None).await.map(drop)
         }
         SwarmOperation::RemoveService { id, .. } => docker.delete_service(id).await,
+        SwarmOperation::RollBackService { name } => return roll_back(docker, name).await,
+        // A wait makes no call of its own: `SwarmBackend::run` polls the tasks (`wait.rs`).
+        SwarmOperation::Wait { .. } => Ok(()),
         SwarmOperation::RemoveNetwork { id, .. } => docker.remove_network(id).await,
         SwarmOperation::RemoveFile { kind, id, .. } => match kind {
             FileKind::Secret => docker.delete_secret(id).await,
@@ -204,6 +207,36 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
         },
     }
     .map_err(engine_error)
+}
+
+/// Sends `name` back to its previous spec (the swarm's own rollback, which keeps what the
+/// client cannot read back; this `up` updated it, so it has one), unless the swarm is already
+/// rolling it back
+/// (`failure_action: rollback`): rolling back again would return to the failed spec.
+async fn roll_back(docker: &Docker, name: &str) -> Result<(), EngineError> {
+    use bollard::models::ServiceUpdateStatusStateEnum as State;
+    let service = docker
+        .inspect_service(name, None)
+        .await
+        .map_err(engine_error)?;
+    let state = service.update_status.as_ref().and_then(|s| s.state);
+    let rolled_back = matches!(
+        state,
+        Some(State::ROLLBACK_STARTED | State::ROLLBACK_PAUSED | State::ROLLBACK_COMPLETED)
+    );
+    let (Some(spec), false) = (service.spec, rolled_back) else {
+        return Ok(());
+    };
+    let options = UpdateServiceOptions {
+        version: service.version.and_then(|v| v.index).unwrap_or_default() as i32,
+        rollback: Some("previous".into()),
+        ..Default::default()
+    };
+    docker
+        .update_service(name, spec, options, None)
+        .await
+        .map(drop)
+        .map_err(engine_error)
 }
 
 /// The services of the stack `project`.

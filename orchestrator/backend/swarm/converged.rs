@@ -41,47 +41,79 @@ pub fn wants<'a>(
         .collect()
 }
 
-/// One line per service that has not converged, with a task that says why; empty when every
-/// one has.
-pub fn pending(wants: &[Want], rows: &[TaskRow]) -> Vec<String> {
+/// How far one service is: its running tasks on its current spec, and how many it wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    pub service: String,
+    pub running: usize,
+    pub target: usize,
+    /// Whether the service has converged: as many tasks running as it wants, and no other.
+    pub converged: bool,
+}
+
+/// How far each wanted service is, from the stack's task rows.
+pub fn counts(wants: &[Want], rows: &[TaskRow]) -> Vec<Count> {
     wants
         .iter()
-        .filter_map(|want| {
-            let tasks: Vec<&TaskRow> = rows.iter().filter(|r| r.service == want.service).collect();
+        .map(|want| {
+            let tasks = rows.iter().filter(|r| r.service == want.service);
             let wanted = tasks
-                .iter()
+                .clone()
                 .filter(|t| t.desired_state == "running")
                 .count();
             let running = tasks
-                .iter()
                 .filter(|t| t.desired_state == "running" && t.state == "running" && t.current)
                 .count();
             let target = want.replicas.map_or(wanted.max(1), |n| n as usize);
-            if running >= target && running == wanted {
-                return None;
+            Count {
+                service: want.service.clone(),
+                running,
+                target,
+                converged: running >= target && running == wanted,
             }
-            let mut line = format!(
-                "service {}: {running} of {target} tasks running",
-                want.service
-            );
+        })
+        .collect()
+}
+
+/// One line per service that has not converged, with a task that says why; empty when every
+/// one has.
+pub fn pending(wants: &[Want], rows: &[TaskRow]) -> Vec<String> {
+    counts(wants, rows)
+        .into_iter()
+        .filter(|count| !count.converged)
+        .map(|count| {
+            let Count {
+                service,
+                running,
+                target,
+                ..
+            } = count;
+            let mut line = format!("service {service}: {running} of {target} tasks running");
+            let tasks: Vec<&TaskRow> = rows.iter().filter(|r| r.service == service).collect();
             let telling = tasks
                 .iter()
                 .find(|t| !t.error.is_empty())
                 .or_else(|| tasks.iter().find(|t| t.state != "running"));
             if let Some(task) = telling {
-                let node = match task.node.as_str() {
-                    "" => "no node yet".to_string(),
-                    node => format!("node {node}"),
-                };
-                let why = match task.error.as_str() {
-                    "" => task.state.clone(),
-                    error => error.to_string(),
-                };
-                line.push_str(&format!("; task {} on {node}: {why}", task.name));
+                line.push_str(&format!("; {}", describe(task)));
             }
-            Some(line)
+            line
         })
         .collect()
+}
+
+/// `task shop_web.2 on node n3: task: non-zero exit (1)`: a task, its node, and its error (or
+/// its state when it has none).
+pub fn describe(task: &TaskRow) -> String {
+    let node = match task.node.as_str() {
+        "" => "no node yet".to_string(),
+        node => format!("node {node}"),
+    };
+    let why = match task.error.as_str() {
+        "" => task.state.as_str(),
+        error => error,
+    };
+    format!("task {} on {node}: {why}", task.name)
 }
 
 #[cfg(test)]

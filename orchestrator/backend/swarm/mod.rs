@@ -6,6 +6,7 @@
 //! `docker stack deploy`'s (`names`), so `docker stack` and wharf see the same stacks.
 
 mod client;
+pub mod condition;
 mod container;
 pub mod converged;
 mod deploy;
@@ -20,9 +21,12 @@ pub mod plan;
 pub mod stack;
 pub mod tasks;
 mod unapplied;
+mod wait;
 
 #[cfg(test)]
 mod plan_tests;
+
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bollard::Docker;
@@ -38,6 +42,17 @@ use crate::desired::Desired;
 use crate::engine::EngineError;
 use crate::execute::{Failure, Report};
 use crate::plan::{PlanError, ReconcileOptions};
+
+/// How long `up` waits for dependencies and convergence unless `--wait-timeout` says.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(300);
+
+/// Where an operation of a plan being run is.
+pub enum Step<'a> {
+    Begun,
+    /// A wait is not over: where its dependency is.
+    Pending(&'a str),
+    Ended(&'a Result<(), EngineError>),
+}
 
 /// A project's stack on the swarm a manager's engine runs.
 pub struct SwarmBackend {
@@ -66,17 +81,37 @@ impl SwarmBackend {
         logs::open(&self.docker, shown, options).await
     }
 
-    /// Runs a plan's operations in order, telling `done` of each as it ends; stops at the
-    /// first failure (what follows may need it: a service needs its network).
+    /// Runs a plan's operations in order, telling `step` of each as it goes; stops at the
+    /// first failure (what follows may need it: a service needs its network, a dependent its
+    /// dependency). Its waits fail past `deadline`.
     pub async fn run(
         &self,
         plan: &SwarmPlan,
-        done: &(dyn Fn(&SwarmOperation, &Result<(), EngineError>) + Sync),
+        deadline: Instant,
+        step: &(dyn Fn(&SwarmOperation, Step<'_>) + Sync),
     ) -> Report {
         let mut report = Report::default();
         for (index, operation) in plan.operations.iter().enumerate() {
-            let result = client::run(&self.docker, operation).await;
-            done(operation, &result);
+            step(operation, Step::Begun);
+            let result = match operation {
+                SwarmOperation::Wait {
+                    service,
+                    condition,
+                    tasks,
+                    ..
+                } => {
+                    let project = self.stack.as_ref().map_or("", |s| s.project.as_str());
+                    let dependency = wait::Dependency {
+                        service,
+                        condition: *condition,
+                        tasks: *tasks,
+                    };
+                    let pending = |line: &str| step(operation, Step::Pending(line));
+                    wait::until(&self.docker, project, &dependency, deadline, &pending).await
+                }
+                _ => client::run(&self.docker, operation).await,
+            };
+            step(operation, Step::Ended(&result));
             match result {
                 Ok(()) => report.mutations += 1,
                 Err(error) => {
@@ -131,7 +166,8 @@ impl Backend for SwarmBackend {
     /// The progress callback speaks of the local target's operations: a swarm plan's are told
     /// through [`SwarmBackend::run`] instead.
     async fn execute(&self, _project: &str, plan: &SwarmPlan, _progress: Progress<'_>) -> Report {
-        self.run(plan, &|_, _| {}).await
+        let deadline = Instant::now() + WAIT_LIMIT;
+        self.run(plan, deadline, &|_, _| {}).await
     }
 
     /// The swarm restarts and reschedules its tasks itself: there is nothing for wharf's

@@ -5,7 +5,10 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use bollard::models::ServiceSpec;
+
 use super::files::FileKind;
+use super::names;
 
 /// A stack on the swarm: what carries its namespace label.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,6 +42,23 @@ pub struct ObservedFile {
 }
 
 impl ObservedService {
+    /// The spec to create the service again as it was: the swarm's, with the health check
+    /// that the client reads back only from wharf's label (`names::HEALTHCHECK`).
+    pub fn restorable_spec(&self) -> ServiceSpec {
+        let mut spec: ServiceSpec =
+            serde_json::from_value(self.spec.clone()).expect("the swarm's spec is a spec");
+        let label = spec.labels.as_ref().and_then(|l| l.get(names::HEALTHCHECK));
+        let check = label.and_then(|json| serde_json::from_str(json).ok());
+        let container = spec
+            .task_template
+            .as_mut()
+            .and_then(|t| t.container_spec.as_mut());
+        if let (Some(container), Some(check)) = (container, check) {
+            container.health_check = Some(check);
+        }
+        spec
+    }
+
     /// Whether the service's spec refers to the secret or config `name`.
     pub fn uses(&self, kind: FileKind, name: &str) -> bool {
         let (list, key) = match kind {

@@ -1,14 +1,18 @@
 //! The swarm's plans: from the stack wharf wants and the one the swarm holds, the operations
 //! that make them the same. Pure (no I/O, no clock), so that plans are golden-tested. A
 //! service that already has what wharf would send is left alone: its version does not move.
+//! Before a service is created or updated, the plan waits for its dependencies' `depends_on`
+//! conditions. A failed `up` is undone by the plan `rollback` makes from what it ran.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use bollard::models::{NetworkCreateRequest, ServiceSpec};
 
+use super::condition::{self, Condition};
 use super::diff::differences;
 use super::files::{FileKind, StackFile};
-use super::observed::ObservedStack;
+use super::observed::{ObservedService, ObservedStack};
 use super::stack::Stack;
 
 /// One call to the swarm.
@@ -36,6 +40,19 @@ pub enum SwarmOperation {
     RemoveService {
         name: String,
         id: String,
+    },
+    /// Waits until the tasks of `service` (a swarm name), which runs `tasks` tasks (`None`:
+    /// one per node), meet `condition`, before `dependent` is created or updated.
+    Wait {
+        service: String,
+        condition: Condition,
+        tasks: Option<i64>,
+        dependent: String,
+    },
+    /// Back to the spec the service had before this `up` updated it: the swarm's previous
+    /// spec, which keeps what the client cannot read back (the health check).
+    RollBackService {
+        name: String,
     },
     RemoveNetwork {
         name: String,
@@ -76,32 +93,22 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
                 .push(SwarmOperation::CreateFile(file.clone()));
         }
     }
+    let mut waited = HashSet::new();
     for (name, spec) in &stack.services {
-        let Some(service) = observed.services.get(name) else {
-            plan.operations
-                .push(SwarmOperation::CreateService(spec.clone()));
+        let Some(operation) = service_operation(spec, observed.services.get(name)) else {
             continue;
         };
-        let desired = serde_json::to_value(spec).expect("a service spec is JSON");
-        let (from, to) = (mode_kind(&service.spec), mode_kind(&desired));
-        if from != to {
-            plan.operations.push(SwarmOperation::ReplaceService {
-                id: service.id.clone(),
-                spec: spec.clone(),
-                from,
-                to,
-            });
-            continue;
+        for (dependency, condition) in stack.depends_on.get(name).into_iter().flatten() {
+            if waited.insert((dependency, *condition)) {
+                plan.operations.push(SwarmOperation::Wait {
+                    service: dependency.clone(),
+                    condition: *condition,
+                    tasks: condition::tasks(&stack.services[dependency]),
+                    dependent: name.clone(),
+                });
+            }
         }
-        let fields = differences(&desired, &service.spec);
-        if !fields.is_empty() {
-            plan.operations.push(SwarmOperation::UpdateService {
-                id: service.id.clone(),
-                version: service.version,
-                spec: spec.clone(),
-                fields,
-            });
-        }
+        plan.operations.push(operation);
     }
     let orphans: Vec<&String> = observed
         .services
@@ -137,6 +144,78 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
         !stack.files.owned.contains_key(name)
     });
     plan
+}
+
+/// What makes `service` (none: not on the swarm yet) have `spec`: a create, an update with the
+/// fields that differ, a replacement when its mode changes; nothing when it has it.
+fn service_operation(
+    spec: &ServiceSpec,
+    service: Option<&ObservedService>,
+) -> Option<SwarmOperation> {
+    let Some(service) = service else {
+        return Some(SwarmOperation::CreateService(spec.clone()));
+    };
+    let desired = serde_json::to_value(spec).expect("a service spec is JSON");
+    let (from, to) = (mode_kind(&service.spec), mode_kind(&desired));
+    if from != to {
+        return Some(SwarmOperation::ReplaceService {
+            id: service.id.clone(),
+            spec: spec.clone(),
+            from,
+            to,
+        });
+    }
+    let fields = differences(&desired, &service.spec);
+    (!fields.is_empty()).then(|| SwarmOperation::UpdateService {
+        id: service.id.clone(),
+        version: service.version,
+        spec: spec.clone(),
+        fields,
+    })
+}
+
+/// What undoes the services `ran`, the operations of an `up` that ended, on the stack
+/// `observed` before it: an updated service goes back to its previous spec, a created one is
+/// removed, a replaced one is removed and created again as it was; last changed, first undone.
+/// Networks, secrets and configs it created stay (unused, harmless, and the next `up` needs
+/// them again or removes them).
+pub fn rollback(ran: &[&SwarmOperation], observed: &ObservedStack) -> SwarmPlan {
+    let mut plan = SwarmPlan::default();
+    for operation in ran.iter().rev() {
+        match operation {
+            SwarmOperation::UpdateService { spec, .. } => {
+                plan.operations.push(SwarmOperation::RollBackService {
+                    name: name_of(spec).to_string(),
+                });
+            }
+            SwarmOperation::CreateService(spec) => {
+                plan.operations.push(removal(name_of(spec)));
+            }
+            SwarmOperation::ReplaceService { spec, .. } => {
+                let name = name_of(spec);
+                plan.operations.push(removal(name));
+                if let Some(old) = observed.services.get(name) {
+                    plan.operations
+                        .push(SwarmOperation::CreateService(old.restorable_spec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    plan
+}
+
+/// A service's removal by its name: one this `up` created has an ID the plan does not know,
+/// and the engine takes either.
+fn removal(name: &str) -> SwarmOperation {
+    SwarmOperation::RemoveService {
+        name: name.to_string(),
+        id: name.to_string(),
+    }
+}
+
+fn name_of(spec: &ServiceSpec) -> &str {
+    spec.name.as_deref().unwrap_or_default()
 }
 
 /// `down`: every service of the stack, then its networks, secrets and configs.
@@ -221,8 +300,32 @@ impl fmt::Display for SwarmOperation {
                 spec.name.as_deref().unwrap_or_default()
             ),
             SwarmOperation::RemoveService { name, .. } => write!(f, "remove service {name}"),
+            SwarmOperation::Wait {
+                service,
+                condition,
+                dependent,
+                ..
+            } => write!(
+                f,
+                "wait for service {service}: {condition} ({dependent} depends on it)"
+            ),
+            SwarmOperation::RollBackService { name } => {
+                write!(f, "roll back service {name} to its previous spec")
+            }
             SwarmOperation::RemoveNetwork { name, .. } => write!(f, "remove network {name}"),
             SwarmOperation::RemoveFile { kind, name, .. } => write!(f, "remove {kind} {name}"),
+        }
+    }
+}
+
+impl SwarmOperation {
+    /// The service (its swarm name) that this operation creates, updates or replaces.
+    pub fn deploys(&self) -> Option<&str> {
+        match self {
+            SwarmOperation::CreateService(spec)
+            | SwarmOperation::UpdateService { spec, .. }
+            | SwarmOperation::ReplaceService { spec, .. } => spec.name.as_deref(),
+            _ => None,
         }
     }
 }

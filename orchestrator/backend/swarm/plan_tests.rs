@@ -78,6 +78,12 @@ fn deployed(stack: &Stack) -> ObservedStack {
         spec["TaskTemplate"]["Runtime"] = json!("container");
         spec["TaskTemplate"]["ForceUpdate"] = json!(0);
         spec["TaskTemplate"]["ContainerSpec"]["Isolation"] = json!("default");
+        for config in ["UpdateConfig", "RollbackConfig"] {
+            if let Some(config) = spec.get_mut(config) {
+                config["FailureAction"] = json!("pause");
+                config["Order"] = config.get("Order").cloned().unwrap_or(json!("stop-first"));
+            }
+        }
         // bollard reads the engine's `Healthcheck` as nothing.
         if let Some(container) = spec.pointer_mut("/TaskTemplate/ContainerSpec") {
             container.as_object_mut().unwrap().remove("HealthCheck");
@@ -279,6 +285,111 @@ fn an_old_version_that_a_kept_orphan_still_uses_is_not_removed() {
     assert!(!kept.contains("remove secret"), "{kept}");
     let removed = plan::up(&changed, &before, true).to_string();
     assert!(removed.contains("remove secret shop_token_"), "{removed}");
+}
+
+/// `depends_on` with each condition: a job that migrates, a database that becomes healthy,
+/// and a web service that waits for both; a worker that waits for the database to start.
+const DEPENDS: &str = r#"
+services:
+  web:
+    image: wharf-test/busybox:latest
+    environment: [GREETING=hello]
+    depends_on:
+      db: {condition: service_healthy}
+      migrate: {condition: service_completed_successfully}
+  worker:
+    image: wharf-test/busybox:latest
+    depends_on: [db]
+  migrate:
+    image: wharf-test/busybox:latest
+    command: [sh, -c, "echo migrated"]
+    deploy: {mode: replicated-job}
+  db:
+    image: wharf-test/busybox:latest
+    healthcheck: {test: [CMD, "true"], interval: 2s}
+    deploy: {replicas: 2}
+"#;
+
+#[test]
+fn a_dependent_waits_for_its_dependencies_conditions_before_it_is_created_or_updated() {
+    let fresh = plan::up(&stack(DEPENDS), &ObservedStack::default(), false);
+    golden(
+        "up_depends_on",
+        "web waits for db to be healthy and for the migrate job to complete, worker for db to start; each wait comes after the dependency's own operation and before the dependent's.",
+        "--target swarm up -d",
+        &fresh,
+    );
+    let before = deployed(&stack(DEPENDS));
+    let changed = plan::up(
+        &stack(&DEPENDS.replace("GREETING=hello", "GREETING=bonjour")),
+        &before,
+        false,
+    );
+    golden(
+        "up_depends_on_changed",
+        "Only web changed: it is updated once its unchanged dependencies are healthy and complete; worker, unchanged, waits for nothing.",
+        "--target swarm up -d",
+        &changed,
+    );
+    assert!(
+        plan::up(&stack(DEPENDS), &before, false)
+            .operations
+            .is_empty()
+    );
+}
+
+#[test]
+fn settings_removed_from_the_file_update_the_service_back_to_swarms_defaults() {
+    let before = deployed(&stack(SHOP));
+    let plain = SHOP
+        .replace(
+            "      update_config: {parallelism: 1, order: start-first}\n      placement: {constraints: [node.role == worker]}\n",
+            "",
+        )
+        .replace(
+            "      restart_policy: {condition: on-failure, max_attempts: 3}\n      resources: {limits: {cpus: \"0.5\", memory: 64M}}\n",
+            "",
+        );
+    golden(
+        "up_settings_removed",
+        "web's update_config and placement, db's restart_policy and resources left the file: both services are updated back to swarm's defaults.",
+        "--target swarm up -d",
+        &plan::up(&stack(&plain), &before, false),
+    );
+    let with_rollback = SHOP.replace(
+        "      endpoint_mode: dnsrr\n      update_config",
+        "      endpoint_mode: dnsrr\n      rollback_config: {parallelism: 2}\n      update_config",
+    );
+    let removed = plan::up(&stack(SHOP), &deployed(&stack(&with_rollback)), false);
+    assert!(
+        removed
+            .to_string()
+            .contains("update service shop_web (RollbackConfig)"),
+        "{removed}"
+    );
+}
+
+#[test]
+fn a_failed_up_is_undone_service_by_service_last_first() {
+    let before = deployed(&stack(SHOP));
+    let changed = SHOP
+        .replace("GREETING=hello", "GREETING=bonjour")
+        .replace(
+            "      mode: global\n      restart_policy",
+            "      restart_policy",
+        )
+        .replace(
+            "\nnetworks:\n  front: {}",
+            "\n  cache:\n    image: wharf-test/busybox:latest\nnetworks:\n  front: {}",
+        );
+    let up = plan::up(&stack(&changed), &before, false);
+    let ran: Vec<_> = up.operations.iter().collect();
+    golden(
+        "up_rollback",
+        "An up that created cache, replaced db (global to replicated) and updated web, then failed: last changed, first undone: web goes back to its previous spec, db is removed and created again as it was, cache is removed.",
+        "--target swarm up -d  (failed)",
+        &plan::rollback(&ran, &before),
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ use bollard::models::{
 };
 use indexmap::IndexMap;
 
+use super::condition::Condition;
 use super::deploy::{self, DeployError};
 use super::files::StackFiles;
 use super::{container, mounts, names, unapplied};
@@ -24,6 +25,8 @@ pub struct Stack {
     pub networks: IndexMap<String, NetworkCreateRequest>,
     /// The services, in dependency order (a dependency first), by swarm name.
     pub services: IndexMap<String, ServiceSpec>,
+    /// Each service's dependencies (`depends_on`) with what it waits for, by swarm name.
+    pub depends_on: IndexMap<String, Vec<(String, Condition)>>,
     /// The secrets and configs: the versions the stack owns, and every one's swarm name.
     pub files: StackFiles,
     /// The keys the swarm does not apply.
@@ -63,17 +66,25 @@ impl Stack {
             .collect();
         let files = StackFiles::new(project).map_err(StackError::File)?;
         let mut services = IndexMap::new();
+        let mut depends_on = IndexMap::new();
         let mut warnings = super::files::warnings(project);
         for key in dependency_order(&model.services) {
             let service = &model.services[key.as_str()];
             warnings.extend(unapplied::warnings(&key, service, &project.key_spans));
             let spec = service_spec(project, &files, &key, service)?;
             services.insert(names::scoped(name, &key), spec);
+            let dependencies = service
+                .depends_on
+                .iter()
+                .filter(|(dependency, _)| model.services.contains_key(dependency.as_str()))
+                .map(|(d, dependency)| (names::scoped(name, d), dependency.condition.into()));
+            depends_on.insert(names::scoped(name, &key), dependencies.collect());
         }
         Ok(Stack {
             project: name.clone(),
             networks,
             services,
+            depends_on,
             files,
             warnings,
         })

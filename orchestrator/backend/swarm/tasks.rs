@@ -120,7 +120,7 @@ fn is_current(template: &serde_json::Value, task: &Task) -> bool {
         fields.remove("Runtime");
     }
     let spec = serde_json::to_value(&task.spec).expect("a task spec is JSON");
-    let differences = super::diff::differences(&template, &spec);
+    let differences = super::diff::missing(&template, &spec);
     tracing::debug!(task = ?task.id, ?differences, "is the task on its service's spec");
     differences.is_empty()
 }

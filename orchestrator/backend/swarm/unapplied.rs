@@ -18,6 +18,7 @@ const APPLIED: &[&str] = &[
     "command",
     "configs",
     "deploy",
+    "depends_on",
     "entrypoint",
     "environment",
     "healthcheck",
@@ -87,20 +88,12 @@ const CANNOT: &[(&str, &str)] = &[
     ("use_api_socket", LOCAL),
 ];
 
-/// Keys the swarm target applies in part, and what it leaves out.
-const PARTIAL: &[(&str, &str)] = &[(
-    "depends_on",
-    "services are created in dependency order, but their conditions are not waited for yet",
-)];
-
 const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices", "generic_resources"];
 
 /// How the swarm target takes a service key of the canonical form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Support {
     Applied,
-    /// Applied, with what is left out.
-    Partial(&'static str),
     /// A swarm service cannot have it, and why.
     Cannot(&'static str),
     /// wharf's swarm target does not map it yet.
@@ -111,9 +104,6 @@ pub enum Support {
 pub fn support(key: &str) -> Support {
     if APPLIED.contains(&key) {
         return Support::Applied;
-    }
-    if let Some((_, left_out)) = PARTIAL.iter().find(|(k, _)| *k == key) {
-        return Support::Partial(left_out);
     }
     match CANNOT.iter().find(|(k, _)| *k == key) {
         Some((_, why)) => Support::Cannot(why),
@@ -137,9 +127,6 @@ pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -
             let path = format!("services.{name}.{key}");
             let text = match support(key) {
                 Support::Applied => return None,
-                Support::Partial(left_out) => {
-                    format!("{path} is applied in part on a swarm: {left_out}")
-                }
                 Support::Cannot(why) => format!("{path} is not applied on a swarm: {why}"),
                 Support::NotYet => format!(
                     "{path} is not applied on a swarm: wharf's swarm target does not apply it yet"
@@ -148,6 +135,14 @@ pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -
             Some(at(&path, text))
         })
         .collect();
+    for (dependency, _) in service.depends_on.iter().filter(|(_, d)| d.restart) {
+        let path = format!("services.{name}.depends_on.{dependency}.restart");
+        let text = format!(
+            "{path} is not applied on a swarm: the swarm restarts a service's tasks, not the \
+             services that depend on it"
+        );
+        warnings.push(at(&format!("services.{name}.depends_on"), text));
+    }
     let resources = service.deploy.as_ref().map(|d| &d.resources);
     for (kind, resource) in resources
         .into_iter()
@@ -221,7 +216,6 @@ mod tests {
                 // Refused by the loader, as compose v2 refuses it.
                 ("pre_start", _) => "— (refused)",
                 (_, Support::Applied) => "yes",
-                (_, Support::Partial(_)) => "partial",
                 (_, Support::Cannot(_)) => "no",
                 (_, Support::NotYet) => "not yet",
             };
@@ -229,6 +223,23 @@ mod tests {
             rows += 1;
         }
         assert!(rows > 90, "every service key has its row ({rows})");
+    }
+
+    #[test]
+    fn depends_on_is_applied_but_a_restart_of_dependents_is_not() {
+        let warned = |dependency: &str| {
+            let project = crate::backend::swarm::stack::tests::project(&format!(
+                "services:\n  web:\n    image: b\n    depends_on: {dependency}\n  db:\n    image: b\n"
+            ));
+            warnings("web", &project.model.services["web"], &IndexMap::new())
+        };
+        assert!(warned("[db]").is_empty());
+        assert_eq!(
+            warned("{db: {condition: service_started, restart: true}}"),
+            [
+                "services.web.depends_on.db.restart is not applied on a swarm: the swarm restarts a service's tasks, not the services that depend on it"
+            ]
+        );
     }
 
     #[test]
