@@ -2,7 +2,8 @@
 
 use indexmap::IndexMap;
 
-use crate::desired::{Desired, labels};
+use crate::desired::Desired;
+use crate::engine::labels;
 use crate::engine::{self, ContainerEngine, EngineContainer, EngineNetwork, EngineVolume};
 
 /// What a container is doing, as every backend reports it (a task of a cluster maps onto it).

@@ -24,9 +24,9 @@ use indexmap::IndexMap;
 use support::{BUSYBOX_IMAGE, Cleanup, busybox_image, unique_project};
 use wharf::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
-    labels,
 };
 use wharf::engine::docker::DockerEngine;
+use wharf::engine::labels;
 use wharf::engine::memory::{AfterStart, MemoryEngine};
 use wharf::engine::{
     ContainerEngine, ContainerState, EngineError, EngineEvent, EventAction, EventKind, ExecRequest,

@@ -15,9 +15,10 @@ use serde_json::Value;
 use support::{Cleanup, busybox_image, docker, unique_project};
 use wharf::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
-    PortBinding, labels,
+    PortBinding,
 };
 use wharf::engine::docker::DockerEngine;
+use wharf::engine::labels;
 use wharf::engine::{
     BuildRequest, ContainerEngine, ContainerState, EngineError, EngineEvent, EventAction,
     EventKind, Health, LogLine, LogOptions,

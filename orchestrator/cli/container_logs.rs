@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
 use super::output;
-use crate::desired::labels;
+use crate::engine::labels;
 use crate::engine::timestamp::unix_nanos;
 use crate::engine::{
     ContainerEngine, ContainerState, EventAction, EventKind, LogLine, LogOptions,

@@ -9,8 +9,8 @@ use super::error::CliError;
 use super::output::Format;
 use super::session::Session;
 use super::table::tabwriter;
-use crate::desired::labels;
 use crate::engine::EngineVolume;
+use crate::engine::labels;
 use crate::observe::Observed;
 
 #[derive(Debug, Args)]

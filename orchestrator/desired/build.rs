@@ -5,9 +5,9 @@ use indexmap::IndexMap;
 use super::container::container_spec;
 use super::hash::{network_hash, volume_hash};
 use super::{
-    Desired, DesiredNetwork, DesiredService, DesiredVolume, Hooks, UpdatePolicy, VERSION,
-    config_hash, labels,
+    Desired, DesiredNetwork, DesiredService, DesiredVolume, Hooks, UpdatePolicy, config_hash,
 };
+use crate::engine::labels::{self, WHARF_VERSION};
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
 use crate::spec::Project;
@@ -48,7 +48,7 @@ fn resource_labels(
     if !external {
         labels.insert(labels::PROJECT.into(), project.into());
         labels.insert(kind_label.into(), key.into());
-        labels.insert(labels::VERSION.into(), VERSION.into());
+        labels.insert(labels::VERSION.into(), WHARF_VERSION.into());
         labels.insert(labels::CONFIG_HASH.into(), hash());
     }
     labels

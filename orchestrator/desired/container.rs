@@ -5,8 +5,9 @@ use indexmap::IndexMap;
 use super::{
     BlkioOptions, ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery,
     EndpointOptions, Healthcheck, Mount, MountKind, MountOptions, Namespace, NetworkAttachment,
-    PortBinding, ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
+    PortBinding, ServiceLink, Ulimit, VolumesFrom,
 };
+use crate::engine::labels::{self, WHARF_VERSION};
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
 
@@ -301,7 +302,7 @@ fn container_labels(
     out.insert(labels::SERVICE.into(), name.into());
     out.insert(labels::CONFIG_HASH.into(), hash.into());
     out.insert(labels::ONEOFF.into(), "False".into());
-    out.insert(labels::VERSION.into(), VERSION.into());
+    out.insert(labels::VERSION.into(), WHARF_VERSION.into());
     out.insert(
         labels::WORKING_DIR.into(),
         project.working_dir.display().to_string(),

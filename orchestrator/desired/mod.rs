@@ -21,37 +21,11 @@ pub use blkio::BlkioOptions;
 pub use build::{BuildOptions, Discovery, build};
 pub use hash::config_hash;
 pub use hook::{Hook, HookStage, Hooks};
-pub use oneoff::{SLUG, one_off_name, one_off_spec};
+pub use oneoff::{one_off_name, one_off_spec};
 pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
 use crate::graph::ServiceGraph;
 use crate::spec::model::{Build, Dependency};
-
-/// The compose labels: `docker compose` and wharf both rebuild a project's state from them.
-pub mod labels {
-    pub const PROJECT: &str = "com.docker.compose.project";
-    pub const SERVICE: &str = "com.docker.compose.service";
-    pub const NUMBER: &str = "com.docker.compose.container-number";
-    pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
-    pub const ONEOFF: &str = "com.docker.compose.oneoff";
-    pub const VERSION: &str = "com.docker.compose.version";
-    pub const NETWORK: &str = "com.docker.compose.network";
-    pub const VOLUME: &str = "com.docker.compose.volume";
-    pub const IMAGE: &str = "com.docker.compose.image";
-    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
-    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
-    pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
-    /// On a container made to replace another: `<service>-<number>` (or its `container_name`),
-    /// which compose reads to report a recreation rather than a creation.
-    pub const REPLACE: &str = "com.docker.compose.replace";
-    /// Marks what wharf itself created, beside the compose labels.
-    pub const MANAGED_BY: &str = "dev.wharf.managed-by";
-    /// The hash of what the container's secrets and configs hold (see `desired::content`).
-    pub const CONTENT_HASH: &str = "dev.wharf.content-hash";
-}
-
-/// The value of `com.docker.compose.version` on what wharf creates.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Debug, Clone)]
 pub struct Desired {

@@ -2,11 +2,9 @@
 //! replica (`com.docker.compose.oneoff=True`, no container number), so that `up`, the
 //! supervisor and `observe` leave it alone, and known on its networks by its own name only.
 
-use super::{ContainerSpec, labels};
+use super::ContainerSpec;
+use crate::engine::labels::{self, SLUG};
 use crate::restart::EngineRestart;
-
-/// compose's label with the one-off's random identity; its name ends with the first 12 digits.
-pub const SLUG: &str = "com.docker.compose.slug";
 
 /// `<project>-<service>-run-<first 12 digits of the slug>`, compose's one-off name.
 pub fn one_off_name(project: &str, service: &str, slug: &str) -> String {

@@ -13,7 +13,7 @@ use super::answer_tests::{
     BACK, FRONT, HEALTHY, OUTSIDER, RUNNING, addresses, ask_from, desired, query, replica,
 };
 use super::table::{Arrival, ServiceTable, build};
-use crate::desired::labels;
+use crate::engine::labels;
 use crate::engine::{ContainerState, EngineContainer, EngineNetwork, Health};
 use crate::observe::Observed;
 

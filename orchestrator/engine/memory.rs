@@ -37,7 +37,8 @@ use super::{
 
 /// The names this engine gives anonymous volumes.
 const ANONYMOUS_PREFIX: &str = "anonymous-v";
-use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind, labels};
+use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind};
+use crate::engine::labels;
 
 /// Events a stream may fall behind by before it fails (as a lost connection would).
 const EVENT_BUFFER: usize = 1024;
@@ -583,7 +584,7 @@ impl ContainerEngine for MemoryEngine {
             .filter(|c| {
                 c.engine
                     .labels
-                    .get(crate::desired::labels::PROJECT)
+                    .get(crate::engine::labels::PROJECT)
                     .map(String::as_str)
                     == Some(project)
             })
@@ -1121,7 +1122,7 @@ impl ContainerEngine for MemoryEngine {
         Ok(s.containers
             .iter()
             .map(|c| &c.engine)
-            .filter(|e| e.labels.contains_key(crate::desired::labels::PROJECT))
+            .filter(|e| e.labels.contains_key(crate::engine::labels::PROJECT))
             .filter(|e| {
                 all || matches!(
                     e.state,

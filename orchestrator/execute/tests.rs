@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Call, CallKind, Event, ExecuteOptions, Report, run, settle_changes};
-use crate::desired::{ContainerSpec, FailureAction, labels};
+use crate::desired::{ContainerSpec, FailureAction};
 use crate::engine::ContainerState;
+use crate::engine::labels;
 use crate::engine::memory::MemoryEngine;
 use crate::plan::{
     Action, Cause, ContainerRef, ControlStep, Deps, EngineCall, Operation, Plan, WaitCondition,

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::{Cause, ContainerRef, EngineCall, Plan};
-use crate::desired::{ContainerSpec, DesiredService, Hook, MountKind, labels};
+use crate::desired::{ContainerSpec, DesiredService, Hook, MountKind};
+use crate::engine::labels;
 use crate::observe::{ContainerState, ObservedContainer};
 
 /// Compose's warning for containers of services that are no longer in the file.

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::containers::{orphan_warning, stop_and_remove_after};
 use super::resources::owned;
 use super::{Cause, DownOptions, EngineCall, Plan, ResourceKind, Rmi};
-use crate::desired::{Desired, Hook, labels};
+use crate::desired::{Desired, Hook};
+use crate::engine::labels;
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 

@@ -16,7 +16,8 @@ use std::fmt;
 use indexmap::IndexMap;
 
 use super::ResourceKind;
-use crate::desired::{DesiredNetwork, DesiredVolume, labels};
+use crate::desired::{DesiredNetwork, DesiredVolume};
+use crate::engine::labels;
 use crate::engine::{EngineNetwork, EngineVolume};
 use crate::spec::model::{Ipam, IpamPool};
 

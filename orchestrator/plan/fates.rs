@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::images::image_action;
 use super::{Cause, EngineCall, ReconcileOptions};
-use crate::desired::{DesiredService, Namespace, labels};
+use crate::desired::{DesiredService, Namespace};
+use crate::engine::labels;
 use crate::observe::{ContainerState, Observed, ObservedContainer};
 
 /// What happens to one replica number of a service.

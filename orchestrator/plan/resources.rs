@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use super::containers::stop_and_remove;
 use super::drift::{self, Changed};
 use super::{Cause, EngineCall, Plan, PlanError, ReconcileOptions, ResourceKind};
-use crate::desired::{Desired, DesiredNetwork, DesiredVolume, MountKind, labels};
+use crate::desired::{Desired, DesiredNetwork, DesiredVolume, MountKind};
+use crate::engine::labels;
 use crate::observe::{Observed, ObservedContainer};
 
 /// What the networks and volumes give the services: the operations that create them, by

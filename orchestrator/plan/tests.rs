@@ -19,7 +19,8 @@ use super::{
     Action, BuildPolicy, DownOptions, EngineCall, Plan, PlanError, ReconcileOptions, down,
     reconcile,
 };
-use crate::desired::{self, BuildOptions, Desired, labels};
+use crate::desired::{self, BuildOptions, Desired};
+use crate::engine::labels;
 use crate::engine::memory::{AfterStart, MemoryEngine};
 use crate::engine::{BuildRequest, ContainerEngine, ContainerState, Health};
 use crate::execute::{self, ExecuteOptions, Report};

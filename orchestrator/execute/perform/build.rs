@@ -1,7 +1,7 @@
 //! A service's `build` as the engine's build request.
 
-use crate::desired::labels;
 use crate::engine::BuildRequest;
+use crate::engine::labels;
 use crate::spec::model::Build;
 
 /// The engine's build request for a service's `build`, labelled as compose v2 labels it: the
@@ -44,7 +44,7 @@ pub(super) fn build_request(
                 (labels::SERVICE.to_string(), service.to_string()),
                 (
                     labels::VERSION.to_string(),
-                    crate::desired::VERSION.to_string(),
+                    labels::WHARF_VERSION.to_string(),
                 ),
             ])
             .collect(),

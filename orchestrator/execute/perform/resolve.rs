@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::desired::{ContainerSpec, Namespace, VolumesFrom, VolumesSource, labels};
+use crate::desired::{ContainerSpec, Namespace, VolumesFrom, VolumesSource};
+use crate::engine::labels;
 use crate::engine::{ContainerEngine, EngineError};
 
 /// Another service's namespace in `network_mode`, `pid` or `ipc` becomes its first replica's.
