@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 
-use crate::desired::Desired;
+use crate::desired::{ContainerIdentity, Desired};
 use crate::engine::labels;
 use crate::engine::{self, ContainerEngine, EngineContainer, EngineNetwork, EngineVolume};
 
@@ -46,9 +46,8 @@ pub struct Observed {
 pub struct ObservedContainer {
     pub id: String,
     pub name: String,
-    pub service: String,
-    pub number: u32,
-    pub config_hash: String,
+    /// Who it is in the project, read back from the engine's labels.
+    pub identity: ContainerIdentity,
     pub image_id: String,
     pub state: ContainerState,
     pub health: Option<Health>,
@@ -66,24 +65,21 @@ impl ObservedContainer {
         )
     }
 
+    pub fn service(&self) -> &String {
+        &self.identity.service
+    }
+
+    /// The replica number; 0 when the labels give none.
+    pub fn number(&self) -> u32 {
+        self.identity.number.unwrap_or(0)
+    }
+
     /// Reads the compose labels of a container; `None` when it is not a compose container.
     pub fn from_engine(engine: EngineContainer) -> Option<ObservedContainer> {
-        let service = engine.labels.get(labels::SERVICE)?.clone();
-        let number = engine
-            .labels
-            .get(labels::NUMBER)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
         Some(ObservedContainer {
             id: engine.id.clone(),
             name: engine.name.clone(),
-            service,
-            number,
-            config_hash: engine
-                .labels
-                .get(labels::CONFIG_HASH)
-                .cloned()
-                .unwrap_or_default(),
+            identity: labels::container_identity(&engine.labels)?,
             image_id: engine.image_id.clone(),
             state: engine.state,
             health: engine.health,
@@ -92,11 +88,8 @@ impl ObservedContainer {
         })
     }
 
-    fn is_oneoff(&self) -> bool {
-        self.engine
-            .labels
-            .get(labels::ONEOFF)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    pub fn is_oneoff(&self) -> bool {
+        self.identity.is_one_off()
     }
 }
 
@@ -120,13 +113,13 @@ impl Observed {
             } else {
                 observed
                     .services
-                    .entry(container.service.clone())
+                    .entry(container.service().to_string())
                     .or_default()
                     .push(container);
             }
         }
         for replicas in observed.services.values_mut() {
-            replicas.sort_by_key(|c| (c.number, c.engine.created));
+            replicas.sort_by_key(|c| (c.number(), c.engine.created));
         }
         observed
     }

@@ -49,6 +49,7 @@ fn network(project: &str, key: &str) -> DesiredNetwork {
         attachable: false,
         enable_ipv6: false,
         ipam: None,
+        identity: None,
         labels,
     }
 }
@@ -62,6 +63,7 @@ fn volume(project: &str, key: &str) -> DesiredVolume {
         external: false,
         driver: None,
         driver_opts: IndexMap::new(),
+        identity: None,
         labels,
     }
 }

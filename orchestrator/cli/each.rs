@@ -101,7 +101,7 @@ pub fn running_replica<'a>(
     let found = observed
         .services
         .get(service)
-        .and_then(|replicas| replicas.iter().find(|c| c.number == index));
+        .and_then(|replicas| replicas.iter().find(|c| c.number() == index));
     match found {
         Some(container) if container.state == ContainerState::Running => Ok(container),
         _ => {

@@ -42,7 +42,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliErro
     if args.stop {
         let running: Vec<&str> = containers(&observed, &args.services, is_up)
             .iter()
-            .map(|c| c.service.as_str())
+            .map(|c| c.service().as_str())
             .collect();
         if !running.is_empty() {
             // Marked first, as `stop` does, so that a supervisor does not start them again.
@@ -67,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliErro
     // A service left with no container up is a stopped service: a supervisor must not create
     // its containers again behind the user's back (until `up`).
     let stopped = observed.services.iter().filter_map(|(name, all)| {
-        let removed = targets.iter().any(|c| &c.service == name);
+        let removed = targets.iter().any(|c| c.service() == name);
         (removed && !all.iter().any(is_up)).then_some(name.as_str())
     });
     each::mark_stopped(&state, stopped);

@@ -9,6 +9,7 @@ mod container;
 mod content;
 mod hash;
 mod hook;
+mod identity;
 mod oneoff;
 mod update;
 
@@ -21,6 +22,7 @@ pub use blkio::BlkioOptions;
 pub use build::{BuildOptions, Discovery, build};
 pub use hash::config_hash;
 pub use hook::{Hook, HookStage, Hooks};
+pub use identity::{ContainerIdentity, DependencyMark, ResourceIdentity};
 pub use oneoff::{one_off_name, one_off_spec};
 pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
@@ -59,6 +61,9 @@ pub struct DesiredNetwork {
     pub attachable: bool,
     pub enable_ipv6: bool,
     pub ipam: Option<crate::spec::model::Ipam>,
+    /// The project's mark on it; none on an external network.
+    pub identity: Option<ResourceIdentity>,
+    /// The user's labels.
     pub labels: IndexMap<String, String>,
 }
 
@@ -69,6 +74,9 @@ pub struct DesiredVolume {
     pub external: bool,
     pub driver: Option<String>,
     pub driver_opts: IndexMap<String, String>,
+    /// The project's mark on it; none on an external volume.
+    pub identity: Option<ResourceIdentity>,
+    /// The user's labels.
     pub labels: IndexMap<String, String>,
 }
 
@@ -128,6 +136,10 @@ pub struct ContainerSpec {
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE`, in order.
     pub env: Vec<String>,
+    /// Who the container is in its project; none on a container that is not a project's
+    /// (the engine tests' own).
+    pub identity: Option<ContainerIdentity>,
+    /// The user's labels (`labels`, `label_file`, `run --label`).
     pub labels: IndexMap<String, String>,
     pub working_dir: Option<String>,
     pub user: Option<String>,

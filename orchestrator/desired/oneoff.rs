@@ -3,7 +3,6 @@
 //! supervisor and `observe` leave it alone, and known on its networks by its own name only.
 
 use super::ContainerSpec;
-use crate::engine::labels::{self, SLUG};
 use crate::restart::EngineRestart;
 
 /// `<project>-<service>-run-<first 12 digits of the slug>`, compose's one-off name.
@@ -18,9 +17,10 @@ pub fn one_off_name(project: &str, service: &str, slug: &str) -> String {
 pub fn one_off_spec(container: &ContainerSpec, name: &str, slug: &str) -> ContainerSpec {
     let mut spec = container.clone();
     spec.restart = EngineRestart::Unset;
-    spec.labels.insert(labels::ONEOFF.into(), "True".into());
-    spec.labels.insert(SLUG.into(), slug.into());
-    spec.labels.shift_remove(labels::NUMBER);
+    if let Some(identity) = &mut spec.identity {
+        identity.one_off = Some(slug.into());
+        identity.number = None;
+    }
     for attachment in &mut spec.networks {
         attachment.aliases = vec![name.to_string()];
     }
@@ -30,17 +30,15 @@ pub fn one_off_spec(container: &ContainerSpec, name: &str, slug: &str) -> Contai
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::NetworkAttachment;
+    use crate::desired::{ContainerIdentity, NetworkAttachment};
 
     #[test]
     fn a_one_off_is_labelled_and_aliased_as_compose_does() {
         let mut container = ContainerSpec {
             restart: EngineRestart::Always,
+            identity: Some(ContainerIdentity::default()),
             ..ContainerSpec::default()
         };
-        container
-            .labels
-            .insert(labels::ONEOFF.into(), "False".into());
         container.networks.push(NetworkAttachment {
             network: "demo_default".into(),
             aliases: vec!["web".into()],
@@ -52,9 +50,10 @@ mod tests {
         let name = one_off_name("demo", "web", slug);
         assert_eq!(name, "demo-web-run-8cc408264897");
         let spec = one_off_spec(&container, &name, slug);
-        assert_eq!(spec.labels[labels::ONEOFF], "True");
-        assert_eq!(spec.labels[SLUG], slug);
-        assert!(!spec.labels.contains_key(labels::NUMBER));
+        let labels = crate::engine::labels::container_labels(&spec);
+        assert_eq!(labels[crate::engine::labels::ONEOFF], "True");
+        assert_eq!(labels[crate::engine::labels::SLUG], slug);
+        assert!(!labels.contains_key(crate::engine::labels::NUMBER));
         assert_eq!(spec.networks[0].aliases, vec![name]);
         assert_eq!(spec.restart, EngineRestart::Unset);
     }

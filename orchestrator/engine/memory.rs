@@ -623,7 +623,7 @@ impl ContainerEngine for MemoryEngine {
             return Err(EngineError::Conflict(format!("network {}", network.name)));
         }
         let id = s.next("n");
-        let labels = labels_of(&network.labels);
+        let labels = labels_of(&labels::network_labels(network));
         s.emit(
             EventKind::Network,
             EventAction::Create,
@@ -678,7 +678,7 @@ impl ContainerEngine for MemoryEngine {
         if s.volumes.iter().any(|v| v.name == volume.name) {
             return Err(EngineError::Conflict(format!("volume {}", volume.name)));
         }
-        let labels = labels_of(&volume.labels);
+        let labels = labels_of(&labels::volume_labels(volume));
         s.emit(
             EventKind::Volume,
             EventAction::Create,
@@ -844,7 +844,7 @@ impl ContainerEngine for MemoryEngine {
                 health: None,
                 exit_code: None,
                 created,
-                labels: labels_of(&spec.labels),
+                labels: labels_of(&labels::container_labels(spec)),
                 ports: Vec::new(),
                 addresses: HashMap::new(),
                 volumes,

@@ -471,6 +471,7 @@ fn network(name: &str) -> EngineCall {
         attachable: false,
         enable_ipv6: false,
         ipam: None,
+        identity: None,
         labels: Default::default(),
     })
 }

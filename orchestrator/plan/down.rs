@@ -42,10 +42,10 @@ pub fn down(
     // Containers by service (one-off containers with their service), by name.
     let mut by_service: BTreeMap<&str, Vec<&ObservedContainer>> = BTreeMap::new();
     for c in observed.containers().chain(&observed.oneoff) {
-        by_service.entry(c.service.as_str()).or_default().push(c);
+        by_service.entry(c.service()).or_default().push(c);
     }
     for containers in by_service.values_mut() {
-        containers.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
+        containers.sort_by(|a, b| (a.number(), &a.name).cmp(&(b.number(), &b.name)));
     }
     let is_orphan = |service: &str| desired.is_some_and(|d| !d.knows(service));
     let mut left: Vec<&ObservedContainer> = Vec::new();

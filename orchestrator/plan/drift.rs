@@ -16,7 +16,7 @@ use std::fmt;
 use indexmap::IndexMap;
 
 use super::ResourceKind;
-use crate::desired::{DesiredNetwork, DesiredVolume};
+use crate::desired::{DesiredNetwork, DesiredVolume, ResourceIdentity};
 use crate::engine::labels;
 use crate::engine::{EngineNetwork, EngineVolume};
 use crate::spec::model::{Ipam, IpamPool};
@@ -73,7 +73,7 @@ impl fmt::Display for Changed {
 
 /// What differs between the file's network and the one the engine has; `None` when nothing.
 pub fn network(desired: &DesiredNetwork, engine: &EngineNetwork) -> Option<Changed> {
-    if same_hash(&desired.labels, &engine.labels) {
+    if same_hash(desired.identity.as_ref(), &engine.labels) {
         return None;
     }
     let settings = &engine.settings;
@@ -112,7 +112,7 @@ pub fn network(desired: &DesiredNetwork, engine: &EngineNetwork) -> Option<Chang
 
 /// What differs between the file's volume and the one the engine has; `None` when nothing.
 pub fn volume(desired: &DesiredVolume, engine: &EngineVolume) -> Option<Changed> {
-    if same_hash(&desired.labels, &engine.labels) {
+    if same_hash(desired.identity.as_ref(), &engine.labels) {
         return None;
     }
     let checks = [
@@ -147,10 +147,8 @@ fn changed(kind: ResourceKind, name: &str, checks: &[(ResourceOption, bool)]) ->
 }
 
 /// Whether the engine's resource was made from the very definition the file has now.
-fn same_hash(desired: &IndexMap<String, String>, engine: &HashMap<String, String>) -> bool {
-    desired
-        .get(labels::CONFIG_HASH)
-        .is_some_and(|hash| engine.get(labels::CONFIG_HASH) == Some(hash))
+fn same_hash(desired: Option<&ResourceIdentity>, engine: &HashMap<String, String>) -> bool {
+    desired.is_some_and(|d| engine.get(labels::CONFIG_HASH) == Some(&d.config_hash))
 }
 
 /// A value, or the engine's default when it is unset or empty.
@@ -222,7 +220,11 @@ mod tests {
             attachable: false,
             enable_ipv6: false,
             ipam: None,
-            labels: [(labels::CONFIG_HASH.to_string(), hash.to_string())].into(),
+            identity: Some(ResourceIdentity {
+                project: "p".into(),
+                config_hash: hash.into(),
+            }),
+            labels: IndexMap::new(),
         }
     }
 

@@ -178,7 +178,7 @@ pub(super) fn replace_networks<'a>(
     for (network, changed) in changed {
         let on_it = |c: &ObservedContainer| {
             c.engine.addresses.contains_key(&network.name)
-                || desired.services.get(&c.service).is_some_and(|s| {
+                || desired.services.get(c.service()).is_some_and(|s| {
                     s.container
                         .networks
                         .iter()
@@ -187,7 +187,9 @@ pub(super) fn replace_networks<'a>(
         };
         let mut users: Vec<&ObservedContainer> =
             observed.containers().filter(|c| on_it(c)).collect();
-        users.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+        users.sort_by(|a, b| {
+            (&a.service(), a.number(), &a.name).cmp(&(&b.service(), b.number(), &b.name))
+        });
         let one_offs: Vec<&ObservedContainer> = observed
             .oneoff
             .iter()
@@ -203,7 +205,7 @@ pub(super) fn replace_networks<'a>(
         for c in users {
             if let Some(id) = freed
                 .get(c.name.as_str())
-                .filter(|_| !desired.knows(&c.service))
+                .filter(|_| !desired.knows(c.service()))
             {
                 // An orphan that `--remove-orphans` removes already.
                 removals.push(*id);
@@ -214,7 +216,7 @@ pub(super) fn replace_networks<'a>(
                 None => {
                     let pre_stop = desired
                         .services
-                        .get(&c.service)
+                        .get(c.service())
                         .map_or(&[][..], |s| &s.hooks.pre_stop);
                     let id = stop_and_remove(plan, c, cause.clone(), options.timeout, pre_stop);
                     removed.insert(&c.id, id);
@@ -223,9 +225,7 @@ pub(super) fn replace_networks<'a>(
                 }
             };
             removals.push(id);
-            replaced
-                .entry(c.service.as_str())
-                .or_insert_with(|| cause.clone());
+            replaced.entry(c.service()).or_insert_with(|| cause.clone());
         }
         let remove = plan.push(
             EngineCall::RemoveNetwork {
@@ -267,7 +267,7 @@ fn kept_because(
     let orphans: Vec<&ObservedContainer> = users
         .iter()
         .copied()
-        .filter(|c| !desired.knows(&c.service))
+        .filter(|c| !desired.knows(c.service()))
         .collect();
     if !orphans.is_empty() && !options.remove_orphans {
         return Some(format!(
@@ -278,7 +278,7 @@ fn kept_because(
     let outside: Vec<&ObservedContainer> = users
         .iter()
         .copied()
-        .filter(|c| desired.knows(&c.service) && !services.contains(&c.service))
+        .filter(|c| desired.knows(c.service()) && !services.contains(c.service()))
         .collect();
     if !outside.is_empty() {
         return Some(format!(

@@ -914,7 +914,7 @@ fn a_replacement_names_the_replica_it_replaces_as_compose_does() {
             .iter()
             .filter_map(|op| match op.action.engine_call()? {
                 EngineCall::CreateContainer { spec, .. } => {
-                    Some(spec.labels.get(labels::REPLACE).cloned())
+                    Some(spec.identity.as_ref().and_then(|i| i.replaces.clone()))
                 }
                 _ => None,
             })

@@ -10,6 +10,7 @@ use super::convert::from_network;
 use super::errors::{Op, engine_error, map_error};
 use super::fields::non_empty_map;
 use crate::desired::DesiredNetwork;
+use crate::engine::labels;
 use crate::engine::{EngineError, EngineNetwork, Result};
 
 pub(super) async fn list(docker: &Docker) -> Result<Vec<EngineNetwork>> {
@@ -74,7 +75,7 @@ fn network_request(network: &DesiredNetwork) -> NetworkCreateRequest {
         attachable: network.attachable.then_some(true),
         enable_ipv6: network.enable_ipv6.then_some(true),
         options: non_empty_map(&network.driver_opts),
-        labels: non_empty_map(&network.labels),
+        labels: non_empty_map(&labels::network_labels(network)),
         ipam: network.ipam.as_ref().map(|ipam| Ipam {
             driver: ipam.driver.clone(),
             config: (!ipam.config.is_empty()).then(|| {
