@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 
-use crate::desired::{ContainerIdentity, Desired};
+use crate::desired::{ContainerIdentity, Desired, ResourceIdentity};
 use crate::engine::labels;
 use crate::engine::{self, ContainerEngine, EngineContainer, EngineNetwork, EngineVolume};
 
@@ -36,8 +36,8 @@ pub struct Observed {
     /// One-off containers (`run`) of the project; never touched by `up`.
     pub oneoff: Vec<ObservedContainer>,
     /// Networks by engine name: the project's (by label) and any the desired state names.
-    pub networks: IndexMap<String, EngineNetwork>,
-    pub volumes: IndexMap<String, EngineVolume>,
+    pub networks: IndexMap<String, ObservedResource<EngineNetwork>>,
+    pub volumes: IndexMap<String, ObservedResource<EngineVolume>>,
     /// Image reference → local image ID, for the images the desired state runs.
     pub images: IndexMap<String, String>,
 }
@@ -53,6 +53,21 @@ pub struct ObservedContainer {
     pub health: Option<Health>,
     pub exit_code: Option<i64>,
     pub engine: EngineContainer,
+}
+
+/// A network or volume the engine has, with the project's mark on it read back from its labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedResource<T> {
+    /// `None` when no project made it (an external one, or one made by hand).
+    pub identity: Option<ResourceIdentity>,
+    pub engine: T,
+}
+
+impl<T> ObservedResource<T> {
+    /// Whether `project` made it.
+    pub fn is_owned_by(&self, project: &str) -> bool {
+        self.identity.as_ref().is_some_and(|i| i.project == project)
+    }
 }
 
 impl ObservedContainer {
@@ -153,22 +168,27 @@ pub async fn observe(
         image_ids
     )?;
     let mut observed = Observed::from_containers(project, containers);
-    let owned = |labels: &std::collections::HashMap<String, String>| {
-        labels.get(labels::PROJECT).map(String::as_str) == Some(project)
-    };
     let wanted_network =
         |name: &str| desired.is_some_and(|d| d.networks.values().any(|n| n.name == name));
     observed.networks = networks
         .into_iter()
-        .filter(|n| owned(&n.labels) || wanted_network(&n.name))
-        .map(|n| (n.name.clone(), n))
+        .map(|n| ObservedResource {
+            identity: labels::resource_identity(&n.labels),
+            engine: n,
+        })
+        .filter(|n| n.is_owned_by(project) || wanted_network(&n.engine.name))
+        .map(|n| (n.engine.name.clone(), n))
         .collect();
     let wanted_volume =
         |name: &str| desired.is_some_and(|d| d.volumes.values().any(|v| v.name == name));
     observed.volumes = volumes
         .into_iter()
-        .filter(|v| owned(&v.labels) || wanted_volume(&v.name))
-        .map(|v| (v.name.clone(), v))
+        .map(|v| ObservedResource {
+            identity: labels::resource_identity(&v.labels),
+            engine: v,
+        })
+        .filter(|v| v.is_owned_by(project) || wanted_volume(&v.engine.name))
+        .map(|v| (v.engine.name.clone(), v))
         .collect();
     observed.images = image_ids.into_iter().flatten().collect();
     Ok(observed)

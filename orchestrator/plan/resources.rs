@@ -7,7 +7,6 @@ use super::containers::stop_and_remove;
 use super::drift::{self, Changed};
 use super::{Cause, EngineCall, Plan, PlanError, ReconcileOptions, ResourceKind};
 use crate::desired::{Desired, DesiredNetwork, DesiredVolume, MountKind};
-use crate::engine::labels;
 use crate::observe::{Observed, ObservedContainer};
 
 /// What the networks and volumes give the services: the operations that create them, by
@@ -83,7 +82,7 @@ fn ensure_network<'a>(
             resources.network_ops.insert(&network.name, id);
             Ok(())
         }
-        Some(found) if !network.external && !owned(&found.labels, project) => {
+        Some(found) if !network.external && !found.is_owned_by(project) => {
             plan.warnings
                 .push(not_ours(ResourceKind::Network, &network.name, project));
             Ok(())
@@ -118,7 +117,7 @@ fn ensure_volume<'a>(
             resources.volume_ops.insert(&volume.name, id);
             Ok(())
         }
-        Some(found) if !volume.external && !owned(&found.labels, project) => {
+        Some(found) if !volume.external && !found.is_owned_by(project) => {
             plan.warnings
                 .push(not_ours(ResourceKind::Volume, &volume.name, project));
             Ok(())
@@ -138,11 +137,6 @@ fn not_ours(kind: ResourceKind, name: &str, project: &str) -> String {
         "{kind} {name} already exists but was not created for project {project}; \
          using it (declare it `external: true` to silence this warning)"
     )
-}
-
-/// Whether a network or volume carries the project's label.
-pub(super) fn owned(labels: &HashMap<String, String>, project: &str) -> bool {
-    labels.get(labels::PROJECT).map(String::as_str) == Some(project)
 }
 
 /// What `up` says about a volume whose options changed: it never removes a volume, so the data

@@ -1203,7 +1203,7 @@ fn shop_back_changed() -> String {
 
 fn network_settings(fixture: &Fixture, name: &str) -> crate::engine::NetworkSettings {
     let observed = fixture.observe(None);
-    observed.networks[name].settings.clone()
+    observed.networks[name].engine.settings.clone()
 }
 
 #[test]
