@@ -1,6 +1,7 @@
-//! A one-off container of a service (`wharf run`), labelled as compose labels it: never a
-//! replica (`com.docker.compose.oneoff=True`, no container number), so that `up`, the
-//! supervisor and `observe` leave it alone, and known on its networks by its own name only.
+//! A one-off container of a service (`wharf run`), as compose makes it: never a replica (a
+//! one-off with its slug, no replica number; `com.docker.compose.oneoff=True` on Docker), so
+//! that `up`, the supervisor and `observe` leave it alone, and known on its networks by its
+//! own name only.
 
 use super::ContainerSpec;
 use crate::restart::EngineRestart;
@@ -33,7 +34,7 @@ mod tests {
     use crate::desired::{ContainerIdentity, NetworkAttachment};
 
     #[test]
-    fn a_one_off_is_labelled_and_aliased_as_compose_does() {
+    fn a_one_off_is_no_replica_and_is_aliased_as_compose_does() {
         let mut container = ContainerSpec {
             restart: EngineRestart::Always,
             identity: Some(ContainerIdentity::default()),
@@ -50,10 +51,9 @@ mod tests {
         let name = one_off_name("demo", "web", slug);
         assert_eq!(name, "demo-web-run-8cc408264897");
         let spec = one_off_spec(&container, &name, slug);
-        let labels = crate::engine::labels::container_labels(&spec);
-        assert_eq!(labels[crate::engine::labels::ONEOFF], "True");
-        assert_eq!(labels[crate::engine::labels::SLUG], slug);
-        assert!(!labels.contains_key(crate::engine::labels::NUMBER));
+        let identity = spec.identity.as_ref().expect("an identity");
+        assert_eq!(identity.one_off.as_deref(), Some(slug));
+        assert_eq!(identity.number, None);
         assert_eq!(spec.networks[0].aliases, vec![name]);
         assert_eq!(spec.restart, EngineRestart::Unset);
     }

@@ -170,3 +170,96 @@ fn read_depends_on(value: &str) -> Vec<DependencyMark> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn replica() -> ContainerSpec {
+        let identity = ContainerIdentity {
+            project: "demo".into(),
+            service: "web".into(),
+            number: Some(2),
+            config_hash: "c0nf".into(),
+            content_hash: Some("c0ntent".into()),
+            depends_on: vec![DependencyMark {
+                service: "db".into(),
+                condition: "service_healthy".into(),
+                restart: true,
+            }],
+            working_dir: "/srv/demo".into(),
+            config_files: vec![
+                "/srv/demo/compose.yaml".into(),
+                "/srv/demo/extra.yaml".into(),
+            ],
+            replaces: Some("web-2".into()),
+            image_id: Some("sha256:1d".into()),
+            ..ContainerIdentity::default()
+        };
+        ContainerSpec {
+            identity: Some(identity),
+            labels: IndexMap::from([("team".to_string(), "shop".to_string())]),
+            ..ContainerSpec::default()
+        }
+    }
+
+    fn on_engine(labels: IndexMap<String, String>) -> HashMap<String, String> {
+        labels.into_iter().collect()
+    }
+
+    #[test]
+    fn a_replica_is_labelled_as_compose_labels_it_beside_the_users_labels() {
+        let labels = container_labels(&replica());
+        assert_eq!(labels["team"], "shop");
+        assert_eq!(labels[PROJECT], "demo");
+        assert_eq!(labels[SERVICE], "web");
+        assert_eq!(labels[NUMBER], "2");
+        assert_eq!(labels[ONEOFF], "False");
+        assert_eq!(labels[CONFIG_HASH], "c0nf");
+        assert_eq!(labels[DEPENDS_ON], "db:service_healthy:true");
+        assert_eq!(labels[WORKING_DIR], "/srv/demo");
+        assert_eq!(
+            labels[CONFIG_FILES],
+            "/srv/demo/compose.yaml,/srv/demo/extra.yaml"
+        );
+        assert_eq!(labels[REPLACE], "web-2");
+        assert_eq!(labels[IMAGE], "sha256:1d");
+        assert_eq!(labels[CONTENT_HASH], "c0ntent");
+        assert_eq!(labels[VERSION], WHARF_VERSION);
+        assert_eq!(labels[MANAGED_BY], "wharf");
+    }
+
+    #[test]
+    fn what_is_written_reads_back_as_the_same_identity() {
+        let spec = replica();
+        let read = container_identity(&on_engine(container_labels(&spec)));
+        assert_eq!(read, spec.identity);
+    }
+
+    #[test]
+    fn a_one_off_has_its_slug_and_no_number_whatever_the_users_labels_say() {
+        let mut spec = replica();
+        spec.labels.insert(NUMBER.into(), "7".into());
+        let identity = spec.identity.as_mut().unwrap();
+        identity.one_off = Some("5e1f".into());
+        identity.number = None;
+        let labels = container_labels(&spec);
+        assert_eq!(labels[ONEOFF], "True");
+        assert_eq!(labels[SLUG], "5e1f");
+        assert!(!labels.contains_key(NUMBER));
+        let read = container_identity(&on_engine(labels)).unwrap();
+        assert!(read.is_one_off());
+    }
+
+    #[test]
+    fn a_container_without_identity_has_the_users_labels_only() {
+        let spec = ContainerSpec {
+            labels: IndexMap::from([("team".to_string(), "shop".to_string())]),
+            ..ContainerSpec::default()
+        };
+        assert_eq!(container_labels(&spec), spec.labels);
+        assert_eq!(container_identity(&on_engine(spec.labels.clone())), None);
+    }
+}
