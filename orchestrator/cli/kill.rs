@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::each::{self, containers, is_up};
+use super::each::{self, containers, has_process};
 use super::error::CliError;
 use super::session::Session;
 use crate::engine::signal_number;
@@ -30,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, CliEr
     let desired = session.target.desired();
     let orphan = |service: &str| desired.is_some_and(|d| !d.knows(service));
     let targets = containers(&observed, &args.services, |c| {
-        is_up(c) && !(args.remove_orphans && orphan(c.service()))
+        has_process(c) && !(args.remove_orphans && orphan(c.service()))
     });
     if super::dry_run() {
         each::dry_run(&targets, "Killed");
