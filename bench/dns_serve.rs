@@ -75,7 +75,7 @@ async fn serve() -> Result<(), String> {
     dns.answer(&desired, &observed, &Default::default());
     for container in observed.containers() {
         for address in container.engine.addresses.values() {
-            println!("{} {address}", container.service);
+            println!("{} {address}", container.service());
         }
     }
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())

@@ -2,7 +2,8 @@
 
 use indexmap::IndexMap;
 
-use crate::desired::{Desired, labels};
+use crate::desired::{ContainerIdentity, Desired, ResourceIdentity};
+use crate::engine::labels;
 use crate::engine::{self, ContainerEngine, EngineContainer, EngineNetwork, EngineVolume};
 
 /// What a container is doing, as every backend reports it (a task of a cluster maps onto it).
@@ -35,8 +36,8 @@ pub struct Observed {
     /// One-off containers (`run`) of the project; never touched by `up`.
     pub oneoff: Vec<ObservedContainer>,
     /// Networks by engine name: the project's (by label) and any the desired state names.
-    pub networks: IndexMap<String, EngineNetwork>,
-    pub volumes: IndexMap<String, EngineVolume>,
+    pub networks: IndexMap<String, ObservedResource<EngineNetwork>>,
+    pub volumes: IndexMap<String, ObservedResource<EngineVolume>>,
     /// Image reference → local image ID, for the images the desired state runs.
     pub images: IndexMap<String, String>,
 }
@@ -45,14 +46,28 @@ pub struct Observed {
 pub struct ObservedContainer {
     pub id: String,
     pub name: String,
-    pub service: String,
-    pub number: u32,
-    pub config_hash: String,
+    /// Who it is in the project, read back from the engine's labels.
+    pub identity: ContainerIdentity,
     pub image_id: String,
     pub state: ContainerState,
     pub health: Option<Health>,
     pub exit_code: Option<i64>,
     pub engine: EngineContainer,
+}
+
+/// A network or volume the engine has, with the project's mark on it read back from its labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedResource<T> {
+    /// `None` when no project made it (an external one, or one made by hand).
+    pub identity: Option<ResourceIdentity>,
+    pub engine: T,
+}
+
+impl<T> ObservedResource<T> {
+    /// Whether `project` made it.
+    pub fn is_owned_by(&self, project: &str) -> bool {
+        self.identity.as_ref().is_some_and(|i| i.project == project)
+    }
 }
 
 impl ObservedContainer {
@@ -65,24 +80,21 @@ impl ObservedContainer {
         )
     }
 
+    pub fn service(&self) -> &String {
+        &self.identity.service
+    }
+
+    /// The replica number; 0 when the labels give none.
+    pub fn number(&self) -> u32 {
+        self.identity.number.unwrap_or(0)
+    }
+
     /// Reads the compose labels of a container; `None` when it is not a compose container.
     pub fn from_engine(engine: EngineContainer) -> Option<ObservedContainer> {
-        let service = engine.labels.get(labels::SERVICE)?.clone();
-        let number = engine
-            .labels
-            .get(labels::NUMBER)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
         Some(ObservedContainer {
             id: engine.id.clone(),
             name: engine.name.clone(),
-            service,
-            number,
-            config_hash: engine
-                .labels
-                .get(labels::CONFIG_HASH)
-                .cloned()
-                .unwrap_or_default(),
+            identity: labels::container_identity(&engine.labels)?,
             image_id: engine.image_id.clone(),
             state: engine.state,
             health: engine.health,
@@ -91,11 +103,8 @@ impl ObservedContainer {
         })
     }
 
-    fn is_oneoff(&self) -> bool {
-        self.engine
-            .labels
-            .get(labels::ONEOFF)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    pub fn is_oneoff(&self) -> bool {
+        self.identity.is_one_off()
     }
 }
 
@@ -119,13 +128,13 @@ impl Observed {
             } else {
                 observed
                     .services
-                    .entry(container.service.clone())
+                    .entry(container.service().to_string())
                     .or_default()
                     .push(container);
             }
         }
         for replicas in observed.services.values_mut() {
-            replicas.sort_by_key(|c| (c.number, c.engine.created));
+            replicas.sort_by_key(|c| (c.number(), c.engine.created));
         }
         observed
     }
@@ -159,22 +168,27 @@ pub async fn observe(
         image_ids
     )?;
     let mut observed = Observed::from_containers(project, containers);
-    let owned = |labels: &std::collections::HashMap<String, String>| {
-        labels.get(labels::PROJECT).map(String::as_str) == Some(project)
-    };
     let wanted_network =
         |name: &str| desired.is_some_and(|d| d.networks.values().any(|n| n.name == name));
     observed.networks = networks
         .into_iter()
-        .filter(|n| owned(&n.labels) || wanted_network(&n.name))
-        .map(|n| (n.name.clone(), n))
+        .map(|n| ObservedResource {
+            identity: labels::resource_identity(&n.labels),
+            engine: n,
+        })
+        .filter(|n| n.is_owned_by(project) || wanted_network(&n.engine.name))
+        .map(|n| (n.engine.name.clone(), n))
         .collect();
     let wanted_volume =
         |name: &str| desired.is_some_and(|d| d.volumes.values().any(|v| v.name == name));
     observed.volumes = volumes
         .into_iter()
-        .filter(|v| owned(&v.labels) || wanted_volume(&v.name))
-        .map(|v| (v.name.clone(), v))
+        .map(|v| ObservedResource {
+            identity: labels::resource_identity(&v.labels),
+            engine: v,
+        })
+        .filter(|v| v.is_owned_by(project) || wanted_volume(&v.engine.name))
+        .map(|v| (v.engine.name.clone(), v))
         .collect();
     observed.images = image_ids.into_iter().flatten().collect();
     Ok(observed)

@@ -23,10 +23,11 @@ use futures_util::stream::BoxStream;
 use indexmap::IndexMap;
 use support::{BUSYBOX_IMAGE, Cleanup, busybox_image, unique_project};
 use wharf::desired::{
-    ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
-    labels,
+    ContainerIdentity, ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind,
+    NetworkAttachment, ResourceIdentity,
 };
 use wharf::engine::docker::DockerEngine;
+use wharf::engine::labels;
 use wharf::engine::memory::{AfterStart, MemoryEngine};
 use wharf::engine::{
     ContainerEngine, ContainerState, EngineError, EngineEvent, EventAction, EventKind, ExecRequest,
@@ -166,16 +167,17 @@ const FAILING_EXEC_CODE: i64 = 5;
 
 /// Replica 1 of `service` in `project`, running `process`.
 fn container(project: &str, service: &str, process: Process) -> ContainerSpec {
-    let labels = IndexMap::from([
-        (labels::PROJECT.to_string(), project.to_string()),
-        (labels::SERVICE.to_string(), service.to_string()),
-        (labels::NUMBER.to_string(), "1".to_string()),
-    ]);
+    let identity = ContainerIdentity {
+        project: project.to_string(),
+        service: service.to_string(),
+        number: Some(1),
+        ..ContainerIdentity::default()
+    };
     ContainerSpec {
         image: BUSYBOX_IMAGE.to_string(),
         command: Some(vec!["sh".into(), "-c".into(), process.script().into()]),
         env: vec![process.marker()],
-        labels,
+        identity: Some(identity),
         healthcheck: process.healthcheck(),
         ..ContainerSpec::default()
     }
@@ -190,11 +192,12 @@ fn name(project: &str, service: &str) -> String {
     format!("{project}-{service}-1")
 }
 
-fn project_labels(project: &str, kind: &str, key: &str) -> IndexMap<String, String> {
-    IndexMap::from([
-        (labels::PROJECT.to_string(), project.to_string()),
-        (kind.to_string(), key.to_string()),
-    ])
+/// The project's mark on a network or volume, which the engine writes as compose's labels.
+fn ours(project: &str) -> Option<ResourceIdentity> {
+    Some(ResourceIdentity {
+        project: project.to_string(),
+        config_hash: String::new(),
+    })
 }
 
 fn network(project: &str, key: &str) -> DesiredNetwork {
@@ -209,7 +212,8 @@ fn network(project: &str, key: &str) -> DesiredNetwork {
         enable_ipv4: None,
         enable_ipv6: false,
         ipam: None,
-        labels: project_labels(project, labels::NETWORK, key),
+        identity: ours(project),
+        labels: IndexMap::new(),
     }
 }
 
@@ -220,7 +224,8 @@ fn volume(project: &str, key: &str) -> DesiredVolume {
         external: false,
         driver: None,
         driver_opts: IndexMap::new(),
-        labels: project_labels(project, labels::VOLUME, key),
+        identity: ours(project),
+        labels: IndexMap::new(),
     }
 }
 

@@ -15,9 +15,10 @@ use serde_json::Value;
 use support::{Cleanup, busybox_image, docker, unique_project};
 use wharf::desired::{
     ContainerSpec, DesiredNetwork, DesiredVolume, Healthcheck, Mount, MountKind, NetworkAttachment,
-    PortBinding, labels,
+    PortBinding,
 };
 use wharf::engine::docker::DockerEngine;
+use wharf::engine::labels;
 use wharf::engine::{
     BuildRequest, ContainerEngine, ContainerState, EngineError, EngineEvent, EventAction,
     EventKind, Health, LogLine, LogOptions,
@@ -49,6 +50,7 @@ fn network(project: &str, key: &str) -> DesiredNetwork {
         enable_ipv4: None,
         enable_ipv6: false,
         ipam: None,
+        identity: None,
         labels,
     }
 }
@@ -62,6 +64,7 @@ fn volume(project: &str, key: &str) -> DesiredVolume {
         external: false,
         driver: None,
         driver_opts: IndexMap::new(),
+        identity: None,
         labels,
     }
 }

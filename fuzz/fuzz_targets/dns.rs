@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use wharf::desired::{self, BuildOptions, Discovery, labels};
+use wharf::desired::{self, BuildOptions, Discovery};
+use wharf::engine::labels;
 use wharf::dns::Fuzzing;
 use wharf::engine::{ContainerState, EngineContainer, Health};
 use wharf::observe::Observed;

@@ -10,7 +10,8 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 use super::{Backend, Fact, Owned, Progress, Replica};
-use crate::desired::{Desired, labels};
+use crate::desired::Desired;
+use crate::engine::labels;
 use crate::engine::{ContainerEngine, EngineError, EngineEvent, EventAction, EventKind, Health};
 use crate::execute::{self, ExecuteOptions, Report};
 use crate::observe::{self, Observed};

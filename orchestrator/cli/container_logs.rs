@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
 use super::output;
-use crate::desired::labels;
+use crate::engine::labels;
 use crate::engine::timestamp::unix_nanos;
 use crate::engine::{
     ContainerEngine, ContainerState, EventAction, EventKind, LogLine, LogOptions,
@@ -242,7 +242,7 @@ pub fn in_time_order(lines: &mut [(String, LogLine)]) {
 pub fn selected(observed: &Observed, services: &[String]) -> Vec<ObservedContainer> {
     observed
         .containers()
-        .filter(|c| services.is_empty() || services.contains(&c.service))
+        .filter(|c| services.is_empty() || services.contains(c.service()))
         .cloned()
         .collect()
 }
@@ -314,7 +314,7 @@ const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 /// How compose names a container in log prefixes: without its project when it has the name
 /// compose gives it (`web-1` for `shop-web-1`), whole when `container_name` set it.
 pub fn short_name(project: &str, c: &ObservedContainer) -> String {
-    let default = format!("{project}-{}-{}", c.service, c.number);
+    let default = format!("{project}-{}-{}", c.service(), c.number());
     match c.name == default {
         true => c.name[project.len() + 1..].to_string(),
         false => c.name.clone(),

@@ -63,9 +63,9 @@ pub async fn run(global: &GlobalArgs, args: &CpArgs) -> Result<ExitCode, CliErro
             observed
                 .oneoff
                 .iter()
-                .filter(|c| args.all && c.service == service),
+                .filter(|c| args.all && c.service() == service),
         )
-        .filter(|c| args.index.is_none_or(|index| c.number == index))
+        .filter(|c| args.index.is_none_or(|index| c.number() == index))
         .collect();
     if containers.is_empty() {
         return Err(CliError::Message(match args.index {

@@ -29,8 +29,10 @@ pub fn containers<'a>(
         .collect()
 }
 
-/// What `docker ps` lists without `-a`, and compose's `kill`, `pause` and `unpause` act on.
-pub fn is_up(c: &ObservedContainer) -> bool {
+/// Running, restarting or paused: it has a process, which compose's `kill`, `pause`, `unpause`
+/// and `port` act on (and which `rm` refuses without `--stop`). Wider than
+/// `ObservedContainer::is_up`, which leaves paused ones out.
+pub fn has_process(c: &ObservedContainer) -> bool {
     matches!(
         c.state,
         ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
@@ -101,7 +103,7 @@ pub fn running_replica<'a>(
     let found = observed
         .services
         .get(service)
-        .and_then(|replicas| replicas.iter().find(|c| c.number == index));
+        .and_then(|replicas| replicas.iter().find(|c| c.number() == index));
     match found {
         Some(container) if container.state == ContainerState::Running => Ok(container),
         _ => {

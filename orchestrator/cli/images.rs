@@ -34,7 +34,7 @@ pub async fn run(global: &GlobalArgs, args: &ImagesArgs) -> Result<ExitCode, Cli
         observed
             .oneoff
             .iter()
-            .filter(|c| args.services.is_empty() || args.services.contains(&c.service)),
+            .filter(|c| args.services.is_empty() || args.services.contains(c.service())),
     );
     all.sort_by(|a, b| a.name.cmp(&b.name));
     let details = futures_util::future::join_all(

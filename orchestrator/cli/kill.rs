@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::each::{self, containers, is_up};
+use super::each::{self, containers, has_process};
 use super::error::CliError;
 use super::session::Session;
 use crate::engine::signal_number;
@@ -30,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, CliEr
     let desired = session.target.desired();
     let orphan = |service: &str| desired.is_some_and(|d| !d.knows(service));
     let targets = containers(&observed, &args.services, |c| {
-        is_up(c) && !(args.remove_orphans && orphan(&c.service))
+        has_process(c) && !(args.remove_orphans && orphan(c.service()))
     });
     if super::dry_run() {
         each::dry_run(&targets, "Killed");
@@ -49,7 +49,7 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, CliEr
     };
     let mut stopped: Vec<&str> = targets
         .iter()
-        .map(|c| c.service.as_str())
+        .map(|c| c.service().as_str())
         .filter(|s| stops(s))
         .collect();
     stopped.dedup();
@@ -70,9 +70,9 @@ pub async fn run(global: &GlobalArgs, args: &KillArgs) -> Result<ExitCode, CliEr
     }
     // The kill's failures are said before the removals' lines; its status stays the command's.
     let killed = killed.map_err(CliError::said);
-    let orphans = containers(&observed, &[], |c| orphan(&c.service));
+    let orphans = containers(&observed, &[], |c| orphan(c.service()));
     // A supervisor started before the file changed still counts them as its own.
-    let mut services: Vec<&str> = orphans.iter().map(|c| c.service.as_str()).collect();
+    let mut services: Vec<&str> = orphans.iter().map(|c| c.service().as_str()).collect();
     services.dedup();
     each::mark_stopped(&StateDir::of(session.name()), services);
     each::each(&orphans, "Removed", |c| {

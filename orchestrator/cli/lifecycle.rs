@@ -108,7 +108,7 @@ pub async fn run(
         let mut after = observed.clone();
         if matches!(verb, Verb::Restart { .. }) {
             for c in after.services.values_mut().flatten() {
-                if services.is_empty() || services.contains(&c.service) {
+                if services.is_empty() || services.contains(c.service()) {
                     c.state = crate::engine::ContainerState::Exited;
                 }
             }

@@ -64,7 +64,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode, CliEr
     if let Some(index) = args.index {
         let service = &args.services[0];
         let replicas = observed.services.entry(service.clone()).or_default();
-        replicas.retain(|c| c.number == index);
+        replicas.retain(|c| c.number() == index);
         if replicas.is_empty() {
             return Err(fail(format!(
                 "service {service:?} is not running container #{index}"

@@ -9,8 +9,8 @@ use clap::Args;
 use super::error::CliError;
 use super::output::Format;
 use super::table::docker_table;
-use crate::desired::labels;
 use crate::engine::EngineContainer;
+use crate::engine::labels;
 
 #[derive(Debug, Args)]
 pub struct LsArgs {

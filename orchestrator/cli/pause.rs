@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::each::{self, containers, is_up};
+use super::each::{self, containers, has_process};
 use super::error::CliError;
 use super::session::Session;
 
@@ -20,7 +20,7 @@ pub async fn run(global: &GlobalArgs, args: &PauseArgs, pause: bool) -> Result<E
     let session = Session::open(global).await?;
     let observed = session.observe().await?;
     session.check_services(&args.services, &observed)?;
-    let targets = containers(&observed, &args.services, is_up);
+    let targets = containers(&observed, &args.services, has_process);
     let runtime = &session.runtime;
     if super::dry_run() {
         each::dry_run(&targets, if pause { "Paused" } else { "Unpaused" });

@@ -30,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &PortArgs) -> Result<ExitCode, CliEr
         .get(&args.service)
         .into_iter()
         .flatten()
-        .find(|c| c.number == args.index && super::each::is_up(c))
+        .find(|c| c.number() == args.index && super::each::has_process(c))
         .ok_or_else(|| {
             CliError::Message(format!(
                 "service {:?} is not running container #{}",

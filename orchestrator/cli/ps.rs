@@ -89,14 +89,14 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, CliErro
     let shown: Vec<&ObservedContainer> = observed
         .containers()
         .filter(|c| all || c.is_up())
-        .filter(|c| named.is_empty() || named.contains(&c.service))
+        .filter(|c| named.is_empty() || named.contains(c.service()))
         .filter(|c| statuses.is_empty() || statuses.contains(&state_name(c.state)))
-        .filter(|c| args.orphans || desired.is_none_or(|d| d.knows(&c.service)))
+        .filter(|c| args.orphans || desired.is_none_or(|d| d.knows(c.service())))
         .collect();
     if args.quiet {
         shown.iter().for_each(|c| println!("{}", c.id));
     } else if args.services {
-        let mut names: Vec<&str> = shown.iter().map(|c| c.service.as_str()).collect();
+        let mut names: Vec<&str> = shown.iter().map(|c| c.service().as_str()).collect();
         names.sort_unstable();
         names.dedup();
         names.iter().for_each(|n| println!("{n}"));
@@ -183,14 +183,14 @@ struct Supervised {
 impl Supervised {
     fn restarts(&self, c: &ObservedContainer) -> u64 {
         self.book
-            .get(&c.service, c.number)
+            .get(c.service(), c.number())
             .map_or(0, |s| s.restarts)
     }
 
     /// `restarting (attempt k, next in t)` while the supervisor has a restart pending.
     fn pending(&self, c: &ObservedContainer) -> Option<String> {
         match c.is_up() {
-            false => self.book.display_status(&c.service, c.number, self.now),
+            false => self.book.display_status(c.service(), c.number(), self.now),
             true => None,
         }
     }
@@ -268,7 +268,7 @@ fn table(containers: &[&ObservedContainer], supervised: &Supervised) -> String {
                 c.name.clone(),
                 c.engine.image.clone(),
                 supervised.command(c),
-                c.service.clone(),
+                c.service().to_string(),
                 ago(c.engine.created),
                 c.engine.listing.status.clone(),
                 supervised.restarts_cell(c),
@@ -348,11 +348,11 @@ fn json(
             "Project": project,
             "Publishers": listing.publishers,
             "RunningFor": ago(c.engine.created),
-            "Service": c.service,
+            "Service": c.service(),
             "Size": "0B",
             "State": c.state,
             "Status": listing.status,
-            "Number": c.number,
+            "Number": c.number(),
             "Restarts": supervised.restarts(c),
             "RestartStatus": supervised.pending(c).unwrap_or_default(),
             "Created": c.engine.created,

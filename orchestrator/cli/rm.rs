@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::GlobalArgs;
-use super::each::{self, containers, is_up};
+use super::each::{self, containers, has_process};
 use super::error::CliError;
 use super::session::Session;
 use crate::plan::lifecycle;
@@ -33,16 +33,16 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliErro
     session.check_services(&args.services, &observed)?;
     let state = StateDir::of(session.name());
     if super::dry_run() {
-        let up = containers(&observed, &args.services, is_up);
+        let up = containers(&observed, &args.services, has_process);
         each::dry_run(&up, "Stopped");
-        let removed = containers(&observed, &args.services, |c| args.stop || !is_up(c));
+        let removed = containers(&observed, &args.services, |c| args.stop || !has_process(c));
         each::dry_run(&removed, "Removed");
         return Ok(ExitCode::SUCCESS);
     }
     if args.stop {
-        let running: Vec<&str> = containers(&observed, &args.services, is_up)
+        let running: Vec<&str> = containers(&observed, &args.services, has_process)
             .iter()
-            .map(|c| c.service.as_str())
+            .map(|c| c.service().as_str())
             .collect();
         if !running.is_empty() {
             // Marked first, as `stop` does, so that a supervisor does not start them again.
@@ -54,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliErro
             observed = session.observe().await?;
         }
     }
-    let targets = containers(&observed, &args.services, |c| !is_up(c));
+    let targets = containers(&observed, &args.services, |c| !has_process(c));
     if targets.is_empty() {
         eprintln!("No stopped containers");
         return Ok(ExitCode::SUCCESS);
@@ -67,8 +67,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<ExitCode, CliErro
     // A service left with no container up is a stopped service: a supervisor must not create
     // its containers again behind the user's back (until `up`).
     let stopped = observed.services.iter().filter_map(|(name, all)| {
-        let removed = targets.iter().any(|c| &c.service == name);
-        (removed && !all.iter().any(is_up)).then_some(name.as_str())
+        let removed = targets.iter().any(|c| c.service() == name);
+        (removed && !all.iter().any(has_process)).then_some(name.as_str())
     });
     each::mark_stopped(&state, stopped);
     let runtime = &session.runtime;

@@ -33,7 +33,10 @@ pub async fn run(global: &GlobalArgs, args: &TopArgs) -> Result<ExitCode, CliErr
             rows.push(header);
         }
         for process in top.processes {
-            let mut row = vec![container.service.clone(), container.number.to_string()];
+            let mut row = vec![
+                container.service().to_string(),
+                container.number().to_string(),
+            ];
             row.extend(process);
             rows.push(row);
         }

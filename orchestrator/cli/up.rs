@@ -14,7 +14,7 @@ use super::error::CliError;
 use super::progress::ProgressSink;
 use super::session::{Session, no_such_service};
 use super::supervisor_client;
-use crate::desired::labels;
+use crate::engine::labels;
 use crate::engine::{ContainerEngine, ContainerState, EventAction, EventKind};
 use crate::plan;
 use crate::supervisor::control;

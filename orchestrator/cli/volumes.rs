@@ -9,7 +9,6 @@ use super::error::CliError;
 use super::output::Format;
 use super::session::Session;
 use super::table::tabwriter;
-use crate::desired::labels;
 use crate::engine::EngineVolume;
 use crate::observe::Observed;
 
@@ -72,8 +71,8 @@ fn listed<'a>(observed: &'a Observed, services: &[String]) -> Vec<&'a EngineVolu
     let mut volumes: Vec<&EngineVolume> = observed
         .volumes
         .values()
-        .filter(|v| v.labels.get(labels::PROJECT) == Some(&observed.project))
-        .filter(|v| mounted(&v.name))
+        .filter(|v| v.is_owned_by(&observed.project) && mounted(&v.engine.name))
+        .map(|v| &v.engine)
         .collect();
     volumes.sort_by(|a, b| a.name.cmp(&b.name));
     volumes

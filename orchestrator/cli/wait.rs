@@ -31,7 +31,7 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, CliEr
     session.check_services(&args.services, &observed)?;
     let ids: Vec<String> = observed
         .containers()
-        .filter(|c| args.services.contains(&c.service))
+        .filter(|c| args.services.contains(c.service()))
         .map(|c| c.id.clone())
         .collect();
     if ids.is_empty() {

@@ -5,8 +5,8 @@ use indexmap::IndexMap;
 use super::container::container_spec;
 use super::hash::{network_hash, volume_hash};
 use super::{
-    Desired, DesiredNetwork, DesiredService, DesiredVolume, Hooks, UpdatePolicy, VERSION,
-    config_hash, labels,
+    Desired, DesiredNetwork, DesiredService, DesiredVolume, Hooks, ResourceIdentity, UpdatePolicy,
+    config_hash,
 };
 use crate::graph::ServiceGraph;
 use crate::restart::RestartPolicy;
@@ -34,24 +34,17 @@ pub enum Discovery {
     WharfDns,
 }
 
-/// The user's labels of a network or volume, plus the compose labels that make it the
-/// project's and its compose config hash (external resources are not ours and get none).
-fn resource_labels(
-    own: &IndexMap<String, String>,
+/// The project's mark on a network or volume, with its compose config hash; an external one
+/// is not ours and gets none.
+fn resource_identity(
     external: bool,
     project: &str,
-    kind_label: &str,
-    key: &str,
     hash: impl FnOnce() -> String,
-) -> IndexMap<String, String> {
-    let mut labels = own.clone();
-    if !external {
-        labels.insert(labels::PROJECT.into(), project.into());
-        labels.insert(kind_label.into(), key.into());
-        labels.insert(labels::VERSION.into(), VERSION.into());
-        labels.insert(labels::CONFIG_HASH.into(), hash());
-    }
-    labels
+) -> Option<ResourceIdentity> {
+    (!external).then(|| ResourceIdentity {
+        project: project.into(),
+        config_hash: hash(),
+    })
 }
 
 /// The build for the service's platform when the build names none: the image is then made
@@ -79,9 +72,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 name: Some(engine_name.clone()),
                 ..n.clone()
             };
-            let labels = resource_labels(&n.labels, n.external, name, labels::NETWORK, key, || {
-                network_hash(&hashed)
-            });
+            let identity = resource_identity(n.external, name, || network_hash(&hashed));
             let network = DesiredNetwork {
                 key: key.clone(),
                 name: engine_name,
@@ -93,7 +84,8 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 enable_ipv4: n.enable_ipv4,
                 enable_ipv6: n.enable_ipv6.unwrap_or(false),
                 ipam: n.ipam.clone(),
-                labels,
+                identity,
+                labels: n.labels.clone(),
             };
             (key.clone(), network)
         })
@@ -107,16 +99,15 @@ pub fn build(project: &Project, options: &BuildOptions) -> Desired {
                 name: Some(engine_name.clone()),
                 ..v.clone()
             };
-            let labels = resource_labels(&v.labels, v.external, name, labels::VOLUME, key, || {
-                volume_hash(&hashed)
-            });
+            let identity = resource_identity(v.external, name, || volume_hash(&hashed));
             let volume = DesiredVolume {
                 key: key.clone(),
                 name: engine_name,
                 external: v.external,
                 driver: v.driver.clone(),
                 driver_opts: v.driver_opts.clone(),
-                labels,
+                identity,
+                labels: v.labels.clone(),
             };
             (key.clone(), volume)
         })

@@ -1,11 +1,9 @@
 //! A service's container, in neutral terms: what every replica of it runs with.
 
-use indexmap::IndexMap;
-
 use super::{
-    BlkioOptions, ContainerFile, ContainerSpec, CpuOptions, Desired, DeviceRequest, Discovery,
-    EndpointOptions, Healthcheck, Mount, MountKind, MountOptions, Namespace, NetworkAttachment,
-    PortBinding, ServiceLink, Ulimit, VERSION, VolumesFrom, labels,
+    BlkioOptions, ContainerFile, ContainerIdentity, ContainerSpec, CpuOptions, DependencyMark,
+    Desired, DeviceRequest, Discovery, EndpointOptions, Healthcheck, Mount, MountKind,
+    MountOptions, Namespace, NetworkAttachment, PortBinding, ServiceLink, Ulimit, VolumesFrom,
 };
 use crate::spec::Project;
 use crate::spec::model::{FileObject, FileReference, MountType, Service};
@@ -53,7 +51,8 @@ pub fn container_spec(
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
             .collect(),
-        labels: container_labels(project, name, service, hash, &files),
+        identity: Some(container_identity(project, name, service, hash, &files)),
+        labels: service.labels.clone(),
         working_dir: service.working_dir.clone(),
         user: service.user.clone(),
         hostname: service.hostname.clone(),
@@ -277,47 +276,43 @@ fn device_request(value: &serde_json::Value) -> DeviceRequest {
     }
 }
 
-/// The compose labels of a service's containers (the replica number is added per container).
-fn container_labels(
+/// Who a service's containers are in the project (the plan numbers each replica).
+fn container_identity(
     project: &Project,
     name: &str,
     service: &Service,
     hash: &str,
     copied: &[ContainerFile],
-) -> IndexMap<String, String> {
-    let mut out = service.labels.clone();
-    if let Some(content) = super::content::content_hash(project, service, copied) {
-        out.insert(labels::CONTENT_HASH.into(), content);
-    }
-    out.insert(labels::PROJECT.into(), project.name.clone());
-    out.insert(labels::SERVICE.into(), name.into());
-    out.insert(labels::CONFIG_HASH.into(), hash.into());
-    out.insert(labels::ONEOFF.into(), "False".into());
-    out.insert(labels::VERSION.into(), VERSION.into());
-    out.insert(
-        labels::WORKING_DIR.into(),
-        project.working_dir.display().to_string(),
-    );
-    let files: Vec<String> = project
-        .compose_files
-        .iter()
-        .map(|f| f.display().to_string())
-        .collect();
-    out.insert(labels::CONFIG_FILES.into(), files.join(","));
-    let depends: Vec<String> = service
+) -> ContainerIdentity {
+    let depends_on = service
         .depends_on
         .iter()
-        .map(|(dep, d)| {
-            let condition = serde_json::to_value(d.condition)
+        .map(|(dep, d)| DependencyMark {
+            service: dep.clone(),
+            condition: serde_json::to_value(d.condition)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            format!("{dep}:{condition}:{}", d.restart)
+                .unwrap_or_default(),
+            restart: d.restart,
         })
         .collect();
-    out.insert(labels::DEPENDS_ON.into(), depends.join(","));
-    out.insert(labels::MANAGED_BY.into(), "wharf".into());
-    out
+    ContainerIdentity {
+        project: project.name.clone(),
+        service: name.into(),
+        number: None,
+        one_off: None,
+        config_hash: hash.into(),
+        content_hash: super::content::content_hash(project, service, copied),
+        depends_on,
+        working_dir: project.working_dir.display().to_string(),
+        config_files: project
+            .compose_files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
+        replaces: None,
+        image_id: None,
+    }
 }
 
 /// The project networks a container joins, with the user's aliases (and the service name, when

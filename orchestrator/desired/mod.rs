@@ -9,6 +9,7 @@ mod container;
 mod content;
 mod hash;
 mod hook;
+mod identity;
 mod oneoff;
 mod update;
 
@@ -21,37 +22,12 @@ pub use blkio::BlkioOptions;
 pub use build::{BuildOptions, Discovery, build};
 pub use hash::config_hash;
 pub use hook::{Hook, HookStage, Hooks};
-pub use oneoff::{SLUG, one_off_name, one_off_spec};
+pub use identity::{ContainerIdentity, DependencyMark, ResourceIdentity};
+pub use oneoff::{one_off_name, one_off_spec};
 pub use update::{FailureAction, UpdateOrder, UpdatePolicy};
 
 use crate::graph::ServiceGraph;
 use crate::spec::model::{Build, Dependency};
-
-/// The compose labels: `docker compose` and wharf both rebuild a project's state from them.
-pub mod labels {
-    pub const PROJECT: &str = "com.docker.compose.project";
-    pub const SERVICE: &str = "com.docker.compose.service";
-    pub const NUMBER: &str = "com.docker.compose.container-number";
-    pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
-    pub const ONEOFF: &str = "com.docker.compose.oneoff";
-    pub const VERSION: &str = "com.docker.compose.version";
-    pub const NETWORK: &str = "com.docker.compose.network";
-    pub const VOLUME: &str = "com.docker.compose.volume";
-    pub const IMAGE: &str = "com.docker.compose.image";
-    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
-    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
-    pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
-    /// On a container made to replace another: `<service>-<number>` (or its `container_name`),
-    /// which compose reads to report a recreation rather than a creation.
-    pub const REPLACE: &str = "com.docker.compose.replace";
-    /// Marks what wharf itself created, beside the compose labels.
-    pub const MANAGED_BY: &str = "dev.wharf.managed-by";
-    /// The hash of what the container's secrets and configs hold (see `desired::content`).
-    pub const CONTENT_HASH: &str = "dev.wharf.content-hash";
-}
-
-/// The value of `com.docker.compose.version` on what wharf creates.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Debug, Clone)]
 pub struct Desired {
@@ -87,6 +63,9 @@ pub struct DesiredNetwork {
     pub enable_ipv4: Option<bool>,
     pub enable_ipv6: bool,
     pub ipam: Option<crate::spec::model::Ipam>,
+    /// The project's mark on it; none on an external network.
+    pub identity: Option<ResourceIdentity>,
+    /// The user's labels.
     pub labels: IndexMap<String, String>,
 }
 
@@ -97,6 +76,9 @@ pub struct DesiredVolume {
     pub external: bool,
     pub driver: Option<String>,
     pub driver_opts: IndexMap<String, String>,
+    /// The project's mark on it; none on an external volume.
+    pub identity: Option<ResourceIdentity>,
+    /// The user's labels.
     pub labels: IndexMap<String, String>,
 }
 
@@ -156,6 +138,10 @@ pub struct ContainerSpec {
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE`, in order.
     pub env: Vec<String>,
+    /// Who the container is in its project; none on a container that is not a project's
+    /// (the engine tests' own).
+    pub identity: Option<ContainerIdentity>,
+    /// The user's labels (`labels`, `label_file`, `run --label`).
     pub labels: IndexMap<String, String>,
     pub working_dir: Option<String>,
     pub user: Option<String>,

@@ -1,12 +1,10 @@
-//! A one-off container of a service (`wharf run`), labelled as compose labels it: never a
-//! replica (`com.docker.compose.oneoff=True`, no container number), so that `up`, the
-//! supervisor and `observe` leave it alone, and known on its networks by its own name only.
+//! A one-off container of a service (`wharf run`), as compose makes it: never a replica (a
+//! one-off with its slug, no replica number; `com.docker.compose.oneoff=True` on Docker), so
+//! that `up`, the supervisor and `observe` leave it alone, and known on its networks by its
+//! own name only.
 
-use super::{ContainerSpec, labels};
+use super::ContainerSpec;
 use crate::restart::EngineRestart;
-
-/// compose's label with the one-off's random identity; its name ends with the first 12 digits.
-pub const SLUG: &str = "com.docker.compose.slug";
 
 /// `<project>-<service>-run-<first 12 digits of the slug>`, compose's one-off name.
 pub fn one_off_name(project: &str, service: &str, slug: &str) -> String {
@@ -20,9 +18,10 @@ pub fn one_off_name(project: &str, service: &str, slug: &str) -> String {
 pub fn one_off_spec(container: &ContainerSpec, name: &str, slug: &str) -> ContainerSpec {
     let mut spec = container.clone();
     spec.restart = EngineRestart::Unset;
-    spec.labels.insert(labels::ONEOFF.into(), "True".into());
-    spec.labels.insert(SLUG.into(), slug.into());
-    spec.labels.shift_remove(labels::NUMBER);
+    if let Some(identity) = &mut spec.identity {
+        identity.one_off = Some(slug.into());
+        identity.number = None;
+    }
     for attachment in &mut spec.networks {
         attachment.aliases = vec![name.to_string()];
     }
@@ -32,17 +31,15 @@ pub fn one_off_spec(container: &ContainerSpec, name: &str, slug: &str) -> Contai
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::NetworkAttachment;
+    use crate::desired::{ContainerIdentity, NetworkAttachment};
 
     #[test]
-    fn a_one_off_is_labelled_and_aliased_as_compose_does() {
+    fn a_one_off_is_no_replica_and_is_aliased_as_compose_does() {
         let mut container = ContainerSpec {
             restart: EngineRestart::Always,
+            identity: Some(ContainerIdentity::default()),
             ..ContainerSpec::default()
         };
-        container
-            .labels
-            .insert(labels::ONEOFF.into(), "False".into());
         container.networks.push(NetworkAttachment {
             network: "demo_default".into(),
             aliases: vec!["web".into()],
@@ -54,9 +51,9 @@ mod tests {
         let name = one_off_name("demo", "web", slug);
         assert_eq!(name, "demo-web-run-8cc408264897");
         let spec = one_off_spec(&container, &name, slug);
-        assert_eq!(spec.labels[labels::ONEOFF], "True");
-        assert_eq!(spec.labels[SLUG], slug);
-        assert!(!spec.labels.contains_key(labels::NUMBER));
+        let identity = spec.identity.as_ref().expect("an identity");
+        assert_eq!(identity.one_off.as_deref(), Some(slug));
+        assert_eq!(identity.number, None);
         assert_eq!(spec.networks[0].aliases, vec![name]);
         assert_eq!(spec.restart, EngineRestart::Unset);
     }

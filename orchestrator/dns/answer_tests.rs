@@ -8,7 +8,8 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::answer::{PacketReply, Reply, encode, refuse, respond};
 use super::table::{Arrival, ServiceTable, build};
-use crate::desired::{self, BuildOptions, Desired, Discovery, labels};
+use crate::desired::{self, BuildOptions, Desired, Discovery};
+use crate::engine::labels;
 use crate::engine::{ContainerState, EngineContainer, Health};
 use crate::observe::Observed;
 use crate::spec::{LoadOptions, load};

@@ -145,7 +145,7 @@ impl Dns {
     pub async fn publish(&mut self, desired: &Desired, observed: &Observed) {
         self.answer(desired, observed, &HashSet::new());
         for network in observed.networks.values() {
-            if let Err(err) = self.listen_on(network).await {
+            if let Err(err) = self.listen_on(&network.engine).await {
                 eprintln!("dns: {err}");
             }
         }

@@ -30,7 +30,7 @@ impl Attachments {
             observed
                 .networks
                 .get(network)
-                .is_some_and(|n| n.settings.internal)
+                .is_some_and(|n| n.engine.settings.internal)
         };
         for container in running {
             let mut networks: Vec<String> = networks_of(&container.engine).into_iter().collect();

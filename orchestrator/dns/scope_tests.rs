@@ -13,9 +13,9 @@ use super::answer_tests::{
     BACK, FRONT, HEALTHY, OUTSIDER, RUNNING, addresses, ask_from, desired, query, replica,
 };
 use super::table::{Arrival, ServiceTable, build};
-use crate::desired::labels;
+use crate::engine::labels;
 use crate::engine::{ContainerState, EngineContainer, EngineNetwork, Health};
-use crate::observe::Observed;
+use crate::observe::{Observed, ObservedResource};
 
 /// A container of the project on these networks only (`replica` puts every one on both).
 fn on(networks: &[&str], mut container: EngineContainer) -> EngineContainer {
@@ -123,6 +123,10 @@ fn an_internal_network_is_looked_up_after_the_others() {
             internal: true,
             ..Default::default()
         },
+    };
+    let back = ObservedResource {
+        identity: None,
+        engine: back,
     };
     observed.networks.insert(BACK.into(), back);
     let web = from(&table(&observed), FRONT, "10.1.0.1", "web.");

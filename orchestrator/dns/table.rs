@@ -312,7 +312,7 @@ impl ServiceNames<'_> {
                 view.reverse.insert(*address, name.clone());
             }
             let entry = Entry::Addresses(addresses);
-            let number = format!("{}.{service}", replica.number);
+            let number = format!("{}.{service}", replica.number());
             self.insert(view, &number, entry.clone());
             view.entries.insert(name, entry);
         }

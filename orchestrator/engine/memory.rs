@@ -37,7 +37,8 @@ use super::{
 
 /// The names this engine gives anonymous volumes.
 const ANONYMOUS_PREFIX: &str = "anonymous-v";
-use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind, labels};
+use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, MountKind};
+use crate::engine::labels;
 
 /// Events a stream may fall behind by before it fails (as a lost connection would).
 const EVENT_BUFFER: usize = 1024;
@@ -583,7 +584,7 @@ impl ContainerEngine for MemoryEngine {
             .filter(|c| {
                 c.engine
                     .labels
-                    .get(crate::desired::labels::PROJECT)
+                    .get(crate::engine::labels::PROJECT)
                     .map(String::as_str)
                     == Some(project)
             })
@@ -622,7 +623,7 @@ impl ContainerEngine for MemoryEngine {
             return Err(EngineError::Conflict(format!("network {}", network.name)));
         }
         let id = s.next("n");
-        let labels = labels_of(&network.labels);
+        let labels = labels_of(&labels::network_labels(network));
         s.emit(
             EventKind::Network,
             EventAction::Create,
@@ -677,7 +678,7 @@ impl ContainerEngine for MemoryEngine {
         if s.volumes.iter().any(|v| v.name == volume.name) {
             return Err(EngineError::Conflict(format!("volume {}", volume.name)));
         }
-        let labels = labels_of(&volume.labels);
+        let labels = labels_of(&labels::volume_labels(volume));
         s.emit(
             EventKind::Volume,
             EventAction::Create,
@@ -843,7 +844,7 @@ impl ContainerEngine for MemoryEngine {
                 health: None,
                 exit_code: None,
                 created,
-                labels: labels_of(&spec.labels),
+                labels: labels_of(&labels::container_labels(spec)),
                 ports: Vec::new(),
                 addresses: HashMap::new(),
                 volumes,
@@ -1121,7 +1122,7 @@ impl ContainerEngine for MemoryEngine {
         Ok(s.containers
             .iter()
             .map(|c| &c.engine)
-            .filter(|e| e.labels.contains_key(crate::desired::labels::PROJECT))
+            .filter(|e| e.labels.contains_key(crate::engine::labels::PROJECT))
             .filter(|e| {
                 all || matches!(
                     e.state,

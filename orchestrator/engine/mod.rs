@@ -6,6 +6,7 @@
 
 pub mod docker;
 pub mod dockerignore;
+pub mod labels;
 pub mod listing;
 /// Only for tests and the `testkit` feature: the release binary has no in-memory engine.
 #[cfg(any(test, feature = "testkit"))]
@@ -261,16 +262,12 @@ pub struct EngineEvent {
 impl EngineEvent {
     /// The compose service (`com.docker.compose.service`).
     pub fn service(&self) -> Option<&str> {
-        self.labels
-            .get(crate::desired::labels::SERVICE)
-            .map(String::as_str)
+        self.labels.get(labels::SERVICE).map(String::as_str)
     }
 
     /// The replica number (`com.docker.compose.container-number`).
     pub fn number(&self) -> Option<u32> {
-        self.labels
-            .get(crate::desired::labels::NUMBER)
-            .and_then(|n| n.parse().ok())
+        self.labels.get(labels::NUMBER).and_then(|n| n.parse().ok())
     }
 }
 

@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Call, CallKind, Event, ExecuteOptions, Report, run, settle_changes};
-use crate::desired::{ContainerSpec, FailureAction, labels};
+use crate::desired::{ContainerSpec, FailureAction};
 use crate::engine::ContainerState;
+use crate::engine::labels;
 use crate::engine::memory::MemoryEngine;
 use crate::plan::{
     Action, Cause, ContainerRef, ControlStep, Deps, EngineCall, Operation, Plan, WaitCondition,
@@ -471,6 +472,7 @@ fn network(name: &str) -> EngineCall {
         enable_ipv4: None,
         enable_ipv6: false,
         ipam: None,
+        identity: None,
         labels: Default::default(),
     })
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Cause, ContainerRef, EngineCall, Plan};
-use crate::desired::{ContainerSpec, DesiredService, Hook, MountKind, labels};
+use crate::desired::{ContainerSpec, DesiredService, Hook, MountKind};
 use crate::observe::{ContainerState, ObservedContainer};
 
 /// Compose's warning for containers of services that are no longer in the file.
@@ -47,11 +47,12 @@ pub(super) fn temporary_name(old: &ObservedContainer, name: &str) -> String {
     format!("{short}_{name}")
 }
 
-/// The service's container spec for replica `number`: the number is a label.
+/// The service's container spec for replica `number`.
 pub(super) fn replica_spec(service: &DesiredService, number: u32) -> Box<ContainerSpec> {
     let mut spec = service.container.clone();
-    spec.labels
-        .insert(labels::NUMBER.to_string(), number.to_string());
+    if let Some(identity) = &mut spec.identity {
+        identity.number = Some(number);
+    }
     Box::new(spec)
 }
 
@@ -69,7 +70,9 @@ pub(super) fn replacement_spec(
         Some(name) => name.clone(),
         None => format!("{}-{number}", service.name),
     };
-    spec.labels.insert(labels::REPLACE.into(), replaced);
+    if let Some(identity) = &mut spec.identity {
+        identity.replaces = Some(replaced);
+    }
     if !renew {
         for volume in old.engine.volumes.iter().filter(|v| v.anonymous) {
             let anonymous = spec.mounts.iter_mut().find(|m| {
@@ -117,7 +120,7 @@ pub(super) fn stop_and_remove_after(
     let mut previous = after;
     if needs_stop(c) {
         let id = plan.push_stop(
-            &c.service,
+            c.service(),
             existing(c),
             timeout,
             pre_stop,
@@ -129,7 +132,7 @@ pub(super) fn stop_and_remove_after(
     }
     let remove = plan.push(
         EngineCall::RemoveContainer {
-            service: c.service.clone(),
+            service: c.service().to_string(),
             container: existing(c),
             volumes,
         },

@@ -4,27 +4,15 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::containers::{orphan_warning, stop_and_remove_after};
-use super::resources::owned;
 use super::{Cause, DownOptions, EngineCall, Plan, ResourceKind, Rmi};
-use crate::desired::{Desired, Hook, labels};
+use crate::desired::{Desired, Hook};
 use crate::graph::ServiceGraph;
 use crate::observe::{Observed, ObservedContainer};
 
-/// The services a container said it depends on (`com.docker.compose.depends_on`:
-/// `svc:condition:restart,…`), for `down` without a file.
-fn label_dependencies(c: &ObservedContainer) -> Vec<String> {
-    c.engine
-        .labels
-        .get(labels::DEPENDS_ON)
-        .map(|value| {
-            value
-                .split(',')
-                .filter_map(|entry| entry.split(':').next())
-                .filter(|name| !name.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+/// The services a container said it depends on, for `down` without a file.
+fn recorded_dependencies(c: &ObservedContainer) -> Vec<String> {
+    let marks = &c.identity.depends_on;
+    marks.iter().map(|mark| mark.service.clone()).collect()
 }
 
 /// `down`: stop and remove the project's containers (dependents first), then its networks,
@@ -41,10 +29,10 @@ pub fn down(
     // Containers by service (one-off containers with their service), by name.
     let mut by_service: BTreeMap<&str, Vec<&ObservedContainer>> = BTreeMap::new();
     for c in observed.containers().chain(&observed.oneoff) {
-        by_service.entry(c.service.as_str()).or_default().push(c);
+        by_service.entry(c.service()).or_default().push(c);
     }
     for containers in by_service.values_mut() {
-        containers.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
+        containers.sort_by(|a, b| (a.number(), &a.name).cmp(&(b.number(), &b.name)));
     }
     let is_orphan = |service: &str| desired.is_some_and(|d| !d.knows(service));
     let mut left: Vec<&ObservedContainer> = Vec::new();
@@ -72,7 +60,7 @@ pub fn down(
     for (service, containers) in &by_service {
         dependencies
             .entry(service)
-            .or_insert_with(|| label_dependencies(containers[0]));
+            .or_insert_with(|| recorded_dependencies(containers[0]));
     }
     let known: HashSet<&str> = dependencies.keys().copied().collect();
     let graph = ServiceGraph::new(dependencies.iter().map(|(name, deps)| {
@@ -153,8 +141,8 @@ pub fn down(
     let mut networks: Vec<&str> = observed
         .networks
         .values()
-        .filter(|n| owned(&n.labels, project) && !external(ResourceKind::Network, &n.name))
-        .map(|n| n.name.as_str())
+        .filter(|n| n.is_owned_by(project) && !external(ResourceKind::Network, &n.engine.name))
+        .map(|n| n.engine.name.as_str())
         .collect();
     networks.sort_unstable();
     for network in networks {
@@ -220,9 +208,9 @@ pub fn down(
         let mut volumes: Vec<&str> = observed
             .volumes
             .values()
-            .filter(|v| owned(&v.labels, project) && !external(ResourceKind::Volume, &v.name))
+            .filter(|v| v.is_owned_by(project) && !external(ResourceKind::Volume, &v.engine.name))
             .filter(|_| options.services.is_empty())
-            .map(|v| v.name.as_str())
+            .map(|v| v.engine.name.as_str())
             .collect();
         // The anonymous volumes of the removed containers too: the engine removes those with
         // the container, but not one a recreate passed on by name to the new container.

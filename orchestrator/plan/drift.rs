@@ -16,8 +16,9 @@ use std::fmt;
 use indexmap::IndexMap;
 
 use super::ResourceKind;
-use crate::desired::{DesiredNetwork, DesiredVolume, labels};
+use crate::desired::{DesiredNetwork, DesiredVolume, ResourceIdentity};
 use crate::engine::{EngineNetwork, EngineVolume};
+use crate::observe::ObservedResource;
 use crate::spec::model::{Ipam, IpamPool};
 
 /// An option of a network or volume, named as the compose file names it.
@@ -71,10 +72,14 @@ impl fmt::Display for Changed {
 }
 
 /// What differs between the file's network and the one the engine has; `None` when nothing.
-pub fn network(desired: &DesiredNetwork, engine: &EngineNetwork) -> Option<Changed> {
-    if same_hash(&desired.labels, &engine.labels) {
+pub fn network(
+    desired: &DesiredNetwork,
+    observed: &ObservedResource<EngineNetwork>,
+) -> Option<Changed> {
+    if same_hash(desired.identity.as_ref(), observed.identity.as_ref()) {
         return None;
     }
+    let engine = &observed.engine;
     let settings = &engine.settings;
     let checks = [
         (
@@ -110,10 +115,14 @@ pub fn network(desired: &DesiredNetwork, engine: &EngineNetwork) -> Option<Chang
 }
 
 /// What differs between the file's volume and the one the engine has; `None` when nothing.
-pub fn volume(desired: &DesiredVolume, engine: &EngineVolume) -> Option<Changed> {
-    if same_hash(&desired.labels, &engine.labels) {
+pub fn volume(
+    desired: &DesiredVolume,
+    observed: &ObservedResource<EngineVolume>,
+) -> Option<Changed> {
+    if same_hash(desired.identity.as_ref(), observed.identity.as_ref()) {
         return None;
     }
+    let engine = &observed.engine;
     let checks = [
         (
             ResourceOption::Driver,
@@ -146,10 +155,10 @@ fn changed(kind: ResourceKind, name: &str, checks: &[(ResourceOption, bool)]) ->
 }
 
 /// Whether the engine's resource was made from the very definition the file has now.
-fn same_hash(desired: &IndexMap<String, String>, engine: &HashMap<String, String>) -> bool {
+fn same_hash(desired: Option<&ResourceIdentity>, observed: Option<&ResourceIdentity>) -> bool {
     desired
-        .get(labels::CONFIG_HASH)
-        .is_some_and(|hash| engine.get(labels::CONFIG_HASH) == Some(hash))
+        .zip(observed)
+        .is_some_and(|(d, o)| d.config_hash == o.config_hash)
 }
 
 /// A value, or the engine's default when it is unset or empty.
@@ -222,21 +231,31 @@ mod tests {
             enable_ipv4: None,
             enable_ipv6: false,
             ipam: None,
-            labels: [(labels::CONFIG_HASH.to_string(), hash.to_string())].into(),
+            identity: Some(ResourceIdentity {
+                project: "p".into(),
+                config_hash: hash.into(),
+            }),
+            labels: IndexMap::new(),
         }
     }
 
     /// What a daemon with `default-network-opts` lists for a network the file gave no option.
-    fn engine(hash: &str) -> EngineNetwork {
-        EngineNetwork {
-            id: "n1".into(),
-            name: "p_net".into(),
-            labels: [(labels::CONFIG_HASH.to_string(), hash.to_string())].into(),
-            pools: Vec::new(),
-            settings: crate::engine::NetworkSettings {
-                driver: "bridge".into(),
-                driver_opts: [("com.docker.network.driver.mtu".into(), "1400".into())].into(),
-                ..Default::default()
+    fn engine(hash: &str) -> ObservedResource<EngineNetwork> {
+        ObservedResource {
+            identity: Some(ResourceIdentity {
+                project: "p".into(),
+                config_hash: hash.into(),
+            }),
+            engine: EngineNetwork {
+                id: "n1".into(),
+                name: "p_net".into(),
+                labels: HashMap::new(),
+                pools: Vec::new(),
+                settings: crate::engine::NetworkSettings {
+                    driver: "bridge".into(),
+                    driver_opts: [("com.docker.network.driver.mtu".into(), "1400".into())].into(),
+                    ..Default::default()
+                },
             },
         }
     }
@@ -252,7 +271,7 @@ mod tests {
         assert_eq!(changed.options, [ResourceOption::DriverOpts]);
         assert_eq!(changed.to_string(), "network p_net changed: driver_opts");
         let mut same_options = engine("h1");
-        same_options.settings.driver_opts.clear();
+        same_options.engine.settings.driver_opts.clear();
         assert_eq!(network(&desired("h2"), &same_options), None);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::images::image_action;
 use super::{Cause, EngineCall, ReconcileOptions};
-use crate::desired::{DesiredService, Namespace, labels};
+use crate::desired::{DesiredService, Namespace};
 use crate::observe::{ContainerState, Observed, ObservedContainer};
 
 /// What happens to one replica number of a service.
@@ -73,7 +73,7 @@ pub(super) fn decide_fates<'a>(
         if options.force_recreate {
             return Some(Cause::Forced);
         }
-        if c.config_hash != service.config_hash {
+        if c.identity.config_hash != service.config_hash {
             return Some(Cause::ConfigChanged);
         }
         if image_id.is_some_and(|id| *id != c.image_id) {
@@ -105,19 +105,19 @@ pub(super) fn decide_fates<'a>(
     let mut removals: Vec<(&ObservedContainer, Cause)> = Vec::new();
     for c in existing {
         if c.state == ContainerState::Removing {
-            let replacing = Cause::Replacing(service.container_name(project, c.number));
+            let replacing = Cause::Replacing(service.container_name(project, c.number()));
             removals.push((c, replacing));
             continue;
         }
-        if c.number == 0 {
+        if c.number() == 0 {
             removals.push((c, Cause::ScaleDown));
             continue;
         }
-        match unique.iter_mut().find(|u| u.number == c.number) {
+        match unique.iter_mut().find(|u| u.number() == c.number()) {
             None => unique.push(c),
             Some(holder) if diverged[holder.id.as_str()] && !diverged[c.id.as_str()] => {
                 // The new container of an interrupted replacement takes over.
-                let replacing = Cause::Replacing(service.container_name(project, c.number));
+                let replacing = Cause::Replacing(service.container_name(project, c.number()));
                 removals.push((std::mem::replace(holder, c), replacing));
             }
             Some(_) => removals.push((c, Cause::ScaleDown)),
@@ -126,12 +126,12 @@ pub(super) fn decide_fates<'a>(
     // Keep up-to-date containers first, then the lowest numbers.
     let wanted = service.replicas as usize;
     let mut ranked = unique;
-    ranked.sort_by_key(|c| (diverged[c.id.as_str()], c.number));
+    ranked.sort_by_key(|c| (diverged[c.id.as_str()], c.number()));
     let mut surplus = ranked.split_off(wanted.min(ranked.len()));
     let mut kept = ranked;
-    kept.sort_by_key(|c| c.number);
+    kept.sort_by_key(|c| c.number());
     // Diverged replicas first, then the highest numbers.
-    surplus.sort_by_key(|c| (!diverged[c.id.as_str()], std::cmp::Reverse(c.number)));
+    surplus.sort_by_key(|c| (!diverged[c.id.as_str()], std::cmp::Reverse(c.number())));
     removals.extend(surplus.into_iter().map(|c| (c, Cause::ScaleDown)));
 
     let mut replicas: Vec<(u32, Fate)> = kept
@@ -141,13 +141,13 @@ pub(super) fn decide_fates<'a>(
                 Some(cause) if !options.no_recreate => Fate::Recreate(c, cause),
                 _ => Fate::Keep(c),
             };
-            (c.number, replica)
+            (c.number(), replica)
         })
         .collect();
     let mut number = 0;
     for _ in kept.len()..wanted {
         number += 1;
-        while kept.iter().any(|c| c.number == number) {
+        while kept.iter().any(|c| c.number() == number) {
             number += 1;
         }
         replicas.push((number, Fate::Create(Cause::Missing)));
@@ -169,9 +169,9 @@ pub(super) fn decide_fates<'a>(
 /// container without wharf's content hash (compose made it) is taken as it is: compose does
 /// not recreate for content, and neither tool should undo the other's containers.
 fn content_changed(service: &DesiredService, c: &ObservedContainer) -> bool {
-    let desired = service.container.labels.get(labels::CONTENT_HASH);
-    match c.engine.labels.get(labels::CONTENT_HASH) {
-        Some(observed) => desired != Some(observed),
+    let desired = service.container.identity.as_ref();
+    match &c.identity.content_hash {
+        Some(observed) => desired.and_then(|d| d.content_hash.as_ref()) != Some(observed),
         None => false,
     }
 }

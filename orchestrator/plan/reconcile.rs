@@ -115,9 +115,11 @@ fn remove_orphans<'a>(
 ) -> HashMap<&'a str, usize> {
     let mut orphans: Vec<&ObservedContainer> = observed
         .containers()
-        .filter(|c| !desired.knows(&c.service))
+        .filter(|c| !desired.knows(c.service()))
         .collect();
-    orphans.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+    orphans.sort_by(|a, b| {
+        (&a.service(), a.number(), &a.name).cmp(&(&b.service(), b.number(), &b.name))
+    });
     let mut freed = HashMap::new();
     if orphans.is_empty() || options.ignore_orphans {
         return freed;

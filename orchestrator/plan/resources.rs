@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::containers::stop_and_remove;
 use super::drift::{self, Changed};
 use super::{Cause, EngineCall, Plan, PlanError, ReconcileOptions, ResourceKind};
-use crate::desired::{Desired, DesiredNetwork, DesiredVolume, MountKind, labels};
+use crate::desired::{Desired, DesiredNetwork, DesiredVolume, MountKind};
 use crate::observe::{Observed, ObservedContainer};
 
 /// What the networks and volumes give the services: the operations that create them, by
@@ -82,7 +82,7 @@ fn ensure_network<'a>(
             resources.network_ops.insert(&network.name, id);
             Ok(())
         }
-        Some(found) if !network.external && !owned(&found.labels, project) => {
+        Some(found) if !network.external && !found.is_owned_by(project) => {
             plan.warnings
                 .push(not_ours(ResourceKind::Network, &network.name, project));
             Ok(())
@@ -117,7 +117,7 @@ fn ensure_volume<'a>(
             resources.volume_ops.insert(&volume.name, id);
             Ok(())
         }
-        Some(found) if !volume.external && !owned(&found.labels, project) => {
+        Some(found) if !volume.external && !found.is_owned_by(project) => {
             plan.warnings
                 .push(not_ours(ResourceKind::Volume, &volume.name, project));
             Ok(())
@@ -137,11 +137,6 @@ fn not_ours(kind: ResourceKind, name: &str, project: &str) -> String {
         "{kind} {name} already exists but was not created for project {project}; \
          using it (declare it `external: true` to silence this warning)"
     )
-}
-
-/// Whether a network or volume carries the project's label.
-pub(super) fn owned(labels: &HashMap<String, String>, project: &str) -> bool {
-    labels.get(labels::PROJECT).map(String::as_str) == Some(project)
 }
 
 /// What `up` says about a volume whose options changed: it never removes a volume, so the data
@@ -177,7 +172,7 @@ pub(super) fn replace_networks<'a>(
     for (network, changed) in changed {
         let on_it = |c: &ObservedContainer| {
             c.engine.addresses.contains_key(&network.name)
-                || desired.services.get(&c.service).is_some_and(|s| {
+                || desired.services.get(c.service()).is_some_and(|s| {
                     s.container
                         .networks
                         .iter()
@@ -186,7 +181,9 @@ pub(super) fn replace_networks<'a>(
         };
         let mut users: Vec<&ObservedContainer> =
             observed.containers().filter(|c| on_it(c)).collect();
-        users.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+        users.sort_by(|a, b| {
+            (&a.service(), a.number(), &a.name).cmp(&(&b.service(), b.number(), &b.name))
+        });
         let one_offs: Vec<&ObservedContainer> = observed
             .oneoff
             .iter()
@@ -202,7 +199,7 @@ pub(super) fn replace_networks<'a>(
         for c in users {
             if let Some(id) = freed
                 .get(c.name.as_str())
-                .filter(|_| !desired.knows(&c.service))
+                .filter(|_| !desired.knows(c.service()))
             {
                 // An orphan that `--remove-orphans` removes already.
                 removals.push(*id);
@@ -213,7 +210,7 @@ pub(super) fn replace_networks<'a>(
                 None => {
                     let pre_stop = desired
                         .services
-                        .get(&c.service)
+                        .get(c.service())
                         .map_or(&[][..], |s| &s.hooks.pre_stop);
                     let id = stop_and_remove(plan, c, cause.clone(), options.timeout, pre_stop);
                     removed.insert(&c.id, id);
@@ -222,9 +219,7 @@ pub(super) fn replace_networks<'a>(
                 }
             };
             removals.push(id);
-            replaced
-                .entry(c.service.as_str())
-                .or_insert_with(|| cause.clone());
+            replaced.entry(c.service()).or_insert_with(|| cause.clone());
         }
         let remove = plan.push(
             EngineCall::RemoveNetwork {
@@ -266,7 +261,7 @@ fn kept_because(
     let orphans: Vec<&ObservedContainer> = users
         .iter()
         .copied()
-        .filter(|c| !desired.knows(&c.service))
+        .filter(|c| !desired.knows(c.service()))
         .collect();
     if !orphans.is_empty() && !options.remove_orphans {
         return Some(format!(
@@ -277,7 +272,7 @@ fn kept_because(
     let outside: Vec<&ObservedContainer> = users
         .iter()
         .copied()
-        .filter(|c| desired.knows(&c.service) && !services.contains(&c.service))
+        .filter(|c| desired.knows(c.service()) && !services.contains(c.service()))
         .collect();
     if !outside.is_empty() {
         return Some(format!(

@@ -58,7 +58,7 @@ impl Supervision {
     }
 
     pub(super) fn verdict(&self, service: &DesiredService, c: &ObservedContainer) -> Supervised {
-        let slot_key = (service.name.clone(), c.number);
+        let slot_key = (service.name.clone(), c.number());
         let down = needs_start(c);
         let unhealthy = c.is_up() && c.health == Some(Health::Unhealthy);
         if !down && !unhealthy {
@@ -73,7 +73,7 @@ impl Supervision {
             return Supervised::Start(cause);
         }
         let fresh = SlotState::new(service.config_hash.clone());
-        let slot = self.book.get(&service.name, c.number).unwrap_or(&fresh);
+        let slot = self.book.get(&service.name, c.number()).unwrap_or(&fresh);
         if down && service.container.restart.restarts_exits() {
             return self.engine_restarted(service, slot);
         }

@@ -19,7 +19,8 @@ use super::{
     Action, BuildPolicy, DownOptions, EngineCall, Plan, PlanError, ReconcileOptions, down,
     reconcile,
 };
-use crate::desired::{self, BuildOptions, Desired, labels};
+use crate::desired::{self, BuildOptions, Desired};
+use crate::engine::labels;
 use crate::engine::memory::{AfterStart, MemoryEngine};
 use crate::engine::{BuildRequest, ContainerEngine, ContainerState, Health};
 use crate::execute::{self, ExecuteOptions, Report};
@@ -913,7 +914,7 @@ fn a_replacement_names_the_replica_it_replaces_as_compose_does() {
             .iter()
             .filter_map(|op| match op.action.engine_call()? {
                 EngineCall::CreateContainer { spec, .. } => {
-                    Some(spec.labels.get(labels::REPLACE).cloned())
+                    Some(spec.identity.as_ref().and_then(|i| i.replaces.clone()))
                 }
                 _ => None,
             })
@@ -1202,7 +1203,7 @@ fn shop_back_changed() -> String {
 
 fn network_settings(fixture: &Fixture, name: &str) -> crate::engine::NetworkSettings {
     let observed = fixture.observe(None);
-    observed.networks[name].settings.clone()
+    observed.networks[name].engine.settings.clone()
 }
 
 #[test]

@@ -71,28 +71,42 @@ pub async fn serve(listener: UnixListener, commands: mpsc::Sender<Command>) {
 /// `-f -`, the compose file, far below this; a longer line is refused, not buffered.
 pub const MAX_REQUEST: u64 = 16 << 20;
 
+/// Why a connection's request is refused; the client is told in these words.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("refused: the peer's credentials cannot be read: {0}")]
+    Credentials(std::io::Error),
+    #[error("refused: this supervisor serves uid {own} only, and the request came from uid {peer}")]
+    OtherUser { own: u32, peer: u32 },
+    #[error("the request could not be read: {0}")]
+    Unreadable(std::io::Error),
+    #[error("a request longer than {MAX_REQUEST} bytes")]
+    TooLong,
+    #[error("a request that is not UTF-8")]
+    NotUtf8,
+    #[error("a request this supervisor does not understand: {0}")]
+    NotUnderstood(serde_json::Error),
+}
+
 /// One request line, as the supervisor reads it from its socket.
-pub fn parse_request(line: &str) -> Result<Request, String> {
-    serde_json::from_str::<Request>(line)
-        .map_err(|err| format!("a request this supervisor does not understand: {err}"))
+pub fn parse_request(line: &str) -> Result<Request, Refusal> {
+    serde_json::from_str::<Request>(line).map_err(Refusal::NotUnderstood)
 }
 
 /// Only processes of the supervisor's own user may ask it anything: the socket's mode says so,
 /// and the peer's credentials (`SO_PEERCRED`) are checked too, which also holds against root's
 /// processes running as another user and against a socket whose mode was widened.
-fn check_peer(stream: &UnixStream) -> Result<(), String> {
-    let peer = stream
-        .peer_cred()
-        .map_err(|err| format!("refused: the peer's credentials cannot be read: {err}"))?;
+fn check_peer(stream: &UnixStream) -> Result<(), Refusal> {
+    let peer = stream.peer_cred().map_err(Refusal::Credentials)?;
     // SAFETY: geteuid(2) cannot fail and has no side effect.
     let own = unsafe { libc::geteuid() };
     if peer.uid() == own {
         Ok(())
     } else {
-        Err(format!(
-            "refused: this supervisor serves uid {own} only, and the request came from uid {}",
-            peer.uid()
-        ))
+        Err(Refusal::OtherUser {
+            own,
+            peer: peer.uid(),
+        })
     }
 }
 
@@ -109,7 +123,8 @@ async fn connection(stream: UnixStream, commands: mpsc::Sender<Command>) {
             let _ = commands.send(Command { request, replies }).await;
         }
         Err(err) => {
-            let _ = replies.send(Reply::Done { error: Some(err) });
+            let error = Some(err.to_string());
+            let _ = replies.send(Reply::Done { error });
             drop(replies);
         }
     }
@@ -123,16 +138,16 @@ async fn connection(stream: UnixStream, commands: mpsc::Sender<Command>) {
 }
 
 /// Reads and parses the one request line of a connection, at most [`MAX_REQUEST`] bytes.
-async fn read_request(read: tokio::net::unix::OwnedReadHalf) -> Result<Request, String> {
+async fn read_request(read: tokio::net::unix::OwnedReadHalf) -> Result<Request, Refusal> {
     let mut line = Vec::new();
     BufReader::new(read.take(MAX_REQUEST))
         .read_until(b'\n', &mut line)
         .await
-        .map_err(|err| format!("the request could not be read: {err}"))?;
+        .map_err(Refusal::Unreadable)?;
     if !line.ends_with(b"\n") && line.len() as u64 == MAX_REQUEST {
-        return Err(format!("a request longer than {MAX_REQUEST} bytes"));
+        return Err(Refusal::TooLong);
     }
-    let line = String::from_utf8(line).map_err(|_| "a request that is not UTF-8".to_string())?;
+    let line = String::from_utf8(line).map_err(|_| Refusal::NotUtf8)?;
     parse_request(&line)
 }
 

@@ -84,7 +84,7 @@ impl Supervisor {
         for (name, service) in &self.desired.services {
             for c in observed.services.get(name).into_iter().flatten() {
                 self.book
-                    .slot(name, c.number)
+                    .slot(name, c.number())
                     .observe_config(&service.config_hash);
             }
         }

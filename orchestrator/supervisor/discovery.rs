@@ -43,6 +43,7 @@ impl Supervisor {
             .networks
             .values()
             .filter_map(|n| observed.networks.get(&n.name))
+            .map(|n| &n.engine)
             .collect();
         let listening = match &mut self.dns {
             Some(dns) => dns.listen(&networks).await,

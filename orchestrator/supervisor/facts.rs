@@ -185,7 +185,7 @@ impl Supervisor {
                 .into_iter()
                 .flatten()
                 .find(|c| c.name == container.name || Some(&c.id) == container.id.as_ref())
-                .map(|c| c.number)
+                .map(|c| c.number())
             else {
                 continue;
             };
@@ -212,7 +212,7 @@ impl Supervisor {
     pub(super) fn trust_recorded_exits(&mut self, observed: &mut Observed) {
         let at = self.clock.now();
         for c in observed.services.values_mut().flatten() {
-            let Some(slot) = self.book.get_mut(&c.service, c.number) else {
+            let Some(slot) = self.book.get_mut(c.service(), c.number()) else {
                 continue;
             };
             // An unhealthy replica is really still running: its restart stops it first.
@@ -251,7 +251,7 @@ impl Supervisor {
             c.state == ContainerState::Running
                 && self
                     .engine_restarting
-                    .get(&(c.service.clone(), c.number))
+                    .get(&(c.service().to_string(), c.number()))
                     .is_some_and(|died| at.since(*died) <= STALE_LIMIT)
         })
     }

@@ -172,8 +172,8 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::labels;
     use crate::engine::EventAction;
+    use crate::engine::labels;
     use crate::engine::memory::MemoryEngine;
 
     fn volume(engine: &MemoryEngine, name: &str) {

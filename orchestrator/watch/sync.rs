@@ -94,8 +94,8 @@ fn archive(files: &[(PathBuf, String)]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::labels;
     use crate::engine::ContainerState;
+    use crate::engine::labels;
     use crate::engine::memory::MemoryEngine;
 
     #[tokio::test]

@@ -14,7 +14,7 @@ use futures_util::stream::StreamExt;
 
 use super::convert::{from_inspect, from_summary};
 use super::errors::{container_error, engine_error};
-use crate::desired::labels;
+use crate::engine::labels;
 use crate::engine::{ContainerState, EngineContainer, EngineError, ProcessList, Result};
 
 /// The containers with a label (`KEY` or `KEY=VALUE`); stopped ones too with `all`.

@@ -27,6 +27,7 @@ use crate::desired::{
     BlkioOptions, ContainerFile, ContainerSpec, EndpointOptions, Healthcheck, Mount, MountKind,
     Namespace, NetworkAttachment, VolumesFrom, VolumesSource,
 };
+use crate::engine::labels;
 use crate::engine::{EngineError, Result};
 
 /// Creates the container, connects it to its other networks and writes its files; on a
@@ -340,7 +341,7 @@ pub(super) fn translate(spec: &ContainerSpec, api: (usize, usize)) -> Translated
         cmd: spec.command.clone(),
         entrypoint: spec.entrypoint.clone(),
         env: non_empty(&spec.env),
-        labels: non_empty_map(&spec.labels),
+        labels: non_empty_map(&labels::container_labels(spec)),
         working_dir: spec.working_dir.clone(),
         user: spec.user.clone(),
         hostname: spec.hostname.clone(),

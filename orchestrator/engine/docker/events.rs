@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
 use super::errors::{Op, engine_error, map_error};
-use crate::desired::labels;
+use crate::engine::labels;
 use crate::engine::timestamp::unix_nanos;
 use crate::engine::{
     EngineError, EngineEvent, EventAction, EventKind, Health, Result, signal_number,

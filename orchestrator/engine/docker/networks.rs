@@ -10,6 +10,7 @@ use super::convert::from_network;
 use super::errors::{Op, engine_error, map_error};
 use super::fields::non_empty_map;
 use crate::desired::DesiredNetwork;
+use crate::engine::labels;
 use crate::engine::{EngineError, EngineNetwork, Result};
 
 pub(super) async fn list(docker: &Docker) -> Result<Vec<EngineNetwork>> {
@@ -94,7 +95,7 @@ fn network_request(network: &DesiredNetwork, api: (usize, usize)) -> NetworkCrea
         enable_ipv4: network.enable_ipv4.filter(|_| api >= (1, 47)),
         enable_ipv6: network.enable_ipv6.then_some(true),
         options: non_empty_map(&network.driver_opts),
-        labels: non_empty_map(&network.labels),
+        labels: non_empty_map(&labels::network_labels(network)),
         ipam: network.ipam.as_ref().map(|ipam| Ipam {
             driver: ipam.driver.clone(),
             config: (!ipam.config.is_empty()).then(|| {
@@ -144,6 +145,7 @@ mod tests {
             enable_ipv4: Some(false),
             enable_ipv6: true,
             ipam: None,
+            identity: None,
             labels: Default::default(),
         };
         assert_eq!(network_request(&network, (1, 47)).enable_ipv4, Some(false));

@@ -10,6 +10,7 @@ use super::convert::from_volume;
 use super::errors::{Op, engine_error, map_error};
 use super::fields::non_empty_map;
 use crate::desired::DesiredVolume;
+use crate::engine::labels;
 use crate::engine::{EngineError, EngineVolume, Result};
 
 pub(super) async fn list(docker: &Docker) -> Result<Vec<EngineVolume>> {
@@ -45,7 +46,7 @@ pub(super) async fn create(docker: &Docker, volume: &DesiredVolume) -> Result<()
         name: Some(volume.name.clone()),
         driver: volume.driver.clone(),
         driver_opts: non_empty_map(&volume.driver_opts),
-        labels: non_empty_map(&volume.labels),
+        labels: non_empty_map(&labels::volume_labels(volume)),
         cluster_volume_spec: None,
     };
     docker

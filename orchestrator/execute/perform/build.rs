@@ -2,8 +2,9 @@
 
 use indexmap::IndexMap;
 
-use crate::desired::{Ulimit, labels};
+use crate::desired::Ulimit;
 use crate::engine::BuildRequest;
+use crate::engine::labels;
 use crate::spec::model::{self, Build};
 
 /// The engine's build request for a service's `build`, labelled as compose v2 labels it: the
@@ -46,7 +47,7 @@ pub(crate) fn build_request(
                 (labels::SERVICE.to_string(), service.to_string()),
                 (
                     labels::VERSION.to_string(),
-                    crate::desired::VERSION.to_string(),
+                    labels::WHARF_VERSION.to_string(),
                 ),
             ])
             .collect(),

@@ -16,7 +16,8 @@ use self::resolve::Gateways;
 use super::judge::ContainerFacts;
 use super::performer::{Call, CallKind, Performer, PostStartChain};
 use super::report::{OperationError, Outcome};
-use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, Hook, HookStage, labels};
+use crate::desired::{ContainerSpec, DesiredNetwork, DesiredVolume, Hook, HookStage};
+use crate::engine::labels;
 use crate::engine::{ContainerEngine, EngineContainer, EngineError, ExecOutput};
 use crate::plan::{ContainerRef, EngineCall, Plan};
 use crate::spec::model::Build;
@@ -95,11 +96,9 @@ impl Performer for ContainerPerformer {
             .map_err(|e| e.to_string())?;
         Ok(containers
             .into_iter()
-            .filter(|c| c.labels.get(labels::SERVICE).map(String::as_str) == Some(service))
             .filter(|c| {
-                c.labels
-                    .get(labels::ONEOFF)
-                    .is_none_or(|v| !v.eq_ignore_ascii_case("true"))
+                labels::container_identity(&c.labels)
+                    .is_some_and(|i| i.service == service && !i.is_one_off())
             })
             .map(facts)
             .collect())
@@ -248,12 +247,9 @@ impl ContainerPerformer {
         // The ID of the image the container runs, as compose labels it: `docker compose up`
         // recreates a container whose label differs from its image's ID. Compose leaves it
         // off one-off containers, which it never recreates.
-        let one_off = spec.labels.get(labels::ONEOFF).is_some_and(|v| v == "True");
-        if !one_off {
+        if let Some(identity) = spec.identity.as_mut().filter(|i| !i.is_one_off()) {
             let image_id = engine.image_id(&spec.image).await;
-            if let Some(id) = image_id.map_err(|err| failed(call, err))? {
-                spec.labels.insert(labels::IMAGE.into(), id);
-            }
+            identity.image_id = image_id.map_err(|err| failed(call, err))?;
         }
         engine
             .create_container(name, &spec)

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::desired::{ContainerSpec, Namespace, VolumesFrom, VolumesSource, labels};
+use crate::desired::{ContainerSpec, Namespace, VolumesFrom, VolumesSource};
+use crate::engine::labels;
 use crate::engine::{ContainerEngine, EngineError};
 
 /// Another service's namespace in `network_mode`, `pid` or `ipc` becomes its first replica's.
@@ -48,17 +49,18 @@ pub(super) async fn links_and_volumes(
     let of_service = |name: &str| {
         let mut found: Vec<_> = containers
             .iter()
-            .filter(|c| c.labels.get(labels::SERVICE).map(String::as_str) == Some(name))
-            .filter(|c| c.labels.get(labels::ONEOFF).map(String::as_str) != Some("True"))
+            .filter_map(|c| Some((c, labels::container_identity(&c.labels)?)))
+            .filter(|(_, identity)| identity.service == name && !identity.is_one_off())
             .collect();
-        found.sort_by_key(|c| {
-            c.labels
-                .get(labels::NUMBER)
-                .and_then(|n| n.parse::<u32>().ok())
-        });
-        found
+        found.sort_by_key(|(_, identity)| identity.number);
+        found.into_iter().map(|(c, _)| c).collect::<Vec<_>>()
     };
-    let number = spec.labels.get(labels::NUMBER).cloned().unwrap_or_default();
+    let number = spec
+        .identity
+        .as_ref()
+        .and_then(|i| i.number)
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     let mut links = Vec::new();
     for link in std::mem::take(&mut spec.service_links) {
         for c in of_service(&link.service) {
@@ -143,11 +145,8 @@ async fn first_container(
     let containers = engine.containers(project).await?;
     Ok(containers
         .into_iter()
-        .filter(|c| c.labels.get(labels::SERVICE).map(String::as_str) == Some(service))
-        .min_by_key(|c| {
-            c.labels
-                .get(labels::NUMBER)
-                .and_then(|n| n.parse::<u32>().ok())
-        })
-        .map(|c| c.id))
+        .filter_map(|c| Some((labels::container_identity(&c.labels)?, c.id)))
+        .filter(|(identity, _)| identity.service == service)
+        .min_by_key(|(identity, _)| identity.number)
+        .map(|(_, id)| id))
 }
