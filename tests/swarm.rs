@@ -30,6 +30,12 @@ fn compose_file(greeting: &str) -> String {
     command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
     environment: [GREETING={greeting}]
     labels: [tier=front]
+    extra_hosts: ["gateway-host:10.9.8.7"]
+    dns_search: [example.org]
+    dns_opt: ["ndots:2"]
+    group_add: ["1234"]
+    ulimits: {{nofile: {{soft: 1024, hard: 2048}}}}
+    logging: {{driver: json-file, options: {{max-size: 1m}}}}
     depends_on: [db]
     networks:
       front: {{}}
@@ -191,6 +197,38 @@ fn a_project_is_deployed_as_a_stack_updated_only_where_it_changed_and_taken_down
             .lines()
             .any(|l| l.starts_with(&db) && l.contains("running")),
         "{table}"
+    );
+
+    // The container keys reach the tasks' spec as the swarm keeps it.
+    let format = "{{json .Spec.TaskTemplate.ContainerSpec.Hosts}} \
+                  {{json .Spec.TaskTemplate.ContainerSpec.DNSConfig}} \
+                  {{json .Spec.TaskTemplate.ContainerSpec.Groups}} \
+                  {{json .Spec.TaskTemplate.ContainerSpec.Ulimits}} \
+                  {{json .Spec.TaskTemplate.LogDriver}}";
+    let web = format!("{project}_web");
+    assert_eq!(
+        swarm
+            .manager()
+            .docker(&["service", "inspect", "-f", format, &web]),
+        r#"["10.9.8.7 gateway-host"] {"Search":["example.org"],"Options":["ndots:2"]} ["1234"] [{"Name":"nofile","Hard":2048,"Soft":1024}] {"Name":"json-file","Options":{"max-size":"1m"}}"#
+    );
+    // And into a task's container (six tasks, at most two a node: the manager runs one).
+    let on_manager = swarm.manager().docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={web}"),
+    ]);
+    let task = on_manager
+        .lines()
+        .next()
+        .expect("a web task on the manager");
+    let hosts = swarm.manager().docker(&["exec", task, "cat", "/etc/hosts"]);
+    assert!(
+        hosts
+            .lines()
+            .any(|l| l.split_whitespace().eq(["10.9.8.7", "gateway-host"])),
+        "{hosts}"
     );
 
     // docker stack sees wharf's project.

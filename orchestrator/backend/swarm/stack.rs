@@ -159,6 +159,7 @@ fn service_spec(
             restart_policy: deploy::restart_policy(service),
             placement: deploy::placement(service),
             networks: Some(attachments(project, key, service)),
+            log_driver: container::log_driver(service),
             ..Default::default()
         }),
         mode: Some(deploy::mode(key, service)?),

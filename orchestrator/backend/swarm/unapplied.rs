@@ -19,14 +19,20 @@ const APPLIED: &[&str] = &[
     "configs",
     "deploy",
     "depends_on",
+    "dns",
+    "dns_opt",
+    "dns_search",
     "entrypoint",
     "environment",
+    "extra_hosts",
+    "group_add",
     "healthcheck",
     "hostname",
     "image",
     "init",
     "label_file",
     "labels",
+    "logging",
     "networks",
     "ports",
     "profiles",
@@ -40,6 +46,7 @@ const APPLIED: &[&str] = &[
     "sysctls",
     "tmpfs",
     "tty",
+    "ulimits",
     "user",
     "volumes",
     "working_dir",
@@ -244,12 +251,11 @@ mod tests {
 
     #[test]
     fn a_key_not_mapped_yet_is_named_and_applied_keys_are_not() {
-        let text =
-            "image: b\nenvironment: [A=1]\nextra_hosts: [a=1.2.3.4]\ndeploy: {replicas: 2}\n";
+        let text = "image: b\nenvironment: [A=1]\ndomainname: example.org\ndeploy: {replicas: 2}\n";
         assert_eq!(
             warned(text),
             [
-                "services.web.extra_hosts is not applied on a swarm: wharf's swarm target does not apply it yet"
+                "services.web.domainname is not applied on a swarm: wharf's swarm target does not apply it yet"
             ]
         );
     }
