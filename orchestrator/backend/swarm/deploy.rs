@@ -5,13 +5,14 @@
 
 use bollard::models::{
     EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, Limit, ResourceObject, ServiceSpecMode,
-    ServiceSpecModeReplicated, ServiceSpecModeReplicatedJob, ServiceSpecRollbackConfig,
-    ServiceSpecRollbackConfigFailureActionEnum, ServiceSpecRollbackConfigOrderEnum,
-    ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
-    ServiceSpecUpdateConfigOrderEnum, TaskSpecPlacement, TaskSpecPlacementPreferences,
-    TaskSpecPlacementSpread, TaskSpecResources, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum,
+    EndpointSpec, EndpointSpecModeEnum, GenericResourcesInner,
+    GenericResourcesInnerDiscreteResourceSpec, GenericResourcesInnerNamedResourceSpec, Limit,
+    ResourceObject, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecModeReplicatedJob,
+    ServiceSpecRollbackConfig, ServiceSpecRollbackConfigFailureActionEnum,
+    ServiceSpecRollbackConfigOrderEnum, ServiceSpecUpdateConfig,
+    ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum, TaskSpecPlacement,
+    TaskSpecPlacementPreferences, TaskSpecPlacementSpread, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 
 use super::container::nanos;
@@ -182,10 +183,34 @@ pub fn resources(service: &Service) -> Option<TaskSpecResources> {
         reservations: resources.reservations.as_ref().map(|r| ResourceObject {
             nano_cpus: cpus(r),
             memory_bytes: memory(r),
-            generic_resources: None,
+            generic_resources: generic_resources(&r.generic_resources),
         }),
         ..Default::default()
     })
+}
+
+/// `generic_resources` (a node's named or counted resources, such as GPUs, that a task
+/// reserves): `discrete_resource_spec` `{kind, value}` a count, `named_resource_spec` a name.
+fn generic_resources(written: &[serde_json::Value]) -> Option<Vec<GenericResourcesInner>> {
+    let text = |v: &serde_json::Value, key: &str| v.get(key)?.as_str().map(str::to_string);
+    let resources: Vec<GenericResourcesInner> = written
+        .iter()
+        .map(|resource| GenericResourcesInner {
+            discrete_resource_spec: resource.get("discrete_resource_spec").map(|spec| {
+                GenericResourcesInnerDiscreteResourceSpec {
+                    kind: text(spec, "kind"),
+                    value: spec.get("value").and_then(serde_json::Value::as_i64),
+                }
+            }),
+            named_resource_spec: resource.get("named_resource_spec").map(|spec| {
+                GenericResourcesInnerNamedResourceSpec {
+                    kind: text(spec, "kind"),
+                    value: text(spec, "value"),
+                }
+            }),
+        })
+        .collect();
+    (!resources.is_empty()).then_some(resources)
 }
 
 /// `deploy.placement`: constraints, spread preferences and the most replicas per node.
@@ -280,4 +305,30 @@ fn endpoint_port(name: &str, port: &PortConfig) -> Result<EndpointPortConfig, De
         published_port: published.map(i64::from),
         publish_mode: Some(publish_mode),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generic_resources_are_reserved_as_the_swarm_counts_and_names_them() {
+        let web = crate::backend::swarm::stack::tests::service(
+            "image: b\ndeploy:\n  resources:\n    reservations:\n      generic_resources:\n\
+             \x20       - discrete_resource_spec: {kind: gpu, value: 2}\n\
+             \x20       - named_resource_spec: {kind: ssd, value: fast}\n",
+        );
+        let reserved = resources(&web).unwrap().reservations.unwrap();
+        let generic = reserved.generic_resources.unwrap();
+        let discrete = generic[0].discrete_resource_spec.clone().unwrap();
+        assert_eq!(
+            (discrete.kind.as_deref(), discrete.value),
+            (Some("gpu"), Some(2))
+        );
+        let named = generic[1].named_resource_spec.clone().unwrap();
+        assert_eq!(
+            (named.kind.as_deref(), named.value.as_deref()),
+            (Some("ssd"), Some("fast"))
+        );
+    }
 }

@@ -95,7 +95,7 @@ const CANNOT: &[(&str, &str)] = &[
     ("use_api_socket", LOCAL),
 ];
 
-const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices", "generic_resources"];
+const DEPLOY_RESOURCES_NOT_YET: &[&str] = &["devices"];
 
 /// How the swarm target takes a service key of the canonical form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,10 +156,7 @@ pub fn warnings(name: &str, service: &Service, spans: &IndexMap<String, Span>) -
         .flat_map(|r| [("limits", &r.limits), ("reservations", &r.reservations)])
     {
         let Some(resource) = resource else { continue };
-        let set = [
-            !resource.devices.is_empty(),
-            !resource.generic_resources.is_empty(),
-        ];
+        let set = [!resource.devices.is_empty()];
         for (key, _) in DEPLOY_RESOURCES_NOT_YET.iter().zip(set).filter(|(_, s)| *s) {
             let path = format!("services.{name}.deploy.resources.{kind}.{key}");
             let text = format!(
