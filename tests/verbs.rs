@@ -10,8 +10,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use support::{
-    Cleanup, busybox_image, inspect_if_exists, project_containers, unique_project, wait_until,
-    wharf_command,
+    Cleanup, OutputWithin, busybox_image, inspect_if_exists, project_containers, unique_project,
+    wait_until, wharf_command,
 };
 
 /// A project directory with its own state directory, and the guard that removes what it made.
@@ -49,11 +49,10 @@ impl Project {
     }
 
     fn wharf(&self, args: &[&str]) -> Output {
+        self.cleanup.note_anonymous_volumes();
         wharf_command(&self.name, self.path(), self.state.path())
             .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .output_within(support::COMMAND_LIMIT)
     }
 
     /// Runs wharf, insists on success, and returns its standard output.
@@ -1025,12 +1024,10 @@ fn push_then_pull_through_a_real_registry() {
 /// `docker ARGS` with a client configuration of its own (`docker manifest` keeps its lists
 /// there), inside `config`.
 fn docker_with_config(config: &Path, args: &[&str]) {
-    let out = support::OutputWithin::output_within(
-        Command::new("docker")
-            .args(args)
-            .env("DOCKER_CONFIG", config),
-        support::COMMAND_LIMIT,
-    );
+    let out = Command::new("docker")
+        .args(args)
+        .env("DOCKER_CONFIG", config)
+        .output_within(support::COMMAND_LIMIT);
     assert!(out.status.success(), "docker {args:?}: {}", stderr(&out));
 }
 

@@ -315,6 +315,8 @@ pub struct Cleanup {
     networks: Vec<String>,
     volumes: Vec<String>,
     containers: Vec<String>,
+    /// Anonymous volumes the project's containers had (see [`Cleanup::note_anonymous_volumes`]).
+    anonymous: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Cleanup {
@@ -325,7 +327,21 @@ impl Cleanup {
             networks: Vec::new(),
             volumes: Vec::new(),
             containers: Vec::new(),
+            anonymous: Default::default(),
         }
+    }
+
+    /// Notes the anonymous volumes the project's containers have now. A container removed
+    /// without `-v` (by `down`, `rm`, a scale-down or orphan removal, as under compose, or by the
+    /// test itself) leaves its anonymous volume behind, unlabelled: the end removes those noted.
+    pub fn note_anonymous_volumes(&self) {
+        let filter = format!("label={PROJECT_LABEL}={}", self.project);
+        let containers = docker_lines(&["ps", "-aq", "--filter", &filter]);
+        if containers.is_empty() {
+            return;
+        }
+        let found = anonymous_volumes(&containers);
+        self.anonymous.lock().unwrap().extend(found);
     }
 
     pub fn project(&self) -> &str {
@@ -370,6 +386,9 @@ impl Cleanup {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        for volume in self.anonymous.lock().unwrap().iter() {
+            docker_quiet(&["volume", "rm", volume]);
+        }
         let mut images = docker_lines(&["image", "ls", "-q", "--filter", &filter]);
         images.extend(self.images.iter().cloned());
         for image in &images {
@@ -407,6 +426,30 @@ impl Cleanup {
             docker_lines(&["volume", "ls", "-q", "--filter", &filter]),
         )
     }
+}
+
+/// The anonymous volumes (a 64-hex name the engine gave them, no label) that `containers` mount.
+fn anonymous_volumes(containers: &[String]) -> Vec<String> {
+    let format = "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}";
+    let mut args = vec!["inspect", "--format", format];
+    args.extend(containers.iter().map(String::as_str));
+    let output = Command::new("docker").args(&args).output();
+    let text = output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let names: Vec<String> = text
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|name| name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
+        .collect();
+    names
+        .into_iter()
+        .filter(|volume| {
+            let labels = Command::new("docker")
+                .args(["volume", "inspect", "--format", "{{json .Labels}}", volume])
+                .output();
+            labels.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "null")
+        })
+        .collect()
 }
 
 impl Drop for Cleanup {
