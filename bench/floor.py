@@ -25,27 +25,16 @@ usage: floor.py SOCKET start PROJECT
 Prints the milliseconds the calls took (the inspections that prepare them are not timed).
 Standard library only; one connection per call, as a client pool would have them ready.
 """
-import http.client
 import json
-import socket
 import sys
 import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
+from unix_http import UnixConnection
+
 PROJECT_LABEL = "com.docker.compose.project"
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=300)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(300)
-        self.sock.connect(self.path)
 
 
 class Engine:

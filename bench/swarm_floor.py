@@ -12,27 +12,16 @@ to that moment. It waits no settle time: the tools wait 5 s more for a deploy to
 (the docker CLI's stability delay and wharf's), which the figures show beside it. What it made is
 labelled com.docker.stack.namespace=PROJECT, for the caller to remove. Standard library only.
 """
-import http.client
 import json
-import socket
 import sys
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
+from unix_http import UnixConnection
+
 LIMIT_S = 300
 COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=300)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(300)
-        self.sock.connect(self.path)
 
 
 def call(path, method, url, body=None):
