@@ -178,11 +178,17 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
             let spec = with_file_ids(docker, spec).await?;
             docker.create_service(spec, None).await.map(drop)
         }
-        SwarmOperation::UpdateService {
-            id, version, spec, ..
-        } => {
+        SwarmOperation::UpdateService { id, spec, .. } => {
+            // The version the swarm has now, not the one observed when the plan was made: a
+            // dependency's wait may have taken minutes, in which the swarm itself moved the
+            // service on (finishing a rollback or an update), and an update with the older
+            // version is refused as "update out of sequence".
+            let current = docker
+                .inspect_service(id, None)
+                .await
+                .map_err(engine_error)?;
             let options = UpdateServiceOptions {
-                version: *version as i32,
+                version: current.version.and_then(|v| v.index).unwrap_or_default() as i32,
                 ..Default::default()
             };
             let spec = with_file_ids(docker, spec).await?;
