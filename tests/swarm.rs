@@ -69,13 +69,7 @@ networks:
 
 /// `wharf --target swarm ARGS` for `project` in `dir`, against the swarm's manager.
 fn wharf(swarm: &Swarm, project: &str, dir: &Path, args: &[&str]) -> Output {
-    let state = dir.join("state");
-    let mut command = support::wharf_command(project, dir, &state);
-    command
-        .args(["--target", "swarm"])
-        .args(args)
-        .env("DOCKER_HOST", swarm.docker_host());
-    command.output_within(COMMAND_LIMIT)
+    swarm.wharf(project, dir, args)
 }
 
 fn succeeded(what: &str, out: Output) -> String {

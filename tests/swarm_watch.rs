@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::swarm::Swarm;
@@ -37,12 +37,6 @@ fn wharf(swarm: &Swarm, project: &str, dir: &Path) -> Command {
         .args(["--target", "swarm"])
         .env("DOCKER_HOST", swarm.docker_host());
     command
-}
-
-fn run(swarm: &Swarm, project: &str, dir: &Path, args: &[&str]) -> Output {
-    wharf(swarm, project, dir)
-        .args(args)
-        .output_within(COMMAND_LIMIT)
 }
 
 /// The service's `GREETING`, as its spec holds it; empty before it exists.
@@ -153,7 +147,7 @@ fn a_changed_source_file_deploys_the_stack_again_until_the_watch_ends() {
     assert_eq!(greeting(&swarm, &project), "two", "the stack keeps running");
 
     std::fs::write(dir.path().join("compose.yaml"), compose_file()).unwrap();
-    let down = run(&swarm, &project, dir.path(), &["down"]);
+    let down = swarm.wharf(&project, dir.path(), &["down"]);
     assert!(
         down.status.success(),
         "{}",
