@@ -67,7 +67,7 @@ async fn serve() -> Result<(), String> {
     let observed = observe(engine.as_ref(), PROJECT, Some(&desired))
         .await
         .map_err(|e| e.to_string())?;
-    let config = DnsConfig::from_env()?;
+    let config = DnsConfig::from_env().map_err(|e| e.to_string())?;
     if config.loopback.is_none() {
         return Err("set WHARF_DNS_LISTEN to the loopback address and port to serve on".into());
     }

@@ -90,11 +90,7 @@ impl super::Planned for Plan {
 /// The fact an engine event states about a replica; `None` for what concerns no replica
 /// (networks, volumes, one-off containers, a rename, an exec).
 pub fn fact(event: &EngineEvent) -> Option<Fact> {
-    let one_off = event
-        .labels
-        .get(labels::ONEOFF)
-        .is_some_and(|v| v == "True");
-    if event.kind != EventKind::Container || one_off {
+    if event.kind != EventKind::Container || labels::is_one_off(&event.labels) {
         return None;
     }
     let replica = Replica {

@@ -185,7 +185,7 @@ pub async fn follow_window(
                 Notice::Event(event) => {
                     let replica = event.kind == EventKind::Container
                         && is_selected(event.service())
-                        && event.labels.get(labels::ONEOFF).is_none_or(|v| v != "True");
+                        && !labels::is_one_off(&event.labels);
                     if let (true, EventAction::Die { exit_code }) = (replica, &event.action) {
                         let code = exit_code.unwrap_or(0);
                         if ended.remove(&event.name) {
@@ -215,7 +215,7 @@ pub async fn follow_window(
                         }
                     }
                     for c in listed {
-                        let service = c.labels.get(labels::SERVICE).map(String::as_str);
+                        let service = labels::service(&c.labels);
                         if c.state != ContainerState::Running
                             || !is_selected(service)
                             || !following.insert(c.name.clone())

@@ -97,7 +97,7 @@ impl From<PrepareError> for CliError {
     fn from(err: PrepareError) -> CliError {
         match err {
             PrepareError::Load(diagnostic) => CliError::Diagnostic(diagnostic),
-            PrepareError::Flags(message) => CliError::Message(message),
+            PrepareError::Flags(flag) => CliError::Message(flag.to_string()),
         }
     }
 }

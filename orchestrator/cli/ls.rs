@@ -124,7 +124,7 @@ impl NameFilter {
 fn projects(containers: &[EngineContainer]) -> Vec<Listed> {
     let mut by_project: BTreeMap<&str, Vec<&EngineContainer>> = BTreeMap::new();
     for container in containers {
-        if let Some(project) = container.labels.get(labels::PROJECT) {
+        if let Some(project) = labels::project(&container.labels) {
             by_project.entry(project).or_default().push(container);
         }
     }
@@ -139,9 +139,8 @@ fn projects(containers: &[EngineContainer]) -> Vec<Listed> {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
                 *states.entry(state).or_default() += 1;
-                let named = container.labels.get(labels::CONFIG_FILES);
-                for file in named.into_iter().flat_map(|f| f.split(',')) {
-                    if !file.is_empty() && !files.contains(&file) {
+                for file in labels::config_files(&container.labels) {
+                    if !files.contains(&file) {
                         files.push(file);
                     }
                 }

@@ -554,8 +554,7 @@ async fn first_exit(
                 };
                 let exited = listed.into_iter().find(|c| {
                     matches!(c.state, ContainerState::Exited | ContainerState::Dead)
-                        && watched
-                            .contains(&c.id, c.labels.get(labels::SERVICE).map(String::as_str))
+                        && watched.contains(&c.id, labels::service(&c.labels))
                         && counts(c.exit_code.unwrap_or(0))
                 });
                 if let Some(c) = exited {

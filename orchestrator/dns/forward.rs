@@ -106,6 +106,7 @@ pub fn nameservers(resolv_conf: &str) -> Vec<SocketAddr> {
 }
 
 /// `1.1.1.1`, `127.0.0.1:5300`, `[::1]:53`, comma-separated (the `WHARF_DNS_UPSTREAM` form).
+/// `WHARF_DNS_UPSTREAM`'s addresses; the error is the entry that is not one.
 pub fn parse_upstreams(text: &str) -> Result<Vec<SocketAddr>, String> {
     text.split(',')
         .map(str::trim)
@@ -113,7 +114,7 @@ pub fn parse_upstreams(text: &str) -> Result<Vec<SocketAddr>, String> {
         .map(|s| {
             s.parse::<SocketAddr>()
                 .or_else(|_| s.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-                .map_err(|_| format!("{s:?} is not an address (write IP or IP:PORT)"))
+                .map_err(|_| s.to_string())
         })
         .collect()
 }

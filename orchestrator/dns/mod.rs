@@ -47,8 +47,19 @@ pub struct DnsConfig {
     pub upstreams: Vec<SocketAddr>,
 }
 
+/// A `WHARF_DNS_*` variable that does not parse, with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsConfigError {
+    #[error("WHARF_DNS_TTL={0:?}: write a number of seconds from 0 to {MAX_TTL}")]
+    Ttl(String),
+    #[error("WHARF_DNS_LISTEN={0:?}: write a loopback address and port, such as 127.0.0.1:5353")]
+    Listen(String),
+    #[error("WHARF_DNS_UPSTREAM: {0:?} is not an address (write IP or IP:PORT)")]
+    Upstream(String),
+}
+
 impl DnsConfig {
-    pub fn from_env() -> Result<DnsConfig, String> {
+    pub fn from_env() -> Result<DnsConfig, DnsConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let ttl = match var("WHARF_DNS_TTL") {
             Some(text) => text
@@ -56,9 +67,7 @@ impl DnsConfig {
                 .parse::<u32>()
                 .ok()
                 .filter(|t| *t <= MAX_TTL)
-                .ok_or_else(|| {
-                    format!("WHARF_DNS_TTL={text:?}: write a number of seconds from 0 to {MAX_TTL}")
-                })?,
+                .ok_or(DnsConfigError::Ttl(text))?,
             None => 1,
         };
         let loopback = match var("WHARF_DNS_LISTEN") {
@@ -66,7 +75,7 @@ impl DnsConfig {
             None => None,
         };
         let upstreams = match var("WHARF_DNS_UPSTREAM") {
-            Some(text) => parse_upstreams(&text).map_err(|e| format!("WHARF_DNS_UPSTREAM: {e}"))?,
+            Some(text) => parse_upstreams(&text).map_err(DnsConfigError::Upstream)?,
             None => nameservers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()),
         };
         Ok(DnsConfig {
@@ -77,12 +86,10 @@ impl DnsConfig {
     }
 }
 
-fn loopback_address(text: &str) -> Result<SocketAddr, String> {
+fn loopback_address(text: &str) -> Result<SocketAddr, DnsConfigError> {
     match text.trim().parse::<SocketAddr>() {
         Ok(address) if address.ip().is_loopback() => Ok(address),
-        _ => Err(format!(
-            "WHARF_DNS_LISTEN={text:?}: write a loopback address and port, such as 127.0.0.1:5353"
-        )),
+        _ => Err(DnsConfigError::Listen(text.to_string())),
     }
 }
 
@@ -146,7 +153,7 @@ impl Dns {
         self.answer(desired, observed, &HashSet::new());
         for network in observed.networks.values() {
             if let Err(err) = self.listen_on(&network.engine).await {
-                eprintln!("dns: {err}");
+                tracing::warn!("dns: {err}");
             }
         }
     }

@@ -102,17 +102,42 @@ fn resource_labels(
     labels
 }
 
+/// The project a container, network or volume belongs to.
+pub fn project(labels: &HashMap<String, String>) -> Option<&str> {
+    labels.get(PROJECT).map(String::as_str)
+}
+
+/// The compose service of a container.
+pub fn service(labels: &HashMap<String, String>) -> Option<&str> {
+    labels.get(SERVICE).map(String::as_str)
+}
+
+/// A replica's number.
+pub fn number(labels: &HashMap<String, String>) -> Option<u32> {
+    labels.get(NUMBER).and_then(|n| n.parse().ok())
+}
+
+/// Whether a container is a one-off (`run`), not a replica.
+pub fn is_one_off(labels: &HashMap<String, String>) -> bool {
+    labels
+        .get(ONEOFF)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The compose files of the project that made a container.
+pub fn config_files(labels: &HashMap<String, String>) -> impl Iterator<Item = &str> {
+    let files = labels.get(CONFIG_FILES).map_or("", String::as_str);
+    files.split(',').filter(|f| !f.is_empty())
+}
+
 /// A container's identity read back from its labels; `None` when it is not a compose container.
 pub fn container_identity(labels: &HashMap<String, String>) -> Option<ContainerIdentity> {
     let text = |key: &str| labels.get(key).cloned();
-    let one_off = labels
-        .get(ONEOFF)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     Some(ContainerIdentity {
         project: text(PROJECT).unwrap_or_default(),
         service: text(SERVICE)?,
-        number: labels.get(NUMBER).and_then(|n| n.parse().ok()),
-        one_off: one_off.then(|| text(SLUG).unwrap_or_default()),
+        number: number(labels),
+        one_off: is_one_off(labels).then(|| text(SLUG).unwrap_or_default()),
         config_hash: text(CONFIG_HASH).unwrap_or_default(),
         content_hash: text(CONTENT_HASH),
         depends_on: labels
@@ -120,15 +145,7 @@ pub fn container_identity(labels: &HashMap<String, String>) -> Option<ContainerI
             .map(|v| read_depends_on(v))
             .unwrap_or_default(),
         working_dir: text(WORKING_DIR).unwrap_or_default(),
-        config_files: labels
-            .get(CONFIG_FILES)
-            .map(|v| {
-                v.split(',')
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        config_files: config_files(labels).map(str::to_string).collect(),
         replaces: text(REPLACE),
         image_id: text(IMAGE),
     })

@@ -262,12 +262,12 @@ pub struct EngineEvent {
 impl EngineEvent {
     /// The compose service (`com.docker.compose.service`).
     pub fn service(&self) -> Option<&str> {
-        self.labels.get(labels::SERVICE).map(String::as_str)
+        labels::service(&self.labels)
     }
 
     /// The replica number (`com.docker.compose.container-number`).
     pub fn number(&self) -> Option<u32> {
-        self.labels.get(labels::NUMBER).and_then(|n| n.parse().ok())
+        labels::number(&self.labels)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::request::PrepareError;
+use crate::dns::DnsConfigError;
 use crate::engine::EngineError;
 use crate::plan::PlanError;
 
@@ -17,8 +18,8 @@ pub enum SupervisorError {
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// wharf's DNS settings (`WHARF_DNS_*`) do not parse.
-    #[error("{0}")]
-    DnsConfig(String),
+    #[error(transparent)]
+    DnsConfig(#[from] DnsConfigError),
     /// Operations of the plan failed: the first one's message; `stale` when every failure was
     /// the engine changing under the plan; the services whose operations failed.
     #[error("{message}")]

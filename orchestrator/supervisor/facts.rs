@@ -55,12 +55,12 @@ impl Supervisor {
         let replan = match event.action {
             EventAction::Die { .. } if !ours && self.state.user_stopped().contains(&service) => {
                 self.book.slot(&service, number).record_user_stop();
-                eprintln!("{} stopped by the user", event.name);
+                tracing::info!("{} stopped by the user", event.name);
                 true
             }
             EventAction::Die { exit_code } if !ours && engine_policy.restarts_exits() => {
                 let exit = Exit::Code(exit_code.unwrap_or(0));
-                eprintln!(
+                tracing::info!(
                     "{} exited ({exit}): left to the engine's restart policy ({})",
                     event.name,
                     engine_policy.name()
@@ -72,7 +72,7 @@ impl Supervisor {
                 let exit = Exit::Code(exit_code.unwrap_or(0));
                 let slot = self.book.slot(&service, number);
                 let decision = slot.record_exit(&policy, at, exit);
-                eprintln!(
+                tracing::info!(
                     "{} exited ({exit}): {}",
                     event.name,
                     describe(&decision, at)
@@ -82,7 +82,7 @@ impl Supervisor {
             EventAction::HealthStatus(Health::Unhealthy) if !ours => {
                 let slot = self.book.slot(&service, number);
                 let decision = slot.record_exit(&policy, at, Exit::Unhealthy);
-                eprintln!("{} is unhealthy: {}", event.name, describe(&decision, at));
+                tracing::warn!("{} is unhealthy: {}", event.name, describe(&decision, at));
                 true
             }
             // The engine does not restart what its API killed (`docker kill`): under an engine
@@ -100,7 +100,7 @@ impl Supervisor {
                 if self.state.user_stopped().contains(&service) {
                     self.book.slot(&service, number).record_user_stop();
                 } else {
-                    eprintln!(
+                    tracing::warn!(
                         "{} was stopped behind wharf's back: starting it again",
                         event.name
                     );
@@ -199,7 +199,7 @@ impl Supervisor {
             }
             self.drifted.remove(&(service.clone(), number));
             self.engine_restarting.remove(&(service.clone(), number));
-            eprintln!("{} started ({})", container.name, op.cause);
+            tracing::info!("{} started ({})", container.name, op.cause);
         }
     }
 

@@ -63,7 +63,7 @@ pub fn keep(exe: &Path, project: &str, state: &StateDir) -> ExitCode {
         );
     }
     if let Err(err) = state.write_keeper_pid(std::process::id()) {
-        eprintln!("keeper: cannot write its pid file: {err}");
+        tracing::error!("keeper: cannot write its pid file: {err}");
         return ExitCode::FAILURE;
     }
     let mut backoff = Duration::ZERO;
@@ -80,7 +80,7 @@ pub fn keep(exe: &Path, project: &str, state: &StateDir) -> ExitCode {
         let status = match child {
             Ok(child) => watch(child),
             Err(err) => {
-                eprintln!("keeper: cannot start the supervisor: {err}");
+                tracing::error!("keeper: cannot start the supervisor: {err}");
                 None
             }
         };
@@ -91,7 +91,7 @@ pub fn keep(exe: &Path, project: &str, state: &StateDir) -> ExitCode {
             _ => {}
         }
         backoff = next_backoff(backoff, started.elapsed());
-        eprintln!(
+        tracing::warn!(
             "keeper: the supervisor of {project} ended ({}); starting it again{}",
             status.map_or_else(|| "not started".to_string(), |s| s.to_string()),
             if backoff.is_zero() {

@@ -239,7 +239,7 @@ impl Supervisor {
                 self.triggers.schedule(Target::Project, Instant::now());
             }
             Notice::Unavailable { reason, retry } => {
-                eprintln!("supervisor: engine events unavailable ({reason}); retrying in {retry:?}")
+                tracing::warn!("engine events unavailable ({reason}); retrying in {retry:?}")
             }
         }
     }

@@ -77,21 +77,25 @@ pub struct Prepared {
     pub images: Plan,
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
     /// The compose files do not load.
+    #[error("{}", .0.plain())]
     Load(Diagnostic),
     /// The flags contradict the files.
-    Flags(String),
+    #[error(transparent)]
+    Flags(#[from] FlagError),
 }
 
-impl std::fmt::Display for PrepareError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PrepareError::Load(diagnostic) => f.write_str(&diagnostic.plain()),
-            PrepareError::Flags(message) => f.write_str(message),
-        }
-    }
+/// A flag of the request that the compose files contradict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagError {
+    #[error("--scale names service {0:?}, which is not in the compose file")]
+    ScaleOfUnknownService(String),
+    #[error(
+        "--scale {service}={count}: service {service:?} sets container_name, which only one container can have"
+    )]
+    ScaleOfNamedContainer { service: String, count: u32 },
 }
 
 impl UpRequest {
@@ -99,7 +103,7 @@ impl UpRequest {
     /// no I/O beyond reading the files.
     pub fn prepare(&self) -> Result<Prepared, PrepareError> {
         let project = spec::load(&self.load).map_err(PrepareError::Load)?;
-        self.check_scale(&project).map_err(PrepareError::Flags)?;
+        self.check_scale(&project)?;
         let mut desired = self.desired(&project, Discovery::WharfDns);
         if let Some(policy) = &self.pull {
             for service in desired.services.values_mut() {
@@ -124,17 +128,16 @@ impl UpRequest {
         desired::build(project, &BuildOptions { scale, discovery })
     }
 
-    fn check_scale(&self, project: &Project) -> Result<(), String> {
+    fn check_scale(&self, project: &Project) -> Result<(), FlagError> {
         for (service, count) in &self.scale {
             let Some(definition) = project.model.services.get(service) else {
-                return Err(format!(
-                    "--scale names service {service:?}, which is not in the compose file"
-                ));
+                return Err(FlagError::ScaleOfUnknownService(service.clone()));
             };
             if *count > 1 && definition.container_name.is_some() {
-                return Err(format!(
-                    "--scale {service}={count}: service {service:?} sets container_name, which only one container can have"
-                ));
+                return Err(FlagError::ScaleOfNamedContainer {
+                    service: service.clone(),
+                    count: *count,
+                });
             }
         }
         Ok(())

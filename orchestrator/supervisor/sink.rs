@@ -9,19 +9,19 @@ use crate::outcome;
 use crate::plan::Operation;
 
 /// The supervisor's own plans: what went wrong goes to its log (the user's to read, as the
-/// lines of an `up`).
+/// lines of an `up`), as `tracing` events.
 pub struct Log;
 
 impl Reporter for Log {
     fn plan(&self, _: usize) {}
 
     fn warning(&self, text: &str) {
-        eprintln!("supervisor: warning: {text}");
+        tracing::warn!("{text}");
     }
 
     fn event(&self, op: &Operation, event: &Event) {
         if let Event::Failed(_, message) = event {
-            eprintln!("supervisor: {}: {message}", op.action);
+            tracing::error!("{}: {message}", op.action);
         }
     }
 }
