@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::swarm::Swarm;
 use support::{
@@ -483,7 +483,7 @@ networks:
     let failing = format!(
         "services:\n  crash:\n    image: {BUSYBOX_IMAGE}\n    command: [sh, -c, 'exit 3']\n"
     );
-    std::fs::write(dir.path().join("compose.yaml"), failing).unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), &failing).unwrap();
     let out = wharf(
         &swarm,
         &broken,
@@ -499,6 +499,33 @@ networks:
     let named = format!("service crash: 0 of 1 tasks running; task {broken}_crash.1 on node wt-");
     assert!(stderr.contains(&named), "{stderr}");
     assert!(stderr.contains("task: non-zero exit (3)"), "{stderr}");
+
+    // With a restart policy that replaces no task, up fails as soon as the task has failed,
+    // not at the time limit.
+    let given_up = format!("{failing}    deploy: {{restart_policy: {{condition: none}}}}\n");
+    std::fs::write(dir.path().join("compose.yaml"), given_up).unwrap();
+    let started = Instant::now();
+    let out = wharf(
+        &swarm,
+        &broken,
+        dir.path(),
+        &["up", "--wait", "--wait-timeout", "300"],
+    );
+    let took = started.elapsed();
+    eprintln!("up with a task ended for good failed in {took:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(took < Duration::from_secs(120), "{took:?}: {stderr}");
+    assert!(
+        stderr.contains(&format!("stack {broken} cannot converge")),
+        "{stderr}"
+    );
+    let named = format!("service crash: task {broken}_crash.1 on node wt-");
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(
+        stderr.contains("its restart policy (condition none) replaces no task"),
+        "{stderr}"
+    );
     succeeded("down", wharf(&swarm, &broken, dir.path(), &["down"]));
 }
 

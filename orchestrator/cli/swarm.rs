@@ -189,8 +189,9 @@ struct Waiting<'a> {
 
 /// Waits until every service runs its tasks on its current spec, and, when this up changed
 /// some, has for `SETTLE` (a task that crashes right after starting is not taken for a
-/// converged one); past the deadline, fails naming each service that has not, with a task's
-/// node and error.
+/// converged one); fails at once when a service's restart policy leaves a task ended for good,
+/// and past the deadline, naming each service that has not converged, with a task's node and
+/// error.
 async fn wait_converged(
     backend: &SwarmBackend,
     waiting: &Waiting<'_>,
@@ -207,6 +208,12 @@ async fn wait_converged(
             .tasks(waiting.project)
             .await
             .map_err(|e| vec![e.to_string()])?;
+        let given_up = converged::given_up(waiting.wants, &rows);
+        if !given_up.is_empty() {
+            let mut messages = vec![format!("stack {} cannot converge", waiting.project)];
+            messages.extend(given_up);
+            return Err(messages);
+        }
         let counts = converged::counts(waiting.wants, &rows);
         let shown: Vec<_> = counts
             .iter()

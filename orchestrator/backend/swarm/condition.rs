@@ -73,21 +73,24 @@ pub fn tasks(spec: &ServiceSpec) -> Option<i64> {
     )
 }
 
-/// Whether `service` (its compose key), which runs `tasks` tasks, meets `condition`.
-pub fn status(condition: Condition, service: &str, tasks: Option<i64>, rows: &[TaskRow]) -> Status {
+/// Whether the service `want` names (its compose key) meets `condition`.
+pub fn status(condition: Condition, want: &Want, rows: &[TaskRow]) -> Status {
+    let service = &want.service;
+    let tasks = want.replicas;
     let current: Vec<&TaskRow> = rows
         .iter()
-        .filter(|r| r.service == service && r.current)
+        .filter(|r| r.service == *service && r.current)
         .collect();
     match condition {
-        // A task that fails is replaced by the swarm, and the next may run: only the time
-        // limit fails this wait, with the task that says why.
+        // A task that fails is replaced by the swarm, and the next may run: the wait fails
+        // when the restart policy replaces it no more, or at the time limit, with the task
+        // that says why.
         Condition::Started | Condition::Healthy => {
-            let want = Want {
-                service: service.to_string(),
-                replicas: tasks,
-            };
-            match converged::pending(&[want], rows).pop() {
+            let want = std::slice::from_ref(want);
+            if let Some(line) = converged::given_up(want, rows).pop() {
+                return Status::Failed(line);
+            }
+            match converged::pending(want, rows).pop() {
                 None => Status::Met,
                 Some(line) => Status::Waiting(line),
             }
@@ -116,6 +119,14 @@ pub fn status(condition: Condition, service: &str, tasks: Option<i64>, rows: &[T
 mod tests {
     use super::*;
 
+    fn db(replicas: Option<i64>) -> Want {
+        Want {
+            service: "db".into(),
+            replicas,
+            restarts: converged::Restarts::default(),
+        }
+    }
+
     fn row(slot: u32, state: &str, error: &str) -> TaskRow {
         TaskRow {
             id: format!("t{slot}"),
@@ -141,13 +152,13 @@ mod tests {
         let starting = [row(1, "running", ""), row(2, "starting", "")];
         for condition in [Condition::Started, Condition::Healthy] {
             assert_eq!(
-                status(condition, "db", Some(2), &starting),
+                status(condition, &db(Some(2)), &starting),
                 Status::Waiting(
                     "service db: 1 of 2 tasks running; task shop_db.2 on node n1: starting".into()
                 )
             );
             let running = [row(1, "running", ""), row(2, "running", "")];
-            assert_eq!(status(condition, "db", Some(2), &running), Status::Met);
+            assert_eq!(status(condition, &db(Some(2)), &running), Status::Met);
         }
     }
 
@@ -155,9 +166,25 @@ mod tests {
     fn a_failed_task_of_a_running_service_is_waited_past_and_named() {
         let rows = [row(1, "rejected", "No such image: nope")];
         assert_eq!(
-            status(Condition::Healthy, "db", Some(1), &rows),
+            status(Condition::Healthy, &db(Some(1)), &rows),
             Status::Waiting(
                 "service db: 0 of 1 tasks running; task shop_db.1 on node n1: No such image: nope"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_failed_task_that_its_restart_policy_does_not_replace_fails_the_wait() {
+        let mut never = db(Some(1));
+        never.restarts.after_failure = false;
+        never.restarts.after_success = false;
+        let mut failed = row(1, "failed", "task: non-zero exit (3)");
+        failed.desired_state = "shutdown".into();
+        assert_eq!(
+            status(Condition::Started, &never, &[failed]),
+            Status::Failed(
+                "service db: task shop_db.1 on node n1: task: non-zero exit (3); its restart policy (condition none) replaces no task"
                     .into()
             )
         );
@@ -167,12 +194,12 @@ mod tests {
     fn completed_successfully_waits_for_complete_tasks_and_fails_on_a_non_zero_exit() {
         let rows = [row(1, "complete", ""), row(2, "running", "")];
         assert_eq!(
-            status(Condition::CompletedSuccessfully, "db", Some(2), &rows),
+            status(Condition::CompletedSuccessfully, &db(Some(2)), &rows),
             Status::Waiting("service db: 1 of 2 tasks complete".into())
         );
         let done = [row(1, "complete", ""), row(2, "complete", "")];
         assert_eq!(
-            status(Condition::CompletedSuccessfully, "db", Some(2), &done),
+            status(Condition::CompletedSuccessfully, &db(Some(2)), &done),
             Status::Met
         );
         let failed = [
@@ -180,7 +207,7 @@ mod tests {
             row(2, "failed", "task: non-zero exit (3)"),
         ];
         assert_eq!(
-            status(Condition::CompletedSuccessfully, "db", Some(2), &failed),
+            status(Condition::CompletedSuccessfully, &db(Some(2)), &failed),
             Status::Failed("service db: task shop_db.2 on node n1: task: non-zero exit (3)".into())
         );
     }
@@ -190,7 +217,7 @@ mod tests {
         let mut old = row(1, "complete", "");
         old.current = false;
         assert_eq!(
-            status(Condition::CompletedSuccessfully, "db", Some(1), &[old]),
+            status(Condition::CompletedSuccessfully, &db(Some(1)), &[old]),
             Status::Waiting("service db: 0 of 1 tasks complete".into())
         );
     }

@@ -1,10 +1,12 @@
 //! Whether a stack has converged: every service runs the tasks it asks for, on its current
 //! spec (an update has finished), and no other (a task is `running` once its health check, if
-//! it has one, passed). Pure, over `ps`'s task rows, so
-//! that `up` can poll it and say, when it gives up, which service, on which node, and the
-//! task's error.
+//! it has one, passed); and whether a service never will, because its restart policy leaves a
+//! task ended for good. Pure, over `ps`'s task rows, so that `up` can poll it and say, when it
+//! gives up, which service, on which node, and the task's error.
 
-use bollard::models::ServiceSpec;
+use std::collections::BTreeMap;
+
+use bollard::models::{ServiceSpec, TaskSpecRestartPolicyConditionEnum};
 
 use super::names;
 use super::tasks::TaskRow;
@@ -16,6 +18,83 @@ pub struct Want {
     pub service: String,
     /// Running tasks wanted; `None` for a global service (one per eligible node).
     pub replicas: Option<i64>,
+    pub restarts: Restarts,
+}
+
+/// Which ended tasks the swarm replaces, from a service's restart policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restarts {
+    /// A task that exited 0 is replaced (`condition: any`).
+    pub after_success: bool,
+    /// A task that failed or was rejected is replaced (`any`, `on-failure`).
+    pub after_failure: bool,
+    /// At most this many replacements in a slot (`max_attempts`; not when a `window` makes it
+    /// a count per time window, which the task rows cannot tell).
+    pub max_attempts: Option<u64>,
+}
+
+impl Default for Restarts {
+    /// The swarm's policy when the spec sets none: every ended task is replaced, forever.
+    fn default() -> Restarts {
+        Restarts {
+            after_success: true,
+            after_failure: true,
+            max_attempts: None,
+        }
+    }
+}
+
+impl Restarts {
+    pub fn of(spec: &ServiceSpec) -> Restarts {
+        use TaskSpecRestartPolicyConditionEnum as C;
+        let policy = spec
+            .task_template
+            .as_ref()
+            .and_then(|t| t.restart_policy.as_ref());
+        let Some(policy) = policy else {
+            return Restarts::default();
+        };
+        let (after_success, after_failure) = match policy.condition {
+            Some(C::NONE) => (false, false),
+            Some(C::ON_FAILURE) => (false, true),
+            _ => (true, true),
+        };
+        let windowed = policy.window.is_some_and(|w| w > 0);
+        Restarts {
+            after_success,
+            after_failure,
+            max_attempts: policy
+                .max_attempts
+                .filter(|n| *n > 0 && !windowed)
+                .map(|n| n.unsigned_abs()),
+        }
+    }
+
+    /// Why the swarm starts no other task in a slot whose tasks are `slot`: none is alive and
+    /// one ended as the policy does not replace, or the attempts are used up; `None` while it
+    /// may still start one.
+    fn ended_for_good(&self, slot: &[&TaskRow]) -> Option<String> {
+        let alive = |t: &&&TaskRow| matches!(t.desired_state.as_str(), "running" | "ready");
+        if slot.iter().any(|t| alive(&t)) {
+            return None;
+        }
+        let ended: Vec<&&TaskRow> = slot.iter().filter(|t| has_ended(t)).collect();
+        if ended.is_empty() {
+            return None;
+        }
+        if !self.after_success && ended.iter().any(|t| t.state == "complete") {
+            return Some("it exited 0 and its restart policy replaces only failed tasks".into());
+        }
+        if !self.after_failure {
+            return Some("its restart policy (condition none) replaces no task".into());
+        }
+        match self.max_attempts {
+            Some(max) if ended.len() as u64 > max => Some(format!(
+                "its restart policy's max_attempts ({max}) are used up"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// What `specs` (by swarm name) need; jobs are left out: they end.
@@ -36,7 +115,11 @@ pub fn wants<'a>(
             let service = names::service_key(project, name)
                 .unwrap_or(name)
                 .to_string();
-            Some(Want { service, replicas })
+            Some(Want {
+                service,
+                replicas,
+                restarts: Restarts::of(spec),
+            })
         })
         .collect()
 }
@@ -102,6 +185,39 @@ pub fn pending(wants: &[Want], rows: &[TaskRow]) -> Vec<String> {
         .collect()
 }
 
+/// One line per service that will not converge without a change: a task of its current spec
+/// ended and its restart policy starts no other in that slot (or on that node, for a global
+/// service).
+pub fn given_up(wants: &[Want], rows: &[TaskRow]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for want in wants {
+        let mut slots: BTreeMap<&str, Vec<&TaskRow>> = BTreeMap::new();
+        for task in rows
+            .iter()
+            .filter(|r| r.service == want.service && r.current)
+        {
+            slots.entry(&task.name).or_default().push(task);
+        }
+        let found = slots.values().find_map(|slot| {
+            let why = want.restarts.ended_for_good(slot)?;
+            let task = slot.iter().find(|t| has_ended(t)).unwrap_or(&slot[0]);
+            Some(format!(
+                "service {}: {}; {why}",
+                want.service,
+                describe(task)
+            ))
+        });
+        lines.extend(found);
+    }
+    lines
+}
+
+/// Whether the task's process ended by itself or never started (not a task the swarm shut
+/// down for an update or a scale-down).
+fn has_ended(task: &TaskRow) -> bool {
+    matches!(task.state.as_str(), "complete" | "failed" | "rejected")
+}
+
 /// `task shop_web.2 on node n3: task: non-zero exit (1)`: a task, its node, and its error (or
 /// its state when it has none).
 pub fn describe(task: &TaskRow) -> String {
@@ -148,6 +264,7 @@ mod tests {
         vec![Want {
             service: "web".into(),
             replicas,
+            restarts: Restarts::default(),
         }]
     }
 
@@ -196,6 +313,145 @@ mod tests {
         assert_eq!(
             pending(&web(Some(1)), &unplaced),
             ["service web: 0 of 1 tasks running; task shop_web.1 on no node yet: pending"]
+        );
+    }
+
+    fn policy(after_success: bool, after_failure: bool, max_attempts: Option<u64>) -> Vec<Want> {
+        let restarts = Restarts {
+            after_success,
+            after_failure,
+            max_attempts,
+        };
+        vec![Want {
+            restarts,
+            ..web(Some(1)).remove(0)
+        }]
+    }
+
+    #[test]
+    fn a_failed_task_that_the_policy_replaces_is_waited_past() {
+        let failed = [row(
+            "web",
+            1,
+            "n1",
+            "shutdown",
+            "failed",
+            "task: non-zero exit (1)",
+        )];
+        assert!(given_up(&web(Some(1)), &failed).is_empty(), "any");
+        assert!(
+            given_up(&policy(false, true, None), &failed).is_empty(),
+            "on-failure"
+        );
+        let replaced = [failed[0].clone(), row("web", 1, "n2", "ready", "ready", "")];
+        assert!(
+            given_up(&policy(false, false, None), &replaced).is_empty(),
+            "a new task"
+        );
+    }
+
+    #[test]
+    fn a_slot_the_policy_leaves_ended_is_given_up_naming_the_task_and_why() {
+        let failed = [row(
+            "web",
+            1,
+            "n1",
+            "shutdown",
+            "failed",
+            "task: non-zero exit (1)",
+        )];
+        assert_eq!(
+            given_up(&policy(false, false, None), &failed),
+            [
+                "service web: task shop_web.1 on node n1: task: non-zero exit (1); its restart policy (condition none) replaces no task"
+            ]
+        );
+        let complete = [row("web", 1, "n1", "shutdown", "complete", "")];
+        assert_eq!(
+            given_up(&policy(false, true, None), &complete),
+            [
+                "service web: task shop_web.1 on node n1: complete; it exited 0 and its restart policy replaces only failed tasks"
+            ]
+        );
+        assert!(
+            given_up(&web(Some(1)), &complete).is_empty(),
+            "any restarts it"
+        );
+    }
+
+    #[test]
+    fn max_attempts_count_the_ended_tasks_of_a_slot_of_the_current_spec() {
+        let failure = |node: &str| {
+            row(
+                "web",
+                1,
+                node,
+                "shutdown",
+                "failed",
+                "task: non-zero exit (1)",
+            )
+        };
+        let two = [failure("n1"), failure("n2")];
+        assert!(given_up(&policy(true, true, Some(2)), &two).is_empty());
+        let mut three = vec![failure("n1"), failure("n2"), failure("n3")];
+        assert_eq!(
+            given_up(&policy(true, true, Some(2)), &three),
+            [
+                "service web: task shop_web.1 on node n1: task: non-zero exit (1); its restart policy's max_attempts (2) are used up"
+            ]
+        );
+        three[0].current = false;
+        assert!(
+            given_up(&policy(true, true, Some(2)), &three).is_empty(),
+            "an older spec's"
+        );
+        let shut_down = [
+            failure("n1"),
+            row("web", 1, "n2", "shutdown", "shutdown", ""),
+            row("web", 1, "n3", "shutdown", "shutdown", ""),
+        ];
+        assert!(
+            given_up(&policy(true, true, Some(1)), &shut_down).is_empty(),
+            "not ended by itself"
+        );
+    }
+
+    #[test]
+    fn restarts_are_read_from_the_spec_and_a_window_leaves_max_attempts_out() {
+        use bollard::models::{TaskSpec, TaskSpecRestartPolicy};
+        let spec = |condition, max_attempts, window| ServiceSpec {
+            task_template: Some(TaskSpec {
+                restart_policy: Some(TaskSpecRestartPolicy {
+                    condition: Some(condition),
+                    max_attempts,
+                    window,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        use TaskSpecRestartPolicyConditionEnum as C;
+        assert_eq!(Restarts::of(&ServiceSpec::default()), Restarts::default());
+        assert_eq!(
+            Restarts::of(&spec(C::ON_FAILURE, Some(3), None)),
+            Restarts {
+                after_success: false,
+                after_failure: true,
+                max_attempts: Some(3)
+            }
+        );
+        assert_eq!(
+            Restarts::of(&spec(C::ANY, Some(3), Some(10_000_000_000))).max_attempts,
+            None
+        );
+        assert_eq!(
+            Restarts::of(&spec(C::NONE, None, None)),
+            Restarts {
+                after_success: false,
+                after_failure: false,
+                max_attempts: None
+            }
         );
     }
 }

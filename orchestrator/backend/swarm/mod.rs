@@ -98,6 +98,7 @@ impl SwarmBackend {
                     service,
                     condition,
                     tasks,
+                    restarts,
                     ..
                 } => {
                     let project = self.stack.as_ref().map_or("", |s| s.project.as_str());
@@ -105,6 +106,7 @@ impl SwarmBackend {
                         service,
                         condition: *condition,
                         tasks: *tasks,
+                        restarts: *restarts,
                     };
                     let pending = |line: &str| step(operation, Step::Pending(line));
                     wait::until(&self.docker, project, &dependency, deadline, &pending).await

@@ -10,6 +10,7 @@ use std::fmt;
 use bollard::models::{NetworkCreateRequest, ServiceSpec};
 
 use super::condition::{self, Condition};
+use super::converged::Restarts;
 use super::diff::differences;
 use super::files::{FileKind, StackFile};
 use super::observed::{ObservedService, ObservedStack};
@@ -42,11 +43,13 @@ pub enum SwarmOperation {
         id: String,
     },
     /// Waits until the tasks of `service` (a swarm name), which runs `tasks` tasks (`None`:
-    /// one per node), meet `condition`, before `dependent` is created or updated.
+    /// one per node) and replaces ended ones as `restarts` says, meet `condition`, before
+    /// `dependent` is created or updated.
     Wait {
         service: String,
         condition: Condition,
         tasks: Option<i64>,
+        restarts: Restarts,
         dependent: String,
     },
     /// Back to the spec the service had before this `up` updated it: the swarm's previous
@@ -104,6 +107,7 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
                     service: dependency.clone(),
                     condition: *condition,
                     tasks: condition::tasks(&stack.services[dependency]),
+                    restarts: Restarts::of(&stack.services[dependency]),
                     dependent: name.clone(),
                 });
             }

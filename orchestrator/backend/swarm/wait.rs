@@ -7,17 +7,20 @@ use bollard::Docker;
 
 use super::client;
 use super::condition::{self, Condition, Status};
+use super::converged::{Restarts, Want};
 use super::names;
 use crate::engine::EngineError;
 
 /// How often the tasks are looked at.
 pub const POLL: Duration = Duration::from_millis(500);
 
-/// What one wait is for: the dependency's swarm name, its condition and how many tasks it runs.
+/// What one wait is for: the dependency's swarm name, its condition, how many tasks it runs
+/// and which ended ones the swarm replaces.
 pub struct Dependency<'a> {
     pub service: &'a str,
     pub condition: Condition,
     pub tasks: Option<i64>,
+    pub restarts: Restarts,
 }
 
 /// Waits until `dependency` of the stack `project` meets its condition, telling `pending`
@@ -31,10 +34,15 @@ pub async fn until(
     pending: &(dyn Fn(&str) + Sync),
 ) -> Result<(), EngineError> {
     let key = names::service_key(project, dependency.service).unwrap_or(dependency.service);
+    let want = Want {
+        service: key.to_string(),
+        replicas: dependency.tasks,
+        restarts: dependency.restarts,
+    };
     let mut told = String::new();
     loop {
         let rows = client::tasks(docker, project).await?;
-        let message = match condition::status(dependency.condition, key, dependency.tasks, &rows) {
+        let message = match condition::status(dependency.condition, &want, &rows) {
             Status::Met => return Ok(()),
             Status::Failed(message) => return Err(EngineError::Engine { message }),
             Status::Waiting(where_it_is) => where_it_is,
