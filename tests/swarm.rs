@@ -706,12 +706,12 @@ volumes:
 }
 
 /// The stack's own secrets' names on the swarm.
-fn stack_secrets(swarm: &Swarm, project: &str) -> Vec<String> {
+/// The stack's secrets (`kind` "secret") or configs ("config"), by name.
+fn stack_files(swarm: &Swarm, project: &str, kind: &str) -> Vec<String> {
     let filter = format!("label=com.docker.stack.namespace={project}");
-    let names =
-        swarm
-            .manager()
-            .docker(&["secret", "ls", "--filter", &filter, "--format", "{{.Name}}"]);
+    let names = swarm
+        .manager()
+        .docker(&[kind, "ls", "--filter", &filter, "--format", "{{.Name}}"]);
     names.lines().map(str::to_string).collect()
 }
 
@@ -762,7 +762,7 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
         deployed,
         "the mounts and files read back as sent"
     );
-    let first = stack_secrets(&swarm, &project);
+    let first = stack_files(&swarm, &project, "secret");
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(
         first[0].starts_with(&format!("{project}_token_")),
@@ -784,12 +784,12 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
         || logs().contains("token=second-token"),
         logs,
     );
-    let second = stack_secrets(&swarm, &project);
+    let second = stack_files(&swarm, &project, "secret");
     assert_eq!(second.len(), 1, "the old version is removed: {second:?}");
     assert_ne!(second, first);
 
     succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
-    assert!(stack_secrets(&swarm, &project).is_empty());
+    assert!(stack_files(&swarm, &project, "secret").is_empty());
     let volume = format!("{project}_data");
     let holders = swarm
         .lab
@@ -823,6 +823,7 @@ fn dependent_file(round: u32, settings: &str, web_exit: Option<u32>, migrate_exi
     image: {BUSYBOX_IMAGE}
     command: [sh, -c, "trap 'exit 0' TERM; sleep 4; touch /tmp/ready; sleep 3600 & wait"]
     environment: [ROUND={round}]
+    configs: [round]
     healthcheck: {{test: [CMD, test, -f, /tmp/ready], interval: 1s, retries: 60}}
     deploy: {{endpoint_mode: dnsrr}}
   migrate:
@@ -838,6 +839,8 @@ fn dependent_file(round: u32, settings: &str, web_exit: Option<u32>, migrate_exi
       migrate: {{condition: service_completed_successfully}}
     deploy:
       endpoint_mode: dnsrr{settings}
+configs:
+  round: {{content: "round {round}"}}
 "#
     )
 }
@@ -960,6 +963,8 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
     );
     assert!(!plan.lines().any(|l| l.starts_with('#')), "{plan}");
     let (db_before, web_before) = (env_and_args(&swarm, &db), env_and_args(&swarm, &web));
+    let configs_before = stack_files(&swarm, &project, "config");
+    assert_eq!(configs_before.len(), 1, "{configs_before:?}");
 
     // 3. db and web change, web never converges: up fails naming it, and both are rolled back.
     write(dependent_file(2, "", Some(1), 0));
@@ -983,6 +988,11 @@ fn dependencies_are_waited_for_and_a_failed_up_rolls_back_every_service_it_chang
     );
     assert_eq!(env_and_args(&swarm, &db), db_before);
     assert_eq!(env_and_args(&swarm, &web), web_before);
+    assert_eq!(
+        stack_files(&swarm, &project, "config"),
+        configs_before,
+        "the config version this up created is removed with it"
+    );
 
     // 4. The same with --no-rollback: both keep the new spec.
     let out = up(&["--wait-timeout", "40", "--no-rollback"]);

@@ -203,6 +203,17 @@ pub fn rollback(ran: &[&SwarmOperation], observed: &ObservedStack) -> SwarmPlan 
                         .push(SwarmOperation::CreateService(old.restorable_spec()));
                 }
             }
+            // A secret's or config's version made before the services (so removed after they
+            // are undone), by name: the plan never knew its ID. The swarm refuses it only while
+            // a service's spec names it, and the undone specs do not. A network it made stays:
+            // the swarm refuses its removal while the tasks of the failed spec still run.
+            SwarmOperation::CreateFile(file) => {
+                plan.operations.push(SwarmOperation::RemoveFile {
+                    kind: file.kind,
+                    name: file.name.clone(),
+                    id: file.name.clone(),
+                });
+            }
             _ => {}
         }
     }

@@ -380,13 +380,13 @@ fn a_failed_up_is_undone_service_by_service_last_first() {
         )
         .replace(
             "\nnetworks:\n  front: {}",
-            "\n  cache:\n    image: wharf-test/busybox:latest\nnetworks:\n  front: {}",
+            "\n  cache:\n    image: wharf-test/busybox:latest\n    configs: [cache]\n    networks: [side]\nconfigs:\n  cache: {content: size=1m}\nnetworks:\n  side: {}\n  front: {}",
         );
     let up = plan::up(&stack(&changed), &before, false);
     let ran: Vec<_> = up.operations.iter().collect();
     golden(
         "up_rollback",
-        "An up that created cache, replaced db (global to replicated) and updated web, then failed: last changed, first undone: web goes back to its previous spec, db is removed and created again as it was, cache is removed.",
+        "An up that created the network side, a config and cache, replaced db (global to replicated) and updated web, then failed: last changed, first undone: web goes back to its previous spec, db is removed and created again as it was, cache is removed, then the config version it made (the network side stays).",
         "--target swarm up -d  (failed)",
         &plan::rollback(&ran, &before),
     );
