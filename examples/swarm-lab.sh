@@ -4,8 +4,10 @@
 # tests make theirs (tests/support/lab.rs, tests/support/swarm.rs): no `--privileged` (this kind
 # of host cannot grant it), so a node gets every capability but SYS_RESOURCE and its entrypoint
 # remounts /sys and the cgroup hierarchies read-write before it starts dockerd. Node 1 is the
-# manager, nodes 2 and 3 join it as workers. There is no registry: the example images are copied
-# into every node (`docker save | docker load`), where tasks find them after their pull fails.
+# manager, nodes 2 and 3 join it as workers. The example images are copied into every node
+# (`docker save | docker load`), where tasks find them after their pull fails. Beside the nodes
+# runs a registry (Debian's docker-registry, plain HTTP on the engine's bridge, which the nodes
+# trust), for `wharf --target swarm up --build`: it prints its address (REGISTRY=IP:5000).
 #
 # usage: bash examples/swarm-lab.sh up      start the lab (again: does nothing), print DOCKER_HOST
 #        bash examples/swarm-lab.sh down    remove every container and volume the lab made
@@ -48,6 +50,7 @@ make_node_image() {
   local node_image base_image context
   node_image=$(rust_const NODE_IMAGE)
   base_image=$(rust_const BASE_IMAGE)
+  have_image "$base_image" || base_image=$DEMO_BASE_IMAGE
   [ -n "$node_image" ] && [ -n "$base_image" ] || die "cannot read the node image's name from $lab_rs"
   NODE_IMAGE=$node_image
   have_image "$NODE_IMAGE" && return 0
@@ -138,6 +141,40 @@ load_images() {
   done
 }
 
+registry() { echo "$name-registry"; }
+registry_address() { echo "$(docker inspect -f '{{.NetworkSettings.IPAddress}}' "$(registry)"):5000"; }
+
+# Debian's docker-registry (the host's binary, mounted into the nodes' Debian base), storage in
+# the container, no authentication; the nodes' engines trust private addresses over HTTP.
+start_registry() {
+  local binary=/usr/bin/docker-registry container tries=0 base_image
+  container=$(registry)
+  if [ "$(docker inspect -f '{{.State.Running}}' "$container" 2>/dev/null)" = true ]; then
+    return 0
+  fi
+  if [ ! -x "$binary" ]; then
+    log "no registry ($binary is missing: apt-get install docker-registry); up --build needs one"
+    return 0
+  fi
+  docker rm -f "$container" >/dev/null 2>&1 || true
+  base_image=$(rust_const BASE_IMAGE)
+  have_image "$base_image" || base_image=$DEMO_BASE_IMAGE
+  local config="version: 0.1
+storage: {filesystem: {rootdirectory: /var/lib/registry}, delete: {enabled: true}}
+http: {addr: ':5000'}"
+  docker run -d --name "$container" --label "$label" -v "$binary:$binary:ro" -e "CONFIG=$config" \
+    "$base_image" sh -c 'mkdir -p /etc/registry && printf %s "$CONFIG" > /etc/registry/config.yml &&
+      exec /usr/bin/docker-registry serve /etc/registry/config.yml' >/dev/null
+  local ip
+  ip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' "$container")
+  until (exec 3<>"/dev/tcp/$ip/5000") 2>/dev/null; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 60 ] || { docker logs --tail 20 "$container" >&2; die "the registry does not answer"; }
+    sleep 0.5
+  done
+  log "started $container at $(registry_address)"
+}
+
 up() {
   command -v docker >/dev/null || die "the docker CLI is not installed"
   docker info >/dev/null 2>&1 || die "the Docker Engine does not answer"
@@ -147,6 +184,7 @@ up() {
   for n in "${nodes[@]}"; do wait_for_engine "$n"; done
   form_swarm
   load_images
+  start_registry
   log "ready in $((SECONDS - start)) s:"
   on_node 1 node ls
   cat <<MSG
@@ -155,6 +193,15 @@ Point wharf (or docker) at the manager:
 
   export DOCKER_HOST=$(node_host 1)
   cd $examples/cluster && wharf --target swarm up -d
+MSG
+  docker inspect "$(registry)" >/dev/null 2>&1 && cat <<MSG
+
+Build on the manager, push to the lab's registry, deploy by digest:
+
+  export REGISTRY=$(registry_address)
+  wharf --target swarm -f compose.yaml -f compose.build.yaml up -d --build
+MSG
+  cat <<MSG
 
 Take the lab down with: ${WHARF_LAB_NAME:+WHARF_LAB_NAME=$name }bash $examples/swarm-lab.sh down
 MSG
