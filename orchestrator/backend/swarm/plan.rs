@@ -2,7 +2,9 @@
 //! that make them the same. Pure (no I/O, no clock), so that plans are golden-tested. A
 //! service that already has what wharf would send is left alone: its version does not move.
 //! Before a service is created or updated, the plan waits for its dependencies' `depends_on`
-//! conditions. A failed `up` is undone by the plan `rollback` makes from what it ran.
+//! conditions. With service arguments (a `scope::Scope`), `up` and `down` act on those services
+//! alone, and keep whatever a service they leave as it is still uses. A failed `up` is undone by
+//! the plan `rollback` makes from what it ran.
 
 use std::collections::HashSet;
 use std::fmt;
