@@ -1,7 +1,8 @@
 //! `up` and `down` with service arguments, `--scale` and `--force-recreate` on a real 3-node
 //! swarm of lab nodes (`support::swarm`, never the shared engine): what is out of scope is left
 //! exactly as it is, as a user sees it through the manager (`docker service ls`, each service's
-//! version, its tasks' IDs). One lab for the whole scenario: a lab is slow to make.
+//! version, its tasks' IDs, the config versions). One lab for the whole scenario: a lab is slow
+//! to make.
 
 mod support;
 
@@ -15,8 +16,9 @@ use support::{BUSYBOX_IMAGE, unique_project, wait_until};
 /// How long a scaled service may take to show its tasks running (each first tries to pull).
 const RUNNING_LIMIT: Duration = Duration::from_secs(60);
 
-/// Three services: web depends on db, other stands alone and says `greeting`.
-fn compose_file(greeting: &str) -> String {
+/// Three services: web depends on db, other stands alone and says `greeting`; db and other
+/// read the config `settings`, which holds `level=<level>`.
+fn compose_file(greeting: &str, level: &str) -> String {
     format!(
         r#"services:
   web:
@@ -30,12 +32,17 @@ fn compose_file(greeting: &str) -> String {
   db:
     image: {BUSYBOX_IMAGE}
     command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    configs: [settings]
     deploy: {{endpoint_mode: dnsrr}}
   other:
     image: {BUSYBOX_IMAGE}
     command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
     environment: [GREETING={greeting}]
+    configs: [settings]
     deploy: {{endpoint_mode: dnsrr}}
+configs:
+  settings:
+    content: "level={level}"
 "#
     )
 }
@@ -75,6 +82,16 @@ fn shows(swarm: &Swarm, project: &str, expected: &[String]) {
     );
 }
 
+/// The names of the stack's config versions.
+fn configs(swarm: &Swarm, project: &str) -> BTreeSet<String> {
+    let filter = format!("label=com.docker.stack.namespace={project}");
+    let listed =
+        swarm
+            .manager()
+            .docker(&["config", "ls", "--filter", &filter, "--format", "{{.Name}}"]);
+    listed.lines().map(str::to_string).collect()
+}
+
 /// A service's `Version.Index`.
 fn version(swarm: &Swarm, service: &str) -> String {
     let format = "{{.Version.Index}}";
@@ -101,8 +118,9 @@ fn service_arguments_scale_and_force_recreate_leave_the_rest_of_the_stack_as_it_
     let swarm = Swarm::start("swarm-scope", 3);
     let project = unique_project("swarm-scope");
     let dir = tempfile::tempdir().expect("a project folder");
-    let write = |greeting: &str| {
-        std::fs::write(dir.path().join("compose.yaml"), compose_file(greeting)).unwrap();
+    let write = |greeting: &str, level: &str| {
+        let file = compose_file(greeting, level);
+        std::fs::write(dir.path().join("compose.yaml"), file).unwrap();
     };
     let wharf = |args: &[&str]| swarm.wharf(&project, dir.path(), args);
     let (web, db, other) = (
@@ -110,7 +128,7 @@ fn service_arguments_scale_and_force_recreate_leave_the_rest_of_the_stack_as_it_
         format!("{project}_db"),
         format!("{project}_other"),
     );
-    write("one");
+    write("one", "info");
 
     // An unknown service fails with compose's words and changes nothing.
     let unknown = wharf(&["up", "-d", "web", "wbe"]);
@@ -147,7 +165,7 @@ fn service_arguments_scale_and_force_recreate_leave_the_rest_of_the_stack_as_it_
     // and db keep their versions.
     let (web_version, db_version) = (version(&swarm, &web), version(&swarm, &db));
     let other_version = version(&swarm, &other);
-    write("two");
+    write("two", "info");
     succeeded("up -d other", wharf(&["up", "-d", "other"]));
     assert_ne!(version(&swarm, &other), other_version, "other is updated");
     assert_eq!(version(&swarm, &web), web_version, "web is left as it is");
@@ -192,6 +210,25 @@ fn service_arguments_scale_and_force_recreate_leave_the_rest_of_the_stack_as_it_
         wharf(&["--dry-run", "up", "-d", "--scale", "web=3"]),
     );
     assert!(!again.lines().any(|l| l.starts_with('#')), "{again}");
+
+    // The config changes, and up -d other: other moves to its new version; db, out of scope,
+    // keeps the old one, which stays, until up -d db moves db on: then it goes.
+    let before = configs(&swarm, &project);
+    assert_eq!(before.len(), 1, "{before:?}");
+    write("two", "debug");
+    let db_version = version(&swarm, &db);
+    succeeded(
+        "up -d other after a config change",
+        wharf(&["up", "-d", "other"]),
+    );
+    let both = configs(&swarm, &project);
+    assert_eq!(both.len(), 2, "the old version stays for db: {both:?}");
+    assert!(both.is_superset(&before), "{both:?}");
+    assert_eq!(version(&swarm, &db), db_version, "db is left as it is");
+    succeeded("up -d db", wharf(&["up", "-d", "db"]));
+    let after = configs(&swarm, &project);
+    assert_eq!(after.len(), 1, "the old version is gone: {after:?}");
+    assert!(after.is_disjoint(&before), "{after:?}");
 
     // down web removes web alone; the network db and other use stays.
     succeeded("down web", wharf(&["down", "web"]));
