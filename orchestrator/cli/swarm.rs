@@ -6,6 +6,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use indexmap::IndexMap;
+
 use super::down::DownArgs;
 use super::error::CliError;
 use super::ps::{PsArgs, PsFormat};
@@ -13,7 +15,8 @@ use super::swarm_progress::SwarmProgress;
 use super::up::UpArgs;
 use super::{Command, GlobalArgs, session, table};
 use crate::backend::swarm::images::{self, ImageOptions};
-use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan};
+use crate::backend::swarm::plan::{SwarmOperation, SwarmPlan, UpOptions};
+use crate::backend::swarm::scope::{Scope, UnknownService, dependencies};
 use crate::backend::swarm::stack::Stack;
 use crate::backend::swarm::tasks::{HEADERS, TaskRow};
 use crate::backend::swarm::{SwarmBackend, observed::ObservedStack};
@@ -46,6 +49,11 @@ pub(super) async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, C
     refuse_up_flags(args)?;
     let project = super::load_project(global)?;
     let mut stack = Stack::new(&project).map_err(|e| CliError::message(e.to_string()))?;
+    // Both checks come before anything is built or changed: a wrong name changes nothing.
+    for (key, replicas) in &args.converge.scale {
+        stack.scale(key, *replicas).map_err(CliError::message)?;
+    }
+    let scope = Scope::up(&stack, &args.services, args.no_deps).map_err(unknown)?;
     let engine = DockerEngine::connect().await?;
     let options = ImageOptions {
         build: args.converge.build,
@@ -53,12 +61,17 @@ pub(super) async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, C
         dry_run: super::dry_run(),
     };
     let say = |line: String| eprintln!(" \u{2714} {line}");
-    images::pin_built_images(&engine, &project, &mut stack, options, &say)
+    images::pin_built_images(&engine, &project, &mut stack, &scope, options, &say)
         .await
         .map_err(CliError::message)?;
     let backend = SwarmBackend::new(engine.client().clone(), Some(stack.clone()));
     let observed = observe(&backend, &project.name).await?;
-    let plan = crate::backend::swarm::plan::up(&stack, &observed, args.converge.remove_orphans);
+    let options = UpOptions {
+        scope: scope.clone(),
+        remove_orphans: args.converge.remove_orphans,
+        force_recreate: args.converge.force_recreate,
+    };
+    let plan = crate::backend::swarm::plan::up(&stack, &observed, &options);
     if super::dry_run() {
         return apply(&backend, &plan).await;
     }
@@ -77,7 +90,9 @@ pub(super) async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, C
         .await;
     let outcome = match report.failures.is_empty() {
         true => {
-            let wants = converged::wants(&project.name, &stack.services);
+            // The services out of scope are not this up's: their state does not fail it.
+            let scoped = stack.services.iter().filter(|(n, _)| scope.contains(n));
+            let wants = converged::wants(&project.name, scoped);
             let changed = changed_services(&project.name, &plan);
             let waiting = Waiting {
                 project: &project.name,
@@ -261,25 +276,24 @@ fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
              with --target swarm yet)",
         ));
     }
-    let converge = &args.converge;
-    let set = [
-        ("service arguments", !args.services.is_empty()),
-        ("--scale", !converge.scale.is_empty()),
-        ("--force-recreate", converge.force_recreate),
-        ("--watch", args.watch),
-    ];
-    match set.iter().find(|(_, on)| *on) {
-        Some((flag, _)) => Err(CliError::message(format!(
-            "`up` with {flag} is not available with --target swarm yet"
-        ))),
-        None => Ok(()),
+    match args.watch {
+        true => Err(CliError::message(
+            "`up` with --watch is not available with --target swarm yet (`wharf --target swarm \
+             watch` deploys on each change)",
+        )),
+        false => Ok(()),
     }
 }
 
+/// A service argument that names no service, in compose's words.
+fn unknown(error: UnknownService) -> CliError {
+    CliError::message(error.to_string())
+}
+
 async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliError> {
-    if !args.services.is_empty() || args.rmi.is_some() {
+    if args.rmi.is_some() {
         return Err(CliError::message(
-            "`down` with service arguments or --rmi is not available with --target swarm yet",
+            "`down` with --rmi is not available with --target swarm yet",
         ));
     }
     if args.volumes {
@@ -289,10 +303,40 @@ async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliError
              (`docker volume rm <project>_<name>` on each node)"
         );
     }
-    let name = session::target(global)?.name().to_string();
+    let target = session::target(global)?;
     let backend = SwarmBackend::new(connect().await?, None);
-    let observed = observe(&backend, &name).await?;
-    apply(&backend, &crate::backend::swarm::plan::down(&observed)).await
+    let observed = observe(&backend, target.name()).await?;
+    let scope = down_scope(&target, &observed, args)?;
+    apply(
+        &backend,
+        &crate::backend::swarm::plan::down(&observed, &scope),
+    )
+    .await
+}
+
+/// The services `down SERVICE...` removes. With a compose file: services it defines, with the
+/// services that depend on them (as compose), and with `--remove-orphans` the stack's services
+/// it no longer has. Without one: the stack's services named, alone (the swarm keeps no
+/// `depends_on`).
+fn down_scope(
+    target: &session::Target,
+    observed: &ObservedStack,
+    args: &DownArgs,
+) -> Result<Scope, CliError> {
+    let name = target.name();
+    let session::Target::Loaded(project, _) = target else {
+        let known = |service: &str| observed.services.contains_key(service);
+        return Scope::down(name, &args.services, &IndexMap::new(), known).map_err(unknown);
+    };
+    let in_file = |service: &str| {
+        names::service_key(name, service).is_some_and(|k| project.model.services.contains_key(k))
+    };
+    let scope = Scope::down(name, &args.services, &dependencies(project), in_file);
+    let orphans = observed.services.keys().filter(|s| !in_file(s));
+    match args.remove_orphans {
+        true => Ok(scope.map_err(unknown)?.and(orphans.cloned())),
+        false => scope.map_err(unknown),
+    }
 }
 
 /// Prints the plan (`--dry-run`), or runs it with one line per operation.

@@ -67,6 +67,32 @@ pub fn mode(name: &str, service: &Service) -> Result<ServiceSpecMode, DeployErro
     })
 }
 
+/// `mode` with `up --scale`'s count in place of the file's replicas: the count `deploy.replicas`
+/// would give, for this `up`. A replicated job's is its total completions and how many run at a
+/// time, as `deploy.replicas` sets both (`docker service scale` sets the completions alone; wharf
+/// keeps the one rule that `--scale` stands for `deploy.replicas`). A global service or job runs
+/// one task per node: there is no count to set, so it is refused rather than ignored.
+pub fn scaled(mode: &mut ServiceSpecMode, replicas: u32) -> Result<(), String> {
+    let replicas = Some(i64::from(replicas));
+    if let Some(replicated) = mode.replicated.as_mut() {
+        replicated.replicas = replicas;
+        return Ok(());
+    }
+    if let Some(job) = mode.replicated_job.as_mut() {
+        job.max_concurrent = replicas;
+        job.total_completions = replicas;
+        return Ok(());
+    }
+    let kind = match mode.global_job.is_some() {
+        true => "global-job",
+        false => "global",
+    };
+    Err(format!(
+        "its deploy.mode is {kind}: a swarm runs one task of it on each node, there is no count \
+         to scale (use deploy.placement to choose the nodes)"
+    ))
+}
+
 /// The restart policy: `deploy.restart_policy`, else the one `restart:` means (as `docker
 /// stack deploy` reads it), else the swarm's own default (none sent).
 pub fn restart_policy(service: &Service) -> Option<TaskSpecRestartPolicy> {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use bollard::Docker;
 
 use super::names;
+use super::scope::Scope;
 use super::stack::Stack;
 use crate::engine::ContainerEngine;
 use crate::engine::docker::DockerEngine;
@@ -49,16 +50,19 @@ enum Step {
     Build,
 }
 
-/// Builds and pushes what needs it, then pins every buildable service of `stack` to its
-/// image's digest on the registry. `say` is told each image built, pushed or pinned.
+/// Builds and pushes what needs it, then pins every buildable service of `stack` in `scope`
+/// (the others are not deployed by this `up`) to its image's digest on the registry. `say` is
+/// told each image built, pushed or pinned.
 pub async fn pin_built_images(
     engine: &DockerEngine,
     project: &Project,
     stack: &mut Stack,
+    scope: &Scope,
     options: ImageOptions,
     say: &(dyn Fn(String) + Sync),
 ) -> Result<(), String> {
-    let buildable = buildable(project);
+    let mut buildable = buildable(project);
+    buildable.retain(|service| scope.contains(&names::scoped(&project.name, service.key)));
     let mut steps = Vec::new();
     for service in &buildable {
         let forced = options.build || service.always;

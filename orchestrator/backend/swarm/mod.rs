@@ -18,6 +18,7 @@ mod mounts;
 pub mod names;
 pub mod observed;
 pub mod plan;
+pub mod scope;
 pub mod stack;
 pub mod tasks;
 mod unapplied;
@@ -159,10 +160,16 @@ impl Backend for SwarmBackend {
         observed: &ObservedStack,
         options: &ReconcileOptions,
     ) -> Result<SwarmPlan, PlanError> {
-        Ok(match &self.stack {
-            Some(stack) => plan::up(stack, observed, options.remove_orphans),
-            None => plan::down(observed),
-        })
+        let Some(stack) = &self.stack else {
+            return Ok(plan::down(observed, &scope::Scope::all()));
+        };
+        let unknown = |scope::UnknownService(name)| PlanError::UnknownService { name };
+        let options = plan::UpOptions {
+            scope: scope::Scope::up(stack, &options.services, options.no_deps).map_err(unknown)?,
+            remove_orphans: options.remove_orphans,
+            force_recreate: options.force_recreate,
+        };
+        Ok(plan::up(stack, observed, &options))
     }
 
     /// The progress callback speaks of the local target's operations: a swarm plan's are told

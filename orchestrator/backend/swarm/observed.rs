@@ -59,6 +59,24 @@ impl ObservedService {
         spec
     }
 
+    /// Whether the service's tasks attach to the network `name` (the observed spec names its
+    /// networks, `client::observe` turned their IDs back into names).
+    pub fn attaches(&self, name: &str) -> bool {
+        let networks = self.spec.pointer("/TaskTemplate/Networks");
+        networks
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|n| n.get("Target").and_then(Value::as_str) == Some(name))
+    }
+
+    /// The swarm's `TaskTemplate.ForceUpdate` counter: the spec wharf sends carries it (a
+    /// changed counter replaces every task), and `up --force-recreate` moves it on.
+    pub fn force_update(&self) -> u64 {
+        let counter = self.spec.pointer("/TaskTemplate/ForceUpdate");
+        counter.and_then(Value::as_u64).unwrap_or_default()
+    }
+
     /// Whether the service's spec refers to the secret or config `name`.
     pub fn uses(&self, kind: FileKind, name: &str) -> bool {
         let (list, key) = match kind {

@@ -2,7 +2,9 @@
 //! that make them the same. Pure (no I/O, no clock), so that plans are golden-tested. A
 //! service that already has what wharf would send is left alone: its version does not move.
 //! Before a service is created or updated, the plan waits for its dependencies' `depends_on`
-//! conditions. A failed `up` is undone by the plan `rollback` makes from what it ran.
+//! conditions. With service arguments (a `scope::Scope`), `up` and `down` act on those services
+//! alone, and keep whatever a service they leave as it is still uses. A failed `up` is undone by
+//! the plan `rollback` makes from what it ran.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -14,6 +16,7 @@ use super::converged::Restarts;
 use super::diff::differences;
 use super::files::{FileKind, StackFile};
 use super::observed::{ObservedService, ObservedStack};
+use super::scope::Scope;
 use super::stack::Stack;
 
 /// One call to the swarm.
@@ -77,31 +80,50 @@ pub struct SwarmPlan {
     pub warnings: Vec<String>,
 }
 
-/// `up`: create what is missing, update what differs; with `remove_orphans`, remove the
-/// stack's services (then networks) that the file no longer has, else warn about them.
-pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> SwarmPlan {
+/// What an `up` is asked for beyond the file.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// The services it acts on (service arguments, `--no-deps`); the others stay as they are.
+    pub scope: Scope,
+    /// `--remove-orphans`: the stack's services the file no longer has are removed.
+    pub remove_orphans: bool,
+    /// `--force-recreate`: the services named (all without service arguments) are updated even
+    /// when nothing changed; their dependencies only when they did, as compose recreates them.
+    pub force_recreate: bool,
+}
+
+/// `up`: create what is missing, update what differs, for the services in scope and the
+/// networks, secrets and configs they use; with `remove_orphans`, remove the stack's services
+/// (then networks) that the file no longer has, else warn about them. Old secret and config
+/// versions go when no service that this plan leaves as it is still uses them.
+pub fn up(stack: &Stack, observed: &ObservedStack, options: &UpOptions) -> SwarmPlan {
+    let scope = &options.scope;
     let mut plan = SwarmPlan {
         warnings: stack.warnings.clone(),
         ..SwarmPlan::default()
     };
     for (name, network) in &stack.networks {
-        if !observed.networks.contains_key(name) {
+        if !observed.networks.contains_key(name) && scope.needs_network(stack, name) {
             plan.operations
                 .push(SwarmOperation::CreateNetwork(network.clone()));
         }
     }
     for (name, file) in &stack.files.owned {
-        if !observed.files.contains_key(name) {
+        if !observed.files.contains_key(name) && scope.needs_file(stack, file) {
             plan.operations
                 .push(SwarmOperation::CreateFile(file.clone()));
         }
     }
     let mut waited = HashSet::new();
-    for (name, spec) in &stack.services {
-        let Some(operation) = service_operation(spec, observed.services.get(name)) else {
+    for (name, spec) in stack.services.iter().filter(|(n, _)| scope.contains(n)) {
+        let service = observed.services.get(name);
+        let force = options.force_recreate && scope.is_named(name);
+        let Some(operation) = service_operation(spec, service, force) else {
             continue;
         };
-        for (dependency, condition) in stack.depends_on.get(name).into_iter().flatten() {
+        // A dependency out of scope (`--no-deps`) is not waited for, as compose leaves it out.
+        let dependencies = stack.depends_on.get(name).into_iter().flatten();
+        for (dependency, condition) in dependencies.filter(|(d, _)| scope.contains(d)) {
             if waited.insert((dependency, *condition)) {
                 plan.operations.push(SwarmOperation::Wait {
                     service: dependency.clone(),
@@ -119,8 +141,16 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
         .keys()
         .filter(|name| !stack.services.contains_key(*name))
         .collect();
-    if !remove_orphans {
-        if !orphans.is_empty() {
+    match options.remove_orphans {
+        true => {
+            for name in orphans {
+                plan.operations.push(SwarmOperation::RemoveService {
+                    name: name.clone(),
+                    id: observed.services[name].id.clone(),
+                });
+            }
+        }
+        false if !orphans.is_empty() => {
             let names: Vec<&str> = orphans.iter().map(|n| n.as_str()).collect();
             plan.warnings.push(format!(
                 "found orphan services ({}) for this project; run with --remove-orphans to \
@@ -128,33 +158,48 @@ pub fn up(stack: &Stack, observed: &ObservedStack, remove_orphans: bool) -> Swar
                 names.join(", ")
             ));
         }
-        let kept: Vec<&String> = orphans;
-        remove_files(&mut plan, observed, |kind, name| {
-            !stack.files.owned.contains_key(name)
-                && !kept.iter().any(|s| observed.services[*s].uses(kind, name))
-        });
-        return plan;
+        false => {}
     }
-    for name in orphans {
-        plan.operations.push(SwarmOperation::RemoveService {
-            name: name.clone(),
-            id: observed.services[name].id.clone(),
+    let kept = kept_services(&plan, observed);
+    if options.remove_orphans {
+        remove_networks(&mut plan, observed, |name| {
+            !stack.networks.contains_key(name) && !kept.iter().any(|s| s.attaches(name))
         });
     }
-    remove_networks(&mut plan, observed, |name| {
-        !stack.networks.contains_key(name)
-    });
-    remove_files(&mut plan, observed, |_, name| {
-        !stack.files.owned.contains_key(name)
+    remove_files(&mut plan, observed, |kind, name| {
+        !stack.files.owned.contains_key(name) && !kept.iter().any(|s| s.uses(kind, name))
     });
     plan
 }
 
+/// The services on the swarm that `plan` leaves as they are (out of scope, unchanged, kept
+/// orphans): what they use stays.
+fn kept_services<'a>(plan: &SwarmPlan, observed: &'a ObservedStack) -> Vec<&'a ObservedService> {
+    let changed: HashSet<&str> = plan
+        .operations
+        .iter()
+        .filter_map(|operation| match operation {
+            SwarmOperation::RemoveService { name, .. } => Some(name.as_str()),
+            other => other.deploys(),
+        })
+        .collect();
+    observed
+        .services
+        .iter()
+        .filter(|(name, _)| !changed.contains(name.as_str()))
+        .map(|(_, service)| service)
+        .collect()
+}
+
 /// What makes `service` (none: not on the swarm yet) have `spec`: a create, an update with the
-/// fields that differ, a replacement when its mode changes; nothing when it has it.
+/// fields that differ, a replacement when its mode changes; nothing when it has it, unless
+/// `force` (`--force-recreate`): then an update that moves the swarm's `ForceUpdate` counter on,
+/// as `docker service update --force` does, so that its tasks are replaced through its
+/// update_config.
 fn service_operation(
     spec: &ServiceSpec,
     service: Option<&ObservedService>,
+    force: bool,
 ) -> Option<SwarmOperation> {
     let Some(service) = service else {
         return Some(SwarmOperation::CreateService(spec.clone()));
@@ -169,11 +214,26 @@ fn service_operation(
             to,
         });
     }
-    let fields = differences(&desired, &service.spec);
+    // The counter is the swarm's: carried as it is, an update that resets it would replace
+    // every task (a scale alone would), and a counter moved on by `--force-recreate` or by
+    // `docker service update --force` is no change for the next `up`.
+    let mut spec = spec.clone();
+    let counter = service.force_update();
+    spec.task_template
+        .get_or_insert_with(Default::default)
+        .force_update = Some(counter);
+    let desired = serde_json::to_value(&spec).expect("a service spec is JSON");
+    let mut fields = differences(&desired, &service.spec);
+    if force {
+        spec.task_template
+            .get_or_insert_with(Default::default)
+            .force_update = Some(counter + 1);
+        fields.push("TaskTemplate.ForceUpdate".into());
+    }
     (!fields.is_empty()).then(|| SwarmOperation::UpdateService {
         id: service.id.clone(),
         version: service.version,
-        spec: spec.clone(),
+        spec,
         fields,
     })
 }
@@ -233,17 +293,23 @@ fn name_of(spec: &ServiceSpec) -> &str {
     spec.name.as_deref().unwrap_or_default()
 }
 
-/// `down`: every service of the stack, then its networks, secrets and configs.
-pub fn down(observed: &ObservedStack) -> SwarmPlan {
+/// `down`: the services in scope (every one of the stack without service arguments), then the
+/// stack's networks, secrets and configs that no other service of the stack uses.
+pub fn down(observed: &ObservedStack, scope: &Scope) -> SwarmPlan {
     let mut plan = SwarmPlan::default();
-    for (name, service) in &observed.services {
+    for (name, service) in observed.services.iter().filter(|(n, _)| scope.contains(n)) {
         plan.operations.push(SwarmOperation::RemoveService {
             name: name.clone(),
             id: service.id.clone(),
         });
     }
-    remove_networks(&mut plan, observed, |_| true);
-    remove_files(&mut plan, observed, |_, _| true);
+    let kept = kept_services(&plan, observed);
+    remove_networks(&mut plan, observed, |name| {
+        !kept.iter().any(|s| s.attaches(name))
+    });
+    remove_files(&mut plan, observed, |kind, name| {
+        !kept.iter().any(|s| s.uses(kind, name))
+    });
     plan
 }
 

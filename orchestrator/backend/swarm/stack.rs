@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, TaskSpec, TaskSpecContainerSpec,
+    NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec, ServiceSpecMode, TaskSpec,
+    TaskSpecContainerSpec,
 };
 use indexmap::IndexMap;
 
@@ -87,6 +88,25 @@ impl Stack {
             depends_on,
             files,
             warnings,
+        })
+    }
+
+    /// `up --scale KEY=N`: the service `key` runs `replicas` tasks for this `up` (see
+    /// `deploy::scaled`). A service the file does not have is refused with the local target's
+    /// words, a global one with why.
+    pub fn scale(&mut self, key: &str, replicas: u32) -> Result<(), String> {
+        let name = names::scoped(&self.project, key);
+        let Some(spec) = self.services.get_mut(&name) else {
+            return Err(format!(
+                "--scale names service {key:?}, which is not in the compose file"
+            ));
+        };
+        let mode = spec.mode.get_or_insert_with(|| ServiceSpecMode {
+            replicated: Some(Default::default()),
+            ..Default::default()
+        });
+        deploy::scaled(mode, replicas).map_err(|why| {
+            format!("--scale {key}={replicas}: service {key:?} cannot be scaled: {why}")
         })
     }
 }
@@ -263,6 +283,31 @@ pub mod tests {
         .unwrap();
         let order: Vec<&String> = stack.services.keys().collect();
         assert_eq!(order, ["shop_z", "shop_a"]);
+    }
+
+    #[test]
+    fn scale_sets_the_replicas_or_a_jobs_completions_and_refuses_a_global_service() {
+        let mut stack = Stack::new(&project(
+            "services:\n  web: {image: b}\n  job: {image: b, deploy: {mode: replicated-job}}\n  agent: {image: b, deploy: {mode: global}}\n",
+        ))
+        .unwrap();
+        stack.scale("web", 3).unwrap();
+        let web = stack.services["shop_web"].mode.as_ref().unwrap();
+        assert_eq!(web.replicated.as_ref().unwrap().replicas, Some(3));
+        stack.scale("job", 4).unwrap();
+        let job = stack.services["shop_job"].mode.as_ref().unwrap();
+        let job = job.replicated_job.as_ref().unwrap();
+        assert_eq!(
+            (job.total_completions, job.max_concurrent),
+            (Some(4), Some(4))
+        );
+        let global = stack.scale("agent", 2).unwrap_err();
+        assert!(global.contains("deploy.mode is global"), "{global}");
+        let unknown = stack.scale("wbe", 2).unwrap_err();
+        assert_eq!(
+            unknown,
+            "--scale names service \"wbe\", which is not in the compose file"
+        );
     }
 
     #[test]
