@@ -488,12 +488,12 @@ networks:
         &swarm,
         &broken,
         dir.path(),
-        &["up", "--wait", "--wait-timeout", "8"],
+        &["up", "--wait", "--wait-timeout", "20"],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!("stack {broken} did not converge within 8s")),
+        stderr.contains(&format!("stack {broken} did not converge within 20s")),
         "{stderr}"
     );
     let named = format!("service crash: 0 of 1 tasks running; task {broken}_crash.1 on node wt-");
