@@ -385,6 +385,33 @@ fn a_verb_the_swarm_target_lacks_is_refused_by_name() {
     }
 }
 
+/// A flag of `up` that the swarm target does not apply is refused, naming it, before anything
+/// is read or changed: never dropped silently.
+#[test]
+fn an_up_flag_the_swarm_target_does_not_apply_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("a project folder");
+    let state = dir.path().join("state");
+    let project = unique_project("swarm-flag");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--no-recreate"], "--no-recreate"),
+        (&["--pull", "always"], "--pull"),
+        (&["-V"], "-V/--renew-anon-volumes"),
+        (&["-t", "3"], "-t/--timeout"),
+        (&["--watch"], "--watch"),
+    ];
+    for (flag, named) in cases {
+        let mut command = support::wharf_command(&project, dir.path(), &state);
+        command.args(["--target", "swarm", "up", "-d"]).args(flag);
+        let out = command.output_within(COMMAND_LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`up` with {named}")),
+            "{flag:?}: {stderr}"
+        );
+    }
+}
+
 /// `--no-rollback` is the swarm target's: a local `up` refuses it, naming the target it is
 /// for, before it touches any engine.
 #[test]

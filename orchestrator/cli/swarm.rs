@@ -24,6 +24,7 @@ use crate::backend::swarm::{WAIT_LIMIT, converged, names};
 use crate::engine::EngineError;
 use crate::engine::docker::DockerEngine;
 use crate::execute::Report;
+use crate::supervisor::request::PullPolicy;
 
 /// The verbs the swarm target has.
 pub const VERBS: &str = "up -d, down, ps, logs, config and watch";
@@ -276,12 +277,28 @@ fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
              with --target swarm yet)",
         ));
     }
-    match args.watch {
-        true => Err(CliError::message(
+    if args.watch {
+        return Err(CliError::message(
             "`up` with --watch is not available with --target swarm yet (`wharf --target swarm \
              watch` deploys on each change)",
-        )),
-        false => Ok(()),
+        ));
+    }
+    let converge = &args.converge;
+    let set = [
+        ("--no-recreate", converge.no_recreate),
+        ("--pull", converge.pull != PullPolicy::Policy),
+        ("-V/--renew-anon-volumes", args.renew_anon_volumes),
+        (
+            "-t/--timeout (a swarm stops a task after its stop_grace_period)",
+            args.timeout.is_some(),
+        ),
+        ("--no-start", args.no_start),
+    ];
+    match set.iter().find(|(_, on)| *on) {
+        Some((flag, _)) => Err(CliError::message(format!(
+            "`up` with {flag} is not available with --target swarm"
+        ))),
+        None => Ok(()),
     }
 }
 
