@@ -707,7 +707,8 @@ fn logs_merge_the_tasks_lines_in_time_tail_each_task_and_follow_until_down() {
 }
 
 /// A compose file whose one task prints its secret (from a file), its config (from
-/// `content`) and its mounts into its log, with a named volume and a tmpfs mounted.
+/// `content`) and its mounts into its log, with a named volume and a tmpfs mounted; its task
+/// runs on the manager, the node wharf talks to, so that its volume is there.
 fn files_compose_file() -> String {
     format!(
         r#"services:
@@ -722,6 +723,7 @@ fn files_compose_file() -> String {
     deploy:
       endpoint_mode: dnsrr
       update_config: {{order: stop-first}}
+      placement: {{constraints: [node.role == manager]}}
 secrets:
   token: {{file: ./token.txt}}
 configs:
@@ -732,7 +734,6 @@ volumes:
     )
 }
 
-/// The stack's own secrets' names on the swarm.
 /// The stack's secrets (`kind` "secret") or configs ("config"), by name.
 fn stack_files(swarm: &Swarm, project: &str, kind: &str) -> Vec<String> {
     let filter = format!("label=com.docker.stack.namespace={project}");
@@ -744,7 +745,8 @@ fn stack_files(swarm: &Swarm, project: &str, kind: &str) -> Vec<String> {
 
 /// A secret from a file and a config from `content` are readable in a task, a volume and a
 /// tmpfs are mounted; a changed secret is a new version rolled into the service, the old one
-/// removed; `down` removes the secrets and configs but leaves the volume on its node.
+/// removed; `down` removes the secrets and configs but leaves the volume on its node, `down -v`
+/// removes it there.
 #[test]
 fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
     let swarm = Swarm::start("swarm-files", 3);
@@ -818,21 +820,31 @@ fn secrets_and_configs_reach_the_task_and_a_changed_secret_is_rotated() {
     succeeded("down", wharf(&swarm, &project, dir.path(), &["down"]));
     assert!(stack_files(&swarm, &project, "secret").is_empty());
     let volume = format!("{project}_data");
-    let holders = swarm
-        .lab
-        .nodes()
-        .iter()
-        .filter(|node| {
-            node.docker(&["volume", "ls", "-q"])
-                .lines()
-                .any(|v| v == volume)
-        })
-        .count();
-    // Each node that ran a task has its own copy: the rotated task may run on another node.
-    assert!(
-        holders >= 1,
-        "down without -v keeps the volume on the tasks' nodes"
+    let holders = || {
+        swarm
+            .lab
+            .nodes()
+            .iter()
+            .filter(|node| {
+                node.docker(&["volume", "ls", "-q"])
+                    .lines()
+                    .any(|v| v == volume)
+            })
+            .count()
+    };
+    assert_eq!(
+        holders(),
+        1,
+        "down without -v keeps the volume on the manager"
     );
+
+    // `down -v` removes it on the node wharf talks to, where the tasks ran.
+    let out = succeeded(
+        "down -v",
+        wharf(&swarm, &project, dir.path(), &["down", "-v"]),
+    );
+    assert!(out.contains(&format!("Volume {volume}  Removed")), "{out}");
+    assert_eq!(holders(), 0, "down -v removed the volume");
 }
 
 /// A database that turns healthy 4 s after it starts, a job that migrates, and a web service

@@ -313,20 +313,29 @@ async fn down(global: &GlobalArgs, args: &DownArgs) -> Result<ExitCode, CliError
             "`down` with --rmi is not available with --target swarm yet",
         ));
     }
-    if args.volumes {
-        eprintln!(
-            "warning: down -v: no volume was removed: a swarm's named volumes live on each \
-             node that ran a task mounting them, out of the manager's reach; remove them there \
-             (`docker volume rm <project>_<name>` on each node)"
-        );
-    }
     let target = session::target(global)?;
     let backend = SwarmBackend::new(connect().await?, None);
     let observed = observe(&backend, target.name()).await?;
     let scope = down_scope(&target, &observed, args)?;
+    let volumes = match args.volumes {
+        true => {
+            eprintln!(
+                "warning: down -v removes the stack's volumes on the node wharf talks to; a \
+                 swarm volume is local to each node that ran a task mounting it, and the \
+                 manager's API cannot reach another node's: remove those there \
+                 (`docker volume rm {}_<name>` on each node)",
+                target.name()
+            );
+            backend
+                .node_volumes(target.name())
+                .await
+                .map_err(swarm_error)?
+        }
+        false => Vec::new(),
+    };
     apply(
         &backend,
-        &crate::backend::swarm::plan::down(&observed, &scope),
+        &crate::backend::swarm::plan::down(&observed, &scope, &volumes),
     )
     .await
 }

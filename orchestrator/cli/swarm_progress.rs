@@ -90,6 +90,7 @@ fn done(operation: &SwarmOperation) -> String {
             service, condition, ..
         } => ("Service", service.as_str(), met(*condition)),
         SwarmOperation::RollBackService { name } => ("Service", name.as_str(), "Rolled back"),
+        SwarmOperation::RemoveVolume { name } => ("Volume", name.as_str(), "Removed"),
     };
     format!(" \u{2714} {kind} {name}  {what}")
 }

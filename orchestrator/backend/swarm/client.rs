@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
+use bollard::errors::Error as BollardError;
 use bollard::models::{ConfigSpec, Network, NodeState, SecretSpec, ServiceSpec};
 use bollard::query_parameters::{
     ListConfigsOptions, ListNetworksOptions, ListNodesOptions, ListSecretsOptions,
-    ListServicesOptions, ListTasksOptions, UpdateServiceOptions,
+    ListServicesOptions, ListTasksOptions, ListVolumesOptions, RemoveVolumeOptions,
+    UpdateServiceOptions,
 };
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -60,6 +62,69 @@ pub async fn observe(docker: &Docker, project: &str) -> Result<ObservedStack, En
     observed.files = files(docker, Some(names::filter(project))).await?;
     Ok(observed)
 }
+
+/// The stack's volumes on the node `docker` is (a swarm has no cluster-wide volume: each node
+/// that ran a task mounting one made its own), by name.
+pub async fn node_volumes(docker: &Docker, project: &str) -> Result<Vec<String>, EngineError> {
+    let options = ListVolumesOptions {
+        filters: Some(names::filter(project)),
+    };
+    let listed = docker
+        .list_volumes(Some(options))
+        .await
+        .map_err(engine_error)?;
+    let mut volumes: Vec<String> = listed
+        .volumes
+        .into_iter()
+        .flatten()
+        .map(|v| v.name)
+        .collect();
+    volumes.sort();
+    Ok(volumes)
+}
+
+/// Removes the volume `name` once no container uses it: the tasks of the services just
+/// removed stop (their `stop_grace_period`) and their containers go before it can (until
+/// then the engine answers 409, in use).
+async fn remove_volume(docker: &Docker, name: &str) -> Result<(), EngineError> {
+    let deadline = tokio::time::Instant::now() + VOLUME_IN_USE_LIMIT;
+    loop {
+        match docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+        {
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(VOLUME_IN_USE_POLL).await
+            }
+            result => return result.map_err(call_error),
+        }
+    }
+}
+
+/// A call's failure: a 404 as `NotFound` (a removal's object is gone already, an updated
+/// service was removed meanwhile), the rest in the engine's words. A swarm network removed
+/// from the cluster stays listed on a node that ran its tasks for a while after (seen for
+/// seconds on Docker 20.10), and removing it again answers 500 `network … not found`: that is
+/// a `NotFound` too.
+fn call_error(error: BollardError) -> EngineError {
+    match error {
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } if status_code == 404
+            || (status_code == 500 && message.trim().ends_with(" not found")) =>
+        {
+            EngineError::NotFound(message.trim().trim_end_matches(" not found").to_string())
+        }
+        other => engine_error(other),
+    }
+}
+
+/// How long `down -v` waits for the containers that mount a volume to go.
+const VOLUME_IN_USE_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+const VOLUME_IN_USE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The secrets and configs that `filters` select, by name.
 async fn files(
@@ -169,6 +234,15 @@ fn name_networks(spec: &mut Value, names_by_id: &HashMap<&str, &str>) {
 
 /// Makes one call of a plan.
 pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), EngineError> {
+    match call(docker, operation).await {
+        // A removal's end is that the object is gone: one gone already (a `down` run twice,
+        // the swarm finishing a removal it had listed) is done.
+        Err(EngineError::NotFound(_)) if operation.removes() => Ok(()),
+        result => result,
+    }
+}
+
+async fn call(docker: &Docker, operation: &SwarmOperation) -> Result<(), EngineError> {
     match operation {
         SwarmOperation::CreateNetwork(network) => {
             docker.create_network(network.clone()).await.map(drop)
@@ -207,12 +281,13 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
         // A wait makes no call of its own: `SwarmBackend::run` polls the tasks (`wait.rs`).
         SwarmOperation::Wait { .. } => Ok(()),
         SwarmOperation::RemoveNetwork { id, .. } => docker.remove_network(id).await,
+        SwarmOperation::RemoveVolume { name } => return remove_volume(docker, name).await,
         SwarmOperation::RemoveFile { kind, id, .. } => match kind {
             FileKind::Secret => docker.delete_secret(id).await,
             FileKind::Config => docker.delete_config(id).await,
         },
     }
-    .map_err(engine_error)
+    .map_err(call_error)
 }
 
 /// Sends `name` back to its previous spec (the swarm's own rollback, which keeps what the

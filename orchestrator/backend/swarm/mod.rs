@@ -68,6 +68,11 @@ impl SwarmBackend {
         SwarmBackend { docker, stack }
     }
 
+    /// The stack's volumes on the node wharf talks to.
+    pub async fn node_volumes(&self, project: &str) -> Result<Vec<String>, EngineError> {
+        client::node_volumes(&self.docker, project).await
+    }
+
     /// The stack's tasks, one row each.
     pub async fn tasks(&self, project: &str) -> Result<Vec<TaskRow>, EngineError> {
         client::tasks(&self.docker, project).await
@@ -161,7 +166,7 @@ impl Backend for SwarmBackend {
         options: &ReconcileOptions,
     ) -> Result<SwarmPlan, PlanError> {
         let Some(stack) = &self.stack else {
-            return Ok(plan::down(observed, &scope::Scope::all()));
+            return Ok(plan::down(observed, &scope::Scope::all(), &[]));
         };
         let unknown = |scope::UnknownService(name)| PlanError::UnknownService { name };
         let options = plan::UpOptions {

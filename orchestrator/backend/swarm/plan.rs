@@ -70,6 +70,11 @@ pub enum SwarmOperation {
         name: String,
         id: String,
     },
+    /// `down -v`: the stack's volume on the node wharf talks to (a volume is local to each
+    /// node that ran a task mounting it), once the tasks that mount it there are gone.
+    RemoveVolume {
+        name: String,
+    },
 }
 
 /// Operations run in order: networks, secrets and configs, then services in dependency
@@ -295,7 +300,9 @@ fn name_of(spec: &ServiceSpec) -> &str {
 
 /// `down`: the services in scope (every one of the stack without service arguments), then the
 /// stack's networks, secrets and configs that no other service of the stack uses.
-pub fn down(observed: &ObservedStack, scope: &Scope) -> SwarmPlan {
+/// `volumes` are those of `down -v` on the node wharf talks to: removed when no service is
+/// kept, with a warning for the copies on other nodes.
+pub fn down(observed: &ObservedStack, scope: &Scope, volumes: &[String]) -> SwarmPlan {
     let mut plan = SwarmPlan::default();
     for (name, service) in observed.services.iter().filter(|(n, _)| scope.contains(n)) {
         plan.operations.push(SwarmOperation::RemoveService {
@@ -310,6 +317,13 @@ pub fn down(observed: &ObservedStack, scope: &Scope) -> SwarmPlan {
     remove_files(&mut plan, observed, |kind, name| {
         !kept.iter().any(|s| s.uses(kind, name))
     });
+    if kept.is_empty() {
+        plan.operations.extend(
+            volumes
+                .iter()
+                .map(|name| SwarmOperation::RemoveVolume { name: name.clone() }),
+        );
+    }
     plan
 }
 
@@ -395,6 +409,9 @@ impl fmt::Display for SwarmOperation {
             }
             SwarmOperation::RemoveNetwork { name, .. } => write!(f, "remove network {name}"),
             SwarmOperation::RemoveFile { kind, name, .. } => write!(f, "remove {kind} {name}"),
+            SwarmOperation::RemoveVolume { name } => {
+                write!(f, "remove volume {name} (on the node wharf talks to)")
+            }
         }
     }
 }
@@ -408,6 +425,17 @@ impl SwarmOperation {
             | SwarmOperation::ReplaceService { spec, .. } => spec.name.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether it removes something (its end is that the object is gone).
+    pub fn removes(&self) -> bool {
+        matches!(
+            self,
+            SwarmOperation::RemoveService { .. }
+                | SwarmOperation::RemoveNetwork { .. }
+                | SwarmOperation::RemoveFile { .. }
+                | SwarmOperation::RemoveVolume { .. }
+        )
     }
 }
 

@@ -184,13 +184,30 @@ fn orphans_are_warned_about_or_removed_with_their_networks() {
 
 #[test]
 fn down_removes_services_then_networks() {
-    let plan = plan::down(&deployed(&stack(SHOP)), &Scope::all());
+    let plan = plan::down(&deployed(&stack(SHOP)), &Scope::all(), &[]);
     golden(
         "down",
         "down: every service of the stack, then its networks.",
         "--target swarm down",
         &plan,
     );
+}
+
+#[test]
+fn down_v_removes_the_stacks_volumes_on_the_node_last_and_a_scoped_down_none() {
+    let volumes = ["shop_data".to_string()];
+    let before = deployed(&stack(SHOP));
+    golden(
+        "down_volumes",
+        "down -v: every service, its networks, then the stack's volumes on the node wharf talks to (each node that ran a task mounting one has its own copy).",
+        "--target swarm down -v",
+        &plan::down(&before, &Scope::all(), &volumes),
+    );
+    let graph = dependencies(&project(SHOP));
+    let known = |name: &str| before.services.contains_key(name);
+    let web = Scope::down("shop", &["web".into()], &graph, known).unwrap();
+    let scoped = plan::down(&before, &web, &volumes).to_string();
+    assert!(!scoped.contains("volume"), "db keeps its volumes: {scoped}");
 }
 
 #[test]
@@ -275,7 +292,7 @@ fn a_changed_secret_is_a_new_version_rolled_into_its_services_and_the_old_one_re
         old.to_string().contains("remove secret shop_token_"),
         "{old}"
     );
-    let down = plan::down(&before, &Scope::all());
+    let down = plan::down(&before, &Scope::all(), &[]);
     golden(
         "down_files",
         "down: the services, then the stack's own secrets and configs.",
@@ -558,10 +575,10 @@ fn a_scoped_down_removes_those_services_and_what_no_other_service_uses() {
         "down_scoped",
         "down web: web alone (nothing depends on it), then the front network, which only web used; back stays for db.",
         "--target swarm down web",
-        &plan::down(&before, &web),
+        &plan::down(&before, &web, &[]),
     );
     let db = Scope::down("shop", &["db".into()], &graph, known).unwrap();
-    let both = plan::down(&before, &db).to_string();
+    let both = plan::down(&before, &db, &[]).to_string();
     assert!(
         both.contains("remove service shop_web") && both.contains("remove network shop_back"),
         "down db takes web, which depends on it: {both}"
@@ -569,7 +586,7 @@ fn a_scoped_down_removes_those_services_and_what_no_other_service_uses() {
     let files = deployed(&files_stack(FILES, "first"));
     let known = |name: &str| files.services.contains_key(name);
     let api = Scope::down("shop", &["api".into()], &IndexMap::new(), known).unwrap();
-    let plan = plan::down(&files, &api).to_string();
+    let plan = plan::down(&files, &api, &[]).to_string();
     assert!(plan.contains("remove config shop_settings_"), "{plan}");
     assert!(
         !plan.contains("remove secret"),
