@@ -47,7 +47,13 @@ impl Private {
     fn login(&self) {
         let mut login = Command::new("docker");
         login
-            .args(["login", "-u", USER, "--password-stdin", &self.registry.address])
+            .args([
+                "login",
+                "-u",
+                USER,
+                "--password-stdin",
+                &self.registry.address,
+            ])
             .env("DOCKER_CONFIG", self.logged_in.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -101,7 +107,11 @@ impl Private {
     /// insisted on.
     fn both_ok(&self, args: &[&str]) -> String {
         let theirs = self.compose(self.logged_in.path(), args);
-        assert!(theirs.status.success(), "compose {args:?}: {}", stderr(&theirs));
+        assert!(
+            theirs.status.success(),
+            "compose {args:?}: {}",
+            stderr(&theirs)
+        );
         let ours = self.wharf(self.logged_in.path(), args);
         assert!(ours.status.success(), "wharf {args:?}: {}", stderr(&ours));
         stderr(&ours)
@@ -122,7 +132,10 @@ impl Private {
         assert_eq!(ours.status.code(), Some(1), "wharf {args:?}: {err}");
         // The engine's words, as compose prints them, and what to do.
         assert!(err.contains("no basic auth credentials"), "{err}");
-        assert!(err.contains(&format!("image {image}")), "names the image: {err}");
+        assert!(
+            err.contains(&format!("image {image}")),
+            "names the image: {err}"
+        );
         let login = format!(
             "authentication is required: log in with `docker login {}`",
             self.registry.address
@@ -153,21 +166,34 @@ fn a_private_image_is_pushed_and_pulled_with_the_clis_login_as_under_compose() {
 
     p.both_refused(&["push"], &image);
     let pushed = p.both_ok(&["push"]);
-    assert!(pushed.contains(&format!("Image {image}  Pushed")), "{pushed}");
+    assert!(
+        pushed.contains(&format!("Image {image}  Pushed")),
+        "{pushed}"
+    );
 
     support::docker(&["image", "rm", &image]);
     // (A service that can be built only warns when its pull fails, under both: `puller` cannot.)
     p.both_refused(&["pull", "puller"], &image);
     let pulled = p.both_ok(&["pull", "puller"]);
-    assert!(pulled.contains(&format!("Image {image}  Pulled")), "{pulled}");
-    assert_eq!(support::inspect(&image, "{{.Id}}"), id, "the very image pushed");
+    assert!(
+        pulled.contains(&format!("Image {image}  Pulled")),
+        "{pulled}"
+    );
+    assert_eq!(
+        support::inspect(&image, "{{.Id}}"),
+        id,
+        "the very image pushed"
+    );
 
     // `create` pulls the missing image with the credentials too (its `PullImage` operation).
     support::docker(&["image", "rm", &image]);
     let refused = p.wharf(p.anonymous.path(), &["create", "puller"]);
     let err = stderr(&refused);
     assert!(!refused.status.success(), "{err}");
-    assert!(err.contains(&format!("image {image}")) && err.contains("docker login"), "{err}");
+    assert!(
+        err.contains(&format!("image {image}")) && err.contains("docker login"),
+        "{err}"
+    );
     let created = p.wharf(p.logged_in.path(), &["create", "puller"]);
     assert!(created.status.success(), "{}", stderr(&created));
     assert_eq!(support::inspect(&image, "{{.Id}}"), id);
@@ -191,7 +217,10 @@ fn a_build_from_a_private_base_image_uses_the_clis_login() {
         "compose.yaml",
         &format!("services:\n  app:\n    build: .\n    image: {built}\n"),
     );
-    p.write("Dockerfile", &format!("FROM {base}\nRUN echo built > /built\n"));
+    p.write(
+        "Dockerfile",
+        &format!("FROM {base}\nRUN echo built > /built\n"),
+    );
 
     let refused = p.wharf(p.anonymous.path(), &["build"]);
     let err = stderr(&refused);

@@ -256,3 +256,82 @@ fn a_build_without_a_registry_in_its_image_is_refused_with_the_fix() {
         "{said}"
     );
 }
+
+/// A registry behind htpasswd beside a 2-node swarm. Without credentials, `up --build` is
+/// refused at the push, naming the image and `docker login`. With the CLI's credentials
+/// (`DOCKER_CONFIG`), the push is made with them, and the service is created with them
+/// (`X-Registry-Auth`, as `docker stack deploy --with-registry-auth`): the worker, which has
+/// no login of its own, pulls the private image and runs it.
+#[test]
+fn a_private_image_is_pushed_and_pulled_by_every_node_with_the_clis_credentials() {
+    use base64::Engine as _;
+    let swarm = Swarm::start("swarm-auth", 2);
+    let (user, password) = ("alice", "s3cret-pw");
+    let registry = LabRegistry::private(&swarm.lab, user, password);
+    let project = unique_project("swarm-auth");
+    let dir = tempfile::tempdir().expect("a project folder");
+    let image = format!("{}/{project}-web:1", registry.address);
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  web:\n    build: .\n    image: {image}\n    \
+             deploy: {{mode: global, endpoint_mode: dnsrr}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile()).unwrap();
+    // The CLI's configuration as `docker login` leaves it without a credentials store.
+    let anonymous = tempfile::tempdir().unwrap();
+    let logged_in = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        logged_in.path().join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            registry.address
+        ),
+    )
+    .unwrap();
+    let up = |config: &Path| {
+        swarm
+            .wharf_command(&project, dir.path())
+            .args(["up", "-d", "--build"])
+            .env("DOCKER_CONFIG", config)
+            .output_within(COMMAND_LIMIT)
+    };
+
+    let refused = up(anonymous.path());
+    let said = text(&refused);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("cannot push image {image}")),
+        "{said}"
+    );
+    let login = format!("log in with `docker login {}`", registry.address);
+    assert!(said.contains(&login), "{said}");
+
+    let out = succeeded("up --build with credentials", up(logged_in.path()));
+    assert!(out.contains(&format!("Image {image}  Pushed")), "{out}");
+    // (`up -d` may return before a global service's task runs on every node.)
+    let all: BTreeSet<String> = swarm.hostnames().into_iter().collect();
+    let on_every_node = || {
+        let web = tasks(&swarm, &project, dir.path(), "web");
+        let on: BTreeSet<String> = web
+            .iter()
+            .filter(|t| running(t))
+            .map(|t| field(t, "Node"))
+            .collect();
+        on == all
+    };
+    wait_until(
+        "a web task runs on every node, the worker's pulled",
+        TRAFFIC_LIMIT,
+        on_every_node,
+        || format!("{:#?}", tasks(&swarm, &project, dir.path(), "web")),
+    );
+    // The worker has no login: it pulled with the credentials the service carries.
+    let worker = &swarm.lab.nodes()[1];
+    let repository = image.strip_suffix(":1").unwrap();
+    let pulled = worker.docker(&["image", "ls", "-q", repository]);
+    assert!(!pulled.is_empty(), "the worker holds the image");
+}

@@ -78,7 +78,7 @@ impl Registry {
 }
 
 /// `password` hashed with bcrypt, by Python's `crypt` (the C library's, which has bcrypt).
-fn bcrypt(password: &str) -> String {
+pub fn bcrypt(password: &str) -> String {
     let script =
         "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))";
     let out = Command::new("python3")
