@@ -334,4 +334,35 @@ fn a_private_image_is_pushed_and_pulled_by_every_node_with_the_clis_credentials(
     let repository = image.strip_suffix(":1").unwrap();
     let pulled = worker.docker(&["image", "ls", "-q", repository]);
     assert!(!pulled.is_empty(), "the worker holds the image");
+
+    // A new build: the service is updated with the credentials too, and the worker pulls the
+    // new digest.
+    let images = || -> BTreeSet<String> {
+        let web = tasks(&swarm, &project, dir.path(), "web");
+        web.iter()
+            .filter(|t| running(t))
+            .map(|t| field(t, "Image"))
+            .collect()
+    };
+    let first = images();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("{}RUN echo second > /second\n", dockerfile()),
+    )
+    .unwrap();
+    succeeded("up --build of a new image", up(logged_in.path()));
+    wait_until(
+        "every node runs the new digest",
+        TRAFFIC_LIMIT,
+        || {
+            let now = images();
+            now.len() == 1 && now.is_disjoint(&first) && on_every_node()
+        },
+        || format!("{:#?}", tasks(&swarm, &project, dir.path(), "web")),
+    );
+    let held = worker.docker(&["image", "ls", "-q", repository]);
+    assert!(
+        held.lines().count() >= 2,
+        "the worker pulled the new image: {held}"
+    );
 }
