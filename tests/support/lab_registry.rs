@@ -33,12 +33,15 @@ impl LabRegistry {
         LabRegistry::serve(lab, CONFIG.to_string(), "")
     }
 
-    /// The same registry behind htpasswd authentication: only `user` with `password`.
-    pub fn private(lab: &Lab, user: &str, password: &str) -> LabRegistry {
+    /// The same registry behind htpasswd authentication: only `users`, each with its password.
+    pub fn private(lab: &Lab, users: &[(&str, &str)]) -> LabRegistry {
         let config = format!(
             "{CONFIG}auth:\n  htpasswd: {{realm: wharf-test, path: /etc/registry/htpasswd}}\n"
         );
-        let htpasswd = format!("{user}:{}\n", super::registry::bcrypt(password));
+        let htpasswd: String = users
+            .iter()
+            .map(|(user, password)| format!("{user}:{}\n", super::registry::bcrypt(password)))
+            .collect();
         LabRegistry::serve(lab, config, &htpasswd)
     }
 
