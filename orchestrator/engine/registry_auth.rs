@@ -81,7 +81,8 @@ impl RegistryAuth {
     }
 
     /// Every registry's credentials, by key, as the CLI sends them with a build (the classic
-    /// builder picks those of each `FROM` image's registry).
+    /// builder picks those of each `FROM` image's registry). A registry whose helper fails is
+    /// left out, with a warning, as the CLI's build goes on without it: the build may need none.
     pub async fn all(&self) -> Result<HashMap<String, DockerCredentials>, String> {
         let auth = self.clone();
         off_runtime(move || auth.lookup_all()).await
@@ -95,15 +96,22 @@ impl RegistryAuth {
         let config = self.config()?;
         let mut keys: Vec<String> = config.auths.keys().cloned().collect();
         if let Some(store) = store_name(config.creds_store.as_deref()) {
-            keys.extend(self.helper_list(store)?);
+            match self.helper_list(store) {
+                Ok(listed) => keys.extend(listed),
+                Err(error) => tracing::warn!("registry credentials left out of the build: {error}"),
+            }
         }
         keys.extend(config.cred_helpers.keys().cloned());
         keys.sort();
         keys.dedup();
         let mut all = HashMap::new();
         for key in keys {
-            if let Some(credentials) = self.for_key(&config, &key)? {
-                all.insert(key, credentials);
+            match self.for_key(&config, &key) {
+                Ok(Some(credentials)) => {
+                    all.insert(key, credentials);
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!("registry credentials left out of the build: {error}"),
             }
         }
         Ok(all)
@@ -494,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn a_helper_that_fails_or_is_missing_is_an_error_naming_it() {
+    fn a_helper_that_fails_or_is_missing_is_an_error_naming_it_but_not_for_a_build() {
         let (dir, registry_auth) = configured(r#"{"credsStore": "broken"}"#);
         let error = registry_auth.lookup("r.io/web").unwrap_err();
         assert!(error.contains("docker-credential-broken get"), "{error}");
@@ -503,6 +511,8 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let error = registry_auth.lookup("r.io/web").unwrap_err();
         assert!(error.contains("keychain locked"), "{error}");
+        // A build goes on without that store's registries.
+        assert!(registry_auth.lookup_all().unwrap().is_empty());
     }
 
     #[test]
