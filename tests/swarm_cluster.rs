@@ -256,3 +256,105 @@ fn a_build_without_a_registry_in_its_image_is_refused_with_the_fix() {
         "{said}"
     );
 }
+
+/// The docker CLI's configuration as `docker login` leaves it without a credentials store:
+/// `user` logged in to `registry`.
+fn logged_in(registry: &str, user: &str, password: &str) -> tempfile::TempDir {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let config = format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#);
+    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    dir
+}
+
+/// A registry behind htpasswd beside a 2-node swarm. Without credentials, `up --build` is
+/// refused at the push, naming the image and `docker login`. `web` first runs a public image,
+/// deployed without credentials; with the CLI's credentials (`DOCKER_CONFIG`), it is then
+/// changed to a private image built and pushed with them, and updated with them, while `copy`,
+/// new, is created with them (`X-Registry-Auth`, as `docker stack deploy
+/// --with-registry-auth`): the worker, which has no login of its own, pulls the private image
+/// for both. (An update without credentials would leave `web` with none: the worker could not
+/// pull.)
+#[test]
+fn a_private_image_is_pushed_and_pulled_by_every_node_with_the_clis_credentials() {
+    let swarm = Swarm::start("swarm-auth", 2);
+    let (user, password) = ("alice", "s3cret-pw");
+    let registry = LabRegistry::private(&swarm.lab, &[(user, password)]);
+    let project = unique_project("swarm-auth");
+    let dir = tempfile::tempdir().expect("a project folder");
+    let image = format!("{}/{project}-web:1", registry.address);
+    let write = |compose: &str| std::fs::write(dir.path().join("compose.yaml"), compose).unwrap();
+    let global = "deploy: {mode: global, endpoint_mode: dnsrr}";
+    let private = format!(
+        "services:\n  web:\n    build: .\n    image: {image}\n    {global}\n  \
+         copy:\n    image: {image}\n    {global}\n"
+    );
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile()).unwrap();
+    let anonymous = tempfile::tempdir().unwrap();
+    let alice = logged_in(&registry.address, user, password);
+    let up = |config: &Path, args: &[&str]| {
+        swarm
+            .wharf_command(&project, dir.path())
+            .arg("up")
+            .args(args)
+            .env("DOCKER_CONFIG", config)
+            .output_within(COMMAND_LIMIT)
+    };
+    let all: BTreeSet<String> = swarm.hostnames().into_iter().collect();
+    // The images `service`'s running tasks run, once it runs one on every node.
+    let runs_everywhere = |service: &str| -> Option<BTreeSet<String>> {
+        let web = tasks(&swarm, &project, dir.path(), service);
+        let running: Vec<_> = web.iter().filter(|t| running(t)).collect();
+        let nodes: BTreeSet<String> = running.iter().map(|t| field(t, "Node")).collect();
+        (nodes == all).then(|| running.iter().map(|t| field(t, "Image")).collect())
+    };
+    let tasks_of = |service: &str| format!("{:#?}", tasks(&swarm, &project, dir.path(), service));
+
+    write(&private);
+    let refused = up(anonymous.path(), &["-d", "--build"]);
+    let said = text(&refused);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("cannot push image {image}")),
+        "{said}"
+    );
+    let login = format!("log in with `docker login {}`", registry.address);
+    assert!(said.contains(&login), "{said}");
+
+    // A public image, deployed without credentials.
+    write(&format!(
+        "services:\n  web:\n    image: {BUSYBOX_IMAGE}\n    command: [sleep, '3600']\n    {global}\n"
+    ));
+    succeeded("up of a public image", up(anonymous.path(), &["-d"]));
+    wait_until(
+        "web runs on every node",
+        TRAFFIC_LIMIT,
+        || runs_everywhere("web").is_some(),
+        || tasks_of("web"),
+    );
+
+    write(&private);
+    let out = succeeded(
+        "up --build with credentials",
+        up(alice.path(), &["-d", "--build"]),
+    );
+    assert!(out.contains(&format!("Image {image}  Pushed")), "{out}");
+    // (`up -d` may return before a global service's task runs on every node.)
+    for service in ["web", "copy"] {
+        wait_until(
+            &format!("{service} runs the private image on every node"),
+            TRAFFIC_LIMIT,
+            || {
+                runs_everywhere(service)
+                    .is_some_and(|images| images.iter().all(|i| i.starts_with(&image)))
+            },
+            || tasks_of(service),
+        );
+    }
+    // The worker has no login: it pulled with the credentials the services carry.
+    let worker = &swarm.lab.nodes()[1];
+    let repository = image.strip_suffix(":1").unwrap();
+    let pulled = worker.docker(&["image", "ls", "-q", repository]);
+    assert!(!pulled.is_empty(), "the worker holds the image");
+}

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use support::registry::Registry;
 use support::{
     Cleanup, OutputWithin, busybox_image, inspect_if_exists, project_containers, unique_project,
     wait_until, wharf_command,
@@ -913,64 +914,6 @@ fn stats_no_stream_prints_what_compose_prints() {
     };
     assert_eq!(columns(&ours), columns(&theirs), "the header");
     assert_eq!(ours.lines().count(), 3, "{ours}");
-}
-
-/// Debian's `docker-registry` on a free loopback port, with its storage in a temporary
-/// directory; stopped when dropped. The engine pushes to a registry on 127.0.0.0/8 without TLS.
-struct Registry {
-    child: std::process::Child,
-    address: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Registry {
-        const BINARY: &str = "/usr/bin/docker-registry";
-        assert!(
-            Path::new(BINARY).is_file(),
-            "{BINARY} is missing: install it with `apt-get install docker-registry`"
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(BINARY)
-            .args(["serve", config.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let address = format!("127.0.0.1:{port}");
-        wait_until(
-            "the registry listens",
-            Duration::from_secs(10),
-            || std::net::TcpStream::connect(&address).is_ok(),
-            String::new,
-        );
-        Registry {
-            child,
-            address,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

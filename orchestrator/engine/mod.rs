@@ -11,6 +11,7 @@ pub mod listing;
 /// Only for tests and the `testkit` feature: the release binary has no in-memory engine.
 #[cfg(any(test, feature = "testkit"))]
 pub mod memory;
+pub mod registry_auth;
 pub mod timestamp;
 
 use std::collections::HashMap;

@@ -30,6 +30,22 @@ impl LabRegistry {
     /// Starts the registry of `lab` (made with the lab's base image, which `Lab::start` made)
     /// and waits until it answers.
     pub fn start(lab: &Lab) -> LabRegistry {
+        LabRegistry::serve(lab, CONFIG.to_string(), "")
+    }
+
+    /// The same registry behind htpasswd authentication: only `users`, each with its password.
+    pub fn private(lab: &Lab, users: &[(&str, &str)]) -> LabRegistry {
+        let config = format!(
+            "{CONFIG}auth:\n  htpasswd: {{realm: wharf-test, path: /etc/registry/htpasswd}}\n"
+        );
+        let htpasswd: String = users
+            .iter()
+            .map(|(user, password)| format!("{user}:{}\n", super::registry::bcrypt(password)))
+            .collect();
+        LabRegistry::serve(lab, config, &htpasswd)
+    }
+
+    fn serve(lab: &Lab, config: String, htpasswd: &str) -> LabRegistry {
         assert!(
             Path::new(BINARY).is_file(),
             "{BINARY} is missing: install it with `apt-get install docker-registry`"
@@ -39,12 +55,14 @@ impl LabRegistry {
         let mount = format!("{BINARY}:{BINARY}:ro");
         let script = format!(
             "mkdir -p /etc/registry && printf %s \"$CONFIG\" > /etc/registry/config.yml \
+             && printf %s \"$HTPASSWD\" > /etc/registry/htpasswd \
              && exec {BINARY} serve /etc/registry/config.yml"
         );
-        let config = format!("CONFIG={CONFIG}");
+        let config = format!("CONFIG={config}");
+        let htpasswd = format!("HTPASSWD={htpasswd}");
         docker(&[
             "run", "-d", "--name", &container, "--label", &label, "-v", &mount, "-e", &config,
-            BASE_IMAGE, "sh", "-c", &script,
+            "-e", &htpasswd, BASE_IMAGE, "sh", "-c", &script,
         ]);
         let format = "{{.NetworkSettings.IPAddress}}";
         let ip = docker(&["inspect", "-f", format, &container])

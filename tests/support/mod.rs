@@ -11,6 +11,7 @@
 
 pub mod lab;
 pub mod lab_registry;
+pub mod registry;
 pub mod swarm;
 pub mod twin;
 

@@ -100,12 +100,19 @@ impl Swarm {
         args: &[&str],
     ) -> std::process::Output {
         use super::OutputWithin;
+        self.wharf_command(project, dir)
+            .args(args)
+            .output_within(super::COMMAND_LIMIT)
+    }
+
+    /// `wharf --target swarm` for `project` in `dir`, against the manager, to be given its
+    /// arguments (and environment).
+    pub fn wharf_command(&self, project: &str, dir: &std::path::Path) -> std::process::Command {
         let state = dir.join("state");
         let mut command = super::wharf_command(project, dir, &state);
         command
             .args(["--target", "swarm"])
-            .args(args)
             .env("DOCKER_HOST", self.docker_host());
-        command.output_within(super::COMMAND_LIMIT)
+        command
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
+use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::models::{ConfigSpec, Network, NodeState, SecretSpec, ServiceSpec};
 use bollard::query_parameters::{
@@ -22,6 +23,7 @@ use super::plan::SwarmOperation;
 use super::tasks::TaskRow;
 use crate::engine::EngineError;
 use crate::engine::docker::engine_error;
+use crate::engine::registry_auth::RegistryAuth;
 
 /// The stack `project` on the swarm `docker` manages.
 pub async fn observe(docker: &Docker, project: &str) -> Result<ObservedStack, EngineError> {
@@ -232,9 +234,35 @@ fn name_networks(spec: &mut Value, names_by_id: &HashMap<&str, &str>) {
     }
 }
 
-/// Makes one call of a plan.
-pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), EngineError> {
-    match call(docker, operation).await {
+/// The credentials for the registry of the image `spec` runs, sent with its create or update
+/// as `docker stack deploy --with-registry-auth` sends them: the swarm hands them to the nodes
+/// that pull it. None (anonymous) when the CLI has none for that registry.
+async fn image_credentials(
+    auth: &RegistryAuth,
+    spec: &ServiceSpec,
+) -> Result<Option<DockerCredentials>, EngineError> {
+    let image = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref())
+        .and_then(|c| c.image.as_deref());
+    let Some(image) = image else {
+        return Ok(None);
+    };
+    auth.for_image(image)
+        .await
+        .map_err(|error| EngineError::Engine {
+            message: format!("the credentials of {image}'s registry: {error}"),
+        })
+}
+
+/// Makes one call of a plan, with the registry credentials of its service's image.
+pub async fn run(
+    docker: &Docker,
+    auth: &RegistryAuth,
+    operation: &SwarmOperation,
+) -> Result<(), EngineError> {
+    match call(docker, auth, operation).await {
         // A removal's end is that the object is gone: one gone already (a `down` run twice,
         // the swarm finishing a removal it had listed) is done.
         Err(EngineError::NotFound(_)) if operation.removes() => Ok(()),
@@ -242,15 +270,20 @@ pub async fn run(docker: &Docker, operation: &SwarmOperation) -> Result<(), Engi
     }
 }
 
-async fn call(docker: &Docker, operation: &SwarmOperation) -> Result<(), EngineError> {
+async fn call(
+    docker: &Docker,
+    auth: &RegistryAuth,
+    operation: &SwarmOperation,
+) -> Result<(), EngineError> {
     match operation {
         SwarmOperation::CreateNetwork(network) => {
             docker.create_network(network.clone()).await.map(drop)
         }
         SwarmOperation::CreateFile(file) => create_file(docker, file).await,
         SwarmOperation::CreateService(spec) => {
+            let credentials = image_credentials(auth, spec).await?;
             let spec = with_file_ids(docker, spec).await?;
-            docker.create_service(spec, None).await.map(drop)
+            docker.create_service(spec, credentials).await.map(drop)
         }
         SwarmOperation::UpdateService { id, spec, .. } => {
             // The version the swarm has now, not the one observed when the plan was made: a
@@ -265,16 +298,18 @@ async fn call(docker: &Docker, operation: &SwarmOperation) -> Result<(), EngineE
                 version: current.version.and_then(|v| v.index).unwrap_or_default() as i32,
                 ..Default::default()
             };
+            let credentials = image_credentials(auth, spec).await?;
             let spec = with_file_ids(docker, spec).await?;
             docker
-                .update_service(id, spec, options, None)
+                .update_service(id, spec, options, credentials)
                 .await
                 .map(drop)
         }
         SwarmOperation::ReplaceService { id, spec, .. } => {
+            let credentials = image_credentials(auth, spec).await?;
             let spec = with_file_ids(docker, spec).await?;
             docker.delete_service(id).await.map_err(engine_error)?;
-            docker.create_service(spec, None).await.map(drop)
+            docker.create_service(spec, credentials).await.map(drop)
         }
         SwarmOperation::RemoveService { id, .. } => docker.delete_service(id).await,
         SwarmOperation::RollBackService { name } => return roll_back(docker, name).await,

@@ -8,13 +8,12 @@
 
 use std::time::Duration;
 
-use bollard::Docker;
-
 use super::names;
 use super::scope::Scope;
 use super::stack::Stack;
 use crate::engine::ContainerEngine;
 use crate::engine::docker::DockerEngine;
+use crate::engine::registry_auth;
 use crate::spec::Project;
 use crate::spec::model::Build;
 
@@ -68,7 +67,7 @@ pub async fn pin_built_images(
         let forced = options.build || service.always;
         let found = match forced {
             true => None,
-            false => registry_digest(engine.client(), service.image).await,
+            false => registry_digest(engine, service.image).await,
         };
         steps.push(step(project, service, found, options)?);
     }
@@ -127,7 +126,7 @@ fn step(
              building it"
         ));
     }
-    if registry_host(image).is_none() {
+    if registry_auth::registry_host(image).is_none() {
         let at = project
             .key_spans
             .get(&format!("services.{key}.image"))
@@ -144,13 +143,6 @@ fn step(
     Ok(Step::Build)
 }
 
-/// The registry host an image reference names (its first component when that has a `.` or a
-/// `:`, or is `localhost`, as the docker CLI reads references); none means Docker Hub.
-fn registry_host(image: &str) -> Option<&str> {
-    let (first, _) = image.split_once('/')?;
-    (first.contains(['.', ':']) || first == "localhost").then_some(first)
-}
-
 /// `image` pinned to `digest`; an image the file already pins keeps its own.
 fn pinned(image: &str, digest: &str) -> String {
     match image.contains('@') {
@@ -160,9 +152,17 @@ fn pinned(image: &str, digest: &str) -> String {
 }
 
 /// The digest of `image` on its registry, asked through the engine (which knows the registry's
-/// TLS settings); none when the registry has no such image or does not answer.
-async fn registry_digest(docker: &Docker, image: &str) -> Option<String> {
-    let lookup = docker.inspect_registry_image(image, None);
+/// TLS settings) with the registry's credentials; none when the registry has no such image,
+/// refuses or does not answer.
+async fn registry_digest(engine: &DockerEngine, image: &str) -> Option<String> {
+    let credentials = match engine.registry_auth().for_image(image).await {
+        Ok(credentials) => credentials,
+        Err(error) => {
+            tracing::debug!(%image, %error, "no credentials for the registry");
+            None
+        }
+    };
+    let lookup = engine.client().inspect_registry_image(image, credentials);
     match tokio::time::timeout(LOOKUP_LIMIT, lookup).await {
         Ok(Ok(inspect)) => inspect.descriptor.digest,
         Ok(Err(error)) => {
@@ -195,14 +195,12 @@ async fn build_and_push(
         .await
         .map_err(|e| failed("pushing", e.to_string()))?;
     say(format!("Image {image}  Pushed"));
-    registry_digest(engine.client(), image)
-        .await
-        .ok_or_else(|| {
-            failed(
-                "reading the digest of",
-                "the registry does not tell it".into(),
-            )
-        })
+    registry_digest(engine, image).await.ok_or_else(|| {
+        failed(
+            "reading the digest of",
+            "the registry does not tell it".into(),
+        )
+    })
 }
 
 /// Sets the image the service named `name` runs.
@@ -227,22 +225,6 @@ mod tests {
             .into_iter()
             .next()
             .expect("a buildable service")
-    }
-
-    #[test]
-    fn a_registry_is_the_first_component_with_a_dot_a_port_or_localhost() {
-        assert_eq!(
-            registry_host("localhost:5000/web:1"),
-            Some("localhost:5000")
-        );
-        assert_eq!(registry_host("localhost/web"), Some("localhost"));
-        assert_eq!(
-            registry_host("registry.example/team/web"),
-            Some("registry.example")
-        );
-        assert_eq!(registry_host("10.0.0.5:5000/web"), Some("10.0.0.5:5000"));
-        assert_eq!(registry_host("team/web:1"), None);
-        assert_eq!(registry_host("web"), None);
     }
 
     #[test]

@@ -41,6 +41,7 @@ use self::tasks::TaskRow;
 use super::{Backend, Fact, Owned, Progress};
 use crate::desired::Desired;
 use crate::engine::EngineError;
+use crate::engine::registry_auth::RegistryAuth;
 use crate::execute::{Failure, Report};
 use crate::plan::{PlanError, ReconcileOptions};
 
@@ -59,13 +60,20 @@ pub enum Step<'a> {
 pub struct SwarmBackend {
     docker: Docker,
     stack: Option<Stack>,
+    /// The docker CLI's registry credentials, sent with each service's create and update.
+    auth: RegistryAuth,
 }
 
 impl SwarmBackend {
     /// The swarm behind `docker`, a manager's engine; `stack` is what the file wants (none for
-    /// a verb run from the project's name alone).
+    /// a verb run from the project's name alone). Services are created and updated with the
+    /// registry credentials of the docker CLI's configuration (`DOCKER_CONFIG`).
     pub fn new(docker: Docker, stack: Option<Stack>) -> SwarmBackend {
-        SwarmBackend { docker, stack }
+        SwarmBackend {
+            docker,
+            stack,
+            auth: RegistryAuth::from_environment(),
+        }
     }
 
     /// The stack's volumes on the node wharf talks to.
@@ -117,7 +125,7 @@ impl SwarmBackend {
                     let pending = |line: &str| step(operation, Step::Pending(line));
                     wait::until(&self.docker, project, &dependency, deadline, &pending).await
                 }
-                _ => client::run(&self.docker, operation).await,
+                _ => client::run(&self.docker, &self.auth, operation).await,
             };
             step(operation, Step::Ended(&result));
             match result {

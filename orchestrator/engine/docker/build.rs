@@ -9,13 +9,23 @@ use futures_util::stream::StreamExt;
 use super::build_context::build_context;
 use super::client::LONG_REQUEST_TIMEOUT;
 use super::errors::{engine_error, reworded};
+use crate::engine::registry_auth::RegistryAuth;
 use crate::engine::{BuildRequest, EngineError, Result};
 
 /// Output lines of a failed build that are kept in its error.
 const BUILD_ERROR_TAIL: usize = 15;
 
 /// Builds the image and answers its ID.
-pub(super) async fn build(docker: &Docker, request: &BuildRequest) -> Result<String> {
+pub(super) async fn build(
+    docker: &Docker,
+    auth: &RegistryAuth,
+    request: &BuildRequest,
+) -> Result<String> {
+    // Every registry's credentials (`X-Registry-Config`), as the docker CLI sends them: the
+    // builder takes those of each `FROM` image's registry.
+    let credentials = auth.all().await.map_err(|error| EngineError::Engine {
+        message: format!("building {}: {error}", request.tag),
+    })?;
     let owned = request.clone();
     let context = tokio::task::spawn_blocking(move || build_context(&owned))
         .await
@@ -57,7 +67,7 @@ pub(super) async fn build(docker: &Docker, request: &BuildRequest) -> Result<Str
         .with_timeout(LONG_REQUEST_TIMEOUT)
         .with_request_modifier(move |request| with_query(request, &query));
     let body = bollard::body_full(context.tar.into());
-    let mut progress = building.build_image(options.build(), None, Some(body));
+    let mut progress = building.build_image(options.build(), Some(credentials), Some(body));
     let mut image_id = None;
     let mut output: Vec<String> = Vec::new();
     while let Some(item) = progress.next().await {

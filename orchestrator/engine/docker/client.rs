@@ -7,6 +7,7 @@ use bollard::Docker;
 
 use super::DockerEngine;
 use super::errors::engine_error;
+use crate::engine::registry_auth::RegistryAuth;
 use crate::engine::{EngineError, Result};
 
 /// How long a request may wait for the engine's answer (a `stop` gets its timeout on top).
@@ -37,6 +38,7 @@ impl DockerEngine {
         Ok(DockerEngine {
             docker,
             api: (version.major_version, version.minor_version),
+            auth: RegistryAuth::from_environment(),
         })
     }
 
@@ -44,6 +46,11 @@ impl DockerEngine {
     /// target's services and tasks).
     pub fn client(&self) -> &Docker {
         &self.docker
+    }
+
+    /// The docker CLI's registry credentials, which this engine sends with what needs them.
+    pub fn registry_auth(&self) -> &RegistryAuth {
+        &self.auth
     }
 
     /// The negotiated API version, `(1, 41)` on Docker 20.10.
@@ -80,6 +87,7 @@ mod tests {
         let runtime = DockerEngine {
             docker,
             api: (1, 41),
+            auth: RegistryAuth::default(),
         };
         let runtime = runtime.with_request_timeout(Duration::from_secs(3));
         assert_eq!(runtime.docker.timeout(), Duration::from_secs(3));

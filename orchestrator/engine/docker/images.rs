@@ -1,14 +1,16 @@
 //! Images: an image's ID and details, pull, push, removal, and a commit of a container.
 
 use bollard::Docker;
+use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{CreateImageOptionsBuilder, RemoveImageOptions};
 use futures_util::stream::StreamExt;
 
 use super::client::LONG_REQUEST_TIMEOUT;
 use super::errors::{Op, container_error, engine_error, map_error, reworded};
+use crate::engine::registry_auth::{self, RegistryAuth};
 use crate::engine::timestamp::unix_seconds;
-use crate::engine::{CommitRequest, ImageDetails, Result};
+use crate::engine::{CommitRequest, EngineError, ImageDetails, Result};
 
 /// The local image's ID; `None` when there is no such image.
 pub(super) async fn id(docker: &Docker, reference: &str) -> Result<Option<String>> {
@@ -21,7 +23,13 @@ pub(super) async fn id(docker: &Docker, reference: &str) -> Result<Option<String
     }
 }
 
-pub(super) async fn pull(docker: &Docker, reference: &str, platform: Option<&str>) -> Result<()> {
+pub(super) async fn pull(
+    docker: &Docker,
+    auth: &RegistryAuth,
+    reference: &str,
+    platform: Option<&str>,
+) -> Result<()> {
+    let credentials = credentials(auth, "pull", reference).await?;
     let (repository, tag) = split_reference(reference);
     let mut options = CreateImageOptionsBuilder::new().from_image(&repository);
     if let Some(tag) = &tag {
@@ -31,31 +39,68 @@ pub(super) async fn pull(docker: &Docker, reference: &str, platform: Option<&str
         options = options.platform(platform);
     }
     let docker = docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
-    let mut progress = docker.create_image(Some(options.build()), None, None);
+    let mut progress = docker.create_image(Some(options.build()), None, credentials);
     while let Some(item) = progress.next().await {
         if let Err(e) = item {
             return Err(reworded(engine_error(e), |message| {
-                format!("cannot pull image {reference}: {message}")
+                with_login_hint(
+                    reference,
+                    format!("cannot pull image {reference}: {message}"),
+                )
             }));
         }
     }
     Ok(())
 }
 
-pub(super) async fn push(docker: &Docker, reference: &str) -> Result<()> {
+pub(super) async fn push(docker: &Docker, auth: &RegistryAuth, reference: &str) -> Result<()> {
+    let credentials = credentials(auth, "push", reference).await?;
     let (repository, tag) = split_reference(reference);
     let mut options = bollard::query_parameters::PushImageOptionsBuilder::new();
     if let Some(tag) = &tag {
         options = options.tag(tag);
     }
     let docker = docker.clone().with_timeout(LONG_REQUEST_TIMEOUT);
-    let mut progress = docker.push_image(&repository, Some(options.build()), None);
+    let mut progress = docker.push_image(&repository, Some(options.build()), credentials);
     while let Some(item) = progress.next().await {
         if let Err(e) = item {
-            return Err(engine_error(e));
+            // The engine's words, as compose prints them; a refusal for want of credentials
+            // names the image, which the engine's `no basic auth credentials` does not.
+            return Err(reworded(
+                engine_error(e),
+                |message| match registry_auth::is_auth_failure(message) {
+                    true => with_login_hint(
+                        reference,
+                        format!("cannot push image {reference}: {message}"),
+                    ),
+                    false => message.to_string(),
+                },
+            ));
         }
     }
     Ok(())
+}
+
+/// The credentials of `reference`'s registry for a `verb` (none: anonymous); a credential
+/// helper's failure fails the call, naming the image.
+async fn credentials(
+    auth: &RegistryAuth,
+    verb: &str,
+    reference: &str,
+) -> Result<Option<DockerCredentials>> {
+    auth.for_image(reference)
+        .await
+        .map_err(|error| EngineError::Engine {
+            message: format!("cannot {verb} image {reference}: {error}"),
+        })
+}
+
+/// `message`, with what to do when it is a registry refusing for want of credentials.
+fn with_login_hint(reference: &str, message: String) -> String {
+    match registry_auth::is_auth_failure(&message) {
+        true => format!("{message}; {}", registry_auth::login_hint(reference)),
+        false => message,
+    }
 }
 
 pub(super) async fn details(docker: &Docker, reference: &str) -> Result<ImageDetails> {

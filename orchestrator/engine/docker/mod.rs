@@ -36,6 +36,7 @@ use async_trait::async_trait;
 use bollard::Docker;
 use futures_util::stream::BoxStream;
 
+use super::registry_auth::RegistryAuth;
 use super::{
     Attachment, BuildRequest, CommitRequest, ContainerEngine, ContainerStats, EngineContainer,
     EngineEvent, EngineNetwork, EngineVolume, ExecOutput, ExecRequest, ImageDetails, LogLine,
@@ -49,6 +50,8 @@ pub use errors::engine_error;
 pub struct DockerEngine {
     docker: Docker,
     api: (usize, usize),
+    /// The docker CLI's registry credentials, sent with pulls, pushes and builds.
+    auth: RegistryAuth,
 }
 
 #[async_trait]
@@ -90,11 +93,11 @@ impl ContainerEngine for DockerEngine {
     }
 
     async fn pull_image(&self, reference: &str, platform: Option<&str>) -> Result<()> {
-        images::pull(&self.docker, reference, platform).await
+        images::pull(&self.docker, &self.auth, reference, platform).await
     }
 
     async fn build_image(&self, request: &BuildRequest) -> Result<String> {
-        build::build(&self.docker, request).await
+        build::build(&self.docker, &self.auth, request).await
     }
 
     async fn create_container(&self, name: &str, spec: &ContainerSpec) -> Result<String> {
@@ -197,7 +200,7 @@ impl ContainerEngine for DockerEngine {
     }
 
     async fn push_image(&self, reference: &str) -> Result<()> {
-        images::push(&self.docker, reference).await
+        images::push(&self.docker, &self.auth, reference).await
     }
 
     async fn wait_container(&self, id: &str) -> Result<i64> {
