@@ -54,9 +54,24 @@ impl Supervisor {
         sink: &dyn Reporter,
         held: &BTreeSet<String>,
     ) -> Result<(), SupervisorError> {
+        self.converge_from(None, options, sink, held).await
+    }
+
+    /// [`converge`](Self::converge), its first plan made from `observed` when the engine was
+    /// observed for the same desired state just before.
+    pub(super) async fn converge_from(
+        &mut self,
+        mut observed: Option<Observed>,
+        options: ReconcileOptions,
+        sink: &dyn Reporter,
+        held: &BTreeSet<String>,
+    ) -> Result<(), SupervisorError> {
         let mut retries = 0;
         loop {
-            match self.converge_once(options.clone(), sink, held).await {
+            match self
+                .converge_once(observed.take(), options.clone(), sink, held)
+                .await
+            {
                 Err(SupervisorError::Failed {
                     message,
                     stale: true,
@@ -74,13 +89,17 @@ impl Supervisor {
 
     async fn converge_once(
         &mut self,
+        observed: Option<Observed>,
         options: ReconcileOptions,
         sink: &dyn Reporter,
         held: &BTreeSet<String>,
     ) -> Result<(), SupervisorError> {
         let project = self.desired.project.clone();
         let backend = self.backend();
-        let mut observed = self.observe(&self.desired).await?;
+        let mut observed = match observed {
+            Some(observed) => observed,
+            None => self.observe(&self.desired).await?,
+        };
         for (name, service) in &self.desired.services {
             for c in observed.services.get(name).into_iter().flatten() {
                 self.book

@@ -19,17 +19,19 @@ use crate::desired::{Desired, Discovery};
 use crate::dns::{Dns, DnsConfig, PlanView};
 use crate::engine::{ContainerEngine, EngineNetwork, EventAction};
 use crate::execute::Report;
+use crate::observe::Observed;
 use crate::plan::{self, Cause, EngineCall, Plan, ReconcileOptions};
 
 impl Supervisor {
     /// Makes `desired`'s networks and volumes exist and the DNS listen on the networks'
-    /// gateways; says how containers should find services.
+    /// gateways; says how containers should find services, with the engine as last observed
+    /// (after the networks and volumes were made), which the plan that follows can start from.
     pub(super) async fn prepare_discovery(
         &mut self,
         desired: &Desired,
         options: &ReconcileOptions,
         sink: &dyn Reporter,
-    ) -> Result<Discovery, SupervisorError> {
+    ) -> Result<(Discovery, Observed), SupervisorError> {
         let config = DnsConfig::from_env().map_err(SupervisorError::DnsConfig)?;
         let mut observed = self.observe(desired).await?;
         let plan = self.backend().plan(desired, &observed, options)?;
@@ -51,15 +53,16 @@ impl Supervisor {
                 .await
                 .map(|dns| self.dns = Some(dns)),
         };
-        match listening {
-            Ok(()) => Ok(Discovery::WharfDns),
+        let discovery = match listening {
+            Ok(()) => Discovery::WharfDns,
             Err(reason) => {
                 sink.warning(&format!(
                     "wharf's DNS {reason}; service names resolve through Docker aliases instead (no health checks, no round robin)"
                 ));
-                Ok(Discovery::DockerAliases)
+                Discovery::DockerAliases
             }
-        }
+        };
+        Ok((discovery, observed))
     }
 }
 

@@ -351,14 +351,19 @@ impl Supervisor {
         self.tell_watcher();
         self.run_plan(&prepared.images, sink).await?;
         let options = request.reconcile_options();
-        self.desired = match self
+        let (discovery, observed) = self
             .prepare_discovery(&prepared.desired, &options, sink)
-            .await?
-        {
-            Discovery::WharfDns => prepared.desired,
-            aliases => request.desired(&prepared.project, aliases),
+            .await?;
+        // The engine was observed for the same desired state a moment ago: the plan starts
+        // from that (half of an unchanged `up`'s engine calls). Aliases change the desired
+        // containers: observed again for them.
+        let (desired, observed) = match discovery {
+            Discovery::WharfDns => (prepared.desired, Some(observed)),
+            aliases => (request.desired(&prepared.project, aliases), None),
         };
-        self.converge(options, sink, &BTreeSet::new()).await
+        self.desired = desired;
+        self.converge_from(observed, options, sink, &BTreeSet::new())
+            .await
     }
 
     /// A supervisor that starts on a project that is up already (its keeper restarted it):
@@ -367,8 +372,8 @@ impl Supervisor {
         let desired = self.desired.clone();
         let options = self.standing_options();
         match self.prepare_discovery(&desired, &options, &Log).await {
-            Ok(Discovery::WharfDns) => {}
-            Ok(aliases) => self.desired = request.desired(project, aliases),
+            Ok((Discovery::WharfDns, _)) => {}
+            Ok((aliases, _)) => self.desired = request.desired(project, aliases),
             Err(err) => tracing::error!(%err, "supervisor: cannot resume its DNS"),
         }
     }
