@@ -212,6 +212,35 @@ mod tests {
     }
 
     #[test]
+    fn a_scale_the_file_contradicts_is_a_flag_error_before_anything_is_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let scaled = |scale: (&str, u32)| UpRequest {
+            load: LoadOptions {
+                files: vec!["-".into()],
+                project_name: Some("p".into()),
+                cwd: dir.path().to_path_buf(),
+                stdin: Some("services:\n  db:\n    image: x\n    container_name: the-db\n".into()),
+                ..LoadOptions::default()
+            },
+            scale: vec![(scale.0.to_string(), scale.1)],
+            ..UpRequest::default()
+        };
+        let error = |scale| match scaled(scale).prepare() {
+            Err(PrepareError::Flags(flag)) => flag,
+            other => panic!("{:?}", other.err()),
+        };
+        assert_eq!(
+            error(("dbb", 2)).to_string(),
+            "--scale names service \"dbb\", which is not in the compose file"
+        );
+        assert_eq!(
+            error(("db", 2)).to_string(),
+            "--scale db=2: service \"db\" sets container_name, which only one container can have"
+        );
+        assert!(scaled(("db", 1)).prepare().is_ok());
+    }
+
+    #[test]
     fn the_standing_request_drops_one_shot_flags() {
         let standing = request(&["web"]).standing(None);
         assert_eq!(standing.services, ["web"]);
