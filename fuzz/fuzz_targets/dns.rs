@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use wharf::desired::{self, BuildOptions, Discovery};
-use wharf::engine::labels;
 use wharf::dns::Fuzzing;
+use wharf::engine::labels;
 use wharf::engine::{ContainerState, EngineContainer, Health};
 use wharf::observe::Observed;
 use wharf::spec::{LoadOptions, load};
