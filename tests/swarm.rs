@@ -412,6 +412,23 @@ fn an_up_flag_the_swarm_target_does_not_apply_is_refused_by_name() {
     }
 }
 
+/// `config` prints the same model on either target: the file is the same file.
+#[test]
+fn config_prints_the_same_model_with_either_target() {
+    let dir = tempfile::tempdir().expect("a project folder");
+    let state = dir.path().join("state");
+    let project = unique_project("swarm-config");
+    std::fs::write(dir.path().join("compose.yaml"), compose_file("hello")).unwrap();
+    let config = |target: &str| {
+        let mut command = support::wharf_command(&project, dir.path(), &state);
+        command.args(["--target", target, "config"]);
+        succeeded("config", command.output_within(COMMAND_LIMIT))
+    };
+    let local = config("local");
+    assert!(local.contains("replicas: 6"), "{local}");
+    assert_eq!(config("swarm"), local);
+}
+
 /// `--no-rollback` is the swarm target's: a local `up` refuses it, naming the target it is
 /// for, before it touches any engine.
 #[test]
