@@ -412,7 +412,8 @@ fn an_up_flag_the_swarm_target_does_not_apply_is_refused_by_name() {
     }
 }
 
-/// `config` prints the same model on either target: the file is the same file.
+/// `config` prints the same model on either target (the file is the same file); the keys
+/// that only a swarm applies are warned about on the local target only.
 #[test]
 fn config_prints_the_same_model_with_either_target() {
     let dir = tempfile::tempdir().expect("a project folder");
@@ -422,11 +423,18 @@ fn config_prints_the_same_model_with_either_target() {
     let config = |target: &str| {
         let mut command = support::wharf_command(&project, dir.path(), &state);
         command.args(["--target", target, "config"]);
-        succeeded("config", command.output_within(COMMAND_LIMIT))
+        let out = command.output_within(COMMAND_LIMIT);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
     };
-    let local = config("local");
+    let (local, local_warnings) = config("local");
+    let (swarm, swarm_warnings) = config("swarm");
     assert!(local.contains("replicas: 6"), "{local}");
-    assert_eq!(config("swarm"), local);
+    assert_eq!(swarm, local);
+    let swarm_setting = "deploy.placement is not applied: it is a swarm setting";
+    assert!(local_warnings.contains(swarm_setting), "{local_warnings}");
+    assert!(!swarm_warnings.contains(swarm_setting), "{swarm_warnings}");
 }
 
 /// `--no-rollback` is the swarm target's: a local `up` refuses it, naming the target it is
