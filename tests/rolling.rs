@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::{
-    COMMAND_LIMIT, Cleanup, OutputWithin, busybox_image, inspect, project_containers,
+    COMMAND_LIMIT, Cleanup, OutputWithin, all_output, busybox_image, inspect, project_containers,
     seconds_of_day, unique_project, wharf_command,
 };
 
@@ -61,7 +61,7 @@ impl Project {
         assert!(
             out.status.success(),
             "wharf {args:?} failed:\n{}",
-            text(&out)
+            all_output(&out)
         );
     }
 
@@ -86,10 +86,6 @@ impl Project {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// Counts the project's running containers with `docker ps`, over and over, until stopped;
@@ -224,7 +220,7 @@ fn a_failing_new_config_is_rolled_back_and_up_names_the_service() {
         r#"command: ["sh", "-c", "sleep 0.5; exit 1"]"#,
     ));
     let out = project.wharf(&["up", "-d"]);
-    let output = text(&out);
+    let output = all_output(&out);
     assert!(!out.status.success(), "up succeeded:\n{output}");
     assert!(
         output.contains("service \"web\": update rolled back: 1 of 3 updated replicas failed"),
@@ -257,7 +253,7 @@ fn a_failing_new_config_pauses_the_update_by_default() {
         r#"command: ["sh", "-c", "sleep 0.5; exit 1"]"#,
     ));
     let out = project.wharf(&["up", "-d"]);
-    let output = text(&out);
+    let output = all_output(&out);
     assert!(!out.status.success(), "up succeeded:\n{output}");
     assert!(
         output.contains("service \"web\": update paused: 1 of 3 updated replicas failed"),

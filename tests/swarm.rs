@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use support::swarm::Swarm;
 use support::{
-    BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, unique_project, wait_until, wait_within,
+    BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, succeeded, unique_project, wait_until, wait_within,
 };
 
 /// How long a stack's tasks may take to run on the lab (each task first tries to pull, fails
@@ -70,17 +70,6 @@ networks:
 /// `wharf --target swarm ARGS` for `project` in `dir`, against the swarm's manager.
 fn wharf(swarm: &Swarm, project: &str, dir: &Path, args: &[&str]) -> Output {
     swarm.wharf(project, dir, args)
-}
-
-fn succeeded(what: &str, out: Output) -> String {
-    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
 
 /// Each service's `Version.Index`, by name.

@@ -8,13 +8,13 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use support::lab_registry::LabRegistry;
 use support::swarm::Swarm;
 use support::{
-    BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, busybox_image, unique_project, wait_until,
+    BUSYBOX_IMAGE, COMMAND_LIMIT, OutputWithin, all_output, busybox_image, succeeded,
+    unique_project, wait_until,
 };
 
 /// How long tasks may take to run again elsewhere once their node is gone (the swarm marks a
@@ -70,19 +70,6 @@ fn dockerfile() -> String {
          CMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         busybox_image()
     )
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn succeeded(what: &str, out: Output) -> String {
-    assert!(out.status.success(), "{what} failed:\n{}", text(&out));
-    text(&out)
 }
 
 /// `wharf ps --format json`'s rows of `service`.
@@ -184,7 +171,7 @@ fn a_built_image_runs_by_digest_on_every_node_tasks_talk_across_nodes_and_a_lost
     };
     assert_eq!(placed("server"), [nodes[1].clone()]);
     assert_eq!(placed("client"), [nodes[2].clone()]);
-    let client_logs = || text(&swarm.wharf(&project, dir.path(), &["logs", "client"]));
+    let client_logs = || all_output(&swarm.wharf(&project, dir.path(), &["logs", "client"]));
     wait_until(
         "the client fetched the server's page by name and by tasks.server",
         TRAFFIC_LIMIT,
@@ -245,7 +232,7 @@ fn a_build_without_a_registry_in_its_image_is_refused_with_the_fix() {
         .args(["--target", "swarm", "up", "-d", "--build"])
         .output()
         .expect("wharf runs");
-    let said = text(&out);
+    let said = all_output(&out);
     assert!(!out.status.success(), "{said}");
     assert!(
         said.contains("compose.yaml:4:5: service web needs a build"),
@@ -313,7 +300,7 @@ fn a_private_image_is_pushed_and_pulled_by_every_node_with_the_clis_credentials(
 
     write(&private);
     let refused = up(anonymous.path(), &["-d", "--build"]);
-    let said = text(&refused);
+    let said = all_output(&refused);
     assert!(!refused.status.success(), "{said}");
     assert!(
         said.contains(&format!("cannot push image {image}")),

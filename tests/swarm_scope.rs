@@ -7,11 +7,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::Output;
 use std::time::Duration;
 
 use support::swarm::Swarm;
-use support::{BUSYBOX_IMAGE, unique_project, wait_until};
+use support::{BUSYBOX_IMAGE, all_output, succeeded, unique_project, wait_until};
 
 /// How long a scaled service may take to show its tasks running (each first tries to pull).
 const RUNNING_LIMIT: Duration = Duration::from_secs(60);
@@ -45,19 +44,6 @@ configs:
     content: "level={level}"
 "#
     )
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn succeeded(what: &str, out: Output) -> String {
-    assert!(out.status.success(), "{what} failed:\n{}", text(&out));
-    text(&out)
 }
 
 /// What `docker service ls` shows of the stack: each service's name and replicas, sorted.
@@ -134,9 +120,9 @@ fn service_arguments_scale_and_force_recreate_leave_the_rest_of_the_stack_as_it_
     let unknown = wharf(&["up", "-d", "web", "wbe"]);
     assert!(!unknown.status.success());
     assert!(
-        text(&unknown).contains("no such service: wbe"),
+        all_output(&unknown).contains("no such service: wbe"),
         "{}",
-        text(&unknown)
+        all_output(&unknown)
     );
     assert!(service_ls(&swarm, &project).is_empty());
 
@@ -259,7 +245,7 @@ fn scale_of_a_global_service_is_refused_with_why() {
         .output()
         .expect("wharf runs");
     assert!(!out.status.success());
-    let said = text(&out);
+    let said = all_output(&out);
     assert!(
         said.contains("--scale agent=2: service \"agent\" cannot be scaled")
             && said.contains("deploy.mode is global"),

@@ -785,3 +785,14 @@ pub fn tool_available(program: &str, why: &str) -> bool {
     }
     found
 }
+
+/// What a command printed, standard output then standard error.
+pub fn all_output(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// What a command that must have succeeded printed; fails the test with it otherwise.
+pub fn succeeded(what: &str, out: std::process::Output) -> String {
+    assert!(out.status.success(), "{what} failed:\n{}", all_output(&out));
+    all_output(&out)
+}

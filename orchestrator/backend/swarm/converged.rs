@@ -316,6 +316,18 @@ mod tests {
         );
     }
 
+    /// web's first task, failed on `node` (a slot's earlier tasks are on other nodes).
+    fn failure(node: &str) -> TaskRow {
+        row(
+            "web",
+            1,
+            node,
+            "shutdown",
+            "failed",
+            "task: non-zero exit (1)",
+        )
+    }
+
     fn policy(after_success: bool, after_failure: bool, max_attempts: Option<u64>) -> Vec<Want> {
         let restarts = Restarts {
             after_success,
@@ -330,14 +342,7 @@ mod tests {
 
     #[test]
     fn a_failed_task_that_the_policy_replaces_is_waited_past() {
-        let failed = [row(
-            "web",
-            1,
-            "n1",
-            "shutdown",
-            "failed",
-            "task: non-zero exit (1)",
-        )];
+        let failed = [failure("n1")];
         assert!(given_up(&web(Some(1)), &failed).is_empty(), "any");
         assert!(
             given_up(&policy(false, true, None), &failed).is_empty(),
@@ -352,14 +357,7 @@ mod tests {
 
     #[test]
     fn a_slot_the_policy_leaves_ended_is_given_up_naming_the_task_and_why() {
-        let failed = [row(
-            "web",
-            1,
-            "n1",
-            "shutdown",
-            "failed",
-            "task: non-zero exit (1)",
-        )];
+        let failed = [failure("n1")];
         assert_eq!(
             given_up(&policy(false, false, None), &failed),
             [
@@ -381,16 +379,6 @@ mod tests {
 
     #[test]
     fn max_attempts_count_the_ended_tasks_of_a_slot_of_the_current_spec() {
-        let failure = |node: &str| {
-            row(
-                "web",
-                1,
-                node,
-                "shutdown",
-                "failed",
-                "task: non-zero exit (1)",
-            )
-        };
         let two = [failure("n1"), failure("n2")];
         assert!(given_up(&policy(true, true, Some(2)), &two).is_empty());
         let mut three = vec![failure("n1"), failure("n2"), failure("n3")];
