@@ -147,49 +147,98 @@ pub async fn observe(
     project: &str,
     desired: Option<&Desired>,
 ) -> engine::Result<Observed> {
+    // Every read at once: the supervisor observes on each trigger, and a restart waits for it.
+    let (listing, image_ids) =
+        tokio::try_join!(Listing::read(runtime, project), image_ids(runtime, desired))?;
+    Ok(listing.observed(project, desired, image_ids))
+}
+
+/// [`observe`], from the engine's listings read a moment before: only the images are read now.
+pub async fn observe_listed(
+    runtime: &dyn ContainerEngine,
+    listing: Listing,
+    project: &str,
+    desired: Option<&Desired>,
+) -> engine::Result<Observed> {
+    let image_ids = image_ids(runtime, desired).await?;
+    Ok(listing.observed(project, desired, image_ids))
+}
+
+/// The engine's listings an observation starts from: they do not depend on the desired state,
+/// so they can be read while the compose files are still being loaded.
+pub struct Listing {
+    containers: Vec<EngineContainer>,
+    networks: Vec<EngineNetwork>,
+    volumes: Vec<EngineVolume>,
+}
+
+impl Listing {
+    /// The project's containers and every network and volume, read at once.
+    pub async fn read(runtime: &dyn ContainerEngine, project: &str) -> engine::Result<Listing> {
+        let (containers, networks, volumes) = tokio::try_join!(
+            runtime.containers(project),
+            runtime.networks(),
+            runtime.volumes()
+        )?;
+        Ok(Listing {
+            containers,
+            networks,
+            volumes,
+        })
+    }
+
+    /// The networks and volumes kept are the project's and those `desired` names.
+    fn observed(
+        self,
+        project: &str,
+        desired: Option<&Desired>,
+        image_ids: Vec<Option<(String, String)>>,
+    ) -> Observed {
+        let mut observed = Observed::from_containers(project, self.containers);
+        let wanted_network =
+            |name: &str| desired.is_some_and(|d| d.networks.values().any(|n| n.name == name));
+        observed.networks = self
+            .networks
+            .into_iter()
+            .map(|n| ObservedResource {
+                identity: labels::resource_identity(&n.labels),
+                engine: n,
+            })
+            .filter(|n| n.is_owned_by(project) || wanted_network(&n.engine.name))
+            .map(|n| (n.engine.name.clone(), n))
+            .collect();
+        let wanted_volume =
+            |name: &str| desired.is_some_and(|d| d.volumes.values().any(|v| v.name == name));
+        observed.volumes = self
+            .volumes
+            .into_iter()
+            .map(|v| ObservedResource {
+                identity: labels::resource_identity(&v.labels),
+                engine: v,
+            })
+            .filter(|v| v.is_owned_by(project) || wanted_volume(&v.engine.name))
+            .map(|v| (v.engine.name.clone(), v))
+            .collect();
+        observed.images = image_ids.into_iter().flatten().collect();
+        observed
+    }
+}
+
+/// Image reference → local image ID for every image `desired` runs that the engine has.
+async fn image_ids(
+    runtime: &dyn ContainerEngine,
+    desired: Option<&Desired>,
+) -> engine::Result<Vec<Option<(String, String)>>> {
     let mut images: Vec<&str> = desired
         .map(|d| d.services.values().map(|s| s.image.as_str()).collect())
         .unwrap_or_default();
     images.sort_unstable();
     images.dedup();
-    // Every read at once: the supervisor observes on each trigger, and a restart waits for it.
-    let image_ids = futures_util::future::try_join_all(images.iter().map(|image| async move {
-        Ok::<_, engine::EngineError>(
-            runtime
-                .image_id(image)
-                .await?
-                .map(|id| (image.to_string(), id)),
-        )
-    }));
-    let (containers, networks, volumes, image_ids) = tokio::try_join!(
-        runtime.containers(project),
-        runtime.networks(),
-        runtime.volumes(),
-        image_ids
-    )?;
-    let mut observed = Observed::from_containers(project, containers);
-    let wanted_network =
-        |name: &str| desired.is_some_and(|d| d.networks.values().any(|n| n.name == name));
-    observed.networks = networks
-        .into_iter()
-        .map(|n| ObservedResource {
-            identity: labels::resource_identity(&n.labels),
-            engine: n,
-        })
-        .filter(|n| n.is_owned_by(project) || wanted_network(&n.engine.name))
-        .map(|n| (n.engine.name.clone(), n))
-        .collect();
-    let wanted_volume =
-        |name: &str| desired.is_some_and(|d| d.volumes.values().any(|v| v.name == name));
-    observed.volumes = volumes
-        .into_iter()
-        .map(|v| ObservedResource {
-            identity: labels::resource_identity(&v.labels),
-            engine: v,
-        })
-        .filter(|v| v.is_owned_by(project) || wanted_volume(&v.engine.name))
-        .map(|v| (v.engine.name.clone(), v))
-        .collect();
-    observed.images = image_ids.into_iter().flatten().collect();
-    Ok(observed)
+    futures_util::future::try_join_all(images.iter().map(|image| async move {
+        Ok(runtime
+            .image_id(image)
+            .await?
+            .map(|id| (image.to_string(), id)))
+    }))
+    .await
 }

@@ -11,7 +11,7 @@ use crate::converge::{self, Converge, ConvergeError, Mode, Reporter};
 use crate::desired::Desired;
 use crate::dns::PlanView;
 use crate::execute::{Event, Failure, Report};
-use crate::observe::Observed;
+use crate::observe::{self, Listing, Observed};
 use crate::plan::{
     Action, ControlStep, EngineCall, Operation, Plan, ReconcileOptions, Supervision,
 };
@@ -42,6 +42,24 @@ impl Supervisor {
         let backend = self.backend();
         let observed = Converge::new(&backend, desired).observe().await;
         observed.map_err(|err| supervisor_error(&Plan::default(), err))
+    }
+
+    /// [`observe`](Self::observe), from the engine's listings when they were read a moment ago.
+    pub(super) async fn observe_listed(
+        &self,
+        desired: &Desired,
+        listing: Option<Listing>,
+    ) -> Result<Observed, SupervisorError> {
+        let Some(listing) = listing else {
+            return self.observe(desired).await;
+        };
+        let project = &desired.project;
+        observe::observe_listed(self.runtime.as_ref(), listing, project, Some(desired))
+            .await
+            .map_err(|source| {
+                let project = project.clone();
+                supervisor_error(&Plan::default(), ConvergeError::Observe { project, source })
+            })
     }
 
     /// Observe, plan, execute, and record what the restart policy did, leaving out the

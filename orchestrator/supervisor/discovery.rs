@@ -19,7 +19,7 @@ use crate::desired::{Desired, Discovery};
 use crate::dns::{Dns, DnsConfig, PlanView};
 use crate::engine::{ContainerEngine, EngineNetwork, EventAction};
 use crate::execute::Report;
-use crate::observe::Observed;
+use crate::observe::{Listing, Observed};
 use crate::plan::{self, Cause, EngineCall, Plan, ReconcileOptions};
 
 impl Supervisor {
@@ -29,11 +29,12 @@ impl Supervisor {
     pub(super) async fn prepare_discovery(
         &mut self,
         desired: &Desired,
+        listing: Option<Listing>,
         options: &ReconcileOptions,
         sink: &dyn Reporter,
     ) -> Result<(Discovery, Observed), SupervisorError> {
         let config = DnsConfig::from_env().map_err(SupervisorError::DnsConfig)?;
-        let mut observed = self.observe(desired).await?;
+        let mut observed = self.observe_listed(desired, listing).await?;
         let plan = self.backend().plan(desired, &observed, options)?;
         let creations = networks_and_volumes(&plan);
         if !creations.operations.is_empty() {

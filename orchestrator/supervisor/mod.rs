@@ -33,6 +33,7 @@ use crate::desired::{Desired, Discovery};
 use crate::dns::Dns;
 use crate::engine::ContainerEngine;
 use crate::execute;
+use crate::observe::Listing;
 use crate::plan::ReconcileOptions;
 use crate::restart::{Millis, RestartBook};
 use crate::spec::Project;
@@ -86,6 +87,14 @@ pub struct Supervisor {
     dns: Option<Dns>,
     /// Told, after every plan, which services are down for good (`Supervision::settled`).
     settled: Option<tokio::sync::watch::Sender<BTreeSet<String>>>,
+}
+
+/// The engine's listings for `project`, as a task of their own.
+async fn listing(
+    runtime: Arc<dyn ContainerEngine>,
+    project: String,
+) -> Result<Listing, crate::engine::EngineError> {
+    Listing::read(runtime.as_ref(), &project).await
 }
 
 /// The next request of the control socket; never, for a supervisor without one.
@@ -340,6 +349,9 @@ impl Supervisor {
         request: &UpRequest,
         sink: &dyn Reporter,
     ) -> Result<(), SupervisorError> {
+        // An unchanged `up` is mostly loading the files and listing the engine's objects, and
+        // the listings do not depend on the files: they are read meanwhile.
+        let listing = tokio::spawn(listing(self.runtime.clone(), self.desired.project.clone()));
         let prepared = request.prepare().map_err(SupervisorError::Prepare)?;
         let standing = request.standing(self.standing.as_ref());
         // Kept before acting: a supervisor restarted in the middle finishes this request, and
@@ -350,9 +362,14 @@ impl Supervisor {
         self.standing = Some(standing);
         self.tell_watcher();
         self.run_plan(&prepared.images, sink).await?;
+        // A build or pull took its time: the listings are read again after it.
+        let listing = match prepared.images.operations.is_empty() {
+            true => listing.await.ok().and_then(Result::ok),
+            false => None,
+        };
         let options = request.reconcile_options();
         let (discovery, observed) = self
-            .prepare_discovery(&prepared.desired, &options, sink)
+            .prepare_discovery(&prepared.desired, listing, &options, sink)
             .await?;
         // The engine was observed for the same desired state a moment ago: the plan starts
         // from that (half of an unchanged `up`'s engine calls). Aliases change the desired
@@ -371,7 +388,7 @@ impl Supervisor {
     pub async fn resume(&mut self, request: &UpRequest, project: &Project) {
         let desired = self.desired.clone();
         let options = self.standing_options();
-        match self.prepare_discovery(&desired, &options, &Log).await {
+        match self.prepare_discovery(&desired, None, &options, &Log).await {
             Ok((Discovery::WharfDns, _)) => {}
             Ok((aliases, _)) => self.desired = request.desired(project, aliases),
             Err(err) => tracing::error!(%err, "supervisor: cannot resume its DNS"),

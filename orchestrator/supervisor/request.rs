@@ -102,8 +102,7 @@ impl UpRequest {
     /// Loads the project and builds its desired state, service names answered by wharf's DNS;
     /// no I/O beyond reading the files.
     pub fn prepare(&self) -> Result<Prepared, PrepareError> {
-        let project = spec::load(&self.load).map_err(PrepareError::Load)?;
-        self.check_scale(&project)?;
+        let project = self.check()?;
         let mut desired = self.desired(&project, Discovery::WharfDns);
         if let Some(policy) = &self.pull {
             for service in desired.services.values_mut() {
@@ -120,6 +119,14 @@ impl UpRequest {
             desired,
             images,
         })
+    }
+
+    /// The project loaded, and this request's flags checked against it: what
+    /// [`prepare`](Self::prepare) refuses, without building anything.
+    pub fn check(&self) -> Result<Project, PrepareError> {
+        let project = spec::load(&self.load).map_err(PrepareError::Load)?;
+        self.check_scale(&project)?;
+        Ok(project)
     }
 
     /// The desired state of `project` under this request's `--scale`.

@@ -55,10 +55,14 @@ impl StateDir {
     }
 
     /// Writes a file atomically (a temporary file renamed over it), readable by the owner only.
-    /// A failure (a read-only or full file system) leaves the file as it was.
+    /// A failure (a read-only or full file system) leaves the file as it was. A file that holds
+    /// `contents` already is left alone: an unchanged `up` writes (and syncs) nothing.
     fn write(&self, name: &str, contents: &[u8]) -> std::io::Result<()> {
         self.ensure()?;
         let target = self.dir.join(name);
+        if fs::read(&target).is_ok_and(|held| held == contents) {
+            return Ok(());
+        }
         let temporary = self.dir.join(format!(".{name}.{}", std::process::id()));
         let written =
             write_new(&temporary, contents).and_then(|()| fs::rename(&temporary, &target));
@@ -120,6 +124,14 @@ impl StateDir {
                 let _ = fs::remove_file(entry.path());
             }
         }
+    }
+
+    /// Whether [`clear_user_stopped`](Self::clear_user_stopped) of `services` has a mark to clear.
+    pub fn stops_any(&self, services: &[String]) -> bool {
+        let stopped = self.user_stopped();
+        stopped
+            .iter()
+            .any(|s| services.is_empty() || services.contains(s))
     }
 
     pub fn user_stopped(&self) -> Vec<String> {
@@ -402,6 +414,24 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let dir_mode = fs::metadata(state.path()).unwrap().permissions().mode();
         assert_eq!(dir_mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_file_that_holds_the_contents_already_is_not_written_again() {
+        use std::os::unix::fs::MetadataExt;
+        let (_guard, state) = temp_state();
+        let mut book = RestartBook::default();
+        book.slot("web", 1).restarts = 1;
+        state.save_book(&book).unwrap();
+        let file = state.path().join("restarts.json");
+        let inode = || fs::metadata(&file).unwrap().ino();
+        let first = inode();
+        state.save_book(&book).unwrap();
+        assert_eq!(inode(), first, "the same history is not written again");
+        book.slot("web", 1).restarts = 2;
+        state.save_book(&book).unwrap();
+        assert_ne!(inode(), first, "a new history replaces the file");
+        assert_eq!(state.load_book(), book);
     }
 
     #[test]
