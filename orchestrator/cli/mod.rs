@@ -288,11 +288,17 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Completion(args) => completion::completion(args),
         Command::Man => error::exit(completion::man()),
         Command::Supervise(args) if args.keep => error::exit(supervise::keep(global)),
-        _ => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime")
-            .block_on(engine_command),
+        _ => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            let code = runtime.block_on(engine_command);
+            // The command is done: what is left (an early read it did not need, a blocking
+            // read of standard input) ends with the process, not waited for.
+            runtime.shutdown_background();
+            code
+        }
     }
 }
 

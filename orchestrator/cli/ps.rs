@@ -78,20 +78,18 @@ fn state_name(state: ContainerState) -> String {
 
 pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<ExitCode, CliError> {
     let statuses = statuses(args).map_err(CliError::Message)?;
-    let session = Session::open(global).await?;
-    // One engine call: `ps` must be fast.
-    let containers = session.runtime.containers(session.name()).await?;
+    // One engine call, made while the files load: `ps` must be fast.
+    let (session, containers) = Session::open_listed(global).await?;
     let observed = Observed::from_containers(session.name(), containers);
     let named = &args.services_named;
     session.check_services(named, &observed)?;
     let all = args.all || !statuses.is_empty();
-    let desired = session.target.desired();
     let shown: Vec<&ObservedContainer> = observed
         .containers()
         .filter(|c| all || c.is_up())
         .filter(|c| named.is_empty() || named.contains(c.service()))
         .filter(|c| statuses.is_empty() || statuses.contains(&state_name(c.state)))
-        .filter(|c| args.orphans || desired.is_none_or(|d| d.knows(c.service())))
+        .filter(|c| args.orphans || session.target.knows(c.service()) != Some(false))
         .collect();
     if args.quiet {
         shown.iter().for_each(|c| println!("{}", c.id));

@@ -1,7 +1,7 @@
 //! What the engine commands share: connecting, finding the project, running a plan.
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::error::CliError;
 use super::progress::ProgressSink;
@@ -9,8 +9,8 @@ use super::{GlobalArgs, load_project};
 use crate::backend::container::ContainerBackend;
 use crate::converge::{self, Converge, Mode};
 use crate::desired::{self, Desired};
-use crate::engine::ContainerEngine;
 use crate::engine::docker::DockerEngine;
+use crate::engine::{ContainerEngine, EngineContainer, EngineError};
 use crate::observe::{self, Observed};
 use crate::plan::Plan;
 use crate::spec::{self, Project, discover};
@@ -32,10 +32,27 @@ impl Session {
         })
     }
 
+    /// [`open`](Self::open), with the project's containers as listed by the engine. The listing
+    /// is read while the files load (`ps` is mostly these two), for the name the project most
+    /// likely has; read again if loading gives it another.
+    pub async fn open_listed(
+        global: &GlobalArgs,
+    ) -> Result<(Session, Vec<EngineContainer>), CliError> {
+        let guess = likely_name(global);
+        let early = tokio::spawn(list(guess.clone()));
+        let target = target(global)?;
+        let (runtime, listed) = early.await.expect("the listing task is not cancelled")?;
+        let containers = match listed {
+            Some(Ok(containers)) if guess.as_deref() == Some(target.name()) => containers,
+            _ => runtime.containers(target.name()).await?,
+        };
+        Ok((Session { target, runtime }, containers))
+    }
+
     /// A loaded project with its desired state, connected.
     pub async fn loaded(project: Project, desired: Desired) -> Result<Session, CliError> {
         Ok(Session {
-            target: Target::Loaded(Box::new(project), Box::new(desired)),
+            target: Target::with_desired(project, desired),
             runtime: connect().await?,
         })
     }
@@ -47,9 +64,10 @@ impl Session {
     /// Service arguments must name services of the compose file (or, without one, services
     /// that have containers), as compose insists.
     pub fn check_services(&self, names: &[String], observed: &Observed) -> Result<(), CliError> {
-        let known = |name: &String| match self.target.desired() {
-            Some(desired) => desired.knows(name),
-            None => observed.services.contains_key(name),
+        let known = |name: &String| {
+            self.target
+                .knows(name)
+                .unwrap_or_else(|| observed.services.contains_key(name))
         };
         match names.iter().find(|n| !known(n)) {
             Some(unknown) => Err(no_such_service(unknown)),
@@ -77,14 +95,58 @@ pub async fn connect() -> Result<Arc<dyn ContainerEngine>, CliError> {
     Ok(Arc::new(runtime))
 }
 
+/// Connects, and lists the containers of the project named `name` when there is one.
+async fn list(name: Option<String>) -> Result<(Arc<dyn ContainerEngine>, Listed), CliError> {
+    let runtime = connect().await?;
+    let listed = match &name {
+        Some(name) => Some(runtime.containers(name).await),
+        None => None,
+    };
+    Ok((runtime, listed))
+}
+
+type Listed = Option<Result<Vec<EngineContainer>, EngineError>>;
+
+/// The project's name as the command line, the environment and the files found say it before
+/// the files are read: `-p`, `COMPOSE_PROJECT_NAME`, or their directory's name. Loading may
+/// still find another (a top-level `name:`, a `.env` that sets the variable).
+fn likely_name(global: &GlobalArgs) -> Option<String> {
+    let variable = std::env::var("COMPOSE_PROJECT_NAME").ok();
+    if let Some(name) = global.project_name.as_ref().or(variable.as_ref()) {
+        return Some(name.clone()).filter(|n| !n.is_empty());
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let compose_file = std::env::var("COMPOSE_FILE").ok();
+    let found = discover::discover(&discover::Request {
+        files: &global.files,
+        project_directory: global.project_directory.as_deref(),
+        compose_file: compose_file.as_deref(),
+        path_separator: None,
+        cwd: &cwd,
+    });
+    let dir = match (found, &global.project_directory) {
+        (Ok(found), _) => found.project_dir,
+        (Err(_), Some(dir)) => dir.clone(),
+        (Err(_), None) => cwd,
+    };
+    spec::name::derived(None, &dir).ok()
+}
+
 /// The project a command acts on. `down`, `ps`, `logs`, `start`, `stop` and `restart` work
 /// without a compose file, from the project name alone: state lives in the engine's labels.
 pub enum Target {
-    Loaded(Box<Project>, Box<Desired>),
+    /// The project and its desired state, built when a command first needs it (`ps` needs
+    /// only the services' names).
+    Loaded(Box<Project>, OnceLock<Box<Desired>>),
     NameOnly(String),
 }
 
 impl Target {
+    /// A project whose desired state is built already.
+    pub fn with_desired(project: Project, desired: Desired) -> Target {
+        Target::Loaded(Box::new(project), OnceLock::from(Box::new(desired)))
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Target::Loaded(project, _) => &project.name,
@@ -94,7 +156,21 @@ impl Target {
 
     pub fn desired(&self) -> Option<&Desired> {
         match self {
-            Target::Loaded(_, desired) => Some(desired),
+            Target::Loaded(project, desired) => {
+                Some(desired.get_or_init(|| Box::new(desired::build(project, &Default::default()))))
+            }
+            Target::NameOnly(_) => None,
+        }
+    }
+
+    /// Whether the compose file has a service `name`, disabled by its profiles or not (as
+    /// [`Desired::knows`]); `None` without a compose file.
+    pub fn knows(&self, name: &str) -> Option<bool> {
+        match self {
+            Target::Loaded(project, _) => Some(
+                project.model.services.contains_key(name)
+                    || project.disabled_services.iter().any(|d| d == name),
+            ),
             Target::NameOnly(_) => None,
         }
     }
@@ -122,8 +198,7 @@ pub fn target(global: &GlobalArgs) -> Result<Target, CliError> {
         return Ok(Target::NameOnly(name?));
     }
     let project = load_project(global)?;
-    let desired = desired::build(&project, &Default::default());
-    Ok(Target::Loaded(Box::new(project), Box::new(desired)))
+    Ok(Target::Loaded(Box::new(project), OnceLock::new()))
 }
 
 fn has_compose_file(global: &GlobalArgs) -> bool {

@@ -110,7 +110,7 @@ async fn watch_files(
         Err(err) => return eprintln!("watch: {err}"),
     };
     let session = Session {
-        target: Target::Loaded(Box::new(prepared.project), Box::new(prepared.desired)),
+        target: Target::with_desired(prepared.project, prepared.desired),
         runtime,
     };
     eprintln!("watch: watching the project's files");

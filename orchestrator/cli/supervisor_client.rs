@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
 use super::error::CliError;
 use crate::supervisor::control::{self, Reply};
 use crate::supervisor::state::StateDir;
@@ -44,5 +47,37 @@ pub async fn send_when_listening(
             }
             outcome => return outcome,
         }
+    }
+}
+
+/// A request on its way to the supervisor, its replies kept until the caller shows them.
+pub struct Sent {
+    replies: mpsc::UnboundedReceiver<Reply>,
+    outcome: JoinHandle<std::io::Result<Option<String>>>,
+}
+
+/// Sends `request` as [`send_when_listening`] does, while the caller goes on.
+pub fn send_ahead(state: &StateDir, request: control::Request) -> Sent {
+    let (replied, replies) = mpsc::unbounded_channel();
+    let state = state.clone();
+    let outcome = tokio::spawn(async move {
+        send_when_listening(&state, &request, |reply| {
+            let _ = replied.send(reply);
+        })
+        .await
+    });
+    Sent { replies, outcome }
+}
+
+impl Sent {
+    /// Hands the replies to `on_reply` as they come; the outcome, as [`send_when_listening`]'s.
+    pub async fn replies(
+        mut self,
+        mut on_reply: impl FnMut(Reply),
+    ) -> std::io::Result<Option<String>> {
+        while let Some(reply) = self.replies.recv().await {
+            on_reply(reply);
+        }
+        self.outcome.await.map_err(std::io::Error::other)?
     }
 }

@@ -14,9 +14,11 @@ use super::error::CliError;
 use super::progress::ProgressSink;
 use super::session::{Session, no_such_service};
 use super::supervisor_client;
+use crate::desired::{Desired, Discovery};
 use crate::engine::labels;
 use crate::engine::{ContainerEngine, ContainerState, EventAction, EventKind};
 use crate::plan;
+use crate::spec;
 use crate::supervisor::control;
 use crate::supervisor::request::{Prepared, UpRequest};
 use crate::supervisor::state::StateDir;
@@ -108,6 +110,17 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliErro
     if args.no_start {
         return converge::create_only(&request, super::dry_run()).await;
     }
+    let detached = args.detach || args.wait;
+    if detached && !super::dry_run() {
+        let given = spec::given_name(&request.load).and_then(Result::ok);
+        let state = given.map(|name| StateDir::of(&name));
+        // Services the user stopped are let go before the request is sent: not done for a file
+        // that is not checked yet.
+        let ahead = state.filter(|s| s.is_supervised() && !s.stops_any(&args.services));
+        if let Some(state) = ahead {
+            return detached_ahead(&state, &request, args).await;
+        }
+    }
     // The files are checked here, whoever converges: a mistake is reported at once, with its
     // line, and changes nothing.
     let prepared = request.prepare()?;
@@ -116,23 +129,72 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<ExitCode, CliErro
         return super::session::print_up_plans(prepared, &request).await;
     }
     let state = StateDir::of(&prepared.project.name);
-    state.clear_user_stopped(&args.services);
-    if !(args.detach || args.wait) {
+    if !detached {
+        state.clear_user_stopped(&args.services);
         let output = AttachedOutput::of(args, &prepared.desired)?;
         return attached(&state, prepared, &request, args.watch, output).await;
     }
-    // Two `up`s of one project at once: the second waits, then converges what the first left.
-    let _lock = supervisor_client::lock(&state)?;
+    detached_up(&state, prepared, &request, args).await
+}
+
+/// `up -d` of a supervised project whose name the command line or the environment gives: the
+/// supervisor gets the request while the files are checked here. Both load the same files, so a
+/// mistake is reported here with its line, and the supervisor, which fails the same way before
+/// it acts, changes nothing; its progress is shown after the loader's warnings.
+async fn detached_ahead(
+    state: &StateDir,
+    request: &UpRequest,
+    args: &UpArgs,
+) -> Result<ExitCode, CliError> {
+    let lock = supervisor_client::lock(state)?;
     if !state.is_supervised() {
-        leave_supervisor(&state, &request)?;
+        // Stopped (`down`) while this `up` waited for the lock: started again, as always.
+        drop(lock);
+        let prepared = request.prepare()?;
+        super::print_warnings(&prepared.project);
+        return detached_up(state, prepared, request, args).await;
     }
-    through_supervisor(&state, &request).await?;
+    let sent = supervisor_client::send_ahead(state, up_request(request));
+    let project = request.check()?;
+    super::print_warnings(&project);
+    shown(sent).await?;
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
-    let wait = plan::lifecycle::wait(&prepared.desired, &args.services);
+    let desired = request.desired(&project, Discovery::WharfDns);
+    waited(&desired, args).await
+}
+
+/// `up -d` and `up --wait`, the files checked: the supervisor (started by this `up` when none
+/// runs) converges the project, and this `up` shows its progress.
+async fn detached_up(
+    state: &StateDir,
+    prepared: Prepared,
+    request: &UpRequest,
+    args: &UpArgs,
+) -> Result<ExitCode, CliError> {
+    state.clear_user_stopped(&args.services);
+    // Two `up`s of one project at once: the second waits, then converges what the first left.
+    let _lock = supervisor_client::lock(state)?;
+    if !state.is_supervised() {
+        leave_supervisor(state, request)?;
+    }
+    shown(supervisor_client::send_ahead(state, up_request(request))).await?;
+    waited(&prepared.desired, args).await
+}
+
+fn up_request(request: &UpRequest) -> control::Request {
+    control::Request::Up(Box::new(request.clone()))
+}
+
+/// `--wait`: until the services run (and are healthy), at most `--wait-timeout`.
+async fn waited(desired: &Desired, args: &UpArgs) -> Result<ExitCode, CliError> {
+    if !args.wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let wait = plan::lifecycle::wait(desired, &args.services);
     let runtime = super::session::connect().await?;
-    let waiting = super::session::execute(&wait, runtime, &prepared.project.name);
+    let waiting = super::session::execute(&wait, runtime, &desired.project);
     match args.wait_timeout {
         None => waiting.await?,
         Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), waiting)
@@ -313,12 +375,9 @@ impl UpArgs {
 }
 
 /// `up -d`: the detached supervisor does the work, this prints its progress.
-async fn through_supervisor(state: &StateDir, request: &UpRequest) -> Result<(), CliError> {
+async fn shown(sent: supervisor_client::Sent) -> Result<(), CliError> {
     let progress = ProgressSink::default();
-    let request = control::Request::Up(Box::new(request.clone()));
-    let outcome =
-        supervisor_client::send_when_listening(state, &request, |reply| progress.reply(reply))
-            .await;
+    let outcome = sent.replies(|reply| progress.reply(reply)).await;
     progress.finish();
     match outcome {
         Ok(None) => Ok(()),

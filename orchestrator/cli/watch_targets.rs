@@ -48,9 +48,9 @@ pub async fn through(session: &Session, request: UpRequest, commands: mpsc::Send
 
 /// The project of a session opened with [`Session::loaded`].
 pub fn loaded(session: &Session) -> (&Project, &Desired) {
-    match &session.target {
-        Target::Loaded(project, desired) => (project, desired),
-        Target::NameOnly(_) => unreachable!("a session opened with a loaded project"),
+    match (&session.target, session.target.desired()) {
+        (Target::Loaded(project, _), Some(desired)) => (project, desired),
+        _ => unreachable!("a session opened with a loaded project"),
     }
 }
 

@@ -216,6 +216,17 @@ fn env_directory(options: &LoadOptions) -> PathBuf {
     }
 }
 
+/// The project's name when the command line (`-p`) or the process's environment
+/// (`COMPOSE_PROJECT_NAME`, which `.env` cannot override) gives it: known before any file is read.
+pub fn given_name(options: &LoadOptions) -> Option<Result<String, Diagnostic>> {
+    if let Some(n) = &options.project_name {
+        return Some(name::explicit(n, "-p"));
+    }
+    let variable = options.environment.get("COMPOSE_PROJECT_NAME");
+    let n = variable.filter(|n| !n.is_empty())?;
+    Some(name::explicit(n, "COMPOSE_PROJECT_NAME"))
+}
+
 /// `-p`, then `COMPOSE_PROJECT_NAME`, then the last file's `name:` (interpolated), then the
 /// project directory.
 fn project_name(
@@ -224,8 +235,8 @@ fn project_name(
     parsed: &[(PathBuf, Node)],
     project_dir: &Path,
 ) -> Result<String, Diagnostic> {
-    if let Some(n) = &options.project_name {
-        return name::explicit(n, "-p");
+    if let Some(given) = given_name(options) {
+        return given;
     }
     if let Some(n) = context
         .env

@@ -28,5 +28,5 @@ pub mod validate;
 pub mod yaml;
 
 pub use diagnostic::Diagnostic;
-pub use load::{LoadOptions, Project, load};
+pub use load::{LoadOptions, Project, given_name, load};
 pub use model::Model;
