@@ -96,7 +96,8 @@ async fn a_failed_converge_or_an_invalid_save_does_not_end_watching() {
         &project,
         desired,
         Box::new(load),
-    );
+    )
+    .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(watcher.run(async {
         let _ = stopped.await;
@@ -127,6 +128,81 @@ async fn a_failed_converge_or_an_invalid_save_does_not_end_watching() {
         "the same content asks nothing"
     );
 
+    stop.send(()).unwrap();
+    assert!(running.await.unwrap().is_ok());
+}
+
+/// A project whose `web` service syncs `site/` into `/srv/site` (no initial sync), loaded from
+/// `dir`; and an engine with one running replica of `web`.
+fn synced_project(dir: &Path) -> (crate::spec::Project, Desired, Arc<MemoryEngine>) {
+    std::fs::create_dir_all(dir.join("site")).unwrap();
+    std::fs::write(dir.join("site/index.html"), "v0").unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  web:\n    image: busybox\n    develop:\n      watch:\n        - path: ./site\n          action: sync\n          target: /srv/site\n",
+    )
+    .unwrap();
+    let options = LoadOptions {
+        project_name: Some("demo".into()),
+        cwd: dir.to_path_buf(),
+        ..LoadOptions::default()
+    };
+    let project = spec::load(&options).unwrap();
+    let desired = desired::build(&project, &BuildOptions::default());
+    let engine = Arc::new(MemoryEngine::new());
+    let labels = [
+        (crate::engine::labels::PROJECT, "demo"),
+        (crate::engine::labels::SERVICE, "web"),
+        (crate::engine::labels::NUMBER, "1"),
+    ];
+    engine.add_container(
+        "demo-web-1",
+        "busybox",
+        &labels,
+        crate::engine::ContainerState::Running,
+    );
+    (project, desired, engine)
+}
+
+async fn wait_for_upload(engine: &MemoryEngine) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let uploads: Vec<String> = engine
+            .calls()
+            .into_iter()
+            .filter(|call| call.starts_with("upload_archive"))
+            .collect();
+        if !uploads.is_empty() || Instant::now() > deadline {
+            return uploads;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `wharf watch` and `up --watch` make their watcher, converge, then run it: a save made
+/// while they converge (the replicas may already be up: a user or a script sees them and
+/// saves) is synced once watching runs. Until the watcher subscribed only when it ran, such a
+/// save had no event, and its content was taken for the one the replicas had: it was never
+/// synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_made_between_making_the_watcher_and_running_it_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, desired, engine) = synced_project(dir.path());
+    let target = Arc::new(Recorder::default());
+    let watcher =
+        Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
+
+    // The converge, during which the file is saved.
+    save(&dir.path().join("site/index.html"), "v1");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(watcher.run(async {
+        let _ = stopped.await;
+    }));
+    let uploads = wait_for_upload(&engine).await;
+    assert_eq!(uploads.len(), 1, "the save is synced once: {uploads:?}");
+    assert!(uploads[0].ends_with("[srv/site/index.html]"), "{uploads:?}");
     stop.send(()).unwrap();
     assert!(running.await.unwrap().is_ok());
 }
