@@ -77,6 +77,16 @@ impl FileEvents {
         problems
     }
 
+    /// Ends the subscriptions to `dirs` (a directory removed, or made again: the removal ended
+    /// its watch), so that the next [`FileEvents::subscribe`] makes them again.
+    pub fn forget(&mut self, dirs: &[PathBuf]) {
+        for dir in dirs {
+            // Its watch may be gone with it already.
+            let _ = self.debouncer.unwatch(dir);
+        }
+        self.subscribed.retain(|s| !dirs.contains(&s.dir));
+    }
+
     /// The next burst of changed paths, with any bursts already waiting merged in; errors of the
     /// watcher are returned beside it. `None` when the watcher has stopped.
     pub async fn next(&mut self) -> Option<(BTreeSet<PathBuf>, Vec<WatchError>)> {

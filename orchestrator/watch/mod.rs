@@ -30,7 +30,7 @@ pub use target::{Outcome, WatchTarget};
 
 use self::change::{ServiceWork, SyncBatch};
 use self::debounce::FileEvents;
-use self::files::WatchSet;
+use self::files::{Subscription, WatchSet};
 use self::fingerprint::Fingerprints;
 use crate::desired::Desired;
 use crate::engine::{ContainerEngine, EngineError};
@@ -50,6 +50,8 @@ pub struct Watcher {
     set: WatchSet,
     prints: Fingerprints,
     events: FileEvents,
+    /// The directories last subscribed to.
+    wanted: Vec<Subscription>,
     /// Files that changed while their directories were being subscribed to: handled before
     /// the next burst, as one of their own.
     missed: BTreeSet<PathBuf>,
@@ -79,6 +81,7 @@ impl Watcher {
             set: WatchSet::of(project),
             prints: Fingerprints::default(),
             events: FileEvents::start()?,
+            wanted: Vec::new(),
             missed: BTreeSet::new(),
         };
         watcher.follow();
@@ -107,12 +110,13 @@ impl Watcher {
                 },
             };
             problems.iter().for_each(|p| say(&p.to_string()));
-            let resubscribe = tokio::select! {
+            let reloaded = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                resubscribe = self.handle(&paths) => resubscribe,
+                reloaded = self.handle(&paths) => reloaded,
             };
-            if resubscribe {
-                self.follow();
+            match reloaded {
+                true => self.follow(),
+                false => self.renew(&paths),
             }
         }
     }
@@ -125,19 +129,49 @@ impl Watcher {
             set,
             prints,
             events,
+            wanted,
             missed,
             ..
         } = self;
-        let subscriptions = set.subscriptions();
+        *wanted = set.subscriptions();
         let changed = prints.remember_around(
             || watched_files(set),
             || {
-                for problem in events.subscribe(&subscriptions) {
+                for problem in events.subscribe(wanted) {
                     say(&problem.to_string());
                 }
             },
         );
         missed.extend(changed);
+    }
+
+    /// Subscribes again after a burst of `paths` that made a rule's directory (its parent was
+    /// watched instead), or removed it (which ended its watch), or both (`rm -rf` and a copy,
+    /// a checkout): a directory that the burst names is subscribed to anew. What is in those
+    /// directories once they are subscribed to is handled next, as changed paths: a file saved
+    /// there before has no event to come.
+    fn renew(&mut self, paths: &BTreeSet<PathBuf>) {
+        let wanted = self.set.subscriptions();
+        let named: Vec<PathBuf> = wanted
+            .iter()
+            .map(|s| s.dir.clone())
+            .chain(self.set.rules.iter().map(|r| r.root().to_path_buf()))
+            .filter(|dir| paths.contains(dir))
+            .collect();
+        let fresh = wanted
+            .iter()
+            .filter(|s| !self.wanted.contains(s))
+            .map(|s| s.dir.clone());
+        let renewed: Vec<PathBuf> = fresh.chain(named.iter().cloned()).collect();
+        if renewed.is_empty() {
+            return;
+        }
+        self.events.forget(&named);
+        for problem in self.events.subscribe(&wanted) {
+            say(&problem.to_string());
+        }
+        self.wanted = wanted;
+        self.missed.extend(renewed);
     }
 
     /// A burst of changed paths; whether the watched set changed (the model was reloaded).

@@ -165,6 +165,11 @@ fn synced_project(dir: &Path) -> (crate::spec::Project, Desired, Arc<MemoryEngin
 }
 
 async fn wait_for_upload(engine: &MemoryEngine) -> Vec<String> {
+    wait_for_uploads(engine, 1).await
+}
+
+/// The engine's uploads, once there are `count` (or 3 s have passed).
+async fn wait_for_uploads(engine: &MemoryEngine, count: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let uploads: Vec<String> = engine
@@ -172,7 +177,7 @@ async fn wait_for_upload(engine: &MemoryEngine) -> Vec<String> {
             .into_iter()
             .filter(|call| call.starts_with("upload_archive"))
             .collect();
-        if !uploads.is_empty() || Instant::now() > deadline {
+        if uploads.len() >= count || Instant::now() > deadline {
             return uploads;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -205,4 +210,45 @@ async fn a_save_made_between_making_the_watcher_and_running_it_is_synced() {
     assert!(uploads[0].ends_with("[srv/site/index.html]"), "{uploads:?}");
     stop.send(()).unwrap();
     assert!(running.await.unwrap().is_ok());
+}
+
+/// A rule's directory made after watching began (it did not exist), or removed and made again
+/// (`rm -rf` and a copy, a checkout): saves in it are synced, the first and every later one.
+/// (Its subscription used to be made once: the parent's, or the one the removal ended.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saves_in_a_rule_directory_made_or_made_again_after_watching_began_are_synced() {
+    for removed_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, desired, engine) = synced_project(dir.path());
+        let site = dir.path().join("site");
+        if removed_first {
+            std::fs::remove_dir_all(&site).unwrap();
+        }
+        let target = Arc::new(Recorder::default());
+        let watcher =
+            Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(watcher.run(async {
+            let _ = stopped.await;
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !removed_first {
+            std::fs::remove_dir_all(&site).unwrap();
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
+        std::fs::create_dir(&site).unwrap();
+        save(&site.join("index.html"), "v1");
+        let uploads = wait_for_uploads(&engine, 1).await;
+        assert_eq!(uploads.len(), 1, "made again: {uploads:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        save(&site.join("index.html"), "v2");
+        let uploads = wait_for_uploads(&engine, 2).await;
+        assert_eq!(
+            uploads.len(),
+            2,
+            "saved after (removed first: {removed_first}): {uploads:?}"
+        );
+        stop.send(()).unwrap();
+        assert!(running.await.unwrap().is_ok());
+    }
 }
