@@ -1,7 +1,10 @@
-//! File events, debounced: notify-debouncer-full holds each path's events until it has been
-//! quiet for [`QUIET`], so an editor's save (a temporary file, a write, a rename) or a
-//! `git checkout` arrives as one burst of paths. Bursts that are already waiting when one is
-//! taken are merged into it, so a slow plan is followed by one plan, not one per burst.
+//! File events, debounced: notify-debouncer-full holds each event for [`QUIET`] (events of one
+//! path that came together are delivered together, a rename's with the new path's), so an
+//! editor's save (a temporary file, a write, a rename) or a `git checkout` arrives as one
+//! burst of paths; a path written again later than that comes again in a burst of its own.
+//! Every event is delivered after what caused it: the contents read then are the saved ones.
+//! Bursts that are already waiting when one is taken are merged into it, so a slow plan is
+//! followed by one plan, not one per burst.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
