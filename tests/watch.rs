@@ -46,6 +46,13 @@ impl Watched {
         args: &[&str],
         files: &[(&str, &str)],
     ) -> Watched {
+        let watched = Watched::spawn(prefix, before, args, files);
+        watched.wait_for("watch: watching", Duration::from_secs(60));
+        watched
+    }
+
+    /// The same without waiting until it watches.
+    fn spawn(prefix: &str, before: &[&str], args: &[&str], files: &[(&str, &str)]) -> Watched {
         let name = unique_project(prefix);
         let dir = tempfile::tempdir().unwrap();
         for (path, content) in files {
@@ -76,15 +83,13 @@ impl Watched {
                 sink.lock().unwrap().push(line);
             }
         });
-        let watched = Watched {
+        Watched {
             cleanup,
             dir,
             name,
             child,
             output,
-        };
-        watched.wait_for("watch: watching", Duration::from_secs(60));
-        watched
+        }
     }
 
     fn path(&self, relative: &str) -> PathBuf {
@@ -438,6 +443,67 @@ fn a_hundred_saves_in_a_row_each_reach_every_replica_within_two_seconds() {
         "100 saves: median {:?}, slowest {:?} (polling by docker exec, ~10 ms apart)",
         latencies[50], latencies[99]
     );
+}
+
+/// `web` syncs `site/` (no initial sync) and is up at once; `after` waits about 2 s for it to
+/// be healthy, so the converge goes on while `web` runs.
+const SLOW_CONVERGE: &str = "services:
+  web:
+    image: IMAGE
+    command: [sh, -c, 'sleep 2; touch /tmp/ready; exec sleep 3600']
+    stop_signal: SIGKILL
+    healthcheck:
+      test: [CMD, test, -f, /tmp/ready]
+      interval: 200ms
+      retries: 50
+    develop:
+      watch:
+        - path: ./site
+          action: sync
+          target: /srv/site
+  after:
+    image: IMAGE
+    command: [sleep, '3600']
+    stop_signal: SIGKILL
+    depends_on:
+      web: {condition: service_healthy}
+";
+
+/// A save made while the project converges, once a replica is up, reaches it after the
+/// converge. (The watcher used to subscribe only after converging: such a save had no event,
+/// and was never synced.)
+#[test]
+fn a_save_made_while_watch_converges_reaches_the_replica_after_it() {
+    for args in [&["watch"][..], &["up", "--watch"][..]] {
+        let project = Watched::spawn(
+            "early-save",
+            &[],
+            args,
+            &[("compose.yaml", SLOW_CONVERGE), ("site/index.html", "v0")],
+        );
+        let web = project.container("web", 1);
+        let started = Instant::now();
+        while docker_lines(&["ps", "-q", "--filter", &format!("name=^{web}$")]).is_empty() {
+            assert!(started.elapsed() < CONVERGE, "{}", project.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            project.count("watch: watching"),
+            0,
+            "{args:?}: still converging"
+        );
+        project.save("site/index.html", "v1");
+        project.wait_for("watch: watching", CONVERGE);
+        let watching = Instant::now();
+        while project.read(&web, "/srv/site/index.html").as_deref() != Some("v1") {
+            assert!(
+                watching.elapsed() < Duration::from_secs(2),
+                "{args:?}: the save is not in {web} 2 s after watching began:\n{}",
+                project.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[test]

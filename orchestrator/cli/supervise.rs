@@ -113,7 +113,8 @@ async fn watch_files(
         target: Target::with_desired(prepared.project, prepared.desired),
         runtime,
     };
-    eprintln!("watch: watching the project's files");
+    // Nothing is said before the watcher watches: its own line says when it does (something
+    // waiting for "watch: watching" must not save before that).
     super::watch_targets::through(&session, request, commands).await;
 }
 

@@ -24,6 +24,7 @@ use crate::supervisor::request::{Prepared, UpRequest};
 use crate::supervisor::state::StateDir;
 use crate::supervisor::watcher::{EngineEvents, Notice, Subscription};
 use crate::supervisor::{Supervisor, keeper};
+use crate::watch::{WatchError, Watcher};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -306,6 +307,11 @@ async fn attached(
         Supervisor::new(session.runtime.clone(), desired, events).with_settled(settled_sender);
     let (commands, requests) = mpsc::channel(8);
     let socket = listen(state, commands.clone());
+    // Watching from before the converge: a save made while it runs (the replicas may be up
+    // already) is acted on once the project is up.
+    let watch = watch.then(|| {
+        super::watch_targets::watcher_through(&session, request.clone(), commands.clone())
+    });
     let progress = ProgressSink::default();
     let outcome = supervisor.up(request, &progress).await;
     progress.finish();
@@ -314,7 +320,6 @@ async fn attached(
     supervisor.write_pid();
     drop(lock);
     let timeout = request.timeout.map(Duration::from_secs);
-    let watch = watch.then(|| (request.clone(), commands));
     let attached = Attached {
         session: &session,
         supervisor,
@@ -433,7 +438,8 @@ struct Attached<'a> {
     requests: mpsc::Receiver<control::Command>,
     services: &'a [String],
     timeout: Option<Duration>,
-    watch: Option<(UpRequest, mpsc::Sender<control::Command>)>,
+    /// With `--watch`, the watcher (watching since before the converge).
+    watch: Option<Result<Watcher, WatchError>>,
     output: AttachedOutput,
     /// The project's events since before it converged, for the abort flags.
     exits: Option<Subscription>,
@@ -465,9 +471,7 @@ impl Attached<'_> {
         let observed = session.observe().await?;
         let watching = async {
             match watch {
-                Some((request, commands)) => {
-                    super::watch_targets::through(session, request, commands).await
-                }
+                Some(watcher) => super::watch_targets::run(watcher).await,
                 None => std::future::pending().await,
             }
         };

@@ -63,11 +63,13 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode, CliE
         false => Arc::new(converger),
     };
     let (project, desired) = loaded(&session);
+    // Watching from before the converge: a save made while it runs (the replicas may be up
+    // already) is acted on after it.
+    let runtime = session.runtime.clone();
+    let watcher = Watcher::new(runtime, target.clone(), project, desired.clone(), load)?;
     if !args.no_up {
         target.converge(desired).await?;
     }
-    let runtime = session.runtime.clone();
-    let watcher = Watcher::new(runtime, target, project, desired.clone(), load);
     watcher.run(super::shutdown::signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -22,25 +22,44 @@ use crate::spec::Project;
 use crate::supervisor::control::{Command, Reply, Request};
 use crate::supervisor::request::UpRequest;
 use crate::supervisor::state::StateDir;
-use crate::watch::{Loader, Outcome, TargetError, WatchTarget, Watcher};
+use crate::watch::{Loader, Outcome, TargetError, WatchError, WatchTarget, Watcher};
 
 /// `up --watch`: watches the project of `session` and sends each re-converge to the attached
 /// supervisor through `commands`, as `request` again. Runs until dropped.
 pub async fn through(session: &Session, request: UpRequest, commands: mpsc::Sender<Command>) {
+    run(watcher_through(session, request, commands)).await
+}
+
+/// A watcher of the project of `session` that sends each re-converge to the attached
+/// supervisor through `commands`, as `request` again; it watches from now on (see
+/// [`Watcher::new`]), and acts once [`run`].
+pub fn watcher_through(
+    session: &Session,
+    request: UpRequest,
+    commands: mpsc::Sender<Command>,
+) -> Result<Watcher, WatchError> {
     let (project, desired) = loaded(session);
     let target = ThroughSupervisor {
         supervisor: Channel::InProcess(commands),
         converger: Converger::new(session.runtime.clone(), request.clone()),
     };
     let runtime = session.runtime.clone();
-    let watcher = Watcher::new(
+    Watcher::new(
         runtime,
         Arc::new(target),
         project,
         desired.clone(),
         loader(request),
-    );
-    if let Err(err) = watcher.run(std::future::pending()).await {
+    )
+}
+
+/// Runs a watcher made by [`watcher_through`] until dropped.
+pub async fn run(watcher: Result<Watcher, WatchError>) {
+    let watched = match watcher {
+        Ok(watcher) => watcher.run(std::future::pending()).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = watched {
         // Said now: the `up` it serves goes on without watching.
         CliError::from(err).print();
     }

@@ -2,7 +2,7 @@
 //! file's content really changed: a `touch`, a save without edits, or the engine reading a
 //! file for a sync gives events but changes nothing, and must do nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -41,6 +41,31 @@ impl Fingerprints {
                 self.seen.insert(path.to_path_buf(), content(path));
             }
         }
+    }
+
+    /// Reads the files `list` gives and remembers those not seen yet, runs `subscribe`, then
+    /// lists and reads them again: the files whose content differs from the one remembered
+    /// (or that appeared or went), which are left as remembered, so that they count as
+    /// changed when they are handled. No change can fall in between: one made before the
+    /// subscription has no event to come, and its event, if it came, would find it remembered
+    /// already; the second reading finds it. One made after has its event.
+    pub fn remember_around(
+        &mut self,
+        list: impl Fn() -> Vec<PathBuf>,
+        subscribe: impl FnOnce(),
+    ) -> Vec<PathBuf> {
+        let before = list();
+        self.remember(before.iter().map(PathBuf::as_path));
+        subscribe();
+        let mut files: BTreeSet<PathBuf> = before.into_iter().collect();
+        files.extend(list());
+        files
+            .into_iter()
+            .filter(|path| {
+                let seen = self.seen.get(path).copied().unwrap_or(None);
+                seen != content(path)
+            })
+            .collect()
     }
 
     /// Marks every file seen under `dir` as gone; whether there was one.
@@ -89,6 +114,37 @@ mod tests {
             vec![never.clone()],
             "created"
         );
+    }
+
+    #[test]
+    fn a_change_made_while_subscribing_is_found_by_reading_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        for name in ["saved", "kept", "deleted"] {
+            std::fs::write(path(name), "a").unwrap();
+        }
+        let list = || {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .collect();
+            files.sort();
+            files
+        };
+        let mut prints = Fingerprints::default();
+        // The subscription is being made while an editor saves, creates and deletes: none of
+        // that has an event to come.
+        let missed = prints.remember_around(list, || {
+            std::fs::write(path("saved"), "b").unwrap();
+            std::fs::write(path("created"), "c").unwrap();
+            std::fs::remove_file(path("deleted")).unwrap();
+        });
+        assert_eq!(missed, ["created", "deleted", "saved"].map(path));
+        // They count as changed when handled, once; what did not change never does.
+        let all = ["created", "deleted", "saved", "kept"].map(path);
+        let changed = prints.changed(all.iter().map(PathBuf::as_path));
+        assert_eq!(changed, ["created", "deleted", "saved"].map(path));
+        assert!(prints.changed(all.iter().map(PathBuf::as_path)).is_empty());
     }
 
     #[test]

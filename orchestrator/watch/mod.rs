@@ -21,7 +21,7 @@ mod target;
 mod tests;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use error::{SyncError, TargetError, WatchError};
@@ -30,7 +30,7 @@ pub use target::{Outcome, WatchTarget};
 
 use self::change::{ServiceWork, SyncBatch};
 use self::debounce::FileEvents;
-use self::files::WatchSet;
+use self::files::{Subscription, WatchSet};
 use self::fingerprint::Fingerprints;
 use crate::desired::Desired;
 use crate::engine::{ContainerEngine, EngineError};
@@ -49,6 +49,12 @@ pub struct Watcher {
     desired: Desired,
     set: WatchSet,
     prints: Fingerprints,
+    events: FileEvents,
+    /// The directories last subscribed to.
+    wanted: Vec<Subscription>,
+    /// Files that changed while their directories were being subscribed to: handled before
+    /// the next burst, as one of their own.
+    missed: BTreeSet<PathBuf>,
 }
 
 /// One line of watch mode's output.
@@ -57,31 +63,34 @@ pub fn say(line: &str) {
 }
 
 impl Watcher {
-    /// A watcher for `project`, whose desired state the engine has been converged on.
+    /// A watcher for `project`, watching from now on: make it before converging on `desired`,
+    /// so that a save made while the project converges is acted on once [`Watcher::run`]
+    /// runs. `Err` when files cannot be watched at all.
     pub fn new(
         runtime: Arc<dyn ContainerEngine>,
         target: Arc<dyn WatchTarget>,
         project: &Project,
         desired: Desired,
         load: Loader,
-    ) -> Watcher {
-        Watcher {
+    ) -> Result<Watcher, WatchError> {
+        let mut watcher = Watcher {
             runtime,
             target,
             load,
             desired,
             set: WatchSet::of(project),
             prints: Fingerprints::default(),
-        }
+            events: FileEvents::start()?,
+            wanted: Vec::new(),
+            missed: BTreeSet::new(),
+        };
+        watcher.follow();
+        Ok(watcher)
     }
 
-    /// Watches until `shutdown` completes (an action under way is then abandoned; the next
-    /// converge finishes it). `Err` when files cannot be watched at all.
+    /// Acts on changes until `shutdown` completes (an action under way is then abandoned; the
+    /// next converge finishes it).
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), WatchError> {
-        let mut events = FileEvents::start()?;
-        // Subscribed before the contents are read, so that no change falls in between.
-        self.subscribe(&mut events);
-        self.remember();
         tokio::pin!(shutdown);
         tokio::select! {
             _ = &mut shutdown => return Ok(()),
@@ -93,36 +102,76 @@ impl Watcher {
             self.set.rules.len()
         ));
         loop {
-            let (paths, problems) = tokio::select! {
-                _ = &mut shutdown => return Ok(()),
-                burst = events.next() => burst.ok_or(WatchError::Stopped)?,
+            let (paths, problems) = match self.missed.is_empty() {
+                false => (std::mem::take(&mut self.missed), Vec::new()),
+                true => tokio::select! {
+                    _ = &mut shutdown => return Ok(()),
+                    burst = self.events.next() => burst.ok_or(WatchError::Stopped)?,
+                },
             };
             problems.iter().for_each(|p| say(&p.to_string()));
-            let resubscribe = tokio::select! {
+            let reloaded = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                resubscribe = self.handle(&paths) => resubscribe,
+                reloaded = self.handle(&paths) => reloaded,
             };
-            if resubscribe {
-                self.subscribe(&mut events);
-                self.remember();
+            match reloaded {
+                true => self.follow(),
+                false => self.renew(&paths),
             }
         }
     }
 
-    fn subscribe(&self, events: &mut FileEvents) {
-        for problem in events.subscribe(&self.set.subscriptions()) {
-            say(&problem.to_string());
-        }
+    /// Subscribes to the directories of the watched set, with the contents that later changes
+    /// are compared with read before and again after (see [`Fingerprints::remember_around`]):
+    /// a file saved in between is handled with the next burst.
+    fn follow(&mut self) {
+        let Watcher {
+            set,
+            prints,
+            events,
+            wanted,
+            missed,
+            ..
+        } = self;
+        *wanted = set.subscriptions();
+        let changed = prints.remember_around(
+            || watched_files(set),
+            || {
+                for problem in events.subscribe(wanted) {
+                    say(&problem.to_string());
+                }
+            },
+        );
+        missed.extend(changed);
     }
 
-    /// The contents that later changes are compared with.
-    fn remember(&mut self) {
-        let sources: Vec<&Path> = self.set.sources.iter().map(PathBuf::as_path).collect();
-        self.prints.remember(sources);
-        for rule in &self.set.rules {
-            self.prints
-                .remember(rule.files_under(rule.root()).iter().map(PathBuf::as_path));
+    /// Subscribes again after a burst of `paths` that made a rule's directory (its parent was
+    /// watched instead), or removed it (which ended its watch), or both (`rm -rf` and a copy,
+    /// a checkout): a directory that the burst names is subscribed to anew. What is in those
+    /// directories once they are subscribed to is handled next, as changed paths: a file saved
+    /// there before has no event to come.
+    fn renew(&mut self, paths: &BTreeSet<PathBuf>) {
+        let wanted = self.set.subscriptions();
+        let named: Vec<PathBuf> = wanted
+            .iter()
+            .map(|s| s.dir.clone())
+            .chain(self.set.rules.iter().map(|r| r.root().to_path_buf()))
+            .filter(|dir| paths.contains(dir))
+            .collect();
+        let fresh = wanted
+            .iter()
+            .filter(|s| !self.wanted.contains(s))
+            .map(|s| s.dir.clone());
+        let renewed: Vec<PathBuf> = fresh.chain(named.iter().cloned()).collect();
+        if renewed.is_empty() {
+            return;
         }
+        self.events.forget(&named);
+        for problem in self.events.subscribe(&wanted) {
+            say(&problem.to_string());
+        }
+        self.wanted = wanted;
+        self.missed.extend(renewed);
     }
 
     /// A burst of changed paths; whether the watched set changed (the model was reloaded).
@@ -277,6 +326,15 @@ impl Watcher {
         let replicas = observed.services.swap_remove(service).unwrap_or_default();
         Ok(replicas.into_iter().filter(|c| c.is_up()).collect())
     }
+}
+
+/// The source files and every file a rule acts on, as they are now.
+fn watched_files(set: &WatchSet) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = set.sources.iter().cloned().collect();
+    for rule in &set.rules {
+        files.extend(rule.files_under(rule.root()));
+    }
+    files
 }
 
 fn report(service: &str, done: &str, outcome: Outcome) {

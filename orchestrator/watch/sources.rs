@@ -15,6 +15,8 @@ pub struct SourceWatch {
     events: FileEvents,
     set: WatchSet,
     prints: Fingerprints,
+    /// Source files that changed while their directories were being subscribed to.
+    missed: Vec<PathBuf>,
 }
 
 impl SourceWatch {
@@ -24,6 +26,7 @@ impl SourceWatch {
             events: FileEvents::start()?,
             set: WatchSet::default(),
             prints: Fingerprints::default(),
+            missed: Vec::new(),
         };
         let problems = watch.follow(project);
         match problems.into_iter().next() {
@@ -36,10 +39,14 @@ impl SourceWatch {
     /// come or gone); the directories that could not be watched.
     pub fn follow(&mut self, project: &Project) -> Vec<WatchError> {
         self.set = WatchSet::of(project).sources_only();
-        // Subscribed before the contents are read, so that no change falls in between.
-        let problems = self.events.subscribe(&self.set.subscriptions());
-        self.prints
-            .remember(self.set.sources.iter().map(PathBuf::as_path));
+        // Read before and after subscribing, so that no change falls in between.
+        let (events, set) = (&mut self.events, &self.set);
+        let mut problems = Vec::new();
+        let missed = self.prints.remember_around(
+            || set.sources.iter().cloned().collect(),
+            || problems = events.subscribe(&set.subscriptions()),
+        );
+        self.missed.extend(missed);
         problems
     }
 
@@ -47,7 +54,13 @@ impl SourceWatch {
     /// them. `Err` when the watcher has stopped.
     pub async fn next_change(&mut self) -> Result<(Vec<PathBuf>, Vec<WatchError>), WatchError> {
         loop {
-            let (paths, problems) = self.events.next().await.ok_or(WatchError::Stopped)?;
+            let (paths, problems) = match self.missed.is_empty() {
+                false => (
+                    std::mem::take(&mut self.missed).into_iter().collect(),
+                    Vec::new(),
+                ),
+                true => self.events.next().await.ok_or(WatchError::Stopped)?,
+            };
             let sources = paths.iter().filter(|p| self.set.sources.contains(*p));
             let changed = self.prints.changed(sources.map(PathBuf::as_path));
             if !changed.is_empty() || !problems.is_empty() {

@@ -96,7 +96,8 @@ async fn a_failed_converge_or_an_invalid_save_does_not_end_watching() {
         &project,
         desired,
         Box::new(load),
-    );
+    )
+    .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(watcher.run(async {
         let _ = stopped.await;
@@ -129,4 +130,125 @@ async fn a_failed_converge_or_an_invalid_save_does_not_end_watching() {
 
     stop.send(()).unwrap();
     assert!(running.await.unwrap().is_ok());
+}
+
+/// A project whose `web` service syncs `site/` into `/srv/site` (no initial sync), loaded from
+/// `dir`; and an engine with one running replica of `web`.
+fn synced_project(dir: &Path) -> (crate::spec::Project, Desired, Arc<MemoryEngine>) {
+    std::fs::create_dir_all(dir.join("site")).unwrap();
+    std::fs::write(dir.join("site/index.html"), "v0").unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  web:\n    image: busybox\n    develop:\n      watch:\n        - path: ./site\n          action: sync\n          target: /srv/site\n",
+    )
+    .unwrap();
+    let options = LoadOptions {
+        project_name: Some("demo".into()),
+        cwd: dir.to_path_buf(),
+        ..LoadOptions::default()
+    };
+    let project = spec::load(&options).unwrap();
+    let desired = desired::build(&project, &BuildOptions::default());
+    let engine = Arc::new(MemoryEngine::new());
+    let labels = [
+        (crate::engine::labels::PROJECT, "demo"),
+        (crate::engine::labels::SERVICE, "web"),
+        (crate::engine::labels::NUMBER, "1"),
+    ];
+    engine.add_container(
+        "demo-web-1",
+        "busybox",
+        &labels,
+        crate::engine::ContainerState::Running,
+    );
+    (project, desired, engine)
+}
+
+async fn wait_for_upload(engine: &MemoryEngine) -> Vec<String> {
+    wait_for_uploads(engine, 1).await
+}
+
+/// The engine's uploads, once there are `count` (or 3 s have passed).
+async fn wait_for_uploads(engine: &MemoryEngine, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let uploads: Vec<String> = engine
+            .calls()
+            .into_iter()
+            .filter(|call| call.starts_with("upload_archive"))
+            .collect();
+        if uploads.len() >= count || Instant::now() > deadline {
+            return uploads;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `wharf watch` and `up --watch` make their watcher, converge, then run it: a save made
+/// while they converge (the replicas may already be up: a user or a script sees them and
+/// saves) is synced once watching runs. Until the watcher subscribed only when it ran, such a
+/// save had no event, and its content was taken for the one the replicas had: it was never
+/// synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_made_between_making_the_watcher_and_running_it_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, desired, engine) = synced_project(dir.path());
+    let target = Arc::new(Recorder::default());
+    let watcher =
+        Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
+
+    // The converge, during which the file is saved.
+    save(&dir.path().join("site/index.html"), "v1");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(watcher.run(async {
+        let _ = stopped.await;
+    }));
+    let uploads = wait_for_upload(&engine).await;
+    assert_eq!(uploads.len(), 1, "the save is synced once: {uploads:?}");
+    assert!(uploads[0].ends_with("[srv/site/index.html]"), "{uploads:?}");
+    stop.send(()).unwrap();
+    assert!(running.await.unwrap().is_ok());
+}
+
+/// A rule's directory made after watching began (it did not exist), or removed and made again
+/// (`rm -rf` and a copy, a checkout): saves in it are synced, the first and every later one.
+/// (Its subscription used to be made once: the parent's, or the one the removal ended.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saves_in_a_rule_directory_made_or_made_again_after_watching_began_are_synced() {
+    for removed_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, desired, engine) = synced_project(dir.path());
+        let site = dir.path().join("site");
+        if removed_first {
+            std::fs::remove_dir_all(&site).unwrap();
+        }
+        let target = Arc::new(Recorder::default());
+        let watcher =
+            Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(watcher.run(async {
+            let _ = stopped.await;
+        }));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !removed_first {
+            std::fs::remove_dir_all(&site).unwrap();
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
+        std::fs::create_dir(&site).unwrap();
+        save(&site.join("index.html"), "v1");
+        let uploads = wait_for_uploads(&engine, 1).await;
+        assert_eq!(uploads.len(), 1, "made again: {uploads:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        save(&site.join("index.html"), "v2");
+        let uploads = wait_for_uploads(&engine, 2).await;
+        assert_eq!(
+            uploads.len(),
+            2,
+            "saved after (removed first: {removed_first}): {uploads:?}"
+        );
+        stop.send(()).unwrap();
+        assert!(running.await.unwrap().is_ok());
+    }
 }
