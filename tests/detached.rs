@@ -291,12 +291,20 @@ fn a_second_up_d_goes_through_the_running_supervisor() {
             .contains("VERSION=2")
     });
 
-    // A broken file is refused by the `up` that reads it; the supervisor goes on.
+    // A broken file is refused by the `up` that reads it (which sent the supervisor the
+    // request while it read the file: the supervisor refuses it too); the supervisor goes on,
+    // and the next `up` of the file as it was changes nothing.
+    let running = project.containers();
     project.write("services:\n  web:\n    image: [\n");
     let out = project.run(&["up", "-d"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("compose.yaml:"), "{stderr}");
+    assert_eq!(project.supervisor_pid(), Some(supervisor));
+    project.write(&TWO_SERVICES.replace(r#"VERSION: "1""#, r#"VERSION: "2""#));
+    let output = project.ok(&["up", "-d"]);
+    assert!(!output.contains("Recreated"), "{output}");
+    assert_eq!(project.containers(), running);
     assert_eq!(project.supervisor_pid(), Some(supervisor));
 }
 

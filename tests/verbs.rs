@@ -148,6 +148,44 @@ fn volume_exists(name: &str) -> bool {
     !inspect_if_exists(name, "{{.Name}}").is_empty()
 }
 
+/// `ps` lists the containers while it loads the files, for the name the command line, the
+/// environment or the directory gives: a file's own `name:`, which wins over the directory, is
+/// listed all the same, and `-p` still names another project.
+#[test]
+fn ps_lists_the_project_a_files_name_gives_not_the_directorys() {
+    let project = Project::new("verbs-named", "");
+    project.write(&format!(
+        "name: {}\nservices:\n  web:\n    image: IMAGE\n    command: [\"sleep\", \"300\"]\n",
+        project.name
+    ));
+    let unnamed = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .args(args)
+            .current_dir(project.path())
+            .env("WHARF_STATE_DIR", project.state.path())
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .stdin(Stdio::null())
+            .output_within(support::COMMAND_LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "wharf {args:?}: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    unnamed(&["up", "-d"]);
+    let web = inspect_if_exists(&project.container("web", 1), "{{.Id}}");
+    assert!(!web.is_empty(), "up -d made web under the file's name");
+    let listed = unnamed(&["ps", "-q", "--no-trunc"]);
+    assert_eq!(
+        listed.trim(),
+        web,
+        "the directory's name is not the project's"
+    );
+    let other = unique_project("verbs-other");
+    let listed = unnamed(&["-p", &other, "ps", "-a", "-q"]);
+    assert_eq!(listed.trim(), "", "-p names a project with no container");
+    unnamed(&["down", "-t", "0"]);
+}
+
 #[test]
 fn kill_sends_the_signal_and_a_supervisor_leaves_a_killed_service_down() {
     let p = Project::new("vb-kill", SLEEPERS);
