@@ -14,6 +14,7 @@ mod error;
 mod files;
 mod filter;
 mod fingerprint;
+mod retry;
 mod sources;
 mod sync;
 mod target;
@@ -32,6 +33,7 @@ use self::change::{ServiceWork, SyncBatch};
 use self::debounce::FileEvents;
 use self::files::{Subscription, WatchSet};
 use self::fingerprint::Fingerprints;
+use self::retry::{FailedSync, Retries};
 use crate::desired::Desired;
 use crate::engine::{ContainerEngine, EngineError};
 use crate::observe::{Observed, ObservedContainer};
@@ -55,6 +57,8 @@ pub struct Watcher {
     /// Files that changed while their directories were being subscribed to: handled before
     /// the next burst, as one of their own.
     missed: BTreeSet<PathBuf>,
+    /// Syncs that failed, waiting to be tried again.
+    retries: Retries,
 }
 
 /// One line of watch mode's output.
@@ -83,6 +87,7 @@ impl Watcher {
             events: FileEvents::start()?,
             wanted: Vec::new(),
             missed: BTreeSet::new(),
+            retries: Retries::default(),
         };
         watcher.follow();
         Ok(watcher)
@@ -107,6 +112,12 @@ impl Watcher {
                 true => tokio::select! {
                     _ = &mut shutdown => return Ok(()),
                     burst = self.events.next() => burst.ok_or(WatchError::Stopped)?,
+                    due = self.retries.due() => {
+                        tokio::select! {
+                            _ = &mut shutdown => return Ok(()),
+                            _ = self.retry(due) => continue,
+                        }
+                    }
                 },
             };
             problems.iter().for_each(|p| say(&p.to_string()));
@@ -184,9 +195,36 @@ impl Watcher {
         let candidates = self.rule_candidates(&burst.others);
         let changed = self.prints.changed(candidates.iter().map(PathBuf::as_path));
         for work in change::work(&self.set, &changed) {
-            self.apply(work).await;
+            if let Some(failed) = self.apply(work).await {
+                self.try_again(failed);
+            }
         }
         reloaded
+    }
+
+    /// Syncs that failed before, tried once more.
+    async fn retry(&mut self, due: Vec<FailedSync>) {
+        for mut failed in due {
+            failed.attempts += 1;
+            let attempt = format!("{} (attempt {})", failed.subject, failed.attempts);
+            if !self.sync(&attempt, &failed.service, &failed.batches).await {
+                self.try_again(failed);
+            }
+        }
+    }
+
+    fn try_again(&mut self, failed: FailedSync) {
+        let subject = failed.subject.clone();
+        match self.retries.add(failed) {
+            true => say(&format!(
+                "{subject}: trying the sync again in {:?}",
+                retry::DELAY
+            )),
+            false => say(&format!(
+                "{subject}: not synced after {} attempts; the next save of these files syncs them",
+                retry::ATTEMPTS
+            )),
+        }
     }
 
     /// The files of a burst that some rule may act on: a directory stands for the files under
@@ -235,8 +273,8 @@ impl Watcher {
         true
     }
 
-    /// One service's work for the files that changed.
-    async fn apply(&self, work: ServiceWork) {
+    /// One service's work for the files that changed; the sync, when it failed.
+    async fn apply(&self, work: ServiceWork) -> Option<FailedSync> {
         let service = &work.service;
         let files: Vec<PathBuf> = work.files.iter().cloned().collect();
         let subject = format!("{service}: {} changed", names(&files));
@@ -244,11 +282,9 @@ impl Watcher {
             say(&format!("{subject}: rebuilding"));
             let outcome = self.target.rebuild(&self.desired, service).await;
             report(service, "rebuilt", outcome);
-            return;
+            return None;
         }
-        if !work.syncs.is_empty() {
-            self.sync(&subject, service, &work.syncs).await;
-        }
+        let synced = work.syncs.is_empty() || self.sync(&subject, service, &work.syncs).await;
         if work.restart {
             let outcome = self.target.restart(&self.desired, service).await;
             report(service, "restarted", outcome);
@@ -256,19 +292,36 @@ impl Watcher {
         for exec in &work.execs {
             self.exec(service, exec).await;
         }
+        let failed = FailedSync {
+            subject,
+            service: work.service,
+            batches: work.syncs,
+            attempts: 1,
+        };
+        (!synced).then_some(failed)
     }
 
-    async fn sync(&self, subject: &str, service: &str, batches: &[SyncBatch]) {
+    /// Whether the files reached every running replica.
+    async fn sync(&self, subject: &str, service: &str, batches: &[SyncBatch]) -> bool {
         let replicas = match self.running_replicas(service).await {
             Ok(replicas) => replicas,
-            Err(message) => return say(&format!("{subject}: cannot sync: {message}")),
+            Err(message) => {
+                say(&format!("{subject}: cannot sync: {message}"));
+                return false;
+            }
         };
         match sync::sync(self.runtime.as_ref(), &replicas, batches).await {
-            Ok(synced) => say(&format!(
-                "{subject}: synced ({} copied, {} deleted) into {} replicas",
-                synced.copied, synced.deleted, synced.replicas
-            )),
-            Err(message) => say(&format!("{subject}: sync failed: {message}")),
+            Ok(synced) => {
+                say(&format!(
+                    "{subject}: synced ({} copied, {} deleted) into {} replicas",
+                    synced.copied, synced.deleted, synced.replicas
+                ));
+                true
+            }
+            Err(message) => {
+                say(&format!("{subject}: sync failed: {message}"));
+                false
+            }
         }
     }
 

@@ -252,3 +252,37 @@ async fn saves_in_a_rule_directory_made_or_made_again_after_watching_began_are_s
         assert!(running.await.unwrap().is_ok());
     }
 }
+
+/// A sync that fails (the replica restarting, the engine away for a moment) is tried again
+/// after `retry::DELAY`: the save still reaches the replica. (It used to be said and dropped:
+/// the file's new content was recorded, so nothing synced it until it changed again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_that_fails_is_tried_again_and_the_save_reaches_the_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, desired, engine) = synced_project(dir.path());
+    let id = crate::engine::ContainerEngine::container(engine.as_ref(), "demo-web-1")
+        .await
+        .unwrap()
+        .id;
+    engine.fail("upload_archive", &id, "container is restarting");
+    let target = Arc::new(Recorder::default());
+    let watcher =
+        Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(watcher.run(async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    save(&dir.path().join("site/index.html"), "v1");
+    let calls = wait_for_uploads(&engine, 2).await;
+    assert_eq!(
+        calls,
+        [
+            format!("upload_archive {id}"),
+            format!("upload_archive {id} / [srv/site/index.html]")
+        ],
+        "one failed upload, then the same file again"
+    );
+    stop.send(()).unwrap();
+    assert!(running.await.unwrap().is_ok());
+}
