@@ -1,5 +1,7 @@
 //! What the engine has for a project, rebuilt from labels alone: no state file.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 
 use crate::desired::{ContainerIdentity, Desired, ResourceIdentity};
@@ -195,33 +197,34 @@ impl Listing {
         image_ids: Vec<Option<(String, String)>>,
     ) -> Observed {
         let mut observed = Observed::from_containers(project, self.containers);
-        let wanted_network =
-            |name: &str| desired.is_some_and(|d| d.networks.values().any(|n| n.name == name));
-        observed.networks = self
-            .networks
-            .into_iter()
-            .map(|n| ObservedResource {
-                identity: labels::resource_identity(&n.labels),
-                engine: n,
-            })
-            .filter(|n| n.is_owned_by(project) || wanted_network(&n.engine.name))
-            .map(|n| (n.engine.name.clone(), n))
-            .collect();
-        let wanted_volume =
-            |name: &str| desired.is_some_and(|d| d.volumes.values().any(|v| v.name == name));
-        observed.volumes = self
-            .volumes
-            .into_iter()
-            .map(|v| ObservedResource {
-                identity: labels::resource_identity(&v.labels),
-                engine: v,
-            })
-            .filter(|v| v.is_owned_by(project) || wanted_volume(&v.engine.name))
-            .map(|v| (v.engine.name.clone(), v))
-            .collect();
+        let networks = desired.map(|d| d.networks.values().map(|n| n.name.as_str()).collect());
+        observed.networks = kept(self.networks, project, networks, |n| (&n.name, &n.labels));
+        let volumes = desired.map(|d| d.volumes.values().map(|v| v.name.as_str()).collect());
+        observed.volumes = kept(self.volumes, project, volumes, |v| (&v.name, &v.labels));
         observed.images = image_ids.into_iter().flatten().collect();
         observed
     }
+}
+
+/// The networks (or volumes) `project` made, and those named in `wanted`, by engine name.
+fn kept<T>(
+    listed: Vec<T>,
+    project: &str,
+    wanted: Option<Vec<&str>>,
+    name_and_labels: impl Fn(&T) -> (&String, &HashMap<String, String>),
+) -> IndexMap<String, ObservedResource<T>> {
+    let wanted = wanted.unwrap_or_default();
+    listed
+        .into_iter()
+        .map(|engine| ObservedResource {
+            identity: labels::resource_identity(name_and_labels(&engine).1),
+            engine,
+        })
+        .filter(|r| {
+            r.is_owned_by(project) || wanted.contains(&name_and_labels(&r.engine).0.as_str())
+        })
+        .map(|r| (name_and_labels(&r.engine).0.clone(), r))
+        .collect()
 }
 
 /// Image reference → local image ID for every image `desired` runs that the engine has.

@@ -63,11 +63,17 @@ fn save(path: &Path, content: &str) {
 }
 
 async fn wait_for_calls(recorder: &Recorder, count: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let calls = || recorder.calls.lock().unwrap().clone();
+    at_least(count, Duration::from_secs(5), calls).await
+}
+
+/// What `read` gives, once it has `count` lines (or `limit` has passed).
+async fn at_least(count: usize, limit: Duration, read: impl Fn() -> Vec<String>) -> Vec<String> {
+    let deadline = Instant::now() + limit;
     loop {
-        let calls = recorder.calls.lock().unwrap().clone();
-        if calls.len() >= count || Instant::now() > deadline {
-            return calls;
+        let lines = read();
+        if lines.len() >= count || Instant::now() > deadline {
+            return lines;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -98,10 +104,7 @@ async fn a_failed_converge_or_an_invalid_save_does_not_end_watching() {
         Box::new(load),
     )
     .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(watcher.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = run(watcher);
     // The subscription is made as soon as the task runs.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -164,24 +167,44 @@ fn synced_project(dir: &Path) -> (crate::spec::Project, Desired, Arc<MemoryEngin
     (project, desired, engine)
 }
 
+/// A watcher of [`synced_project`], its target recording.
+fn synced_watcher(
+    project: &crate::spec::Project,
+    desired: Desired,
+    engine: &Arc<MemoryEngine>,
+) -> Watcher {
+    let target = Arc::new(Recorder::default());
+    let load = Box::new(|| None);
+    Watcher::new(engine.clone(), target, project, desired, load).unwrap()
+}
+
+/// Runs `watcher` until the sender is used.
+fn run(
+    watcher: Watcher,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), super::WatchError>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(watcher.run(async {
+        let _ = stopped.await;
+    }));
+    (stop, running)
+}
+
 async fn wait_for_upload(engine: &MemoryEngine) -> Vec<String> {
     wait_for_uploads(engine, 1).await
 }
 
 /// The engine's uploads, once there are `count` (or 3 s have passed).
 async fn wait_for_uploads(engine: &MemoryEngine, count: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let uploads: Vec<String> = engine
-            .calls()
-            .into_iter()
+    let uploads = || {
+        let calls = engine.calls().into_iter();
+        calls
             .filter(|call| call.starts_with("upload_archive"))
-            .collect();
-        if uploads.len() >= count || Instant::now() > deadline {
-            return uploads;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .collect()
+    };
+    at_least(count, Duration::from_secs(3), uploads).await
 }
 
 /// `wharf watch` and `up --watch` make their watcher, converge, then run it: a save made
@@ -193,18 +216,13 @@ async fn wait_for_uploads(engine: &MemoryEngine, count: usize) -> Vec<String> {
 async fn a_save_made_between_making_the_watcher_and_running_it_is_synced() {
     let dir = tempfile::tempdir().unwrap();
     let (project, desired, engine) = synced_project(dir.path());
-    let target = Arc::new(Recorder::default());
-    let watcher =
-        Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
+    let watcher = synced_watcher(&project, desired, &engine);
 
     // The converge, during which the file is saved.
     save(&dir.path().join("site/index.html"), "v1");
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(watcher.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = run(watcher);
     let uploads = wait_for_upload(&engine).await;
     assert_eq!(uploads.len(), 1, "the save is synced once: {uploads:?}");
     assert!(uploads[0].ends_with("[srv/site/index.html]"), "{uploads:?}");
@@ -224,13 +242,8 @@ async fn saves_in_a_rule_directory_made_or_made_again_after_watching_began_are_s
         if removed_first {
             std::fs::remove_dir_all(&site).unwrap();
         }
-        let target = Arc::new(Recorder::default());
-        let watcher =
-            Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn(watcher.run(async {
-            let _ = stopped.await;
-        }));
+        let watcher = synced_watcher(&project, desired, &engine);
+        let (stop, running) = run(watcher);
         tokio::time::sleep(Duration::from_millis(100)).await;
         if !removed_first {
             std::fs::remove_dir_all(&site).unwrap();
@@ -265,13 +278,8 @@ async fn a_sync_that_fails_is_tried_again_and_the_save_reaches_the_replica() {
         .unwrap()
         .id;
     engine.fail("upload_archive", &id, "container is restarting");
-    let target = Arc::new(Recorder::default());
-    let watcher =
-        Watcher::new(engine.clone(), target, &project, desired, Box::new(|| None)).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(watcher.run(async {
-        let _ = stopped.await;
-    }));
+    let watcher = synced_watcher(&project, desired, &engine);
+    let (stop, running) = run(watcher);
     tokio::time::sleep(Duration::from_millis(100)).await;
     save(&dir.path().join("site/index.html"), "v1");
     let calls = wait_for_uploads(&engine, 2).await;
