@@ -115,3 +115,35 @@ fn hostile_inputs_are_refused_not_crashed_on() {
         &dir,
     );
 }
+
+/// The inputs fuzzing found (`fuzz/`), kept as cases: each is refused with an error and within
+/// bounded memory. `dotenv/oom-…`: lines that reference a variable holding themselves several
+/// times doubled a value with every line, until the fuzzer's 2 GB limit; a value is now refused
+/// past 16 MiB, at the line that would make it.
+#[test]
+fn what_fuzzing_found_is_refused_with_an_error() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions/dotenv");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = String::from_utf8(std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+        let lookup = |name: &str| (name == "SET").then(|| "value".to_string());
+        let err = wharf::spec::dotenv::parse(&text, &lookup).unwrap_err();
+        assert!(err.message.contains("longer than 16 MiB"), "{err:?}");
+        cases += 1;
+    }
+    assert!(cases > 0, "no case in {}", dir.display());
+
+    let doubling = format!("T=x\n{}", "T=$T$T\n".repeat(40));
+    let err = wharf::spec::dotenv::parse(&doubling, &|_| None).unwrap_err();
+    assert_eq!(
+        (err.line, err.message.as_str()),
+        (26, "interpolation makes this value longer than 16 MiB")
+    );
+    let copies = format!(
+        "T=${{X:-{}}}\n{}",
+        "x".repeat(1 << 20),
+        (0..100).map(|i| format!("K{i}=$T\n")).collect::<String>()
+    );
+    let err = wharf::spec::dotenv::parse(&copies, &|_| None).unwrap_err();
+    assert!(err.message.contains("more than 64 MiB"), "{err:?}");
+}

@@ -128,6 +128,7 @@ fn run(
         lookup,
         defined,
         entries,
+        assigned: 0,
     };
     while parser.next_statement() {
         parser.statement()?;
@@ -156,7 +157,14 @@ struct Parser<'a> {
     defined: &'a mut IndexMap<String, String>,
     /// Where to report entries, if wanted.
     entries: Option<&'a mut Vec<(String, Option<String>)>>,
+    /// Bytes of the values this file assigned so far (see [`MAX_ASSIGNED`]).
+    assigned: usize,
 }
+
+/// The most a file's values may hold in all (64 MiB): each value is bounded by
+/// [`interpolate::MAX_VALUE`], and a few kilobytes of lines that each copy a large value would
+/// otherwise still ask for gigabytes.
+const MAX_ASSIGNED: usize = 64 << 20;
 
 impl Parser<'_> {
     /// Skips blanks and comment lines; false at the end of the file.
@@ -252,10 +260,22 @@ impl Parser<'_> {
 
         let rest = &src[self.pos..];
         self.pos = src.len() - rest.trim_start_matches(is_inline_space).len();
+        let value_start = self.pos;
         let value = match src.as_bytes().get(self.pos) {
             Some(&quote @ (b'"' | b'\'')) => self.quoted(quote)?,
             _ => self.unquoted()?,
         };
+        self.assigned += value.len();
+        if self.assigned > MAX_ASSIGNED {
+            return Err(self.error(
+                value_start,
+                format!(
+                    "the values of this file hold more than {} MiB",
+                    MAX_ASSIGNED >> 20
+                ),
+                Some("copy large values by reference less often".to_owned()),
+            ));
+        }
         if let Some(entries) = self.entries.as_deref_mut() {
             entries.push((key.clone(), Some(value.clone())));
         }

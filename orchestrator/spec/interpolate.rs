@@ -99,6 +99,11 @@ pub fn substitute(
     })
 }
 
+/// The longest value interpolation makes (16 MiB): values that reference a variable holding
+/// themselves more than once double with every line, and a `.env` of a few kilobytes would ask
+/// for gigabytes (found by fuzzing the `.env` parser).
+pub const MAX_VALUE: usize = 16 << 20;
+
 /// Shown with every syntax error, as compose-go does.
 const ESCAPE_HINT: &str = "You may need to escape any $ with another $ ($$ is a literal $).";
 
@@ -157,7 +162,7 @@ impl Scanner<'_> {
                     let name_end = name_end(bytes, dollar + 1, end);
                     if name_end > dollar + 1 {
                         out.push_str(&src[literal_from..dollar]);
-                        self.plain(&src[dollar + 1..name_end], out);
+                        self.plain(&src[dollar + 1..name_end], dollar, out)?;
                         literal_from = name_end;
                     }
                     // Otherwise the `$` is literal (`$1`, `$ `, `$}`...): keep scanning.
@@ -169,16 +174,49 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    /// A plain reference: the value, or "" and a note in `unset`.
-    fn plain(&mut self, name: &str, out: &mut String) {
+    /// A plain reference (the `$` at `dollar`): the value, or "" and a note in `unset`.
+    fn plain(
+        &mut self,
+        name: &str,
+        dollar: usize,
+        out: &mut String,
+    ) -> Result<(), InterpolationError> {
         match (self.lookup)(name) {
-            Some(value) => out.push_str(&value),
+            Some(value) => self.push_value(&value, dollar, out)?,
             None => {
                 if !self.unset.iter().any(|n| n == name) {
                     self.unset.push(name.to_owned());
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Appends a variable's value, unless the result would pass [`MAX_VALUE`].
+    fn push_value(
+        &self,
+        value: &str,
+        dollar: usize,
+        out: &mut String,
+    ) -> Result<(), InterpolationError> {
+        if out.len() + value.len() > MAX_VALUE {
+            let len = self.src[dollar..].find(['}', ' ']).map_or(1, |i| i + 1);
+            return Err(InterpolationError {
+                offset: dollar,
+                len,
+                message: format!(
+                    "interpolation makes this value longer than {} MiB",
+                    MAX_VALUE >> 20
+                ),
+                help: Some(
+                    "a value that references a variable made of itself more than once doubles \
+                     with every line: reference it once"
+                        .to_owned(),
+                ),
+            });
+        }
+        out.push_str(value);
+        Ok(())
     }
 
     /// Handles the `${` at `dollar`; returns where scanning resumes.
@@ -200,7 +238,7 @@ impl Scanner<'_> {
         let at = |i: usize| (i < end).then(|| bytes[i]);
         let (modifier, colon, text_start) = match at(name_end) {
             Some(b'}') => {
-                self.plain(name, out);
+                self.plain(name, dollar, out)?;
                 return Ok(name_end + 1);
             }
             Some(b':') => match at(name_end + 1).and_then(modifier_of) {
@@ -259,13 +297,13 @@ impl Scanner<'_> {
         let value = (self.lookup)(name);
         let usable = |v: &String| !(colon && v.is_empty());
         match (modifier, value) {
-            (Modifier::Default, Some(v)) if usable(&v) => out.push_str(&v),
+            (Modifier::Default, Some(v)) if usable(&v) => self.push_value(&v, dollar, out)?,
             (Modifier::Default, _) => self.scan(text_start, close, depth + 1, out)?,
             (Modifier::Alternative, Some(v)) if usable(&v) => {
                 self.scan(text_start, close, depth + 1, out)?;
             }
             (Modifier::Alternative, _) => {}
-            (Modifier::Required, Some(v)) if usable(&v) => out.push_str(&v),
+            (Modifier::Required, Some(v)) if usable(&v) => self.push_value(&v, dollar, out)?,
             (Modifier::Required, _) => {
                 let mut reason = String::new();
                 self.scan(text_start, close, depth + 1, &mut reason)?;
