@@ -1,5 +1,6 @@
 //! What the engine commands share: connecting, finding the project, running a plan.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
@@ -111,10 +112,6 @@ type Listed = Option<Result<Vec<EngineContainer>, EngineError>>;
 /// the files are read: `-p`, `COMPOSE_PROJECT_NAME`, or their directory's name. Loading may
 /// still find another (a top-level `name:`, a `.env` that sets the variable).
 fn likely_name(global: &GlobalArgs) -> Option<String> {
-    let variable = std::env::var("COMPOSE_PROJECT_NAME").ok();
-    if let Some(name) = global.project_name.as_ref().or(variable.as_ref()) {
-        return Some(name.clone()).filter(|n| !n.is_empty());
-    }
     let cwd = std::env::current_dir().ok()?;
     let compose_file = std::env::var("COMPOSE_FILE").ok();
     let found = discover::discover(&discover::Request {
@@ -129,7 +126,17 @@ fn likely_name(global: &GlobalArgs) -> Option<String> {
         (Err(_), Some(dir)) => dir.clone(),
         (Err(_), None) => cwd,
     };
-    spec::name::derived(None, &dir).ok()
+    name_without_files(global, &dir).ok()
+}
+
+/// `-p`, else `COMPOSE_PROJECT_NAME`, else the name of `dir`: the project's name when no file
+/// says otherwise.
+fn name_without_files(global: &GlobalArgs, dir: &Path) -> Result<String, spec::Diagnostic> {
+    match (&global.project_name, std::env::var("COMPOSE_PROJECT_NAME")) {
+        (Some(name), _) => spec::name::explicit(name, "-p"),
+        (None, Ok(name)) if !name.is_empty() => spec::name::explicit(&name, "COMPOSE_PROJECT_NAME"),
+        _ => spec::name::derived(None, dir),
+    }
 }
 
 /// The project a command acts on. `down`, `ps`, `logs`, `start`, `stop` and `restart` work
@@ -181,21 +188,12 @@ pub fn target(global: &GlobalArgs) -> Result<Target, CliError> {
         && std::env::var_os("COMPOSE_FILE").is_none()
         && !has_compose_file(global)
     {
-        let name = match (&global.project_name, std::env::var("COMPOSE_PROJECT_NAME")) {
-            (Some(name), _) => spec::name::explicit(name, "-p"),
-            (None, Ok(name)) if !name.is_empty() => {
-                spec::name::explicit(&name, "COMPOSE_PROJECT_NAME")
-            }
-            _ => {
-                let dir = global
-                    .project_directory
-                    .clone()
-                    .or_else(|| std::env::current_dir().ok())
-                    .unwrap_or_default();
-                spec::name::derived(None, &dir)
-            }
-        };
-        return Ok(Target::NameOnly(name?));
+        let dir = global
+            .project_directory
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        return Ok(Target::NameOnly(name_without_files(global, &dir)?));
     }
     let project = load_project(global)?;
     Ok(Target::Loaded(Box::new(project), OnceLock::new()))
