@@ -190,9 +190,13 @@ impl RegistryAuth {
             .spawn()
             .map_err(|e| failed(e.to_string()))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(input.as_bytes())
-                .map_err(|e| failed(e.to_string()))?;
+            // A helper that exits without reading its input is judged by its exit below.
+            match stdin.write_all(input.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(failed(e.to_string()));
+                }
+                _ => {}
+            }
         }
         let output = child
             .wait_with_output()
