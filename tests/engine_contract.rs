@@ -318,6 +318,28 @@ fn container_events(events: &[EngineEvent]) -> Vec<String> {
         .collect()
 }
 
+/// The events without a pause and unpause that repeat the pair just before them. Docker 20.10
+/// logs a pause both when the call returns and when containerd reports it, unless the container
+/// is still marked paused; a report that comes after the unpause call logs the pair again (seen
+/// once in a CI run). A consumer of events re-reads the state on each, so a repeat changes nothing.
+fn without_late_repeats(actions: Vec<String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::with_capacity(actions.len());
+    let mut rest = actions.as_slice();
+    while let Some((first, tail)) = rest.split_first() {
+        let repeats = kept.len() >= 2
+            && tail.first() == kept.last()
+            && Some(first) == kept.get(kept.len() - 2)
+            && first.starts_with("Pause ");
+        if repeats {
+            rest = &tail[1..];
+        } else {
+            kept.push(first.clone());
+            rest = tail;
+        }
+    }
+    kept
+}
+
 /// Nothing of the project is left on the engine.
 async fn nothing_left(engine: &dyn ContainerEngine, project: &str) {
     assert_eq!(engine.containers(project).await.unwrap(), []);
@@ -1049,7 +1071,7 @@ async fn a_paused_container_is_listed_paused_and_stops(
     assert_eq!(stopped.state, ContainerState::Exited);
     let seen = events_until(&mut events, |e| e.action == EventAction::Stop).await;
     assert_eq!(
-        container_events(&seen),
+        without_late_repeats(container_events(&seen)),
         [
             format!("Pause {app}"),
             format!("Unpause {app}"),
