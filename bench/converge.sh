@@ -3,7 +3,7 @@
 # converging the same generated project on the real Docker Engine, at one or more sizes, with the
 # engine's floor for each step beside them.
 #
-# usage: bench/converge.sh [--sizes 20,100,200] [--runs N] [--peers v2,dc]
+# usage: bench/converge.sh [--sizes 20,100,200] [--runs N] [--peers v2,dc] [--down-floors 1,4,16]
 #
 # The project (bench/gen_converge.py) has N services on wharf-demo/busybox with dependency chains,
 # two networks and two named volumes. Each tool gets its own project name (-p), so the tools never
@@ -20,12 +20,21 @@
 # untimed), then
 #   cold up      every container started as soon as the containers it depends on have started
 #                (the order the file asks for, nothing else holding a start back); printed
-#                beside it, every container started at once in no order (then stopped, untimed);
+#                beside it, every container started at once in no order (then stopped, untimed),
+#                and a cold up from nothing: the networks and volumes created at once, each
+#                container created as soon as they exist and started in the same order (what
+#                the engine does for any tool's cold up; the target stays on the first floor);
 #   ps           one listing of the project's containers (the fastest of 3);
 #   unchanged up the project's containers, networks and volumes listed at once (the fastest of 3);
-#   one change   the engine calls of one recreate of the leaf: the successor's create (and
-#                connects) while the old container stops, then remove, rename, start;
-#   down         every container stopped and removed at once, then the networks.
+#   one change   the engine calls of one recreate of the leaf, back to back as compose v2 orders
+#                them: the successor's create (and connects), the old container's stop, its
+#                remove, the rename, the start; printed beside it, the same calls with the create
+#                sent while the old container stops (one create faster, but a create the engine
+#                refuses would leave the service stopped: neither tool takes that order);
+#   down         every container stopped and removed at once, then the networks; with
+#                --down-floors 1,4,16, also with at most that many containers ending at once,
+#                each on the project made again (`up --no-start`, all started at once, untimed),
+#                printed beside it with the fastest of them.
 # No tool can do a step in less; the summary prints how far above it each tool is. The two steps
 # of a few milliseconds take the median of 5 back to back for every tool, as the floor takes the
 # fastest of 3: one sample of them moves by half its value with what the engine is still doing
@@ -53,6 +62,7 @@ sizes=${BENCH_SIZES:-20}
 runs=${BENCH_RUNS:-3}
 peers=${BENCH_PEERS:-v2,dc}
 prefix=${BENCH_PROJECT:-wharfbench}
+down_floors=
 image="wharf-demo/busybox:latest"
 
 . bench/lib.sh
@@ -66,6 +76,8 @@ while [ $# -gt 0 ]; do
     --runs=*) runs=${1#*=}; shift ;;
     --peers) peers=${2:?--peers takes a value}; shift 2 ;;
     --peers=*) peers=${1#*=}; shift ;;
+    --down-floors) down_floors=${2:?--down-floors takes a value}; shift 2 ;;
+    --down-floors=*) down_floors=${1#*=}; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -73,6 +85,10 @@ done
 
 case $runs in '' | *[!0-9]* | 0) die "the runs must be a positive integer, not '$runs'" ;; esac
 IFS=, read -r -a size_list <<<"$sizes"
+IFS=, read -r -a down_floor_list <<<"$down_floors"
+for n in "${down_floor_list[@]}"; do
+  case $n in '' | *[!0-9]* | 0) die "--down-floors takes positive integers, not '$n'" ;; esac
+done
 for size in "${size_list[@]}"; do
   case $size in '' | *[!0-9]* | 0) die "a size must be a positive integer, not '$size'" ;; esac
 done
@@ -244,6 +260,11 @@ engine_floor() {
   purge "$floor"
   docker compose -p "$floor" -f "$file" up --no-start >>"$log" 2>&1 </dev/null ||
     die "docker compose up --no-start failed (see $log)"
+  floor_step "cold up, from nothing" fresh "$floor"
+  floor_fresh=$elapsed
+  expect_running "$floor" "$size"
+  docker compose -p "$floor" -f "$file" stop -t 10 >>"$log" 2>&1 </dev/null ||
+    die "docker compose stop failed (see $log)"
   floor_step "cold up, no order" start "$floor"
   floor_any=$elapsed
   expect_running "$floor" "$size"
@@ -259,10 +280,22 @@ engine_floor() {
   floor_step "one change" replace "$(leaf_id "$floor")"
   floor_change=$elapsed
   expect_running "$floor" "$size"
+  floor_step "one change, overlapped" replace-overlapped "$(leaf_id "$floor")"
+  floor_overlapped=$elapsed
+  expect_running "$floor" "$size"
   floor_step down down "$floor"
   floor_down=$elapsed
   expect_gone "$floor"
   purge "$floor"
+  for n in "${down_floor_list[@]}"; do
+    docker compose -p "$floor" -f "$file" up --no-start >>"$log" 2>&1 </dev/null ||
+      die "docker compose up --no-start failed (see $log)"
+    python3 "$root/bench/floor.py" "$socket" start "$floor" >/dev/null || die "the engine's floor (start) failed"
+    expect_running "$floor" "$size"
+    floor_step "down, $n at a time" "down-$n" "$floor"
+    expect_gone "$floor"
+    purge "$floor"
+  done
 }
 
 echo "bench: compose v2 $(docker compose version --short), $(
@@ -307,8 +340,8 @@ for size in "${size_list[@]}"; do
         "$size" "$run" "$runs" "${label[$tool]}" "$cold" "$again" "$ps" "$change" "$down"
     done
     engine_floor
-    printf 'bench: %3d services run %d/%d %-15s cold up %8.1f  unchanged up %7.1f  ps %7.1f  one change %7.1f  down %8.1f ms  (cold, no order %.1f)\n' \
-      "$size" "$run" "$runs" "engine floor" "$floor_cold" "$floor_unchanged" "$floor_ps" "$floor_change" "$floor_down" "$floor_any"
+    printf 'bench: %3d services run %d/%d %-15s cold up %8.1f  unchanged up %7.1f  ps %7.1f  one change %7.1f  down %8.1f ms  (cold, no order %.1f; from nothing %.1f; one change, overlapped %.1f)\n' \
+      "$size" "$run" "$runs" "engine floor" "$floor_cold" "$floor_unchanged" "$floor_ps" "$floor_change" "$floor_down" "$floor_any" "$floor_fresh" "$floor_overlapped"
   done
 done
 
@@ -365,6 +398,26 @@ for size in sorted({k[0] for k in times}):
         print(row + "  " + ", ".join(verdicts))
     any_order = median("floor", "cold up, no order")
     print(f"{'':<14}engine floor of a cold up in no order (ignoring depends_on): {any_order:.1f} ms")
+    fresh = median("floor", "cold up, from nothing")
+    print(
+        f"{'':<14}engine floor of a cold up from nothing (networks, volumes, creates, starts): {fresh:.1f} ms "
+        f"(wharf {median('wharf', 'cold up') / fresh:.3f}x, compose v2 {median('v2', 'cold up') / fresh:.3f}x)"
+    )
+    downs = {step[len("down, "):]: median("floor", step) for (s, t, step) in times if s == size and t == "floor" and step.startswith("down, ")}
+    if downs:
+        downs["all at once"] = median("floor", "down")
+        fastest = min(downs, key=downs.get)
+        listed = ", ".join(f"{n}: {ms:.1f}" for n, ms in sorted(downs.items(), key=lambda kv: kv[1]))
+        print(f"{'':<14}engine floor of down by containers ending at once (ms): {listed}")
+        print(
+            f"{'':<14}fastest ({fastest}) {downs[fastest]:.1f} ms: wharf {median('wharf', 'down') / downs[fastest]:.3f}x, "
+            f"compose v2 {median('v2', 'down') / downs[fastest]:.3f}x, 0.75x compose v2 = {0.75 * median('v2', 'down') / downs[fastest]:.3f}x of it"
+        )
+    overlapped = median("floor", "one change, overlapped")
+    print(
+        f"{'':<14}engine floor of one change with the create sent while the old container stops: "
+        f"{overlapped:.1f} ms (wharf {median('wharf', 'one change') / overlapped:.3f}x)"
+    )
 print()
 print("PASS: every target met" if not failed else f"FAIL: {failed} of {total} targets missed")
 sys.exit(1 if failed else 0)

@@ -4,8 +4,11 @@ engine's unix socket with no client in between (no compose file, no plan, no out
 
 usage: floor.py SOCKET start PROJECT
        floor.py SOCKET ordered PROJECT
+       floor.py SOCKET fresh PROJECT
        floor.py SOCKET replace CONTAINER
+       floor.py SOCKET replace-overlapped CONTAINER
        floor.py SOCKET down PROJECT
+       floor.py SOCKET down-N PROJECT
        floor.py SOCKET restart PROJECT
        floor.py SOCKET list PROJECT
        floor.py SOCKET observe PROJECT
@@ -13,12 +16,22 @@ usage: floor.py SOCKET start PROJECT
   start    every container of PROJECT (made beforehand, not running) started at once, in no order
   ordered  the same, each started as soon as the containers of the services it depends on have
            started (compose v2's depends_on label): the fastest start that honours the file
-  replace  one recreate of CONTAINER as the tools make it: create its successor under a
-           temporary name with the same configuration (first network at create, the others
-           connected before start, as API 1.41 requires) while the old one stops, then remove
-           the old one, rename the successor, start it
+  fresh    a cold `up` from nothing, with PROJECT (made beforehand, not started) as the model:
+           removed, then its networks and volumes created at once, each container created as
+           soon as they exist and started as soon as the containers it depends on have started
+           (the engine's part of a cold `up`, where `ordered` has the containers made already)
+  replace  one recreate of CONTAINER as the tools make it, its engine calls back to back: create
+           its successor under a temporary name with the same configuration (first network at
+           create, the others connected before start, as API 1.41 requires), stop the old one,
+           remove it, rename the successor, start it. The successor exists before the old one
+           stops, so a create the engine refuses leaves the old one running
+  replace-overlapped
+           the same calls with the successor's create sent while the old one stops: one create
+           faster, at the price of a service left stopped when the engine refuses the create
   down     every container of PROJECT stopped and removed at once (each its stop, then its
            remove), then the project's networks removed at once
+  down-N   the same with at most N containers ending at once (bench/down_floor.sh looks for the
+           N the engine is fastest with)
   restart  every container of PROJECT (running) killed at once, each started again as soon as
            its kill returned (the engine returns a SIGKILL's kill once the process is dead): the
            fastest any restarter can bring back replicas killed together, which pays the
@@ -73,9 +86,9 @@ def timed(action):
     return (time.perf_counter() - start) * 1000
 
 
-def at_once(calls):
-    """Runs every call at the same time and waits for all of them."""
-    with ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
+def at_once(calls, at_a_time=None):
+    """Runs every call at the same time (or `at_a_time` of them at once) and waits for all."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(calls), at_a_time or len(calls)))) as pool:
         for future in [pool.submit(call) for call in calls]:
             future.result()
 
@@ -109,7 +122,62 @@ def ordered(engine, project):
     return timed(lambda: at_once([lambda i=i: one(i) for i in needs]))
 
 
-def replace(engine, container):
+def fresh(engine, project):
+    """A cold `up` from nothing: PROJECT (made beforehand, not started) is read as the model of
+    what to make, removed, then made again and started, timed: its networks and volumes created
+    at once, every container created as soon as they exist (the first network at create, the
+    others connected), and started as soon as it is created and the containers of the services
+    it depends on have started."""
+    containers = [engine.call("GET", f"/containers/{c['Id']}/json") for c in engine.listing("containers", project)]
+    networks = [engine.call("GET", f"/networks/{n['Id']}") for n in engine.listing("networks", project)]
+    volumes = engine.listing("volumes", project)["Volumes"] or []
+    for c in containers:
+        engine.call("DELETE", f"/containers/{c['Id']}?force=1")
+    for n in networks:
+        engine.call("DELETE", f"/networks/{n['Id']}")
+    for v in volumes:
+        engine.call("DELETE", f"/volumes/{v['Name']}")
+
+    network_bodies = [
+        {key: n[key] for key in ("Name", "Driver", "Labels", "Internal", "Attachable", "EnableIPv6", "Options")}
+        for n in networks
+    ]
+    volume_bodies = [{"Name": v["Name"], "Driver": v["Driver"], "Labels": v["Labels"]} for v in volumes]
+    services = {}
+    for c in containers:
+        services.setdefault(c["Config"]["Labels"]["com.docker.compose.service"], []).append(c["Name"])
+    started = {c["Name"]: threading.Event() for c in containers}
+
+    def endpoint(settings):
+        return {"Aliases": settings.get("Aliases") or []}
+
+    def one(c):
+        attached = list(c["NetworkSettings"]["Networks"].items())
+        body = dict(c["Config"])
+        body["HostConfig"] = c["HostConfig"]
+        body["NetworkingConfig"] = {"EndpointsConfig": dict([(attached[0][0], endpoint(attached[0][1]))])}
+        name = c["Name"].lstrip("/")
+        new = engine.call("POST", f"/containers/create?name={name}", body)["Id"]
+        for network, settings in attached[1:]:
+            engine.call("POST", f"/networks/{network}/connect", {"Container": new, "EndpointConfig": endpoint(settings)})
+        label = c["Config"]["Labels"].get("com.docker.compose.depends_on", "")
+        for dep in label.split(","):
+            for other in services.get(dep.split(":")[0], []) if dep else []:
+                started[other].wait(300)
+        engine.call("POST", f"/containers/{new}/start")
+        started[c["Name"]].set()
+
+    def calls():
+        at_once(
+            [lambda b=b: engine.call("POST", "/networks/create", b) for b in network_bodies]
+            + [lambda b=b: engine.call("POST", "/volumes/create", b) for b in volume_bodies]
+        )
+        at_once([lambda c=c: one(c) for c in containers])
+
+    return timed(calls)
+
+
+def replace(engine, container, overlapped=False):
     old = engine.call("GET", f"/containers/{urllib.parse.quote(container)}/json")
     name = old["Name"].lstrip("/")
     networks = list(old["NetworkSettings"]["Networks"].items())
@@ -128,12 +196,22 @@ def replace(engine, container):
             engine.call("POST", f"/networks/{network}/connect", {"Container": new, "EndpointConfig": endpoint(settings)})
         return new
 
-    def calls():
-        # The successor's create does not wait for the old container's stop: the two go at once.
+    def stop():
+        engine.call("POST", f"/containers/{old['Id']}/stop?t=10")
+
+    def create_then_stop():
+        new = create()
+        stop()
+        return new
+
+    def create_while_stopping():
         with ThreadPoolExecutor(max_workers=2) as pool:
             created = pool.submit(create)
-            engine.call("POST", f"/containers/{old['Id']}/stop?t=10")
-            new = created.result()
+            stop()
+            return created.result()
+
+    def calls():
+        new = create_while_stopping() if overlapped else create_then_stop()
         engine.call("DELETE", f"/containers/{old['Id']}")
         engine.call("POST", f"/containers/{new}/rename?name={name}")
         engine.call("POST", f"/containers/{new}/start")
@@ -141,7 +219,7 @@ def replace(engine, container):
     return timed(calls)
 
 
-def down(engine, project):
+def down(engine, project, at_a_time=None):
     ids = [c["Id"] for c in engine.listing("containers", project)]
     networks = [n["Id"] for n in engine.listing("networks", project)]
 
@@ -150,7 +228,7 @@ def down(engine, project):
         engine.call("DELETE", f"/containers/{i}")
 
     def calls():
-        at_once([lambda i=i: end(i) for i in ids])
+        at_once([lambda i=i: end(i) for i in ids], at_a_time)
         at_once([lambda n=n: engine.call("DELETE", f"/networks/{n}") for n in networks])
 
     return timed(calls)
@@ -187,12 +265,17 @@ def main():
     steps = {
         "start": start,
         "ordered": ordered,
+        "fresh": fresh,
         "replace": replace,
+        "replace-overlapped": lambda engine, container: replace(engine, container, overlapped=True),
         "down": down,
         "restart": restart,
         "list": listing,
         "observe": observe,
     }
+    if len(sys.argv) == 4 and sys.argv[2].startswith("down-") and sys.argv[2][5:].isdigit():
+        at_a_time = int(sys.argv[2][5:])
+        steps[sys.argv[2]] = lambda engine, project: down(engine, project, at_a_time)
     if len(sys.argv) != 4 or sys.argv[2] not in steps:
         sys.exit(__doc__)
     engine = Engine(sys.argv[1])
