@@ -21,9 +21,9 @@
 #   cold up      every container started as soon as the containers it depends on have started
 #                (the order the file asks for, nothing else holding a start back); printed
 #                beside it, every container started at once in no order (then stopped, untimed),
-#                and a cold up from nothing: the networks and volumes created at once, each
-#                container created as soon as they exist and started in the same order (what
-#                the engine does for any tool's cold up; the target stays on the first floor);
+#                and the project's networks and volumes created at once, which a cold up from
+#                nothing waits for before its first container (the containers are made again
+#                after them, untimed);
 #   ps           one listing of the project's containers (the fastest of 3);
 #   unchanged up the project's containers, networks and volumes listed at once (the fastest of 3);
 #   one change   the engine calls of one recreate of the leaf, back to back as compose v2 orders
@@ -118,10 +118,17 @@ wharf=$(bench_wharf)
 work=$(mktemp -d "${TMPDIR:-/tmp}/wharf-converge.XXXXXX")
 log=$work/commands.log
 declare -A project label
-project[wharf]=$prefix-wharf
-project[v2]=$prefix-v2
-project[dc]=$prefix-dc
-floor=$prefix-floor
+# names_for SIZE RUN: each size and run has project names of its own: after the engine's
+# endpoint bug (moby/moby#42119) a network can be left behind holding a stale endpoint of a
+# container name, which only a restart of dockerd clears and which the next run's container of
+# that name would meet.
+names_for() {
+  project[wharf]=$prefix-wharf-$1-$2
+  project[v2]=$prefix-v2-$1-$2
+  project[dc]=$prefix-dc-$1-$2
+  floor=$prefix-floor-$1-$2
+}
+names_for 0 0
 label[wharf]=wharf
 label[v2]="compose v2"
 label[dc]=docker-compose
@@ -194,6 +201,13 @@ trap 'interrupted 143' TERM
 # record SIZE TOOL STEP MS
 record() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$work/times.tsv"; }
 
+# endpoint_bug MARK: whether the output logged after MARK says only that the engine refused a
+# network's removal for endpoints no container holds (moby/moby#42119).
+endpoint_bug() {
+  awk -v m="### ${label[$tool]} $1" 'index($0, m) == 1 { found = 1; next } found' "$log" |
+    grep -q "has active endpoints"
+}
+
 # step TOOL NAME ARGS...: runs the tool's command, records its time and sets `elapsed` (ms). Stops
 # the benchmark, showing the command's output, when the command fails. The command runs in the
 # background so that an interrupt reaches the trap at once (which then stops the command).
@@ -208,6 +222,10 @@ step() {
   wait "$child" || status=$?
   elapsed=$(ms_since "$start")
   child=
+  if [ "$status" -ne 0 ] && [ "$name" = down ] && endpoint_bug "$name: $*"; then
+    echo "bench: WARNING: '${label[$tool]} -p ${project[$tool]} down' met the engine's endpoint bug (moby/moby#42119): a network of ${project[$tool]} stays behind; its time is kept" >&2
+    status=0
+  fi
   if [ "$status" -ne 0 ]; then
     echo "bench: '${label[$tool]} -p ${project[$tool]} $*' ($name) failed; its output:" >&2
     awk -v m="### ${label[$tool]} $name: $*" 'index($0, m) == 1 { found = 1; next } found' "$log" |
@@ -260,11 +278,8 @@ engine_floor() {
   purge "$floor"
   docker compose -p "$floor" -f "$file" up --no-start >>"$log" 2>&1 </dev/null ||
     die "docker compose up --no-start failed (see $log)"
-  floor_step "cold up, from nothing" fresh "$floor"
-  floor_fresh=$elapsed
-  expect_running "$floor" "$size"
-  docker compose -p "$floor" -f "$file" stop -t 10 >>"$log" 2>&1 </dev/null ||
-    die "docker compose stop failed (see $log)"
+  floor_step "networks and volumes" resources "$floor"
+  floor_resources=$elapsed
   floor_step "cold up, no order" start "$floor"
   floor_any=$elapsed
   expect_running "$floor" "$size"
@@ -287,7 +302,9 @@ engine_floor() {
   floor_down=$elapsed
   expect_gone "$floor"
   purge "$floor"
+  local at_once_floor=$floor
   for n in "${down_floor_list[@]}"; do
+    floor=$at_once_floor-$n
     docker compose -p "$floor" -f "$file" up --no-start >>"$log" 2>&1 </dev/null ||
       die "docker compose up --no-start failed (see $log)"
     python3 "$root/bench/floor.py" "$socket" start "$floor" >/dev/null || die "the engine's floor (start) failed"
@@ -296,6 +313,7 @@ engine_floor() {
     expect_gone "$floor"
     purge "$floor"
   done
+  floor=$at_once_floor
 }
 
 echo "bench: compose v2 $(docker compose version --short), $(
@@ -312,6 +330,7 @@ for size in "${size_list[@]}"; do
   for tool in "${tools[@]}"; do purge "${project[$tool]}"; done
   purge "$floor"
   for run in $(seq 1 "$runs"); do
+    names_for "$size" "$run"
     # Rotate which tool goes first, so that none always meets the engine in the same state.
     order=()
     for i in "${!tools[@]}"; do order+=("${tools[$(((i + run) % ${#tools[@]}))]}"); done
@@ -340,8 +359,8 @@ for size in "${size_list[@]}"; do
         "$size" "$run" "$runs" "${label[$tool]}" "$cold" "$again" "$ps" "$change" "$down"
     done
     engine_floor
-    printf 'bench: %3d services run %d/%d %-15s cold up %8.1f  unchanged up %7.1f  ps %7.1f  one change %7.1f  down %8.1f ms  (cold, no order %.1f; from nothing %.1f; one change, overlapped %.1f)\n' \
-      "$size" "$run" "$runs" "engine floor" "$floor_cold" "$floor_unchanged" "$floor_ps" "$floor_change" "$floor_down" "$floor_any" "$floor_fresh" "$floor_overlapped"
+    printf 'bench: %3d services run %d/%d %-15s cold up %8.1f  unchanged up %7.1f  ps %7.1f  one change %7.1f  down %8.1f ms  (cold, no order %.1f; networks and volumes %.1f; one change, overlapped %.1f)\n' \
+      "$size" "$run" "$runs" "engine floor" "$floor_cold" "$floor_unchanged" "$floor_ps" "$floor_change" "$floor_down" "$floor_any" "$floor_resources" "$floor_overlapped"
   done
 done
 
@@ -398,10 +417,11 @@ for size in sorted({k[0] for k in times}):
         print(row + "  " + ", ".join(verdicts))
     any_order = median("floor", "cold up, no order")
     print(f"{'':<14}engine floor of a cold up in no order (ignoring depends_on): {any_order:.1f} ms")
-    fresh = median("floor", "cold up, from nothing")
+    resources = median("floor", "networks and volumes")
+    cold_from_nothing = median("floor", "cold up") + resources
     print(
-        f"{'':<14}engine floor of a cold up from nothing (networks, volumes, creates, starts): {fresh:.1f} ms "
-        f"(wharf {median('wharf', 'cold up') / fresh:.3f}x, compose v2 {median('v2', 'cold up') / fresh:.3f}x)"
+        f"{'':<14}the project's networks and volumes, created at once: {resources:.1f} ms; with the cold up floor "
+        f"{cold_from_nothing:.1f} ms (wharf {median('wharf', 'cold up') / cold_from_nothing:.3f}x)"
     )
     downs = {step[len("down, "):]: median("floor", step) for (s, t, step) in times if s == size and t == "floor" and step.startswith("down, ")}
     if downs:
@@ -417,6 +437,11 @@ for size in sorted({k[0] for k in times}):
     print(
         f"{'':<14}engine floor of one change with the create sent while the old container stops: "
         f"{overlapped:.1f} ms (wharf {median('wharf', 'one change') / overlapped:.3f}x)"
+    )
+    change_floor = min(median("floor", "one change"), overlapped)
+    print(
+        f"{'':<14}0.75x compose v2's one change = {0.75 * median('v2', 'one change'):.1f} ms = "
+        f"{0.75 * median('v2', 'one change') / change_floor:.3f}x the faster of the two floors"
     )
 print()
 print("PASS: every target met" if not failed else f"FAIL: {failed} of {total} targets missed")
