@@ -122,6 +122,23 @@ def ordered(engine, project):
     return timed(lambda: at_once([lambda i=i: one(i) for i in needs]))
 
 
+def create_like(engine, inspected, name):
+    """Creates a container NAME with the configuration of an INSPECTED one: the first network
+    at create, the others connected after it (API 1.41 takes one network at create), without
+    the alias the engine gave the inspected container's short ID. Returns the new ID."""
+    attached = list(inspected["NetworkSettings"]["Networks"].items())
+    endpoint = lambda settings: {
+        "Aliases": [a for a in (settings.get("Aliases") or []) if a != inspected["Id"][:12]],
+    }
+    body = dict(inspected["Config"])
+    body["HostConfig"] = inspected["HostConfig"]
+    body["NetworkingConfig"] = {"EndpointsConfig": {attached[0][0]: endpoint(attached[0][1])}}
+    new = engine.call("POST", f"/containers/create?name={name}", body)["Id"]
+    for network, settings in attached[1:]:
+        engine.call("POST", f"/networks/{network}/connect", {"Container": new, "EndpointConfig": endpoint(settings)})
+    return new
+
+
 def resources(engine, project):
     """The project's networks and volumes created at once: what a cold `up` from nothing waits
     for before its first container, which `ordered` has made already. PROJECT (made beforehand,
@@ -148,35 +165,16 @@ def resources(engine, project):
         )
     )
     for c in containers:
-        attached = list(c["NetworkSettings"]["Networks"].items())
-        endpoint = lambda settings: {"Aliases": settings.get("Aliases") or []}
-        body = dict(c["Config"])
-        body["HostConfig"] = c["HostConfig"]
-        body["NetworkingConfig"] = {"EndpointsConfig": {attached[0][0]: endpoint(attached[0][1])}}
-        new = engine.call("POST", f"/containers/create?name={c['Name'].lstrip('/')}", body)["Id"]
-        for network, settings in attached[1:]:
-            engine.call("POST", f"/networks/{network}/connect", {"Container": new, "EndpointConfig": endpoint(settings)})
+        create_like(engine, c, c["Name"].lstrip("/"))
     return elapsed
 
 
 def replace(engine, container, overlapped=False):
     old = engine.call("GET", f"/containers/{urllib.parse.quote(container)}/json")
     name = old["Name"].lstrip("/")
-    networks = list(old["NetworkSettings"]["Networks"].items())
-    endpoint = lambda settings: {
-        "Aliases": [a for a in (settings.get("Aliases") or []) if a != old["Id"][:12]],
-    }
-    first, rest = networks[0], networks[1:]
-    body = dict(old["Config"])
-    body["HostConfig"] = old["HostConfig"]
-    body["NetworkingConfig"] = {"EndpointsConfig": {first[0]: endpoint(first[1])}}
-    temporary = f"{old['Id'][:12]}_{name}"
 
     def create():
-        new = engine.call("POST", f"/containers/create?name={temporary}", body)["Id"]
-        for network, settings in rest:
-            engine.call("POST", f"/networks/{network}/connect", {"Container": new, "EndpointConfig": endpoint(settings)})
-        return new
+        return create_like(engine, old, f"{old['Id'][:12]}_{name}")
 
     def stop():
         engine.call("POST", f"/containers/{old['Id']}/stop?t=10")
