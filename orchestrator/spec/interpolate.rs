@@ -40,6 +40,8 @@
 //! Deviation: nesting deeper than [`MAX_NESTING`] levels is rejected instead of recursing
 //! without bound.
 
+use std::ops::Range;
+
 /// How deeply defaults/alternatives/reasons may nest (`${A:-${B:-${C}}}` nests 2 levels).
 pub const MAX_NESTING: usize = 256;
 
@@ -162,7 +164,7 @@ impl Scanner<'_> {
                     let name_end = name_end(bytes, dollar + 1, end);
                     if name_end > dollar + 1 {
                         out.push_str(&src[literal_from..dollar]);
-                        self.plain(&src[dollar + 1..name_end], dollar, out)?;
+                        self.plain(&src[dollar + 1..name_end], dollar..name_end, out)?;
                         literal_from = name_end;
                     }
                     // Otherwise the `$` is literal (`$1`, `$ `, `$}`...): keep scanning.
@@ -174,15 +176,16 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    /// A plain reference (the `$` at `dollar`): the value, or "" and a note in `unset`.
+    /// A plain reference (`$NAME` or `${NAME}`, at `reference` in the text): the value, or ""
+    /// and a note in `unset`.
     fn plain(
         &mut self,
         name: &str,
-        dollar: usize,
+        reference: Range<usize>,
         out: &mut String,
     ) -> Result<(), InterpolationError> {
         match (self.lookup)(name) {
-            Some(value) => self.push_value(&value, dollar, out)?,
+            Some(value) => self.push_value(&value, reference, out)?,
             None => {
                 if !self.unset.iter().any(|n| n == name) {
                     self.unset.push(name.to_owned());
@@ -192,18 +195,18 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    /// Appends a variable's value, unless the result would pass [`MAX_VALUE`].
+    /// Appends the value of the reference at `reference`, unless the result would pass
+    /// [`MAX_VALUE`].
     fn push_value(
         &self,
         value: &str,
-        dollar: usize,
+        reference: Range<usize>,
         out: &mut String,
     ) -> Result<(), InterpolationError> {
         if out.len() + value.len() > MAX_VALUE {
-            let len = self.src[dollar..].find(['}', ' ']).map_or(1, |i| i + 1);
             return Err(InterpolationError {
-                offset: dollar,
-                len,
+                offset: reference.start,
+                len: reference.len(),
                 message: format!(
                     "interpolation makes this value longer than {} MiB",
                     MAX_VALUE >> 20
@@ -238,7 +241,7 @@ impl Scanner<'_> {
         let at = |i: usize| (i < end).then(|| bytes[i]);
         let (modifier, colon, text_start) = match at(name_end) {
             Some(b'}') => {
-                self.plain(name, dollar, out)?;
+                self.plain(name, dollar..name_end + 1, out)?;
                 return Ok(name_end + 1);
             }
             Some(b':') => match at(name_end + 1).and_then(modifier_of) {
@@ -297,13 +300,17 @@ impl Scanner<'_> {
         let value = (self.lookup)(name);
         let usable = |v: &String| !(colon && v.is_empty());
         match (modifier, value) {
-            (Modifier::Default, Some(v)) if usable(&v) => self.push_value(&v, dollar, out)?,
+            (Modifier::Default, Some(v)) if usable(&v) => {
+                self.push_value(&v, dollar..close + 1, out)?
+            }
             (Modifier::Default, _) => self.scan(text_start, close, depth + 1, out)?,
             (Modifier::Alternative, Some(v)) if usable(&v) => {
                 self.scan(text_start, close, depth + 1, out)?;
             }
             (Modifier::Alternative, _) => {}
-            (Modifier::Required, Some(v)) if usable(&v) => self.push_value(&v, dollar, out)?,
+            (Modifier::Required, Some(v)) if usable(&v) => {
+                self.push_value(&v, dollar..close + 1, out)?
+            }
             (Modifier::Required, _) => {
                 let mut reason = String::new();
                 self.scan(text_start, close, depth + 1, &mut reason)?;
@@ -973,5 +980,21 @@ mod tests {
         assert!(s.unset.is_empty());
         // Generous bound: quadratic behaviour would take far longer.
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_value_past_the_limit_is_refused_at_the_reference_that_makes_it() {
+        let big = "x".repeat(MAX_VALUE / 2 + 1);
+        let lookup = |name: &str| (name == "T").then(|| big.clone());
+        for (template, span) in [
+            ("$T-$T/a", 3..5),
+            ("$T-${T}/a", 3..7),
+            ("$T-${T:-d}/a", 3..10),
+            ("$T-${T:?why}/a", 3..12),
+        ] {
+            let err = substitute(template, &lookup).unwrap_err();
+            assert_eq!(err.offset..err.offset + err.len, span, "{template}");
+            assert!(err.message.contains("longer than 16 MiB"), "{err:?}");
+        }
     }
 }
