@@ -400,13 +400,22 @@ def targets(size):
     }
 
 
+def down_floors(size):
+    """The engine's floors of down at this size by order: in the file's order, and each order
+    measured beside it (all at once, N at once)."""
+    floor = lambda step: statistics.median(times[(size, "floor", step)])
+    downs = {step[len("down, "):]: floor(step) for (s, t, step) in times if s == size and t == "floor" and step.startswith("down, ")}
+    downs["in the file's order"] = floor("down")
+    return downs
+
+
 def least(size, step):
     """The least time the engine allows for a step, of the floors measured: for one change the
     recreate in the safe order (the issue's floor; the overlapped one leaves the service stopped
     when the engine refuses the create), for down the fastest of every order measured, even those
     that ignore depends_on."""
     if step == "down":
-        return min(statistics.median(v) for (s, t, name), v in times.items() if s == size and t == "floor" and name.startswith("down"))
+        return min(down_floors(size).values())
     floor = times.get((size, "floor", step))
     return statistics.median(floor) if floor else None
 
@@ -450,8 +459,7 @@ for size in sorted({k[0] for k in times}):
         f"{'':<14}the project's networks and volumes, created at once: {resources:.1f} ms; with the cold up floor "
         f"{cold_from_nothing:.1f} ms (wharf {median('wharf', 'cold up') / cold_from_nothing:.3f}x)"
     )
-    downs = {step[len("down, "):]: median("floor", step) for (s, t, step) in times if s == size and t == "floor" and step.startswith("down, ")}
-    downs["in the file's order"] = median("floor", "down")
+    downs = down_floors(size)
     fastest = min(downs, key=downs.get)
     listed = ", ".join(f"{n}: {ms:.1f}" for n, ms in sorted(downs.items(), key=lambda kv: kv[1]))
     print(f"{'':<14}engine floor of down by order (ms): {listed}")

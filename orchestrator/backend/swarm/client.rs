@@ -85,9 +85,11 @@ pub async fn node_volumes(docker: &Docker, project: &str) -> Result<Vec<String>,
     Ok(volumes)
 }
 
-/// Removes what the tasks of services just removed still hold, once they have let it go: they
-/// stop (their `stop_grace_period`) and their containers go first. Until then the engine
-/// refuses: a volume with 409 (in use), a network with `FailedPrecondition … is in use by task`.
+/// Removes what the tasks of services just removed still hold, once they have let it go. A
+/// volume waits for the tasks to stop (their `stop_grace_period`) and their containers to go
+/// (until then 409, in use); a network, for the swarm's orchestrator to mark the tasks for
+/// removal, a moment after the service's removal (until then `FailedPrecondition … is in use by
+/// task`).
 async fn remove_once_unused<F>(remove: impl Fn() -> F) -> Result<(), EngineError>
 where
     F: std::future::Future<Output = Result<(), BollardError>>,
