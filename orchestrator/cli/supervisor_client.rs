@@ -28,6 +28,10 @@ pub fn lock(state: &StateDir) -> Result<std::fs::File, CliError> {
 }
 /// How long `up` waits for a supervisor its keeper is starting again.
 const SOCKET_WAIT: Duration = Duration::from_secs(10);
+/// How often it looks for the socket meanwhile. A cold `up` waits here for the supervisor it
+/// has just started, which binds within a few milliseconds: a try is one failed connect(2), so
+/// a short poll costs nothing, where a long one adds up to its length to every cold `up`.
+const SOCKET_POLL: Duration = Duration::from_millis(1);
 
 pub async fn send_when_listening(
     state: &StateDir,
@@ -43,7 +47,7 @@ pub async fn send_when_listening(
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
                 ) && tokio::time::Instant::now() < deadline =>
             {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                tokio::time::sleep(SOCKET_POLL).await;
             }
             outcome => return outcome,
         }
