@@ -5,6 +5,7 @@ engine's unix socket with no client in between (no compose file, no plan, no out
 usage: floor.py SOCKET start PROJECT
        floor.py SOCKET ordered PROJECT
        floor.py SOCKET resources PROJECT
+       floor.py SOCKET creates PROJECT
        floor.py SOCKET replace CONTAINER
        floor.py SOCKET replace-overlapped CONTAINER
        floor.py SOCKET down PROJECT
@@ -21,6 +22,9 @@ usage: floor.py SOCKET start PROJECT
            PROJECT's networks and volumes created at once (PROJECT, made beforehand and not
            started, is removed and made again; only the networks and volumes are timed): what a
            cold `up` from nothing waits for before its first container
+  creates  PROJECT's containers (made beforehand, not started) removed, then created again at
+           once (only the creates and the connects to their other networks are timed): what a
+           cold `up` from nothing sends the engine besides the starts
   replace  one recreate of CONTAINER as the tools make it, its engine calls back to back: create
            its successor under a temporary name with the same configuration (first network at
            create, the others connected before start, as API 1.41 requires), stop the old one,
@@ -158,11 +162,9 @@ def resources(engine, project):
     for before its first container, which `ordered` has made already. PROJECT (made beforehand,
     not started) is the model: removed, then its networks and volumes made again (timed), and its
     containers created again (untimed, not started), as they were."""
-    containers = [engine.call("GET", f"/containers/{c['Id']}/json") for c in engine.listing("containers", project)]
+    containers = removed_containers(engine, project)
     networks = [engine.call("GET", f"/networks/{n['Id']}") for n in engine.listing("networks", project)]
     volumes = engine.listing("volumes", project)["Volumes"] or []
-    for c in containers:
-        engine.call("DELETE", f"/containers/{c['Id']}?force=1")
     for n in networks:
         engine.call("DELETE", f"/networks/{n['Id']}")
     for v in volumes:
@@ -181,6 +183,22 @@ def resources(engine, project):
     for c in containers:
         create_like(engine, c, c["Name"].lstrip("/"))
     return elapsed
+
+
+def creates(engine, project):
+    """The project's containers created at once: the engine's work of a cold `up` from nothing
+    besides the networks and the starts, which `ordered` has made already. PROJECT (made
+    beforehand, not started) is the model: its containers removed, then created again (timed)."""
+    containers = removed_containers(engine, project)
+    return timed(lambda: at_once([lambda c=c: create_like(engine, c, c["Name"].lstrip("/")) for c in containers]))
+
+
+def removed_containers(engine, project):
+    """PROJECT's containers, inspected, then removed: the models of their creates."""
+    containers = [engine.call("GET", f"/containers/{c['Id']}/json") for c in engine.listing("containers", project)]
+    for c in containers:
+        engine.call("DELETE", f"/containers/{c['Id']}?force=1")
+    return containers
 
 
 def replace(engine, container, overlapped=False):
@@ -316,6 +334,7 @@ def main():
         "start": start,
         "ordered": ordered,
         "resources": resources,
+        "creates": creates,
         "replace": replace,
         "replace-overlapped": lambda engine, container: replace(engine, container, overlapped=True),
         "down": down,
