@@ -40,17 +40,23 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, CliEr
             session.name()
         )));
     }
-    let runtime = session.runtime.clone();
+    // A task per wait, so that every wait reaches the engine at once and goes on while
+    // `--down-project`'s down runs: a wait still unsent when the down removed its container
+    // would find no container, and its exit would not be printed.
     let mut waits: FuturesUnordered<_> = ids
-        .iter()
+        .into_iter()
         .map(|id| {
-            let runtime = runtime.clone();
-            async move { (id, runtime.wait_container(id).await) }
+            let runtime = session.runtime.clone();
+            tokio::spawn(async move {
+                let outcome = runtime.wait_container(&id).await;
+                (id, outcome)
+            })
         })
         .collect();
     let mut last = 0;
     let mut down = args.down_project;
-    while let Some((id, outcome)) = waits.next().await {
+    while let Some(waited) = waits.next().await {
+        let (id, outcome) = waited.map_err(|err| CliError::Message(err.to_string()))?;
         match outcome {
             Ok(code) => {
                 println!("container {id:?} exited with status code {code}");
