@@ -56,7 +56,7 @@ pub async fn run(global: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode, CliEr
     let mut last = 0;
     let mut down = args.down_project;
     while let Some(waited) = waits.next().await {
-        let (id, outcome) = waited.map_err(|err| CliError::Message(err.to_string()))?;
+        let (id, outcome) = waited.expect("a wait task is not cancelled");
         match outcome {
             Ok(code) => {
                 println!("container {id:?} exited with status code {code}");
